@@ -1,0 +1,61 @@
+/** The decoded forms of the five BGP messages. */
+import { MessageType } from './constants';
+import type { Capability } from './capabilities';
+import type { Attribute } from './attributes';
+import type { AttributeProblem, ErrorAction } from './error-handling';
+
+export interface OpenMessage {
+  type: MessageType.Open;
+  version: number;
+  /** The 2-octet My Autonomous System field (AS_TRANS when the real ASN needs 4 octets). */
+  myAs: number;
+  holdTime: number;
+  bgpId: string;
+  capabilities: Capability[];
+  /**
+   * How many capabilities each Capabilities optional parameter held, in order. Senders differ
+   * (one parameter for all, or one each); kept so re-encoding is byte-exact. Default: one.
+   */
+  paramLayout?: number[];
+  /** RFC 9072 extended optional parameters length was used. */
+  extendedParams?: boolean;
+}
+
+export interface UpdateMessage {
+  type: MessageType.Update;
+  /** Withdrawn IPv4 unicast prefixes (the classic field). */
+  withdrawn: string[];
+  attributes: Attribute[];
+  /** Reachable IPv4 unicast prefixes (the classic field). */
+  nlri: string[];
+}
+
+/** An UPDATE as received: the RFC 7606 outcome travels with it. */
+export interface ReceivedUpdate extends UpdateMessage {
+  action: ErrorAction;
+  problems: AttributeProblem[];
+  /** MP_REACH NLRI whose next hop was malformed: withdraw them (RFC 7606 7.11). */
+  withdrawnByError: { afi: number; safi: number; nlri: string[] }[];
+}
+
+export interface NotificationMessage {
+  type: MessageType.Notification;
+  code: number;
+  subcode: number;
+  data: Buffer;
+}
+
+export interface KeepaliveMessage {
+  type: MessageType.Keepalive;
+}
+
+export interface RouteRefreshMessage {
+  type: MessageType.RouteRefresh;
+  afi: number;
+  safi: number;
+  /** RFC 7313: 0 normal request, 1 BoRR, 2 EoRR (the former reserved octet). */
+  subtype: number;
+}
+
+export type Message = OpenMessage | UpdateMessage | NotificationMessage | KeepaliveMessage | RouteRefreshMessage;
+export type ReceivedMessage = OpenMessage | ReceivedUpdate | NotificationMessage | KeepaliveMessage | RouteRefreshMessage;
