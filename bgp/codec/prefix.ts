@@ -20,7 +20,11 @@ export function formatIpv4(b: Uint8Array, off = 0): string {
 
 export function formatIp(b: Uint8Array): string {
   if (b.length === 4) return formatIpv4(b);
-  if (b.length === 16) return ipaddr.fromByteArray(Array.from(b)).toString();
+  if (b.length === 16) {
+    // RFC 5952 5: IPv4-mapped addresses keep the dotted quad.
+    if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `::ffff:${formatIpv4(b, 12)}`;
+    return ipaddr.fromByteArray(Array.from(b)).toString();
+  }
   throw new RangeError(`an IP address has 4 or 16 bytes, not ${b.length}`);
 }
 
@@ -29,6 +33,11 @@ export function parseIp(text: string): Buffer {
   if (!ipaddr.isValid(text)) throw new RangeError(`not an IP address: ${JSON.stringify(text)}`);
   const a = ipaddr.parse(text);
   return Buffer.from(a.toByteArray());
+}
+
+/** An IPv4 address (a BGP identifier) as an unsigned 32-bit number, for comparisons. */
+export function ipv4ToNumber(ip: string): number {
+  return parseIp(ip).readUInt32BE(0);
 }
 
 export function isIpv4(text: string): boolean {

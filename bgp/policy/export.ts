@@ -1,0 +1,52 @@
+/**
+ * What we tell a peer about a best path (RFC 4271 5.1, 9.2): nothing back to where it came from,
+ * no iBGP-learned route to another iBGP peer (split horizon), our AS prepended and ourselves as
+ * next hop toward eBGP, LOCAL_PREF only inside the AS, MED not carried to a third AS.
+ */
+import type { Family } from '../codec/constants';
+import { containsAs, prepend } from '../rib/as-path';
+import type { Path, PathAttributes } from '../rib/path';
+import { DEFAULT_LOCAL_PREF } from '../rib/decision';
+
+export interface ExportTarget {
+  address: string;
+  asn: number;
+  ibgp: boolean;
+  families: readonly Family[];
+  /** Our next hop toward this peer for a family (next-hop-self); undefined if we have none. */
+  nextHop(family: Family): string | undefined;
+}
+
+export interface ExportLocal {
+  asn: number;
+}
+
+export function exportPath(path: Path, target: ExportTarget, local: ExportLocal): PathAttributes | undefined {
+  if (!target.families.includes(path.family)) return undefined;
+  const src = path.source;
+  if (src && src.address === target.address) return undefined;
+  if (src?.ibgp && target.ibgp) return undefined;
+  const a = path.attrs;
+
+  if (!target.ibgp) {
+    // Sender-side loop prevention: the peer would drop a path that already holds its AS.
+    if (containsAs(a.asPath, target.asn)) return undefined;
+    const nextHop = target.nextHop(path.family);
+    if (!nextHop) return undefined;
+    const out: PathAttributes = { ...a, asPath: prepend(a.asPath, local.asn), nextHop };
+    delete out.linkLocalNextHop;
+    delete out.localPref;
+    delete out.originatorId;
+    delete out.clusterList;
+    // RFC 4271 5.1.4: a MED received from one AS is not passed to another.
+    if (src) delete out.med;
+    return out;
+  }
+
+  // iBGP: keep the AS path and the eBGP next hop (RFC 4271 5.1.3); ours for our own routes.
+  const nextHop = src && a.nextHop ? a.nextHop : target.nextHop(path.family);
+  if (!nextHop) return undefined;
+  const out: PathAttributes = { ...a, nextHop, localPref: a.localPref ?? DEFAULT_LOCAL_PREF };
+  delete out.linkLocalNextHop;
+  return out;
+}

@@ -1,0 +1,163 @@
+/**
+ * A route as the RIB keeps it: canonical prefix, family, the attributes that matter for the
+ * decision and for re-advertisement (4-octet AS path already merged), and where it came from.
+ * `fromWire` and `toWire` convert between these and the codec's attribute lists.
+ */
+import { AttrFlag, Family, Origin, Afi, Safi } from '../codec/constants';
+import { Attribute, AsPathSegment, attributeCode, defaultFlags } from '../codec/attributes';
+import { needsAs4 } from './as-path';
+
+export interface PathAttributes {
+  origin: Origin;
+  asPath: AsPathSegment[];
+  /** IPv4 or IPv6 global next hop; '' for routes we originate (filled in per peer). */
+  nextHop: string;
+  linkLocalNextHop?: string;
+  med?: number;
+  localPref?: number;
+  atomicAggregate?: boolean;
+  aggregator?: { asn: number; address: string };
+  communities?: number[];
+  extendedCommunities?: Buffer[];
+  largeCommunities?: [number, number, number][];
+  originatorId?: string;
+  clusterList?: string[];
+  /** Unknown optional transitive attributes, passed on with the Partial bit set (RFC 4271 5). */
+  unknown?: { flags: number; code: number; value: Buffer }[];
+}
+
+/** Where a path came from; undefined source means we originated it. */
+export interface PeerRef {
+  address: string;
+  asn: number;
+  routerId: string;
+  ibgp: boolean;
+}
+
+export interface Path {
+  prefix: string;
+  family: Family;
+  attrs: PathAttributes;
+  source: PeerRef | undefined;
+  /** Milliseconds since the epoch when this path arrived or was originated. */
+  since: number;
+  /** False when import rejected it (loop, bad next hop): kept for "received", never best. */
+  accepted: boolean;
+  rejectReason?: string;
+}
+
+export const familyOfPrefix = (prefix: string): Family => (prefix.includes(':') ? 'ipv6-unicast' : 'ipv4-unicast');
+
+/**
+ * Builds the attributes of a route from a received UPDATE's attribute list (already RFC 7606
+ * filtered). Next hop comes from NEXT_HOP for IPv4 or from the MP_REACH of the family.
+ */
+export function fromWire(attrs: readonly Attribute[], family: Family): PathAttributes {
+  const out: PathAttributes = { origin: Origin.Incomplete, asPath: [], nextHop: '' };
+  for (const a of attrs) {
+    switch (a.kind) {
+      case 'origin':
+        out.origin = a.origin;
+        break;
+      case 'asPath':
+        out.asPath = a.segments;
+        break;
+      case 'nextHop':
+        if (family === 'ipv4-unicast' && !out.nextHop) out.nextHop = a.nextHop;
+        break;
+      case 'mpReach':
+        if ((family === 'ipv4-unicast' ? Afi.Ipv4 : Afi.Ipv6) === a.afi && a.safi === Safi.Unicast) {
+          out.nextHop = a.nextHops[0] ?? '';
+          if (a.nextHops[1]) out.linkLocalNextHop = a.nextHops[1];
+        }
+        break;
+      case 'med':
+        out.med = a.med;
+        break;
+      case 'localPref':
+        out.localPref = a.localPref;
+        break;
+      case 'atomicAggregate':
+        out.atomicAggregate = true;
+        break;
+      case 'aggregator':
+        out.aggregator = { asn: a.asn, address: a.address };
+        break;
+      case 'communities':
+        out.communities = a.communities;
+        break;
+      case 'extendedCommunities':
+        out.extendedCommunities = a.communities;
+        break;
+      case 'largeCommunities':
+        out.largeCommunities = a.communities;
+        break;
+      case 'originatorId':
+        out.originatorId = a.originatorId;
+        break;
+      case 'clusterList':
+        out.clusterList = a.clusterIds;
+        break;
+      case 'unknown':
+        (out.unknown ??= []).push({ flags: a.flags, code: a.code, value: a.value });
+        break;
+      // AS4_PATH/AS4_AGGREGATOR are folded in by import; MP_UNREACH carries no attributes.
+      case 'as4Path':
+      case 'as4Aggregator':
+      case 'mpUnreach':
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * The attribute list for an UPDATE carrying these attributes, without NLRI-bearing attributes
+ * (the update builder adds NEXT_HOP or MP_REACH per family). Ordered by type code (RFC 4271 5).
+ * Toward a peer without 4-octet AS support (`as4` false), 4-octet ASNs also go into AS4_PATH
+ * and AS4_AGGREGATOR (RFC 6793 4.2.2); the codec writes AS_TRANS in their 2-octet places.
+ */
+export function toWire(a: PathAttributes, as4 = true): Attribute[] {
+  const out: Attribute[] = [
+    { kind: 'origin', flags: defaultFlags('origin'), origin: a.origin },
+    { kind: 'asPath', flags: defaultFlags('asPath'), segments: a.asPath },
+  ];
+  if (a.med !== undefined) out.push({ kind: 'med', flags: defaultFlags('med'), med: a.med });
+  if (a.localPref !== undefined) out.push({ kind: 'localPref', flags: defaultFlags('localPref'), localPref: a.localPref });
+  if (a.atomicAggregate) out.push({ kind: 'atomicAggregate', flags: defaultFlags('atomicAggregate') });
+  if (a.aggregator) out.push({ kind: 'aggregator', flags: defaultFlags('aggregator'), ...a.aggregator });
+  if (a.communities?.length) out.push({ kind: 'communities', flags: defaultFlags('communities'), communities: a.communities });
+  if (a.originatorId) out.push({ kind: 'originatorId', flags: defaultFlags('originatorId'), originatorId: a.originatorId });
+  if (a.clusterList?.length) out.push({ kind: 'clusterList', flags: defaultFlags('clusterList'), clusterIds: a.clusterList });
+  if (a.extendedCommunities?.length) {
+    out.push({ kind: 'extendedCommunities', flags: defaultFlags('extendedCommunities'), communities: a.extendedCommunities });
+  }
+  if (a.largeCommunities?.length) out.push({ kind: 'largeCommunities', flags: defaultFlags('largeCommunities'), communities: a.largeCommunities });
+  if (!as4 && needsAs4(a.asPath)) out.push({ kind: 'as4Path', flags: defaultFlags('as4Path'), segments: a.asPath });
+  if (!as4 && a.aggregator && a.aggregator.asn > 0xffff) out.push({ kind: 'as4Aggregator', flags: defaultFlags('as4Aggregator'), ...a.aggregator });
+  for (const u of a.unknown ?? []) out.push({ kind: 'unknown', flags: u.flags | AttrFlag.Partial, code: u.code, value: u.value });
+  return out.sort((x, y) => attributeCode(x) - attributeCode(y));
+}
+
+/**
+ * A string identifying the attributes, for equality and for packing prefixes that share them
+ * into one UPDATE. Cheap enough per exported attribute set, which is computed once and cached.
+ */
+export function attributesKey(a: PathAttributes): string {
+  return JSON.stringify([
+    a.origin,
+    a.asPath,
+    a.nextHop,
+    a.linkLocalNextHop ?? null,
+    a.med ?? null,
+    a.localPref ?? null,
+    a.atomicAggregate ?? false,
+    a.aggregator ?? null,
+    a.communities ?? null,
+    a.extendedCommunities?.map((c) => c.toString('hex')) ?? null,
+    a.largeCommunities ?? null,
+    a.originatorId ?? null,
+    a.clusterList ?? null,
+    a.unknown?.map((u) => [u.flags, u.code, u.value.toString('hex')]) ?? null,
+  ]);
+}

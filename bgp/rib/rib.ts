@@ -1,0 +1,139 @@
+/**
+ * Adj-RIB-In per peer and the Loc-RIB (RFC 4271 3.2). Paths come in through `apply`; after the
+ * decision process the RIB emits the prefixes whose best path changed, in batches ('changes'),
+ * for the speaker to advertise and the node agent to install. No sockets, no timers.
+ */
+import { EventEmitter } from 'node:events';
+import type { Family } from '../codec/constants';
+import { BestPathReason, selectBest } from './decision';
+import type { Path, PathAttributes, PeerRef } from './path';
+import { familyOfPrefix } from './path';
+
+/** Key of the local "peer" that originated routes live under. */
+export const LOCAL_SOURCE = '';
+
+export interface Destination {
+  prefix: string;
+  family: Family;
+  paths: Path[];
+  best: Path | undefined;
+  reason: BestPathReason | undefined;
+}
+
+export interface BestChange {
+  prefix: string;
+  family: Family;
+  /** The new best path, or undefined when the prefix became unreachable. */
+  best: Path | undefined;
+  previous: Path | undefined;
+}
+
+/** One route to add (attrs) or withdraw (attrs undefined) from a source. */
+export interface RouteInput {
+  prefix: string;
+  attrs: PathAttributes | undefined;
+  accepted?: boolean;
+  rejectReason?: string;
+}
+
+export class Rib extends EventEmitter {
+  private readonly adjIn = new Map<string, Map<string, Path>>();
+  private readonly loc = new Map<string, Destination>();
+
+  constructor(private readonly localAsn: number) {
+    super();
+  }
+
+  /** Applies routes from one source (a peer, or undefined for ours); emits and returns the changes. */
+  apply(source: PeerRef | undefined, routes: readonly RouteInput[]): BestChange[] {
+    const key = source?.address ?? LOCAL_SOURCE;
+    let table = this.adjIn.get(key);
+    if (!table) {
+      table = new Map();
+      this.adjIn.set(key, table);
+    }
+    const now = Date.now();
+    const changes: BestChange[] = [];
+    for (const r of routes) {
+      const old = table.get(r.prefix);
+      let path: Path | undefined;
+      if (r.attrs) {
+        path = { prefix: r.prefix, family: familyOfPrefix(r.prefix), attrs: r.attrs, source, since: now, accepted: r.accepted ?? true };
+        if (r.rejectReason) path.rejectReason = r.rejectReason;
+        table.set(r.prefix, path);
+      } else if (old) {
+        table.delete(r.prefix);
+      } else {
+        continue;
+      }
+      const change = this.replace(r.prefix, old, path);
+      if (change) changes.push(change);
+    }
+    if (changes.length) this.emit('changes', changes);
+    return changes;
+  }
+
+  /** Drops everything a source sent (session down, RFC 4271 8.2.2 "deletes all routes"). */
+  removeSource(address: string): BestChange[] {
+    const table = this.adjIn.get(address);
+    if (!table) return [];
+    this.adjIn.delete(address);
+    const changes: BestChange[] = [];
+    for (const [prefix, old] of table) {
+      const change = this.replace(prefix, old, undefined);
+      if (change) changes.push(change);
+    }
+    if (changes.length) this.emit('changes', changes);
+    return changes;
+  }
+
+  /** Paths of one source (Adj-RIB-In), optionally of one family. */
+  adjRibIn(address: string, family?: Family): Path[] {
+    const table = this.adjIn.get(address);
+    if (!table) return [];
+    const all = [...table.values()];
+    return family ? all.filter((p) => p.family === family) : all;
+  }
+
+  /** Counts for `bgp neighbors`: received (all) and accepted (usable) paths of a source. */
+  counts(address: string): { received: number; accepted: number } {
+    const table = this.adjIn.get(address);
+    let accepted = 0;
+    for (const p of table?.values() ?? []) if (p.accepted) accepted++;
+    return { received: table?.size ?? 0, accepted };
+  }
+
+  destination(prefix: string): Destination | undefined {
+    return this.loc.get(prefix);
+  }
+
+  /** The Loc-RIB, optionally one family. */
+  destinations(family?: Family): Destination[] {
+    const all = [...this.loc.values()];
+    return family ? all.filter((d) => d.family === family) : all;
+  }
+
+  /** Best paths of one family, for a peer's initial advertisement or a route refresh. */
+  *bestPaths(family?: Family): Iterable<Path> {
+    for (const d of this.loc.values()) if (d.best && (!family || d.family === family)) yield d.best;
+  }
+
+  private replace(prefix: string, old: Path | undefined, path: Path | undefined): BestChange | undefined {
+    let dest = this.loc.get(prefix);
+    if (!dest) {
+      if (!path) return undefined;
+      dest = { prefix, family: familyOfPrefix(prefix), paths: [], best: undefined, reason: undefined };
+      this.loc.set(prefix, dest);
+    }
+    if (old) dest.paths = dest.paths.filter((p) => p !== old);
+    if (path) dest.paths.push(path);
+    const previous = dest.best;
+    const { best, reason } = selectBest(dest.paths, this.localAsn);
+    dest.best = best;
+    dest.reason = reason;
+    if (dest.paths.length === 0) this.loc.delete(prefix);
+    // A replaced path is a change even when it wins again: its attributes may differ.
+    if (best === previous) return undefined;
+    return { prefix, family: dest.family, best, previous };
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The speaker facade: a listening socket, the configured peers, the RIB, and the glue between
+ * them. Received UPDATEs go through import policy into the RIB; best-path changes go through
+ * export policy into each peer's Adj-RIB-Out and out as packed UPDATEs. Users (the standalone
+ * daemon, the node agent) add neighbors, originate prefixes and listen to 'bestChanges'.
+ */
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import { BGP_PORT, FAMILIES, Family, Origin, RouteRefreshSubtype } from '../codec/constants';
+import { CeaseSubcode } from '../codec/errors';
+import { canonicalPrefix } from '../codec/prefix';
+import type { ReceivedUpdate } from '../codec/messages';
+import { Peer, NeighborSettings } from '../session/peer';
+import { LocalSettings } from '../session/negotiate';
+import { normalizeAddress } from '../session/addresses';
+import { tcpTransports, TransportFactory } from '../session/transport';
+import { State } from '../fsm/states';
+import { Rib, BestChange } from '../rib/rib';
+import type { PathAttributes, PeerRef } from '../rib/path';
+import { familyOfPrefix } from '../rib/path';
+import { importUpdate } from '../policy/import';
+import { exportPath, ExportTarget } from '../policy/export';
+import { AdjRibOut, advertised } from './adj-rib-out';
+import { buildAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
+import { Logger, silentLogger } from '../log';
+
+export interface SpeakerOptions {
+  asn: number;
+  routerId: string;
+  /** Where to accept connections; false for none (every peer then dials out). */
+  listen: { address?: string; port: number } | false;
+  /** Defaults for neighbors that do not set their own. */
+  holdTime?: number;
+  connectRetry?: number;
+  hostname?: string;
+  domain?: string;
+  gracefulRestart?: LocalSettings['gracefulRestart'];
+  /** Offer RFC 8950 extended next hop (kube-router does). Default true. */
+  extendedNextHop?: boolean;
+  enforceFirstAs?: boolean;
+  transports?: TransportFactory;
+  log?: Logger;
+}
+
+export type NeighborInput = Pick<NeighborSettings, 'address' | 'asn'> & Partial<NeighborSettings>;
+
+/** Prefix changes sent per batch before yielding to the event loop. */
+const FLUSH_BATCH = 20000;
+
+interface Session {
+  peer: Peer;
+  out: AdjRibOut;
+  flushing: boolean;
+  /** Families whose initial advertisement is done (End-of-RIB sent). */
+  synced: Set<Family>;
+  /** Prefixes marked stale by an RFC 7313 BoRR, withdrawn at EoRR unless re-announced. */
+  stale: Map<Family, Set<string>>;
+  /** Families being re-sent for a ROUTE-REFRESH: EoRR follows the flush. */
+  refreshing: Set<Family>;
+}
+
+export class Speaker extends EventEmitter {
+  readonly rib: Rib;
+  readonly peers = new Map<string, Peer>();
+  private readonly sessions = new Map<string, Session>();
+  private server: net.Server | undefined;
+  private readonly log: Logger;
+  private readonly local: LocalSettings;
+  private readonly transports: TransportFactory;
+  readonly startedAt = Date.now();
+
+  constructor(readonly options: SpeakerOptions) {
+    super();
+    this.log = options.log ?? silentLogger;
+    this.transports = options.transports ?? tcpTransports;
+    this.local = {
+      asn: options.asn,
+      routerId: options.routerId,
+      holdTime: options.holdTime ?? 90,
+      families: FAMILIES,
+      extendedNextHop: options.extendedNextHop ?? true,
+    };
+    if (options.hostname) this.local.hostname = options.hostname;
+    if (options.domain) this.local.domain = options.domain;
+    if (options.gracefulRestart) this.local.gracefulRestart = options.gracefulRestart;
+    this.rib = new Rib(options.asn);
+    this.rib.on('changes', (changes: BestChange[]) => this.onBestChanges(changes));
+  }
+
+  /** Starts listening (if configured). Peers start as they are added. */
+  async start(): Promise<void> {
+    const listen = this.options.listen;
+    if (!listen) return;
+    const server = net.createServer({ noDelay: true }, (socket) => this.onIncoming(socket));
+    server.on('error', (err) => this.log.error({ err }, 'listener error'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: listen.address, port: listen.port }, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.log.info({ address: listen.address ?? '*', port: this.listenPort }, 'listening for BGP connections');
+  }
+
+  get listenPort(): number | undefined {
+    const addr = this.server?.address();
+    return addr && typeof addr === 'object' ? addr.port : undefined;
+  }
+
+  /** The listener's address, once listening (for TCP MD5 keys on it). */
+  get listener(): net.Server | undefined {
+    return this.server;
+  }
+
+  /** Stops every peer with Cease/Administrative Shutdown and closes the listener. */
+  async stop(): Promise<void> {
+    for (const peer of this.peers.values()) peer.stop(CeaseSubcode.AdministrativeShutdown);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+
+  addNeighbor(input: NeighborInput): Peer {
+    const address = normalizeAddress(input.address)!;
+    if (this.peers.has(address)) throw new Error(`neighbor ${address} already exists`);
+    const settings: NeighborSettings = {
+      port: BGP_PORT,
+      passive: false,
+      holdTime: this.options.holdTime ?? 90,
+      connectRetry: this.options.connectRetry ?? 120,
+      families: ['ipv4-unicast'],
+      ...input,
+      address,
+    };
+    const log = this.log.child({ peer: address, peerAsn: settings.asn });
+    const peer = new Peer(settings, this.local, this.transports, log);
+    peer.on('established', () => this.onEstablished(peer));
+    peer.on('down', () => this.onDown(peer));
+    peer.on('update', (_p: Peer, u: ReceivedUpdate) => this.onUpdate(peer, u, log));
+    peer.on('routeRefresh', (_p: Peer, family: Family, subtype: number) => this.onRouteRefresh(peer, family, subtype));
+    peer.on('state', (_p: Peer, state: State) => this.emit('peerState', peer, state));
+    this.peers.set(address, peer);
+    peer.start();
+    return peer;
+  }
+
+  /** Removes a neighbor: Cease/Peer De-configured (RFC 4486), and its routes go. */
+  removeNeighbor(address: string): boolean {
+    const key = normalizeAddress(address)!;
+    const peer = this.peers.get(key);
+    if (!peer) return false;
+    peer.stop(CeaseSubcode.PeerDeconfigured);
+    this.peers.delete(key);
+    this.onDown(peer);
+    return true;
+  }
+
+  /** Originates (or changes) a prefix of ours. Attributes default to ORIGIN IGP, empty path. */
+  originate(prefix: string, attrs: Partial<PathAttributes> = {}): string {
+    const p = canonicalPrefix(prefix);
+    this.rib.apply(undefined, [{ prefix: p, attrs: { origin: Origin.Igp, asPath: [], nextHop: '', ...attrs } }]);
+    return p;
+  }
+
+  withdraw(prefix: string): void {
+    this.rib.apply(undefined, [{ prefix: canonicalPrefix(prefix), attrs: undefined }]);
+  }
+
+  /** Prefixes we originate. */
+  originated(): string[] {
+    return this.rib.adjRibIn('').map((p) => p.prefix);
+  }
+
+  /** Asks a neighbor to resend a family (ROUTE-REFRESH); false if not possible. */
+  requestRefresh(address: string, family: Family): boolean {
+    return this.peers.get(normalizeAddress(address)!)?.requestRefresh(family) ?? false;
+  }
+
+  advertisedCount(address: string, family?: Family): number {
+    return this.sessions.get(normalizeAddress(address)!)?.out.count(family) ?? 0;
+  }
+
+  advertised(address: string, family?: Family): [string, PathAttributes][] {
+    return (this.sessions.get(normalizeAddress(address)!)?.out.entries(family) ?? []).map(([p, a]) => [p, a.attrs]);
+  }
+
+  private onIncoming(socket: net.Socket): void {
+    const remote = normalizeAddress(socket.remoteAddress);
+    const peer = remote ? this.peers.get(remote) : undefined;
+    if (!peer) {
+      this.log.info({ remote }, 'rejecting a connection from an address that is not a neighbor');
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    peer.accept(socket);
+  }
+
+  private peerRef(peer: Peer): PeerRef {
+    return { address: peer.address, asn: peer.settings.asn, routerId: peer.negotiated?.peerRouterId ?? '0.0.0.0', ibgp: peer.ibgp };
+  }
+
+  private target(peer: Peer): ExportTarget {
+    return {
+      address: peer.address,
+      asn: peer.settings.asn,
+      ibgp: peer.ibgp,
+      families: peer.negotiated?.families ?? [],
+      nextHop: (family) => peer.localNextHop(family),
+    };
+  }
+
+  private onEstablished(peer: Peer): void {
+    const session: Session = { peer, out: new AdjRibOut(), flushing: false, synced: new Set(), stale: new Map(), refreshing: new Set() };
+    this.sessions.set(peer.address, session);
+    const target = this.target(peer);
+    for (const path of this.rib.bestPaths()) this.exportTo(session, target, path.prefix, path);
+    this.schedule(session);
+    this.emit('established', peer);
+  }
+
+  private onDown(peer: Peer): void {
+    this.sessions.delete(peer.address);
+    this.rib.removeSource(peer.address);
+    this.emit('down', peer);
+  }
+
+  private onUpdate(peer: Peer, update: ReceivedUpdate, log: Logger): void {
+    const negotiated = peer.negotiated;
+    if (!negotiated) return;
+    const result = importUpdate(update, {
+      localAsn: this.options.asn,
+      routerId: this.options.routerId,
+      peer: this.peerRef(peer),
+      as4: negotiated.as4,
+      families: negotiated.families,
+      enforceFirstAs: this.options.enforceFirstAs ?? true,
+    });
+    for (const note of result.notes) log.warn({ event: 'update', note }, 'UPDATE handled with errors');
+    if (result.endOfRib) log.debug({ event: 'endOfRib', family: result.endOfRib }, 'received End-of-RIB');
+    const session = this.sessions.get(peer.address);
+    if (session?.stale.size) for (const r of result.routes) session.stale.get(familyOfPrefix(r.prefix))?.delete(r.prefix);
+    if (result.routes.length) this.rib.apply(this.peerRef(peer), result.routes);
+  }
+
+  private onRouteRefresh(peer: Peer, family: Family, subtype: number): void {
+    const session = this.sessions.get(peer.address);
+    if (!session) return;
+    if (subtype === RouteRefreshSubtype.BeginOfRouteRefresh) {
+      // RFC 7313 4.2: the peer re-advertises; what it does not repeat by EoRR is gone.
+      session.stale.set(family, new Set(this.rib.adjRibIn(peer.address, family).map((p) => p.prefix)));
+      return;
+    }
+    if (subtype === RouteRefreshSubtype.EndOfRouteRefresh) {
+      const stale = session.stale.get(family);
+      session.stale.delete(family);
+      if (stale?.size) this.rib.apply(this.peerRef(peer), [...stale].map((prefix) => ({ prefix, attrs: undefined })));
+      return;
+    }
+    this.log.info({ peer: peer.address, family }, 'peer asked for a route refresh');
+    peer.sendRefreshMarker(family, RouteRefreshSubtype.BeginOfRouteRefresh);
+    session.refreshing.add(family);
+    session.out.resend(family);
+    this.schedule(session);
+  }
+
+  private onBestChanges(changes: BestChange[]): void {
+    for (const session of this.sessions.values()) {
+      const target = this.target(session.peer);
+      for (const c of changes) this.exportTo(session, target, c.prefix, c.best);
+      this.schedule(session);
+    }
+    this.emit('bestChanges', changes);
+  }
+
+  private exportTo(session: Session, target: ExportTarget, prefix: string, best: BestChange['best']): void {
+    if (!best) {
+      session.out.set(prefix, undefined);
+      return;
+    }
+    let adv = session.out.exportCache.get(best.attrs);
+    if (adv === undefined) {
+      const attrs = exportPath(best, target, { asn: this.options.asn });
+      adv = attrs ? advertised(attrs) : null;
+      // Paths of one UPDATE and family share an attribute object (same source, same family), so
+      // the export result is the same for all of them; ours are per prefix and not cached.
+      if (best.source) session.out.exportCache.set(best.attrs, adv);
+    }
+    session.out.set(prefix, adv ?? undefined);
+  }
+
+  private schedule(session: Session): void {
+    if (session.flushing) return;
+    session.flushing = true;
+    setImmediate(() => this.flush(session));
+  }
+
+  /** Sends pending changes in batches, waiting for the socket to drain between them. */
+  private flush(session: Session): void {
+    if (this.sessions.get(session.peer.address) !== session) return;
+    const batch = session.out.take(FLUSH_BATCH);
+    const codec = session.peer.codec;
+    const byFamily = new Map<Family, { withdraw: string[]; announce: Map<string, { attrs: PathAttributes; prefixes: string[] }> }>();
+    for (const [prefix, adv] of batch) {
+      const family = familyOfPrefix(prefix);
+      let f = byFamily.get(family);
+      if (!f) byFamily.set(family, (f = { withdraw: [], announce: new Map() }));
+      if (!adv) f.withdraw.push(prefix);
+      else {
+        let g = f.announce.get(adv.key);
+        if (!g) f.announce.set(adv.key, (g = { attrs: adv.attrs, prefixes: [] }));
+        g.prefixes.push(prefix);
+      }
+    }
+    let writable = true;
+    for (const [family, f] of byFamily) {
+      for (const buf of buildWithdrawals(family, f.withdraw, codec)) writable = session.peer.send(buf) && writable;
+      for (const g of f.announce.values()) for (const buf of buildAnnouncements(family, g.attrs, g.prefixes, codec)) writable = session.peer.send(buf) && writable;
+    }
+    const next = (): void => {
+      if (session.out.hasPending) {
+        setImmediate(() => this.flush(session));
+        return;
+      }
+      session.flushing = false;
+      this.finishSync(session);
+    };
+    if (writable) next();
+    else session.peer.onDrain(next);
+  }
+
+  /** After the first full advertisement: End-of-RIB per family (RFC 4724 recommends it always). */
+  private finishSync(session: Session): void {
+    for (const family of session.peer.negotiated?.families ?? []) {
+      if (session.synced.has(family)) continue;
+      session.synced.add(family);
+      session.peer.send(endOfRib(family, session.peer.codec));
+    }
+    for (const family of session.refreshing) session.peer.sendRefreshMarker(family, RouteRefreshSubtype.EndOfRouteRefresh);
+    session.refreshing.clear();
+  }
+}

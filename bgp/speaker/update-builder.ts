@@ -1,0 +1,80 @@
+/**
+ * Packs route changes into UPDATE messages: prefixes that share attributes travel together, as
+ * many per message as fit in 4096 octets. IPv4 with an IPv4 next hop uses the classic fields;
+ * IPv6 (and IPv4 with an IPv6 next hop, RFC 8950) uses MP_REACH/MP_UNREACH (RFC 4760).
+ */
+import { Afi, AttrFlag, Family, MAX_MESSAGE_LENGTH, MessageType, afiSafiOf } from '../codec/constants';
+import type { Attribute, CodecContext } from '../codec/attributes';
+import { attributeCode, defaultFlags } from '../codec/attributes';
+import { encodeMessage } from '../codec/message';
+import type { UpdateMessage } from '../codec/messages';
+import { isIpv4 } from '../codec/prefix';
+import { PathAttributes, toWire } from '../rib/path';
+
+const MP_FLAGS = AttrFlag.Optional | AttrFlag.ExtendedLength;
+
+function prefixSize(prefix: string): number {
+  const len = Number(prefix.slice(prefix.indexOf('/') + 1));
+  return 1 + ((len + 7) >> 3);
+}
+
+/** Splits prefixes into runs whose encoded size fits `room` octets each. */
+function chunks(prefixes: readonly string[], room: number): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let used = 0;
+  for (const p of prefixes) {
+    const size = prefixSize(p);
+    if (used + size > room && cur.length) {
+      out.push(cur);
+      cur = [];
+      used = 0;
+    }
+    cur.push(p);
+    used += size;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** Withdrawals of one family, packed. */
+export function buildWithdrawals(family: Family, prefixes: readonly string[], ctx: CodecContext): Buffer[] {
+  if (prefixes.length === 0) return [];
+  const { afi, safi } = afiSafiOf(family);
+  const template = (w: string[]): UpdateMessage =>
+    afi === Afi.Ipv4
+      ? { type: MessageType.Update, withdrawn: w, attributes: [], nlri: [] }
+      : { type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ kind: 'mpUnreach', flags: MP_FLAGS, afi, safi, withdrawn: w }] };
+  const room = MAX_MESSAGE_LENGTH - encodeMessage(template([]), ctx).length;
+  return chunks(prefixes, room).map((c) => encodeMessage(template(c), ctx));
+}
+
+/** Announcements of prefixes sharing one attribute set, packed. */
+export function buildAnnouncements(family: Family, attrs: PathAttributes, prefixes: readonly string[], ctx: CodecContext): Buffer[] {
+  if (prefixes.length === 0) return [];
+  const base = toWire(attrs, ctx.as4);
+  const { afi, safi } = afiSafiOf(family);
+  const classic = afi === Afi.Ipv4 && isIpv4(attrs.nextHop);
+  const template = (p: string[]): UpdateMessage => {
+    if (classic) {
+      const withNh: Attribute[] = [...base, { kind: 'nextHop', flags: defaultFlags('nextHop'), nextHop: attrs.nextHop }];
+      return { type: MessageType.Update, withdrawn: [], attributes: withNh.sort((x, y) => attributeCode(x) - attributeCode(y)), nlri: p };
+    }
+    const nextHops = attrs.linkLocalNextHop ? [attrs.nextHop, attrs.linkLocalNextHop] : [attrs.nextHop];
+    // RFC 4760 recommends MP_REACH_NLRI first, which also lets receivers find the family early.
+    return { type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ kind: 'mpReach', flags: MP_FLAGS, afi, safi, nextHops, nlri: p }, ...base] };
+  };
+  const room = MAX_MESSAGE_LENGTH - encodeMessage(template([]), ctx).length;
+  if (room < 5) throw new RangeError('path attributes leave no room for NLRI in a 4096-octet UPDATE');
+  return chunks(prefixes, room).map((c) => encodeMessage(template(c), ctx));
+}
+
+/** RFC 4724 2: End-of-RIB is an empty UPDATE (IPv4) or an empty MP_UNREACH_NLRI. */
+export function endOfRib(family: Family, ctx: CodecContext): Buffer {
+  const { afi, safi } = afiSafiOf(family);
+  const msg: UpdateMessage =
+    afi === Afi.Ipv4
+      ? { type: MessageType.Update, withdrawn: [], attributes: [], nlri: [] }
+      : { type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ kind: 'mpUnreach', flags: AttrFlag.Optional, afi, safi, withdrawn: [] }] };
+  return encodeMessage(msg, ctx);
+}

@@ -1,0 +1,79 @@
+/**
+ * Two speakers in this process on loopback addresses: sessions, advertisement, withdrawal and
+ * connection collisions without any namespace. Ports are picked by the kernel.
+ */
+import { Speaker } from '../../../bgp/speaker/speaker';
+import { State } from '../../../bgp/fsm/states';
+import { until } from '../../helpers/wait';
+
+async function pair(opts: { asnA?: number; asnB?: number; passiveB?: boolean } = {}): Promise<[Speaker, Speaker]> {
+  const a = new Speaker({ asn: opts.asnA ?? 65001, routerId: '10.0.0.1', listen: { address: '127.0.0.1', port: 0 }, connectRetry: 1 });
+  const b = new Speaker({ asn: opts.asnB ?? 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 }, connectRetry: 1 });
+  await a.start();
+  await b.start();
+  b.addNeighbor({ address: '127.0.0.1', asn: a.options.asn, port: a.listenPort!, localAddress: '127.0.0.2', passive: opts.passiveB ?? false, families: ['ipv4-unicast', 'ipv6-unicast'] });
+  a.addNeighbor({ address: '127.0.0.2', asn: b.options.asn, port: b.listenPort!, localAddress: '127.0.0.1', families: ['ipv4-unicast', 'ipv6-unicast'] });
+  return [a, b];
+}
+
+describe('two speakers on loopback', () => {
+  let speakers: Speaker[] = [];
+  afterEach(async () => {
+    await Promise.all(speakers.map((s) => s.stop()));
+    speakers = [];
+  });
+
+  it('simultaneous connects resolve to exactly one Established session', async () => {
+    const [a, b] = await pair();
+    speakers = [a, b];
+    const pa = a.peers.get('127.0.0.2')!;
+    const pb = b.peers.get('127.0.0.1')!;
+    await until(() => pa.state === State.Established && pb.state === State.Established, 10000);
+    // Let any losing connection finish closing, then check only one is left on each side.
+    await until(() => pa.connections.size === 1 && pb.connections.size === 1, 5000);
+    const ca = [...pa.connections][0]!;
+    const cb = [...pb.connections][0]!;
+    expect(ca.localAddress?.replace('::ffff:', '')).toBe('127.0.0.1');
+    // Both ends of the same TCP connection: one side dialed, the other accepted.
+    expect(new Set([ca.direction, cb.direction])).toEqual(new Set(['outgoing', 'incoming']));
+  });
+
+  it('advertises, re-advertises changes and withdraws', async () => {
+    const [a, b] = await pair({ passiveB: true });
+    speakers = [a, b];
+    await until(() => b.peers.get('127.0.0.1')!.state === State.Established, 10000);
+    a.originate('10.1.0.0/24');
+    a.originate('fd00:1::/64');
+    await until(() => b.rib.destination('10.1.0.0/24') !== undefined && b.rib.destination('fd00:1::/64') !== undefined, 5000);
+    const v4 = b.rib.destination('10.1.0.0/24')!.best!;
+    expect(v4.attrs.asPath).toEqual([{ type: 2, asns: [65001] }]);
+    expect(v4.attrs.nextHop).toBe('127.0.0.1');
+    expect(v4.attrs.localPref).toBeUndefined();
+    expect(b.rib.destination('fd00:1::/64')!.best!.attrs.nextHop).toBe('::ffff:127.0.0.1');
+    a.originate('10.1.0.0/24', { med: 7 });
+    await until(() => b.rib.destination('10.1.0.0/24')?.best?.attrs.med === 7, 5000);
+    a.withdraw('10.1.0.0/24');
+    await until(() => b.rib.destination('10.1.0.0/24') === undefined, 5000);
+    expect(b.rib.counts('127.0.0.1')).toEqual({ received: 1, accepted: 1 });
+  });
+
+  it('iBGP carries LOCAL_PREF and keeps the AS path empty', async () => {
+    const [a, b] = await pair({ asnA: 64512, asnB: 64512 });
+    speakers = [a, b];
+    a.originate('10.233.64.0/24');
+    await until(() => b.rib.destination('10.233.64.0/24') !== undefined, 10000);
+    const p = b.rib.destination('10.233.64.0/24')!.best!;
+    expect(p.attrs).toMatchObject({ origin: 0, asPath: [], nextHop: '127.0.0.1', localPref: 100 });
+  });
+
+  it('removing a neighbor withdraws its routes', async () => {
+    const [a, b] = await pair();
+    speakers = [a, b];
+    a.originate('10.9.0.0/16');
+    await until(() => b.rib.destination('10.9.0.0/16') !== undefined, 10000);
+    b.removeNeighbor('127.0.0.1');
+    expect(b.rib.destination('10.9.0.0/16')).toBeUndefined();
+    await until(() => a.peers.get('127.0.0.2')!.state !== State.Established, 5000);
+    expect(a.peers.get('127.0.0.2')!.lastError).toMatch(/Peer De-configured/);
+  });
+});

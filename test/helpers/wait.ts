@@ -1,0 +1,13 @@
+/** Polls a condition until it holds or the time is up; the error names what was awaited. */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what = cond.toString()): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 20;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 250);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
