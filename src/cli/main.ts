@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/**
+ * kube-router-ts: one binary, one subcommand per file under src/cli/. Errors end the process
+ * with one line on stderr and a non-zero status, never a stack trace for a user mistake.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { speakerCommand } from './speaker';
+import { bgpCommand } from './bgp';
+
+export function cli(argv: string[]) {
+  return yargs(argv)
+    .scriptName('kube-router-ts')
+    .command(speakerCommand)
+    .command(bgpCommand)
+    .demandCommand(1, 'Name a command: speaker, bgp')
+    .strict()
+    .help()
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`kube-router-ts: ${msg}\nRun with --help for usage.\n`);
+      process.exit(2);
+    });
+}
+
+if (require.main === module) {
+  cli(hideBin(process.argv))
+    .parseAsync()
+    .catch((err: Error) => {
+      process.stderr.write(`kube-router-ts: ${err.message}\n`);
+      // A configuration mistake is a usage error (2); anything else is a failure (1).
+      process.exit(err.name === 'ConfigError' ? 2 : 1);
+    });
+}

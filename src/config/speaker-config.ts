@@ -1,0 +1,76 @@
+/**
+ * The standalone speaker's JSON configuration file. One schema validates and fills defaults; a
+ * bad file is rejected with one message naming the field (BIRD bgp_postconfig style).
+ */
+import fs from 'node:fs';
+import { z } from 'zod';
+import { asNumber, describeZodError, family, holdTime, ipAddress, ipv4Address, port, prefix } from './validators';
+
+const neighbor = z
+  .object({
+    address: ipAddress,
+    asn: asNumber,
+    port: port.default(179),
+    passive: z.boolean().default(false),
+    holdTime: holdTime.optional(),
+    connectRetry: z.number().int().min(1).optional(),
+    password: z.string().min(1).max(80, 'TCP MD5 keys are at most 80 bytes').optional(),
+    families: z.array(family).nonempty().default(['ipv4-unicast']),
+    localAddress: ipAddress.optional(),
+    nextHopIpv6: ipAddress.optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+
+export const speakerConfigSchema = z
+  .object({
+    routerId: ipv4Address,
+    asn: asNumber,
+    listen: z
+      .object({ address: ipAddress.optional(), port: port.default(179) })
+      .strict()
+      .or(z.literal(false))
+      .default({ port: 179 }),
+    holdTime: holdTime.default(90),
+    connectRetry: z.number().int().min(1).default(120),
+    hostname: z.string().optional(),
+    neighbors: z.array(neighbor).default([]),
+    advertise: z.array(prefix).default([]),
+    adminSocket: z.string().min(1).default('/run/kube-router-ts/speaker.sock'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.neighbors.forEach((n, i) => {
+      if (seen.has(n.address)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['neighbors', i, 'address'], message: `duplicate neighbor ${n.address}` });
+      seen.add(n.address);
+    });
+  });
+
+export type SpeakerConfig = z.infer<typeof speakerConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function parseSpeakerConfig(raw: unknown, source = 'config'): SpeakerConfig {
+  const r = speakerConfigSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(`${source}: ${describeZodError(r.error)}`);
+  return Object.freeze(r.data);
+}
+
+export function loadSpeakerConfig(file: string): SpeakerConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  return parseSpeakerConfig(raw, file);
+}

@@ -1,0 +1,53 @@
+/** What every real BGP daemon in the tests offers, whatever its own CLI looks like. */
+import type { Netns } from '../../../src/lab/netns';
+
+export type DaemonKind = 'bird' | 'frr' | 'gobgp' | 'exabgp';
+export type Afi = 'ipv4' | 'ipv6';
+
+export interface DaemonOptions {
+  ns: Netns;
+  /** Scratch directory for configuration, sockets, logs. */
+  dir: string;
+  asn: number;
+  /** IPv4 session address, also the router ID. */
+  address: string;
+  /** IPv6 global address on the same interface: next hop for IPv6 routes. */
+  address6: string;
+  neighbor: {
+    address: string;
+    asn: number;
+    /** The daemon waits for the neighbor to connect. */
+    passive?: boolean;
+    holdTime?: number;
+  };
+  /** Prefixes the daemon originates from the start. */
+  routes?: string[];
+}
+
+export interface DaemonRoute {
+  prefix: string;
+  nextHop: string;
+  asPath: number[];
+  origin: 'i' | 'e' | '?';
+  localPref?: number;
+  med?: number;
+}
+
+export interface PeerDaemon {
+  readonly kind: DaemonKind;
+  readonly options: DaemonOptions;
+  /** The daemon's own view of its session with the neighbor. */
+  established(): Promise<boolean>;
+  /** Routes the daemon learned from the neighbor (not its own). */
+  routes(afi: Afi): Promise<DaemonRoute[]>;
+  announce(prefix: string): Promise<void>;
+  withdraw(prefix: string): Promise<void>;
+  /** Makes the daemon send a ROUTE-REFRESH to the neighbor. */
+  requestRefresh(): Promise<void>;
+  /** Freezes the daemon (SIGSTOP): it goes silent without closing the connection. */
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+export const afiOf = (prefix: string): Afi => (prefix.includes(':') ? 'ipv6' : 'ipv4');
