@@ -51,8 +51,11 @@ export interface ConnectionOwner {
   /** RFC 4271 6.8: true when this connection loses a collision and must be closed. */
   losesCollision(conn: Connection): boolean;
   onEstablished(conn: Connection): void;
-  /** The session left Established; its routes are to be flushed. */
-  onSessionDown(conn: Connection, reason: string): void;
+  /**
+   * The session left Established. `notified` tells whether a NOTIFICATION was sent or received
+   * on the way (RFC 4724: only a session lost without one may be restarted gracefully).
+   */
+  onSessionDown(conn: Connection, reason: string, notified: boolean): void;
   /** The connection is back in Idle (closed). */
   onIdle(conn: Connection, reason: string): void;
   /** An exception escaped our own code while handling this connection: a bug, to be logged. */
@@ -235,7 +238,7 @@ export class Connection extends EventEmitter {
         this.owner.onEstablished(this);
         break;
       case 'sessionDown':
-        this.owner.onSessionDown(this, reason());
+        this.owner.onSessionDown(this, reason(), this.notice !== undefined);
         break;
     }
   }

@@ -4,6 +4,7 @@
  * no timers; the connection driver executes the actions. Deliberate differences from the RFC:
  * - TcpConnectionFails in Connect goes to Active and keeps the ConnectRetryTimer running (as BIRD
  *   and GoBGP do) instead of Idle, so an unreachable peer is retried without an automatic start;
+ * - a passive start arms no ConnectRetryTimer, so a passive peer waits in Active and never dials;
  * - DelayOpen, DampPeerOscillations and the optional collision detection in Established are not
  *   implemented (connection collisions are resolved per RFC 4271 6.8 before the FSM sees BgpOpen).
  */
@@ -39,7 +40,9 @@ function connected(fsmSubcode: FsmSubcode, sessionDown: Action[]): Omit<Row, 'ot
 
 const ignore = (s: State): Handler => () => go(s);
 const startActive: Handler = () => go(State.Connect, { type: 'startConnectRetryTimer' }, { type: 'connect' });
-const startPassive: Handler = () => go(State.Active, { type: 'startConnectRetryTimer' });
+// Passive means never dial (BIRD "passive on", GoBGP passive-mode): no ConnectRetryTimer, whose
+// expiry in Active would make the RFC FSM dial after all.
+const startPassive: Handler = () => go(State.Active);
 const sendOpen = (): Step => go(State.OpenSent, { type: 'stopConnectRetryTimer' }, { type: 'sendOpen' }, { type: 'startHoldTimer', seconds: 'large' });
 const stopped: Handler = () => down('administratively stopped', { type: 'stopConnectRetryTimer' });
 
@@ -66,7 +69,7 @@ const TABLE: Record<State, Row> = {
     ConnectRetryTimerExpires: () => go(State.Connect, { type: 'startConnectRetryTimer' }, { type: 'connect' }),
     TcpConnectionConfirmed: sendOpen,
     TcpCrAcked: sendOpen,
-    TcpConnectionFails: () => go(State.Active, { type: 'drop' }, { type: 'startConnectRetryTimer' }),
+    TcpConnectionFails: () => go(State.Active, { type: 'drop' }),
     otherwise: (e) => down(`unexpected ${e.type} in Active`, { type: 'stopConnectRetryTimer' }),
   },
   [State.OpenSent]: {

@@ -73,16 +73,21 @@ export class Rib extends EventEmitter {
     return changes;
   }
 
-  /** Drops everything a source sent (session down, RFC 4271 8.2.2 "deletes all routes"). */
-  removeSource(address: string): BestChange[] {
+  /**
+   * Drops what a source sent (session down, RFC 4271 8.2.2 "deletes all routes"), or only its
+   * routes of one family (graceful restart keeps the others).
+   */
+  removeSource(address: string, family?: Family): BestChange[] {
     const table = this.adjIn.get(address);
     if (!table) return [];
-    this.adjIn.delete(address);
     const changes: BestChange[] = [];
     for (const [prefix, old] of table) {
+      if (family && old.family !== family) continue;
+      table.delete(prefix);
       const change = this.replace(prefix, old, undefined);
       if (change) changes.push(change);
     }
+    if (table.size === 0) this.adjIn.delete(address);
     if (changes.length) this.emit('changes', changes);
     return changes;
   }

@@ -34,7 +34,8 @@ export interface Negotiated {
   enhancedRouteRefresh: boolean;
   /** The peer accepts IPv4 unicast NLRI with an IPv6 next hop (both sides said so). */
   extendedNextHop: boolean;
-  gracefulRestart?: { restartTime: number; restartFlags: number; families: Family[] };
+  /** Set when both sides advertised graceful restart (RFC 4724). */
+  gracefulRestart?: { restartTime: number; restartFlags: number; families: Family[]; preservedFamilies: Family[] };
   hostname?: string;
   peerCapabilities: Capability[];
 }
@@ -112,11 +113,14 @@ export function negotiate(local: LocalSettings, expectedPeerAsn: number, open: O
       !!local.extendedNextHop && !!enh?.entries.some((e) => e.afi === Afi.Ipv4 && e.safi === 1 && e.nextHopAfi === Afi.Ipv6),
     peerCapabilities: caps,
   };
-  if (gr) {
+  if (gr && local.gracefulRestart) {
+    const fam = (list: typeof gr.families): Family[] => list.map((f) => familyOf(f.afi, f.safi)).filter((f): f is Family => f !== undefined);
     result.gracefulRestart = {
       restartTime: gr.restartTime,
       restartFlags: gr.restartFlags,
-      families: gr.families.map((f) => familyOf(f.afi, f.safi)).filter((f): f is Family => f !== undefined),
+      families: fam(gr.families),
+      // RFC 4724 3: bit 0x80 of the per-family flags, Forwarding State preserved.
+      preservedFamilies: fam(gr.families.filter((f) => f.flags & 0x80)),
     };
   }
   if (fqdn) result.hostname = fqdn.domain ? `${fqdn.hostname}.${fqdn.domain}` : fqdn.hostname;

@@ -232,16 +232,18 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     this.emit('established', this);
   }
 
-  onSessionDown(conn: Connection, reason: string): void {
+  onSessionDown(conn: Connection, reason: string, notified: boolean): void {
     if (conn !== this.established) return;
+    // RFC 4724 4.2: routes of a peer that may restart gracefully are kept, for these families.
+    const gr = notified ? undefined : this.negotiated?.gracefulRestart;
     this.established = undefined;
     this.negotiated = undefined;
     this.establishedAt = undefined;
     this.lastTransition = Date.now();
     this.lastError = reason;
     this.flaps++;
-    this.log.warn({ event: 'down', reason }, 'session down');
-    this.emit('down', this, reason);
+    this.log.warn({ event: 'down', reason, gracefulRestart: gr ? gr.restartTime : undefined }, 'session down');
+    this.emit('down', this, reason, gr);
   }
 
   onIdle(conn: Connection, reason: string): void {

@@ -22,6 +22,8 @@ import { importUpdate } from '../policy/import';
 import { exportPath, ExportTarget } from '../policy/export';
 import { AdjRibOut, advertised } from './adj-rib-out';
 import { buildAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
+import { StaleRoutes } from './stale';
+import type { Negotiated } from '../session/negotiate';
 import { Logger, silentLogger } from '../log';
 
 export interface SpeakerOptions {
@@ -46,6 +48,8 @@ export type NeighborInput = Pick<NeighborSettings, 'address' | 'asn'> & Partial<
 
 /** Prefix changes sent per batch before yielding to the event loop. */
 const FLUSH_BATCH = 20000;
+/** How long a restarted peer has to send End-of-RIB before its stale routes go (FRR's default). */
+const STALE_PATH_SECONDS = 360;
 
 interface Session {
   peer: Peer;
@@ -53,8 +57,6 @@ interface Session {
   flushing: boolean;
   /** Families whose initial advertisement is done (End-of-RIB sent). */
   synced: Set<Family>;
-  /** Prefixes marked stale by an RFC 7313 BoRR, withdrawn at EoRR unless re-announced. */
-  stale: Map<Family, Set<string>>;
   /** Families being re-sent for a ROUTE-REFRESH: EoRR follows the flush. */
   refreshing: Set<Family>;
 }
@@ -63,6 +65,7 @@ export class Speaker extends EventEmitter {
   readonly rib: Rib;
   readonly peers = new Map<string, Peer>();
   private readonly sessions = new Map<string, Session>();
+  private readonly stale = new StaleRoutes();
   private server: net.Server | undefined;
   private readonly log: Logger;
   private readonly local: LocalSettings;
@@ -136,7 +139,7 @@ export class Speaker extends EventEmitter {
     const log = this.log.child({ peer: address, peerAsn: settings.asn });
     const peer = new Peer(settings, this.local, this.transports, log);
     peer.on('established', () => this.onEstablished(peer));
-    peer.on('down', () => this.onDown(peer));
+    peer.on('down', (_p: Peer, _reason: string, gr?: Negotiated['gracefulRestart']) => this.onDown(peer, gr));
     peer.on('update', (_p: Peer, u: ReceivedUpdate) => this.onUpdate(peer, u, log));
     peer.on('routeRefresh', (_p: Peer, family: Family, subtype: number) => this.onRouteRefresh(peer, family, subtype));
     peer.on('state', (_p: Peer, state: State) => this.emit('peerState', peer, state));
@@ -152,7 +155,10 @@ export class Speaker extends EventEmitter {
     if (!peer) return false;
     peer.stop(CeaseSubcode.PeerDeconfigured);
     this.peers.delete(key);
-    this.onDown(peer);
+    this.stale.forget(key);
+    this.sessions.delete(key);
+    this.rib.removeSource(key);
+    this.emit('down', peer);
     return true;
   }
 
@@ -212,7 +218,8 @@ export class Speaker extends EventEmitter {
   }
 
   private onEstablished(peer: Peer): void {
-    const session: Session = { peer, out: new AdjRibOut(), flushing: false, synced: new Set(), stale: new Map(), refreshing: new Set() };
+    this.resumeAfterRestart(peer);
+    const session: Session = { peer, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set() };
     this.sessions.set(peer.address, session);
     const target = this.target(peer);
     for (const path of this.rib.bestPaths()) this.exportTo(session, target, path.prefix, path);
@@ -220,10 +227,40 @@ export class Speaker extends EventEmitter {
     this.emit('established', peer);
   }
 
-  private onDown(peer: Peer): void {
+  private onDown(peer: Peer, gr?: Negotiated['gracefulRestart']): void {
     this.sessions.delete(peer.address);
-    this.rib.removeSource(peer.address);
+    if (!gr || gr.restartTime === 0 || gr.families.length === 0) {
+      this.stale.forget(peer.address);
+      this.rib.removeSource(peer.address);
+    } else {
+      // RFC 4724 4.2: keep the families the peer can restart gracefully, marked stale, until it
+      // comes back and sends End-of-RIB, or until its restart time runs out.
+      for (const family of FAMILIES) {
+        if (gr.families.includes(family)) this.stale.mark(peer.address, family, this.rib.adjRibIn(peer.address, family).map((p) => p.prefix));
+        else this.rib.removeSource(peer.address, family);
+      }
+      this.log.info({ peer: peer.address, restartTime: gr.restartTime, stale: this.stale.count(peer.address) }, 'graceful restart: keeping routes as stale');
+      this.stale.startTimer(peer.address, gr.restartTime, () => this.sweepStale(peer, undefined, 'restart time expired'));
+    }
     this.emit('down', peer);
+  }
+
+  /** A restarted peer is back: families it no longer preserves are dropped, the rest wait for EoR. */
+  private resumeAfterRestart(peer: Peer): void {
+    if (!this.stale.has(peer.address)) return;
+    const gr = peer.negotiated?.gracefulRestart;
+    for (const family of this.stale.families(peer.address)) {
+      if (!gr?.preservedFamilies.includes(family)) this.sweepStale(peer, family, 'forwarding state not preserved');
+    }
+    // RFC 4724 4.2 leaves the wait for End-of-RIB bounded by local policy: 360 s, as FRR.
+    if (this.stale.has(peer.address)) this.stale.startTimer(peer.address, STALE_PATH_SECONDS, () => this.sweepStale(peer, undefined, 'no End-of-RIB in time'));
+  }
+
+  private sweepStale(peer: Peer, family: Family | undefined, why: string): void {
+    const prefixes = this.stale.sweep(peer.address, family);
+    if (prefixes.length === 0) return;
+    this.log.info({ peer: peer.address, family, withdrawn: prefixes.length, why }, 'withdrawing stale routes');
+    this.rib.apply(this.peerRef(peer), prefixes.map((prefix) => ({ prefix, attrs: undefined })));
   }
 
   private onUpdate(peer: Peer, update: ReceivedUpdate, log: Logger): void {
@@ -238,10 +275,12 @@ export class Speaker extends EventEmitter {
       enforceFirstAs: this.options.enforceFirstAs ?? true,
     });
     for (const note of result.notes) log.warn({ event: 'update', note }, 'UPDATE handled with errors');
-    if (result.endOfRib) log.debug({ event: 'endOfRib', family: result.endOfRib }, 'received End-of-RIB');
-    const session = this.sessions.get(peer.address);
-    if (session?.stale.size) for (const r of result.routes) session.stale.get(familyOfPrefix(r.prefix))?.delete(r.prefix);
+    if (this.stale.has(peer.address)) for (const r of result.routes) this.stale.refresh(peer.address, r.prefix);
     if (result.routes.length) this.rib.apply(this.peerRef(peer), result.routes);
+    if (result.endOfRib) {
+      log.debug({ event: 'endOfRib', family: result.endOfRib }, 'received End-of-RIB');
+      this.sweepStale(peer, result.endOfRib, 'End-of-RIB');
+    }
   }
 
   private onRouteRefresh(peer: Peer, family: Family, subtype: number): void {
@@ -249,13 +288,11 @@ export class Speaker extends EventEmitter {
     if (!session) return;
     if (subtype === RouteRefreshSubtype.BeginOfRouteRefresh) {
       // RFC 7313 4.2: the peer re-advertises; what it does not repeat by EoRR is gone.
-      session.stale.set(family, new Set(this.rib.adjRibIn(peer.address, family).map((p) => p.prefix)));
+      this.stale.mark(peer.address, family, this.rib.adjRibIn(peer.address, family).map((p) => p.prefix));
       return;
     }
     if (subtype === RouteRefreshSubtype.EndOfRouteRefresh) {
-      const stale = session.stale.get(family);
-      session.stale.delete(family);
-      if (stale?.size) this.rib.apply(this.peerRef(peer), [...stale].map((prefix) => ({ prefix, attrs: undefined })));
+      this.sweepStale(peer, family, 'End-of-Route-Refresh');
       return;
     }
     this.log.info({ peer: peer.address, family }, 'peer asked for a route refresh');

@@ -50,6 +50,7 @@ export const speakerCommand: CommandModule<object, SpeakerArgs> = {
       holdTime: config.holdTime,
       connectRetry: config.connectRetry,
       hostname: config.hostname,
+      gracefulRestart: config.gracefulRestart && { restartTime: config.gracefulRestart.restartTime, restarting: false, preserved: false },
       log,
     });
     await speaker.start();

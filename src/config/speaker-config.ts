@@ -34,6 +34,11 @@ export const speakerConfigSchema = z
     holdTime: holdTime.default(90),
     connectRetry: z.number().int().min(1).default(120),
     hostname: z.string().optional(),
+    /** RFC 4724: advertise graceful restart and keep the routes of peers that restart. */
+    gracefulRestart: z
+      .object({ restartTime: z.number().int().min(1).max(4095, 'the restart time field has 12 bits (max 4095 s)') })
+      .strict()
+      .optional(),
     neighbors: z.array(neighbor).default([]),
     advertise: z.array(prefix).default([]),
     adminSocket: z.string().min(1).default('/run/kube-router-ts/speaker.sock'),

@@ -73,6 +73,8 @@ export function interopSuite(label: string, start: Start): void {
         listen: { port: 179 },
         connectRetry: 2,
         hostname: 'us',
+        // FRR 8.4 sends End-of-RIB (and answers ROUTE-REFRESH) only to peers that advertise GR.
+        gracefulRestart: { restartTime: 30 },
         neighbors: INSTANCES.map((i) => ({
           address: `10.0.0.${i.n}`,
           asn: i.asn,
@@ -123,7 +125,7 @@ export function interopSuite(label: string, start: Start): void {
     }
     const e = await speaker.neighbor('10.0.0.15');
     expect(e.capabilities).toContain('fourOctetAs');
-    process.stdout.write(`[${label}] all 5 sessions Established ${setup.toFixed(1)} s after the daemons started\n`);
+    process.stdout.write(`[${label}] all 5 sessions Established ${setup.toFixed(1)} s after the last daemon was started\n`);
   });
 
   it('our prefixes reach every instance with the expected next hop, AS path, origin, local preference', async () => {
@@ -149,8 +151,10 @@ export function interopSuite(label: string, start: Start): void {
       expect(p6.nextHop).toMatch(/:/);
       if (inst.asn === LOCAL_AS) expect(p4.localPref).toBe(100);
     }
+    // A peer may send our own routes back (FRR does): received, kept, never accepted.
     const n = await speaker.neighbor('10.0.0.15');
-    expect([n.received, n.accepted]).toEqual([2, 2]);
+    expect(n.accepted).toBe(2);
+    for (const p of (await speaker.adjIn('10.0.0.15')).filter((x) => !x.accepted)) expect(p.rejectReason).toMatch(/AS loop/);
   });
 
   it('re-advertises eBGP routes to other eBGP peers with our AS prepended, and respects iBGP split horizon', async () => {
@@ -199,7 +203,11 @@ export function interopSuite(label: string, start: Start): void {
     expect((await speaker.neighbor(he.address)).messages.sent.routeRefresh).toBeGreaterThan(before.messages.sent.routeRefresh);
 
     const sentBefore = (await speaker.neighbor(he.address)).messages.sent.update;
-    await e.requestRefresh();
+    const cannot = await e.requestRefresh();
+    if (cannot) {
+      process.stdout.write(`[${label}] not checked: answering the daemon's ROUTE-REFRESH, because ${cannot}\n`);
+      return;
+    }
     await until(async () => (await speaker.neighbor(he.address)).messages.received.routeRefresh > before.messages.received.routeRefresh, 20000, 'E sent ROUTE-REFRESH');
     await until(async () => (await speaker.neighbor(he.address)).messages.sent.update > sentBefore, 20000, 'we resent our routes to E');
     expect(find(await e.routes('ipv4'), OURS_V4)).toBeDefined();

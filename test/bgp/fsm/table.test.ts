@@ -29,10 +29,11 @@ describe('FSM table', () => {
     ]);
   });
 
-  it('passive start waits in Active for an incoming connection', () => {
+  it('passive start waits in Active for an incoming connection and never dials', () => {
     const r = run(State.Idle, { type: 'ManualStartPassive' }, { type: 'TcpConnectionConfirmed' });
     expect(r.state).toBe(State.OpenSent);
-    expect(r.actions[0]).toEqual(['startConnectRetryTimer']);
+    // No ConnectRetryTimer: its expiry in Active would dial.
+    expect(r.actions[0]).toEqual([]);
   });
 
   it('a failed connect waits in Active and retries when ConnectRetry expires', () => {

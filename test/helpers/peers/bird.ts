@@ -91,7 +91,7 @@ protocol bgp peer {
     if (!/Reconfigured|Reconfiguration in progress/.test(out)) throw new Error(`birdc configure: ${out}`);
   }
 
-  async requestRefresh(): Promise<void> {
+  async requestRefresh(): Promise<undefined> {
     await this.birdc('reload', 'in', 'peer');
   }
 

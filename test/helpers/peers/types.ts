@@ -42,8 +42,11 @@ export interface PeerDaemon {
   routes(afi: Afi): Promise<DaemonRoute[]>;
   announce(prefix: string): Promise<void>;
   withdraw(prefix: string): Promise<void>;
-  /** Makes the daemon send a ROUTE-REFRESH to the neighbor. */
-  requestRefresh(): Promise<void>;
+  /**
+   * Makes the daemon send a ROUTE-REFRESH to the neighbor. Resolves to a reason string when the
+   * daemon's tools cannot do that (nothing was sent), otherwise to undefined.
+   */
+  requestRefresh(): Promise<string | undefined>;
   /** Freezes the daemon (SIGSTOP): it goes silent without closing the connection. */
   pause(): void;
   resume(): void;

@@ -1,0 +1,142 @@
+/**
+ * FRR's bgpd alone (-Z: no zebra, so it installs nothing) in a namespace, with its own vty socket
+ * directory and pid file; configured and queried through vtysh.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { run } from '../../../src/lab/exec';
+import { killGroup } from '../../../src/lab/netns';
+import { until } from '../wait';
+import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
+
+export const BGPD = '/usr/lib/frr/bgpd';
+
+interface FrrPath {
+  peerId?: string;
+  path?: string;
+  origin?: string;
+  nexthops?: { ip: string; scope?: string }[];
+  locPrf?: number;
+  metric?: number;
+}
+
+export class FrrDaemon implements PeerDaemon {
+  readonly kind = 'frr';
+  private child: ChildProcess | undefined;
+  private readonly vty: string;
+
+  private constructor(readonly options: DaemonOptions) {
+    this.vty = path.join(options.dir, 'vty');
+  }
+
+  static async start(options: DaemonOptions): Promise<FrrDaemon> {
+    const d = new FrrDaemon(options);
+    fs.mkdirSync(d.vty, { recursive: true });
+    const conf = path.join(options.dir, 'bgpd.conf');
+    fs.writeFileSync(conf, d.config());
+    // -S: run as root without privilege changes; -P 0: no TCP vty port.
+    d.child = options.ns.spawn(
+      BGPD,
+      ['-Z', '-S', '-P', '0', '-l', options.address, '-f', conf, '-i', path.join(options.dir, 'bgpd.pid'), '--vty_socket', d.vty],
+      { logFile: path.join(options.dir, 'bgpd.out') },
+    );
+    await until(() => d.vtysh('show bgp summary').then(() => true, () => false), 15000, 'FRR vty');
+    return d;
+  }
+
+  private config(): string {
+    const o = this.options;
+    const n = o.neighbor;
+    const hold = n.holdTime ?? 90;
+    const nets = (afi: Afi) => (o.routes ?? []).filter((r) => afiOf(r) === afi).map((r) => `  network ${r}`).join('\n');
+    return `frr defaults traditional
+hostname frr-${o.address}
+log file ${path.join(o.dir, 'bgpd.log')} debugging
+debug bgp neighbor-events
+debug bgp updates
+
+router bgp ${o.asn}
+ bgp router-id ${o.address}
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor ${n.address} remote-as ${n.asn}
+ neighbor ${n.address} timers connect 2
+ neighbor ${n.address} timers ${Math.max(1, Math.floor(hold / 3))} ${hold}
+ ${n.passive ? `neighbor ${n.address} passive` : ''}
+ address-family ipv4 unicast
+${nets('ipv4')}
+  neighbor ${n.address} activate
+ exit-address-family
+ address-family ipv6 unicast
+${nets('ipv6')}
+  neighbor ${n.address} activate
+  neighbor ${n.address} route-map V6NH out
+ exit-address-family
+!
+! Without zebra bgpd knows no interface addresses: name the IPv6 next hop.
+route-map V6NH permit 10
+ set ipv6 next-hop global ${o.address6}
+!
+`;
+  }
+
+  private vtysh(...commands: string[]): Promise<string> {
+    return run('vtysh', ['--vty_socket', this.vty, '-d', 'bgpd', ...commands.flatMap((c) => ['-c', c])]).then((r) => r.stdout);
+  }
+
+  async established(): Promise<boolean> {
+    const out = JSON.parse(await this.vtysh(`show bgp neighbors ${this.options.neighbor.address} json`)) as Record<string, { bgpState?: string }>;
+    return out[this.options.neighbor.address]?.bgpState === 'Established';
+  }
+
+  async routes(afi: Afi): Promise<DaemonRoute[]> {
+    const out = JSON.parse(await this.vtysh(`show bgp ${afi} unicast json`)) as { routes?: Record<string, FrrPath[]> };
+    const routes: DaemonRoute[] = [];
+    for (const [prefix, paths] of Object.entries(out.routes ?? {})) {
+      for (const p of paths) {
+        if (p.peerId !== this.options.neighbor.address) continue;
+        const r: DaemonRoute = {
+          prefix,
+          nextHop: p.nexthops?.find((n) => n.scope !== 'link-local')?.ip ?? '',
+          asPath: (p.path ?? '').split(/\s+/).filter(Boolean).map(Number),
+          origin: p.origin === 'IGP' ? 'i' : p.origin === 'EGP' ? 'e' : '?',
+        };
+        if (p.locPrf !== undefined) r.localPref = p.locPrf;
+        if (p.metric !== undefined) r.med = p.metric;
+        routes.push(r);
+      }
+    }
+    return routes;
+  }
+
+  private network(prefix: string, add: boolean): Promise<string> {
+    return this.vtysh('configure terminal', `router bgp ${this.options.asn}`, `address-family ${afiOf(prefix)} unicast`, `${add ? '' : 'no '}network ${prefix}`);
+  }
+
+  async announce(prefix: string): Promise<void> {
+    await this.network(prefix, true);
+  }
+
+  async withdraw(prefix: string): Promise<void> {
+    await this.network(prefix, false);
+  }
+
+  async requestRefresh(): Promise<undefined> {
+    await this.vtysh(`clear bgp ${this.options.neighbor.address} soft in`);
+  }
+
+  pause(): void {
+    if (this.child?.pid) killGroup(this.child.pid, 'SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.child?.pid) killGroup(this.child.pid, 'SIGCONT');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child?.pid) return;
+    killGroup(this.child.pid, 'SIGCONT');
+    killGroup(this.child.pid, 'SIGTERM');
+  }
+}

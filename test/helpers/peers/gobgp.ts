@@ -1,0 +1,116 @@
+/** GoBGP (gobgpd + gobgp CLI) in a namespace, one API socket per instance. */
+import path from 'node:path';
+import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { run } from '../../../src/lab/exec';
+import { killGroup } from '../../../src/lab/netns';
+import { until } from '../wait';
+import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
+
+interface GobgpAttr {
+  type: number;
+  value?: number;
+  nexthop?: string;
+  as_paths?: { segment_type: number; asns: number[] }[];
+  metric?: number;
+}
+
+export class GobgpDaemon implements PeerDaemon {
+  readonly kind = 'gobgp';
+  private child: ChildProcess | undefined;
+  private readonly target: string;
+
+  private constructor(readonly options: DaemonOptions) {
+    this.target = `unix://${path.join(options.dir, 'gobgp.sock')}`;
+  }
+
+  static async start(options: DaemonOptions): Promise<GobgpDaemon> {
+    const d = new GobgpDaemon(options);
+    const conf = path.join(options.dir, 'gobgpd.toml');
+    fs.writeFileSync(conf, d.config());
+    d.child = options.ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', d.target], { logFile: path.join(options.dir, 'gobgpd.log') });
+    await until(() => d.cli('global').then(() => true, () => false), 10000, 'gobgpd API');
+    for (const r of options.routes ?? []) await d.announce(r);
+    return d;
+  }
+
+  private config(): string {
+    const o = this.options;
+    const n = o.neighbor;
+    const family = (name: string) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${name}"\n`;
+    return `[global.config]
+  as = ${o.asn}
+  router-id = "${o.address}"
+  port = 179
+  local-address-list = ["${o.address}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${n.address}"
+    peer-as = ${n.asn}
+  [neighbors.timers.config]
+    connect-retry = 2
+    hold-time = ${n.holdTime ?? 90}
+    keepalive-interval = ${Math.max(1, Math.floor((n.holdTime ?? 90) / 3))}
+  [neighbors.transport.config]
+    local-address = "${o.address}"
+    passive-mode = ${n.passive ? 'true' : 'false'}
+${family('ipv4-unicast')}${family('ipv6-unicast')}`;
+  }
+
+  private cli(...args: string[]): Promise<string> {
+    return run('gobgp', ['--target', this.target, ...args]).then((r) => r.stdout);
+  }
+
+  async established(): Promise<boolean> {
+    const n = JSON.parse(await this.cli('-j', 'neighbor', this.options.neighbor.address)) as { state: { session_state: number } };
+    // gobgp's API numbers states from 1 (idle); 6 is established.
+    return n.state.session_state === 6;
+  }
+
+  async routes(afi: Afi): Promise<DaemonRoute[]> {
+    const out = await this.cli('-j', 'neighbor', this.options.neighbor.address, 'adj-in', '-a', afi);
+    const table = JSON.parse(out || '{}') as Record<string, { attrs: GobgpAttr[] }[]>;
+    return Object.entries(table).map(([prefix, paths]) => toRoute(prefix, paths[0]!.attrs));
+  }
+
+  async announce(prefix: string): Promise<void> {
+    const afi = afiOf(prefix);
+    // IPv6 routes carry our IPv6 address as next hop; GoBGP would otherwise use an IPv4-mapped one.
+    await this.cli('global', 'rib', 'add', '-a', afi, prefix, 'origin', 'igp', ...(afi === 'ipv6' ? ['nexthop', this.options.address6] : []));
+  }
+
+  async withdraw(prefix: string): Promise<void> {
+    await this.cli('global', 'rib', 'del', '-a', afiOf(prefix), prefix);
+  }
+
+  async requestRefresh(): Promise<string> {
+    // pkg/server/server.go softResetIn re-filters the kept Adj-RIB-In; no ROUTE-REFRESH goes out.
+    return "GoBGP's soft reset in re-filters its own Adj-RIB-In and never sends ROUTE-REFRESH";
+  }
+
+  pause(): void {
+    if (this.child?.pid) killGroup(this.child.pid, 'SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.child?.pid) killGroup(this.child.pid, 'SIGCONT');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child?.pid) return;
+    killGroup(this.child.pid, 'SIGCONT');
+    killGroup(this.child.pid, 'SIGTERM');
+  }
+}
+
+function toRoute(prefix: string, attrs: GobgpAttr[]): DaemonRoute {
+  const r: DaemonRoute = { prefix, nextHop: '', asPath: [], origin: '?' };
+  for (const a of attrs) {
+    if (a.type === 1) r.origin = a.value === 0 ? 'i' : a.value === 1 ? 'e' : '?';
+    if (a.type === 2) r.asPath = (a.as_paths ?? []).flatMap((s) => s.asns);
+    if ((a.type === 3 || a.type === 14) && a.nexthop) r.nextHop = a.nexthop;
+    if (a.type === 4) r.med = a.metric ?? 0;
+    if (a.type === 5) r.localPref = a.value ?? 0;
+  }
+  return r;
+}
