@@ -34,6 +34,14 @@ export class BirdDaemon implements PeerDaemon {
     const n = o.neighbor;
     const static4 = [...this.own].filter((r) => afiOf(r) === 'ipv4').map((r) => `  route ${r} blackhole;`);
     const static6 = [...this.own].filter((r) => afiOf(r) === 'ipv6').map((r) => `  route ${r} blackhole;`);
+    const a = o.attributes ?? {};
+    const sets = [
+      a.med !== undefined ? `bgp_med = ${a.med};` : '',
+      a.localPref !== undefined ? `bgp_local_pref = ${a.localPref};` : '',
+      ...(a.communities ?? []).map((c) => `bgp_community.add((${c.replace(':', ',')}));`),
+      ...(a.largeCommunities ?? []).map((c) => `bgp_large_community.add((${c.replaceAll(':', ',')}));`),
+    ].filter(Boolean);
+    const exportFilter = sets.length ? `filter { ${sets.join(' ')} accept; }` : 'all';
     // gateway direct: next hops are on the shared segment; no IGP table is needed for iBGP.
     fs.writeFileSync(
       this.conf,
@@ -55,8 +63,8 @@ protocol bgp peer {
   connect delay time 1;
   connect retry time 2;
   error wait time 1, 4;
-  ipv4 { import all; export all; gateway direct; };
-  ipv6 { import all; export all; gateway direct; next hop address ${o.address6}; };
+  ipv4 { import all; export ${exportFilter}; gateway direct; };
+  ipv6 { import all; export ${exportFilter}; gateway direct; next hop address ${o.address6}; };
 }
 `,
     );

@@ -7,10 +7,11 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { run } from '../../../src/lab/exec';
 import { killGroup } from '../../../src/lab/netns';
-import { until } from '../wait';
+import { until, sleep } from '../wait';
+import { repoRoot } from '../repo';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 
-const API_SCRIPT = path.join(__dirname, 'exabgp-api.py');
+const API_SCRIPT = path.join(repoRoot(), 'test/helpers/peers/exabgp-api.py');
 
 interface ExaEvent {
   type: string;
@@ -78,7 +79,7 @@ neighbor ${n.address} {
   passive ${n.passive ? 'true' : 'false'};
   adj-rib-out true;
   family { ipv4 unicast; ipv6 unicast; }
-  capability { route-refresh; }
+  capability { route-refresh;${o.noAs4 ? ' asn4 disable;' : ''} }
   api {
     processes [ api ];
     receive { parsed; update; notification; }
@@ -88,9 +89,26 @@ neighbor ${n.address} {
 `;
   }
 
-  private command(line: string): void {
+  /**
+   * Writes one command to the API FIFO. Opened non-blocking: with no reader (the API process
+   * between two reads, or dead) the open fails instead of freezing the test's event loop.
+   */
+  private async command(line: string): Promise<void> {
     if (this.paused) throw new Error('ExaBGP is paused; its API would not read the command');
-    fs.writeFileSync(this.fifo, `${line}\n`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = fs.openSync(this.fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        try {
+          fs.writeSync(fd, `${line}\n`);
+        } finally {
+          fs.closeSync(fd);
+        }
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || attempt > 100) throw new Error(`ExaBGP API FIFO ${this.fifo}: ${(e as Error).message}`);
+        await sleep(50);
+      }
+    }
   }
 
   private replay(): { up: boolean; routes: Map<string, DaemonRoute> } {
@@ -136,19 +154,27 @@ neighbor ${n.address} {
     return [...this.replay().routes.values()].filter((r) => afiOf(r.prefix) === afi);
   }
 
-  async announce(prefix: string): Promise<void> {
+  async announce(prefix: string, extra = ''): Promise<void> {
     const nh = afiOf(prefix) === 'ipv6' ? this.options.address6 : 'self';
-    this.command(`announce route ${prefix} next-hop ${nh} origin igp`);
+    const a = this.options.attributes ?? {};
+    const attrs = [
+      a.med !== undefined ? `med ${a.med}` : '',
+      a.localPref !== undefined ? `local-preference ${a.localPref}` : '',
+      a.communities?.length ? `community [${a.communities.join(' ')}]` : '',
+      a.largeCommunities?.length ? `large-community [${a.largeCommunities.join(' ')}]` : '',
+      extra,
+    ].filter(Boolean);
+    await this.command(`announce route ${prefix} next-hop ${nh} origin igp ${attrs.join(' ')}`.trim());
   }
 
   async withdraw(prefix: string): Promise<void> {
     const nh = afiOf(prefix) === 'ipv6' ? this.options.address6 : 'self';
-    this.command(`withdraw route ${prefix} next-hop ${nh}`);
+    await this.command(`withdraw route ${prefix} next-hop ${nh}`);
   }
 
   async requestRefresh(): Promise<undefined> {
-    this.command('announce route-refresh ipv4 unicast');
-    this.command('announce route-refresh ipv6 unicast');
+    await this.command('announce route-refresh ipv4 unicast');
+    await this.command('announce route-refresh ipv6 unicast');
   }
 
   pause(): void {

@@ -49,6 +49,15 @@ export class FrrDaemon implements PeerDaemon {
     const o = this.options;
     const n = o.neighbor;
     const hold = n.holdTime ?? 90;
+    const a = o.attributes ?? {};
+    const sets = [
+      a.med !== undefined ? ` set metric ${a.med}` : '',
+      a.localPref !== undefined ? ` set local-preference ${a.localPref}` : '',
+      a.communities?.length ? ` set community ${a.communities.join(' ')}` : '',
+      a.largeCommunities?.length ? ` set large-community ${a.largeCommunities.join(' ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
     const nets = (afi: Afi) => (o.routes ?? []).filter((r) => afiOf(r) === afi).map((r) => `  network ${r}`).join('\n');
     return `frr defaults traditional
 hostname frr-${o.address}
@@ -67,6 +76,7 @@ router bgp ${o.asn}
  address-family ipv4 unicast
 ${nets('ipv4')}
   neighbor ${n.address} activate
+  ${sets ? `neighbor ${n.address} route-map ATTRS out` : ''}
  exit-address-family
  address-family ipv6 unicast
 ${nets('ipv6')}
@@ -77,6 +87,10 @@ ${nets('ipv6')}
 ! Without zebra bgpd knows no interface addresses: name the IPv6 next hop.
 route-map V6NH permit 10
  set ipv6 next-hop global ${o.address6}
+${sets}
+!
+route-map ATTRS permit 10
+${sets}
 !
 `;
   }

@@ -76,7 +76,14 @@ ${family('ipv4-unicast')}${family('ipv6-unicast')}`;
   async announce(prefix: string): Promise<void> {
     const afi = afiOf(prefix);
     // IPv6 routes carry our IPv6 address as next hop; GoBGP would otherwise use an IPv4-mapped one.
-    await this.cli('global', 'rib', 'add', '-a', afi, prefix, 'origin', 'igp', ...(afi === 'ipv6' ? ['nexthop', this.options.address6] : []));
+    const a = this.options.attributes ?? {};
+    const extra = [
+      ...(a.med !== undefined ? ['med', String(a.med)] : []),
+      ...(a.localPref !== undefined ? ['local-pref', String(a.localPref)] : []),
+      ...(a.communities?.length ? ['community', a.communities.join(',')] : []),
+      ...(a.largeCommunities?.length ? ['large-community', a.largeCommunities.join(',')] : []),
+    ];
+    await this.cli('global', 'rib', 'add', '-a', afi, prefix, 'origin', 'igp', ...extra, ...(afi === 'ipv6' ? ['nexthop', this.options.address6] : []));
   }
 
   async withdraw(prefix: string): Promise<void> {

@@ -22,6 +22,17 @@ export interface DaemonOptions {
   };
   /** Prefixes the daemon originates from the start. */
   routes?: string[];
+  /** Attributes the daemon puts on what it announces (fixture captures use these). */
+  attributes?: {
+    med?: number;
+    localPref?: number;
+    /** "65001:100" */
+    communities?: string[];
+    /** "65001:1:2" */
+    largeCommunities?: string[];
+  };
+  /** Do not advertise the 4-octet AS capability (ExaBGP only): a 2-octet "OLD" speaker. */
+  noAs4?: boolean;
 }
 
 export interface DaemonRoute {
