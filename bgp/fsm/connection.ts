@@ -141,6 +141,11 @@ export class Connection extends EventEmitter {
     return this.transport !== undefined;
   }
 
+  /** Bytes of a message received only in part, waiting for the rest. */
+  get bufferedBytes(): number {
+    return this.framer.buffered;
+  }
+
   /** Adopts an accepted socket (incoming connections). */
   attach(transport: Transport): void {
     this.direction = 'incoming';
@@ -333,10 +338,15 @@ export class Connection extends EventEmitter {
 
   private handleMessage(buf: Buffer): void {
     const type = buf[18];
-    // Before Established, UPDATE and ROUTE-REFRESH are FSM errors whatever their content,
-    // and the codec context (4-octet AS) is not known yet: do not decode them.
+    // Messages the current state does not expect are FSM errors (RFC 6608) whatever their
+    // content, so they are not decoded: UPDATE or ROUTE-REFRESH before Established (whose codec
+    // context is not even known yet), and an OPEN anywhere but OpenSent.
     if (this.state !== State.Established && (type === MessageType.Update || type === MessageType.RouteRefresh)) {
       this.dispatch({ type: type === MessageType.Update ? 'UpdateMsg' : 'RouteRefreshMsg' });
+      return;
+    }
+    if (this.state !== State.OpenSent && type === MessageType.Open) {
+      this.dispatch({ type: 'BgpOpen', holdTime: 0 });
       return;
     }
     let msg;
@@ -374,11 +384,6 @@ export class Connection extends EventEmitter {
   }
 
   private handleOpen(open: OpenMessage): void {
-    if (this.state !== State.OpenSent) {
-      // An OPEN anywhere else is an FSM error; let the table say so.
-      this.dispatch({ type: 'BgpOpen', holdTime: 0 });
-      return;
-    }
     let accepted: { holdTime: number; codec: CodecContext };
     try {
       accepted = this.owner.acceptOpen(this, open);
