@@ -1,0 +1,122 @@
+/** Import and export policy as tables of input, peer and expected routes. */
+import { importUpdate, ImportContext } from '../../../bgp/policy/import';
+import { exportPath, ExportTarget } from '../../../bgp/policy/export';
+import { decodeMessage, ReceivedUpdate, encodeMessage, MessageType, Attribute } from '../../../bgp/codec';
+import type { Path, PathAttributes, PeerRef } from '../../../bgp/rib/path';
+
+const EBGP: PeerRef = { address: '10.0.0.2', asn: 65001, routerId: '10.0.0.2', ibgp: false };
+const IBGP: PeerRef = { address: '10.0.0.3', asn: 65000, routerId: '10.0.0.3', ibgp: true };
+const ctx = (peer: PeerRef, over: Partial<ImportContext> = {}): ImportContext => ({
+  localAsn: 65000,
+  routerId: '10.0.0.1',
+  peer,
+  as4: true,
+  families: ['ipv4-unicast', 'ipv6-unicast'],
+  enforceFirstAs: true,
+  ...over,
+});
+
+function update(attributes: Attribute[], nlri: string[] = ['10.1.0.0/24'], withdrawn: string[] = [], as4 = true): ReceivedUpdate {
+  return decodeMessage(encodeMessage({ type: MessageType.Update, withdrawn, attributes, nlri }, { as4 }), { as4 }) as ReceivedUpdate;
+}
+const base = (path: number[], extra: Attribute[] = []): Attribute[] => [
+  { kind: 'origin', flags: 0x40, origin: 0 },
+  { kind: 'asPath', flags: 0x40, segments: path.length ? [{ type: 2, asns: path }] : [] },
+  { kind: 'nextHop', flags: 0x40, nextHop: '10.0.0.2' },
+  ...extra,
+];
+
+describe('import', () => {
+  it('accepts a plain eBGP route', () => {
+    const r = importUpdate(update(base([65001])), ctx(EBGP));
+    expect(r.routes).toEqual([{ prefix: '10.1.0.0/24', attrs: expect.objectContaining({ nextHop: '10.0.0.2', asPath: [{ type: 2, asns: [65001] }] }) }]);
+  });
+  it('keeps but rejects a route with our AS in the path (loop)', () => {
+    const r = importUpdate(update(base([65001, 65000, 7])), ctx(EBGP));
+    expect(r.routes[0]).toMatchObject({ accepted: false, rejectReason: expect.stringMatching(/AS loop/) });
+  });
+  it('withdraws a route whose path does not start with the eBGP peer AS', () => {
+    expect(importUpdate(update(base([7, 8])), ctx(EBGP)).routes).toEqual([{ prefix: '10.1.0.0/24', attrs: undefined }]);
+    expect(importUpdate(update(base([7, 8])), ctx(EBGP, { enforceFirstAs: false })).routes[0]!.attrs).toBeDefined();
+  });
+  it('drops LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST from eBGP, keeps them from iBGP', () => {
+    const extra: Attribute[] = [
+      { kind: 'localPref', flags: 0x40, localPref: 300 },
+      { kind: 'originatorId', flags: 0x80, originatorId: '9.9.9.9' },
+      { kind: 'clusterList', flags: 0x80, clusterIds: ['8.8.8.8'] },
+    ];
+    const e = importUpdate(update(base([65001], extra)), ctx(EBGP)).routes[0]!.attrs!;
+    expect([e.localPref, e.originatorId, e.clusterList]).toEqual([undefined, undefined, undefined]);
+    const i = importUpdate(update(base([], extra)), ctx(IBGP)).routes[0]!.attrs!;
+    expect([i.localPref, i.originatorId, i.clusterList]).toEqual([300, '9.9.9.9', ['8.8.8.8']]);
+  });
+  it('rejects reflected routes that carry our router ID or cluster ID (RFC 4456)', () => {
+    const mine = importUpdate(update(base([], [{ kind: 'originatorId', flags: 0x80, originatorId: '10.0.0.1' }])), ctx(IBGP)).routes[0]!;
+    expect(mine).toMatchObject({ accepted: false });
+    const cluster = importUpdate(update(base([], [{ kind: 'clusterList', flags: 0x80, clusterIds: ['10.0.0.1'] }])), ctx(IBGP)).routes[0]!;
+    expect(cluster).toMatchObject({ accepted: false });
+  });
+  it('rebuilds the real path from a 2-octet peer (AS_TRANS + AS4_PATH)', () => {
+    const u = update(
+      [
+        { kind: 'origin', flags: 0x40, origin: 0 },
+        { kind: 'asPath', flags: 0x40, segments: [{ type: 2, asns: [65001, 23456] }] },
+        { kind: 'nextHop', flags: 0x40, nextHop: '10.0.0.2' },
+        { kind: 'as4Path', flags: 0xc0, segments: [{ type: 2, asns: [4200000001] }] },
+      ],
+      ['10.1.0.0/24'],
+      [],
+      false,
+    );
+    const a = importUpdate(u, ctx(EBGP, { as4: false })).routes[0]!.attrs!;
+    expect(a.asPath).toEqual([{ type: 2, asns: [65001, 4200000001] }]);
+  });
+  it('treats every NLRI as withdrawn when RFC 7606 says so', () => {
+    const bad = update(base([65001], [{ kind: 'communities', flags: 0xc0, communities: [] }]));
+    // An empty COMMUNITIES attribute is malformed (length must be a non-zero multiple of 4).
+    expect(importUpdate(bad, ctx(EBGP)).routes).toEqual([{ prefix: '10.1.0.0/24', attrs: undefined }]);
+  });
+  it('withdraws routes with an unusable next hop', () => {
+    const u = update([{ kind: 'origin', flags: 0x40, origin: 0 }, { kind: 'asPath', flags: 0x40, segments: [{ type: 2, asns: [65001] }] }, { kind: 'nextHop', flags: 0x40, nextHop: '224.0.0.1' }]);
+    expect(importUpdate(u, ctx(EBGP)).routes).toEqual([{ prefix: '10.1.0.0/24', attrs: undefined }]);
+  });
+  it('ignores families that were not negotiated, and recognises End-of-RIB', () => {
+    const r = importUpdate(update(base([65001])), ctx(EBGP, { families: ['ipv6-unicast'] }));
+    expect(r.routes).toEqual([]);
+    expect(r.notes.join()).toMatch(/not negotiated/);
+    expect(importUpdate(update([], [], []), ctx(EBGP)).endOfRib).toBe('ipv4-unicast');
+  });
+});
+
+describe('export', () => {
+  const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '10.0.0.2', med: 9, localPref: 150 };
+  const path = (source: PeerRef | undefined, a: PathAttributes = attrs): Path => ({ prefix: '10.1.0.0/24', family: 'ipv4-unicast', attrs: a, source, since: 0, accepted: true });
+  const target = (peer: PeerRef): ExportTarget => ({ address: peer.address, asn: peer.asn, ibgp: peer.ibgp, families: ['ipv4-unicast'], nextHop: () => '10.0.0.1' });
+  const EBGP2: PeerRef = { address: '10.0.0.4', asn: 65002, routerId: '10.0.0.4', ibgp: false };
+  const IBGP2: PeerRef = { address: '10.0.0.5', asn: 65000, routerId: '10.0.0.5', ibgp: true };
+  const local = { asn: 65000 };
+
+  it('never sends a route back to where it came from', () => expect(exportPath(path(EBGP), target(EBGP), local)).toBeUndefined());
+  it('eBGP to eBGP: our AS prepended, next hop self, no MED, no LOCAL_PREF', () => {
+    expect(exportPath(path(EBGP), target(EBGP2), local)).toEqual({ origin: 0, asPath: [{ type: 2, asns: [65000, 65001] }], nextHop: '10.0.0.1' });
+  });
+  it('eBGP to iBGP: path and next hop kept, LOCAL_PREF set', () => {
+    const out = exportPath(path(EBGP, { ...attrs, localPref: undefined }), target(IBGP2), local)!;
+    expect(out).toMatchObject({ asPath: [{ type: 2, asns: [65001] }], nextHop: '10.0.0.2', localPref: 100, med: 9 });
+  });
+  it('iBGP to iBGP is split horizon', () => expect(exportPath(path(IBGP), target(IBGP2), local)).toBeUndefined());
+  it('iBGP to eBGP: prepended, next hop self', () => {
+    expect(exportPath(path(IBGP, { ...attrs, asPath: [] }), target(EBGP2), local)).toMatchObject({ asPath: [{ type: 2, asns: [65000] }], nextHop: '10.0.0.1' });
+  });
+  it('our own routes keep their MED toward eBGP and get LOCAL_PREF 100 toward iBGP', () => {
+    const own: PathAttributes = { origin: 0, asPath: [], nextHop: '', med: 3 };
+    expect(exportPath(path(undefined, own), target(EBGP2), local)).toEqual({ origin: 0, asPath: [{ type: 2, asns: [65000] }], nextHop: '10.0.0.1', med: 3 });
+    expect(exportPath(path(undefined, own), target(IBGP2), local)).toEqual({ origin: 0, asPath: [], nextHop: '10.0.0.1', med: 3, localPref: 100 });
+  });
+  it('does not offer a peer a path that already contains its AS', () => {
+    expect(exportPath(path(EBGP, { ...attrs, asPath: [{ type: 2, asns: [65001, 65002] }] }), target(EBGP2), local)).toBeUndefined();
+  });
+  it('does not export families the peer did not negotiate', () => {
+    expect(exportPath({ ...path(EBGP), prefix: 'fd00::/64', family: 'ipv6-unicast' }, target(EBGP2), local)).toBeUndefined();
+  });
+});
