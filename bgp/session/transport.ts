@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import type { PendingTransport, Transport } from '../fsm/connection';
+import { connectMd5, setListenerKey } from './tcp-md5';
 
 export interface ConnectOptions {
   address: string;
@@ -17,13 +18,20 @@ export interface ConnectOptions {
 
 export interface TransportFactory {
   connect(opts: ConnectOptions): PendingTransport;
+  /** Accept signed connections from `peer` on this listener (key "" to stop). */
+  setListenerKey(server: net.Server, peer: string, key: string): void;
 }
 
-/** Plain TCP through node:net. */
+/** TCP through node:net, or through the MD5 addon when a password is set. */
 export const tcpTransports: TransportFactory = {
+  setListenerKey,
   connect(opts: ConnectOptions): PendingTransport {
     if (opts.password) {
-      return { done: Promise.reject(new Error('TCP MD5 needs the md5 transport factory')), cancel: () => undefined };
+      try {
+        return connectMd5(opts.address, opts.port, opts.localAddress, opts.password, opts.ttl);
+      } catch (e) {
+        return { done: Promise.reject(e as Error), cancel: () => undefined };
+      }
     }
     const socket = net.connect({ host: opts.address, port: opts.port, localAddress: opts.localAddress, noDelay: true });
     const done = new Promise<Transport>((resolve, reject) => {

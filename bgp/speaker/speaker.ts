@@ -104,6 +104,7 @@ export class Speaker extends EventEmitter {
       });
     });
     this.server = server;
+    for (const peer of this.peers.values()) if (peer.settings.password) this.transports.setListenerKey(server, peer.address, peer.settings.password);
     this.log.info({ address: listen.address ?? '*', port: this.listenPort }, 'listening for BGP connections');
   }
 
@@ -137,6 +138,8 @@ export class Speaker extends EventEmitter {
       address,
     };
     const log = this.log.child({ peer: address, peerAsn: settings.asn });
+    // RFC 2385: the listener must know the key before the peer's SYN arrives.
+    if (settings.password && this.server) this.transports.setListenerKey(this.server, address, settings.password);
     const peer = new Peer(settings, this.local, this.transports, log);
     peer.on('established', () => this.onEstablished(peer));
     peer.on('down', (_p: Peer, _reason: string, gr?: Negotiated['gracefulRestart']) => this.onDown(peer, gr));
@@ -154,6 +157,7 @@ export class Speaker extends EventEmitter {
     const peer = this.peers.get(key);
     if (!peer) return false;
     peer.stop(CeaseSubcode.PeerDeconfigured);
+    if (peer.settings.password && this.server) this.transports.setListenerKey(this.server, key, '');
     this.peers.delete(key);
     this.stale.forget(key);
     this.sessions.delete(key);

@@ -59,6 +59,7 @@ protocol bgp peer {
   neighbor ${n.address} as ${n.asn};
   ${n.passive ? 'passive on;' : ''}
   ${n.asn === o.asn ? 'direct;' : ''}
+  ${n.password ? `password "${n.password}";` : ''}
   hold time ${n.holdTime ?? 90};
   connect delay time 1;
   connect retry time 2;

@@ -77,6 +77,7 @@ neighbor ${n.address} {
   peer-as ${n.asn};
   hold-time ${n.holdTime ?? 90};
   passive ${n.passive ? 'true' : 'false'};
+  ${n.password ? `md5-password ${n.password};` : ''}
   adj-rib-out true;
   family { ipv4 unicast; ipv6 unicast; }
   capability { route-refresh;${o.noAs4 ? ' asn4 disable;' : ''} }

@@ -73,6 +73,7 @@ router bgp ${o.asn}
  neighbor ${n.address} timers connect 2
  neighbor ${n.address} timers ${Math.max(1, Math.floor(hold / 3))} ${hold}
  ${n.passive ? `neighbor ${n.address} passive` : ''}
+ ${n.password ? `neighbor ${n.address} password ${n.password}` : ''}
  address-family ipv4 unicast
 ${nets('ipv4')}
   neighbor ${n.address} activate

@@ -47,6 +47,7 @@ export class GobgpDaemon implements PeerDaemon {
   [neighbors.config]
     neighbor-address = "${n.address}"
     peer-as = ${n.asn}
+    ${n.password ? `auth-password = "${n.password}"` : ''}
   [neighbors.timers.config]
     connect-retry = 2
     hold-time = ${n.holdTime ?? 90}

@@ -19,6 +19,8 @@ export interface DaemonOptions {
     /** The daemon waits for the neighbor to connect. */
     passive?: boolean;
     holdTime?: number;
+    /** TCP MD5 key (RFC 2385). */
+    password?: string;
   };
   /** Prefixes the daemon originates from the start. */
   routes?: string[];

@@ -1,0 +1,63 @@
+/**
+ * TCP MD5 signatures (RFC 2385) through our native addon (native/tcp-md5): node:net cannot set
+ * TCP_MD5SIG before connect() or on a listening socket. Loaded lazily, so speakers without
+ * passwords never need it; a password without the addon is a clear error, not a silent
+ * unsigned session.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { PendingTransport, Transport } from '../fsm/connection';
+
+interface Addon {
+  connect(remote: string, port: number, local: string | null, key: string, ttl: number, cb: (err: string | null, fd: number | null) => void): object;
+  cancel(handle: object): void;
+  setKey(fd: number, peer: string, key: string): void;
+}
+
+let addon: Addon | undefined;
+
+/** The compiled addon, from the source tree or from next to dist/. */
+function load(): Addon {
+  if (addon) return addon;
+  const rel = 'native/tcp-md5/build/Release/tcp_md5.node';
+  const candidates = [path.resolve(__dirname, '../..', rel), path.resolve(__dirname, '../../..', rel)];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`TCP MD5 needs the native addon ${rel}; build it with "npm run build"`);
+  addon = require(found) as Addon;
+  return addon;
+}
+
+export function md5Available(): boolean {
+  try {
+    load();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Opens a signed connection; the socket is a net.Socket over the fd the addon connected. */
+export function connectMd5(remote: string, port: number, local: string | undefined, key: string, ttl = 0): PendingTransport {
+  const a = load();
+  let handle: object | undefined;
+  const done = new Promise<Transport>((resolve, reject) => {
+    handle = a.connect(remote, port, local ?? null, key, ttl, (err, fd) => {
+      if (err || fd === null) reject(new Error(err ?? 'connect failed'));
+      else resolve(new net.Socket({ fd, readable: true, writable: true }).setNoDelay(true));
+    });
+  });
+  return { done, cancel: () => handle && a.cancel(handle) };
+}
+
+/** The fd behind a listening net.Server (libuv exposes it on the handle). */
+function serverFd(server: net.Server): number {
+  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('the listener has no file descriptor to set a TCP MD5 key on');
+  return fd;
+}
+
+/** Installs (or with key "" removes) the key for connections from `peer` on a listener. */
+export function setListenerKey(server: net.Server, peer: string, key: string): void {
+  load().setKey(serverFd(server), peer, key);
+}
