@@ -21,12 +21,35 @@ export class BirdDaemon implements PeerDaemon {
 
   static async start(options: DaemonOptions): Promise<BirdDaemon> {
     const d = new BirdDaemon(options);
-    d.writeConfig();
-    const pidFile = path.join(options.dir, 'bird.pid');
-    await options.ns.exec('bird', ['-c', d.conf, '-s', d.sock, '-P', pidFile]);
-    d.pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    await until(() => fs.existsSync(d.sock), 5000, 'BIRD control socket');
+    await d.launch([]);
     return d;
+  }
+
+  private async launch(extra: string[]): Promise<void> {
+    this.writeConfig();
+    const pidFile = path.join(this.options.dir, 'bird.pid');
+    fs.rmSync(this.sock, { force: true });
+    await this.options.ns.exec('bird', ['-c', this.conf, '-s', this.sock, '-P', pidFile, ...extra]);
+    this.pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    await until(() => fs.existsSync(this.sock), 5000, 'BIRD control socket');
+  }
+
+  /** Dies at once (SIGKILL): the kernel closes its connections, no NOTIFICATION is sent. */
+  async crash(): Promise<void> {
+    killGroup(this.pid, 'SIGKILL');
+    await until(() => !fs.existsSync(`/proc/${this.pid}`), 5000, 'BIRD gone');
+  }
+
+  /** Starts again, announcing `routes`; `recovery` is BIRD's -R (graceful restart recovery). */
+  async restart(routes: string[], recovery: boolean): Promise<void> {
+    this.own.clear();
+    for (const r of routes) this.own.add(r);
+    await this.launch(recovery ? ['-R'] : []);
+  }
+
+  /** Ends the session cleanly (Cease / Administrative Shutdown). */
+  async disable(): Promise<void> {
+    await this.birdc('disable', 'peer');
   }
 
   private writeConfig(): void {
@@ -60,6 +83,7 @@ protocol bgp peer {
   ${n.passive ? 'passive on;' : ''}
   ${n.asn === o.asn ? 'direct;' : ''}
   ${n.password ? `password "${n.password}";` : ''}
+  ${o.gracefulRestart ? `graceful restart on; graceful restart time ${o.gracefulRestart};` : ''}
   hold time ${n.holdTime ?? 90};
   connect delay time 1;
   connect retry time 2;

@@ -33,6 +33,8 @@ export interface DaemonOptions {
     /** "65001:1:2" */
     largeCommunities?: string[];
   };
+  /** Advertise graceful restart with this restart time (BIRD only). */
+  gracefulRestart?: number;
   /** Do not advertise the 4-octet AS capability (ExaBGP only): a 2-octet "OLD" speaker. */
   noAs4?: boolean;
 }
