@@ -7,13 +7,15 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { speakerCommand } from './speaker';
 import { bgpCommand } from './bgp';
+import { labCommand } from './lab';
 
 export function cli(argv: string[]) {
   return yargs(argv)
     .scriptName('kube-router-ts')
     .command(speakerCommand)
     .command(bgpCommand)
-    .demandCommand(1, 'Name a command: speaker, bgp')
+    .command(labCommand)
+    .demandCommand(1, 'Name a command: speaker, bgp, lab')
     .strict()
     .help()
     .fail((msg, err) => {

@@ -1,145 +1,99 @@
-/** BIRD 2 in a namespace: a bgp protocol per neighbor, static routes we edit and reconfigure. */
+/** BIRD 2 as a test peer: one bgp protocol toward the neighbor, over src/lab/bird.ts. */
 import fs from 'node:fs';
-import path from 'node:path';
-import { run } from '../../../src/lab/exec';
-import { killGroup } from '../../../src/lab/netns';
+import { Bird, BirdConfig } from '../../../src/lab/bird';
 import { until } from '../wait';
-import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
+import { Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 
 export class BirdDaemon implements PeerDaemon {
   readonly kind = 'bird';
-  private readonly own = new Set<string>();
-  private readonly conf: string;
-  private readonly sock: string;
-  private pid = 0;
-
-  constructor(readonly options: DaemonOptions) {
-    this.conf = path.join(options.dir, 'bird.conf');
-    this.sock = path.join(options.dir, 'bird.ctl');
-    for (const r of options.routes ?? []) this.own.add(r);
-  }
+  private constructor(
+    readonly options: DaemonOptions,
+    private readonly bird: Bird,
+  ) {}
 
   static async start(options: DaemonOptions): Promise<BirdDaemon> {
-    const d = new BirdDaemon(options);
-    await d.launch([]);
-    return d;
+    return new BirdDaemon(options, await Bird.start(options.ns, options.dir, configOf(options, options.routes ?? [])));
   }
 
-  private async launch(extra: string[]): Promise<void> {
-    this.writeConfig();
-    const pidFile = path.join(this.options.dir, 'bird.pid');
-    fs.rmSync(this.sock, { force: true });
-    await this.options.ns.exec('bird', ['-c', this.conf, '-s', this.sock, '-P', pidFile, ...extra]);
-    this.pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    await until(() => fs.existsSync(this.sock), 5000, 'BIRD control socket');
+  async established(): Promise<boolean> {
+    return /BGP state:\s+Established/.test(await this.bird.birdc('show', 'protocols', 'all', 'peer'));
+  }
+
+  async routes(afi: Afi): Promise<DaemonRoute[]> {
+    return parseBirdRoutes(await this.bird.birdc('show', 'route', 'all', 'protocol', 'peer', 'table', afi === 'ipv4' ? 'master4' : 'master6'));
+  }
+
+  async announce(prefix: string): Promise<void> {
+    await this.bird.reconfigure({ ...this.bird.config, routes: [...new Set([...this.bird.config.routes, prefix])] });
+  }
+
+  async withdraw(prefix: string): Promise<void> {
+    await this.bird.reconfigure({ ...this.bird.config, routes: this.bird.config.routes.filter((r) => r !== prefix) });
+  }
+
+  async requestRefresh(): Promise<undefined> {
+    await this.bird.birdc('reload', 'in', 'peer');
   }
 
   /** Dies at once (SIGKILL): the kernel closes its connections, no NOTIFICATION is sent. */
   async crash(): Promise<void> {
-    killGroup(this.pid, 'SIGKILL');
-    await until(() => !fs.existsSync(`/proc/${this.pid}`), 5000, 'BIRD gone');
+    const pid = this.bird.pid;
+    this.bird.signal('SIGKILL');
+    await until(() => !fs.existsSync(`/proc/${pid}`), 5000, 'BIRD gone');
   }
 
-  /** Starts again, announcing `routes`; `recovery` is BIRD's -R (graceful restart recovery). */
+  /** Starts again announcing `routes`; `recovery` is BIRD's -R (graceful restart recovery). */
   async restart(routes: string[], recovery: boolean): Promise<void> {
-    this.own.clear();
-    for (const r of routes) this.own.add(r);
-    await this.launch(recovery ? ['-R'] : []);
+    this.bird.config = { ...this.bird.config, routes };
+    await this.bird.launch(recovery ? ['-R'] : []);
   }
 
   /** Ends the session cleanly (Cease / Administrative Shutdown). */
   async disable(): Promise<void> {
-    await this.birdc('disable', 'peer');
-  }
-
-  private writeConfig(): void {
-    const o = this.options;
-    const n = o.neighbor;
-    const static4 = [...this.own].filter((r) => afiOf(r) === 'ipv4').map((r) => `  route ${r} blackhole;`);
-    const static6 = [...this.own].filter((r) => afiOf(r) === 'ipv6').map((r) => `  route ${r} blackhole;`);
-    const a = o.attributes ?? {};
-    const sets = [
-      a.med !== undefined ? `bgp_med = ${a.med};` : '',
-      a.localPref !== undefined ? `bgp_local_pref = ${a.localPref};` : '',
-      ...(a.communities ?? []).map((c) => `bgp_community.add((${c.replace(':', ',')}));`),
-      ...(a.largeCommunities ?? []).map((c) => `bgp_large_community.add((${c.replaceAll(':', ',')}));`),
-    ].filter(Boolean);
-    const exportFilter = sets.length ? `filter { ${sets.join(' ')} accept; }` : 'all';
-    // gateway direct: next hops are on the shared segment; no IGP table is needed for iBGP.
-    fs.writeFileSync(
-      this.conf,
-      `router id ${o.address};
-log "${path.join(o.dir, 'bird.log')}" all;
-protocol device {}
-protocol static s4 { ipv4;
-${static4.join('\n')}
-}
-protocol static s6 { ipv6;
-${static6.join('\n')}
-}
-protocol bgp peer {
-  local ${o.address} as ${o.asn};
-  neighbor ${n.address} as ${n.asn};
-  ${n.passive ? 'passive on;' : ''}
-  ${n.asn === o.asn ? 'direct;' : ''}
-  ${n.password ? `password "${n.password}";` : ''}
-  ${o.gracefulRestart ? `graceful restart on; graceful restart time ${o.gracefulRestart};` : ''}
-  hold time ${n.holdTime ?? 90};
-  connect delay time 1;
-  connect retry time 2;
-  error wait time 1, 4;
-  ipv4 { import all; export ${exportFilter}; gateway direct; };
-  ipv6 { import all; export ${exportFilter}; gateway direct; next hop address ${o.address6}; };
-}
-`,
-    );
-  }
-
-  private birdc(...args: string[]): Promise<string> {
-    return run('birdc', ['-s', this.sock, ...args]).then((r) => r.stdout);
-  }
-
-  async established(): Promise<boolean> {
-    return /BGP state:\s+Established/.test(await this.birdc('show', 'protocols', 'all', 'peer'));
-  }
-
-  async routes(afi: Afi): Promise<DaemonRoute[]> {
-    const out = await this.birdc('show', 'route', 'all', 'protocol', 'peer', 'table', afi === 'ipv4' ? 'master4' : 'master6');
-    return parseBirdRoutes(out);
-  }
-
-  async announce(prefix: string): Promise<void> {
-    this.own.add(prefix);
-    await this.reconfigure();
-  }
-
-  async withdraw(prefix: string): Promise<void> {
-    this.own.delete(prefix);
-    await this.reconfigure();
-  }
-
-  private async reconfigure(): Promise<void> {
-    this.writeConfig();
-    const out = await this.birdc('configure');
-    if (!/Reconfigured|Reconfiguration in progress/.test(out)) throw new Error(`birdc configure: ${out}`);
-  }
-
-  async requestRefresh(): Promise<undefined> {
-    await this.birdc('reload', 'in', 'peer');
+    await this.bird.birdc('disable', 'peer');
   }
 
   pause(): void {
-    killGroup(this.pid, 'SIGSTOP');
+    this.bird.signal('SIGSTOP');
   }
 
   resume(): void {
-    killGroup(this.pid, 'SIGCONT');
+    this.bird.signal('SIGCONT');
   }
 
   async stop(): Promise<void> {
-    killGroup(this.pid, 'SIGCONT');
-    killGroup(this.pid, 'SIGTERM');
+    this.bird.stop();
   }
+}
+
+function configOf(o: DaemonOptions, routes: string[]): BirdConfig {
+  const a = o.attributes ?? {};
+  const exportSets = [
+    a.med !== undefined ? `bgp_med = ${a.med};` : '',
+    a.localPref !== undefined ? `bgp_local_pref = ${a.localPref};` : '',
+    ...(a.communities ?? []).map((c) => `bgp_community.add((${c.replace(':', ',')}));`),
+    ...(a.largeCommunities ?? []).map((c) => `bgp_large_community.add((${c.replaceAll(':', ',')}));`),
+  ].filter(Boolean);
+  const n = o.neighbor;
+  return {
+    routerId: o.address,
+    asn: o.asn,
+    localAddress: o.address,
+    routes,
+    protocols: [
+      {
+        name: 'peer',
+        neighbor: n.address,
+        asn: n.asn,
+        passive: n.passive,
+        holdTime: n.holdTime,
+        password: n.password,
+        exportSets,
+        gracefulRestart: o.gracefulRestart,
+        ipv6NextHop: o.address6,
+      },
+    ],
+  };
 }
 
 /**
