@@ -9,4 +9,7 @@ module.exports = {
   maxWorkers: 2,
   verbose: false,
   reporters: [['default', { summaryThreshold: 0 }]],
+  // No network namespace of a test survives the run, even when a test's own cleanup failed.
+  globalSetup: '<rootDir>/test/global-cleanup.ts',
+  globalTeardown: '<rootDir>/test/global-cleanup.ts',
 };
