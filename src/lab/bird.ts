@@ -88,11 +88,15 @@ export class Bird {
   async launch(extraArgs: string[] = []): Promise<void> {
     this.write();
     const pidFile = path.join(this.dir, 'bird.pid');
+    // BIRD daemonizes and its child writes the pid file: a file from an earlier run must not be
+    // mistaken for the new one.
     fs.rmSync(this.socket, { force: true });
+    fs.rmSync(pidFile, { force: true });
     await this.ns.exec('bird', ['-c', this.confFile, '-s', this.socket, '-P', pidFile, ...extraArgs]);
+    const ready = (): boolean => fs.existsSync(this.socket) && fs.existsSync(pidFile) && /^\d+\s*$/.test(fs.readFileSync(pidFile, 'utf8'));
+    for (let i = 0; i < 200 && !ready(); i++) await new Promise((r) => setTimeout(r, 25));
+    if (!ready()) throw new Error(`BIRD in ${this.ns.name} did not start (no ${this.socket} or ${pidFile})`);
     this.pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    for (let i = 0; i < 100 && !fs.existsSync(this.socket); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!fs.existsSync(this.socket)) throw new Error(`BIRD in ${this.ns.name} did not open ${this.socket}`);
   }
 
   birdc(...args: string[]): Promise<string> {
