@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Netns } from '../../src/lab/netns';
 import { adminRequest } from '../../bgp/admin/client';
 import type { GlobalView, NeighborView, PathView } from '../../bgp/admin/views';
-import { until } from './wait';
+import { until } from '../../src/lab/wait';
 
 export const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 

@@ -4,12 +4,12 @@
  */
 import { Topology, Host } from '../helpers/topology';
 import { OurSpeaker } from '../helpers/our-speaker';
-import { until, sleep } from '../helpers/wait';
-import { BirdDaemon } from '../helpers/peers/bird';
-import { FrrDaemon } from '../helpers/peers/frr';
-import { GobgpDaemon } from '../helpers/peers/gobgp';
-import { ExabgpDaemon } from '../helpers/peers/exabgp';
-import type { DaemonOptions, PeerDaemon } from '../helpers/peers/types';
+import { until, sleep } from '../../src/lab/wait';
+import { BirdDaemon } from '../../src/lab/peers/bird';
+import { FrrDaemon } from '../../src/lab/peers/frr';
+import { GobgpDaemon } from '../../src/lab/peers/gobgp';
+import { ExabgpDaemon } from '../../src/lab/peers/exabgp';
+import type { DaemonOptions, PeerDaemon } from '../../src/lab/peers/types';
 
 jest.setTimeout(120000);
 

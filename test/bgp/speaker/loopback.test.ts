@@ -4,7 +4,7 @@
  */
 import { Speaker } from '../../../bgp/speaker/speaker';
 import { State } from '../../../bgp/fsm/states';
-import { until } from '../../helpers/wait';
+import { until } from '../../../src/lab/wait';
 
 async function pair(opts: { asnA?: number; asnB?: number; passiveB?: boolean } = {}): Promise<[Speaker, Speaker]> {
   const a = new Speaker({ asn: opts.asnA ?? 65001, routerId: '10.0.0.1', listen: { address: '127.0.0.1', port: 0 }, connectRetry: 1 });

@@ -1,5 +1,9 @@
-/** What every real BGP daemon in the tests offers, whatever its own CLI looks like. */
-import type { Netns } from '../../../src/lab/netns';
+/**
+ * BGP daemons from Debian (BIRD, FRR, GoBGP, ExaBGP) as processes in namespaces, each with one
+ * neighbor: the peers of the interop tests, the fixture captures and the benchmarks. This is what
+ * every one of them offers, whatever its own CLI looks like.
+ */
+import type { Netns } from '../netns';
 
 export type DaemonKind = 'bird' | 'frr' | 'gobgp' | 'exabgp';
 export type Afi = 'ipv4' | 'ipv6';

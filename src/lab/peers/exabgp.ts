@@ -5,13 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { run } from '../../../src/lab/exec';
-import { killGroup } from '../../../src/lab/netns';
+import { run } from '../exec';
+import { killGroup } from '../netns';
 import { until, sleep } from '../wait';
 import { repoRoot } from '../repo';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 
-const API_SCRIPT = path.join(repoRoot(), 'test/helpers/peers/exabgp-api.py');
+const API_SCRIPT = path.join(repoRoot(), 'src/lab/peers/exabgp-api.py');
 
 interface ExaEvent {
   type: string;

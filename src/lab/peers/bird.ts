@@ -1,6 +1,6 @@
-/** BIRD 2 as a test peer: one bgp protocol toward the neighbor, over src/lab/bird.ts. */
+/** BIRD 2 as a peer with one bgp protocol toward its neighbor, over ../bird.ts. */
 import fs from 'node:fs';
-import { Bird, BirdConfig } from '../../../src/lab/bird';
+import { Bird, BirdConfig } from '../bird';
 import { until } from '../wait';
 import { Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { run } from '../../../src/lab/exec';
-import { killGroup } from '../../../src/lab/netns';
+import { run } from '../exec';
+import { killGroup } from '../netns';
 import { until } from '../wait';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 

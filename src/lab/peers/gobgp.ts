@@ -2,8 +2,8 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { run } from '../../../src/lab/exec';
-import { killGroup } from '../../../src/lab/netns';
+import { run } from '../exec';
+import { killGroup } from '../netns';
 import { until } from '../wait';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 
