@@ -28,11 +28,36 @@ export function formatIp(b: Uint8Array): string {
   throw new RangeError(`an IP address has 4 or 16 bytes, not ${b.length}`);
 }
 
+/**
+ * Strict dotted-quad IPv4 ("10.0.0.1": four decimal octets, no leading zeros) into a 4-byte
+ * buffer, or undefined. The hot path of encoding: every prefix and next hop goes through it.
+ */
+function parseIpv4(text: string): Buffer | undefined {
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // a virtual '.' ends the last octet
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else if (c === 46 && digits > 0 && part < 4) {
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else return undefined;
+  }
+  return part === 4 ? out : undefined;
+}
+
 /** Parses an IPv4 or IPv6 address; throws on anything else. */
 export function parseIp(text: string): Buffer {
-  if (!ipaddr.isValid(text)) throw new RangeError(`not an IP address: ${JSON.stringify(text)}`);
-  const a = ipaddr.parse(text);
-  return Buffer.from(a.toByteArray());
+  const v4 = parseIpv4(text);
+  if (v4) return v4;
+  if (!text.includes(':') || !ipaddr.IPv6.isValid(text)) throw new RangeError(`not an IP address: ${JSON.stringify(text)}`);
+  return Buffer.from(ipaddr.IPv6.parse(text).toByteArray());
 }
 
 /** An IPv4 address (a BGP identifier) as an unsigned 32-bit number, for comparisons. */
@@ -41,7 +66,7 @@ export function ipv4ToNumber(ip: string): number {
 }
 
 export function isIpv4(text: string): boolean {
-  return ipaddr.IPv4.isValidFourPartDecimal(text);
+  return parseIpv4(text) !== undefined;
 }
 
 export function isIpv6(text: string): boolean {

@@ -4,12 +4,12 @@
  * tell us (LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST), and what makes a route unusable: our AS in
  * the path, our router ID as originator (RFC 4456), a next hop no one can forward to.
  */
-import ipaddr from 'ipaddr.js';
-import { AS_TRANS, Family, familyOf } from '../codec/constants';
+import { AS_TRANS, Family, afiSafiOf, familyOf } from '../codec/constants';
 import { ErrorAction } from '../codec/error-handling';
 import type { ReceivedUpdate } from '../codec/messages';
 import type { Attribute } from '../codec/attributes';
 import { containsAs, firstAs, mergeAs4Path } from '../rib/as-path';
+import { parseIp } from '../codec/prefix';
 import { fromWire, PathAttributes, PeerRef } from '../rib/path';
 import type { RouteInput } from '../rib/rib';
 
@@ -66,7 +66,7 @@ export function importUpdate(u: ReceivedUpdate, ctx: ImportContext): ImportResul
   }
   const shared = baseAttributes(u.attributes, ctx);
   for (const [family, prefixes] of announced) {
-    const attrs = { ...shared, ...fromWireNextHop(u.attributes, family) };
+    const attrs = { ...shared, ...nextHopOf(u.attributes, family) };
     const malformed = malformedReason(attrs, family, ctx);
     if (malformed) {
       // RFC 7606: a semantically broken path is treat-as-withdraw, not a session reset.
@@ -82,7 +82,6 @@ export function importUpdate(u: ReceivedUpdate, ctx: ImportContext): ImportResul
 
 function baseAttributes(attrs: readonly Attribute[], ctx: ImportContext): PathAttributes {
   const a = fromWire(attrs, 'ipv4-unicast');
-  delete (a as Partial<PathAttributes>).nextHop;
   if (!ctx.as4) {
     // RFC 6793 4.2.3: a 2-octet peer carries the real path in AS4_PATH / AS4_AGGREGATOR.
     const as4Path = attrs.find((x) => x.kind === 'as4Path');
@@ -99,9 +98,30 @@ function baseAttributes(attrs: readonly Attribute[], ctx: ImportContext): PathAt
   return a;
 }
 
-function fromWireNextHop(attrs: readonly Attribute[], family: Family): Pick<PathAttributes, 'nextHop' | 'linkLocalNextHop'> {
-  const w = fromWire(attrs, family);
-  return w.linkLocalNextHop ? { nextHop: w.nextHop, linkLocalNextHop: w.linkLocalNextHop } : { nextHop: w.nextHop };
+/** The next hop of one family: NEXT_HOP for classic IPv4 NLRI, else that family's MP_REACH. */
+function nextHopOf(attrs: readonly Attribute[], family: Family): Pick<PathAttributes, 'nextHop' | 'linkLocalNextHop'> {
+  const { afi } = afiSafiOf(family);
+  for (const a of attrs) {
+    if (a.kind === 'mpReach' && a.afi === afi && a.nextHops.length) {
+      return a.nextHops[1] ? { nextHop: a.nextHops[0]!, linkLocalNextHop: a.nextHops[1] } : { nextHop: a.nextHops[0]! };
+    }
+  }
+  const nh = family === 'ipv4-unicast' ? attrs.find((a) => a.kind === 'nextHop') : undefined;
+  return { nextHop: nh?.kind === 'nextHop' ? nh.nextHop : '' };
+}
+
+/** Why no one can forward to this next hop (RFC 4271 6.3 semantic check), if so. */
+function unusableNextHop(nextHop: string): string | undefined {
+  let b: Buffer;
+  try {
+    b = parseIp(nextHop);
+  } catch {
+    return 'missing or not an address';
+  }
+  if (b.every((x) => x === 0)) return 'unspecified';
+  if (b.length === 4 && b[0]! >= 224) return b.every((x) => x === 255) ? 'broadcast' : 'multicast or reserved';
+  if (b.length === 16 && b[0] === 0xff) return 'multicast';
+  return undefined;
 }
 
 /** Reasons a path is malformed (treat-as-withdraw): RFC 4271 6.3 first-AS and next-hop checks. */
@@ -110,10 +130,8 @@ function malformedReason(a: PathAttributes, family: Family, ctx: ImportContext):
     return `AS_PATH starts with ${firstAs(a.asPath) ?? 'an AS_SET'}, not the peer's AS ${ctx.peer.asn}`;
   }
   if (!ctx.peer.ibgp && ctx.enforceFirstAs && a.asPath.length === 0) return 'empty AS_PATH from an eBGP peer';
-  if (!ipaddr.isValid(a.nextHop)) return `no usable next hop for ${family}`;
-  const nh = ipaddr.parse(a.nextHop);
-  const range = nh.range();
-  if (['unspecified', 'multicast', 'broadcast'].includes(range)) return `next hop ${a.nextHop} is ${range}`;
+  const unusable = unusableNextHop(a.nextHop);
+  if (unusable) return `next hop ${JSON.stringify(a.nextHop)} for ${family}: ${unusable}`;
   return undefined;
 }
 

@@ -141,23 +141,18 @@ export function toWire(a: PathAttributes, as4 = true): Attribute[] {
 
 /**
  * A string identifying the attributes, for equality and for packing prefixes that share them
- * into one UPDATE. Cheap enough per exported attribute set, which is computed once and cached.
+ * into one UPDATE. Computed once per exported attribute set; plain concatenation because it is
+ * on the per-route path when every route has its own attributes.
  */
 export function attributesKey(a: PathAttributes): string {
-  return JSON.stringify([
-    a.origin,
-    a.asPath,
-    a.nextHop,
-    a.linkLocalNextHop ?? null,
-    a.med ?? null,
-    a.localPref ?? null,
-    a.atomicAggregate ?? false,
-    a.aggregator ?? null,
-    a.communities ?? null,
-    a.extendedCommunities?.map((c) => c.toString('hex')) ?? null,
-    a.largeCommunities ?? null,
-    a.originatorId ?? null,
-    a.clusterList ?? null,
-    a.unknown?.map((u) => [u.flags, u.code, u.value.toString('hex')]) ?? null,
-  ]);
+  let k = `${a.origin}|${a.nextHop}|${a.linkLocalNextHop ?? ''}|${a.med ?? ''}|${a.localPref ?? ''}|${a.atomicAggregate ? 1 : 0}|`;
+  for (const s of a.asPath) k += `${s.type}:${s.asns.join(',')};`;
+  if (a.aggregator) k += `|ag${a.aggregator.asn}@${a.aggregator.address}`;
+  if (a.communities) k += `|c${a.communities.join(',')}`;
+  if (a.extendedCommunities) k += `|x${a.extendedCommunities.map((c) => c.toString('hex')).join(',')}`;
+  if (a.largeCommunities) k += `|l${a.largeCommunities.map((l) => l.join(':')).join(',')}`;
+  if (a.originatorId) k += `|o${a.originatorId}`;
+  if (a.clusterList) k += `|cl${a.clusterList.join(',')}`;
+  if (a.unknown) k += `|u${a.unknown.map((u) => `${u.flags}.${u.code}.${u.value.toString('hex')}`).join(',')}`;
+  return k;
 }

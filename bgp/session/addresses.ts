@@ -14,9 +14,7 @@ export function normalizeAddress(addr: string | undefined): string | undefined {
   return ipaddr.isValid(addr) ? ipaddr.parse(addr).toString() : addr;
 }
 
-export function isIpv4Address(addr: string): boolean {
-  return ipaddr.IPv4.isValidFourPartDecimal(addr);
-}
+export { isIpv4 as isIpv4Address } from '../codec/prefix';
 
 /** A global (not link-local) IPv6 address on the interface that holds `local`, if any. */
 export function siblingIpv6(local: string): string | undefined {

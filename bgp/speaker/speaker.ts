@@ -53,6 +53,8 @@ const STALE_PATH_SECONDS = 360;
 
 interface Session {
   peer: Peer;
+  /** Export target, with our next hops toward this peer worked out once per session. */
+  target: ExportTarget;
   out: AdjRibOut;
   flushing: boolean;
   /** Families whose initial advertisement is done (End-of-RIB sent). */
@@ -118,10 +120,14 @@ export class Speaker extends EventEmitter {
     return this.server;
   }
 
-  /** Stops every peer with Cease/Administrative Shutdown and closes the listener. */
+  /**
+   * Stops every peer with Cease/Administrative Shutdown and stops accepting connections. Does not
+   * wait for sockets to drain: server.close()'s callback would wait for every accepted socket,
+   * and a peer may keep its side open.
+   */
   async stop(): Promise<void> {
     for (const peer of this.peers.values()) peer.stop(CeaseSubcode.AdministrativeShutdown);
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.close();
     this.server = undefined;
   }
 
@@ -212,20 +218,21 @@ export class Speaker extends EventEmitter {
   }
 
   private target(peer: Peer): ExportTarget {
+    const nextHops = new Map(FAMILIES.map((f) => [f, peer.localNextHop(f)]));
     return {
       address: peer.address,
       asn: peer.settings.asn,
       ibgp: peer.ibgp,
       families: peer.negotiated?.families ?? [],
-      nextHop: (family) => peer.localNextHop(family),
+      nextHop: (family) => nextHops.get(family),
     };
   }
 
   private onEstablished(peer: Peer): void {
     this.resumeAfterRestart(peer);
-    const session: Session = { peer, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set() };
-    this.sessions.set(peer.address, session);
     const target = this.target(peer);
+    const session: Session = { peer, target, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set() };
+    this.sessions.set(peer.address, session);
     for (const path of this.rib.bestPaths()) this.exportTo(session, target, path.prefix, path);
     this.schedule(session);
     this.emit('established', peer);
@@ -308,8 +315,7 @@ export class Speaker extends EventEmitter {
 
   private onBestChanges(changes: BestChange[]): void {
     for (const session of this.sessions.values()) {
-      const target = this.target(session.peer);
-      for (const c of changes) this.exportTo(session, target, c.prefix, c.best);
+      for (const c of changes) this.exportTo(session, session.target, c.prefix, c.best);
       this.schedule(session);
     }
     this.emit('bestChanges', changes);

@@ -72,16 +72,21 @@ export const speakerCommand: CommandModule<object, SpeakerArgs> = {
     });
 
     await new Promise<void>((resolve) => {
+      let stopping = false;
       const stop = (signal: string): void => {
+        // A second signal while stopping is ignored rather than killing us mid-shutdown.
+        if (stopping) return;
+        stopping = true;
         log.info({ signal }, 'stopping: sending Cease to every peer');
         resolve();
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
     });
     await speaker.stop();
     admin.close();
-    // Let the Cease NOTIFICATIONs leave before the process exits.
+    // Let the Cease NOTIFICATIONs leave, then exit even if a peer keeps its side of a socket open.
     await new Promise((r) => setTimeout(r, 200));
+    process.exit(0);
   },
 };

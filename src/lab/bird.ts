@@ -21,24 +21,32 @@ export interface BirdProtocol {
   gracefulRestart?: number;
   /** IPv6 next hop for IPv6 routes sent over an IPv4 session (BIRD needs it named). */
   ipv6NextHop?: string;
+  /** Start with the session disabled (`birdc enable NAME` brings it up). */
+  disabled?: boolean;
 }
 
 export interface BirdConfig {
   routerId: string;
   asn: number;
   localAddress: string;
+  /** Static routes: "PREFIX", or "PREFIX { bgp_med = 5; }" with attributes for that route. */
   routes: string[];
   protocols: BirdProtocol[];
 }
 
 export function renderBirdConfig(c: BirdConfig, logFile: string): string {
-  const statics = (v6: boolean): string => c.routes.filter((r) => r.includes(':') === v6).map((r) => `  route ${r} blackhole;`).join('\n');
+  const statics = (v6: boolean): string =>
+    c.routes
+      .map((r) => r.split(/ (.*)/s) as [string, string?])
+      .filter(([prefix]) => prefix.includes(':') === v6)
+      .map(([prefix, attrs]) => `  route ${prefix} blackhole${attrs ? ` ${attrs}` : ''};`)
+      .join('\n');
   const protocol = (p: BirdProtocol): string => {
     const exp = p.exportSets?.length ? `filter { ${p.exportSets.join(' ')} accept; }` : 'all';
     return `protocol bgp ${p.name} {
   local ${c.localAddress} as ${c.asn};
   neighbor ${p.neighbor} as ${p.asn};
-${p.passive ? '  passive on;\n' : ''}${p.asn === c.asn ? '  direct;\n' : ''}${p.password ? `  password "${p.password}";\n` : ''}${p.gracefulRestart ? `  graceful restart on; graceful restart time ${p.gracefulRestart};\n` : ''}  hold time ${p.holdTime ?? 90};
+${p.disabled ? '  disabled;\n' : ''}${p.passive ? '  passive on;\n' : ''}${p.asn === c.asn ? '  direct;\n' : ''}${p.password ? `  password "${p.password}";\n` : ''}${p.gracefulRestart ? `  graceful restart on; graceful restart time ${p.gracefulRestart};\n` : ''}  hold time ${p.holdTime ?? 90};
   connect delay time 1;
   connect retry time 2;
   error wait time 1, 4;

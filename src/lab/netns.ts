@@ -56,15 +56,21 @@ export class Netns {
     return r.stdout.split(/\s+/).filter(Boolean).map(Number);
   }
 
-  /** Stops every process in the namespace (TERM, then KILL) and deletes it. Safe to repeat. */
-  async destroy(): Promise<void> {
+  /**
+   * Stops every process in the namespace and deletes it. One SIGTERM each, up to `graceMs` to
+   * exit (a daemon sends its Cease, a profiler writes its file), then SIGKILL. Safe to repeat.
+   */
+  async destroy(graceMs = 2000): Promise<void> {
     for (const c of this.children) if (c.pid) killGroup(c.pid, 'SIGTERM');
-    for (let i = 0; i < 20; i++) {
-      const pids = await this.pids();
-      if (pids.length === 0) break;
-      for (const pid of pids) kill(pid, i < 10 ? 'SIGTERM' : 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 100));
+    for (const pid of await this.pids()) kill(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    let pids = await this.pids();
+    while (pids.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      pids = await this.pids();
     }
+    for (const pid of pids) kill(pid, 'SIGKILL');
+    for (let i = 0; i < 20 && (await this.pids()).length; i++) await new Promise((r) => setTimeout(r, 50));
     await run('ip', ['netns', 'del', this.name], { allowFail: true });
   }
 }

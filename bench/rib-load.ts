@@ -1,0 +1,266 @@
+/**
+ * Route load, side by side: a blaster (bench/blaster.ts) sends N IPv4 /32 routes (eBGP) to a receiver, which passes
+ * them on to a second BIRD (eBGP). The receivers are kube-router-ts's speaker, BIRD, FRR's bgpd
+ * and GoBGP, each in its own namespaces, one after the other in one run. Measured: from the
+ * sender's session Established to all N in the receiver's RIB, to all N at the second peer, and
+ * the receiver's RSS afterwards. Prints a table and the ratios against kube-router-ts.
+ *
+ *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Netns, Segment } from '../src/lab/netns';
+import { Bird } from '../src/lab/bird';
+import { run } from '../src/lab/exec';
+import { adminRequest } from '../bgp/admin/client';
+import type { GlobalView } from '../bgp/admin/views';
+
+const args = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const ROUTES = Number(opt('routes') ?? 100000);
+const UNIQUE_MED = args.includes('--unique-med');
+const ONLY = opt('only')?.split(',');
+const CLI = path.resolve(__dirname, '../src/cli/main.js');
+const BLASTER = path.resolve(__dirname, 'blaster.js');
+const BGPD = '/usr/lib/frr/bgpd';
+
+const SENDER = { address: '10.0.0.1', asn: 65001 };
+const RECEIVER = { address: '10.0.0.2', asn: 65000 };
+const SINK = { address: '10.0.0.3', asn: 65002 };
+
+interface Receiver {
+  name: string;
+  start(ns: Netns, dir: string): Promise<{ count(): Promise<number>; pid(): number; stop(): void }>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function poll<T>(f: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined && ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * Routes a BIRD imported over one protocol, from its channel counters. (`show route count` lags
+ * for seconds after a burst, which measured BIRD's counter, not its routing.)
+ */
+const birdImported = async (b: Bird, protocol: string): Promise<number> => {
+  const m = /Routes:\s+(\d+) imported/.exec(await b.birdc('show', 'protocols', 'all', protocol));
+  return m ? Number(m[1]) : 0;
+};
+
+const receivers: Receiver[] = [
+  {
+    name: 'kube-router-ts',
+    async start(ns, dir) {
+      const socket = path.join(dir, 'admin.sock');
+      const file = path.join(dir, 'speaker.json');
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          routerId: RECEIVER.address,
+          asn: RECEIVER.asn,
+          listen: { address: RECEIVER.address, port: 179 },
+          adminSocket: socket,
+          connectRetry: 1,
+          neighbors: [
+            { address: SENDER.address, asn: SENDER.asn, passive: true },
+            { address: SINK.address, asn: SINK.asn },
+          ],
+        }),
+      );
+      // BENCH_PROFILE=DIR writes a CPU profile of the speaker there (open it in Chrome DevTools).
+      const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+      const child: ChildProcess = ns.spawn(process.execPath, [...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'], { logFile: path.join(dir, 'speaker.log') });
+      await poll(() => adminRequest<GlobalView>(socket, 'GET', '/global'), () => true, 10000, 'speaker admin socket');
+      return {
+        count: async () => (await adminRequest<GlobalView>(socket, 'GET', '/global')).prefixes.locRib['ipv4-unicast'] ?? 0,
+        pid: () => child.pid!,
+        stop: () => child.kill('SIGTERM'),
+      };
+    },
+  },
+  {
+    name: 'BIRD',
+    async start(ns, dir) {
+      const b = await Bird.start(ns, dir, {
+        routerId: RECEIVER.address,
+        asn: RECEIVER.asn,
+        localAddress: RECEIVER.address,
+        routes: [],
+        protocols: [
+          { name: 'sender', neighbor: SENDER.address, asn: SENDER.asn, passive: true },
+          { name: 'sink', neighbor: SINK.address, asn: SINK.asn },
+        ],
+      });
+      return { count: () => birdImported(b, 'sender'), pid: () => b.pid, stop: () => b.stop() };
+    },
+  },
+  {
+    name: 'FRR',
+    async start(ns, dir) {
+      const conf = path.join(dir, 'bgpd.conf');
+      fs.writeFileSync(
+        conf,
+        `frr defaults traditional
+router bgp ${RECEIVER.asn}
+ bgp router-id ${RECEIVER.address}
+ no bgp ebgp-requires-policy
+ neighbor ${SENDER.address} remote-as ${SENDER.asn}
+ neighbor ${SENDER.address} passive
+ neighbor ${SINK.address} remote-as ${SINK.asn}
+ neighbor ${SINK.address} timers connect 1
+`,
+      );
+      const vty = path.join(dir, 'vty');
+      fs.mkdirSync(vty);
+      const child = ns.spawn(BGPD, ['-Z', '-S', '-P', '0', '-l', RECEIVER.address, '-f', conf, '-i', path.join(dir, 'bgpd.pid'), '--vty_socket', vty], { logFile: path.join(dir, 'bgpd.out') });
+      const vtysh = (c: string) => run('vtysh', ['--vty_socket', vty, '-d', 'bgpd', '-c', c]).then((r) => r.stdout);
+      await poll(() => vtysh('show bgp summary'), () => true, 10000, 'FRR vty');
+      return {
+        count: async () => (JSON.parse(await vtysh('show bgp ipv4 unicast summary json')) as { peers: Record<string, { pfxRcd?: number }> }).peers[SENDER.address]?.pfxRcd ?? 0,
+        pid: () => child.pid!,
+        stop: () => child.kill('SIGTERM'),
+      };
+    },
+  },
+  {
+    name: 'GoBGP',
+    async start(ns, dir) {
+      const conf = path.join(dir, 'gobgpd.toml');
+      const target = `unix://${path.join(dir, 'gobgp.sock')}`;
+      const neighbor = (n: { address: string; asn: number }, passive: boolean) => `[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${n.address}"
+    peer-as = ${n.asn}
+  [neighbors.timers.config]
+    connect-retry = 1
+  [neighbors.transport.config]
+    passive-mode = ${passive}
+`;
+      fs.writeFileSync(conf, `[global.config]\n  as = ${RECEIVER.asn}\n  router-id = "${RECEIVER.address}"\n  local-address-list = ["${RECEIVER.address}"]\n${neighbor(SENDER, true)}${neighbor(SINK, false)}`);
+      const child = ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', target, '-l', 'warn'], { logFile: path.join(dir, 'gobgpd.log') });
+      const cli = (...a: string[]) => run('gobgp', ['--target', target, ...a]).then((r) => r.stdout);
+      await poll(() => cli('global'), () => true, 10000, 'gobgpd API');
+      return {
+        count: async () => {
+          const n = JSON.parse(await cli('-j', 'neighbor', SENDER.address)) as { afi_safis?: { state?: { accepted?: number } }[] };
+          return n.afi_safis?.reduce((a, f) => a + (f.state?.accepted ?? 0), 0) ?? 0;
+        },
+        pid: () => child.pid!,
+        stop: () => child.kill('SIGTERM'),
+      };
+    },
+  },
+];
+
+interface Result {
+  name: string;
+  /** TCP connected to Established (OPEN and KEEPALIVE exchanged), as the sender saw it. */
+  setupMs: number;
+  toRib: number;
+  toSecondPeer: number;
+  rss: number;
+}
+
+async function measure(r: Receiver, tag: string): Promise<Result> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `krtb-${tag}-`));
+  const ns: Netns[] = [];
+  let seg: Segment | undefined;
+  let recv: Awaited<ReturnType<Receiver['start']>> | undefined;
+  const birds: Bird[] = [];
+  const senders: ChildProcess[] = [];
+  try {
+    seg = await Segment.create(`krtb-${tag}-sw`);
+    const mk = async (role: string, addr: string): Promise<Netns> => {
+      const n = await Netns.create(`krtb-${tag}-${role}`);
+      ns.push(n);
+      await seg!.join(n, 'eth0', [`${addr}/24`]);
+      fs.mkdirSync(path.join(dir, role));
+      return n;
+    };
+    const nsRecv = await mk('recv', RECEIVER.address);
+    const nsSink = await mk('sink', SINK.address);
+    const nsSend = await mk('send', SENDER.address);
+    const dump = process.env.BENCH_PCAP ? nsRecv.spawn('tcpdump', ['-i', 'eth0', '-w', process.env.BENCH_PCAP, 'tcp port 179']) : undefined;
+    if (dump) senders.push(dump);
+
+    const sink = await Bird.start(nsSink, path.join(dir, 'sink'), {
+      routerId: SINK.address,
+      asn: SINK.asn,
+      localAddress: SINK.address,
+      routes: [],
+      protocols: [{ name: 'recv', neighbor: RECEIVER.address, asn: RECEIVER.asn, passive: true }],
+    });
+    birds.push(sink);
+    recv = await r.start(nsRecv, path.join(dir, 'recv'));
+    await poll(async () => /Established/.test(await sink.birdc('show', 'protocols')), (x) => x, 30000, `${r.name} to second peer Established`, 50);
+
+    // The sender is our blaster: UPDATEs precomputed, written the moment the session is up.
+    const blaster = nsSend.spawn(process.execPath, [BLASTER, '--local', SENDER.address, '--peer', RECEIVER.address, '--asn', String(SENDER.asn), '--routes', String(ROUTES), ...(UNIQUE_MED ? ['--unique-med'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    senders.push(blaster);
+    let connectedAt = 0;
+    const t0 = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      blaster.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        connectedAt = Number(/connected (\d+)/.exec(out)?.[1] ?? 0);
+        const m = /established (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      blaster.once('exit', (code) => reject(new Error(`blaster exited with ${code} before the session came up`)));
+    });
+    await poll(() => recv!.count(), (n) => (process.env.BENCH_DEBUG && process.stderr.write(`${Date.now() - t0} ms: ${n}\n`), n >= ROUTES), 300000, `${r.name} has all routes`, 20);
+    const t1 = Date.now();
+    await poll(() => birdImported(sink, 'recv'), (n) => n >= ROUTES, 300000, `second peer has all routes via ${r.name}`, 20);
+    const t2 = Date.now();
+    await sleep(500);
+    return { name: r.name, setupMs: t0 - connectedAt, toRib: (t1 - t0) / 1000, toSecondPeer: (t2 - t0) / 1000, rss: rssMiB(recv.pid()) };
+  } finally {
+    recv?.stop();
+    for (const b of birds) b.stop();
+    for (const c of senders) c.kill('SIGKILL');
+    for (const n of ns) await n.destroy();
+    await seg?.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const chosen = receivers.filter((r) => !ONLY || ONLY.some((o) => r.name.toLowerCase().includes(o.toLowerCase())));
+  const results: Result[] = [];
+  for (const [i, r] of chosen.entries()) {
+    process.stderr.write(`measuring ${r.name}...\n`);
+    results.push(await measure(r, String(i)));
+  }
+  const ours = results.find((r) => r.name === 'kube-router-ts');
+  const ratio = (a: number, b: number | undefined) => (b ? `${(b / a).toFixed(2)}x` : '-');
+  const lines = [
+    `${ROUTES} IPv4 /32 routes from one sender${UNIQUE_MED ? ', unique MED per route (one prefix per UPDATE)' : ' (packed UPDATEs)'}; ${os.cpus().length} CPUs, Node ${process.version}`,
+    '',
+    '| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | RSS after | kube-router-ts / this (RIB, 2nd peer, RSS) |',
+    '|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.name} | ${r.setupMs} ms | ${r.toRib.toFixed(3)} s | ${r.toSecondPeer.toFixed(3)} s | ${r.rss.toFixed(0)} MiB | ${ours ? `${ratio(r.toRib, ours.toRib)}, ${ratio(r.toSecondPeer, ours.toSecondPeer)}, ${ratio(r.rss, ours.rss)}` : '-'} |`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+});
