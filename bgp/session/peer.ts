@@ -162,7 +162,10 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     return normalizeAddress(this.established?.localAddress);
   }
 
-  /** The next hop we put on routes of `family` toward this peer (next-hop-self). */
+  /**
+   * The next hop we put on routes of `family` toward this peer (next-hop-self), or undefined
+   * when we have none to offer and must not advertise that family to it.
+   */
   localNextHop(family: Family): string | undefined {
     const local = this.localAddress;
     if (!local) return undefined;
@@ -173,7 +176,11 @@ export class Peer extends EventEmitter implements ConnectionOwner {
       return this.negotiated?.extendedNextHop ? local : this.local.routerId;
     }
     if (!v4session) return local;
-    return this.settings.nextHopIpv6 ?? siblingIpv6(local) ?? `::ffff:${local}`;
+    // IPv6 NLRI over an IPv4 session needs an IPv6 next hop (BIRD drops the route otherwise);
+    // an IPv4-mapped one only toward a peer that negotiated extended next hop.
+    const v6 = this.settings.nextHopIpv6 ?? siblingIpv6(local);
+    if (v6) return v6;
+    return this.negotiated?.extendedNextHop ? `::ffff:${local}` : undefined;
   }
 
   // --- ConnectionOwner ---

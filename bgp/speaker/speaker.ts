@@ -219,6 +219,11 @@ export class Speaker extends EventEmitter {
 
   private target(peer: Peer): ExportTarget {
     const nextHops = new Map(FAMILIES.map((f) => [f, peer.localNextHop(f)]));
+    for (const f of peer.negotiated?.families ?? []) {
+      if (!nextHops.get(f)) {
+        this.log.warn({ peer: peer.address, family: f }, `no ${f} next hop toward this peer (set nextHopIpv6 or add an address): not advertising ${f} to it`);
+      }
+    }
     return {
       address: peer.address,
       asn: peer.settings.asn,

@@ -3,6 +3,7 @@ import { importUpdate, ImportContext } from '../../../bgp/policy/import';
 import { exportPath, ExportTarget } from '../../../bgp/policy/export';
 import { decodeMessage, ReceivedUpdate, encodeMessage, MessageType, Attribute } from '../../../bgp/codec';
 import type { Path, PathAttributes, PeerRef } from '../../../bgp/rib/path';
+import { toWire } from '../../../bgp/rib/path';
 
 const EBGP: PeerRef = { address: '10.0.0.2', asn: 65001, routerId: '10.0.0.2', ibgp: false };
 const IBGP: PeerRef = { address: '10.0.0.3', asn: 65000, routerId: '10.0.0.3', ibgp: true };
@@ -85,6 +86,17 @@ describe('import', () => {
     expect(r.routes).toEqual([]);
     expect(r.notes.join()).toMatch(/not negotiated/);
     expect(importUpdate(update([], [], []), ctx(EBGP)).endOfRib).toBe('ipv4-unicast');
+  });
+});
+
+describe('unknown optional transitive attributes', () => {
+  it('are kept on import and passed on with the Partial bit set (RFC 4271 5)', () => {
+    const u = update(base([65001], [{ kind: 'unknown', flags: 0xc0, code: 99, value: Buffer.from('abcdef', 'hex') }]));
+    const attrs = importUpdate(u, ctx(EBGP)).routes[0]!.attrs!;
+    expect(attrs.unknown).toEqual([{ flags: 0xc0, code: 99, value: Buffer.from('abcdef', 'hex') }]);
+    const out = exportPath({ prefix: '10.1.0.0/24', family: 'ipv4-unicast', attrs, source: EBGP, since: 0, accepted: true }, { address: '10.0.0.9', asn: 65009, ibgp: false, families: ['ipv4-unicast'], nextHop: () => '10.0.0.1' }, { asn: 65000 })!;
+    const wire = toWire(out);
+    expect(wire.find((a) => a.kind === 'unknown')).toEqual({ kind: 'unknown', flags: 0xe0, code: 99, value: Buffer.from('abcdef', 'hex') });
   });
 });
 

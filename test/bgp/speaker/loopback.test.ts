@@ -6,8 +6,8 @@ import { Speaker } from '../../../bgp/speaker/speaker';
 import { State } from '../../../bgp/fsm/states';
 import { until } from '../../../src/lab/wait';
 
-async function pair(opts: { asnA?: number; asnB?: number; passiveB?: boolean } = {}): Promise<[Speaker, Speaker]> {
-  const a = new Speaker({ asn: opts.asnA ?? 65001, routerId: '10.0.0.1', listen: { address: '127.0.0.1', port: 0 }, connectRetry: 1 });
+async function pair(opts: { asnA?: number; asnB?: number; passiveB?: boolean; extendedNextHopA?: boolean } = {}): Promise<[Speaker, Speaker]> {
+  const a = new Speaker({ asn: opts.asnA ?? 65001, routerId: '10.0.0.1', listen: { address: '127.0.0.1', port: 0 }, connectRetry: 1, extendedNextHop: opts.extendedNextHopA ?? true });
   const b = new Speaker({ asn: opts.asnB ?? 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 }, connectRetry: 1 });
   await a.start();
   await b.start();
@@ -55,6 +55,31 @@ describe('two speakers on loopback', () => {
     a.withdraw('10.1.0.0/24');
     await until(() => b.rib.destination('10.1.0.0/24') === undefined, 5000);
     expect(b.rib.counts('127.0.0.1')).toEqual({ received: 1, accepted: 1 });
+  });
+
+  it('emits best-path changes as a stream, in order', async () => {
+    const [a, b] = await pair();
+    speakers = [a, b];
+    const seen: string[] = [];
+    b.on('bestChanges', (changes: { prefix: string; best?: { source?: { address: string } } }[]) => {
+      for (const c of changes) seen.push(`${c.best ? 'best' : 'gone'} ${c.prefix}${c.best ? ` via ${c.best.source?.address ?? 'local'}` : ''}`);
+    });
+    a.originate('10.7.0.0/16');
+    await until(() => seen.length === 1, 10000);
+    a.withdraw('10.7.0.0/16');
+    await until(() => seen.length === 2, 5000);
+    expect(seen).toEqual(['best 10.7.0.0/16 via 127.0.0.1', 'gone 10.7.0.0/16']);
+  });
+
+  it('without an IPv6 next hop or extended next hop, IPv6 routes are not advertised', async () => {
+    // Loopback has no global IPv6 address; without RFC 8950 an IPv4-mapped next hop is not used.
+    const [a, b] = await pair({ extendedNextHopA: false });
+    speakers = [a, b];
+    a.originate('10.8.0.0/16');
+    a.originate('fd00:8::/64');
+    await until(() => b.rib.destination('10.8.0.0/16') !== undefined, 10000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.rib.destination('fd00:8::/64')).toBeUndefined();
   });
 
   it('iBGP carries LOCAL_PREF and keeps the AS path empty', async () => {

@@ -1,0 +1,68 @@
+/** The CLI as users run it: exit codes and one-line errors, and gobgp-shaped output. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../../src/lab/exec';
+import { CLI } from '../helpers/our-speaker';
+import { Speaker } from '../../bgp/speaker/speaker';
+import { startAdminServer } from '../../bgp/admin/server';
+import { silentLogger } from '../../bgp/log';
+
+const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { allowFail: true });
+
+describe('kube-router-ts CLI', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-cli-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a bad speaker config with one line naming the field, exit status 2', async () => {
+    const file = path.join(dir, 'bad.json');
+    fs.writeFileSync(file, JSON.stringify({ routerId: '10.0.0.1', asn: 65000, neighbors: [{ address: '10.0.0.2', asn: 'x' }] }));
+    const r = await cli('speaker', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`kube-router-ts: ${file}: neighbors[0].asn: Expected number, received string`]);
+  });
+
+  it('refuses a config that is not JSON', async () => {
+    const file = path.join(dir, 'broken.json');
+    fs.writeFileSync(file, '{ "routerId": ');
+    const r = await cli('speaker', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not valid JSON/);
+  });
+
+  it('refuses unknown commands and bad flag values', async () => {
+    expect((await cli('bogus')).code).toBe(2);
+    const r = await cli('bgp', 'rib', '--family', 'ipv7-unicast');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/family/);
+  });
+
+  it('says how to fix a missing admin socket', async () => {
+    const r = await cli('bgp', 'neighbors', '--socket', path.join(dir, 'none.sock'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is the speaker running/);
+  });
+
+  it('prints neighbors, global and the RIB like gobgp', async () => {
+    const speaker = new Speaker({ asn: 64512, routerId: '192.168.50.50', listen: false, log: silentLogger });
+    speaker.addNeighbor({ address: '192.168.50.51', asn: 64512 });
+    speaker.originate('10.233.64.0/24');
+    const socket = path.join(dir, 'admin.sock');
+    const server = await startAdminServer(speaker, socket, silentLogger);
+    try {
+      const n = await cli('bgp', 'neighbors', '--socket', socket);
+      expect(n.stdout.split('\n')[0]).toMatch(/^Peer\s+AS\s+Up\/Down\s+State\s+\|#Received\s+Accepted/);
+      expect(n.stdout).toMatch(/192\.168\.50\.51\s+64512\s+\d\d:\d\d:\d\d\s+(Connect|Active|Idle)/);
+      const g = await cli('bgp', 'global', '--socket', socket);
+      expect(g.stdout).toMatch(/AS:\s+64512\nRouter-ID: 192\.168\.50\.50/);
+      const rib = await cli('bgp', 'rib', '--socket', socket);
+      expect(rib.stdout).toMatch(/Network\s+Next Hop\s+AS_PATH\s+Age\s+Attrs/);
+      expect(rib.stdout).toMatch(/\*> 10\.233\.64\.0\/24\s+self\s+\d\d:\d\d:\d\d\s+\[\{Origin: i\}\]/);
+      const json = JSON.parse((await cli('bgp', 'rib', '--json', '--family', 'ipv4-unicast', '--socket', socket)).stdout);
+      expect(json).toEqual([expect.objectContaining({ prefix: '10.233.64.0/24', best: true, source: 'local' })]);
+    } finally {
+      server.close();
+      await speaker.stop();
+    }
+  });
+});
