@@ -4,9 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { run } from '../exec';
-import { killGroup } from '../netns';
+import { SpawnedDaemon } from './spawned';
 import { until, sleep } from '../wait';
 import { repoRoot } from '../repo';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
@@ -27,14 +26,14 @@ interface ExaEvent {
   };
 }
 
-export class ExabgpDaemon implements PeerDaemon {
+export class ExabgpDaemon extends SpawnedDaemon implements PeerDaemon {
   readonly kind = 'exabgp';
-  private child: ChildProcess | undefined;
   private readonly fifo: string;
   private readonly events: string;
   private paused = false;
 
   private constructor(readonly options: DaemonOptions) {
+    super();
     this.fifo = path.join(options.dir, 'commands.fifo');
     this.events = path.join(options.dir, 'events.jsonl');
   }
@@ -178,19 +177,13 @@ neighbor ${n.address} {
     await this.command('announce route-refresh ipv6 unicast');
   }
 
-  pause(): void {
+  override pause(): void {
     this.paused = true;
-    if (this.child?.pid) killGroup(this.child.pid, 'SIGSTOP');
+    super.pause();
   }
 
-  resume(): void {
+  override resume(): void {
     this.paused = false;
-    if (this.child?.pid) killGroup(this.child.pid, 'SIGCONT');
-  }
-
-  async stop(): Promise<void> {
-    if (!this.child?.pid) return;
-    killGroup(this.child.pid, 'SIGCONT');
-    killGroup(this.child.pid, 'SIGTERM');
+    super.resume();
   }
 }

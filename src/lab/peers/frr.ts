@@ -4,9 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { run } from '../exec';
-import { killGroup } from '../netns';
+import { SpawnedDaemon } from './spawned';
 import { until } from '../wait';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 
@@ -21,12 +20,12 @@ interface FrrPath {
   metric?: number;
 }
 
-export class FrrDaemon implements PeerDaemon {
+export class FrrDaemon extends SpawnedDaemon implements PeerDaemon {
   readonly kind = 'frr';
-  private child: ChildProcess | undefined;
   private readonly vty: string;
 
   private constructor(readonly options: DaemonOptions) {
+    super();
     this.vty = path.join(options.dir, 'vty');
   }
 
@@ -141,17 +140,4 @@ ${sets}
     await this.vtysh(`clear bgp ${this.options.neighbor.address} soft in`);
   }
 
-  pause(): void {
-    if (this.child?.pid) killGroup(this.child.pid, 'SIGSTOP');
-  }
-
-  resume(): void {
-    if (this.child?.pid) killGroup(this.child.pid, 'SIGCONT');
-  }
-
-  async stop(): Promise<void> {
-    if (!this.child?.pid) return;
-    killGroup(this.child.pid, 'SIGCONT');
-    killGroup(this.child.pid, 'SIGTERM');
-  }
 }

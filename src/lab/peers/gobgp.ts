@@ -1,9 +1,8 @@
 /** GoBGP (gobgpd + gobgp CLI) in a namespace, one API socket per instance. */
 import path from 'node:path';
 import fs from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
 import { run } from '../exec';
-import { killGroup } from '../netns';
+import { SpawnedDaemon } from './spawned';
 import { until } from '../wait';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 
@@ -15,12 +14,12 @@ interface GobgpAttr {
   metric?: number;
 }
 
-export class GobgpDaemon implements PeerDaemon {
+export class GobgpDaemon extends SpawnedDaemon implements PeerDaemon {
   readonly kind = 'gobgp';
-  private child: ChildProcess | undefined;
   private readonly target: string;
 
   private constructor(readonly options: DaemonOptions) {
+    super();
     this.target = `unix://${path.join(options.dir, 'gobgp.sock')}`;
   }
 
@@ -96,19 +95,6 @@ ${family('ipv4-unicast')}${family('ipv6-unicast')}`;
     return "GoBGP's soft reset in re-filters its own Adj-RIB-In and never sends ROUTE-REFRESH";
   }
 
-  pause(): void {
-    if (this.child?.pid) killGroup(this.child.pid, 'SIGSTOP');
-  }
-
-  resume(): void {
-    if (this.child?.pid) killGroup(this.child.pid, 'SIGCONT');
-  }
-
-  async stop(): Promise<void> {
-    if (!this.child?.pid) return;
-    killGroup(this.child.pid, 'SIGCONT');
-    killGroup(this.child.pid, 'SIGTERM');
-  }
 }
 
 function toRoute(prefix: string, attrs: GobgpAttr[]): DaemonRoute {
