@@ -3,7 +3,12 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
+  // @kubernetes/client-node 1.x and some of its dependencies are ESM-only; jest on Node 20 loads
+  // CommonJS, so swc transforms them too (Node itself require()s them natively at run time).
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@kubernetes/client-node|jsonpath-plus|@jsep-plugin|jsep|openid-client|jose|oauth4webapi|rfc4648)/)',
+  ],
   // Interop and lab tests create network namespaces and spawn daemons: long timeouts, few workers.
   testTimeout: 120000,
   maxWorkers: 2,

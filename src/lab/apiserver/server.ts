@@ -1,0 +1,288 @@
+/**
+ * The embedded API server: the Kubernetes HTTP protocol over the store. Agents reach it over
+ * HTTPS with a bearer token through a kubeconfig, as they would a real cluster; lab tools use a
+ * unix socket, which alone also offers fault injection (drop watches, compact history, go down).
+ * List and watch follow the API conventions: resourceVersion on lists and objects, watch
+ * streams of {"type","object"} lines, 410 Expired as an ERROR event, bookmarks on request,
+ * objects leaving a selector seen as DELETED.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import fs from 'node:fs';
+import net from 'node:net';
+import crypto from 'node:crypto';
+import { ApiError, KubeObject, Store, StoreEvent, jsonPatch, mergePatch } from './store';
+import { RESOURCES, Resource, apiVersionOf, parseResourcePath } from './resources';
+import { SelectorError, matchesFields, matchesLabels, parseSelector } from './selectors';
+
+export interface ApiServerOptions {
+  token: string;
+  /** Interval of BOOKMARK events for watches that allow them. */
+  bookmarkIntervalMs?: number;
+  /** Watches end after this long unless the client asked for less (servers do, 30-60 min). */
+  maxWatchSeconds?: number;
+}
+
+const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+
+function send(res: http.ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function body(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'BadRequest', 'the request body is not valid JSON');
+  }
+}
+
+export class ApiServer {
+  readonly store = new Store();
+  /** Open watch streams, each as the function that ends it. */
+  private readonly watches = new Set<() => void>();
+  private tls: https.Server | undefined;
+  private tlsConfig: { host: string; port: number; cert: Buffer; key: Buffer } | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private unix: http.Server | undefined;
+  readonly stats = { requests: 0, watchesOpened: 0, expired: 0 };
+
+  constructor(private readonly options: ApiServerOptions) {}
+
+  /** HTTPS with bearer-token auth, for agents. */
+  async listenTls(host: string, port: number, cert: Buffer, key: Buffer): Promise<void> {
+    this.tlsConfig = { host, port, cert, key };
+    await this.up();
+    // Coming back up after down() must use the same port, also when the first one was picked.
+    this.tlsConfig.port = this.port!;
+  }
+
+  /** Plain HTTP on a unix socket, for lab tools: no auth (file permissions), plus /_lab/*. */
+  async listenUnix(path: string): Promise<void> {
+    fs.rmSync(path, { force: true });
+    this.unix = http.createServer((req, res) => void this.handle(req, res, true));
+    await new Promise<void>((resolve, reject) => {
+      this.unix!.once('error', reject);
+      this.unix!.listen(path, () => resolve());
+    });
+    fs.chmodSync(path, 0o600);
+  }
+
+  /** The TLS listener's port (useful when it was 0). */
+  get port(): number | undefined {
+    const a = this.tls?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  /** Starts (again) serving agents over TLS. */
+  async up(): Promise<void> {
+    if (this.tls || !this.tlsConfig) return;
+    const { host, port, cert, key } = this.tlsConfig;
+    const server = https.createServer({ cert, key }, (req, res) => void this.handle(req, res, false));
+    server.on('connection', (s: net.Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => resolve());
+    });
+    this.tls = server;
+  }
+
+  /** Stops serving agents: the listener closes and every open connection is cut. */
+  down(): void {
+    this.tls?.close();
+    this.tls = undefined;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  /** Ends every open watch stream (clients resume from their last resourceVersion). */
+  dropWatches(): number {
+    const n = this.watches.size;
+    for (const end of [...this.watches]) end();
+    return n;
+  }
+
+  close(): void {
+    this.down();
+    this.dropWatches();
+    this.unix?.close();
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, admin: boolean): Promise<void> {
+    this.stats.requests++;
+    const url = new URL(req.url ?? '/', 'http://apiserver');
+    try {
+      if (!admin && !this.authorized(req)) {
+        send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+        return;
+      }
+      if (admin && url.pathname.startsWith('/_lab/')) return this.labEndpoint(url.pathname, res);
+      const p = url.pathname;
+      if (p === '/healthz' || p === '/readyz' || p === '/livez') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        return;
+      }
+      if (p === '/version') return send(res, 200, { major: '1', minor: '31', gitVersion: 'v1.31.0', platform: 'linux/amd64' });
+      if (p === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'] });
+      if (p === '/apis') {
+        const groups = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))];
+        return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => ({ name: g, versions: [{ groupVersion: `${g}/v1`, version: 'v1' }] })) });
+      }
+      const parsed = parseResourcePath(p);
+      if (!parsed) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${p})`);
+      const { resource: r, namespace, name } = parsed;
+      switch (req.method) {
+        case 'GET':
+          if (name) return send(res, 200, this.store.get(r, namespace, name));
+          if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') return this.watch(r, namespace, url, res);
+          return this.list(r, namespace, url, res);
+        case 'POST':
+          if (name) throw new ApiError(405, 'MethodNotAllowed', 'POST to an object');
+          return send(res, 201, this.store.create(r, namespace, (await body(req)) as KubeObject));
+        case 'PUT':
+          if (!name) throw new ApiError(405, 'MethodNotAllowed', 'PUT to a collection');
+          return send(res, 200, this.store.replace(r, namespace, name, (await body(req)) as KubeObject));
+        case 'PATCH': {
+          if (!name) throw new ApiError(405, 'MethodNotAllowed', 'PATCH to a collection');
+          const current = this.store.get(r, namespace, name);
+          const patch = await body(req);
+          const type = req.headers['content-type'] ?? '';
+          const next = type.includes('json-patch') ? jsonPatch(current, patch as never) : mergePatch(current, patch);
+          // A patch applies to the current object: no resourceVersion precondition unless given.
+          const patched = next as KubeObject;
+          if (!((patch as KubeObject).metadata?.resourceVersion)) patched.metadata.resourceVersion = current.metadata.resourceVersion;
+          return send(res, 200, this.store.replace(r, namespace, name, patched));
+        }
+        case 'DELETE':
+          if (!name) throw new ApiError(405, 'MethodNotAllowed', 'DELETE of a collection');
+          return send(res, 200, this.store.delete(r, namespace, name));
+        default:
+          throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported`);
+      }
+    } catch (e) {
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      if (e instanceof ApiError) send(res, e.code, status(e.code, e.reason, e.message));
+      else if (e instanceof SelectorError) send(res, 400, status(400, 'BadRequest', e.message));
+      else send(res, 500, status(500, 'InternalError', (e as Error).message));
+    }
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    const given = req.headers.authorization ?? '';
+    const want = `Bearer ${this.options.token}`;
+    return given.length === want.length && crypto.timingSafeEqual(Buffer.from(given), Buffer.from(want));
+  }
+
+  private filter(url: URL, namespace: string | undefined): (o: KubeObject) => boolean {
+    const labels = parseSelector(url.searchParams.get('labelSelector'));
+    const fields = parseSelector(url.searchParams.get('fieldSelector'));
+    return (o) => (namespace === undefined || o.metadata.namespace === namespace) && matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
+  }
+
+  private list(r: Resource, namespace: string | undefined, url: URL, res: http.ServerResponse): void {
+    const match = this.filter(url, namespace);
+    const items = this.store.list(r).filter(match);
+    send(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: this.store.resourceVersion }, items });
+  }
+
+  private watch(r: Resource, namespace: string | undefined, url: URL, res: http.ServerResponse): void {
+    const match = this.filter(url, namespace);
+    this.stats.watchesOpened++;
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // Clients wait for the response headers before they read events: send them now.
+    res.flushHeaders();
+    const write = (type: string, object: unknown): void => {
+      if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+    };
+    const rvParam = url.searchParams.get('resourceVersion');
+    // What a watcher sees follows its selector: an object entering it is ADDED, one leaving it
+    // DELETED, decided from the object's state before and after each event.
+    const onEvent = (e: StoreEvent): void => {
+      const was = e.type !== 'ADDED' && e.previous !== undefined && match(e.previous);
+      const is = e.type !== 'DELETED' && match(e.object);
+      if (was && is) write('MODIFIED', e.object);
+      else if (is) write('ADDED', e.object);
+      else if (was) write('DELETED', e.object);
+    };
+    let from: number;
+    if (!rvParam || rvParam === '0') {
+      // No version: the current state as ADDED events, then changes.
+      for (const o of this.store.list(r).filter(match)) write('ADDED', o);
+      from = Number(this.store.resourceVersion);
+    } else {
+      from = Number(rvParam);
+      if (!Number.isInteger(from) || from < 0) {
+        write('ERROR', status(400, 'BadRequest', `invalid resourceVersion ${JSON.stringify(rvParam)}`));
+        res.end();
+        return;
+      }
+    }
+    let unsubscribe: () => void;
+    try {
+      unsubscribe = this.store.watch(r, from, onEvent);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 410) {
+        this.stats.expired++;
+        write('ERROR', status(410, 'Expired', e.message));
+        res.end();
+        return;
+      }
+      throw e;
+    }
+    const timers: NodeJS.Timeout[] = [];
+    if (url.searchParams.get('allowWatchBookmarks') === 'true' && this.options.bookmarkIntervalMs) {
+      timers.push(
+        setInterval(() => write('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: this.store.resourceVersion } }), this.options.bookmarkIntervalMs),
+      );
+    }
+    const asked = Number(url.searchParams.get('timeoutSeconds') ?? NaN);
+    const limit = Math.min(Number.isFinite(asked) && asked > 0 ? asked : Infinity, this.options.maxWatchSeconds ?? 1800);
+    const cleanup = (): void => {
+      unsubscribe();
+      timers.forEach((t) => clearTimeout(t));
+      this.watches.delete(end);
+    };
+    const end = (): void => {
+      cleanup();
+      res.end();
+    };
+    this.watches.add(end);
+    timers.push(setTimeout(end, limit * 1000));
+    res.once('close', cleanup);
+  }
+
+  private labEndpoint(pathname: string, res: http.ServerResponse): void {
+    switch (pathname) {
+      case '/_lab/compact':
+        this.store.compact();
+        return send(res, 200, { compacted: this.store.resourceVersion });
+      case '/_lab/drop-watches':
+        return send(res, 200, { dropped: this.dropWatches() });
+      case '/_lab/down':
+        this.down();
+        return send(res, 200, { up: false });
+      case '/_lab/up':
+        void this.up().then(
+          () => send(res, 200, { up: true }),
+          (e: Error) => send(res, 500, status(500, 'InternalError', e.message)),
+        );
+        return;
+      case '/_lab/stats':
+        return send(res, 200, { ...this.stats, watches: this.watches.size, up: this.tls !== undefined, resourceVersion: this.store.resourceVersion });
+      default:
+        return send(res, 404, status(404, 'NotFound', pathname));
+    }
+  }
+}
