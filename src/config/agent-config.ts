@@ -1,0 +1,280 @@
+/**
+ * The agent's configuration, from one place: the yargs option table below (kube-router's flag
+ * names and defaults where they overlap), coerced and cross-checked into one frozen, typed
+ * AgentConfig. Nothing else in the agent reads argv or the environment; NODE_NAME and
+ * KUBE_ROUTER_CNI_CONF_FILE (as in kube-router's DaemonSets) only supply defaults here.
+ */
+import fs from 'node:fs';
+import type { Options } from 'yargs';
+import ipaddr from 'ipaddr.js';
+import { canonicalPrefix } from '../../bgp/codec/prefix';
+import { LOG_LEVELS, LogLevel } from '../log';
+
+export class FlagError extends Error {
+  override name = 'ConfigError';
+  constructor(flag: string, message: string) {
+    super(`--${flag}: ${message}`);
+  }
+}
+
+/** "5m", "90s", "2h22m", "1500ms" (Go's time.ParseDuration forms) into milliseconds. */
+export function parseDuration(flag: string, text: string | number): number {
+  if (typeof text === 'number') return text * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let pos = 0;
+  while ((m = re.exec(text))) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60000, h: 3600000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    pos = re.lastIndex;
+  }
+  if (pos !== text.length || text.length === 0) throw new FlagError(flag, `${JSON.stringify(text)} is not a duration like 90s, 5m or 1h30m`);
+  return total;
+}
+
+/** Comma-separated and repeated flags both give one flat list; empty items are kept ("a,,b"). */
+function listOf(v: unknown): string[] {
+  const raw = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  const items = raw.flatMap((x) => String(x).split(','));
+  return items.length === 1 && items[0] === '' ? [] : items.map((s) => s.trim());
+}
+
+function ips(flag: string, v: unknown): string[] {
+  return listOf(v).map((s) => {
+    if (!ipaddr.isValid(s)) throw new FlagError(flag, `${JSON.stringify(s)} is not an IP address`);
+    return ipaddr.parse(s).toString();
+  });
+}
+
+function asns(flag: string, v: unknown): number[] {
+  return listOf(v).map((s) => asn(flag, s));
+}
+
+function asn(flag: string, s: string | number): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > 4294967295) throw new FlagError(flag, `${JSON.stringify(String(s))} is not an AS number (1-4294967295)`);
+  return n;
+}
+
+function ports(flag: string, v: unknown): number[] {
+  return listOf(v).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new FlagError(flag, `${JSON.stringify(s)} is not a port (1-65535)`);
+    return n;
+  });
+}
+
+function cidrs(flag: string, v: unknown): string[] {
+  return listOf(v).map((s) => {
+    try {
+      return canonicalPrefix(s);
+    } catch {
+      throw new FlagError(flag, `${JSON.stringify(s)} is not a CIDR`);
+    }
+  });
+}
+
+/** kube-router takes BGP passwords base64-encoded; "" means no password for that peer. */
+export function decodePasswords(flag: string, items: string[]): (string | undefined)[] {
+  return items.map((s) => {
+    if (s === '') return undefined;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || s.length % 4 !== 0) throw new FlagError(flag, 'passwords must be base64-encoded (as kube-router takes them)');
+    const text = Buffer.from(s, 'base64').toString('utf8').replace(/\n$/, '');
+    if (text.length === 0 || text.length > 80) throw new FlagError(flag, 'a TCP MD5 key has 1 to 80 bytes');
+    return text;
+  });
+}
+
+/** The flags, as yargs options. The README's flag table is generated from this table. */
+export const AGENT_OPTIONS = {
+  kubeconfig: { type: 'string', describe: 'Path to kubeconfig file with authorization information (the master location is set by the master flag).' },
+  master: { type: 'string', describe: 'The address of the Kubernetes API server (overrides any value in kubeconfig).' },
+  'hostname-override': { type: 'string', default: process.env.NODE_NAME, defaultDescription: '$NODE_NAME, else the host name', describe: 'Overrides the NodeName of the node.' },
+  'run-router': { type: 'boolean', default: true, describe: 'Enables Pod Networking: advertises and learns the routes to Pods via BGP.' },
+  'run-firewall': { type: 'boolean', default: false, describe: 'Network Policy (not implemented in kube-router-ts; must stay false).' },
+  'run-service-proxy': { type: 'boolean', default: false, describe: 'Service Proxy with IPVS (not implemented yet; must stay false).' },
+  'cluster-asn': { type: 'number', default: 64512, describe: 'ASN number under which cluster nodes will run iBGP.' },
+  'nodes-full-mesh': { type: 'boolean', default: true, describe: 'Each node in the cluster will set up BGP peering with the rest of the nodes.' },
+  'enable-ibgp': { type: 'boolean', default: true, describe: 'Enables peering with nodes with the same ASN; if disabled will only peer with external BGP peers.' },
+  'advertise-pod-cidr': { type: 'boolean', default: true, describe: "Add Node's pod CIDR to the RIB so that it gets advertised to the BGP peers." },
+  'advertise-cluster-ip': { type: 'boolean', default: false, describe: 'Add Cluster IP of the service to the RIB so that it gets advertised to the BGP peers.' },
+  'advertise-external-ip': { type: 'boolean', default: false, describe: 'Add External IP of service to the RIB so that it gets advertised to the BGP peers.' },
+  'advertise-loadbalancer-ip': { type: 'boolean', default: false, describe: 'Add LoadBalancer IP of service status to the RIB so that it gets advertised to the BGP peers.' },
+  'peer-router-ips': { type: 'string', array: true, describe: 'The IP addresses of the external routers to which all nodes will peer and advertise the cluster IP and pod CIDRs.' },
+  'peer-router-asns': { type: 'string', array: true, describe: 'ASN numbers of the external BGP peers, one per --peer-router-ips entry.' },
+  'peer-router-ports': { type: 'string', array: true, describe: 'The remote ports of the external BGP peers (default 179).' },
+  'peer-router-passwords': { type: 'string', array: true, describe: 'Base64-encoded passwords (TCP MD5) for the peers of --peer-router-ips; empty for none.' },
+  'peer-router-passwords-file': { type: 'string', describe: 'File with the base64-encoded passwords, comma-separated on one line; --peer-router-passwords wins if both are set.' },
+  'peer-router-multihop-ttl': { type: 'number', describe: 'Enable eBGP multihop: sets the multihop TTL (relevant only if >= 2).' },
+  'router-id': { type: 'string', describe: 'BGP router ID; defaults to the node IPv4 address. "generate" derives one from the node name.' },
+  'override-nexthop': { type: 'boolean', default: false, describe: 'Override the next hop in BGP routes sent to peers with the local IP of the session.' },
+  'bgp-port': { type: 'number', default: 179, describe: 'The port open for incoming BGP connections and used for connecting with other BGP peers.' },
+  'bgp-holdtime': { type: 'string', default: '90s', describe: 'BGP hold time offered to peers (0 or at least 3s).' },
+  'bgp-graceful-restart': { type: 'boolean', default: false, describe: 'Enables the BGP Graceful Restart capability so that routes are preserved on unexpected restarts.' },
+  'bgp-graceful-restart-time': { type: 'string', default: '90s', describe: 'BGP graceful restart time (RFC 4724 3), at most 4095s.' },
+  'bgp-graceful-restart-deferral-time': { type: 'string', default: '360s', describe: 'How long to wait for End-of-RIB from restarted peers (RFC 4724 4.1), at most 18h.' },
+  'enable-cni': { type: 'boolean', default: true, describe: 'Enable the CNI data path (kube-bridge, CNI config).' },
+  'cni-conf-path': { type: 'string', default: process.env.KUBE_ROUTER_CNI_CONF_FILE ?? '/etc/cni/net.d/10-kuberouter.conflist', defaultDescription: '$KUBE_ROUTER_CNI_CONF_FILE, else /etc/cni/net.d/10-kuberouter.conflist', describe: 'Where the CNI config list is written.' },
+  'enable-pod-egress': { type: 'boolean', default: true, describe: 'SNAT traffic from Pods to destinations outside the cluster.' },
+  'auto-mtu': { type: 'boolean', default: true, describe: 'Set the MTU of kube-bridge and pod interfaces from the node interface.' },
+  'hairpin-mode': { type: 'boolean', default: false, describe: 'Enable hairpin mode on pod interfaces (pods reaching themselves through a service).' },
+  'enable-overlay': { type: 'boolean', default: true, describe: 'IP-in-IP tunnels for pod traffic to nodes in other subnets (see --overlay-type).' },
+  'overlay-type': { type: 'string', default: 'subnet', choices: ['subnet', 'full'], describe: 'subnet: tunnel only to nodes in other subnets; full: tunnel to every node.' },
+  'overlay-encap': { type: 'string', default: 'ipip', choices: ['ipip', 'fou'], describe: 'Overlay encapsulation.' },
+  'overlay-encap-port': { type: 'number', default: 5555, describe: 'UDP port for fou encapsulation.' },
+  'enable-ipv4': { type: 'boolean', default: true, describe: 'Enables IPv4 support.' },
+  'enable-ipv6': { type: 'boolean', default: false, describe: 'Enables IPv6 support (dual-stack pod CIDRs).' },
+  'routes-sync-period': { type: 'string', default: '5m', describe: 'The delay between full route, ipset and iptables synchronizations.' },
+  'service-cluster-ip-range': { type: 'string', array: true, default: ['10.96.0.0/12'], describe: 'CIDRs from which service cluster IPs are assigned.' },
+  'service-external-ip-range': { type: 'string', array: true, describe: 'CIDRs from which service external IPs may come.' },
+  'loadbalancer-ip-range': { type: 'string', array: true, describe: 'CIDRs from which service load-balancer IPs may come.' },
+  'strict-external-ip-validation': { type: 'boolean', default: true, describe: 'Only advertise external and load-balancer IPs inside --service-external-ip-range / --loadbalancer-ip-range.' },
+  'cleanup-config': { type: 'boolean', default: false, describe: 'Remove what the agent set up on this node (routes, kube-bridge, ipsets, iptables rules, CNI config) and exit.' },
+  'admin-socket': { type: 'string', default: '/run/kube-router-ts/speaker.sock', describe: 'Unix socket of the BGP admin API (kube-router-ts bgp ...).' },
+  'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level.' },
+  v: { type: 'number', describe: 'klog-style verbosity as kube-router takes it: 0 info, 1-2 debug, 3+ trace.' },
+} as const satisfies Record<string, Options>;
+
+export interface PeerRouter {
+  address: string;
+  asn: number;
+  port: number;
+  password?: string;
+}
+
+export interface AgentConfig {
+  kubeconfig?: string;
+  master?: string;
+  nodeName: string;
+  runRouter: boolean;
+  clusterAsn: number;
+  nodesFullMesh: boolean;
+  enableIbgp: boolean;
+  advertisePodCidr: boolean;
+  advertiseClusterIp: boolean;
+  advertiseExternalIp: boolean;
+  advertiseLoadBalancerIp: boolean;
+  peerRouters: PeerRouter[];
+  peerMultihopTtl?: number;
+  routerId?: string;
+  overrideNextHop: boolean;
+  bgpPort: number;
+  bgpHoldTime: number;
+  gracefulRestart?: { restartTime: number; deferralTime: number };
+  enableCni: boolean;
+  cniConfPath: string;
+  enablePodEgress: boolean;
+  autoMtu: boolean;
+  hairpinMode: boolean;
+  overlay?: { type: 'subnet' | 'full'; encap: 'ipip' | 'fou'; port: number };
+  ipv4: boolean;
+  ipv6: boolean;
+  routesSyncPeriodMs: number;
+  serviceClusterIpRanges: string[];
+  serviceExternalIpRanges: string[];
+  loadBalancerIpRanges: string[];
+  strictExternalIpValidation: boolean;
+  cleanupConfig: boolean;
+  adminSocket: string;
+  logLevel: LogLevel;
+}
+
+type Argv = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
+
+/** Builds the typed, validated configuration from parsed flags. Throws FlagError naming the flag. */
+export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
+  const str = (k: keyof Argv): string | undefined => (a[k] === undefined ? undefined : String(a[k]));
+  const bool = (k: keyof Argv): boolean => a[k] === true;
+  for (const flag of ['run-firewall', 'run-service-proxy'] as const) {
+    if (bool(flag)) throw new FlagError(flag, 'is not implemented in kube-router-ts yet; run it with this flag false');
+  }
+
+  const peerIps = ips('peer-router-ips', a['peer-router-ips']);
+  const peerAsns = asns('peer-router-asns', a['peer-router-asns']);
+  const peerPorts = ports('peer-router-ports', a['peer-router-ports']);
+  let pwItems = listOf(a['peer-router-passwords']);
+  let pwFlag = 'peer-router-passwords';
+  const pwFile = str('peer-router-passwords-file');
+  if (pwItems.length === 0 && pwFile) {
+    pwFlag = 'peer-router-passwords-file';
+    try {
+      pwItems = listOf(fs.readFileSync(pwFile, 'utf8').trim());
+    } catch (e) {
+      throw new FlagError(pwFlag, `cannot read ${pwFile}: ${(e as Error).message}`);
+    }
+  }
+  const passwords = decodePasswords(pwFlag, pwItems);
+  if (peerIps.length !== peerAsns.length) throw new FlagError('peer-router-asns', `needs one AS number per --peer-router-ips entry (${peerIps.length} IPs, ${peerAsns.length} ASNs)`);
+  if (peerPorts.length && peerPorts.length !== peerIps.length) throw new FlagError('peer-router-ports', `needs one port per --peer-router-ips entry or none (${peerIps.length} IPs, ${peerPorts.length} ports)`);
+  if (passwords.length && passwords.length !== peerIps.length) throw new FlagError(pwFlag, `needs one entry (possibly empty) per --peer-router-ips entry (${peerIps.length} IPs, ${passwords.length} passwords)`);
+  const peerRouters = peerIps.map((address, i): PeerRouter => {
+    const p: PeerRouter = { address, asn: peerAsns[i]!, port: peerPorts[i] ?? 179 };
+    if (passwords[i]) p.password = passwords[i];
+    return p;
+  });
+
+  const ttl = a['peer-router-multihop-ttl'];
+  if (ttl !== undefined && (!Number.isInteger(ttl) || (ttl as number) < 1 || (ttl as number) > 255)) throw new FlagError('peer-router-multihop-ttl', 'must be 1-255');
+  const routerId = str('router-id');
+  if (routerId !== undefined && routerId !== 'generate' && !ipaddr.IPv4.isValidFourPartDecimal(routerId)) {
+    throw new FlagError('router-id', `${JSON.stringify(routerId)} is neither an IPv4 address nor "generate"`);
+  }
+  const bgpPort = Number(a['bgp-port']);
+  if (!Number.isInteger(bgpPort) || bgpPort < 1 || bgpPort > 65535) throw new FlagError('bgp-port', 'must be 1-65535');
+  const hold = parseDuration('bgp-holdtime', str('bgp-holdtime') ?? '90s') / 1000;
+  if (!Number.isInteger(hold) || (hold !== 0 && hold < 3) || hold > 65535) throw new FlagError('bgp-holdtime', 'must be 0 or whole seconds from 3s to 65535s');
+  const grTime = parseDuration('bgp-graceful-restart-time', str('bgp-graceful-restart-time') ?? '90s') / 1000;
+  if (!Number.isInteger(grTime) || grTime < 1 || grTime > 4095) throw new FlagError('bgp-graceful-restart-time', 'must be whole seconds from 1s to 4095s (a 12-bit field)');
+  const grDeferral = parseDuration('bgp-graceful-restart-deferral-time', str('bgp-graceful-restart-deferral-time') ?? '360s') / 1000;
+  if (grDeferral <= 0 || grDeferral > 18 * 3600) throw new FlagError('bgp-graceful-restart-deferral-time', 'must be between 1s and 18h');
+  const syncMs = parseDuration('routes-sync-period', str('routes-sync-period') ?? '5m');
+  if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
+  const asnValue = asn('cluster-asn', a['cluster-asn'] as number);
+  if (!bool('enable-ipv4') && !bool('enable-ipv6')) throw new FlagError('enable-ipv4', 'at least one of --enable-ipv4 and --enable-ipv6 must be true');
+  const encapPort = Number(a['overlay-encap-port']);
+  if (!Number.isInteger(encapPort) || encapPort < 1 || encapPort > 65535) throw new FlagError('overlay-encap-port', 'must be 1-65535');
+
+  const v = a.v as number | undefined;
+  const logLevel: LogLevel = v === undefined ? ((str('log-level') ?? 'info') as LogLevel) : v >= 3 ? 'trace' : v >= 1 ? 'debug' : 'info';
+  const nodeName = str('hostname-override') || hostname();
+
+  const config: AgentConfig = {
+    nodeName,
+    runRouter: bool('run-router'),
+    clusterAsn: asnValue,
+    nodesFullMesh: bool('nodes-full-mesh'),
+    enableIbgp: bool('enable-ibgp'),
+    advertisePodCidr: bool('advertise-pod-cidr'),
+    advertiseClusterIp: bool('advertise-cluster-ip'),
+    advertiseExternalIp: bool('advertise-external-ip'),
+    advertiseLoadBalancerIp: bool('advertise-loadbalancer-ip'),
+    peerRouters,
+    overrideNextHop: bool('override-nexthop'),
+    bgpPort,
+    bgpHoldTime: hold,
+    enableCni: bool('enable-cni'),
+    cniConfPath: str('cni-conf-path')!,
+    enablePodEgress: bool('enable-pod-egress'),
+    autoMtu: bool('auto-mtu'),
+    hairpinMode: bool('hairpin-mode'),
+    ipv4: bool('enable-ipv4'),
+    ipv6: bool('enable-ipv6'),
+    routesSyncPeriodMs: syncMs,
+    serviceClusterIpRanges: cidrs('service-cluster-ip-range', a['service-cluster-ip-range']),
+    serviceExternalIpRanges: cidrs('service-external-ip-range', a['service-external-ip-range']),
+    loadBalancerIpRanges: cidrs('loadbalancer-ip-range', a['loadbalancer-ip-range']),
+    strictExternalIpValidation: bool('strict-external-ip-validation'),
+    cleanupConfig: bool('cleanup-config'),
+    adminSocket: str('admin-socket')!,
+    logLevel,
+  };
+  const kubeconfig = str('kubeconfig');
+  if (kubeconfig) config.kubeconfig = kubeconfig;
+  const master = str('master');
+  if (master) config.master = master;
+  if (ttl !== undefined) config.peerMultihopTtl = ttl as number;
+  if (routerId) config.routerId = routerId;
+  if (bool('bgp-graceful-restart')) config.gracefulRestart = { restartTime: grTime, deferralTime: grDeferral };
+  if (bool('enable-overlay')) config.overlay = { type: str('overlay-type') as 'subnet' | 'full', encap: str('overlay-encap') as 'ipip' | 'fou', port: encapPort };
+  return Object.freeze(config);
+}

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import yargs from 'yargs';
+import { AGENT_OPTIONS, agentConfigFrom, parseDuration } from '../../src/config/agent-config';
+
+function parse(...argv: string[]) {
+  const a = yargs(argv).options(AGENT_OPTIONS).strict().exitProcess(false).fail((msg, err) => {
+    throw err ?? new Error(msg);
+  }).parseSync();
+  return agentConfigFrom(a as never, () => 'node-from-hostname');
+}
+
+describe('agent flags', () => {
+  it("takes kube-router's defaults", () => {
+    const c = parse();
+    expect(c).toMatchObject({
+      clusterAsn: 64512,
+      nodesFullMesh: true,
+      enableIbgp: true,
+      advertisePodCidr: true,
+      advertiseClusterIp: false,
+      bgpPort: 179,
+      bgpHoldTime: 90,
+      enableCni: true,
+      enablePodEgress: true,
+      routesSyncPeriodMs: 300000,
+      overlay: { type: 'subnet', encap: 'ipip', port: 5555 },
+      serviceClusterIpRanges: ['10.96.0.0/12'],
+      peerRouters: [],
+    });
+    expect(c.gracefulRestart).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('takes node name from --hostname-override, else the host name', () => {
+    expect(parse('--hostname-override=node7').nodeName).toBe('node7');
+    expect(parse().nodeName).toBe(process.env.NODE_NAME ?? 'node-from-hostname');
+  });
+
+  it('pairs peer router IPs, ASNs, ports and base64 passwords, comma-separated or repeated', () => {
+    const c = parse('--peer-router-ips=192.168.1.99,192.168.1.100', '--peer-router-asns', '65000', '--peer-router-asns', '65001', '--peer-router-ports=179,1179', '--peer-router-passwords=U2VjdXJlUGFzc3dvcmQK,');
+    expect(c.peerRouters).toEqual([
+      { address: '192.168.1.99', asn: 65000, port: 179, password: 'SecurePassword' },
+      { address: '192.168.1.100', asn: 65001, port: 1179 },
+    ]);
+  });
+
+  it('reads passwords from --peer-router-passwords-file', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'krt-pw-')), 'pw');
+    fs.writeFileSync(file, 'U2VjdXJlUGFzc3dvcmQK,\n');
+    expect(parse('--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1,2', `--peer-router-passwords-file=${file}`).peerRouters[0]!.password).toBe('SecurePassword');
+  });
+
+  it('parses Go-style durations', () => {
+    expect(parseDuration('x', '2h22m')).toBe((2 * 60 + 22) * 60000);
+    expect(parseDuration('x', '1500ms')).toBe(1500);
+    expect(parse('--routes-sync-period=15s', '--bgp-holdtime=9s').routesSyncPeriodMs).toBe(15000);
+    expect(parse('--bgp-graceful-restart', '--bgp-graceful-restart-time=120s').gracefulRestart).toEqual({ restartTime: 120, deferralTime: 360 });
+  });
+
+  it.each([
+    [['--cluster-asn=0'], /--cluster-asn: "0" is not an AS number/],
+    [['--peer-router-ips=10.0.0.1,nope', '--peer-router-asns=1,2'], /--peer-router-ips: "nope" is not an IP address/],
+    [['--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1'], /--peer-router-asns: needs one AS number per --peer-router-ips entry/],
+    [['--peer-router-ips=10.0.0.1', '--peer-router-asns=1', '--peer-router-ports=70000'], /--peer-router-ports: "70000" is not a port/],
+    [['--peer-router-ips=10.0.0.1', '--peer-router-asns=1', '--peer-router-passwords=not base64!'], /--peer-router-passwords: passwords must be base64-encoded/],
+    [['--routes-sync-period=5 minutes'], /--routes-sync-period: "5 minutes" is not a duration/],
+    [['--bgp-holdtime=2s'], /--bgp-holdtime: must be 0 or whole seconds from 3s/],
+    [['--bgp-graceful-restart-time=5000s'], /--bgp-graceful-restart-time: must be whole seconds from 1s to 4095s/],
+    [['--router-id=fe80::1'], /--router-id: "fe80::1" is neither an IPv4 address nor "generate"/],
+    [['--service-external-ip-range=10.0.0.0/40'], /--service-external-ip-range: "10.0.0.0\/40" is not a CIDR/],
+    [['--run-firewall'], /--run-firewall: is not implemented/],
+    [['--enable-ipv4=false'], /--enable-ipv4: at least one/],
+  ])('%j is refused with a message naming the flag', (argv, message) => {
+    expect(() => parse(...argv)).toThrow(message);
+  });
+
+  it('lets yargs refuse unknown flags and bad choices', () => {
+    expect(() => parse('--peer-router-ipz=1.1.1.1')).toThrow(/Unknown argument/);
+    expect(() => parse('--overlay-type=mesh')).toThrow(/overlay-type/);
+  });
+});
