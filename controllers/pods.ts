@@ -1,0 +1,32 @@
+/**
+ * Pods controller: the pods scheduled on this node, with their addresses and readiness. What
+ * the agent reports about its node (and `lab status` shows). Pure: no I/O.
+ */
+export interface PodObject {
+  metadata?: { name?: string; namespace?: string };
+  spec?: { nodeName?: string; hostNetwork?: boolean };
+  status?: { phase?: string; podIP?: string; podIPs?: { ip: string }[]; conditions?: { type: string; status: string }[] };
+}
+
+export interface LocalPod {
+  name: string;
+  namespace: string;
+  ips: string[];
+  phase: string;
+  ready: boolean;
+  hostNetwork: boolean;
+}
+
+export function computeLocalPods(pods: readonly PodObject[], nodeName: string): LocalPod[] {
+  return pods
+    .filter((p) => p.spec?.nodeName === nodeName && p.metadata?.name)
+    .map((p) => ({
+      name: p.metadata!.name!,
+      namespace: p.metadata?.namespace ?? 'default',
+      ips: p.status?.podIPs?.map((x) => x.ip) ?? (p.status?.podIP ? [p.status.podIP] : []),
+      phase: p.status?.phase ?? 'Unknown',
+      ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      hostNetwork: p.spec?.hostNetwork === true,
+    }))
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}

@@ -1,0 +1,133 @@
+/**
+ * Services controller: which service VIPs this node advertises, as host routes, to external
+ * peers. Cluster IPs, external IPs and load-balancer ingress IPs, each by its flag
+ * (--advertise-cluster-ip and friends) unless the service's kube-router.io/service.advertise.*
+ * annotation says otherwise (kube-router ecmp_vip.go). With externalTrafficPolicy Local (or the
+ * service.local annotation), external and LB IPs come only from nodes with a *ready* local
+ * endpoint, and with internalTrafficPolicy Local likewise the cluster IP: kube-router looks at
+ * any local endpoint (its issue 466); we look at readiness. Pure: no I/O.
+ */
+import ipaddr from 'ipaddr.js';
+import { ANNOTATIONS, parseBool } from './annotations';
+import type { Problems } from './problems';
+
+export interface ServiceObject {
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: {
+    type?: string;
+    clusterIP?: string;
+    clusterIPs?: string[];
+    externalIPs?: string[];
+    externalTrafficPolicy?: string;
+    internalTrafficPolicy?: string;
+  };
+  status?: { loadBalancer?: { ingress?: { ip?: string; ipMode?: string }[] } };
+}
+
+export interface EndpointSliceObject {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  endpoints?: { addresses?: string[]; nodeName?: string; conditions?: { ready?: boolean } }[];
+}
+
+export interface ServicesOptions {
+  nodeName: string;
+  nodeIps: string[];
+  advertiseClusterIp: boolean;
+  advertiseExternalIp: boolean;
+  advertiseLoadBalancerIp: boolean;
+  strictExternalIpValidation: boolean;
+  externalIpRanges: string[];
+  loadBalancerIpRanges: string[];
+  ipv4: boolean;
+  ipv6: boolean;
+}
+
+export interface AdvertisedVip {
+  /** Host prefix: a.b.c.d/32 or x::y/128. */
+  prefix: string;
+  service: string;
+  kind: 'cluster' | 'external' | 'loadbalancer';
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+function inRanges(ip: string, ranges: readonly string[]): boolean {
+  const addr = ipaddr.parse(ip);
+  return ranges.some((r) => {
+    const [net, len] = ipaddr.parseCIDR(r);
+    return net.kind() === addr.kind() && addr.match(net, len);
+  });
+}
+
+/** A ready endpoint of the service on this node (ready unset counts as ready, as the API says). */
+export function hasReadyLocalEndpoint(svc: ServiceObject, slices: readonly EndpointSliceObject[], o: Pick<ServicesOptions, 'nodeName' | 'nodeIps'>): boolean {
+  const ns = svc.metadata?.namespace;
+  const name = svc.metadata?.name;
+  return slices.some(
+    (s) =>
+      s.metadata?.namespace === ns &&
+      s.metadata?.labels?.[SERVICE_NAME_LABEL] === name &&
+      (s.endpoints ?? []).some(
+        (e) => e.conditions?.ready !== false && (e.nodeName !== undefined ? e.nodeName === o.nodeName : (e.addresses ?? []).some((a) => o.nodeIps.includes(a))),
+      ),
+  );
+}
+
+export function computeServiceVips(services: readonly ServiceObject[], slices: readonly EndpointSliceObject[], o: ServicesOptions, problems: Problems): AdvertisedVip[] {
+  const out = new Map<string, AdvertisedVip>();
+  for (const svc of services) {
+    const id = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+    const spec = svc.spec ?? {};
+    const type = spec.type ?? 'ClusterIP';
+    // Headless and ExternalName services have no VIP to advertise.
+    if (!['ClusterIP', 'NodePort', 'LoadBalancer'].includes(type) || !spec.clusterIP || spec.clusterIP === 'None') continue;
+    const ann = svc.metadata?.annotations ?? {};
+    const flag = (key: string, dflt: boolean): boolean => {
+      const text = ann[key];
+      if (text === undefined) return dflt;
+      const b = parseBool(text);
+      if (b.ok) return b.value;
+      problems.report(`service/${id}`, key, b.error);
+      return dflt;
+    };
+    const local = (): boolean => hasReadyLocalEndpoint(svc, slices, o);
+    const externalLocal = spec.externalTrafficPolicy === 'Local' || ann[ANNOTATIONS.svcLocal] === 'true';
+    const internalLocal = spec.internalTrafficPolicy === 'Local' || ann[ANNOTATIONS.svcLocal] === 'true';
+    const add = (ips: string[], kind: AdvertisedVip['kind']): void => {
+      for (const ip of ips) {
+        if (!ipaddr.isValid(ip)) {
+          problems.report(`service/${id}`, kind, `${JSON.stringify(ip)} is not an IP address`);
+          continue;
+        }
+        const a = ipaddr.parse(ip);
+        if (a.kind() === 'ipv4' ? !o.ipv4 : !o.ipv6) continue;
+        const prefix = `${a.toString()}/${a.kind() === 'ipv4' ? 32 : 128}`;
+        if (!out.has(prefix)) out.set(prefix, { prefix, service: id, kind });
+      }
+    };
+
+    if (flag(ANNOTATIONS.svcAdvertiseClusterIp, o.advertiseClusterIp) && (!internalLocal || local())) {
+      add([...new Set([...(spec.clusterIPs ?? []), spec.clusterIP])], 'cluster');
+    }
+    if (flag(ANNOTATIONS.svcAdvertiseExternalIp, o.advertiseExternalIp) && (!externalLocal || local())) {
+      const ips = (spec.externalIPs ?? []).filter((ip) => {
+        if (!o.strictExternalIpValidation || (ipaddr.isValid(ip) && inRanges(ip, o.externalIpRanges))) return true;
+        problems.report(`service/${id}`, 'spec.externalIPs', `${ip} is outside --service-external-ip-range (strict validation): not advertised`);
+        return false;
+      });
+      add(ips, 'external');
+    }
+    if (type === 'LoadBalancer' && ann[ANNOTATIONS.svcSkipLbIps] === undefined && flag(ANNOTATIONS.svcAdvertiseLoadBalancerIp, o.advertiseLoadBalancerIp) && (!externalLocal || local())) {
+      const ips = (svc.status?.loadBalancer?.ingress ?? [])
+        .filter((i) => i.ip && i.ipMode !== 'Proxy')
+        .map((i) => i.ip!)
+        .filter((ip) => {
+          if (!o.strictExternalIpValidation || (ipaddr.isValid(ip) && inRanges(ip, o.loadBalancerIpRanges))) return true;
+          problems.report(`service/${id}`, 'status.loadBalancer.ingress', `${ip} is outside --loadbalancer-ip-range (strict validation): not advertised`);
+          return false;
+        });
+      add(ips, 'loadbalancer');
+    }
+  }
+  return [...out.values()].sort((a, b) => a.prefix.localeCompare(b.prefix));
+}
