@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Netns, Segment } from '../src/lab/netns';
 import { Bird } from '../src/lab/bird';
-import { run } from '../src/lab/exec';
+import { run } from '../src/util/exec';
 import { adminRequest } from '../bgp/admin/client';
 import type { GlobalView } from '../bgp/admin/views';
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from './exec';
+import { run } from '../util/exec';
 import { Netns, killGroup } from './netns';
 
 export interface BirdProtocol {

@@ -5,7 +5,7 @@
  */
 import { spawn, ChildProcess, SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
-import { run, RunResult } from './exec';
+import { run, RunResult } from '../util/exec';
 
 export class Netns {
   private readonly children = new Set<ChildProcess>();

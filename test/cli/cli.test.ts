@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { run } from '../../src/lab/exec';
+import { run } from '../../src/util/exec';
 import { CLI } from '../helpers/our-speaker';
 import { Speaker } from '../../bgp/speaker/speaker';
 import { startAdminServer } from '../../bgp/admin/server';

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../exec';
+import { run } from '../../util/exec';
 import { SpawnedDaemon } from './spawned';
 import { until, sleep } from '../wait';
 import { repoRoot } from '../repo';

@@ -1,0 +1,49 @@
+/**
+ * CNI config reconciler: the config list kubelet (or the lab) hands to the reference plugins:
+ * bridge on kube-bridge as the pods' default gateway, host-local IPAM over this node's pod
+ * CIDRs, then portmap. Written only when its content changes, atomically (temp + rename).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { BRIDGE } from './bridge';
+
+export interface CniSettings {
+  podCidrs: readonly string[];
+  mtu?: number;
+  hairpin: boolean;
+}
+
+export function renderCniConfig(s: CniSettings): string {
+  const bridge: Record<string, unknown> = {
+    name: 'kubernetes',
+    type: 'bridge',
+    bridge: BRIDGE,
+    isDefaultGateway: true,
+    hairpinMode: s.hairpin,
+    ipam: { type: 'host-local', ranges: s.podCidrs.map((subnet) => [{ subnet }]) },
+  };
+  if (s.mtu !== undefined) bridge.mtu = s.mtu;
+  const conf = {
+    cniVersion: '0.3.1',
+    name: 'kube-router-ts',
+    plugins: [bridge, { type: 'portmap', capabilities: { snat: true, portMappings: true } }],
+  };
+  return `${JSON.stringify(conf, null, 2)}\n`;
+}
+
+/** Writes the config if it differs; returns whether it did. */
+export function reconcileCniConfig(file: string, s: CniSettings): boolean {
+  const text = renderCniConfig(s);
+  let current: string | undefined;
+  try {
+    current = fs.readFileSync(file, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current === text) return false;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+  return true;
+}

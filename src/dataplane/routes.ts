@@ -1,0 +1,67 @@
+/**
+ * Routes reconciler: the kernel routes carrying our protocol number are exactly the desired
+ * ones. Missing routes are added, changed ones replaced, extra ones deleted; nothing else in the
+ * routing table is touched. Idempotent: a second run with the same input changes nothing.
+ */
+import type { Rtnl, Route } from './rtnl';
+import { MAIN_TABLE } from './rtnl';
+
+/** Our rtnetlink protocol number (RTPROT_*): free in iproute2's rt_protos. */
+export const ROUTE_PROTOCOL = 44;
+
+export interface DesiredRoute {
+  dst: string;
+  gateway?: string;
+  /** Interface name (a tunnel); resolved to an index when applying. */
+  dev?: string;
+  src?: string;
+  table?: number;
+}
+
+export interface RouteChanges {
+  added: string[];
+  replaced: string[];
+  removed: string[];
+}
+
+const keyOf = (dst: string, table: number): string => `${table} ${dst}`;
+
+export class RouteReconciler {
+  constructor(
+    private readonly rtnl: Rtnl,
+    private readonly protocol = ROUTE_PROTOCOL,
+  ) {}
+
+  /** Our routes as the kernel has them now. */
+  current(): Promise<Route[]> {
+    return this.rtnl.routes({ protocol: this.protocol });
+  }
+
+  async reconcile(desired: readonly DesiredRoute[]): Promise<RouteChanges> {
+    const current = new Map((await this.current()).map((r) => [keyOf(r.dst, r.table), r]));
+    const links = desired.some((d) => d.dev) ? new Map((await this.rtnl.links()).map((l) => [l.name, l.index])) : new Map<string, number>();
+    const changes: RouteChanges = { added: [], replaced: [], removed: [] };
+    const want = new Set<string>();
+    for (const d of desired) {
+      const table = d.table ?? MAIN_TABLE;
+      const key = keyOf(d.dst, table);
+      want.add(key);
+      const oif = d.dev ? links.get(d.dev) : undefined;
+      if (d.dev && oif === undefined) throw new Error(`route ${d.dst}: no interface ${d.dev}`);
+      const have = current.get(key);
+      if (have && have.gateway === d.gateway && (oif === undefined || have.oif === oif) && have.src === d.src) continue;
+      const r: Route = { dst: d.dst, protocol: this.protocol, table };
+      if (d.gateway) r.gateway = d.gateway;
+      if (oif !== undefined) r.oif = oif;
+      if (d.src) r.src = d.src;
+      await this.rtnl.replaceRoute(r);
+      (have ? changes.replaced : changes.added).push(d.dst);
+    }
+    for (const [key, r] of current) {
+      if (want.has(key)) continue;
+      await this.rtnl.deleteRoute(r);
+      changes.removed.push(r.dst);
+    }
+    return changes;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The data-path reconcilers against the real kernel, inside a namespace, read back with ip,
+ * ipset and iptables-save. Every reconcile runs twice: the second must change nothing.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Netns } from '../../src/lab/netns';
+import { inNetns } from '../helpers/in-netns';
+import { TEST_NETNS_PREFIX } from '../helpers/topology';
+import { renderCniConfig, reconcileCniConfig } from '../../src/dataplane/cni';
+import { gatewayOf } from '../../src/dataplane/bridge';
+import crypto from 'node:crypto';
+
+jest.setTimeout(60000);
+
+describe('data path reconcilers in a namespace', () => {
+  let ns: Netns;
+  beforeAll(async () => {
+    ns = await Netns.create(`${TEST_NETNS_PREFIX}${crypto.randomBytes(3).toString('hex')}-dp`);
+    // A veth pair inside the namespace stands in for the node's uplink.
+    await ns.ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+    await ns.ip('addr', 'add', '192.168.50.50/24', 'dev', 'eth0');
+    await ns.ip('link', 'set', 'eth0', 'up');
+    await ns.ip('link', 'set', 'eth1', 'up');
+  });
+  afterAll(() => ns.destroy());
+
+  const sh = async (cmd: string, ...args: string[]): Promise<string> => (await ns.exec(cmd, args)).stdout;
+  const reconcileRoutes = (desired: unknown) =>
+    inNetns<{ added: string[]; replaced: string[]; removed: string[] }>(
+      ns,
+      `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { RouteReconciler } = dist('src/dataplane/routes.js');
+       const rtnl = Rtnl.open(); try { return await new RouteReconciler(rtnl).reconcile(${JSON.stringify(desired)}); } finally { rtnl.close(); }`,
+    );
+
+  describe('routes', () => {
+    it('installs the desired routes with our protocol number, and only changes what differs', async () => {
+      const desired = [
+        { dst: '10.233.65.0/24', gateway: '192.168.50.52' },
+        { dst: '10.233.66.0/24', gateway: '192.168.50.51' },
+      ];
+      expect(await reconcileRoutes(desired)).toEqual({ added: ['10.233.65.0/24', '10.233.66.0/24'], replaced: [], removed: [] });
+      expect(await reconcileRoutes(desired)).toEqual({ added: [], replaced: [], removed: [] });
+      expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.65.0/24 via 192.168.50.52 dev eth0 \n10.233.66.0/24 via 192.168.50.51 dev eth0 \n');
+    });
+
+    it('replaces a changed gateway and removes what is no longer wanted, leaving other routes alone', async () => {
+      await ns.ip('route', 'add', '10.9.0.0/16', 'via', '192.168.50.1', 'proto', 'static');
+      expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toEqual({ added: [], replaced: ['10.233.65.0/24'], removed: ['10.233.66.0/24'] });
+      expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.65.0/24 via 192.168.50.53 dev eth0 \n');
+      expect(await sh('ip', 'route', 'show', '10.9.0.0/16')).toMatch(/via 192.168.50.1 dev eth0 proto static/);
+    });
+
+    it('repairs drift: a route deleted behind its back comes back', async () => {
+      await ns.ip('route', 'del', '10.233.65.0/24');
+      expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toMatchObject({ added: ['10.233.65.0/24'] });
+      expect(await reconcileRoutes([])).toEqual({ added: [], replaced: [], removed: ['10.233.65.0/24'] });
+    });
+  });
+
+  describe('kube-bridge', () => {
+    const reconcile = (cidrs: string[], mtu?: number) =>
+      inNetns<{ created: boolean; addressesChanged: boolean }>(
+        ns,
+        `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { BridgeReconciler } = dist('src/dataplane/bridge.js');
+         const rtnl = Rtnl.open(); try { return await new BridgeReconciler(rtnl).reconcile(${JSON.stringify(cidrs)}, ${mtu ?? 'undefined'}); } finally { rtnl.close(); }`,
+      );
+
+    it('is a bridge, up, with the first address of the pod CIDR (seed 001: 10.233.66.1/24)', async () => {
+      expect(gatewayOf('10.233.66.0/24')).toBe('10.233.66.1/24');
+      expect(gatewayOf('fd00:1:2::/64')).toBe('fd00:1:2::1/64');
+      expect(await reconcile(['10.233.66.0/24'], 1500)).toEqual({ created: true, addressesChanged: true });
+      expect(await reconcile(['10.233.66.0/24'], 1500)).toEqual({ created: false, addressesChanged: false });
+      const link = await sh('ip', '-d', 'link', 'show', 'kube-bridge');
+      expect(link).toMatch(/<BROADCAST,MULTICAST,UP/);
+      expect(link).toMatch(/mtu 1500/);
+      expect(link).toMatch(/\n\s+bridge /);
+      expect(await sh('ip', '-4', 'addr', 'show', 'kube-bridge')).toMatch(/inet 10\.233\.66\.1\/24 /);
+    });
+
+    it('follows a changed pod CIDR, and adds the IPv6 gateway when dual-stack', async () => {
+      expect(await reconcile(['10.233.67.0/24', 'fd00:233:67::/64'])).toEqual({ created: false, addressesChanged: true });
+      const addrs = await sh('ip', 'addr', 'show', 'kube-bridge');
+      expect(addrs).toMatch(/inet 10\.233\.67\.1\/24/);
+      expect(addrs).not.toMatch(/10\.233\.66\.1/);
+      expect(addrs).toMatch(/inet6 fd00:233:67::1\/64/);
+    });
+  });
+
+  describe('ipsets', () => {
+    const reconcile = (pods: string[], nodes: string[]) =>
+      inNetns<string[]>(
+        ns,
+        `const { IpSets } = dist('src/dataplane/ipsets.js');
+         return await new IpSets().reconcile([
+           { name: 'kube-router-pod-subnets', type: 'hash:net', family: 'inet', members: ${JSON.stringify(pods)} },
+           { name: 'kube-router-node-ips', type: 'hash:ip', family: 'inet', members: ${JSON.stringify(nodes)} }]);`,
+      );
+
+    it('hold exactly the members, shaped as seed 001 lists them', async () => {
+      expect(await reconcile(['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50', '192.168.50.52'])).toEqual(['kube-router-pod-subnets', 'kube-router-node-ips']);
+      expect(await reconcile(['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50', '192.168.50.52'])).toEqual([]);
+      const pods = await sh('ipset', 'list', 'kube-router-pod-subnets');
+      expect(pods).toMatch(/^Name: kube-router-pod-subnets\nType: hash:net\n/);
+      expect(pods).toMatch(/Header: family inet hashsize 1024 maxelem 65536 timeout 0/);
+      expect(pods).toMatch(/Number of entries: 3/);
+      for (const m of ['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24']) expect(pods).toContain(`${m} timeout 0`);
+      const nodes = await sh('ipset', 'list', 'kube-router-node-ips');
+      expect(nodes).toMatch(/Type: hash:ip/);
+      for (const m of ['192.168.50.51', '192.168.50.50', '192.168.50.52']) expect(nodes).toContain(`${m} timeout 0`);
+    });
+
+    it('changes membership in one swap, leaving no temporary sets', async () => {
+      expect(await reconcile(['10.233.66.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50'])).toEqual(['kube-router-pod-subnets', 'kube-router-node-ips']);
+      const all = await sh('ipset', 'list', '-n');
+      expect(all.trim().split('\n').sort()).toEqual(['kube-router-node-ips', 'kube-router-pod-subnets']);
+      expect(await sh('ipset', 'list', 'kube-router-pod-subnets')).not.toContain('10.233.68.0/24');
+    });
+  });
+
+  describe('iptables', () => {
+    const reconcile = (podEgress: boolean) =>
+      inNetns(ns, `const { Iptables } = dist('src/dataplane/iptables.js'); await new Iptables().reconcile([4], { podEgress: ${podEgress} });`);
+
+    it("writes seed 001's MASQUERADE rule in our chain, jumped to once however often it runs", async () => {
+      await reconcile(true);
+      await reconcile(true);
+      const nat = await sh('iptables-save', '-t', 'nat');
+      expect(nat).toContain(
+        '-A KUBE-ROUTER-TS-POSTROUTING -m set --match-set kube-router-pod-subnets src -m set ! --match-set kube-router-pod-subnets dst -m set ! --match-set kube-router-node-ips dst -j MASQUERADE --random-fully',
+      );
+      expect(nat.match(/-A POSTROUTING -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-POSTROUTING/g)).toHaveLength(1);
+      const filter = await sh('iptables-save', '-t', 'filter');
+      expect(filter).toContain('-A KUBE-ROUTER-TS-FORWARD -m set --match-set kube-router-pod-subnets src -j ACCEPT');
+      expect(filter.match(/-A FORWARD -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-FORWARD/g)).toHaveLength(1);
+    });
+
+    it('--enable-pod-egress=false empties the chain; cleanup removes chains and jumps', async () => {
+      await reconcile(false);
+      expect(await sh('iptables-save', '-t', 'nat')).not.toContain('MASQUERADE');
+      await inNetns(ns, `const { Iptables } = dist('src/dataplane/iptables.js'); await new Iptables().cleanup([4]);`);
+      const all = await sh('iptables-save');
+      expect(all).not.toContain('KUBE-ROUTER-TS');
+    });
+  });
+
+  it('sysctls: ip_forward on, once', async () => {
+    await ns.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=0']);
+    expect(await inNetns(ns, `return dist('src/dataplane/sysctl.js').reconcileSysctls({ 'net.ipv4.ip_forward': '1' });`)).toEqual(['net.ipv4.ip_forward']);
+    expect(await inNetns(ns, `return dist('src/dataplane/sysctl.js').reconcileSysctls({ 'net.ipv4.ip_forward': '1' });`)).toEqual([]);
+    expect((await sh('sysctl', '-n', 'net.ipv4.ip_forward')).trim()).toBe('1');
+  });
+});
+
+describe('CNI config', () => {
+  it('is a bridge + host-local + portmap list over the pod CIDRs, written only when it changes', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'krt-cni-')), 'net.d', '10-kuberouter.conflist');
+    const s = { podCidrs: ['10.233.64.0/24'], mtu: 1500, hairpin: false };
+    expect(reconcileCniConfig(file, s)).toBe(true);
+    expect(reconcileCniConfig(file, s)).toBe(false);
+    const conf = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(conf.plugins[0]).toMatchObject({ type: 'bridge', bridge: 'kube-bridge', isDefaultGateway: true, mtu: 1500, ipam: { type: 'host-local', ranges: [[{ subnet: '10.233.64.0/24' }]] } });
+    expect(conf.plugins[1]).toMatchObject({ type: 'portmap' });
+    expect(reconcileCniConfig(file, { ...s, podCidrs: ['10.233.64.0/24', 'fd00:1::/64'] })).toBe(true);
+    expect(JSON.parse(renderCniConfig({ ...s, podCidrs: ['10.233.64.0/24', 'fd00:1::/64'] })).plugins[0].ipam.ranges).toHaveLength(2);
+  });
+});
