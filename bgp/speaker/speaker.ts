@@ -16,11 +16,12 @@ import { normalizeAddress } from '../session/addresses';
 import { tcpTransports, TransportFactory } from '../session/transport';
 import { State } from '../fsm/states';
 import { Rib, BestChange } from '../rib/rib';
-import type { PathAttributes, PeerRef } from '../rib/path';
-import { familyOfPrefix } from '../rib/path';
+import type { Path, PathAttributes, PeerRef } from '../rib/path';
+import { attributesKey, familyOfPrefix } from '../rib/path';
+import { prepend } from '../rib/as-path';
 import { importUpdate } from '../policy/import';
 import { exportPath, ExportTarget } from '../policy/export';
-import { AdjRibOut, advertised } from './adj-rib-out';
+import { AdjRibOut, Advertised, advertised } from './adj-rib-out';
 import { buildAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
 import { StaleRoutes } from './stale';
 import type { Negotiated } from '../session/negotiate';
@@ -29,8 +30,8 @@ import { Logger, silentLogger } from '../log';
 export interface SpeakerOptions {
   asn: number;
   routerId: string;
-  /** Where to accept connections; false for none (every peer then dials out). */
-  listen: { address?: string; port: number } | false;
+  /** Where to accept connections (one listener per address); false for none. */
+  listen: { address?: string; addresses?: string[]; port: number } | false;
   /** Defaults for neighbors that do not set their own. */
   holdTime?: number;
   connectRetry?: number;
@@ -40,14 +41,34 @@ export interface SpeakerOptions {
   /** Offer RFC 8950 extended next hop (kube-router does). Default true. */
   extendedNextHop?: boolean;
   enforceFirstAs?: boolean;
+  /**
+   * Export policy: decides per path and peer, on top of the BGP rules (split horizon, loops).
+   * 'deny' withholds the path; an object adds communities or AS path prepending. Call
+   * reapplyPolicies() when what it depends on changes.
+   */
+  exportPolicy?: (path: Path, peer: Peer) => ExportDecision;
+  /** Import policy: false rejects a route (kept in Adj-RIB-In, never best). */
+  importPolicy?: (prefix: string, peer: Peer) => boolean;
   transports?: TransportFactory;
   log?: Logger;
 }
 
 export type NeighborInput = Pick<NeighborSettings, 'address' | 'asn'> & Partial<NeighborSettings>;
 
+export type ExportDecision = 'deny' | { communities?: number[]; prepend?: { asn: number; times: number } };
+
 /** Prefix changes sent per batch before yielding to the event loop. */
 const FLUSH_BATCH = 20000;
+const IMPORT_POLICY = 'rejected by import policy';
+
+/** Adds communities and AS path prepending (export policy) to an advertisement. */
+function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>): Advertised {
+  const attrs: PathAttributes = { ...adv.attrs };
+  if (d.communities?.length) attrs.communities = [...new Set([...(attrs.communities ?? []), ...d.communities])];
+  if (d.prepend) attrs.asPath = prepend(attrs.asPath, d.prepend.asn, d.prepend.times);
+  return { attrs, key: attributesKey(attrs) };
+}
+
 /** How long a restarted peer has to send End-of-RIB before its stale routes go (FRR's default). */
 const STALE_PATH_SECONDS = 360;
 
@@ -61,6 +82,8 @@ interface Session {
   synced: Set<Family>;
   /** Families being re-sent for a ROUTE-REFRESH: EoRR follows the flush. */
   refreshing: Set<Family>;
+  /** Families for which the peer has sent End-of-RIB (its initial routes are all in). */
+  eorReceived: Set<Family>;
 }
 
 export class Speaker extends EventEmitter {
@@ -68,7 +91,7 @@ export class Speaker extends EventEmitter {
   readonly peers = new Map<string, Peer>();
   private readonly sessions = new Map<string, Session>();
   private readonly stale = new StaleRoutes();
-  private server: net.Server | undefined;
+  private servers: net.Server[] = [];
   private readonly log: Logger;
   private readonly local: LocalSettings;
   private readonly transports: TransportFactory;
@@ -96,28 +119,31 @@ export class Speaker extends EventEmitter {
   async start(): Promise<void> {
     const listen = this.options.listen;
     if (!listen) return;
-    const server = net.createServer({ noDelay: true }, (socket) => this.onIncoming(socket));
-    server.on('error', (err) => this.log.error({ err }, 'listener error'));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: listen.address, port: listen.port }, () => {
-        server.removeListener('error', reject);
-        resolve();
+    const hosts = listen.addresses?.length ? listen.addresses : [listen.address];
+    for (const host of hosts) {
+      const server = net.createServer({ noDelay: true }, (socket) => this.onIncoming(socket));
+      server.on('error', (err) => this.log.error({ err }, 'listener error'));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port: listen.port }, () => {
+          server.removeListener('error', reject);
+          resolve();
+        });
       });
-    });
-    this.server = server;
-    for (const peer of this.peers.values()) if (peer.settings.password) this.transports.setListenerKey(server, peer.address, peer.settings.password);
-    this.log.info({ address: listen.address ?? '*', port: this.listenPort }, 'listening for BGP connections');
+      this.servers.push(server);
+      for (const peer of this.peers.values()) if (peer.settings.password) this.transports.setListenerKey(server, peer.address, peer.settings.password);
+      this.log.info({ address: host ?? '*', port: this.listenPort }, 'listening for BGP connections');
+    }
   }
 
   get listenPort(): number | undefined {
-    const addr = this.server?.address();
+    const addr = this.servers[0]?.address();
     return addr && typeof addr === 'object' ? addr.port : undefined;
   }
 
-  /** The listener's address, once listening (for TCP MD5 keys on it). */
-  get listener(): net.Server | undefined {
-    return this.server;
+  /** RFC 2385: every listener must know a peer's key before the peer's SYN arrives. */
+  private setListenerKeys(address: string, key: string): void {
+    for (const server of this.servers) this.transports.setListenerKey(server, address, key);
   }
 
   /**
@@ -127,8 +153,8 @@ export class Speaker extends EventEmitter {
    */
   async stop(): Promise<void> {
     for (const peer of this.peers.values()) peer.stop(CeaseSubcode.AdministrativeShutdown);
-    this.server?.close();
-    this.server = undefined;
+    for (const server of this.servers) server.close();
+    this.servers = [];
   }
 
   addNeighbor(input: NeighborInput): Peer {
@@ -144,8 +170,7 @@ export class Speaker extends EventEmitter {
       address,
     };
     const log = this.log.child({ peer: address, peerAsn: settings.asn });
-    // RFC 2385: the listener must know the key before the peer's SYN arrives.
-    if (settings.password && this.server) this.transports.setListenerKey(this.server, address, settings.password);
+    if (settings.password) this.setListenerKeys(address, settings.password);
     const peer = new Peer(settings, this.local, this.transports, log);
     peer.on('established', () => this.onEstablished(peer));
     peer.on('down', (_p: Peer, _reason: string, gr?: Negotiated['gracefulRestart']) => this.onDown(peer, gr));
@@ -163,7 +188,7 @@ export class Speaker extends EventEmitter {
     const peer = this.peers.get(key);
     if (!peer) return false;
     peer.stop(CeaseSubcode.PeerDeconfigured);
-    if (peer.settings.password && this.server) this.transports.setListenerKey(this.server, key, '');
+    if (peer.settings.password) this.setListenerKeys(key, '');
     this.peers.delete(key);
     this.stale.forget(key);
     this.sessions.delete(key);
@@ -191,6 +216,12 @@ export class Speaker extends EventEmitter {
   /** Asks a neighbor to resend a family (ROUTE-REFRESH); false if not possible. */
   requestRefresh(address: string, family: Family): boolean {
     return this.peers.get(normalizeAddress(address)!)?.requestRefresh(family) ?? false;
+  }
+
+  /** The peer is Established and has sent End-of-RIB for every family it negotiated. */
+  peerSynced(address: string): boolean {
+    const s = this.sessions.get(normalizeAddress(address)!);
+    return !!s && (s.peer.negotiated?.families ?? []).every((f) => s.eorReceived.has(f));
   }
 
   advertisedCount(address: string, family?: Family): number {
@@ -236,7 +267,7 @@ export class Speaker extends EventEmitter {
   private onEstablished(peer: Peer): void {
     this.resumeAfterRestart(peer);
     const target = this.target(peer);
-    const session: Session = { peer, target, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set() };
+    const session: Session = { peer, target, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set(), eorReceived: new Set() };
     this.sessions.set(peer.address, session);
     for (const path of this.rib.bestPaths()) this.exportTo(session, target, path.prefix, path);
     this.schedule(session);
@@ -292,9 +323,11 @@ export class Speaker extends EventEmitter {
     });
     for (const note of result.notes) log.warn({ event: 'update', note }, 'UPDATE handled with errors');
     if (this.stale.has(peer.address)) for (const r of result.routes) this.stale.refresh(peer.address, r.prefix);
-    if (result.routes.length) this.rib.apply(this.peerRef(peer), result.routes);
+    if (result.routes.length) this.rib.apply(this.peerRef(peer), this.options.importPolicy ? result.routes.map((r) => this.judge(peer, r)) : result.routes);
     if (result.endOfRib) {
       log.debug({ event: 'endOfRib', family: result.endOfRib }, 'received End-of-RIB');
+      this.sessions.get(peer.address)?.eorReceived.add(result.endOfRib);
+      this.emit('endOfRib', peer, result.endOfRib);
       this.sweepStale(peer, result.endOfRib, 'End-of-RIB');
     }
   }
@@ -331,6 +364,11 @@ export class Speaker extends EventEmitter {
       session.out.set(prefix, undefined);
       return;
     }
+    const decision = this.options.exportPolicy?.(best, session.peer);
+    if (decision === 'deny') {
+      session.out.set(prefix, undefined);
+      return;
+    }
     let adv = session.out.exportCache.get(best.attrs);
     if (adv === undefined) {
       const attrs = exportPath(best, target, { asn: this.options.asn });
@@ -339,7 +377,39 @@ export class Speaker extends EventEmitter {
       // the export result is the same for all of them; ours are per prefix and not cached.
       if (best.source) session.out.exportCache.set(best.attrs, adv);
     }
+    if (adv && decision && (decision.communities?.length || decision.prepend)) adv = withPolicy(adv, decision);
     session.out.set(prefix, adv ?? undefined);
+  }
+
+  /**
+   * Applies changed policies to what is already known (soft reconfiguration): every Adj-RIB-In
+   * path is judged again by the import policy, and every best path exported again.
+   */
+  reapplyPolicies(): void {
+    const policy = this.options.importPolicy;
+    if (policy) {
+      for (const peer of this.peers.values()) {
+        // Only the policy's own verdicts change; paths rejected for loops stay rejected.
+        const flips = this.rib.adjRibIn(peer.address).filter((p) => {
+          const allowed = policy(p.prefix, peer);
+          return (p.accepted && !allowed) || (p.rejectReason === IMPORT_POLICY && allowed);
+        });
+        if (flips.length) this.rib.apply(this.peerRef(peer), flips.map((p) => this.judge(peer, { prefix: p.prefix, attrs: p.attrs })));
+      }
+    }
+    for (const session of this.sessions.values()) {
+      for (const path of this.rib.bestPaths()) this.exportTo(session, session.target, path.prefix, path);
+      for (const [prefix] of session.out.entries()) if (!this.rib.destination(prefix)?.best) session.out.set(prefix, undefined);
+      this.schedule(session);
+    }
+  }
+
+  /** The import policy's verdict on one route, in RouteInput form. */
+  private judge(peer: Peer, r: { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string }): { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string } {
+    if (!r.attrs || r.accepted === false || !this.options.importPolicy || this.options.importPolicy(r.prefix, peer)) {
+      return r.accepted === undefined && r.rejectReason === undefined ? { prefix: r.prefix, attrs: r.attrs } : r;
+    }
+    return { prefix: r.prefix, attrs: r.attrs, accepted: false, rejectReason: IMPORT_POLICY };
   }
 
   private schedule(session: Session): void {

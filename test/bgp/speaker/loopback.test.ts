@@ -82,6 +82,42 @@ describe('two speakers on loopback', () => {
     expect(b.rib.destination('fd00:8::/64')).toBeUndefined();
   });
 
+  it('export and import policies, re-applied when their inputs change', async () => {
+    let allowVip = false;
+    let rejectPod = true;
+    const a = new Speaker({
+      asn: 65001,
+      routerId: '10.0.0.1',
+      listen: { address: '127.0.0.1', port: 0 },
+      connectRetry: 1,
+      exportPolicy: (path) => (path.prefix === '198.51.100.7/32' && !allowVip ? 'deny' : { communities: [0xffffff01], prepend: { asn: 65001, times: 2 } }),
+    });
+    const b = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 }, connectRetry: 1, importPolicy: (prefix) => !(rejectPod && prefix === '10.233.64.0/24') });
+    await a.start();
+    await b.start();
+    speakers = [a, b];
+    b.addNeighbor({ address: '127.0.0.1', asn: 65001, port: a.listenPort!, localAddress: '127.0.0.2', passive: true });
+    a.addNeighbor({ address: '127.0.0.2', asn: 65002, port: b.listenPort!, localAddress: '127.0.0.1' });
+    a.originate('10.233.64.0/24');
+    a.originate('198.51.100.7/32');
+    await until(() => a.peerSynced('127.0.0.2') && b.peerSynced('127.0.0.1'), 10000);
+    await until(() => b.rib.adjRibIn('127.0.0.1').length === 1, 5000);
+    // Exported with the policy's communities and prepending; rejected by the receiver's policy.
+    const pod = b.rib.adjRibIn('127.0.0.1')[0]!;
+    expect(pod).toMatchObject({ prefix: '10.233.64.0/24', accepted: false, rejectReason: 'rejected by import policy' });
+    expect(pod.attrs.communities).toEqual([0xffffff01]);
+    expect(pod.attrs.asPath).toEqual([{ type: 2, asns: [65001, 65001, 65001] }]);
+    expect(b.rib.destination('10.233.64.0/24')).toMatchObject({ best: undefined });
+    allowVip = true;
+    a.reapplyPolicies();
+    rejectPod = false;
+    b.reapplyPolicies();
+    await until(() => b.rib.destination('198.51.100.7/32')?.best !== undefined && b.rib.destination('10.233.64.0/24')?.best !== undefined, 5000);
+    allowVip = false;
+    a.reapplyPolicies();
+    await until(() => b.rib.destination('198.51.100.7/32') === undefined, 5000);
+  });
+
   it('iBGP carries LOCAL_PREF and keeps the AS path empty', async () => {
     const [a, b] = await pair({ asnA: 64512, asnB: 64512 });
     speakers = [a, b];
