@@ -131,3 +131,22 @@ export function computeServiceVips(services: readonly ServiceObject[], slices: r
   }
   return [...out.values()].sort((a, b) => a.prefix.localeCompare(b.prefix));
 }
+
+/**
+ * Every service IP in the cluster (cluster, external, load-balancer), as host prefixes: routes to
+ * them learned from peers are rejected on import, each node handles service IPs itself
+ * (kube-router bgp_policies.go).
+ */
+export function allServiceIps(services: readonly ServiceObject[]): Set<string> {
+  const out = new Set<string>();
+  for (const svc of services) {
+    const spec = svc.spec ?? {};
+    const ips = [spec.clusterIP, ...(spec.clusterIPs ?? []), ...(spec.externalIPs ?? []), ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)];
+    for (const ip of ips) {
+      if (!ip || ip === 'None' || !ipaddr.isValid(ip)) continue;
+      const a = ipaddr.parse(ip);
+      out.add(`${a.toString()}/${a.kind() === 'ipv4' ? 32 : 128}`);
+    }
+  }
+  return out;
+}

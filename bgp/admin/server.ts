@@ -55,16 +55,20 @@ function route(s: Speaker, method: string, url: URL): unknown {
   throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
 }
 
-export async function startAdminServer(s: Speaker, socketPath: string, log: Logger): Promise<http.Server> {
+/** Extra GET endpoints the embedding program serves on the same socket (e.g. /agent/status). */
+export type ExtraEndpoints = Record<string, () => unknown | Promise<unknown>>;
+
+export async function startAdminServer(s: Speaker, socketPath: string, log: Logger, extra: ExtraEndpoints = {}): Promise<http.Server> {
   fs.mkdirSync(path.dirname(socketPath), { recursive: true });
   // A socket file left by a previous run would make listen() fail with EADDRINUSE.
   fs.rmSync(socketPath, { force: true });
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     let status = 200;
     let body: unknown;
     try {
-      body = route(s, req.method ?? 'GET', url);
+      const own = req.method === 'GET' ? extra[url.pathname] : undefined;
+      body = own ? await own() : route(s, req.method ?? 'GET', url);
     } catch (e) {
       status = e instanceof HttpError ? e.status : 500;
       body = { error: (e as Error).message };

@@ -37,7 +37,11 @@ export class RouteReconciler {
     return this.rtnl.routes({ protocol: this.protocol });
   }
 
-  async reconcile(desired: readonly DesiredRoute[]): Promise<RouteChanges> {
+  /**
+   * Makes our routes the desired ones. With `prune` false extra routes stay: after a restart,
+   * routes from before it must survive until BGP has converged (graceful restart).
+   */
+  async reconcile(desired: readonly DesiredRoute[], prune = true): Promise<RouteChanges> {
     const current = new Map((await this.current()).map((r) => [keyOf(r.dst, r.table), r]));
     const links = desired.some((d) => d.dev) ? new Map((await this.rtnl.links()).map((l) => [l.name, l.index])) : new Map<string, number>();
     const changes: RouteChanges = { added: [], replaced: [], removed: [] };
@@ -58,7 +62,7 @@ export class RouteReconciler {
       (have ? changes.replaced : changes.added).push(d.dst);
     }
     for (const [key, r] of current) {
-      if (want.has(key)) continue;
+      if (want.has(key) || !prune) continue;
       await this.rtnl.deleteRoute(r);
       changes.removed.push(r.dst);
     }

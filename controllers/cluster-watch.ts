@@ -1,0 +1,77 @@
+/**
+ * The informers the agent runs: Nodes, Services, EndpointSlices, and this node's Pods (a field
+ * selector keeps the rest off the wire). Any change anywhere fires one coalesced 'changed'.
+ */
+import { EventEmitter } from 'node:events';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { Informer, InformerLogger } from './informer';
+import type { NodeObject } from './nodes';
+import type { EndpointSliceObject, ServiceObject } from './services';
+import type { PodObject } from './pods';
+
+export interface InformerStatus {
+  name: string;
+  synced: boolean;
+  lists: number;
+  restarts: number;
+  lastError?: string;
+  objects: number;
+}
+
+export class ClusterWatch extends EventEmitter {
+  readonly nodes: Informer<KubernetesObject & NodeObject>;
+  readonly services: Informer<KubernetesObject & ServiceObject>;
+  readonly endpointSlices: Informer<KubernetesObject & EndpointSliceObject>;
+  readonly pods: Informer<KubernetesObject & PodObject>;
+  private pending = false;
+
+  constructor(kc: KubeConfig, nodeName: string, log: InformerLogger) {
+    super();
+    const core = kc.makeApiClient(CoreV1Api);
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    const podSelector = `spec.nodeName=${nodeName}`;
+    this.nodes = new Informer(kc, { name: 'nodes', path: '/api/v1/nodes', list: () => core.listNode() as never, log });
+    this.services = new Informer(kc, { name: 'services', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() as never, log });
+    this.endpointSlices = new Informer(kc, {
+      name: 'endpointslices',
+      path: '/apis/discovery.k8s.io/v1/endpointslices',
+      list: () => discovery.listEndpointSliceForAllNamespaces() as never,
+      log,
+    });
+    this.pods = new Informer(kc, { name: 'pods', path: '/api/v1/pods', fieldSelector: podSelector, list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }) as never, log });
+    for (const i of this.all()) i.on('changed', () => this.signal());
+  }
+
+  all(): Informer<KubernetesObject>[] {
+    return [this.nodes, this.services, this.endpointSlices, this.pods] as Informer<KubernetesObject>[];
+  }
+
+  get synced(): boolean {
+    return this.all().every((i) => i.synced);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.stop()));
+  }
+
+  status(): InformerStatus[] {
+    return this.all().map((i) => {
+      const s: InformerStatus = { name: i.name, synced: i.synced, lists: i.lists, restarts: i.restarts, objects: i.list().length };
+      if (i.lastError) s.lastError = i.lastError;
+      return s;
+    });
+  }
+
+  private signal(): void {
+    if (this.pending) return;
+    this.pending = true;
+    setImmediate(() => {
+      this.pending = false;
+      this.emit('changed');
+    });
+  }
+}

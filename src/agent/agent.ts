@@ -1,0 +1,208 @@
+/**
+ * The node agent: informers -> controllers -> desired state -> speaker and data path.
+ * Level-triggered: any informer change or the --routes-sync-period timer runs one sync that
+ * recomputes everything from the caches and applies differences; best-path changes, the timer
+ * and kernel route events run the route reconcile. Both run one at a time (SerialTask).
+ */
+import os from 'node:os';
+import type http from 'node:http';
+import type { AgentConfig } from '../config/agent-config';
+import type { Logger } from '../../bgp/log';
+import { startAdminServer } from '../../bgp/admin/server';
+import { ClusterWatch } from '../../controllers/cluster-watch';
+import { computeNodes, NodesDesired, primaryIp } from '../../controllers/nodes';
+import { allServiceIps, computeServiceVips, AdvertisedVip } from '../../controllers/services';
+import { computeLocalPods, LocalPod } from '../../controllers/pods';
+import { Problems } from '../../controllers/problems';
+import { loadKubeConfig } from './kube';
+import { Routing } from './routing';
+import { DataPlane } from './dataplane';
+import { SerialTask } from '../util/serial-task';
+
+export interface AgentStatus {
+  node: string;
+  nodeIp?: string;
+  podCidrs: string[];
+  asn?: number;
+  routerId?: string;
+  ready: boolean;
+  informers: ReturnType<ClusterWatch['status']>;
+  localPods: LocalPod[];
+  advertisedVips: AdvertisedVip[];
+  internalPeers: string[];
+  kernelRoutes: { dst: string; gateway?: string }[];
+  unreachableRoutes: string[];
+  converged: boolean;
+  tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];
+}
+
+/** How long routes from before a restart may stay without BGP having converged. */
+const PRUNE_DEADLINE_NO_GR_MS = 60000;
+
+export class Agent {
+  private cluster: ClusterWatch | undefined;
+  private routing: Routing | undefined;
+  private dataplane: DataPlane | undefined;
+  private admin: http.Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly problems: Problems;
+  private desired: NodesDesired | undefined;
+  private vips: AdvertisedVip[] = [];
+  private unreachable: string[] = [];
+  private readonly startedAt = Date.now();
+  readonly syncTask: SerialTask;
+  readonly routesTask: SerialTask;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly log: Logger,
+  ) {
+    this.problems = new Problems(log.child({ component: 'controllers' }));
+    this.syncTask = new SerialTask('sync', () => this.sync(), log);
+    this.routesTask = new SerialTask('routes', () => this.syncRoutes(), log);
+  }
+
+  async start(): Promise<void> {
+    const kc = loadKubeConfig(this.config);
+    this.cluster = new ClusterWatch(kc, this.config.nodeName, this.log.child({ component: 'informers' }));
+    this.cluster.on('changed', () => this.syncTask.trigger());
+    await this.cluster.start();
+    this.admin = await startAdminServer(this.routingSpeakerProxy(), this.config.adminSocket, this.log, { '/agent/status': () => this.status() });
+    this.timer = setInterval(() => {
+      this.syncTask.trigger();
+      this.routesTask.trigger();
+    }, this.config.routesSyncPeriodMs);
+    this.syncTask.trigger();
+    this.log.info({ node: this.config.nodeName, adminSocket: this.config.adminSocket }, 'agent started');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.syncTask.stop();
+    this.routesTask.stop();
+    await this.syncTask.idle();
+    await this.routesTask.idle();
+    await this.cluster?.stop();
+    await this.routing?.stop();
+    this.admin?.close();
+    this.dataplane?.close();
+  }
+
+  /**
+   * The admin API serves the speaker once it exists; until then (no Node object yet) the BGP
+   * endpoints answer with an empty speaker view.
+   */
+  private routingSpeakerProxy() {
+    const self = this;
+    return new Proxy({} as import('../../bgp/speaker/speaker').Speaker, {
+      get(_t, prop) {
+        const s = self.routing?.speaker;
+        if (!s) {
+          if (prop === 'peers') return new Map();
+          if (prop === 'rib') return { destinations: () => [], adjRibIn: () => [], counts: () => ({ received: 0, accepted: 0 }), destination: () => undefined };
+          if (prop === 'options') return { asn: self.config.clusterAsn, routerId: '0.0.0.0', listen: false };
+          if (prop === 'originated') return () => [];
+          if (prop === 'advertisedCount') return () => 0;
+          if (prop === 'startedAt') return self.startedAt;
+          return undefined;
+        }
+        const v = (s as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(s) : v;
+      },
+    });
+  }
+
+  private async sync(): Promise<void> {
+    const cluster = this.cluster!;
+    if (!cluster.nodes.synced) return;
+    const c = this.config;
+    const desired = computeNodes(cluster.nodes.list(), { nodeName: c.nodeName, clusterAsn: c.clusterAsn, fullMesh: c.nodesFullMesh, enableIbgp: c.enableIbgp, ipv4: c.ipv4, ipv6: c.ipv6 }, this.problems);
+    this.desired = desired;
+    const local = desired.local;
+    if (!local) {
+      this.log.warn({ node: c.nodeName }, 'no Node object with this name yet (see --hostname-override); waiting');
+      return;
+    }
+    const nodeIp = primaryIp(local, c);
+    if (!nodeIp) {
+      this.log.warn({ node: c.nodeName }, 'the Node object has no InternalIP or ExternalIP address yet; waiting');
+      return;
+    }
+    if (!c.runRouter) return;
+    if (!this.routing) {
+      this.dataplane = new DataPlane(c, this.log.child({ component: 'dataplane' }));
+      this.routing = new Routing(c, local, this.log.child({ component: 'bgp' }));
+      await this.routing.start();
+      this.routing.speaker.on('bestChanges', () => this.routesTask.trigger());
+      this.routing.speaker.on('endOfRib', () => this.routesTask.trigger());
+      this.dataplane.watchRoutes(() => this.routesTask.trigger());
+      this.log.info({ asn: this.routing.asn, routerId: this.routing.speaker.options.routerId, nodeIp }, 'BGP speaker started');
+    }
+    if (local.podCidrs.length === 0) this.log.warn({ node: c.nodeName }, 'the Node has no pod CIDR (spec.podCIDRs or kube-router.io/pod-cidr): nothing to advertise');
+    const services = cluster.services.list();
+    this.vips = computeServiceVips(
+      services,
+      cluster.endpointSlices.list(),
+      {
+        nodeName: c.nodeName,
+        nodeIps: [local.ipv4, local.ipv6].filter((x): x is string => !!x),
+        advertiseClusterIp: c.advertiseClusterIp,
+        advertiseExternalIp: c.advertiseExternalIp,
+        advertiseLoadBalancerIp: c.advertiseLoadBalancerIp,
+        strictExternalIpValidation: c.strictExternalIpValidation,
+        externalIpRanges: c.serviceExternalIpRanges,
+        loadBalancerIpRanges: c.loadBalancerIpRanges,
+        ipv4: c.ipv4,
+        ipv6: c.ipv6,
+      },
+      this.problems,
+    );
+    this.routing.sync({ local, internalPeers: desired.internalPeers, vips: this.vips, serviceIps: allServiceIps(services) });
+    await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: desired.podSubnets, nodeIps: desired.nodeIps, nodeIp });
+    this.routesTask.trigger();
+  }
+
+  private async syncRoutes(): Promise<void> {
+    if (!this.routing || !this.dataplane) return;
+    const { routes, unreachable } = this.routing.desiredKernelRoutes(await this.dataplane.connectedSubnets());
+    if (unreachable.join() !== this.unreachable.join() && unreachable.length) {
+      this.log.warn({ prefixes: unreachable }, 'learned routes whose next hop is not on a connected subnet get no kernel route (needs the overlay or a router that carries them)');
+    }
+    this.unreachable = unreachable;
+    // Routes installed before a restart stay until BGP has converged, or a deadline passes.
+    const deadline = this.config.gracefulRestart ? this.config.gracefulRestart.deferralTime * 1000 : PRUNE_DEADLINE_NO_GR_MS;
+    const prune = this.routing.converged || Date.now() - this.routing.startedAt > deadline;
+    await this.dataplane.reconcileRoutes(routes, prune);
+  }
+
+  async status(): Promise<AgentStatus> {
+    const local = this.desired?.local;
+    const s: AgentStatus = {
+      node: this.config.nodeName,
+      podCidrs: local?.podCidrs ?? [],
+      ready: !!this.routing,
+      informers: this.cluster?.status() ?? [],
+      localPods: computeLocalPods(this.cluster?.pods.list() ?? [], this.config.nodeName),
+      advertisedVips: this.vips,
+      internalPeers: this.desired?.internalPeers.map((p) => `${p.node} ${p.address}`) ?? [],
+      kernelRoutes: (await this.dataplane?.installedRoutes()) ?? [],
+      unreachableRoutes: this.unreachable,
+      converged: this.routing?.converged ?? false,
+      tasks: [this.syncTask, this.routesTask].map((t) => {
+        const v: AgentStatus['tasks'][number] = { name: t.name, runs: t.runs, errors: t.errors, lastDurationMs: t.lastDurationMs };
+        if (t.lastError) v.lastError = t.lastError;
+        if (t.lastSuccessAt) v.lastSuccessAt = t.lastSuccessAt;
+        return v;
+      }),
+    };
+    const ip = local && primaryIp(local, this.config);
+    if (ip) s.nodeIp = ip;
+    if (this.routing) {
+      s.asn = this.routing.asn;
+      s.routerId = this.routing.speaker.options.routerId;
+    }
+    return s;
+  }
+}
+
+export const hostName = (): string => os.hostname();

@@ -1,0 +1,123 @@
+/**
+ * The node's data path, driven by desired state: forwarding sysctls, kube-bridge, the CNI
+ * config, the ipsets and iptables rules for pod egress, and the routes learned over BGP. Each
+ * reconciler reads the kernel and applies the difference; kernel route events trigger a route
+ * reconcile, so a route removed behind our back is put back.
+ */
+import ipaddr from 'ipaddr.js';
+import { createRtNetlink } from 'netlink';
+import { Rtnl } from '../dataplane/rtnl';
+import { RouteReconciler, DesiredRoute, ROUTE_PROTOCOL, RouteChanges } from '../dataplane/routes';
+import { BridgeReconciler, BRIDGE } from '../dataplane/bridge';
+import { reconcileCniConfig } from '../dataplane/cni';
+import { IpSets, IpSetSpec, NODE_IPS, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
+import { Iptables } from '../dataplane/iptables';
+import { forwardingSysctls, reconcileSysctls } from '../dataplane/sysctl';
+import type { AgentConfig } from '../config/agent-config';
+import type { Logger } from '../../bgp/log';
+
+export interface NodeDataPlane {
+  podCidrs: readonly string[];
+  /** Every node's pod CIDRs and IPs (ipsets). */
+  podSubnets: readonly string[];
+  nodeIps: readonly string[];
+  nodeIp: string | undefined;
+}
+
+const v4 = (x: string): boolean => !x.includes(':');
+
+export class DataPlane {
+  readonly rtnl = Rtnl.open();
+  private readonly routesReconciler = new RouteReconciler(this.rtnl);
+  private readonly bridge = new BridgeReconciler(this.rtnl);
+  private readonly ipsets = new IpSets();
+  private readonly iptables = new Iptables();
+  private events: ReturnType<typeof createRtNetlink> | undefined;
+  lastRouteChanges: RouteChanges | undefined;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly log: Logger,
+  ) {}
+
+  private families(): (4 | 6)[] {
+    return [...(this.config.ipv4 ? [4 as const] : []), ...(this.config.ipv6 ? [6 as const] : [])];
+  }
+
+  /** Everything but routes: sysctls, bridge and CNI config, ipsets, then iptables (which use them). */
+  async reconcileSetup(d: NodeDataPlane): Promise<void> {
+    const changed = reconcileSysctls(forwardingSysctls(this.config.ipv4, this.config.ipv6));
+    if (changed.length) this.log.info({ sysctls: changed }, 'enabled forwarding');
+    const podCidrs = d.podCidrs.filter((c) => (v4(c) ? this.config.ipv4 : this.config.ipv6));
+    if (this.config.enableCni && podCidrs.length) {
+      const mtu = this.config.autoMtu ? await this.uplinkMtu(d.nodeIp) : undefined;
+      const b = await this.bridge.reconcile(podCidrs, mtu);
+      if (b.created || b.addressesChanged) this.log.info({ bridge: BRIDGE, podCidrs, mtu }, 'kube-bridge configured');
+      if (reconcileCniConfig(this.config.cniConfPath, { podCidrs, mtu, hairpin: this.config.hairpinMode })) {
+        this.log.info({ file: this.config.cniConfPath, podCidrs }, 'wrote CNI config');
+      }
+    }
+    const sets: IpSetSpec[] = [];
+    if (this.config.ipv4) {
+      sets.push({ name: POD_SUBNETS, type: 'hash:net', family: 'inet', members: d.podSubnets.filter(v4) });
+      sets.push({ name: NODE_IPS, type: 'hash:ip', family: 'inet', members: d.nodeIps.filter(v4) });
+    }
+    if (this.config.ipv6) {
+      sets.push({ name: v6Name(POD_SUBNETS), type: 'hash:net', family: 'inet6', members: d.podSubnets.filter((x) => !v4(x)) });
+      sets.push({ name: v6Name(NODE_IPS), type: 'hash:ip', family: 'inet6', members: d.nodeIps.filter((x) => !v4(x)) });
+    }
+    const setsChanged = await this.ipsets.reconcile(sets);
+    if (setsChanged.length) this.log.info({ ipsets: setsChanged }, 'ipsets updated');
+    await this.iptables.reconcile(this.families(), { podEgress: this.config.enablePodEgress });
+  }
+
+  async reconcileRoutes(desired: readonly DesiredRoute[], prune: boolean): Promise<RouteChanges> {
+    const changes = await this.routesReconciler.reconcile(desired, prune);
+    this.lastRouteChanges = changes;
+    if (changes.added.length || changes.replaced.length || changes.removed.length) this.log.info({ ...changes }, 'kernel routes updated');
+    return changes;
+  }
+
+  /** Our routes in the kernel now. */
+  installedRoutes(): Promise<{ dst: string; gateway?: string }[]> {
+    return this.routesReconciler.current();
+  }
+
+  /** Subnets on the node's own interfaces (not loopback, not kube-bridge): next hops must be in one. */
+  async connectedSubnets(): Promise<string[]> {
+    const links = new Map((await this.rtnl.links()).map((l) => [l.index, l.name]));
+    const out: string[] = [];
+    for (const a of await this.rtnl.addresses()) {
+      const name = links.get(a.index);
+      if (name === 'lo' || name === BRIDGE || a.cidr.startsWith('fe80')) continue;
+      const [net, len] = ipaddr.parseCIDR(a.cidr);
+      const masked = ipaddr.fromByteArray(net.toByteArray().map((b, i) => (i * 8 >= len ? 0 : i * 8 + 8 <= len ? b : b & (0xff << (8 - (len - i * 8))))));
+      out.push(`${masked.toString()}/${len}`);
+    }
+    return out;
+  }
+
+  /** MTU of the interface that holds the node IP (kube-router --auto-mtu). */
+  private async uplinkMtu(nodeIp: string | undefined): Promise<number | undefined> {
+    if (!nodeIp) return undefined;
+    const addr = (await this.rtnl.addresses()).find((a) => a.cidr.split('/')[0] === nodeIp);
+    if (!addr) return undefined;
+    return (await this.rtnl.links()).find((l) => l.index === addr.index)?.mtu;
+  }
+
+  /** Calls `onChange` when the kernel reports a change to a route of ours (drift repair). */
+  watchRoutes(onChange: () => void): void {
+    const socket = createRtNetlink();
+    socket.addMembership('IPV4_ROUTE');
+    if (this.config.ipv6) socket.addMembership('IPV6_ROUTE');
+    socket.on('message', (parts) => {
+      if (parts.some((p) => p.kind === 'route' && Number((p.data as { protocol?: unknown }).protocol) === ROUTE_PROTOCOL)) onChange();
+    });
+    this.events = socket;
+  }
+
+  close(): void {
+    this.events?.socket.close();
+    this.rtnl.close();
+  }
+}

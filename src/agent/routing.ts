@@ -1,0 +1,187 @@
+/**
+ * The agent's BGP: one speaker per node, configured from the agent's flags and this node's
+ * desired state. Peers (other nodes, external routers) and originated prefixes (pod CIDRs,
+ * service VIPs) are applied by difference; export and import follow kube-router's policies:
+ * pod CIDRs to nodes, and to external peers with --advertise-pod-cidr; service VIPs to external
+ * peers only, with the node's communities and AS path prepending; service IPs and the node's
+ * custom-import-reject prefixes are never taken from peers; nothing learned is passed on.
+ */
+import ipaddr from 'ipaddr.js';
+import crypto from 'node:crypto';
+import { Speaker, NeighborInput, ExportDecision } from '../../bgp/speaker/speaker';
+import type { Peer } from '../../bgp/session/peer';
+import type { Path } from '../../bgp/rib/path';
+import type { Family } from '../../bgp/codec/constants';
+import { tcpTransports } from '../../bgp/session/transport';
+import type { Logger } from '../../bgp/log';
+import type { AgentConfig } from '../config/agent-config';
+import type { InternalPeer, LocalNode } from '../../controllers/nodes';
+import type { AdvertisedVip } from '../../controllers/services';
+import type { DesiredRoute } from '../dataplane/routes';
+
+export interface RoutingInputs {
+  local: LocalNode;
+  internalPeers: readonly InternalPeer[];
+  vips: readonly AdvertisedVip[];
+  /** Every service IP in the cluster: never imported from peers. */
+  serviceIps: ReadonlySet<string>;
+}
+
+/** kube-router's "generate": a stable router ID from the node name (for IPv6-only nodes). */
+export function generateRouterId(nodeName: string): string {
+  const h = crypto.createHash('sha256').update(nodeName).digest();
+  return [h[0]! | 1, h[1], h[2], h[3]].join('.');
+}
+
+function within(prefix: string, cidrs: readonly string[]): boolean {
+  const [net, len] = ipaddr.parseCIDR(prefix);
+  return cidrs.some((c) => {
+    const [cnet, clen] = ipaddr.parseCIDR(c);
+    return cnet.kind() === net.kind() && len >= clen && net.match(cnet, clen);
+  });
+}
+
+export class Routing {
+  readonly speaker: Speaker;
+  private readonly internal = new Set<string>();
+  private readonly applied = new Map<string, string>();
+  private inputs: RoutingInputs;
+  private policyKey = '';
+  readonly startedAt = Date.now();
+
+  constructor(
+    private readonly config: AgentConfig,
+    local: LocalNode,
+    private readonly log: Logger,
+  ) {
+    this.inputs = { local, internalPeers: [], vips: [], serviceIps: new Set() };
+    const asn = config.nodesFullMesh ? config.clusterAsn : (local.asn ?? config.clusterAsn);
+    const routerId = config.routerId === 'generate' ? generateRouterId(local.name) : (config.routerId ?? local.ipv4);
+    if (!routerId) throw new Error(`node ${local.name} has no IPv4 address: give --router-id (an IPv4 address, or "generate")`);
+    const listen = [...new Set([...(config.ipv4 && local.ipv4 ? [local.ipv4] : []), ...(config.ipv6 && local.ipv6 ? [local.ipv6] : []), ...local.localAddresses])];
+    const gr = config.gracefulRestart;
+    this.speaker = new Speaker({
+      asn,
+      routerId,
+      listen: { addresses: listen, port: config.bgpPort },
+      holdTime: config.bgpHoldTime,
+      connectRetry: 10,
+      hostname: local.name,
+      // Kernel routes outlive a restart of the agent: the forwarding state is preserved.
+      gracefulRestart: gr ? { restartTime: gr.restartTime, restarting: false, preserved: true } : undefined,
+      transports: tcpTransports,
+      log,
+      exportPolicy: (path, peer) => this.exportDecision(path, peer),
+      importPolicy: (prefix) => this.importAllowed(prefix),
+    });
+  }
+
+  get asn(): number {
+    return this.speaker.options.asn;
+  }
+
+  start(): Promise<void> {
+    return this.speaker.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.speaker.stop();
+  }
+
+  private families(): Family[] {
+    return [...(this.config.ipv4 ? (['ipv4-unicast'] as const) : []), ...(this.config.ipv6 ? (['ipv6-unicast'] as const) : [])];
+  }
+
+  /** Applies desired peers, prefixes and policy inputs; only differences reach the speaker. */
+  sync(inputs: RoutingInputs): void {
+    this.inputs = inputs;
+    const local = inputs.local;
+    const localAddress = this.config.ipv4 ? local.ipv4 : local.ipv6;
+    const common = { holdTime: this.config.bgpHoldTime, families: this.families(), ...(this.config.ipv6 && local.ipv6 ? { nextHopIpv6: local.ipv6 } : {}) };
+    const desired = new Map<string, NeighborInput>();
+    this.internal.clear();
+    for (const p of inputs.internalPeers) {
+      desired.set(p.address, { address: p.address, asn: p.asn, port: this.config.bgpPort, localAddress, description: `node ${p.node}`, ...common });
+      this.internal.add(p.address);
+    }
+    const external = [...this.config.peerRouters, ...local.peers];
+    for (const p of external) {
+      if (desired.has(p.address)) continue;
+      const n: NeighborInput = { address: p.address, asn: p.asn, port: p.port, description: 'external', ...common };
+      const localIp = (p as { localAddress?: string }).localAddress ?? localAddress;
+      if (localIp) n.localAddress = localIp;
+      if (p.password) n.password = p.password;
+      if (this.config.peerMultihopTtl) n.multihopTtl = this.config.peerMultihopTtl;
+      desired.set(p.address, n);
+    }
+    for (const [address, key] of this.applied) {
+      const want = desired.get(address);
+      if (want && JSON.stringify(want) === key) continue;
+      this.speaker.removeNeighbor(address);
+      this.applied.delete(address);
+      if (!want) this.log.info({ peer: address }, 'removed BGP peer');
+    }
+    for (const [address, n] of desired) {
+      if (this.applied.has(address)) continue;
+      this.speaker.addNeighbor(n);
+      this.applied.set(address, JSON.stringify(n));
+      this.log.info({ peer: address, asn: n.asn, internal: this.internal.has(address) }, 'added BGP peer');
+    }
+
+    const originate = new Set([...local.podCidrs.filter((c) => (c.includes(':') ? this.config.ipv6 : this.config.ipv4)), ...inputs.vips.map((v) => v.prefix)]);
+    for (const p of this.speaker.originated()) if (!originate.has(p)) this.speaker.withdraw(p);
+    const have = new Set(this.speaker.originated());
+    for (const p of originate) if (!have.has(p)) this.speaker.originate(p);
+
+    // Policies read these inputs: apply them again only when they changed.
+    const key = JSON.stringify([[...this.internal].sort(), inputs.vips.map((v) => v.prefix), [...inputs.serviceIps].sort(), local.communities, local.prepend, local.importReject, local.podCidrs]);
+    if (key !== this.policyKey) {
+      this.policyKey = key;
+      this.speaker.reapplyPolicies();
+    }
+  }
+
+  private exportDecision(path: Path, peer: Peer): ExportDecision {
+    // Default deny, as kube-router: only what this node originates leaves it.
+    if (path.source) return 'deny';
+    const isPod = this.inputs.local.podCidrs.includes(path.prefix);
+    if (this.internal.has(peer.address)) return isPod ? {} : 'deny';
+    const isVip = this.inputs.vips.some((v) => v.prefix === path.prefix);
+    if (!isVip && !(isPod && this.config.advertisePodCidr)) return 'deny';
+    const l = this.inputs.local;
+    return { ...(l.communities.length ? { communities: l.communities } : {}), ...(l.prepend ? { prepend: l.prepend } : {}) };
+  }
+
+  private importAllowed(prefix: string): boolean {
+    if (this.inputs.serviceIps.has(prefix)) return false;
+    if (this.inputs.local.importReject.length && within(prefix, this.inputs.local.importReject)) return false;
+    return true;
+  }
+
+  /** Every configured peer has sent End-of-RIB (or there are none): routes may be pruned. */
+  get converged(): boolean {
+    return [...this.applied.keys()].every((a) => this.speaker.peerSynced(a));
+  }
+
+  /**
+   * Kernel routes for the best paths learned from peers: via their next hop when it is on one
+   * of our connected subnets. Farther next hops get no route here (the overlay, or a router
+   * that carries them, must: kube-router does the same without overlay).
+   */
+  desiredKernelRoutes(connected: readonly string[]): { routes: DesiredRoute[]; unreachable: string[] } {
+    const routes: DesiredRoute[] = [];
+    const unreachable: string[] = [];
+    const own = new Set(this.inputs.local.podCidrs);
+    for (const p of this.speaker.rib.bestPaths()) {
+      if (!p.source || own.has(p.prefix)) continue;
+      const nh = p.attrs.nextHop;
+      if (!nh || !ipaddr.isValid(nh)) continue;
+      if (!within(`${nh}/${nh.includes(':') ? 128 : 32}`, connected)) {
+        unreachable.push(p.prefix);
+        continue;
+      }
+      routes.push({ dst: p.prefix, gateway: ipaddr.parse(nh).toString() });
+    }
+    return { routes, unreachable };
+  }
+}

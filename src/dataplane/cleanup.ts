@@ -1,0 +1,36 @@
+/**
+ * --cleanup-config: removes everything the agent set up on this node: our iptables chains and
+ * jumps (before the ipsets they reference), the ipsets, the routes with our protocol number,
+ * kube-bridge, and the CNI config. Safe to run on a node where some or none of it exists.
+ */
+import fs from 'node:fs';
+import { Iptables } from './iptables';
+import { IpSets, NODE_IPS, POD_SUBNETS, v6Name } from './ipsets';
+import { Rtnl } from './rtnl';
+import { RouteReconciler } from './routes';
+import { BridgeReconciler } from './bridge';
+
+export async function cleanupDataPlane(cniConfPath: string): Promise<string[]> {
+  const done: string[] = [];
+  await new Iptables().cleanup([4, 6]);
+  done.push('iptables chains KUBE-ROUTER-TS-*');
+  const sets = [POD_SUBNETS, NODE_IPS, v6Name(POD_SUBNETS), v6Name(NODE_IPS)];
+  const ipsets = new IpSets();
+  const present: string[] = [];
+  for (const s of sets) if ((await ipsets.members(s)) !== undefined) present.push(s);
+  await ipsets.destroy(present);
+  if (present.length) done.push(`ipsets ${present.join(', ')}`);
+  const rtnl = Rtnl.open();
+  try {
+    const routes = await new RouteReconciler(rtnl).reconcile([]);
+    if (routes.removed.length) done.push(`${routes.removed.length} routes`);
+    if (await new BridgeReconciler(rtnl).remove()) done.push('kube-bridge');
+  } finally {
+    rtnl.close();
+  }
+  if (fs.existsSync(cniConfPath)) {
+    fs.rmSync(cniConfPath);
+    done.push(cniConfPath);
+  }
+  return done;
+}
