@@ -49,6 +49,8 @@ export class Agent {
   private desired: NodesDesired | undefined;
   private vips: AdvertisedVip[] = [];
   private unreachable: string[] = [];
+  /** Why sync is waiting for the Node object (logged once per reason). */
+  private waitingFor: string | undefined;
   private readonly startedAt = Date.now();
   readonly syncTask: SerialTask;
   readonly routesTask: SerialTask;
@@ -119,24 +121,27 @@ export class Agent {
     const desired = computeNodes(cluster.nodes.list(), { nodeName: c.nodeName, clusterAsn: c.clusterAsn, fullMesh: c.nodesFullMesh, enableIbgp: c.enableIbgp, ipv4: c.ipv4, ipv6: c.ipv6 }, this.problems);
     this.desired = desired;
     const local = desired.local;
-    if (!local) {
-      this.log.warn({ node: c.nodeName }, 'no Node object with this name yet (see --hostname-override); waiting');
+    const nodeIp = local && primaryIp(local, c);
+    if (!local || !nodeIp) {
+      const why = !local ? 'no Node object with this name (see --hostname-override)' : 'the Node object has no InternalIP or ExternalIP address';
+      if (this.routing) await this.leaveCluster(why);
+      else if (this.waitingFor !== why) this.log.warn({ node: c.nodeName }, `${why}; waiting`);
+      this.waitingFor = why;
       return;
     }
-    const nodeIp = primaryIp(local, c);
-    if (!nodeIp) {
-      this.log.warn({ node: c.nodeName }, 'the Node object has no InternalIP or ExternalIP address yet; waiting');
-      return;
-    }
+    this.waitingFor = undefined;
     if (!c.runRouter) return;
-    if (!this.routing) {
+    if (!this.dataplane) {
       this.dataplane = new DataPlane(c, this.log.child({ component: 'dataplane' }));
-      this.routing = new Routing(c, local, this.log.child({ component: 'bgp' }));
-      await this.routing.start();
-      this.routing.speaker.on('bestChanges', () => this.routesTask.trigger());
-      this.routing.speaker.on('endOfRib', () => this.routesTask.trigger());
       this.dataplane.watchRoutes(() => this.routesTask.trigger());
-      this.log.info({ asn: this.routing.asn, routerId: this.routing.speaker.options.routerId, nodeIp }, 'BGP speaker started');
+    }
+    if (!this.routing) {
+      const routing = new Routing(c, local, this.log.child({ component: 'bgp' }));
+      await routing.start();
+      routing.speaker.on('bestChanges', () => this.routesTask.trigger());
+      routing.speaker.on('endOfRib', () => this.routesTask.trigger());
+      this.routing = routing;
+      this.log.info({ asn: routing.asn, routerId: routing.speaker.options.routerId, nodeIp }, 'BGP speaker started');
     }
     if (local.podCidrs.length === 0) this.log.warn({ node: c.nodeName }, 'the Node has no pod CIDR (spec.podCIDRs or kube-router.io/pod-cidr): nothing to advertise');
     const services = cluster.services.list();
@@ -160,6 +165,20 @@ export class Agent {
     this.routing.sync({ local, internalPeers: desired.internalPeers, vips: this.vips, serviceIps: allServiceIps(services) });
     await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: desired.podSubnets, nodeIps: desired.nodeIps, nodeIp });
     this.routesTask.trigger();
+  }
+
+  /**
+   * This node's Node object is gone (deleted, as with `kubectl delete node`): it is no longer
+   * part of the cluster, so it stops peering and advertising, and drops the routes it learned.
+   * The data path for local pods stays; the Node coming back starts everything again.
+   */
+  private async leaveCluster(why: string): Promise<void> {
+    this.log.warn({ node: this.config.nodeName }, `${why}: leaving the cluster (BGP sessions closed, learned routes removed) until it is back`);
+    const routing = this.routing!;
+    this.routing = undefined;
+    this.vips = [];
+    await routing.stop();
+    await this.dataplane?.reconcileRoutes([], true);
   }
 
   private async syncRoutes(): Promise<void> {

@@ -8,14 +8,15 @@ import { hideBin } from 'yargs/helpers';
 import { speakerCommand } from './speaker';
 import { bgpCommand } from './bgp';
 import { labCommand } from './lab';
+import { agentCommand } from './agent';
 
 export function cli(argv: string[]) {
   return yargs(argv)
     .scriptName('kube-router-ts')
+    .command(agentCommand)
     .command(speakerCommand)
     .command(bgpCommand)
     .command(labCommand)
-    .demandCommand(1, 'Name a command: speaker, bgp, lab')
     .strict()
     .help()
     .fail((msg, err) => {

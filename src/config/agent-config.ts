@@ -50,18 +50,19 @@ function asns(flag: string, v: unknown): number[] {
   return listOf(v).map((s) => asn(flag, s));
 }
 
-function asn(flag: string, s: string | number): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 4294967295) throw new FlagError(flag, `${JSON.stringify(String(s))} is not an AS number (1-4294967295)`);
+function asn(flag: string, s: string): number {
+  return integer(flag, s, 1, 4294967295, 'an AS number');
+}
+
+/** A whole number in [min, max], from the text the user typed (so the error can quote it). */
+function integer(flag: string, s: string, min: number, max: number, what = 'a whole number'): number {
+  const n = /^\s*-?\d+\s*$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new FlagError(flag, `${JSON.stringify(s)} is not ${what} (${min}-${max})`);
   return n;
 }
 
 function ports(flag: string, v: unknown): number[] {
-  return listOf(v).map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new FlagError(flag, `${JSON.stringify(s)} is not a port (1-65535)`);
-    return n;
-  });
+  return listOf(v).map((s) => integer(flag, s, 1, 65535, 'a port'));
 }
 
 function cidrs(flag: string, v: unknown): string[] {
@@ -93,7 +94,7 @@ export const AGENT_OPTIONS = {
   'run-router': { type: 'boolean', default: true, describe: 'Enables Pod Networking: advertises and learns the routes to Pods via BGP.' },
   'run-firewall': { type: 'boolean', default: false, describe: 'Network Policy (not implemented in kube-router-ts; must stay false).' },
   'run-service-proxy': { type: 'boolean', default: false, describe: 'Service Proxy with IPVS (not implemented yet; must stay false).' },
-  'cluster-asn': { type: 'number', default: 64512, describe: 'ASN number under which cluster nodes will run iBGP.' },
+  'cluster-asn': { type: 'string', default: '64512', describe: 'ASN number under which cluster nodes will run iBGP.' },
   'nodes-full-mesh': { type: 'boolean', default: true, describe: 'Each node in the cluster will set up BGP peering with the rest of the nodes.' },
   'enable-ibgp': { type: 'boolean', default: true, describe: 'Enables peering with nodes with the same ASN; if disabled will only peer with external BGP peers.' },
   'advertise-pod-cidr': { type: 'boolean', default: true, describe: "Add Node's pod CIDR to the RIB so that it gets advertised to the BGP peers." },
@@ -105,10 +106,10 @@ export const AGENT_OPTIONS = {
   'peer-router-ports': { type: 'string', array: true, describe: 'The remote ports of the external BGP peers (default 179).' },
   'peer-router-passwords': { type: 'string', array: true, describe: 'Base64-encoded passwords (TCP MD5) for the peers of --peer-router-ips; empty for none.' },
   'peer-router-passwords-file': { type: 'string', describe: 'File with the base64-encoded passwords, comma-separated on one line; --peer-router-passwords wins if both are set.' },
-  'peer-router-multihop-ttl': { type: 'number', describe: 'Enable eBGP multihop: sets the multihop TTL (relevant only if >= 2).' },
+  'peer-router-multihop-ttl': { type: 'string', describe: 'Enable eBGP multihop: sets the multihop TTL (relevant only if >= 2).' },
   'router-id': { type: 'string', describe: 'BGP router ID; defaults to the node IPv4 address. "generate" derives one from the node name.' },
   'override-nexthop': { type: 'boolean', default: false, describe: 'Override the next hop in BGP routes sent to peers with the local IP of the session.' },
-  'bgp-port': { type: 'number', default: 179, describe: 'The port open for incoming BGP connections and used for connecting with other BGP peers.' },
+  'bgp-port': { type: 'string', default: '179', describe: 'The port open for incoming BGP connections and used for connecting with other BGP peers.' },
   'bgp-holdtime': { type: 'string', default: '90s', describe: 'BGP hold time offered to peers (0 or at least 3s).' },
   'bgp-graceful-restart': { type: 'boolean', default: false, describe: 'Enables the BGP Graceful Restart capability so that routes are preserved on unexpected restarts.' },
   'bgp-graceful-restart-time': { type: 'string', default: '90s', describe: 'BGP graceful restart time (RFC 4724 3), at most 4095s.' },
@@ -121,7 +122,7 @@ export const AGENT_OPTIONS = {
   'enable-overlay': { type: 'boolean', default: true, describe: 'IP-in-IP tunnels for pod traffic to nodes in other subnets (see --overlay-type).' },
   'overlay-type': { type: 'string', default: 'subnet', choices: ['subnet', 'full'], describe: 'subnet: tunnel only to nodes in other subnets; full: tunnel to every node.' },
   'overlay-encap': { type: 'string', default: 'ipip', choices: ['ipip', 'fou'], describe: 'Overlay encapsulation.' },
-  'overlay-encap-port': { type: 'number', default: 5555, describe: 'UDP port for fou encapsulation.' },
+  'overlay-encap-port': { type: 'string', default: '5555', describe: 'UDP port for fou encapsulation.' },
   'enable-ipv4': { type: 'boolean', default: true, describe: 'Enables IPv4 support.' },
   'enable-ipv6': { type: 'boolean', default: false, describe: 'Enables IPv6 support (dual-stack pod CIDRs).' },
   'routes-sync-period': { type: 'string', default: '5m', describe: 'The delay between full route, ipset and iptables synchronizations.' },
@@ -132,7 +133,7 @@ export const AGENT_OPTIONS = {
   'cleanup-config': { type: 'boolean', default: false, describe: 'Remove what the agent set up on this node (routes, kube-bridge, ipsets, iptables rules, CNI config) and exit.' },
   'admin-socket': { type: 'string', default: '/run/kube-router-ts/speaker.sock', describe: 'Unix socket of the BGP admin API (kube-router-ts bgp ...).' },
   'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level.' },
-  v: { type: 'number', describe: 'klog-style verbosity as kube-router takes it: 0 info, 1-2 debug, 3+ trace.' },
+  v: { type: 'string', describe: 'klog-style verbosity as kube-router takes it: 0 info, 1-2 debug, 3+ trace.' },
 } as const satisfies Record<string, Options>;
 
 export interface PeerRouter {
@@ -213,14 +214,12 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
     return p;
   });
 
-  const ttl = a['peer-router-multihop-ttl'];
-  if (ttl !== undefined && (!Number.isInteger(ttl) || (ttl as number) < 1 || (ttl as number) > 255)) throw new FlagError('peer-router-multihop-ttl', 'must be 1-255');
+  const ttl = str('peer-router-multihop-ttl') === undefined ? undefined : integer('peer-router-multihop-ttl', str('peer-router-multihop-ttl')!, 1, 255);
   const routerId = str('router-id');
   if (routerId !== undefined && routerId !== 'generate' && !ipaddr.IPv4.isValidFourPartDecimal(routerId)) {
     throw new FlagError('router-id', `${JSON.stringify(routerId)} is neither an IPv4 address nor "generate"`);
   }
-  const bgpPort = Number(a['bgp-port']);
-  if (!Number.isInteger(bgpPort) || bgpPort < 1 || bgpPort > 65535) throw new FlagError('bgp-port', 'must be 1-65535');
+  const bgpPort = integer('bgp-port', str('bgp-port') ?? '179', 1, 65535, 'a port');
   const hold = parseDuration('bgp-holdtime', str('bgp-holdtime') ?? '90s') / 1000;
   if (!Number.isInteger(hold) || (hold !== 0 && hold < 3) || hold > 65535) throw new FlagError('bgp-holdtime', 'must be 0 or whole seconds from 3s to 65535s');
   const grTime = parseDuration('bgp-graceful-restart-time', str('bgp-graceful-restart-time') ?? '90s') / 1000;
@@ -229,12 +228,11 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (grDeferral <= 0 || grDeferral > 18 * 3600) throw new FlagError('bgp-graceful-restart-deferral-time', 'must be between 1s and 18h');
   const syncMs = parseDuration('routes-sync-period', str('routes-sync-period') ?? '5m');
   if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
-  const asnValue = asn('cluster-asn', a['cluster-asn'] as number);
+  const asnValue = asn('cluster-asn', str('cluster-asn') ?? '64512');
   if (!bool('enable-ipv4') && !bool('enable-ipv6')) throw new FlagError('enable-ipv4', 'at least one of --enable-ipv4 and --enable-ipv6 must be true');
-  const encapPort = Number(a['overlay-encap-port']);
-  if (!Number.isInteger(encapPort) || encapPort < 1 || encapPort > 65535) throw new FlagError('overlay-encap-port', 'must be 1-65535');
+  const encapPort = integer('overlay-encap-port', str('overlay-encap-port') ?? '5555', 1, 65535, 'a port');
 
-  const v = a.v as number | undefined;
+  const v = str('v') === undefined ? undefined : integer('v', str('v')!, 0, 10);
   const logLevel: LogLevel = v === undefined ? ((str('log-level') ?? 'info') as LogLevel) : v >= 3 ? 'trace' : v >= 1 ? 'debug' : 'info';
   const nodeName = str('hostname-override') || hostname();
 
@@ -272,7 +270,7 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (kubeconfig) config.kubeconfig = kubeconfig;
   const master = str('master');
   if (master) config.master = master;
-  if (ttl !== undefined) config.peerMultihopTtl = ttl as number;
+  if (ttl !== undefined) config.peerMultihopTtl = ttl;
   if (routerId) config.routerId = routerId;
   if (bool('bgp-graceful-restart')) config.gracefulRestart = { restartTime: grTime, deferralTime: grDeferral };
   if (bool('enable-overlay')) config.overlay = { type: str('overlay-type') as 'subnet' | 'full', encap: str('overlay-encap') as 'ipip' | 'fou', port: encapPort };

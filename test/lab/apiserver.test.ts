@@ -104,6 +104,20 @@ describe('embedded API server', () => {
     expect((await request('GET', '/api/v1/nodes/n1')).json).toMatchObject({ code: 404, reason: 'NotFound' });
   });
 
+  it('keeps status behind the status subresource, as the real API server does for pods', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1' }, spec: { nodeName: 'n9' }, status: { phase: 'Running', podIP: '10.1.1.1' } };
+    const created = await request('POST', '/api/v1/namespaces/default/pods', pod);
+    expect(created.json.status).toEqual({ phase: 'Pending' });
+    const viaMain = await request('PATCH', '/api/v1/namespaces/default/pods/p1', { spec: { nodeName: 'n9' }, status: { phase: 'Failed' } }, { 'content-type': 'application/merge-patch+json' });
+    expect(viaMain.json.status).toEqual({ phase: 'Pending' });
+    const viaStatus = await request('PATCH', '/api/v1/namespaces/default/pods/p1/status', { spec: { nodeName: 'other' }, status: { phase: 'Running', podIP: '10.1.1.1' } }, { 'content-type': 'application/merge-patch+json' });
+    expect(viaStatus.status).toBe(200);
+    expect(viaStatus.json).toMatchObject({ spec: { nodeName: 'n9' }, status: { phase: 'Running', podIP: '10.1.1.1' } });
+    expect(viaStatus.json.metadata.generation).toBe(created.json.metadata.generation + 1);
+    expect((await request('GET', '/api/v1/namespaces/default/pods/p1/logs')).status).toBe(404);
+    expect((await request('DELETE', '/api/v1/namespaces/default/pods/p1')).status).toBe(200);
+  });
+
   it('serves namespaced resources, selectors and the discovery group', async () => {
     await request('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'p1', labels: { app: 'web' } }, spec: { nodeName: 'a' } });
     await request('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'p2', labels: { app: 'db' } }, spec: { nodeName: 'b' } });

@@ -7,13 +7,18 @@ export interface Resource {
   plural: string;
   kind: string;
   namespaced: boolean;
+  /**
+   * Resources with a status subresource: their status changes only through .../status, and on
+   * create it is kept (Nodes: kubelet registers with its status) or reset to this value.
+   */
+  status?: 'keep' | Record<string, unknown>;
 }
 
 export const RESOURCES: readonly Resource[] = [
-  { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false },
-  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
-  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
-  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
+  { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false, status: 'keep' },
+  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, status: { phase: 'Active' } },
+  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, status: { phase: 'Pending' } },
+  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, status: { loadBalancer: {} } },
   { group: '', version: 'v1', plural: 'endpoints', kind: 'Endpoints', namespaced: true },
   { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true },

@@ -139,7 +139,12 @@ export class ApiServer {
       }
       const parsed = parseResourcePath(p);
       if (!parsed) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${p})`);
-      const { resource: r, namespace, name } = parsed;
+      const { resource: r, namespace, name, subresource } = parsed;
+      if (subresource !== undefined && (subresource !== 'status' || !r.status)) {
+        throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${p})`);
+      }
+      const statusOnly = subresource === 'status';
+      if (statusOnly && req.method !== 'GET' && req.method !== 'PUT' && req.method !== 'PATCH') throw new ApiError(405, 'MethodNotAllowed', `${req.method} on a status subresource`);
       switch (req.method) {
         case 'GET':
           if (name) return send(res, 200, this.store.get(r, namespace, name));
@@ -150,7 +155,7 @@ export class ApiServer {
           return send(res, 201, this.store.create(r, namespace, (await body(req)) as KubeObject));
         case 'PUT':
           if (!name) throw new ApiError(405, 'MethodNotAllowed', 'PUT to a collection');
-          return send(res, 200, this.store.replace(r, namespace, name, (await body(req)) as KubeObject));
+          return send(res, 200, this.store.replace(r, namespace, name, (await body(req)) as KubeObject, statusOnly));
         case 'PATCH': {
           if (!name) throw new ApiError(405, 'MethodNotAllowed', 'PATCH to a collection');
           const current = this.store.get(r, namespace, name);
@@ -160,7 +165,7 @@ export class ApiServer {
           // A patch applies to the current object: no resourceVersion precondition unless given.
           const patched = next as KubeObject;
           if (!((patch as KubeObject).metadata?.resourceVersion)) patched.metadata.resourceVersion = current.metadata.resourceVersion;
-          return send(res, 200, this.store.replace(r, namespace, name, patched));
+          return send(res, 200, this.store.replace(r, namespace, name, patched, statusOnly));
         }
         case 'DELETE':
           if (!name) throw new ApiError(405, 'MethodNotAllowed', 'DELETE of a collection');

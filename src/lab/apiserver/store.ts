@@ -94,16 +94,23 @@ export class Store {
     obj.metadata.uid = crypto.randomUUID();
     obj.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     obj.metadata.generation = 1;
+    if (r.status && r.status !== 'keep') obj.status = clone(r.status);
     return this.write(r, k, 'ADDED', obj);
   }
 
   /** PUT: replaces the object; a stale metadata.resourceVersion is a conflict (409). */
-  replace(r: Resource, ns: string | undefined, name: string, input: KubeObject): KubeObject {
+  /**
+   * Replaces an object. For resources with a status subresource the main resource keeps the
+   * current status and `.../status` (statusOnly) changes nothing but the status.
+   */
+  replace(r: Resource, ns: string | undefined, name: string, input: KubeObject, statusOnly = false): KubeObject {
     const k = key(r.namespaced ? ns : undefined, name);
     const current = this.table(r).get(k);
     if (!current) throw new ApiError(404, 'NotFound', `${r.plural} "${name}" not found`);
-    const obj = clone(input);
+    let obj = clone(input);
     obj.metadata ??= {};
+    if (statusOnly) obj = { ...clone(current), status: obj.status, metadata: { ...clone(current.metadata), resourceVersion: obj.metadata.resourceVersion } };
+    else if (r.status) obj.status = clone(current.status);
     if (obj.metadata.name !== undefined && obj.metadata.name !== name) throw new ApiError(400, 'BadRequest', 'the name of the object does not match the URL');
     const given = obj.metadata.resourceVersion;
     if (given && given !== current.metadata.resourceVersion) {
@@ -111,7 +118,7 @@ export class Store {
     }
     obj.apiVersion = apiVersionOf(r);
     obj.kind = r.kind;
-    obj.metadata = { ...obj.metadata, name, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp, generation: (current.metadata.generation ?? 1) + 1 };
+    obj.metadata = { ...obj.metadata, name, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp, generation: (current.metadata.generation ?? 1) + (statusOnly ? 0 : 1) };
     if (r.namespaced) obj.metadata.namespace = current.metadata.namespace;
     return this.write(r, k, 'MODIFIED', obj, current);
   }
