@@ -12,7 +12,8 @@ export function duration(seconds: number): string {
 
 const SHORT_STATE: Record<string, string> = { Established: 'Establ', OpenConfirm: 'OpenConf' };
 
-function table(rows: string[][], right: Set<number> = new Set()): string {
+/** Left-aligned columns (right-aligned for the indexes in `right`), one space apart. */
+export function table(rows: string[][], right: Set<number> = new Set()): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' ').trimEnd()).join('\n');
 }

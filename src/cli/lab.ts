@@ -1,24 +1,102 @@
-/** `kube-router-ts lab ...`: the one-machine lab. For now the speaker demo. */
+/**
+ * `kube-router-ts lab ...`: the one-machine cluster (up, status, down), the embedded API
+ * server process it runs (apiserver, hidden), and the older two-speaker demo.
+ */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { speakerDemoDown, speakerDemoUp } from '../lab/speaker-demo';
+import { Lab, LAB_DIR, LAB_PREFIX, destroyLab, labUp } from '../lab/cluster';
+import { formatLabStatus, labStatus } from '../lab/status';
+import { ApiServer } from '../lab/apiserver/server';
+
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+const MAIN = path.join(__dirname, 'main.js');
+const DIR_OPTION = { type: 'string', default: LAB_DIR, describe: 'Where the lab keeps its state, logs and sockets' } as const;
+
+async function runApiServer(dir: string, listen: string): Promise<void> {
+  const m = /^(.+):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen: ${JSON.stringify(listen)} is not HOST:PORT`);
+  const token = fs.readFileSync(path.join(dir, 'token'), 'utf8').trim();
+  const server = new ApiServer({ token });
+  await server.listenTls(m[1]!, Number(m[2]), fs.readFileSync(path.join(dir, 'apiserver.crt')), fs.readFileSync(path.join(dir, 'apiserver.key')));
+  await server.listenUnix(path.join(dir, 'api.sock'));
+  say(`API server on https://${listen} and ${path.join(dir, 'api.sock')}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  server.close();
+  process.exit(0);
+}
 
 export const labCommand: CommandModule = {
   command: 'lab <command>',
-  describe: 'A local lab in network namespaces',
+  describe: 'A local cluster in network namespaces (nodes running the agent, pods, a BIRD top-of-rack router)',
   builder: (y: Argv) =>
     y
+      .command<{ nodes: number; tor: boolean; pods: number; prefix: string; dir: string }>(
+        'up',
+        'Build the lab: an API server, N nodes each running the agent, two pods per node, and with --tor a BIRD top-of-rack router',
+        (c) =>
+          c
+            .option('dir', DIR_OPTION)
+            .option('nodes', { type: 'number', default: 3, describe: 'Number of nodes (1-200)' })
+            .option('tor', { type: 'boolean', default: false, describe: 'Add a top-of-rack router (BIRD, AS 64513) peering eBGP with every node' })
+            .option('pods', { type: 'number', default: 2, describe: 'Pods per node' })
+            .option('prefix', { type: 'string', default: LAB_PREFIX, describe: 'Prefix of the lab namespace names' }),
+        async (argv) => {
+          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, podsPerNode: argv.pods, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir });
+          say('waiting for BGP to converge...');
+          try {
+            await lab.waitConverged(90000);
+          } catch (e) {
+            say(`not converged: ${(e as Error).message}; the lab stays up for inspection (logs: ${lab.state.dir}/*/agent.log)`);
+            process.exitCode = 1;
+            return;
+          }
+          say(`lab is up. Next: kube-router-ts lab status; explore with "ip netns exec ${lab.state.nodes[0]!.netns} ip route", ipset list, iptables-save, or "kube-router-ts bgp neighbors --socket ${lab.state.nodes[0]!.adminSocket}"; remove with kube-router-ts lab down`);
+        },
+      )
+      .command<{ json: boolean; dir: string }>(
+        'status',
+        'Show nodes, pod CIDRs, BGP sessions, routes and a pod-to-pod ping matrix; exit status 1 if any pair cannot reach each other',
+        (c) => c.option('dir', DIR_OPTION).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+        async (argv) => {
+          const lab = Lab.load(argv.dir);
+          const s = await labStatus(lab);
+          say(argv.json ? JSON.stringify(s, null, 2) : formatLabStatus(s, lab));
+          if (!s.ok) process.exitCode = 1;
+        },
+      )
+      .command<{ dir: string }>('down', 'Stop every lab process and delete the lab namespaces and files', (c) => c.option('dir', DIR_OPTION), async (argv) => {
+        // A half-built lab may have no state file yet: then the default prefix names its namespaces.
+        let prefix = LAB_PREFIX;
+        try {
+          prefix = Lab.load(argv.dir).state.prefix;
+        } catch {
+          // No state file.
+        }
+        await destroyLab(prefix, argv.dir);
+        say('lab removed');
+      })
+      .command<{ dir: string; listen: string }>({
+        command: 'apiserver',
+        describe: false,
+        builder: (c) => c.option('dir', { type: 'string', demandOption: true }).option('listen', { type: 'string', demandOption: true }) as Argv<{ dir: string; listen: string }>,
+        handler: (argv) => runApiServer(argv.dir, argv.listen),
+      })
       .command<{ down: boolean }>(
         'speaker-demo',
-        'Two speakers (iBGP, AS 64512) and a BIRD top-of-rack router in namespaces',
+        'Two speakers (iBGP, AS 64512) and a BIRD top-of-rack router in namespaces, without Kubernetes',
         (c) => c.option('down', { type: 'boolean', default: false, describe: 'Remove the demo' }),
         async (argv) => {
           if (argv.down) {
             await speakerDemoDown();
-            process.stdout.write('speaker demo removed\n');
+            say('speaker demo removed');
             return;
           }
-          await speakerDemoUp(path.join(__dirname, 'main.js'), (line) => process.stdout.write(`${line}\n`));
+          await speakerDemoUp(MAIN, say);
         },
       )
       .demandCommand(1),

@@ -115,18 +115,35 @@ function benign(e: unknown, codes: string[]): boolean {
 }
 
 export class Rtnl {
-  private constructor(private readonly socket: RtNetlinkSocket) {}
+  /** The tail of the request queue. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly rawSocket: RtNetlinkSocket) {}
+
+  /**
+   * One request at a time on the socket: the kernel refuses a second dump while one is running
+   * on the same socket (EBUSY), and the package then mixes up the multipart replies. Callers
+   * (the sync and route tasks, the admin API) may ask concurrently; they are queued here.
+   */
+  private exclusive<T>(fn: (s: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    const next = this.queue.then(
+      () => fn(this.rawSocket),
+      () => fn(this.rawSocket),
+    );
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
 
   static open(): Rtnl {
     return new Rtnl(createRtNetlink());
   }
 
   close(): void {
-    this.socket.socket.close();
+    this.rawSocket.socket.close();
   }
 
   async links(): Promise<Link[]> {
-    const msgs = await this.socket.getLinks();
+    const msgs = await this.exclusive((s) => s.getLinks());
     return msgs.map((m) => {
       const info = m.attrs.linkinfo ? decodeAttrs(m.attrs.linkinfo as Buffer) : undefined;
       return {
@@ -148,7 +165,7 @@ export class Rtnl {
   async createLink(name: string, kind: string, data?: Attr[], extra: Record<string, unknown> = {}): Promise<void> {
     const linkinfo = encodeAttrs([{ type: IFLA_INFO_KIND, value: kind }, ...(data ? [{ type: IFLA_INFO_DATA, value: data }] : [])]);
     try {
-      await this.socket.newLink({}, { ifname: name, linkinfo, ...extra }, { flags: CREATE_EXCLUSIVE });
+      await this.exclusive((s) => s.newLink({}, { ifname: name, linkinfo, ...extra }, { flags: CREATE_EXCLUSIVE }));
     } catch (e) {
       if (!benign(e, ['EEXIST'])) throw e;
     }
@@ -160,19 +177,19 @@ export class Rtnl {
     if (change.master !== undefined) attrs.master = change.master;
     // Flags are set through a change mask: "up" changes, to on or off.
     const data = change.up === undefined ? { index } : { index, flags: change.up ? { up: true as const } : {}, change: { up: true as const } };
-    await this.socket.setLink(data, attrs);
+    await this.exclusive((s) => s.setLink(data, attrs));
   }
 
   async deleteLink(index: number): Promise<void> {
     try {
-      await this.socket.delLink({ index });
+      await this.exclusive((s) => s.delLink({ index }));
     } catch (e) {
       if (!benign(e, ['ENODEV', 'ENOENT'])) throw e;
     }
   }
 
   async addresses(index?: number): Promise<Address[]> {
-    const msgs = await this.socket.getAddresses();
+    const msgs = await this.exclusive((s) => s.getAddresses());
     return msgs
       .filter((m) => index === undefined || m.data.index === index)
       .filter((m) => m.attrs.address || m.attrs.local)
@@ -182,7 +199,7 @@ export class Rtnl {
   async addAddress(index: number, cidr: string): Promise<void> {
     const { addr, len, family } = splitCidr(cidr);
     try {
-      await this.socket.newAddress({ family, prefixlen: len, index, scope: SCOPE_UNIVERSE }, { local: addr, address: addr }, { flags: CREATE_OR_REPLACE });
+      await this.exclusive((s) => s.newAddress({ family, prefixlen: len, index, scope: SCOPE_UNIVERSE }, { local: addr, address: addr }, { flags: CREATE_OR_REPLACE }));
     } catch (e) {
       if (!benign(e, ['EEXIST'])) throw e;
     }
@@ -191,7 +208,7 @@ export class Rtnl {
   async deleteAddress(index: number, cidr: string): Promise<void> {
     const { addr, len, family } = splitCidr(cidr);
     try {
-      await this.socket.delAddress({ family, prefixlen: len, index }, { local: addr, address: addr });
+      await this.exclusive((s) => s.delAddress({ family, prefixlen: len, index }, { local: addr, address: addr }));
     } catch (e) {
       if (!benign(e, ['EADDRNOTAVAIL', 'ENOENT', 'ENODEV'])) throw e;
     }
@@ -199,7 +216,7 @@ export class Rtnl {
 
   /** Routes of both families, optionally only those of one protocol number and table. */
   async routes(filter: { protocol?: number; table?: number } = {}): Promise<Route[]> {
-    const msgs = await this.socket.getRoutes();
+    const msgs = await this.exclusive((s) => s.getRoutes());
     const out: Route[] = [];
     for (const m of msgs) {
       const table = Number(m.attrs.table ?? m.data.table ?? 0);
@@ -227,17 +244,17 @@ export class Rtnl {
     if (r.oif !== undefined) attrs.oif = r.oif;
     if (r.src) attrs.prefsrc = toBytes(r.src);
     if (r.table > 255) attrs.table = r.table;
-    await this.socket.newRoute(
+    await this.exclusive((s) => s.newRoute(
       { family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol, scope: r.gateway ? SCOPE_UNIVERSE : SCOPE_LINK, type: RTN_UNICAST },
       attrs,
       { flags: CREATE_OR_REPLACE },
-    );
+    ));
   }
 
   async deleteRoute(r: Pick<Route, 'dst' | 'protocol' | 'table'>): Promise<void> {
     const { addr, len, family } = splitCidr(r.dst);
     try {
-      await this.socket.delRoute({ family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol }, { dst: addr, ...(r.table > 255 ? { table: r.table } : {}) });
+      await this.exclusive((s) => s.delRoute({ family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol }, { dst: addr, ...(r.table > 255 ? { table: r.table } : {}) }));
     } catch (e) {
       if (!benign(e, ['ESRCH', 'ENOENT'])) throw e;
     }

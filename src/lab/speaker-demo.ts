@@ -8,12 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Netns, Segment, listNetns } from './netns';
 import { Bird } from './bird';
+import { LAB_DIR, LAB_PREFIX } from './cluster';
 import { adminRequest } from '../../bgp/admin/client';
 import type { NeighborView, PathView } from '../../bgp/admin/views';
 import { formatNeighbors, formatRib } from '../../bgp/admin/format';
 
-export const LAB_PREFIX = 'krl-';
-export const LAB_DIR = '/run/kube-router-ts/lab';
 
 interface DemoNode {
   name: string;

@@ -57,6 +57,22 @@ describe('data path reconcilers in a namespace', () => {
       expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toMatchObject({ added: ['10.233.65.0/24'] });
       expect(await reconcileRoutes([])).toEqual({ added: [], replaced: [], removed: ['10.233.65.0/24'] });
     });
+
+    it('serves concurrent callers on one socket (the kernel allows one dump at a time per socket)', async () => {
+      const counts = await inNetns<number[]>(
+        ns,
+        `const { Rtnl } = dist('src/dataplane/rtnl.js'); const rtnl = Rtnl.open();
+         try {
+           const work = [];
+           for (let i = 0; i < 20; i++) work.push(rtnl.routes().then((r) => r.length), rtnl.links().then((l) => l.length), rtnl.addresses().then((a) => a.length));
+           work.push(rtnl.replaceRoute({ dst: '10.233.99.0/24', gateway: '192.168.50.9', protocol: 44, table: 254 }).then(() => 1));
+           return await Promise.all(work);
+         } finally { rtnl.close(); }`,
+      );
+      expect(counts.every((n) => n > 0)).toBe(true);
+      expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.99.0/24 via 192.168.50.9 dev eth0 \n');
+      expect(await reconcileRoutes([])).toMatchObject({ removed: ['10.233.99.0/24'] });
+    });
   });
 
   describe('kube-bridge', () => {

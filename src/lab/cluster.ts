@@ -1,0 +1,396 @@
+/**
+ * The lab cluster: one machine, every node a network namespace on a shared segment.
+ *
+ *   <prefix>sw     the segment (a bridge), 10.0.0.0/24
+ *   <prefix>api    the embedded API server (10.0.0.250:6443, HTTPS + token; unix socket for the lab)
+ *   <prefix>tor    BIRD, AS 64513, eBGP with every node (--tor); 192.0.2.1 is a host outside the cluster
+ *   <prefix>nodeN  10.0.0.(10+N), the real agent (`kube-router-ts` with a kubeconfig), pod CIDR 10.244.N.0/24
+ *   <prefix>nodeN-podM  pods, wired by the CNI reference plugins from the config the agent wrote
+ *
+ * Processes are real and detached (the lab outlives `lab up`); what `lab status` and `lab down`
+ * need is in <dir>/lab.json. The lab talks to agents only through what a user has: the API
+ * server, the admin socket, and ip/ipset/iptables in the namespaces.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Netns, Segment, listNetns } from './netns';
+import { Bird } from './bird';
+import { LabApi } from './apiserver/client';
+import { makeApiCredentials, renderKubeconfig } from './apiserver/tls';
+import { cniAdd, cniDel } from './cni-runtime';
+import { until } from './wait';
+import { adminRequest } from '../../bgp/admin/client';
+import type { NeighborView } from '../../bgp/admin/views';
+
+export const LAB_PREFIX = 'krl-';
+export const LAB_DIR = '/run/kube-router-ts/lab';
+export const CLUSTER_ASN = 64512;
+export const TOR_ASN = 64513;
+const SEGMENT = '10.0.0';
+const API_IP = `${SEGMENT}.250`;
+const API_PORT = 6443;
+const TOR_IP = `${SEGMENT}.254`;
+/** A host outside the cluster (TEST-NET-1), on the ToR: pod egress to it must be SNATed. */
+export const EXTERNAL_HOST = '192.0.2.1';
+/** Service external IPs the lab's agents may advertise. */
+export const EXTERNAL_IP_RANGE = '198.51.100.0/24';
+
+export interface LabOptions {
+  nodes: number;
+  tor: boolean;
+  podsPerNode?: number;
+  prefix?: string;
+  dir?: string;
+  /** dist/src/cli/main.js: the agents and the API server run from it. */
+  cli: string;
+  /** Flags added to every agent's command line. */
+  agentArgs?: string[];
+  out?: (line: string) => void;
+}
+
+export interface LabNode {
+  name: string;
+  netns: string;
+  ip: string;
+  podCidr: string;
+  dir: string;
+  adminSocket: string;
+  kubeconfig: string;
+  cniConfList: string;
+  cniState: string;
+}
+
+export interface LabPod {
+  name: string;
+  namespace: string;
+  node: string;
+  netns: string;
+  containerId: string;
+  ip?: string;
+}
+
+export interface LabState {
+  prefix: string;
+  dir: string;
+  cli: string;
+  segment: string;
+  api: { netns: string; ip: string; port: number; socket: string; dir: string };
+  tor?: { netns: string; ip: string; asn: number; dir: string; externalHost: string };
+  nodes: LabNode[];
+  pods: LabPod[];
+  agentArgs: string[];
+}
+
+export interface AgentStatusView {
+  ready: boolean;
+  nodeIp?: string;
+  podCidrs: string[];
+  kernelRoutes: { dst: string; gateway?: string }[];
+  converged: boolean;
+  informers: { name: string; synced: boolean; lists: number; restarts: number; objects: number; lastError?: string }[];
+  advertisedVips: { prefix: string }[];
+}
+
+const stateFile = (dir: string): string => path.join(dir, 'lab.json');
+
+export function labNode(prefix: string, dir: string, i: number): LabNode {
+  const name = `node${i}`;
+  const ndir = path.join(dir, name);
+  return {
+    name,
+    netns: `${prefix}${name}`,
+    ip: `${SEGMENT}.${10 + i}`,
+    podCidr: `10.244.${i}.0/24`,
+    dir: ndir,
+    adminSocket: path.join(ndir, 'admin.sock'),
+    kubeconfig: path.join(ndir, 'kubeconfig'),
+    cniConfList: path.join(ndir, 'cni', '10-kuberouter.conflist'),
+    cniState: path.join(ndir, 'var-lib-cni'),
+  };
+}
+
+/** The Node object kubelet would register for a lab node. */
+export function nodeObject(n: LabNode): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' } },
+    spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: n.ip },
+        { type: 'Hostname', address: n.name },
+      ],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
+    },
+  };
+}
+
+export class Lab {
+  readonly api: LabApi;
+
+  constructor(readonly state: LabState) {
+    this.api = new LabApi(state.api.socket);
+  }
+
+  /** The lab described by <dir>/lab.json; throws when there is none. */
+  static load(dir = LAB_DIR): Lab {
+    let text: string;
+    try {
+      text = fs.readFileSync(stateFile(dir), 'utf8');
+    } catch {
+      throw new Error(`no lab is up (no ${stateFile(dir)}); start one with "kube-router-ts lab up"`);
+    }
+    return new Lab(JSON.parse(text) as LabState);
+  }
+
+  private save(): void {
+    fs.writeFileSync(stateFile(this.state.dir), `${JSON.stringify(this.state, null, 2)}\n`);
+  }
+
+  node(name: string): LabNode {
+    const n = this.state.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no lab node ${name}`);
+    return n;
+  }
+
+  netns(name: string): Netns {
+    return Netns.attach(name);
+  }
+
+  /** Starts the agent of a node (it must not be running). */
+  startAgent(n: LabNode): void {
+    const s = this.state;
+    const args = [
+      s.cli,
+      `--kubeconfig=${n.kubeconfig}`,
+      `--hostname-override=${n.name}`,
+      `--admin-socket=${n.adminSocket}`,
+      `--cni-conf-path=${n.cniConfList}`,
+      '--routes-sync-period=60s',
+      '--advertise-external-ip',
+      `--service-external-ip-range=${EXTERNAL_IP_RANGE}`,
+      ...(s.tor ? [`--peer-router-ips=${s.tor.ip}`, `--peer-router-asns=${s.tor.asn}`] : []),
+      ...s.agentArgs,
+    ];
+    const child = this.netns(n.netns).spawn(process.execPath, args, { logFile: path.join(n.dir, 'agent.log') });
+    fs.writeFileSync(path.join(n.dir, 'agent.pid'), `${child.pid}\n`);
+    child.unref();
+  }
+
+  /** Stops a node's agent with SIGTERM (as the kubelet stops a pod) and waits until it is gone. */
+  async stopAgent(n: LabNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const pidFile = path.join(n.dir, 'agent.pid');
+    const pid = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : NaN);
+    if (!pid) return;
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    await until(() => !alive(), 10000, `agent of ${n.name} (pid ${pid}) to exit`);
+    fs.rmSync(pidFile, { force: true });
+  }
+
+  agentStatus(n: LabNode): Promise<AgentStatusView> {
+    return adminRequest<AgentStatusView>(n.adminSocket, 'GET', '/agent/status');
+  }
+
+  neighbors(n: LabNode): Promise<NeighborView[]> {
+    return adminRequest<NeighborView[]>(n.adminSocket, 'GET', '/neighbors');
+  }
+
+  createNode(n: LabNode): Promise<unknown> {
+    return this.api.create('/api/v1/nodes', nodeObject(n));
+  }
+
+  deleteNode(n: LabNode): Promise<void> {
+    return this.api.delete(`/api/v1/nodes/${n.name}`);
+  }
+
+  /** birdc on the ToR. */
+  birdc(...args: string[]): Promise<string> {
+    const tor = this.state.tor;
+    if (!tor) throw new Error('the lab has no ToR (lab up --tor)');
+    return this.netns(tor.netns)
+      .exec('birdc', ['-s', path.join(tor.dir, 'bird.ctl'), ...args])
+      .then((r) => r.stdout);
+  }
+
+  /** Runs a command in a pod's network namespace. */
+  inPod(pod: LabPod, cmd: string, args: string[]): ReturnType<Netns['exec']> {
+    return this.netns(pod.netns).exec(cmd, args, { allowFail: true });
+  }
+
+  /** Creates a pod: namespace, CNI ADD with the node's config list, then the Pod object and its status. */
+  async createPod(n: LabNode, name: string): Promise<LabPod> {
+    const pod: LabPod = { name, namespace: 'default', node: n.name, netns: `${this.state.prefix}${name}`, containerId: `lab-${name}` };
+    await Netns.create(pod.netns);
+    this.state.pods.push(pod);
+    this.save();
+    const result = await cniAdd({ confList: n.cniConfList, nodeNetns: n.netns, podNetns: pod.netns, containerId: pod.containerId, podName: name, podNamespace: pod.namespace, stateDir: n.cniState });
+    const ip = result.ips?.find((x) => !x.address.includes(':'))?.address.split('/')[0];
+    if (!ip) throw new Error(`CNI ADD for ${name} gave no IPv4 address: ${JSON.stringify(result)}`);
+    pod.ip = ip;
+    this.save();
+    const base = `/api/v1/namespaces/${pod.namespace}/pods`;
+    await this.api.create(base, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: pod.namespace, labels: { app: 'lab', 'lab/node': n.name } },
+      spec: { nodeName: n.name, containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.9' }] },
+    });
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await this.api.mergePatch(`${base}/${name}/status`, {
+      status: {
+        phase: 'Running',
+        hostIP: n.ip,
+        hostIPs: [{ ip: n.ip }],
+        podIP: ip,
+        podIPs: [{ ip }],
+        startTime: now,
+        conditions: [
+          { type: 'Ready', status: 'True', lastTransitionTime: now },
+          { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+        ],
+      },
+    });
+    return pod;
+  }
+
+  /** Removes a pod: Pod object, CNI DEL, namespace. */
+  async deletePod(pod: LabPod): Promise<void> {
+    const n = this.node(pod.node);
+    await this.api.delete(`/api/v1/namespaces/${pod.namespace}/pods/${pod.name}`).catch(() => undefined);
+    await cniDel({ confList: n.cniConfList, nodeNetns: n.netns, podNetns: pod.netns, containerId: pod.containerId, podName: pod.name, podNamespace: pod.namespace, stateDir: n.cniState }).catch(() => undefined);
+    await this.netns(pod.netns).destroy();
+    this.state.pods = this.state.pods.filter((p) => p !== pod);
+    this.save();
+  }
+
+  /** Waits until every node's agent is up, every session Established and every pod CIDR routed. */
+  async waitConverged(timeoutMs: number): Promise<void> {
+    const { nodes, tor } = this.state;
+    await until(
+      async () => {
+        for (const n of nodes) {
+          const [st, nb] = await Promise.all([this.agentStatus(n), this.neighbors(n)]).catch(() => [undefined, undefined] as const);
+          if (!st?.ready || !nb) return false;
+          const want = nodes.length - 1 + (tor ? 1 : 0);
+          if (nb.filter((x) => x.state === 'Established').length !== want) return false;
+          const routed = new Set(st.kernelRoutes.map((r) => r.dst));
+          if (nodes.some((m) => m !== n && !routed.has(m.podCidr))) return false;
+        }
+        return true;
+      },
+      timeoutMs,
+      'every agent ready, every BGP session Established, every pod CIDR in every node table',
+    );
+  }
+
+  /** Stops everything and deletes the namespaces and files (also of a half-built lab). */
+  async down(): Promise<void> {
+    await destroyLab(this.state.prefix, this.state.dir);
+  }
+}
+
+/** Stops the lab's processes and deletes its namespaces; its files too unless `keepFiles` (logs for a post-mortem). */
+export async function destroyLab(prefix = LAB_PREFIX, dir = LAB_DIR, keepFiles = false): Promise<void> {
+  const names = await listNetns(prefix);
+  // Pods first (their veths go with them), then nodes (agents get SIGTERM and send Cease), the rest last.
+  const rank = (n: string): number => (/-pod\d+$/.test(n) ? 0 : /node\d+$/.test(n) ? 1 : 2);
+  for (const r of [0, 1, 2]) await Promise.all(names.filter((n) => rank(n) === r).map((n) => Netns.attach(n).destroy()));
+  if (keepFiles) fs.rmSync(stateFile(dir), { force: true });
+  else fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Builds the lab: segment, API server, ToR, nodes with their agents, then pods once each agent
+ * has written its CNI config. Everything is torn down again if a step fails.
+ */
+export async function labUp(o: LabOptions): Promise<Lab> {
+  const prefix = o.prefix ?? LAB_PREFIX;
+  const dir = o.dir ?? LAB_DIR;
+  const out = o.out ?? (() => undefined);
+  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 200) throw new Error('--nodes must be 1-200');
+  if ((await listNetns(prefix)).length) throw new Error(`a lab is already up (namespaces ${prefix}*); take it down with "kube-router-ts lab down"`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const apiDir = path.join(dir, 'api');
+  const state: LabState = {
+    prefix,
+    dir,
+    cli: o.cli,
+    segment: `${prefix}sw`,
+    api: { netns: `${prefix}api`, ip: API_IP, port: API_PORT, socket: path.join(apiDir, 'api.sock'), dir: apiDir },
+    nodes: Array.from({ length: o.nodes }, (_, i) => labNode(prefix, dir, i + 1)),
+    pods: [],
+    agentArgs: o.agentArgs ?? [],
+  };
+  if (o.tor) state.tor = { netns: `${prefix}tor`, ip: TOR_IP, asn: TOR_ASN, dir: path.join(dir, 'tor'), externalHost: EXTERNAL_HOST };
+  const lab = new Lab(state);
+  fs.writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
+  try {
+    const sw = await Segment.create(state.segment);
+
+    out(`API server ${API_IP}:${API_PORT} (namespace ${state.api.netns})`);
+    const creds = await makeApiCredentials(apiDir, [API_IP]);
+    const apiNs = await Netns.create(state.api.netns);
+    await sw.join(apiNs, 'eth0', [`${API_IP}/24`]);
+    apiNs.spawn(process.execPath, [o.cli, 'lab', 'apiserver', `--dir=${apiDir}`, `--listen=${API_IP}:${API_PORT}`], { logFile: path.join(apiDir, 'apiserver.log') }).unref();
+    await until(() => lab.api.lab('stats').then((s) => s.up === true, () => false), 15000, `the API server (log: ${apiDir}/apiserver.log)`);
+    for (const ns of ['default', 'kube-system']) await lab.api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const token = fs.readFileSync(creds.tokenFile, 'utf8').trim();
+
+    if (state.tor) {
+      const tor = state.tor;
+      out(`ToR ${tor.ip} (BIRD, AS ${tor.asn}, namespace ${tor.netns}); outside host ${tor.externalHost}`);
+      const torNs = await Netns.create(tor.netns);
+      await sw.join(torNs, 'eth0', [`${tor.ip}/24`]);
+      await torNs.ip('addr', 'add', `${tor.externalHost}/32`, 'dev', 'lo');
+      fs.mkdirSync(tor.dir, { recursive: true });
+      // No kernel protocol: the ToR learns pod CIDRs but routes nothing to pods, so pod egress
+      // must leave SNATed to the node IP to get an answer.
+      await Bird.start(torNs, tor.dir, {
+        routerId: tor.ip,
+        asn: tor.asn,
+        localAddress: tor.ip,
+        routes: [],
+        protocols: state.nodes.map((n) => ({ name: n.name, neighbor: n.ip, asn: CLUSTER_ASN })),
+      });
+    }
+
+    for (const n of state.nodes) {
+      out(`${n.name} ${n.ip}, pod CIDR ${n.podCidr} (namespace ${n.netns})`);
+      const ns = await Netns.create(n.netns);
+      await sw.join(ns, 'eth0', [`${n.ip}/24`]);
+      if (state.tor) await ns.ip('route', 'add', 'default', 'via', state.tor.ip);
+      fs.mkdirSync(path.dirname(n.cniConfList), { recursive: true });
+      fs.writeFileSync(n.kubeconfig, renderKubeconfig(`https://${API_IP}:${API_PORT}`, creds.caCert, token, 'kube-router'), { mode: 0o600 });
+      await lab.createNode(n);
+      lab.startAgent(n);
+    }
+
+    for (const n of state.nodes) {
+      await until(() => fs.existsSync(n.cniConfList), 30000, `${n.name}'s agent to write ${n.cniConfList} (log: ${n.dir}/agent.log)`);
+    }
+    for (const n of state.nodes) {
+      for (let j = 1; j <= (o.podsPerNode ?? 2); j++) {
+        const pod = await lab.createPod(n, `${n.name}-pod${j}`);
+        out(`  pod ${pod.name} ${pod.ip}`);
+      }
+    }
+  } catch (e) {
+    await destroyLab(prefix, dir, true);
+    throw new Error(`${(e as Error).message}; the lab was taken down, its logs are kept in ${dir}`);
+  }
+  return lab;
+}

@@ -1,0 +1,128 @@
+/**
+ * `lab status`: what each agent reports (sessions, kernel routes), what the ToR's BIRD holds,
+ * the pods, and a ping from every pod to every other pod. `ok` is false when any agent cannot
+ * be reached or any pod pair cannot ping.
+ */
+import { Lab, LabPod } from './cluster';
+import { parseBirdRoutes } from './peers/bird';
+import { duration, table } from '../../bgp/admin/format';
+
+export interface LabNodeStatus {
+  name: string;
+  ip: string;
+  podCidr: string;
+  agent: 'up' | 'unreachable';
+  error?: string;
+  sessions: { peer: string; asn: number; state: string; uptime: number; description?: string }[];
+  routes: { dst: string; gateway?: string }[];
+  advertisedVips: string[];
+}
+
+export interface PingResult {
+  from: string;
+  to: string;
+  toIp: string;
+  ok: boolean;
+}
+
+export interface LabStatus {
+  nodes: LabNodeStatus[];
+  tor?: { sessions: { name: string; state: string }[]; routes: { prefix: string; nextHops: string[] }[] };
+  pods: LabPod[];
+  pings: PingResult[];
+  ok: boolean;
+}
+
+/** One ping, retried once: the first packet of a pair may wait on ARP. */
+export async function podPing(lab: Lab, from: LabPod, toIp: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const r = await lab.inPod(from, 'ping', ['-c', '1', '-W', '2', '-q', toIp]);
+    if (r.code === 0) return true;
+  }
+  return false;
+}
+
+export async function pingMatrix(lab: Lab): Promise<PingResult[]> {
+  const pods = lab.state.pods.filter((p) => p.ip);
+  const pairs = pods.flatMap((a) => pods.filter((b) => b !== a).map((b) => [a, b] as const));
+  return Promise.all(pairs.map(async ([a, b]) => ({ from: a.name, to: b.name, toIp: b.ip!, ok: await podPing(lab, a, b.ip!) })));
+}
+
+/** The ToR's BGP routes: prefix and the next hops of its paths. */
+export async function torRoutes(lab: Lab): Promise<{ prefix: string; nextHops: string[] }[]> {
+  const routes = parseBirdRoutes(await lab.birdc('show', 'route', 'all', 'table', 'master4'));
+  const by = new Map<string, string[]>();
+  for (const r of routes) by.set(r.prefix, [...(by.get(r.prefix) ?? []), r.nextHop]);
+  return [...by].map(([prefix, nextHops]) => ({ prefix, nextHops: nextHops.sort() })).sort((a, b) => a.prefix.localeCompare(b.prefix));
+}
+
+async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<LabNodeStatus> {
+  const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, agent: 'up', sessions: [], routes: [], advertisedVips: [] };
+  try {
+    const [st, nb] = await Promise.all([lab.agentStatus(n), lab.neighbors(n)]);
+    s.sessions = nb.map((x) => ({ peer: x.address, asn: x.asn, state: x.state, uptime: x.uptime, ...(x.description ? { description: x.description } : {}) }));
+    s.routes = st.kernelRoutes;
+    s.advertisedVips = st.advertisedVips.map((v) => v.prefix);
+  } catch (e) {
+    s.agent = 'unreachable';
+    s.error = (e as Error).message;
+  }
+  return s;
+}
+
+export async function labStatus(lab: Lab): Promise<LabStatus> {
+  const [nodes, pings] = await Promise.all([Promise.all(lab.state.nodes.map((n) => nodeStatus(lab, n))), pingMatrix(lab)]);
+  const status: LabStatus = { nodes, pods: lab.state.pods, pings, ok: nodes.every((n) => n.agent === 'up') && pings.every((p) => p.ok) };
+  if (lab.state.tor) {
+    const protocols = await lab.birdc('show', 'protocols');
+    const sessions = protocols
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[1] === 'BGP')
+      .map((f) => ({ name: f[0]!, state: f[5] ?? f[3] ?? '?' }));
+    status.tor = { sessions, routes: await torRoutes(lab) };
+  }
+  return status;
+}
+
+export function formatLabStatus(s: LabStatus, lab: Lab): string {
+  const lines: string[] = [];
+  lines.push('NODES');
+  lines.push(
+    table([
+      ['NAME', 'IP', 'POD CIDR', 'AGENT', 'SESSIONS', 'ROUTES'],
+      ...s.nodes.map((n) => [n.name, n.ip, n.podCidr, n.agent, `${n.sessions.filter((x) => x.state === 'Established').length}/${n.sessions.length} up`, String(n.routes.length)]),
+    ]),
+  );
+  for (const n of s.nodes) {
+    lines.push('', `${n.name}: BGP sessions`);
+    if (n.agent !== 'up') {
+      lines.push(`  agent unreachable: ${n.error}`);
+      continue;
+    }
+    lines.push(indent(table([['PEER', 'AS', 'STATE', 'UP/DOWN', 'WHO'], ...n.sessions.map((x) => [x.peer, String(x.asn), x.state, duration(x.uptime), x.description ?? ''])])));
+    lines.push(`${n.name}: kernel routes (ip route show proto 44)`);
+    lines.push(indent(n.routes.length ? n.routes.map((r) => `${r.dst} via ${r.gateway ?? '?'}`).join('\n') : '(none)'));
+    if (n.advertisedVips.length) lines.push(`${n.name}: service IPs advertised: ${n.advertisedVips.join(', ')}`);
+  }
+  if (s.tor) {
+    lines.push('', `TOR (BIRD, AS ${lab.state.tor!.asn})`);
+    lines.push(indent(table([['PROTOCOL', 'STATE'], ...s.tor.sessions.map((x) => [x.name, x.state])])));
+    lines.push(indent(s.tor.routes.length ? table([['PREFIX', 'NEXT HOPS'], ...s.tor.routes.map((r) => [r.prefix, r.nextHops.join(' ')])]) : '(no routes)'));
+  }
+  lines.push('', 'PODS');
+  lines.push(table([['NAME', 'NODE', 'IP'], ...s.pods.map((p) => [p.name, p.node, p.ip ?? '-'])]));
+  lines.push('', 'PING (row pings column)');
+  const names = s.pods.filter((p) => p.ip).map((p) => p.name);
+  const cell = (a: string, b: string): string => (a === b ? '-' : s.pings.find((p) => p.from === a && p.to === b)?.ok ? 'ok' : 'FAIL');
+  lines.push(table([['', ...names], ...names.map((a) => [a, ...names.map((b) => cell(a, b))])]));
+  const failed = s.pings.filter((p) => !p.ok).length;
+  lines.push('', s.ok ? `OK: ${s.pings.length} of ${s.pings.length} pod pairs reach each other` : `NOT OK: ${failed} of ${s.pings.length} pod pairs fail${s.nodes.some((n) => n.agent !== 'up') ? '; some agents are unreachable' : ''} (logs: ${lab.state.dir}/*/agent.log)`);
+  return lines.join('\n');
+}
+
+const indent = (text: string): string =>
+  text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
