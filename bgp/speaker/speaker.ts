@@ -55,15 +55,20 @@ export interface SpeakerOptions {
 
 export type NeighborInput = Pick<NeighborSettings, 'address' | 'asn'> & Partial<NeighborSettings>;
 
-export type ExportDecision = 'deny' | { communities?: number[]; prepend?: { asn: number; times: number } };
+/**
+ * What an export policy may change: communities to add, AS path prepending, and the next hop
+ * (used when it is of the prefix's family; e.g. the node IP instead of the session's address).
+ */
+export type ExportDecision = 'deny' | { communities?: number[]; prepend?: { asn: number; times: number }; nextHop?: string };
 
 /** Prefix changes sent per batch before yielding to the event loop. */
 const FLUSH_BATCH = 20000;
 const IMPORT_POLICY = 'rejected by import policy';
 
-/** Adds communities and AS path prepending (export policy) to an advertisement. */
-function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>): Advertised {
+/** Adds communities, AS path prepending and a next hop (export policy) to an advertisement. */
+function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>, prefix: string): Advertised {
   const attrs: PathAttributes = { ...adv.attrs };
+  if (d.nextHop && d.nextHop.includes(':') === prefix.includes(':')) attrs.nextHop = d.nextHop;
   if (d.communities?.length) attrs.communities = [...new Set([...(attrs.communities ?? []), ...d.communities])];
   if (d.prepend) attrs.asPath = prepend(attrs.asPath, d.prepend.asn, d.prepend.times);
   return { attrs, key: attributesKey(attrs) };
@@ -377,7 +382,7 @@ export class Speaker extends EventEmitter {
       // the export result is the same for all of them; ours are per prefix and not cached.
       if (best.source) session.out.exportCache.set(best.attrs, adv);
     }
-    if (adv && decision && (decision.communities?.length || decision.prepend)) adv = withPolicy(adv, decision);
+    if (adv && decision && (decision.communities?.length || decision.prepend || decision.nextHop)) adv = withPolicy(adv, decision, prefix);
     session.out.set(prefix, adv ?? undefined);
   }
 

@@ -145,11 +145,19 @@ export class Routing {
     // Default deny, as kube-router: only what this node originates leaves it.
     if (path.source) return 'deny';
     const isPod = this.inputs.local.podCidrs.includes(path.prefix);
-    if (this.internal.has(peer.address)) return isPod ? {} : 'deny';
+    // As kube-router: toward nodes the next hop is the node IP, unless --override-nexthop asks
+    // for the session's local address (they differ on nodes with several interfaces).
+    if (this.internal.has(peer.address)) return isPod ? this.nodeNextHop(path.prefix) : 'deny';
     const isVip = this.inputs.vips.some((v) => v.prefix === path.prefix);
     if (!isVip && !(isPod && this.config.advertisePodCidr)) return 'deny';
     const l = this.inputs.local;
     return { ...(l.communities.length ? { communities: l.communities } : {}), ...(l.prepend ? { prepend: l.prepend } : {}) };
+  }
+
+  private nodeNextHop(prefix: string): { nextHop?: string } {
+    if (this.config.overrideNextHop) return {};
+    const ip = prefix.includes(':') ? this.inputs.local.ipv6 : this.inputs.local.ipv4;
+    return ip ? { nextHop: ip } : {};
   }
 
   private importAllowed(prefix: string): boolean {

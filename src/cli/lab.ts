@@ -35,7 +35,7 @@ export const labCommand: CommandModule = {
   describe: 'A local cluster in network namespaces (nodes running the agent, pods, a BIRD top-of-rack router)',
   builder: (y: Argv) =>
     y
-      .command<{ nodes: number; tor: boolean; pods: number; prefix: string; dir: string }>(
+      .command<{ nodes: number; tor: boolean; pods: number; prefix: string; dir: string; ipv6: boolean }>(
         'up',
         'Build the lab: an API server, N nodes each running the agent, two pods per node, and with --tor a BIRD top-of-rack router',
         (c) =>
@@ -44,9 +44,10 @@ export const labCommand: CommandModule = {
             .option('nodes', { type: 'number', default: 3, describe: 'Number of nodes (1-200)' })
             .option('tor', { type: 'boolean', default: false, describe: 'Add a top-of-rack router (BIRD, AS 64513) peering eBGP with every node' })
             .option('pods', { type: 'number', default: 2, describe: 'Pods per node' })
+            .option('ipv6', { type: 'boolean', default: false, describe: 'Dual-stack: IPv6 node addresses and pod CIDRs as well (agents run with --enable-ipv6)' })
             .option('prefix', { type: 'string', default: LAB_PREFIX, describe: 'Prefix of the lab namespace names' }),
         async (argv) => {
-          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, podsPerNode: argv.pods, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir });
+          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir });
           say('waiting for BGP to converge...');
           try {
             await lab.waitConverged(90000);

@@ -30,14 +30,19 @@ const SEGMENT = '10.0.0';
 const API_IP = `${SEGMENT}.250`;
 const API_PORT = 6443;
 const TOR_IP = `${SEGMENT}.254`;
-/** A host outside the cluster (TEST-NET-1), on the ToR: pod egress to it must be SNATed. */
+const SEGMENT6 = 'fd00::';
+const TOR_IP6 = `${SEGMENT6}fe`;
+/** A host outside the cluster (TEST-NET-1 / documentation prefix), on the ToR: pod egress to it must be SNATed. */
 export const EXTERNAL_HOST = '192.0.2.1';
+export const EXTERNAL_HOST6 = '2001:db8::1';
 /** Service external IPs the lab's agents may advertise. */
 export const EXTERNAL_IP_RANGE = '198.51.100.0/24';
 
 export interface LabOptions {
   nodes: number;
   tor: boolean;
+  /** Dual-stack: IPv6 node addresses and pod CIDRs too (agents run with --enable-ipv6). */
+  ipv6?: boolean;
   podsPerNode?: number;
   prefix?: string;
   dir?: string;
@@ -53,6 +58,9 @@ export interface LabNode {
   netns: string;
   ip: string;
   podCidr: string;
+  /** Dual-stack labs only. */
+  ip6?: string;
+  podCidr6?: string;
   dir: string;
   adminSocket: string;
   kubeconfig: string;
@@ -67,6 +75,7 @@ export interface LabPod {
   netns: string;
   containerId: string;
   ip?: string;
+  ip6?: string;
 }
 
 export interface LabState {
@@ -75,7 +84,8 @@ export interface LabState {
   cli: string;
   segment: string;
   api: { netns: string; ip: string; port: number; socket: string; dir: string };
-  tor?: { netns: string; ip: string; asn: number; dir: string; externalHost: string };
+  tor?: { netns: string; ip: string; ip6?: string; asn: number; dir: string; externalHost: string; externalHost6?: string };
+  ipv6: boolean;
   nodes: LabNode[];
   pods: LabPod[];
   agentArgs: string[];
@@ -93,7 +103,7 @@ export interface AgentStatusView {
 
 const stateFile = (dir: string): string => path.join(dir, 'lab.json');
 
-export function labNode(prefix: string, dir: string, i: number): LabNode {
+export function labNode(prefix: string, dir: string, i: number, ipv6 = false): LabNode {
   const name = `node${i}`;
   const ndir = path.join(dir, name);
   return {
@@ -101,6 +111,7 @@ export function labNode(prefix: string, dir: string, i: number): LabNode {
     netns: `${prefix}${name}`,
     ip: `${SEGMENT}.${10 + i}`,
     podCidr: `10.244.${i}.0/24`,
+    ...(ipv6 ? { ip6: `${SEGMENT6}${10 + i}`, podCidr6: `fd00:10:244:${i}::/64` } : {}),
     dir: ndir,
     adminSocket: path.join(ndir, 'admin.sock'),
     kubeconfig: path.join(ndir, 'kubeconfig'),
@@ -115,10 +126,11 @@ export function nodeObject(n: LabNode): Record<string, unknown> {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' } },
-    spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
+    spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr, ...(n.podCidr6 ? [n.podCidr6] : [])] },
     status: {
       addresses: [
         { type: 'InternalIP', address: n.ip },
+        ...(n.ip6 ? [{ type: 'InternalIP', address: n.ip6 }] : []),
         { type: 'Hostname', address: n.name },
       ],
       conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
@@ -171,6 +183,7 @@ export class Lab {
       '--advertise-external-ip',
       `--service-external-ip-range=${EXTERNAL_IP_RANGE}`,
       ...(s.tor ? [`--peer-router-ips=${s.tor.ip}`, `--peer-router-asns=${s.tor.asn}`] : []),
+      ...(s.ipv6 ? ['--enable-ipv6'] : []),
       ...s.agentArgs,
     ];
     const child = this.netns(n.netns).spawn(process.execPath, args, { logFile: path.join(n.dir, 'agent.log') });
@@ -238,8 +251,11 @@ export class Lab {
     this.save();
     const result = await cniAdd({ confList: n.cniConfList, nodeNetns: n.netns, podNetns: pod.netns, containerId: pod.containerId, podName: name, podNamespace: pod.namespace, stateDir: n.cniState });
     const ip = result.ips?.find((x) => !x.address.includes(':'))?.address.split('/')[0];
-    if (!ip) throw new Error(`CNI ADD for ${name} gave no IPv4 address: ${JSON.stringify(result)}`);
+    const ip6 = result.ips?.find((x) => x.address.includes(':'))?.address.split('/')[0];
+    if (!ip || (this.state.ipv6 && !ip6)) throw new Error(`CNI ADD for ${name} gave no ${ip ? 'IPv6' : 'IPv4'} address: ${JSON.stringify(result)}`);
     pod.ip = ip;
+    if (ip6) pod.ip6 = ip6;
+    const ips = [ip, ...(ip6 ? [ip6] : [])];
     this.save();
     const base = `/api/v1/namespaces/${pod.namespace}/pods`;
     await this.api.create(base, {
@@ -253,9 +269,9 @@ export class Lab {
       status: {
         phase: 'Running',
         hostIP: n.ip,
-        hostIPs: [{ ip: n.ip }],
+        hostIPs: [n.ip, ...(n.ip6 ? [n.ip6] : [])].map((x) => ({ ip: x })),
         podIP: ip,
-        podIPs: [{ ip }],
+        podIPs: ips.map((x) => ({ ip: x })),
         startTime: now,
         conditions: [
           { type: 'Ready', status: 'True', lastTransitionTime: now },
@@ -287,7 +303,7 @@ export class Lab {
           const want = nodes.length - 1 + (tor ? 1 : 0);
           if (nb.filter((x) => x.state === 'Established').length !== want) return false;
           const routed = new Set(st.kernelRoutes.map((r) => r.dst));
-          if (nodes.some((m) => m !== n && !routed.has(m.podCidr))) return false;
+          if (nodes.some((m) => m !== n && (!routed.has(m.podCidr) || (m.podCidr6 && !routed.has(m.podCidr6))))) return false;
         }
         return true;
       },
@@ -331,11 +347,15 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     cli: o.cli,
     segment: `${prefix}sw`,
     api: { netns: `${prefix}api`, ip: API_IP, port: API_PORT, socket: path.join(apiDir, 'api.sock'), dir: apiDir },
-    nodes: Array.from({ length: o.nodes }, (_, i) => labNode(prefix, dir, i + 1)),
+    nodes: Array.from({ length: o.nodes }, (_, i) => labNode(prefix, dir, i + 1, o.ipv6)),
     pods: [],
     agentArgs: o.agentArgs ?? [],
+    ipv6: !!o.ipv6,
   };
-  if (o.tor) state.tor = { netns: `${prefix}tor`, ip: TOR_IP, asn: TOR_ASN, dir: path.join(dir, 'tor'), externalHost: EXTERNAL_HOST };
+  if (o.tor) {
+    state.tor = { netns: `${prefix}tor`, ip: TOR_IP, asn: TOR_ASN, dir: path.join(dir, 'tor'), externalHost: EXTERNAL_HOST };
+    if (o.ipv6) Object.assign(state.tor, { ip6: TOR_IP6, externalHost6: EXTERNAL_HOST6 });
+  }
   const lab = new Lab(state);
   fs.writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
   try {
@@ -354,8 +374,9 @@ export async function labUp(o: LabOptions): Promise<Lab> {
       const tor = state.tor;
       out(`ToR ${tor.ip} (BIRD, AS ${tor.asn}, namespace ${tor.netns}); outside host ${tor.externalHost}`);
       const torNs = await Netns.create(tor.netns);
-      await sw.join(torNs, 'eth0', [`${tor.ip}/24`]);
+      await sw.join(torNs, 'eth0', [`${tor.ip}/24`, ...(tor.ip6 ? [`${tor.ip6}/64`] : [])]);
       await torNs.ip('addr', 'add', `${tor.externalHost}/32`, 'dev', 'lo');
+      if (tor.externalHost6) await torNs.ip('addr', 'add', `${tor.externalHost6}/128`, 'dev', 'lo');
       fs.mkdirSync(tor.dir, { recursive: true });
       // No kernel protocol: the ToR learns pod CIDRs but routes nothing to pods, so pod egress
       // must leave SNATed to the node IP to get an answer.
@@ -364,15 +385,16 @@ export async function labUp(o: LabOptions): Promise<Lab> {
         asn: tor.asn,
         localAddress: tor.ip,
         routes: [],
-        protocols: state.nodes.map((n) => ({ name: n.name, neighbor: n.ip, asn: CLUSTER_ASN })),
+        protocols: state.nodes.map((n) => ({ name: n.name, neighbor: n.ip, asn: CLUSTER_ASN, ...(tor.ip6 ? { ipv6NextHop: tor.ip6 } : {}) })),
       });
     }
 
     for (const n of state.nodes) {
-      out(`${n.name} ${n.ip}, pod CIDR ${n.podCidr} (namespace ${n.netns})`);
+      out(`${n.name} ${[n.ip, n.ip6].filter(Boolean).join(' ')}, pod CIDR ${[n.podCidr, n.podCidr6].filter(Boolean).join(' ')} (namespace ${n.netns})`);
       const ns = await Netns.create(n.netns);
-      await sw.join(ns, 'eth0', [`${n.ip}/24`]);
+      await sw.join(ns, 'eth0', [`${n.ip}/24`, ...(n.ip6 ? [`${n.ip6}/64`] : [])]);
       if (state.tor) await ns.ip('route', 'add', 'default', 'via', state.tor.ip);
+      if (state.tor?.ip6) await ns.ip('-6', 'route', 'add', 'default', 'via', state.tor.ip6);
       fs.mkdirSync(path.dirname(n.cniConfList), { recursive: true });
       fs.writeFileSync(n.kubeconfig, renderKubeconfig(`https://${API_IP}:${API_PORT}`, creds.caCert, token, 'kube-router'), { mode: 0o600 });
       await lab.createNode(n);
@@ -385,7 +407,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     for (const n of state.nodes) {
       for (let j = 1; j <= (o.podsPerNode ?? 2); j++) {
         const pod = await lab.createPod(n, `${n.name}-pod${j}`);
-        out(`  pod ${pod.name} ${pod.ip}`);
+        out(`  pod ${pod.name} ${[pod.ip, pod.ip6].filter(Boolean).join(' ')}`);
       }
     }
   } catch (e) {

@@ -11,6 +11,8 @@ export interface LabNodeStatus {
   name: string;
   ip: string;
   podCidr: string;
+  ip6?: string;
+  podCidr6?: string;
   agent: 'up' | 'unreachable';
   error?: string;
   sessions: { peer: string; asn: number; state: string; uptime: number; description?: string }[];
@@ -22,6 +24,7 @@ export interface PingResult {
   from: string;
   to: string;
   toIp: string;
+  family: 4 | 6;
   ok: boolean;
 }
 
@@ -36,28 +39,38 @@ export interface LabStatus {
 /** One ping, retried once: the first packet of a pair may wait on ARP. */
 export async function podPing(lab: Lab, from: LabPod, toIp: string): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const r = await lab.inPod(from, 'ping', ['-c', '1', '-W', '2', '-q', toIp]);
+    const r = await lab.inPod(from, 'ping', [toIp.includes(':') ? '-6' : '-4', '-c', '1', '-W', '2', '-q', toIp]);
     if (r.code === 0) return true;
   }
   return false;
 }
 
+/** Every pod pings every other pod, over IPv4 and, in a dual-stack lab, over IPv6. */
 export async function pingMatrix(lab: Lab): Promise<PingResult[]> {
   const pods = lab.state.pods.filter((p) => p.ip);
-  const pairs = pods.flatMap((a) => pods.filter((b) => b !== a).map((b) => [a, b] as const));
-  return Promise.all(pairs.map(async ([a, b]) => ({ from: a.name, to: b.name, toIp: b.ip!, ok: await podPing(lab, a, b.ip!) })));
+  const probes = pods.flatMap((a) =>
+    pods
+      .filter((b) => b !== a)
+      .flatMap((b) => [[a, b, b.ip!, 4] as const, ...(b.ip6 && a.ip6 ? [[a, b, b.ip6, 6] as const] : [])]),
+  );
+  return Promise.all(probes.map(async ([a, b, ip, family]) => ({ from: a.name, to: b.name, toIp: ip, family, ok: await podPing(lab, a, ip) })));
+}
+
+/** Pod pairs (from, to) of which some probe failed. */
+export function failedPairs(pings: readonly PingResult[]): Set<string> {
+  return new Set(pings.filter((p) => !p.ok).map((p) => `${p.from} ${p.to}`));
 }
 
 /** The ToR's BGP routes: prefix and the next hops of its paths. */
-export async function torRoutes(lab: Lab): Promise<{ prefix: string; nextHops: string[] }[]> {
-  const routes = parseBirdRoutes(await lab.birdc('show', 'route', 'all', 'table', 'master4'));
+export async function torRoutes(lab: Lab, family: 4 | 6 = 4): Promise<{ prefix: string; nextHops: string[] }[]> {
+  const routes = parseBirdRoutes(await lab.birdc('show', 'route', 'all', 'table', family === 4 ? 'master4' : 'master6'));
   const by = new Map<string, string[]>();
   for (const r of routes) by.set(r.prefix, [...(by.get(r.prefix) ?? []), r.nextHop]);
   return [...by].map(([prefix, nextHops]) => ({ prefix, nextHops: nextHops.sort() })).sort((a, b) => a.prefix.localeCompare(b.prefix));
 }
 
 async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<LabNodeStatus> {
-  const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, agent: 'up', sessions: [], routes: [], advertisedVips: [] };
+  const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, ...(n.ip6 ? { ip6: n.ip6, podCidr6: n.podCidr6! } : {}), agent: 'up', sessions: [], routes: [], advertisedVips: [] };
   try {
     const [st, nb] = await Promise.all([lab.agentStatus(n), lab.neighbors(n)]);
     s.sessions = nb.map((x) => ({ peer: x.address, asn: x.asn, state: x.state, uptime: x.uptime, ...(x.description ? { description: x.description } : {}) }));
@@ -80,7 +93,7 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
       .map((l) => l.trim().split(/\s+/))
       .filter((f) => f[1] === 'BGP')
       .map((f) => ({ name: f[0]!, state: f[5] ?? f[3] ?? '?' }));
-    status.tor = { sessions, routes: await torRoutes(lab) };
+    status.tor = { sessions, routes: [...(await torRoutes(lab, 4)), ...(lab.state.ipv6 ? await torRoutes(lab, 6) : [])] };
   }
   return status;
 }
@@ -91,7 +104,7 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
   lines.push(
     table([
       ['NAME', 'IP', 'POD CIDR', 'AGENT', 'SESSIONS', 'ROUTES'],
-      ...s.nodes.map((n) => [n.name, n.ip, n.podCidr, n.agent, `${n.sessions.filter((x) => x.state === 'Established').length}/${n.sessions.length} up`, String(n.routes.length)]),
+      ...s.nodes.map((n) => [n.name, [n.ip, n.ip6].filter(Boolean).join(' '), [n.podCidr, n.podCidr6].filter(Boolean).join(' '), n.agent, `${n.sessions.filter((x) => x.state === 'Established').length}/${n.sessions.length} up`, String(n.routes.length)]),
     ]),
   );
   for (const n of s.nodes) {
@@ -111,13 +124,14 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
     lines.push(indent(s.tor.routes.length ? table([['PREFIX', 'NEXT HOPS'], ...s.tor.routes.map((r) => [r.prefix, r.nextHops.join(' ')])]) : '(no routes)'));
   }
   lines.push('', 'PODS');
-  lines.push(table([['NAME', 'NODE', 'IP'], ...s.pods.map((p) => [p.name, p.node, p.ip ?? '-'])]));
-  lines.push('', 'PING (row pings column)');
+  lines.push(table([['NAME', 'NODE', 'IP'], ...s.pods.map((p) => [p.name, p.node, [p.ip, p.ip6].filter(Boolean).join(' ') || '-'])]));
+  lines.push('', `PING (row pings column${lab.state.ipv6 ? ', IPv4 and IPv6' : ''})`);
   const names = s.pods.filter((p) => p.ip).map((p) => p.name);
-  const cell = (a: string, b: string): string => (a === b ? '-' : s.pings.find((p) => p.from === a && p.to === b)?.ok ? 'ok' : 'FAIL');
+  const failed = failedPairs(s.pings);
+  const pairs = names.length * (names.length - 1);
+  const cell = (a: string, b: string): string => (a === b ? '-' : failed.has(`${a} ${b}`) ? 'FAIL' : 'ok');
   lines.push(table([['', ...names], ...names.map((a) => [a, ...names.map((b) => cell(a, b))])]));
-  const failed = s.pings.filter((p) => !p.ok).length;
-  lines.push('', s.ok ? `OK: ${s.pings.length} of ${s.pings.length} pod pairs reach each other` : `NOT OK: ${failed} of ${s.pings.length} pod pairs fail${s.nodes.some((n) => n.agent !== 'up') ? '; some agents are unreachable' : ''} (logs: ${lab.state.dir}/*/agent.log)`);
+  lines.push('', s.ok ? `OK: ${pairs} of ${pairs} pod pairs reach each other` : `NOT OK: ${failed.size} of ${pairs} pod pairs fail${s.nodes.some((n) => n.agent !== 'up') ? '; some agents are unreachable' : ''} (logs: ${lab.state.dir}/*/agent.log)`);
   return lines.join('\n');
 }
 

@@ -90,7 +90,8 @@ describe('two speakers on loopback', () => {
       routerId: '10.0.0.1',
       listen: { address: '127.0.0.1', port: 0 },
       connectRetry: 1,
-      exportPolicy: (path) => (path.prefix === '198.51.100.7/32' && !allowVip ? 'deny' : { communities: [0xffffff01], prepend: { asn: 65001, times: 2 } }),
+      exportPolicy: (path) =>
+        path.prefix === '198.51.100.7/32' ? (allowVip ? { communities: [0xffffff01] } : 'deny') : { communities: [0xffffff01], prepend: { asn: 65001, times: 2 }, nextHop: '10.0.0.1' },
     });
     const b = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 }, connectRetry: 1, importPolicy: (prefix) => !(rejectPod && prefix === '10.233.64.0/24') });
     await a.start();
@@ -107,12 +108,15 @@ describe('two speakers on loopback', () => {
     expect(pod).toMatchObject({ prefix: '10.233.64.0/24', accepted: false, rejectReason: 'rejected by import policy' });
     expect(pod.attrs.communities).toEqual([0xffffff01]);
     expect(pod.attrs.asPath).toEqual([{ type: 2, asns: [65001, 65001, 65001] }]);
+    expect(pod.attrs.nextHop).toBe('10.0.0.1');
     expect(b.rib.destination('10.233.64.0/24')).toMatchObject({ best: undefined });
     allowVip = true;
     a.reapplyPolicies();
     rejectPod = false;
     b.reapplyPolicies();
     await until(() => b.rib.destination('198.51.100.7/32')?.best !== undefined && b.rib.destination('10.233.64.0/24')?.best !== undefined, 5000);
+    // Without a next hop from the policy: the session's own address.
+    expect(b.rib.destination('198.51.100.7/32')!.best!.attrs.nextHop).toBe('127.0.0.1');
     allowVip = false;
     a.reapplyPolicies();
     await until(() => b.rib.destination('198.51.100.7/32') === undefined, 5000);

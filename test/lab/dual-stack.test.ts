@@ -1,0 +1,69 @@
+/**
+ * A dual-stack lab (`lab up --nodes 2 --tor --ipv6`): IPv6 pod CIDRs are advertised and routed
+ * next to the IPv4 ones (IPv6 routes over the IPv4 sessions, with IPv6 next hops), pods reach
+ * each other over both families, and IPv6 egress is masqueraded through the inet6 ipsets.
+ */
+import fs from 'node:fs';
+import { run } from '../../src/util/exec';
+import { Lab, EXTERNAL_HOST6 } from '../../src/lab/cluster';
+import { pingMatrix, podPing, torRoutes } from '../../src/lab/status';
+import { listNetns } from '../../src/lab/netns';
+import { CLI } from '../helpers/our-speaker';
+import { TEST_NETNS_PREFIX } from '../helpers/topology';
+
+jest.setTimeout(120000);
+
+const PREFIX = `${TEST_NETNS_PREFIX}lab6-`;
+const DIR = '/run/kube-router-ts/test-lab6';
+const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { allowFail: true });
+
+describe('lab: dual-stack, 2 nodes and a ToR', () => {
+  let lab: Lab;
+
+  beforeAll(async () => {
+    const up = await cli('lab', 'up', '--nodes', '2', '--tor', '--ipv6', `--dir=${DIR}`, `--prefix=${PREFIX}`);
+    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.stderr}${up.stdout}`);
+    lab = Lab.load(DIR);
+  });
+
+  afterAll(async () => {
+    expect((await cli('lab', 'down', `--dir=${DIR}`)).code).toBe(0);
+    expect(await listNetns(PREFIX)).toEqual([]);
+    expect(fs.existsSync(DIR)).toBe(false);
+  });
+
+  const sh = async (netns: string, cmd: string, ...args: string[]): Promise<string> => (await lab.netns(netns).exec(cmd, args)).stdout;
+
+  it('pods have an address of each family and reach each other over both', async () => {
+    expect(lab.state.pods.every((p) => p.ip && p.ip6)).toBe(true);
+    const pings = await pingMatrix(lab);
+    expect(pings.filter((p) => p.family === 6)).toHaveLength(12);
+    expect(pings.filter((p) => !p.ok)).toEqual([]);
+  });
+
+  it('IPv6 pod CIDRs are in the kernel via the IPv6 node address, and at the ToR', async () => {
+    const [n1, n2] = lab.state.nodes as [Lab['state']['nodes'][number], Lab['state']['nodes'][number]];
+    const v6 = JSON.parse(await sh(n1.netns, 'ip', '-6', '-j', 'route', 'show')) as { dst: string; gateway?: string; protocol?: string }[];
+    expect(v6.filter((r) => r.protocol === '44').map((r) => ({ dst: r.dst, gateway: r.gateway }))).toEqual([{ dst: n2.podCidr6, gateway: n2.ip6 }]);
+    expect(await sh(n1.netns, 'ip', '-6', '-o', 'addr', 'show', 'dev', 'kube-bridge')).toContain(`inet6 ${n1.podCidr6!.replace('::/64', '::1/64')}`);
+    expect(await torRoutes(lab, 6)).toEqual(lab.state.nodes.map((n) => ({ prefix: n.podCidr6, nextHops: [n.ip6] })));
+    expect(await sh(n1.netns, 'sysctl', '-n', 'net.ipv6.conf.all.forwarding')).toBe('1\n');
+  });
+
+  it('IPv6 egress leaves with the node address, through the inet6 ipsets and the MASQUERADE rule', async () => {
+    const n1 = lab.state.nodes[0]!;
+    const pod = lab.state.pods.find((p) => p.node === n1.name)!;
+    expect(await podPing(lab, pod, EXTERNAL_HOST6)).toBe(true);
+    const ct = await sh(n1.netns, 'conntrack', '-f', 'ipv6', '-L', '-p', 'icmpv6', '-d', EXTERNAL_HOST6);
+    expect(ct).toContain(`src=${pod.ip6} dst=${EXTERNAL_HOST6}`);
+    expect(ct).toContain(`src=${EXTERNAL_HOST6} dst=${n1.ip6} `);
+    const sets = await sh(n1.netns, 'ipset', 'list', 'inet6:kube-router-pod-subnets');
+    expect(sets).toMatch(/Type: hash:net\n/);
+    expect(sets).toMatch(/family inet6/);
+    expect(sets.split('Members:\n')[1]!.trim().split('\n').sort()).toEqual(lab.state.nodes.map((n) => `${n.podCidr6} timeout 0`).sort());
+    const rules = (await sh(n1.netns, 'ip6tables-save', '-t', 'nat')).split('\n');
+    expect(rules).toContain(
+      '-A KUBE-ROUTER-TS-POSTROUTING -m set --match-set inet6:kube-router-pod-subnets src -m set ! --match-set inet6:kube-router-pod-subnets dst -m set ! --match-set inet6:kube-router-node-ips dst -j MASQUERADE --random-fully',
+    );
+  });
+});
