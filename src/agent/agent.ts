@@ -49,6 +49,9 @@ export class Agent {
   private desired: NodesDesired | undefined;
   private vips: AdvertisedVip[] = [];
   private unreachable: string[] = [];
+  /** Set once BGP has converged after (re)joining: from then on kernel routes are pruned. */
+  private pruning = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
   /** Why sync is waiting for the Node object (logged once per reason). */
   private waitingFor: string | undefined;
   private readonly startedAt = Date.now();
@@ -80,6 +83,7 @@ export class Agent {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.pruneTimer);
     this.syncTask.stop();
     this.routesTask.stop();
     await this.syncTask.idle();
@@ -136,6 +140,9 @@ export class Agent {
       this.dataplane.watchRoutes(() => this.routesTask.trigger());
     }
     if (!this.routing) {
+      this.pruning = false;
+      clearTimeout(this.pruneTimer);
+      this.pruneTimer = setTimeout(() => this.routesTask.trigger(), this.pruneDeadlineMs() + 100);
       const routing = new Routing(c, local, this.log.child({ component: 'bgp' }));
       await routing.start();
       routing.speaker.on('bestChanges', () => this.routesTask.trigger());
@@ -181,6 +188,10 @@ export class Agent {
     await this.dataplane?.reconcileRoutes([], true);
   }
 
+  private pruneDeadlineMs(): number {
+    return this.config.gracefulRestart ? this.config.gracefulRestart.deferralTime * 1000 : PRUNE_DEADLINE_NO_GR_MS;
+  }
+
   private async syncRoutes(): Promise<void> {
     if (!this.routing || !this.dataplane) return;
     const { routes, unreachable } = this.routing.desiredKernelRoutes(await this.dataplane.connectedSubnets());
@@ -188,10 +199,16 @@ export class Agent {
       this.log.warn({ prefixes: unreachable }, 'learned routes whose next hop is not on a connected subnet get no kernel route (needs the overlay or a router that carries them)');
     }
     this.unreachable = unreachable;
-    // Routes installed before a restart stay until BGP has converged, or a deadline passes.
-    const deadline = this.config.gracefulRestart ? this.config.gracefulRestart.deferralTime * 1000 : PRUNE_DEADLINE_NO_GR_MS;
-    const prune = this.routing.converged || Date.now() - this.routing.startedAt > deadline;
-    await this.dataplane.reconcileRoutes(routes, prune);
+    // Routes installed before a restart stay until BGP has converged once (every peer sent
+    // End-of-RIB), or a deadline passes; from then on, what BGP no longer has goes.
+    if (!this.pruning) {
+      const converged = this.routing.converged;
+      if (converged || Date.now() - this.routing.startedAt > this.pruneDeadlineMs()) {
+        this.pruning = true;
+        this.log.info({ converged }, converged ? 'BGP converged: routes BGP no longer has are removed from now on' : 'BGP did not converge in time: removing routes BGP does not have');
+      }
+    }
+    await this.dataplane.reconcileRoutes(routes, this.pruning);
   }
 
   async status(): Promise<AgentStatus> {

@@ -12,8 +12,8 @@ import { BridgeReconciler } from './bridge';
 
 export async function cleanupDataPlane(cniConfPath: string): Promise<string[]> {
   const done: string[] = [];
-  await new Iptables().cleanup([4, 6]);
-  done.push('iptables chains KUBE-ROUTER-TS-*');
+  const chains = await new Iptables().cleanup([4, 6]);
+  if (chains.length) done.push(`iptables chains ${chains.join(', ')}`);
   const sets = [POD_SUBNETS, NODE_IPS, v6Name(POD_SUBNETS), v6Name(NODE_IPS)];
   const ipsets = new IpSets();
   const present: string[] = [];

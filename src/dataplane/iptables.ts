@@ -53,16 +53,19 @@ export class Iptables {
     }
   }
 
-  /** Removes our jumps and chains. */
-  async cleanup(families: readonly Family[]): Promise<void> {
+  /** Removes our jumps and chains; returns what existed ("nat/KUBE-ROUTER-TS-POSTROUTING (IPv6)"). */
+  async cleanup(families: readonly Family[]): Promise<string[]> {
+    const removed: string[] = [];
     for (const f of families) {
       const t = tools(f);
       for (const j of JUMPS) {
         const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
         while ((await run(t.cmd, ['-w', '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
         await run(t.cmd, ['-w', '-t', j.table, '-F', j.target], { allowFail: true });
-        await run(t.cmd, ['-w', '-t', j.table, '-X', j.target], { allowFail: true });
+        const deleted = await run(t.cmd, ['-w', '-t', j.table, '-X', j.target], { allowFail: true });
+        if (deleted.code === 0) removed.push(`${j.table}/${j.target}${f === 6 ? ' (IPv6)' : ''}`);
       }
     }
+    return removed;
   }
 }

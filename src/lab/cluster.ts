@@ -229,6 +229,13 @@ export class Lab {
     return this.api.delete(`/api/v1/nodes/${n.name}`);
   }
 
+  /** Adds a host namespace (<prefix>NAME) on the lab's segment, e.g. another router to peer with. */
+  async addHost(name: string, addresses: string[]): Promise<Netns> {
+    const ns = await Netns.create(`${this.state.prefix}${name}`);
+    await Segment.attach(this.state.segment).join(ns, 'eth0', addresses, `h-${name}`.slice(0, 15));
+    return ns;
+  }
+
   /** birdc on the ToR. */
   birdc(...args: string[]): Promise<string> {
     const tor = this.state.tor;

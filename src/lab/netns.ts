@@ -119,9 +119,16 @@ export class Segment {
     return new Segment(ns, bridge);
   }
 
-  /** Connects a host; addresses are CIDRs ("10.0.0.1/24", "fd00::1/64"). */
-  async join(host: Netns, ifname: string, addresses: readonly string[]): Promise<void> {
-    const port = `p${++this.ports}`;
+  /** An existing segment (e.g. a lab's, from another process). */
+  static attach(nsName: string, bridge = 'br0'): Segment {
+    return new Segment(Netns.attach(nsName), bridge);
+  }
+
+  /**
+   * Connects a host; addresses are CIDRs ("10.0.0.1/24", "fd00::1/64"). `port` names the
+   * switch side (at most 15 characters), needed when joining an attached segment.
+   */
+  async join(host: Netns, ifname: string, addresses: readonly string[], port = `p${++this.ports}`): Promise<void> {
     await this.ns.ip('link', 'add', port, 'type', 'veth', 'peer', 'name', ifname, 'netns', host.name);
     await this.ns.ip('link', 'set', port, 'master', this.bridge);
     await this.ns.ip('link', 'set', port, 'up');

@@ -12,6 +12,8 @@ import { pingMatrix, podPing, torRoutes } from '../../src/lab/status';
 import { listNetns } from '../../src/lab/netns';
 import { until, sleep } from '../../src/lab/wait';
 import { CLI } from '../helpers/our-speaker';
+import { Bird } from '../../src/lab/bird';
+import { parseBirdRoutes } from '../../src/lab/peers/bird';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 
 jest.setTimeout(120000);
@@ -198,6 +200,51 @@ describe('lab: 3 nodes and a ToR', () => {
     });
   });
 
+  describe('node annotations', () => {
+    const nodePath = '/api/v1/nodes/node1';
+    const annotate = (annotations: Record<string, string | null>) => lab.api.mergePatch(nodePath, { metadata: { annotations } });
+    const torRoute = () => lab.birdc('show', 'route', '10.244.1.0/24', 'all');
+
+    it('node.bgp.communities and path-prepend.* change what the node advertises; a garbage value is logged once and ignored', async () => {
+      await annotate({ 'kube-router.io/node.bgp.communities': '64512:100,64512:200', 'kube-router.io/path-prepend.as': '64512', 'kube-router.io/path-prepend.repeat-n': '2' });
+      await until(async () => /BGP\.community: \(64512,100\) \(64512,200\)/.test(await torRoute()) && /BGP\.as_path: 64512 64512 64512\n/.test(await torRoute()), 15000, 'communities and prepending at the ToR');
+
+      await annotate({ 'kube-router.io/node.bgp.communities': 'banana', 'kube-router.io/path-prepend.as': null, 'kube-router.io/path-prepend.repeat-n': null });
+      await until(async () => !/BGP\.community/.test(await torRoute()) && /BGP\.as_path: 64512\n/.test(await torRoute()), 15000, 'the garbage community ignored, prepending gone');
+      // Another change to the Node makes every agent compute again: still one log line.
+      await lab.api.mergePatch(nodePath, { metadata: { labels: { resync: 'yes' } } });
+      await sleep(500);
+      const log = fs.readFileSync(`${nodes()[0]!.dir}/agent.log`, 'utf8').split('\n');
+      expect(log.filter((l) => l.includes('banana'))).toHaveLength(1);
+      expect(log.find((l) => l.includes('banana'))).toMatch(/"level":40.*ignoring kube-router.io\/node.bgp.communities on node\/node1/);
+      expect((await lab.agentStatus(nodes()[0]!)).ready).toBe(true);
+      await annotate({ 'kube-router.io/node.bgp.communities': null });
+    });
+
+    it('peer.ips, peer.asns and peer.passwords add a node-specific eBGP peer with TCP MD5; removing them removes it', async () => {
+      const dir = `${DIR}/edge`;
+      fs.mkdirSync(dir, { recursive: true });
+      const edgeNs = await lab.addHost('edge', ['10.0.0.200/24']);
+      const edge = await Bird.start(edgeNs, dir, { routerId: '10.0.0.200', asn: 65010, localAddress: '10.0.0.200', routes: [], protocols: [{ name: 'node1', neighbor: '10.0.0.11', asn: 64512, password: 'edge-secret' }] });
+      try {
+        await annotate({ 'kube-router.io/peer.ips': '10.0.0.200', 'kube-router.io/peer.asns': '65010', 'kube-router.io/peer.passwords': Buffer.from('edge-secret').toString('base64') });
+        await until(async () => /node1\s+BGP\s+\S+\s+up\s+.*Established/.test(await edge.birdc('show', 'protocols')), 20000, 'the edge router to peer with node1');
+        const routes = parseBirdRoutes(await edge.birdc('show', 'route', 'all'));
+        expect(routes.map((r) => ({ prefix: r.prefix, nextHop: r.nextHop, asPath: r.asPath }))).toEqual([{ prefix: '10.244.1.0/24', nextHop: '10.0.0.11', asPath: [64512] }]);
+        expect((await lab.neighbors(nodes()[0]!)).find((x) => x.address === '10.0.0.200')).toMatchObject({ asn: 65010, state: 'Established' });
+        // Only node1 carries the annotation.
+        expect((await lab.neighbors(nodes()[1]!)).map((x) => x.address)).not.toContain('10.0.0.200');
+
+        await annotate({ 'kube-router.io/peer.ips': null, 'kube-router.io/peer.asns': null, 'kube-router.io/peer.passwords': null });
+        await until(async () => parseBirdRoutes(await edge.birdc('show', 'route', 'all')).length === 0, 15000, 'the edge router to lose node1 routes');
+        expect((await lab.neighbors(nodes()[0]!)).map((x) => x.address)).not.toContain('10.0.0.200');
+      } finally {
+        edge.stop();
+        await edgeNs.destroy();
+      }
+    });
+  });
+
   it('deleting a Node object removes its routes from the other nodes and the ToR; adding it back restores them', async () => {
     const [n1, n2, n3] = nodes() as [Lab['state']['nodes'][number], Lab['state']['nodes'][number], Lab['state']['nodes'][number]];
     const routedOn = async (n: typeof n1, cidr: string) => (await kernelRoutes(n.netns)).some((r) => r.dst === cidr);
@@ -308,5 +355,45 @@ describe('lab: 3 nodes and a ToR', () => {
       await allNodesAdvertise('198.51.100.22', false);
       expect(await snapshot()).toEqual(state);
     });
+  });
+
+  const nat = async (netns: string) => (await sh(netns, 'iptables-save')).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':KUBE'));
+
+  it('an agent restart keeps its kernel routes while it is away, then converges again adding nothing twice', async () => {
+    const [n1, n2] = nodes() as [Lab['state']['nodes'][number], Lab['state']['nodes'][number]];
+    const before = { routes: await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44'), rules: await nat(n2.netns), sets: await sh(n2.netns, 'ipset', 'save') };
+    await lab.stopAgent(n2);
+    await until(async () => !(await kernelRoutes(n1.netns)).some((r) => r.dst === n2.podCidr), 10000, 'node1 to drop node2 pod CIDR (Cease, no graceful restart)');
+    // Forwarding state is preserved on the stopped node: its routes and rules stay.
+    expect(await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44')).toBe(before.routes);
+    expect(await podPing(lab, pod('node2-pod1'), pod('node2-pod2').ip!)).toBe(true);
+    lab.startAgent(n2);
+    await lab.waitConverged(30000);
+    expect(await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44')).toBe(before.routes);
+    expect(await nat(n2.netns)).toEqual(before.rules);
+    expect(await sh(n2.netns, 'ipset', 'save')).toBe(before.sets);
+    expect((await pingMatrix(lab)).filter((p) => !p.ok)).toEqual([]);
+  });
+
+  it('--cleanup-config removes everything the agent set up, and a restarted agent sets it all up again', async () => {
+    const n3 = nodes()[2]!;
+    const cleanup = () => lab.netns(n3.netns).exec(process.execPath, [CLI, '--cleanup-config', `--cni-conf-path=${n3.cniConfList}`], { allowFail: true });
+    await lab.stopAgent(n3);
+    const r = await cleanup();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^removed: iptables chains nat\/KUBE-ROUTER-TS-POSTROUTING, filter\/KUBE-ROUTER-TS-FORWARD.*; ipsets kube-router-pod-subnets, kube-router-node-ips; 2 routes; kube-bridge; .*10-kuberouter\.conflist\n$/);
+    expect(await sh(n3.netns, 'ip', 'route', 'show', 'proto', '44')).toBe('');
+    expect((await lab.netns(n3.netns).exec('ip', ['link', 'show', 'kube-bridge'], { allowFail: true })).code).not.toBe(0);
+    expect(await sh(n3.netns, 'ipset', 'list', '-n')).toBe('');
+    expect((await sh(n3.netns, 'iptables-save')) + (await sh(n3.netns, 'ip6tables-save'))).not.toMatch(/KUBE-ROUTER-TS|kube-router/);
+    expect(fs.existsSync(n3.cniConfList)).toBe(false);
+    expect((await cleanup()).stdout).toBe('nothing to remove\n');
+
+    lab.startAgent(n3);
+    await lab.waitConverged(30000);
+    expect(fs.existsSync(n3.cniConfList)).toBe(true);
+    expect(await sh(n3.netns, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'kube-bridge')).toContain('inet 10.244.3.1/24');
+    expect((await sh(n3.netns, 'ipset', 'list', '-n')).split('\n').filter(Boolean).sort()).toEqual(['kube-router-node-ips', 'kube-router-pod-subnets']);
+    expect(await nat(n3.netns)).toContain(`-A KUBE-ROUTER-TS-POSTROUTING ${SEED_MASQUERADE}`);
   });
 });
