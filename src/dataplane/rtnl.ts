@@ -118,12 +118,23 @@ export class Rtnl {
   /** The tail of the request queue. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly rawSocket: RtNetlinkSocket) {}
+  /** Our netlink port id, looked up once: the package otherwise asks the kernel on every send. */
+  private readonly port: number;
+
+  private constructor(private readonly rawSocket: RtNetlinkSocket) {
+    this.port = rawSocket.socket.address().port;
+  }
+
+  private opts(flags?: number): { localPort: number; flags?: number } {
+    return flags === undefined ? { localPort: this.port } : { localPort: this.port, flags };
+  }
 
   /**
    * One request at a time on the socket: the kernel refuses a second dump while one is running
-   * on the same socket (EBUSY), and the package then mixes up the multipart replies. Callers
-   * (the sync and route tasks, the admin API) may ask concurrently; they are queued here.
+   * on the same socket (EBUSY), and the package keeps one multipart reply at a time, so a reply
+   * arriving in the middle of a dump garbles it. Callers (the sync and route tasks, the admin
+   * API) may ask concurrently; they are queued here. (Pipelining changes was measured slower:
+   * the cost is the package's per-message work, not the round trip.)
    */
   private exclusive<T>(fn: (s: RtNetlinkSocket) => Promise<T>): Promise<T> {
     const next = this.queue.then(
@@ -143,7 +154,7 @@ export class Rtnl {
   }
 
   async links(): Promise<Link[]> {
-    const msgs = await this.exclusive((s) => s.getLinks());
+    const msgs = await this.exclusive((s) => s.getLinks(undefined, undefined, this.opts()));
     return msgs.map((m) => {
       const info = m.attrs.linkinfo ? decodeAttrs(m.attrs.linkinfo as Buffer) : undefined;
       return {
@@ -165,7 +176,7 @@ export class Rtnl {
   async createLink(name: string, kind: string, data?: Attr[], extra: Record<string, unknown> = {}): Promise<void> {
     const linkinfo = encodeAttrs([{ type: IFLA_INFO_KIND, value: kind }, ...(data ? [{ type: IFLA_INFO_DATA, value: data }] : [])]);
     try {
-      await this.exclusive((s) => s.newLink({}, { ifname: name, linkinfo, ...extra }, { flags: CREATE_EXCLUSIVE }));
+      await this.exclusive((s) => s.newLink({}, { ifname: name, linkinfo, ...extra }, this.opts(CREATE_EXCLUSIVE)));
     } catch (e) {
       if (!benign(e, ['EEXIST'])) throw e;
     }
@@ -177,19 +188,19 @@ export class Rtnl {
     if (change.master !== undefined) attrs.master = change.master;
     // Flags are set through a change mask: "up" changes, to on or off.
     const data = change.up === undefined ? { index } : { index, flags: change.up ? { up: true as const } : {}, change: { up: true as const } };
-    await this.exclusive((s) => s.setLink(data, attrs));
+    await this.exclusive((s) => s.setLink(data, attrs, this.opts()));
   }
 
   async deleteLink(index: number): Promise<void> {
     try {
-      await this.exclusive((s) => s.delLink({ index }));
+      await this.exclusive((s) => s.delLink({ index }, undefined, this.opts()));
     } catch (e) {
       if (!benign(e, ['ENODEV', 'ENOENT'])) throw e;
     }
   }
 
   async addresses(index?: number): Promise<Address[]> {
-    const msgs = await this.exclusive((s) => s.getAddresses());
+    const msgs = await this.exclusive((s) => s.getAddresses(undefined, undefined, this.opts()));
     return msgs
       .filter((m) => index === undefined || m.data.index === index)
       .filter((m) => m.attrs.address || m.attrs.local)
@@ -199,7 +210,7 @@ export class Rtnl {
   async addAddress(index: number, cidr: string): Promise<void> {
     const { addr, len, family } = splitCidr(cidr);
     try {
-      await this.exclusive((s) => s.newAddress({ family, prefixlen: len, index, scope: SCOPE_UNIVERSE }, { local: addr, address: addr }, { flags: CREATE_OR_REPLACE }));
+      await this.exclusive((s) => s.newAddress({ family, prefixlen: len, index, scope: SCOPE_UNIVERSE }, { local: addr, address: addr }, this.opts(CREATE_OR_REPLACE)));
     } catch (e) {
       if (!benign(e, ['EEXIST'])) throw e;
     }
@@ -208,7 +219,7 @@ export class Rtnl {
   async deleteAddress(index: number, cidr: string): Promise<void> {
     const { addr, len, family } = splitCidr(cidr);
     try {
-      await this.exclusive((s) => s.delAddress({ family, prefixlen: len, index }, { local: addr, address: addr }));
+      await this.exclusive((s) => s.delAddress({ family, prefixlen: len, index }, { local: addr, address: addr }, this.opts()));
     } catch (e) {
       if (!benign(e, ['EADDRNOTAVAIL', 'ENOENT', 'ENODEV'])) throw e;
     }
@@ -216,7 +227,7 @@ export class Rtnl {
 
   /** Routes of both families, optionally only those of one protocol number and table. */
   async routes(filter: { protocol?: number; table?: number } = {}): Promise<Route[]> {
-    const msgs = await this.exclusive((s) => s.getRoutes());
+    const msgs = await this.exclusive((s) => s.getRoutes(undefined, undefined, this.opts()));
     const out: Route[] = [];
     for (const m of msgs) {
       const table = Number(m.attrs.table ?? m.data.table ?? 0);
@@ -247,14 +258,14 @@ export class Rtnl {
     await this.exclusive((s) => s.newRoute(
       { family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol, scope: r.gateway ? SCOPE_UNIVERSE : SCOPE_LINK, type: RTN_UNICAST },
       attrs,
-      { flags: CREATE_OR_REPLACE },
+      this.opts(CREATE_OR_REPLACE),
     ));
   }
 
   async deleteRoute(r: Pick<Route, 'dst' | 'protocol' | 'table'>): Promise<void> {
     const { addr, len, family } = splitCidr(r.dst);
     try {
-      await this.exclusive((s) => s.delRoute({ family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol }, { dst: addr, ...(r.table > 255 ? { table: r.table } : {}) }));
+      await this.exclusive((s) => s.delRoute({ family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol }, { dst: addr, ...(r.table > 255 ? { table: r.table } : {}) }, this.opts()));
     } catch (e) {
       if (!benign(e, ['ESRCH', 'ENOENT'])) throw e;
     }

@@ -99,6 +99,7 @@ export interface AgentStatusView {
   converged: boolean;
   informers: { name: string; synced: boolean; lists: number; restarts: number; objects: number; lastError?: string }[];
   advertisedVips: { prefix: string }[];
+  localPods: { name: string; namespace: string; ips: string[]; phase: string; ready: boolean }[];
 }
 
 const stateFile = (dir: string): string => path.join(dir, 'lab.json');

@@ -3,7 +3,7 @@
  * the pods, and a ping from every pod to every other pod. `ok` is false when any agent cannot
  * be reached or any pod pair cannot ping.
  */
-import { Lab, LabPod } from './cluster';
+import { AgentStatusView, Lab, LabPod } from './cluster';
 import { parseBirdRoutes } from './peers/bird';
 import { duration, table } from '../../bgp/admin/format';
 
@@ -18,6 +18,8 @@ export interface LabNodeStatus {
   sessions: { peer: string; asn: number; state: string; uptime: number; description?: string }[];
   routes: { dst: string; gateway?: string }[];
   advertisedVips: string[];
+  /** The pods the agent sees on its node (its Pods informer). */
+  localPods: AgentStatusView['localPods'];
 }
 
 export interface PingResult {
@@ -70,12 +72,13 @@ export async function torRoutes(lab: Lab, family: 4 | 6 = 4): Promise<{ prefix: 
 }
 
 async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<LabNodeStatus> {
-  const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, ...(n.ip6 ? { ip6: n.ip6, podCidr6: n.podCidr6! } : {}), agent: 'up', sessions: [], routes: [], advertisedVips: [] };
+  const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, ...(n.ip6 ? { ip6: n.ip6, podCidr6: n.podCidr6! } : {}), agent: 'up', sessions: [], routes: [], advertisedVips: [], localPods: [] };
   try {
     const [st, nb] = await Promise.all([lab.agentStatus(n), lab.neighbors(n)]);
     s.sessions = nb.map((x) => ({ peer: x.address, asn: x.asn, state: x.state, uptime: x.uptime, ...(x.description ? { description: x.description } : {}) }));
     s.routes = st.kernelRoutes;
     s.advertisedVips = st.advertisedVips.map((v) => v.prefix);
+    s.localPods = st.localPods;
   } catch (e) {
     s.agent = 'unreachable';
     s.error = (e as Error).message;
@@ -124,7 +127,11 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
     lines.push(indent(s.tor.routes.length ? table([['PREFIX', 'NEXT HOPS'], ...s.tor.routes.map((r) => [r.prefix, r.nextHops.join(' ')])]) : '(no routes)'));
   }
   lines.push('', 'PODS');
-  lines.push(table([['NAME', 'NODE', 'IP'], ...s.pods.map((p) => [p.name, p.node, [p.ip, p.ip6].filter(Boolean).join(' ') || '-'])]));
+  const seen = (p: LabPod): string => {
+    const v = s.nodes.find((n) => n.name === p.node)?.localPods.find((x) => x.name === p.name && x.namespace === p.namespace);
+    return v ? `${v.phase}${v.ready ? ', ready' : ''}` : 'not seen';
+  };
+  lines.push(table([['NAME', 'NODE', 'IP', 'AS THE AGENT SEES IT'], ...s.pods.map((p) => [p.name, p.node, [p.ip, p.ip6].filter(Boolean).join(' ') || '-', seen(p)])]));
   lines.push('', `PING (row pings column${lab.state.ipv6 ? ', IPv4 and IPv6' : ''})`);
   const names = s.pods.filter((p) => p.ip).map((p) => p.name);
   const failed = failedPairs(s.pings);

@@ -128,6 +128,9 @@ describe('lab: 3 nodes and a ToR', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/OK: 30 of 30 pod pairs reach each other/);
     expect(ok.stdout).toMatch(/node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +3\/3 up +2/);
+    // The Pods informer of each agent sees its node's pods, Running and ready.
+    expect(ok.stdout).toMatch(/node2-pod1 +node2 +10\.244\.2\.2 +Running, ready/);
+    expect(ok.stdout).not.toMatch(/not seen/);
     const cut = pod('node3-pod2');
     await lab.netns(cut.netns).exec('iptables', ['-A', 'INPUT', '-p', 'icmp', '-j', 'DROP']);
     try {
