@@ -47,6 +47,7 @@ export class Routing {
   private readonly applied = new Map<string, string>();
   private inputs: RoutingInputs;
   private policyKey = '';
+  private warnedReflector = false;
   readonly startedAt = Date.now();
 
   constructor(
@@ -96,6 +97,12 @@ export class Routing {
   sync(inputs: RoutingInputs): void {
     this.inputs = inputs;
     const local = inputs.local;
+    if (local.rrServer !== undefined && !this.warnedReflector) {
+      // Peer selection follows the rr annotations already; reflecting (RFC 4456) comes with the
+      // production-peering work. Said once, so nobody mistakes it for a working reflector.
+      this.warnedReflector = true;
+      this.log.warn({ node: local.name, clusterId: local.rrServer }, 'kube-router.io/rr.server is set: this node peers with its route reflector clients but does not reflect routes between them yet');
+    }
     const localAddress = this.config.ipv4 ? local.ipv4 : local.ipv6;
     const common = { holdTime: this.config.bgpHoldTime, families: this.families(), ...(this.config.ipv6 && local.ipv6 ? { nextHopIpv6: local.ipv6 } : {}) };
     const desired = new Map<string, NeighborInput>();

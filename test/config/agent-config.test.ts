@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { AGENT_OPTIONS, agentConfigFrom, parseDuration } from '../../src/config/agent-config';
+import { flagsMarkdown } from '../../src/config/flags-doc';
 
 function parse(...argv: string[]) {
   const a = yargs(argv).options(AGENT_OPTIONS).strict().exitProcess(false).fail((msg, err) => {
@@ -79,5 +80,12 @@ describe('agent flags', () => {
   it('lets yargs refuse unknown flags and bad choices', () => {
     expect(() => parse('--peer-router-ipz=1.1.1.1')).toThrow(/Unknown argument/);
     expect(() => parse('--overlay-type=mesh')).toThrow(/overlay-type/);
+  });
+});
+
+describe('README flag table', () => {
+  it('is the one generated from the option table (node dist/src/config/flags-doc.js)', () => {
+    const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+    expect(readme).toContain(flagsMarkdown());
   });
 });
