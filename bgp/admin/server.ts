@@ -58,7 +58,12 @@ function route(s: Speaker, method: string, url: URL): unknown {
 /** Extra GET endpoints the embedding program serves on the same socket (e.g. /agent/status). */
 export type ExtraEndpoints = Record<string, () => unknown | Promise<unknown>>;
 
-export async function startAdminServer(s: Speaker, socketPath: string, log: Logger, extra: ExtraEndpoints = {}): Promise<http.Server> {
+/**
+ * Serves the admin API for a speaker, or for whatever speaker a getter returns at the time of
+ * each request (an agent starts and stops its speaker as its node joins and leaves); without one
+ * the BGP endpoints answer 503.
+ */
+export async function startAdminServer(source: Speaker | (() => Speaker | undefined), socketPath: string, log: Logger, extra: ExtraEndpoints = {}): Promise<http.Server> {
   fs.mkdirSync(path.dirname(socketPath), { recursive: true });
   // A socket file left by a previous run would make listen() fail with EADDRINUSE.
   fs.rmSync(socketPath, { force: true });
@@ -68,7 +73,12 @@ export async function startAdminServer(s: Speaker, socketPath: string, log: Logg
     let body: unknown;
     try {
       const own = req.method === 'GET' ? extra[url.pathname] : undefined;
-      body = own ? await own() : route(s, req.method ?? 'GET', url);
+      if (own) body = await own();
+      else {
+        const s = typeof source === 'function' ? source() : source;
+        if (!s) throw new HttpError(503, 'the BGP speaker is not running (no Node object for this node yet, or it left the cluster)');
+        body = route(s, req.method ?? 'GET', url);
+      }
     } catch (e) {
       status = e instanceof HttpError ? e.status : 500;
       body = { error: (e as Error).message };

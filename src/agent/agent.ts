@@ -54,7 +54,6 @@ export class Agent {
   private pruneTimer: NodeJS.Timeout | undefined;
   /** Why sync is waiting for the Node object (logged once per reason). */
   private waitingFor: string | undefined;
-  private readonly startedAt = Date.now();
   readonly syncTask: SerialTask;
   readonly routesTask: SerialTask;
 
@@ -72,7 +71,7 @@ export class Agent {
     this.cluster = new ClusterWatch(kc, this.config.nodeName, this.log.child({ component: 'informers' }));
     this.cluster.on('changed', () => this.syncTask.trigger());
     await this.cluster.start();
-    this.admin = await startAdminServer(this.routingSpeakerProxy(), this.config.adminSocket, this.log, { '/agent/status': () => this.status() });
+    this.admin = await startAdminServer(() => this.routing?.speaker, this.config.adminSocket, this.log, { '/agent/status': () => this.status() });
     this.timer = setInterval(() => {
       this.syncTask.trigger();
       this.routesTask.trigger();
@@ -92,30 +91,6 @@ export class Agent {
     await this.routing?.stop();
     this.admin?.close();
     this.dataplane?.close();
-  }
-
-  /**
-   * The admin API serves the speaker once it exists; until then (no Node object yet) the BGP
-   * endpoints answer with an empty speaker view.
-   */
-  private routingSpeakerProxy() {
-    const self = this;
-    return new Proxy({} as import('../../bgp/speaker/speaker').Speaker, {
-      get(_t, prop) {
-        const s = self.routing?.speaker;
-        if (!s) {
-          if (prop === 'peers') return new Map();
-          if (prop === 'rib') return { destinations: () => [], adjRibIn: () => [], counts: () => ({ received: 0, accepted: 0 }), destination: () => undefined };
-          if (prop === 'options') return { asn: self.config.clusterAsn, routerId: '0.0.0.0', listen: false };
-          if (prop === 'originated') return () => [];
-          if (prop === 'advertisedCount') return () => 0;
-          if (prop === 'startedAt') return self.startedAt;
-          return undefined;
-        }
-        const v = (s as unknown as Record<string | symbol, unknown>)[prop];
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(s) : v;
-      },
-    });
   }
 
   private async sync(): Promise<void> {

@@ -73,16 +73,23 @@ export async function torRoutes(lab: Lab, family: 4 | 6 = 4): Promise<{ prefix: 
 
 async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<LabNodeStatus> {
   const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, ...(n.ip6 ? { ip6: n.ip6, podCidr6: n.podCidr6! } : {}), agent: 'up', sessions: [], routes: [], advertisedVips: [], localPods: [] };
+  let st: AgentStatusView;
   try {
-    const [st, nb] = await Promise.all([lab.agentStatus(n), lab.neighbors(n)]);
-    s.sessions = nb.map((x) => ({ peer: x.address, asn: x.asn, state: x.state, uptime: x.uptime, ...(x.description ? { description: x.description } : {}) }));
-    s.routes = st.kernelRoutes;
-    s.advertisedVips = st.advertisedVips.map((v) => v.prefix);
-    s.localPods = st.localPods;
+    st = await lab.agentStatus(n);
   } catch (e) {
     s.agent = 'unreachable';
     s.error = (e as Error).message;
+    return s;
   }
+  s.routes = st.kernelRoutes;
+  s.advertisedVips = st.advertisedVips.map((v) => v.prefix);
+  s.localPods = st.localPods;
+  if (!st.ready) {
+    s.error = 'the agent is up but not peering: no Node object for it (deleted?) or no address on it';
+    return s;
+  }
+  const nb = await lab.neighbors(n).catch(() => []);
+  s.sessions = nb.map((x) => ({ peer: x.address, asn: x.asn, state: x.state, uptime: x.uptime, ...(x.description ? { description: x.description } : {}) }));
   return s;
 }
 
@@ -112,8 +119,8 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
   );
   for (const n of s.nodes) {
     lines.push('', `${n.name}: BGP sessions`);
-    if (n.agent !== 'up') {
-      lines.push(`  agent unreachable: ${n.error}`);
+    if (n.error) {
+      lines.push(`  ${n.agent === 'up' ? '' : 'agent unreachable: '}${n.error}`);
       continue;
     }
     lines.push(indent(table([['PEER', 'AS', 'STATE', 'UP/DOWN', 'WHO'], ...n.sessions.map((x) => [x.peer, String(x.asn), x.state, duration(x.uptime), x.description ?? ''])])));

@@ -43,6 +43,18 @@ describe('kube-router-ts CLI', () => {
     expect(r.stderr).toMatch(/is the speaker running/);
   });
 
+  it('says why when an agent has no speaker running (its node has not joined yet)', async () => {
+    const socket = path.join(dir, 'agent.sock');
+    const server = await startAdminServer(() => undefined, socket, silentLogger, { '/agent/status': () => ({ ready: false }) });
+    try {
+      const r = await cli('bgp', 'neighbors', '--socket', socket);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/BGP speaker is not running \(no Node object for this node yet/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('prints neighbors, global and the RIB like gobgp', async () => {
     const speaker = new Speaker({ asn: 64512, routerId: '192.168.50.50', listen: false, log: silentLogger });
     speaker.addNeighbor({ address: '192.168.50.51', asn: 64512 });
