@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 APT_PACKAGES=(
-  iproute2 iputils-ping tcpdump tshark ipset iptables conntrack
+  iproute2 iputils-ping tcpdump tshark ipset iptables conntrack openssl procps util-linux
   bird2 frr gobgpd exabgp
   containernetworking-plugins
   python3 make g++
