@@ -12,6 +12,7 @@ import { ApiServer } from '../lab/apiserver/server';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const MAIN = path.join(__dirname, 'main.js');
+const PREFIX_OPTION = { type: 'string', default: LAB_PREFIX, describe: 'Prefix of the lab namespace names' } as const;
 const DIR_OPTION = { type: 'string', default: LAB_DIR, describe: 'Where the lab keeps its state, logs and sockets' } as const;
 
 async function runApiServer(dir: string, listen: string): Promise<void> {
@@ -45,7 +46,7 @@ export const labCommand: CommandModule = {
             .option('tor', { type: 'boolean', default: false, describe: 'Add a top-of-rack router (BIRD, AS 64513) peering eBGP with every node' })
             .option('pods', { type: 'number', default: 2, describe: 'Pods per node' })
             .option('ipv6', { type: 'boolean', default: false, describe: 'Dual-stack: IPv6 node addresses and pod CIDRs as well (agents run with --enable-ipv6)' })
-            .option('prefix', { type: 'string', default: LAB_PREFIX, describe: 'Prefix of the lab namespace names' }),
+            .option('prefix', PREFIX_OPTION),
         async (argv) => {
           const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir });
           say('waiting for BGP to converge...');
@@ -70,9 +71,9 @@ export const labCommand: CommandModule = {
           if (!s.ok) process.exitCode = 1;
         },
       )
-      .command<{ dir: string }>('down', 'Stop every lab process and delete the lab namespaces and files', (c) => c.option('dir', DIR_OPTION), async (argv) => {
-        // A half-built lab may have no state file yet: then the default prefix names its namespaces.
-        let prefix = LAB_PREFIX;
+      .command<{ dir: string; prefix: string }>('down', 'Stop every lab process and delete the lab namespaces and files', (c) => c.option('dir', DIR_OPTION).option('prefix', PREFIX_OPTION), async (argv) => {
+        // The state file names the namespaces; without one (a half-built lab) --prefix does.
+        let prefix = argv.prefix;
         try {
           prefix = Lab.load(argv.dir).state.prefix;
         } catch {

@@ -36,7 +36,7 @@ describe('lab: 3 nodes and a ToR', () => {
 
   afterAll(async () => {
     if (measured.length) process.stdout.write(`\nlab measurements:\n  ${measured.join('\n  ')}\n`);
-    const down = await cli('lab', 'down', `--dir=${DIR}`);
+    const down = await cli('lab', 'down', `--dir=${DIR}`, `--prefix=${PREFIX}`);
     expect(down.code).toBe(0);
     expect(await listNetns(PREFIX)).toEqual([]);
     expect(fs.existsSync(DIR)).toBe(false);

@@ -27,7 +27,7 @@ describe('lab: dual-stack, 2 nodes and a ToR', () => {
   });
 
   afterAll(async () => {
-    expect((await cli('lab', 'down', `--dir=${DIR}`)).code).toBe(0);
+    expect((await cli('lab', 'down', `--dir=${DIR}`, `--prefix=${PREFIX}`)).code).toBe(0);
     expect(await listNetns(PREFIX)).toEqual([]);
     expect(fs.existsSync(DIR)).toBe(false);
   });
