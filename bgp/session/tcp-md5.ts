@@ -17,11 +17,11 @@ interface Addon {
 
 let addon: Addon | undefined;
 
-/** The compiled addon, from the source tree or from next to dist/. */
+/** The compiled addon, from the source tree, from next to dist/, or next to the single-file bundle in dist/. */
 function load(): Addon {
   if (addon) return addon;
   const rel = 'native/tcp-md5/build/Release/tcp_md5.node';
-  const candidates = [path.resolve(__dirname, '../..', rel), path.resolve(__dirname, '../../..', rel)];
+  const candidates = ['../..', '../../..', '..'].map((up) => path.resolve(__dirname, up, rel));
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) throw new Error(`TCP MD5 needs the native addon ${rel}; build it with "npm run build"`);
   addon = require(found) as Addon;

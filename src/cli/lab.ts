@@ -11,7 +11,8 @@ import { formatLabStatus, labStatus } from '../lab/status';
 import { ApiServer } from '../lab/apiserver/server';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-const MAIN = path.join(__dirname, 'main.js');
+/** The program running now (dist/src/cli/main.js, or the single-file bundle): the lab starts agents with it. */
+const MAIN = path.resolve(process.argv[1] ?? path.join(__dirname, 'main.js'));
 const PREFIX_OPTION = { type: 'string', default: LAB_PREFIX, describe: 'Prefix of the lab namespace names' } as const;
 const DIR_OPTION = { type: 'string', default: LAB_DIR, describe: 'Where the lab keeps its state, logs and sockets' } as const;
 

@@ -37,6 +37,14 @@ describe('kube-router-ts CLI', () => {
     expect(r.stderr).toMatch(/family/);
   });
 
+  it('the single-file bundle (what the VM and an image run) is the same program', async () => {
+    const bundle = path.resolve(CLI, '../../../kube-router-ts.js');
+    const r = await run(process.execPath, [bundle, '--cluster-asn', 'x'], { allowFail: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('kube-router-ts: --cluster-asn: "x" is not an AS number (1-4294967295)\n');
+    expect((await run(process.execPath, [bundle, 'lab', '--help'])).stdout).toMatch(/lab up/);
+  });
+
   it('says how to fix a missing admin socket', async () => {
     const r = await cli('bgp', 'neighbors', '--socket', path.join(dir, 'none.sock'));
     expect(r.code).toBe(1);
