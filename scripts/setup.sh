@@ -9,6 +9,7 @@ APT_PACKAGES=(
   iproute2 iputils-ping tcpdump tshark ipset iptables conntrack openssl procps util-linux
   bird2 frr gobgpd exabgp
   containernetworking-plugins
+  qemu-system-x86 linux-image-amd64 busybox-static kmod cpio xz-utils iperf3
   python3 make g++
 )
 

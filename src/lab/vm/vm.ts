@@ -139,7 +139,9 @@ export class Vm {
   async stop(timeoutMs = 20000): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     fs.writeFileSync(path.join(this.scratch, 'poweroff'), '');
-    const done = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+    clearTimeout(timer);
     if (!done) await this.kill();
   }
 
