@@ -18,6 +18,7 @@ import { loadKubeConfig } from './kube';
 import { Routing } from './routing';
 import { DataPlane } from './dataplane';
 import { SerialTask } from '../util/serial-task';
+import { planKernel } from './kernel-plan';
 
 export interface AgentStatus {
   node: string;
@@ -30,7 +31,8 @@ export interface AgentStatus {
   localPods: LocalPod[];
   advertisedVips: AdvertisedVip[];
   internalPeers: string[];
-  kernelRoutes: { dst: string; gateway?: string }[];
+  kernelRoutes: { dst: string; gateway?: string; dev?: string; table?: number }[];
+  tunnels: { name: string; kind?: string; mtu?: number; up: boolean }[];
   unreachableRoutes: string[];
   converged: boolean;
   tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];
@@ -160,7 +162,7 @@ export class Agent {
     this.routing = undefined;
     this.vips = [];
     await routing.stop();
-    await this.dataplane?.reconcileRoutes([], true);
+    await this.dataplane?.reconcileKernel({ routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [] }, true);
   }
 
   private pruneDeadlineMs(): number {
@@ -168,10 +170,21 @@ export class Agent {
   }
 
   private async syncRoutes(): Promise<void> {
-    if (!this.routing || !this.dataplane) return;
-    const { routes, unreachable } = this.routing.desiredKernelRoutes(await this.dataplane.connectedSubnets());
+    if (!this.routing || !this.dataplane || !this.desired?.local) return;
+    const local = this.desired.local;
+    const nodeIp = primaryIp(local, this.config);
+    const plan = planKernel({
+      learned: this.routing.learnedRoutes(),
+      ownPodCidrs: local.podCidrs,
+      connected: await this.dataplane.connectedSubnets(),
+      nodeIps: new Set(this.desired.nodeIps),
+      local: { ...(local.ipv4 ? { ipv4: local.ipv4 } : {}), ...(local.ipv6 ? { ipv6: local.ipv6 } : {}) },
+      ...(this.config.overlay ? { overlay: this.config.overlay } : {}),
+      uplinkMtu: (await this.dataplane.uplinkMtu(nodeIp)) ?? 1500,
+    });
+    const unreachable = plan.unreachable;
     if (unreachable.join() !== this.unreachable.join() && unreachable.length) {
-      this.log.warn({ prefixes: unreachable }, 'learned routes whose next hop is not on a connected subnet get no kernel route (needs the overlay or a router that carries them)');
+      this.log.warn({ prefixes: unreachable }, this.config.overlay ? 'learned routes whose next hop is neither on our subnets nor a node get no kernel route' : 'learned routes whose next hop is not on our subnets get no kernel route (a router must carry them, or use --enable-overlay)');
     }
     this.unreachable = unreachable;
     // Routes installed before a restart stay until BGP has converged once (every peer sent
@@ -183,7 +196,7 @@ export class Agent {
         this.log.info({ converged }, converged ? 'BGP converged: routes BGP no longer has are removed from now on' : 'BGP did not converge in time: removing routes BGP does not have');
       }
     }
-    await this.dataplane.reconcileRoutes(routes, this.pruning);
+    await this.dataplane.reconcileKernel(plan, this.pruning);
   }
 
   async status(): Promise<AgentStatus> {
@@ -197,6 +210,7 @@ export class Agent {
       advertisedVips: this.vips,
       internalPeers: this.desired?.internalPeers.map((p) => `${p.node} ${p.address}`) ?? [],
       kernelRoutes: (await this.dataplane?.installedRoutes()) ?? [],
+      tunnels: (await this.dataplane?.tunnelStatus()) ?? [],
       unreachableRoutes: this.unreachable,
       converged: this.routing?.converged ?? false,
       tasks: [this.syncTask, this.routesTask].map((t) => {

@@ -6,8 +6,12 @@
  */
 import ipaddr from 'ipaddr.js';
 import { createRtNetlink } from 'netlink';
-import { Rtnl } from '../dataplane/rtnl';
-import { RouteReconciler, DesiredRoute, ROUTE_PROTOCOL, RouteChanges } from '../dataplane/routes';
+import { MAIN_TABLE, Rtnl } from '../dataplane/rtnl';
+import { RouteReconciler, ROUTE_PROTOCOL, RouteChanges } from '../dataplane/routes';
+import { TunnelReconciler } from '../dataplane/tunnels';
+import { RuleReconciler } from '../dataplane/rules';
+import { reconcileFouPorts } from '../dataplane/fou';
+import type { KernelPlan } from './kernel-plan';
 import { BridgeReconciler, BRIDGE } from '../dataplane/bridge';
 import { reconcileCniConfig } from '../dataplane/cni';
 import { IpSets, IpSetSpec, NODE_IPS, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
@@ -32,6 +36,8 @@ export class DataPlane {
   private readonly bridge = new BridgeReconciler(this.rtnl);
   private readonly ipsets = new IpSets();
   private readonly iptables = new Iptables();
+  private readonly tunnels = new TunnelReconciler(this.rtnl);
+  private readonly rules = new RuleReconciler(this.rtnl);
   private events: ReturnType<typeof createRtNetlink> | undefined;
   lastRouteChanges: RouteChanges | undefined;
 
@@ -71,16 +77,48 @@ export class DataPlane {
     await this.iptables.reconcile(this.families(), { podEgress: this.config.enablePodEgress });
   }
 
-  async reconcileRoutes(desired: readonly DesiredRoute[], prune: boolean): Promise<RouteChanges> {
-    const changes = await this.routesReconciler.reconcile(desired, prune);
+  /**
+   * Tunnels first (routes name them), the GUE port, routes, then the rules that send pod
+   * traffic to table 77. With `prune` false nothing stale is removed yet (after a restart,
+   * until BGP has converged).
+   */
+  async reconcileKernel(plan: KernelPlan, prune: boolean): Promise<RouteChanges> {
+    const t = await this.tunnels.reconcile(plan.tunnels, prune);
+    if (t.created.length || t.recreated.length || t.removed.length) this.log.info({ ...t }, 'overlay tunnels updated');
+    const managedPorts = this.config.overlay ? [this.config.overlay.port] : [];
+    if (plan.fouPorts.length || prune) {
+      const fou = await reconcileFouPorts(plan.fouPorts, managedPorts);
+      if (fou.length) this.log.info({ fou }, 'GUE ports updated');
+    }
+    const changes = await this.routesReconciler.reconcile(plan.routes, prune);
     this.lastRouteChanges = changes;
     if (changes.added.length || changes.replaced.length || changes.removed.length) this.log.info({ ...changes }, 'kernel routes updated');
+    if (plan.rules.length || prune) {
+      const r = await this.rules.reconcile(plan.rules);
+      if (r.added.length || r.removed.length) this.log.info({ ...r }, 'policy rules updated');
+    }
+    // Loose reverse-path filtering on tunnels: a remote node's own packets arrive over the tunnel
+    // while the main table reaches that node over the uplink, which strict mode would drop.
+    // (IPv6 has no rp_filter sysctl.)
+    const rp = reconcileSysctls(Object.fromEntries(plan.tunnels.filter((x) => x.family === 4).map((x) => [`net.ipv4.conf.${x.name}.rp_filter`, '2'])));
+    if (rp.length) this.log.debug({ sysctls: rp }, 'rp_filter set on tunnels');
     return changes;
   }
 
+  /** Our tunnels now: name, endpoints, encapsulation, MTU. */
+  async tunnelStatus(): Promise<{ name: string; kind?: string; mtu?: number; up: boolean }[]> {
+    return (await this.tunnels.current()).map((l) => ({ name: l.name, ...(l.kind ? { kind: l.kind } : {}), ...(l.mtu ? { mtu: l.mtu } : {}), up: l.up }));
+  }
+
   /** Our routes in the kernel now. */
-  installedRoutes(): Promise<{ dst: string; gateway?: string }[]> {
-    return this.routesReconciler.current();
+  async installedRoutes(): Promise<{ dst: string; gateway?: string; dev?: string; table?: number }[]> {
+    const names = new Map((await this.rtnl.links()).map((l) => [l.index, l.name]));
+    return (await this.routesReconciler.current()).map((r) => ({
+      dst: r.dst,
+      ...(r.gateway ? { gateway: r.gateway } : {}),
+      ...(r.oif !== undefined && !r.gateway ? { dev: names.get(r.oif) ?? String(r.oif) } : {}),
+      ...(r.table !== MAIN_TABLE ? { table: r.table } : {}),
+    }));
   }
 
   /** Subnets on the node's own interfaces (not loopback, not kube-bridge): next hops must be in one. */
@@ -98,7 +136,7 @@ export class DataPlane {
   }
 
   /** MTU of the interface that holds the node IP (kube-router --auto-mtu). */
-  private async uplinkMtu(nodeIp: string | undefined): Promise<number | undefined> {
+  async uplinkMtu(nodeIp: string | undefined): Promise<number | undefined> {
     if (!nodeIp) return undefined;
     const addr = (await this.rtnl.addresses()).find((a) => a.cidr.split('/')[0] === nodeIp);
     if (!addr) return undefined;

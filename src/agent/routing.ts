@@ -17,7 +17,7 @@ import type { Logger } from '../../bgp/log';
 import type { AgentConfig } from '../config/agent-config';
 import type { InternalPeer, LocalNode } from '../../controllers/nodes';
 import type { AdvertisedVip } from '../../controllers/services';
-import type { DesiredRoute } from '../dataplane/routes';
+import type { LearnedRoute } from './kernel-plan';
 
 export interface RoutingInputs {
   local: LocalNode;
@@ -178,25 +178,12 @@ export class Routing {
     return [...this.applied.keys()].every((a) => this.speaker.peerSynced(a));
   }
 
-  /**
-   * Kernel routes for the best paths learned from peers: via their next hop when it is on one
-   * of our connected subnets. Farther next hops get no route here (the overlay, or a router
-   * that carries them, must: kube-router does the same without overlay).
-   */
-  desiredKernelRoutes(connected: readonly string[]): { routes: DesiredRoute[]; unreachable: string[] } {
-    const routes: DesiredRoute[] = [];
-    const unreachable: string[] = [];
-    const own = new Set(this.inputs.local.podCidrs);
+  /** Best paths learned from peers (not ours), for the kernel. */
+  learnedRoutes(): LearnedRoute[] {
+    const out: LearnedRoute[] = [];
     for (const p of this.speaker.rib.bestPaths()) {
-      if (!p.source || own.has(p.prefix)) continue;
-      const nh = p.attrs.nextHop;
-      if (!nh || !ipaddr.isValid(nh)) continue;
-      if (!within(`${nh}/${nh.includes(':') ? 128 : 32}`, connected)) {
-        unreachable.push(p.prefix);
-        continue;
-      }
-      routes.push({ dst: p.prefix, gateway: ipaddr.parse(nh).toString() });
+      if (p.source && p.attrs.nextHop) out.push({ prefix: p.prefix, nextHop: p.attrs.nextHop });
     }
-    return { routes, unreachable };
+    return out;
   }
 }

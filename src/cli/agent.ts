@@ -31,7 +31,7 @@ export const agentCommand: CommandModule = {
     const config = agentConfigFrom(argv as Parameters<typeof agentConfigFrom>[0], hostName);
     const log = createLogger(config.logLevel, { node: config.nodeName });
     if (config.cleanupConfig) {
-      const removed = await cleanupDataPlane(config.cniConfPath);
+      const removed = await cleanupDataPlane(config.cniConfPath, config.overlay?.port);
       log.info({ removed }, 'cleanup done');
       process.stdout.write(removed.length ? `removed: ${removed.join('; ')}\n` : 'nothing to remove\n');
       return;

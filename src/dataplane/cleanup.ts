@@ -1,7 +1,8 @@
 /**
  * --cleanup-config: removes everything the agent set up on this node: our iptables chains and
- * jumps (before the ipsets they reference), the ipsets, the routes with our protocol number,
- * kube-bridge, and the CNI config. Safe to run on a node where some or none of it exists.
+ * jumps (before the ipsets they reference), the ipsets, our policy rules, overlay tunnels and
+ * routes with our protocol number, kube-bridge, the GUE port, and the CNI config. Safe to run
+ * on a node where some or none of it exists.
  */
 import fs from 'node:fs';
 import { Iptables } from './iptables';
@@ -9,8 +10,11 @@ import { IpSets, NODE_IPS, POD_SUBNETS, v6Name } from './ipsets';
 import { Rtnl } from './rtnl';
 import { RouteReconciler } from './routes';
 import { BridgeReconciler } from './bridge';
+import { TunnelReconciler } from './tunnels';
+import { RuleReconciler } from './rules';
+import { reconcileFouPorts } from './fou';
 
-export async function cleanupDataPlane(cniConfPath: string): Promise<string[]> {
+export async function cleanupDataPlane(cniConfPath: string, fouPort = 5555): Promise<string[]> {
   const done: string[] = [];
   const chains = await new Iptables().cleanup([4, 6]);
   if (chains.length) done.push(`iptables chains ${chains.join(', ')}`);
@@ -22,12 +26,18 @@ export async function cleanupDataPlane(cniConfPath: string): Promise<string[]> {
   if (present.length) done.push(`ipsets ${present.join(', ')}`);
   const rtnl = Rtnl.open();
   try {
+    const rules = await new RuleReconciler(rtnl).reconcile([]);
+    if (rules.removed.length) done.push(`rules ${rules.removed.join(', ')}`);
+    const tunnels = await new TunnelReconciler(rtnl).reconcile([]);
+    if (tunnels.removed.length) done.push(`tunnels ${tunnels.removed.join(', ')}`);
     const routes = await new RouteReconciler(rtnl).reconcile([]);
     if (routes.removed.length) done.push(`${routes.removed.length} routes`);
     if (await new BridgeReconciler(rtnl).remove()) done.push('kube-bridge');
   } finally {
     rtnl.close();
   }
+  const fou = await reconcileFouPorts([], [fouPort]);
+  if (fou.length) done.push(`GUE port ${fouPort}`);
   if (fs.existsSync(cniConfPath)) {
     fs.rmSync(cniConfPath);
     done.push(cniConfPath);

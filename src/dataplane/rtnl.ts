@@ -24,6 +24,8 @@ const SCOPE_LINK = 253;
 const RTN_UNICAST = 1;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
+/** FR_ACT_TO_TBL: a rule that looks up a table. */
+const FR_ACT_TO_TBL = 1;
 
 export interface Link {
   index: number;
@@ -32,6 +34,18 @@ export interface Link {
   up: boolean;
   mtu: number | undefined;
   master: number | undefined;
+  /** IFLA_INFO_DATA, one level decoded (a tunnel's IFLA_IPTUN_* attributes). */
+  data: Map<number, Buffer> | undefined;
+}
+
+/** A policy routing rule: "from SRC lookup TABLE". */
+export interface Rule {
+  family: 4 | 6;
+  /** "10.244.1.0/24"; undefined for "from all". */
+  src?: string;
+  table: number;
+  priority?: number;
+  protocol: number;
 }
 
 export interface Address {
@@ -164,6 +178,7 @@ export class Rtnl {
         up: !!m.data.flags?.up,
         mtu: m.attrs.mtu,
         master: m.attrs.master,
+        data: info?.get(IFLA_INFO_DATA) ? decodeAttrs(info.get(IFLA_INFO_DATA)!) : undefined,
       };
     });
   }
@@ -269,5 +284,48 @@ export class Rtnl {
     } catch (e) {
       if (!benign(e, ['ESRCH', 'ENOENT'])) throw e;
     }
+  }
+
+  async rules(family: 4 | 6): Promise<Rule[]> {
+    const msgs = await this.exclusive((s) => s.getRules({ family: family === 4 ? AF_INET : AF_INET6 }, undefined, this.opts()));
+    return msgs.map((m) => {
+      const r: Rule = {
+        family,
+        table: Number(m.attrs.table ?? m.data.table ?? 0),
+        protocol: Number(m.attrs.protocol ?? 0),
+      };
+      if (m.attrs.src) r.src = `${fromBytes(m.attrs.src as Buffer)}/${m.data.srcLen}`;
+      if (m.attrs.priority !== undefined) r.priority = m.attrs.priority;
+      return r;
+    });
+  }
+
+  /** Adds a rule; an identical one already there is not an error. */
+  async addRule(r: Rule): Promise<void> {
+    try {
+      await this.exclusive((s) => s.newRule(this.ruleData(r), this.ruleAttrs(r), this.opts(CREATE_EXCLUSIVE)));
+    } catch (e) {
+      if (!benign(e, ['EEXIST'])) throw e;
+    }
+  }
+
+  async deleteRule(r: Rule): Promise<void> {
+    try {
+      await this.exclusive((s) => s.delRule(this.ruleData(r), this.ruleAttrs(r), this.opts()));
+    } catch (e) {
+      if (!benign(e, ['ENOENT'])) throw e;
+    }
+  }
+
+  private ruleData(r: Rule) {
+    const srcLen = r.src ? Number(r.src.split('/')[1]) : 0;
+    return { family: r.family === 4 ? AF_INET : AF_INET6, srcLen, table: r.table > 255 ? 0 : r.table, action: FR_ACT_TO_TBL };
+  }
+
+  private ruleAttrs(r: Rule): Record<string, unknown> {
+    const attrs: Record<string, unknown> = { table: r.table, protocol: r.protocol };
+    if (r.src) attrs.src = splitCidr(r.src).addr;
+    if (r.priority !== undefined) attrs.priority = r.priority;
+    return attrs;
   }
 }

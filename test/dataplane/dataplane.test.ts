@@ -75,6 +75,30 @@ describe('data path reconcilers in a namespace', () => {
     });
   });
 
+  describe('policy rules', () => {
+    const reconcile = (desired: unknown) =>
+      inNetns<{ added: string[]; removed: string[] }>(
+        ns,
+        `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { RuleReconciler } = dist('src/dataplane/rules.js');
+         const rtnl = Rtnl.open(); try { return await new RuleReconciler(rtnl).reconcile(${JSON.stringify(desired)}); } finally { rtnl.close(); }`,
+      );
+
+    it('adds "from <pod CIDR> lookup 77" with our protocol, once, and removes only its own rules', async () => {
+      await ns.ip('rule', 'add', 'from', '10.99.0.0/16', 'lookup', '99');
+      const want = [
+        { family: 4, src: '10.233.66.0/24', table: 77 },
+        { family: 6, src: 'fd00:233:66::/64', table: 77 },
+      ];
+      expect(await reconcile(want)).toEqual({ added: ['from 10.233.66.0/24 lookup 77', 'from fd00:233:66::/64 lookup 77'], removed: [] });
+      expect(await reconcile(want)).toEqual({ added: [], removed: [] });
+      expect(await sh('ip', 'rule', 'show')).toMatch(/from 10\.233\.66\.0\/24 lookup 77 proto 44/);
+      expect(await sh('ip', '-6', 'rule', 'show')).toMatch(/from fd00:233:66::\/64 lookup 77 proto 44/);
+      expect(await reconcile([])).toEqual({ added: [], removed: ['from 10.233.66.0/24 lookup 77', 'from fd00:233:66::/64 lookup 77'] });
+      expect(await sh('ip', 'rule', 'show')).not.toMatch(/lookup 77/);
+      expect(await sh('ip', 'rule', 'show')).toMatch(/from 10\.99\.0\.0\/16 lookup 99/);
+    });
+  });
+
   describe('kube-bridge', () => {
     const reconcile = (cidrs: string[], mtu?: number) =>
       inNetns<{ created: boolean; addressesChanged: boolean }>(
