@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { Attr, Link, Rtnl } from './rtnl';
+import { run } from '../util/exec';
 
 export const TUNNEL_PREFIX = 'tun-';
 /** IFNAMSIZ - 1. */
@@ -113,6 +114,9 @@ export class TunnelReconciler {
 
   /** Makes our tunnels the desired ones; with `prune` false, extra tunnels stay (restart, not converged). */
   async reconcile(desired: readonly DesiredTunnel[], prune = true): Promise<TunnelChanges> {
+    // GUE encapsulation is registered by the fou module, which nothing loads on demand: without
+    // it the kernel refuses "encap gue" with EINVAL.
+    if (desired.some((t) => t.encap === 'fou')) await run('modprobe', ['fou'], { allowFail: true });
     const have = new Map((await this.rtnl.links()).map((l) => [l.name, l]));
     const changes: TunnelChanges = { created: [], recreated: [], removed: [] };
     for (const t of desired) {

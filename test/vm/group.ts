@@ -34,3 +34,28 @@ export function vmGroup(name: string, o: { memoryMiB?: number } = {}): VmGroup {
     },
   };
 }
+
+let snippets = 0;
+
+/**
+ * Runs a snippet of our compiled code in a network namespace inside the VM and returns its
+ * result (like test/helpers/in-netns.ts on the host). `dist(path)` requires a module from dist/.
+ */
+export async function inVmNetns<T = unknown>(vm: Vm, netns: string, body: string): Promise<T> {
+  const dist = require('node:path').resolve(__dirname, '../../dist') as string;
+  const file = `${vm.scratch}/snippet-${process.pid}-${++snippets}.js`;
+  fs.writeFileSync(
+    file,
+    `const dist = (p) => require(${JSON.stringify(dist)} + '/' + p);
+(async () => { ${body} })().then(
+  (v) => { process.stdout.write(JSON.stringify(v === undefined ? null : v)); process.exit(0); },
+  (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });`,
+  );
+  try {
+    const r = await vm.run(`ip netns exec ${netns} node ${file}`, { allowFail: true });
+    if (r.code !== 0) throw new Error(`in the VM, in ${netns}: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as T;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
