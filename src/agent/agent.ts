@@ -19,6 +19,7 @@ import { Routing } from './routing';
 import { DataPlane } from './dataplane';
 import { SerialTask } from '../util/serial-task';
 import { planKernel } from './kernel-plan';
+import type { TunnelView } from '../dataplane/tunnels';
 
 export interface AgentStatus {
   node: string;
@@ -32,7 +33,7 @@ export interface AgentStatus {
   advertisedVips: AdvertisedVip[];
   internalPeers: string[];
   kernelRoutes: { dst: string; gateway?: string; dev?: string; table?: number }[];
-  tunnels: { name: string; kind?: string; mtu?: number; up: boolean }[];
+  tunnels: TunnelView[];
   unreachableRoutes: string[];
   converged: boolean;
   tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];

@@ -8,7 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { createRtNetlink } from 'netlink';
 import { MAIN_TABLE, Rtnl } from '../dataplane/rtnl';
 import { RouteReconciler, ROUTE_PROTOCOL, RouteChanges } from '../dataplane/routes';
-import { TunnelReconciler } from '../dataplane/tunnels';
+import { TunnelReconciler, TunnelView } from '../dataplane/tunnels';
 import { RuleReconciler } from '../dataplane/rules';
 import { reconcileFouPorts } from '../dataplane/fou';
 import type { KernelPlan } from './kernel-plan';
@@ -106,8 +106,8 @@ export class DataPlane {
   }
 
   /** Our tunnels now: name, endpoints, encapsulation, MTU. */
-  async tunnelStatus(): Promise<{ name: string; kind?: string; mtu?: number; up: boolean }[]> {
-    return (await this.tunnels.current()).map((l) => ({ name: l.name, ...(l.kind ? { kind: l.kind } : {}), ...(l.mtu ? { mtu: l.mtu } : {}), up: l.up }));
+  tunnelStatus(): Promise<TunnelView[]> {
+    return this.tunnels.describe();
   }
 
   /** Our routes in the kernel now. */

@@ -1,14 +1,17 @@
 /**
- * `kube-router-ts lab ...`: the one-machine cluster (up, status, down), the embedded API
- * server process it runs (apiserver, hidden), and the older two-speaker demo.
+ * `kube-router-ts lab ...`: the one-machine cluster (up, status, restart, down; in a VM with
+ * --vm), the embedded API server process it runs (apiserver, hidden), and the older two-speaker
+ * demo.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { speakerDemoDown, speakerDemoUp } from '../lab/speaker-demo';
-import { Lab, LAB_DIR, LAB_PREFIX, destroyLab, labUp } from '../lab/cluster';
+import { Lab, destroyLab, labUp } from '../lab/cluster';
+import { LAB_DIR, LAB_PREFIX } from '../lab/layout';
 import { formatLabStatus, labStatus } from '../lab/status';
 import { ApiServer } from '../lab/apiserver/server';
+import { inVmLab, vmLab, vmLabDown, vmLabUp } from '../lab/vm-lab';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 /** The program running now (dist/src/cli/main.js, or the single-file bundle): the lab starts agents with it. */
@@ -32,12 +35,33 @@ async function runApiServer(dir: string, listen: string): Promise<void> {
   process.exit(0);
 }
 
+/** Flags for the agents from the lab's overlay options, plus --agent-args verbatim. */
+function agentArgsFrom(a: { 'enable-overlay': boolean; 'overlay-type': string; 'overlay-encap': string; 'agent-args'?: string }): string[] {
+  return [`--enable-overlay=${a['enable-overlay']}`, `--overlay-type=${a['overlay-type']}`, `--overlay-encap=${a['overlay-encap']}`, ...(a['agent-args'] ?? '').split(/\s+/).filter(Boolean)];
+}
+
+/** This command line as given, for running it inside the VM lab (without --vm). */
+const forwardedArgs = (): string[] => process.argv.slice(process.argv.indexOf('lab') + 2).filter((x) => x !== '--vm' && x !== '--vm=true');
+
+/** Runs this `lab` command inside the running VM lab, if there is one; true when it did. */
+async function forwardToVm(command: string): Promise<boolean> {
+  const vm = vmLab();
+  if (!vm) return false;
+  const r = await inVmLab(vm, [command, ...forwardedArgs()]);
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  process.exitCode = r.code;
+  return true;
+}
+
+type UpArgs = { nodes: number; tor: boolean; pods: number; prefix: string; dir: string; ipv6: boolean; subnets: number; vm: boolean; 'enable-overlay': boolean; 'overlay-type': string; 'overlay-encap': string; 'agent-args'?: string };
+
 export const labCommand: CommandModule = {
   command: 'lab <command>',
   describe: 'A local cluster in network namespaces (nodes running the agent, pods, a BIRD top-of-rack router)',
   builder: (y: Argv) =>
     y
-      .command<{ nodes: number; tor: boolean; pods: number; prefix: string; dir: string; ipv6: boolean }>(
+      .command<UpArgs>(
         'up',
         'Build the lab: an API server, N nodes each running the agent, two pods per node, and with --tor a BIRD top-of-rack router',
         (c) =>
@@ -45,14 +69,25 @@ export const labCommand: CommandModule = {
             .option('dir', DIR_OPTION)
             .option('nodes', { type: 'number', default: 3, describe: 'Number of nodes (1-200)' })
             .option('tor', { type: 'boolean', default: false, describe: 'Add a top-of-rack router (BIRD, AS 64513) peering eBGP with every node' })
+            .option('subnets', { type: 'number', default: 1, describe: 'Spread the nodes over this many subnets, joined by the ToR (a router even without --tor)' })
             .option('pods', { type: 'number', default: 2, describe: 'Pods per node' })
             .option('ipv6', { type: 'boolean', default: false, describe: 'Dual-stack: IPv6 node addresses and pod CIDRs as well (agents run with --enable-ipv6)' })
-            .option('prefix', PREFIX_OPTION),
+            .option('enable-overlay', { type: 'boolean', default: true, describe: "The agents' --enable-overlay" })
+            .option('overlay-type', { type: 'string', choices: ['subnet', 'full'], default: 'subnet', describe: "The agents' --overlay-type" })
+            .option('overlay-encap', { type: 'string', choices: ['ipip', 'fou'], default: 'ipip', describe: "The agents' --overlay-encap" })
+            .option('agent-args', { type: 'string', describe: 'More flags for every agent, given with "=": --agent-args="--bgp-graceful-restart"' })
+            .option('vm', { type: 'boolean', default: false, describe: "Run the lab inside a VM booted from Debian's kernel (for ipip and fou where this kernel lacks them)" })
+            .option('prefix', PREFIX_OPTION) as Argv<UpArgs>,
         async (argv) => {
-          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir });
+          if (argv.vm) {
+            process.exitCode = await vmLabUp(forwardedArgs(), say);
+            return;
+          }
+          const needsTunnels = argv['enable-overlay'] && (argv.subnets > 1 || (argv['overlay-type'] === 'full' && argv.nodes > 1));
+          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, subnets: argv.subnets, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir, agentArgs: agentArgsFrom(argv), needsTunnels });
           say('waiting for BGP to converge...');
           try {
-            await lab.waitConverged(90000);
+            await lab.waitConverged(180000);
           } catch (e) {
             say(`not converged: ${(e as Error).message}; the lab stays up for inspection (logs: ${lab.state.dir}/*/agent.log)`);
             process.exitCode = 1;
@@ -63,16 +98,33 @@ export const labCommand: CommandModule = {
       )
       .command<{ json: boolean; dir: string }>(
         'status',
-        'Show nodes, pod CIDRs, BGP sessions, routes and a pod-to-pod ping matrix; exit status 1 if any pair cannot reach each other',
+        'Show nodes, pod CIDRs, BGP sessions, routes, tunnels and a pod-to-pod ping matrix; exit status 1 if any pair cannot reach each other',
         (c) => c.option('dir', DIR_OPTION).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
         async (argv) => {
+          if (await forwardToVm('status')) return;
           const lab = Lab.load(argv.dir);
           const s = await labStatus(lab);
           say(argv.json ? JSON.stringify(s, null, 2) : formatLabStatus(s, lab));
           if (!s.ok) process.exitCode = 1;
         },
       )
-      .command<{ dir: string; prefix: string }>('down', 'Stop every lab process and delete the lab namespaces and files', (c) => c.option('dir', DIR_OPTION).option('prefix', PREFIX_OPTION), async (argv) => {
+      .command<{ dir: string; 'agent-args'?: string }>(
+        'restart',
+        'Restart every agent (as a DaemonSet rollout would), with --agent-args replacing their extra flags when given',
+        (c) => c.option('dir', DIR_OPTION).option('agent-args', { type: 'string', describe: 'The extra flags, given with "=": --agent-args="--overlay-type=full --overlay-encap=fou"' }),
+        async (argv) => {
+          if (await forwardToVm('restart')) return;
+          const lab = Lab.load(argv.dir);
+          await lab.restartAgents(argv['agent-args'] === undefined ? undefined : argv['agent-args'].split(/\s+/).filter(Boolean));
+          say(`agents restarted with ${lab.state.agentArgs.join(' ') || 'no extra flags'}; BGP converged`);
+        },
+      )
+      .command<{ dir: string; prefix: string }>('down', 'Stop every lab process and delete the lab namespaces and files (and the VM of a VM lab)', (c) => c.option('dir', DIR_OPTION).option('prefix', PREFIX_OPTION), async (argv) => {
+        if (vmLab()) {
+          await vmLabDown(say);
+          say('VM lab removed');
+          return;
+        }
         // The state file names the namespaces; without one (a half-built lab) --prefix does.
         let prefix = argv.prefix;
         try {

@@ -98,6 +98,15 @@ function actual(l: Link): Omit<DesiredTunnel, 'name' | 'mtu'> | undefined {
 
 const isOurs = (l: Link): boolean => l.name.startsWith(TUNNEL_PREFIX) && (l.kind === 'ipip' || l.kind === 'ip6tnl');
 
+export interface TunnelView {
+  name: string;
+  remote?: string;
+  /** "ipip", "ip6ip6" or "fou:PORT". */
+  encap?: string;
+  mtu?: number;
+  up: boolean;
+}
+
 export interface TunnelChanges {
   created: string[];
   recreated: string[];
@@ -110,6 +119,16 @@ export class TunnelReconciler {
   /** Our tunnels now. */
   async current(): Promise<Link[]> {
     return (await this.rtnl.links()).filter(isOurs);
+  }
+
+  /** Our tunnels as an operator wants to see them: name, endpoints, encapsulation, MTU. */
+  async describe(): Promise<TunnelView[]> {
+    return (await this.current())
+      .map((l) => {
+        const a = actual(l);
+        return { name: l.name, ...(a ? { remote: a.remote, encap: a.encap === 'fou' ? `fou:${a.port}` : l.kind === 'ip6tnl' ? 'ip6ip6' : 'ipip' } : {}), ...(l.mtu ? { mtu: l.mtu } : {}), up: l.up };
+      })
+      .sort((x, y) => x.name.localeCompare(y.name));
   }
 
   /** Makes our tunnels the desired ones; with `prune` false, extra tunnels stay (restart, not converged). */

@@ -23,6 +23,8 @@ export interface BirdProtocol {
   ipv6NextHop?: string;
   /** Start with the session disabled (`birdc enable NAME` brings it up). */
   disabled?: boolean;
+  /** Our address for this session, when not the global one (a router on several subnets). */
+  localAddress?: string;
 }
 
 export interface BirdConfig {
@@ -32,6 +34,8 @@ export interface BirdConfig {
   /** Static routes: "PREFIX", or "PREFIX { bgp_med = 5; }" with attributes for that route. */
   routes: string[];
   protocols: BirdProtocol[];
+  /** Install the best BGP routes into the kernel (a router that forwards to what it learns). */
+  kernel?: boolean;
 }
 
 export function renderBirdConfig(c: BirdConfig, logFile: string): string {
@@ -44,7 +48,7 @@ export function renderBirdConfig(c: BirdConfig, logFile: string): string {
   const protocol = (p: BirdProtocol): string => {
     const exp = p.exportSets?.length ? `filter { ${p.exportSets.join(' ')} accept; }` : 'all';
     return `protocol bgp ${p.name} {
-  local ${c.localAddress} as ${c.asn};
+  local ${p.localAddress ?? c.localAddress} as ${c.asn};
   neighbor ${p.neighbor} as ${p.asn};
 ${p.disabled ? '  disabled;\n' : ''}${p.passive ? '  passive on;\n' : ''}${p.asn === c.asn ? '  direct;\n' : ''}${p.password ? `  password "${p.password}";\n` : ''}${p.gracefulRestart ? `  graceful restart on; graceful restart time ${p.gracefulRestart};\n` : ''}  hold time ${p.holdTime ?? 90};
   connect delay time 1;
@@ -64,7 +68,7 @@ ${statics(false)}
 protocol static s6 { ipv6;
 ${statics(true)}
 }
-${c.protocols.map(protocol).join('\n')}
+${c.kernel ? 'protocol kernel k4 { ipv4 { export where source = RTS_BGP; }; }\nprotocol kernel k6 { ipv6 { export where source = RTS_BGP; }; }\n' : ''}${c.protocols.map(protocol).join('\n')}
 `;
 }
 

@@ -1,10 +1,12 @@
 /**
- * The lab cluster: one machine, every node a network namespace on a shared segment.
+ * The lab cluster: one machine, every node a network namespace on a shared segment (or on one
+ * of several subnets joined by the ToR).
  *
- *   <prefix>sw     the segment (a bridge), 10.0.0.0/24
+ *   <prefix>sw[K]  a segment (a bridge) per subnet, 10.0.(K-1).0/24
  *   <prefix>api    the embedded API server (10.0.0.250:6443, HTTPS + token; unix socket for the lab)
- *   <prefix>tor    BIRD, AS 64513, eBGP with every node (--tor); 192.0.2.1 is a host outside the cluster
- *   <prefix>nodeN  10.0.0.(10+N), the real agent (`kube-router-ts` with a kubeconfig), pod CIDR 10.244.N.0/24
+ *   <prefix>tor    the router between subnets (.254 on each); with --tor also BIRD, AS 64513,
+ *                  eBGP with every node; 192.0.2.1 is a host outside the cluster
+ *   <prefix>nodeN  the real agent (`kube-router-ts` with a kubeconfig), pod CIDR 10.244.N.0/24
  *   <prefix>nodeN-podM  pods, wired by the CNI reference plugins from the config the agent wrote
  *
  * Processes are real and detached (the lab outlives `lab up`); what `lab status` and `lab down`
@@ -20,82 +22,34 @@ import { makeApiCredentials, renderKubeconfig } from './apiserver/tls';
 import { cniAdd, cniDel } from './cni-runtime';
 import { until } from './wait';
 import { adminRequest } from '../../bgp/admin/client';
+import {
+  API_IP,
+  API_PORT,
+  CLUSTER_ASN,
+  EXTERNAL_HOST,
+  EXTERNAL_HOST6,
+  EXTERNAL_IP_RANGE,
+  LAB_DIR,
+  LAB_PREFIX,
+  LabNode,
+  LabPod,
+  LabState,
+  TOR_ASN,
+  labNode,
+  nodeObject,
+  routerIp,
+  routerIp6,
+  segmentName,
+  subnet4,
+} from './layout';
 import type { NeighborView } from '../../bgp/admin/views';
-
-export const LAB_PREFIX = 'krl-';
-export const LAB_DIR = '/run/kube-router-ts/lab';
-export const CLUSTER_ASN = 64512;
-export const TOR_ASN = 64513;
-const SEGMENT = '10.0.0';
-const API_IP = `${SEGMENT}.250`;
-const API_PORT = 6443;
-const TOR_IP = `${SEGMENT}.254`;
-const SEGMENT6 = 'fd00::';
-const TOR_IP6 = `${SEGMENT6}fe`;
-/** A host outside the cluster (TEST-NET-1 / documentation prefix), on the ToR: pod egress to it must be SNATed. */
-export const EXTERNAL_HOST = '192.0.2.1';
-export const EXTERNAL_HOST6 = '2001:db8::1';
-/** Service external IPs the lab's agents may advertise. */
-export const EXTERNAL_IP_RANGE = '198.51.100.0/24';
-
-export interface LabOptions {
-  nodes: number;
-  tor: boolean;
-  /** Dual-stack: IPv6 node addresses and pod CIDRs too (agents run with --enable-ipv6). */
-  ipv6?: boolean;
-  podsPerNode?: number;
-  prefix?: string;
-  dir?: string;
-  /** dist/src/cli/main.js: the agents and the API server run from it. */
-  cli: string;
-  /** Flags added to every agent's command line. */
-  agentArgs?: string[];
-  out?: (line: string) => void;
-}
-
-export interface LabNode {
-  name: string;
-  netns: string;
-  ip: string;
-  podCidr: string;
-  /** Dual-stack labs only. */
-  ip6?: string;
-  podCidr6?: string;
-  dir: string;
-  adminSocket: string;
-  kubeconfig: string;
-  cniConfList: string;
-  cniState: string;
-}
-
-export interface LabPod {
-  name: string;
-  namespace: string;
-  node: string;
-  netns: string;
-  containerId: string;
-  ip?: string;
-  ip6?: string;
-}
-
-export interface LabState {
-  prefix: string;
-  dir: string;
-  cli: string;
-  segment: string;
-  api: { netns: string; ip: string; port: number; socket: string; dir: string };
-  tor?: { netns: string; ip: string; ip6?: string; asn: number; dir: string; externalHost: string; externalHost6?: string };
-  ipv6: boolean;
-  nodes: LabNode[];
-  pods: LabPod[];
-  agentArgs: string[];
-}
 
 export interface AgentStatusView {
   ready: boolean;
   nodeIp?: string;
   podCidrs: string[];
-  kernelRoutes: { dst: string; gateway?: string }[];
+  kernelRoutes: { dst: string; gateway?: string; dev?: string; table?: number }[];
+  tunnels?: { name: string; remote?: string; encap?: string; mtu?: number; up: boolean }[];
   converged: boolean;
   informers: { name: string; synced: boolean; lists: number; restarts: number; objects: number; lastError?: string }[];
   advertisedVips: { prefix: string }[];
@@ -104,39 +58,44 @@ export interface AgentStatusView {
 
 const stateFile = (dir: string): string => path.join(dir, 'lab.json');
 
-export function labNode(prefix: string, dir: string, i: number, ipv6 = false): LabNode {
-  const name = `node${i}`;
-  const ndir = path.join(dir, name);
-  return {
-    name,
-    netns: `${prefix}${name}`,
-    ip: `${SEGMENT}.${10 + i}`,
-    podCidr: `10.244.${i}.0/24`,
-    ...(ipv6 ? { ip6: `${SEGMENT6}${10 + i}`, podCidr6: `fd00:10:244:${i}::/64` } : {}),
-    dir: ndir,
-    adminSocket: path.join(ndir, 'admin.sock'),
-    kubeconfig: path.join(ndir, 'kubeconfig'),
-    cniConfList: path.join(ndir, 'cni', '10-kuberouter.conflist'),
-    cniState: path.join(ndir, 'var-lib-cni'),
-  };
+export interface LabOptions {
+  nodes: number;
+  tor: boolean;
+  /** Subnets the nodes are spread over, joined by the ToR (routing between them). */
+  subnets?: number;
+  /** Dual-stack: IPv6 node addresses and pod CIDRs too (agents run with --enable-ipv6). */
+  ipv6?: boolean;
+  podsPerNode?: number;
+  prefix?: string;
+  dir?: string;
+  /** The program the agents and the API server run (dist/src/cli/main.js or the bundle). */
+  cli: string;
+  /** Flags added to every agent's command line. */
+  agentArgs?: string[];
+  /** The agents will build tunnels: check first that this kernel can. */
+  needsTunnels?: boolean;
+  out?: (line: string) => void;
 }
 
-/** The Node object kubelet would register for a lab node. */
-export function nodeObject(n: LabNode): Record<string, unknown> {
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' } },
-    spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr, ...(n.podCidr6 ? [n.podCidr6] : [])] },
-    status: {
-      addresses: [
-        { type: 'InternalIP', address: n.ip },
-        ...(n.ip6 ? [{ type: 'InternalIP', address: n.ip6 }] : []),
-        { type: 'Hostname', address: n.name },
-      ],
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
-    },
-  };
+/** Whether agents run with --enable-overlay (its default is true; the last flag wins). */
+export function overlayEnabled(agentArgs: readonly string[]): boolean {
+  let on = true;
+  for (const a of agentArgs) {
+    const m = /^--(no-)?enable-overlay(?:=(true|false))?$/.exec(a);
+    if (m) on = !m[1] && m[2] !== 'false';
+  }
+  return on;
+}
+
+/** Why this kernel cannot build ipip tunnels, or undefined when it can (tried in a scratch namespace). */
+export async function tunnelSupportProblem(prefix: string): Promise<string | undefined> {
+  const ns = await Netns.create(`${prefix}probe`);
+  try {
+    const r = await ns.exec('ip', ['link', 'add', 'probe0', 'type', 'ipip', 'local', '192.0.2.1', 'remote', '192.0.2.2'], { allowFail: true });
+    return r.code === 0 ? undefined : `this kernel cannot create ipip tunnels (${r.stderr.trim() || `exit ${r.code}`}): it lacks the ipip module`;
+  } finally {
+    await ns.destroy();
+  }
 }
 
 export class Lab {
@@ -183,7 +142,7 @@ export class Lab {
       '--routes-sync-period=60s',
       '--advertise-external-ip',
       `--service-external-ip-range=${EXTERNAL_IP_RANGE}`,
-      ...(s.tor ? [`--peer-router-ips=${s.tor.ip}`, `--peer-router-asns=${s.tor.asn}`] : []),
+      ...(s.tor?.bgp ? [`--peer-router-ips=${routerIp(n.subnet)}`, `--peer-router-asns=${s.tor.asn}`] : []),
       ...(s.ipv6 ? ['--enable-ipv6'] : []),
       ...s.agentArgs,
     ];
@@ -233,14 +192,14 @@ export class Lab {
   /** Adds a host namespace (<prefix>NAME) on the lab's segment, e.g. another router to peer with. */
   async addHost(name: string, addresses: string[]): Promise<Netns> {
     const ns = await Netns.create(`${this.state.prefix}${name}`);
-    await Segment.attach(this.state.segment).join(ns, 'eth0', addresses, `h-${name}`.slice(0, 15));
+    await Segment.attach(segmentName(this.state.prefix, 1)).join(ns, 'eth0', addresses, `h-${name}`.slice(0, 15));
     return ns;
   }
 
   /** birdc on the ToR. */
   birdc(...args: string[]): Promise<string> {
     const tor = this.state.tor;
-    if (!tor) throw new Error('the lab has no ToR (lab up --tor)');
+    if (!tor?.bgp) throw new Error('the lab has no BGP ToR (lab up --tor)');
     return this.netns(tor.netns)
       .exec('birdc', ['-s', path.join(tor.dir, 'bird.ctl'), ...args])
       .then((r) => r.stdout);
@@ -300,18 +259,35 @@ export class Lab {
     this.save();
   }
 
+  /**
+   * Restarts every agent, with `agentArgs` replacing the extra flags when given (say
+   * --overlay-type=full), as a DaemonSet rollout would; waits until BGP has converged again.
+   */
+  async restartAgents(agentArgs?: string[], timeoutMs = 120000): Promise<void> {
+    if (agentArgs) {
+      this.state.agentArgs = agentArgs;
+      this.save();
+    }
+    await Promise.all(this.state.nodes.map((n) => this.stopAgent(n)));
+    for (const n of this.state.nodes) this.startAgent(n);
+    await this.waitConverged(timeoutMs);
+  }
+
   /** Waits until every node's agent is up, every session Established and every pod CIDR routed. */
   async waitConverged(timeoutMs: number): Promise<void> {
     const { nodes, tor } = this.state;
+    const overlay = overlayEnabled(this.state.agentArgs);
     await until(
       async () => {
         for (const n of nodes) {
           const [st, nb] = await Promise.all([this.agentStatus(n), this.neighbors(n)]).catch(() => [undefined, undefined] as const);
           if (!st?.ready || !nb) return false;
-          const want = nodes.length - 1 + (tor ? 1 : 0);
+          const want = nodes.length - 1 + (tor?.bgp ? 1 : 0);
           if (nb.filter((x) => x.state === 'Established').length !== want) return false;
+          // Without the overlay, pod CIDRs of other subnets are the ToR's to carry, not ours.
           const routed = new Set(st.kernelRoutes.map((r) => r.dst));
-          if (nodes.some((m) => m !== n && (!routed.has(m.podCidr) || (m.podCidr6 && !routed.has(m.podCidr6))))) return false;
+          const expected = nodes.filter((m) => m !== n && (overlay || m.subnet === n.subnet));
+          if (expected.some((m) => !routed.has(m.podCidr) || (m.podCidr6 && !routed.has(m.podCidr6)))) return false;
         }
         return true;
       },
@@ -346,63 +322,78 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   const out = o.out ?? (() => undefined);
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 200) throw new Error('--nodes must be 1-200');
   if ((await listNetns(prefix)).length) throw new Error(`a lab is already up (namespaces ${prefix}*); take it down with "kube-router-ts lab down"`);
+  if (o.needsTunnels) {
+    const problem = await tunnelSupportProblem(prefix);
+    if (problem) throw new Error(`${problem}. The overlay cannot work here: run the lab in a VM (lab up --vm ...), or with --enable-overlay=false (then the ToR carries traffic between subnets)`);
+  }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const apiDir = path.join(dir, 'api');
+  const subnets = o.subnets ?? 1;
+  if (!Number.isInteger(subnets) || subnets < 1 || subnets > Math.min(o.nodes, 200)) throw new Error('--subnets must be 1 to the number of nodes');
+  const ipv6 = !!o.ipv6;
   const state: LabState = {
     prefix,
     dir,
     cli: o.cli,
-    segment: `${prefix}sw`,
+    subnets,
     api: { netns: `${prefix}api`, ip: API_IP, port: API_PORT, socket: path.join(apiDir, 'api.sock'), dir: apiDir },
-    nodes: Array.from({ length: o.nodes }, (_, i) => labNode(prefix, dir, i + 1, o.ipv6)),
+    nodes: Array.from({ length: o.nodes }, (_, i) => labNode(prefix, dir, i + 1, o.nodes, subnets, ipv6)),
     pods: [],
     agentArgs: o.agentArgs ?? [],
-    ipv6: !!o.ipv6,
+    ipv6,
   };
-  if (o.tor) {
-    state.tor = { netns: `${prefix}tor`, ip: TOR_IP, asn: TOR_ASN, dir: path.join(dir, 'tor'), externalHost: EXTERNAL_HOST };
-    if (o.ipv6) Object.assign(state.tor, { ip6: TOR_IP6, externalHost6: EXTERNAL_HOST6 });
+  // A router is needed to join subnets, and is the ToR when BGP is asked for.
+  if (o.tor || subnets > 1) {
+    state.tor = { netns: `${prefix}tor`, asn: TOR_ASN, dir: path.join(dir, 'tor'), bgp: o.tor, externalHost: EXTERNAL_HOST, ...(ipv6 ? { externalHost6: EXTERNAL_HOST6 } : {}) };
   }
   const lab = new Lab(state);
   fs.writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
   try {
-    const sw = await Segment.create(state.segment);
+    const segments: Segment[] = [];
+    for (let k = 1; k <= subnets; k++) segments.push(await Segment.create(segmentName(prefix, k)));
+    const sw = segments[0]!;
 
     out(`API server ${API_IP}:${API_PORT} (namespace ${state.api.netns})`);
     const creds = await makeApiCredentials(apiDir, [API_IP]);
     const apiNs = await Netns.create(state.api.netns);
     await sw.join(apiNs, 'eth0', [`${API_IP}/24`]);
+    if (state.tor) await apiNs.ip('route', 'add', 'default', 'via', routerIp(1));
     apiNs.spawn(process.execPath, [o.cli, 'lab', 'apiserver', `--dir=${apiDir}`, `--listen=${API_IP}:${API_PORT}`], { logFile: path.join(apiDir, 'apiserver.log') }).unref();
-    await until(() => lab.api.lab('stats').then((s) => s.up === true, () => false), 15000, `the API server (log: ${apiDir}/apiserver.log)`);
+    await until(() => lab.api.lab('stats').then((s) => s.up === true, () => false), 60000, `the API server (log: ${apiDir}/apiserver.log)`);
     for (const ns of ['default', 'kube-system']) await lab.api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const token = fs.readFileSync(creds.tokenFile, 'utf8').trim();
 
     if (state.tor) {
       const tor = state.tor;
-      out(`ToR ${tor.ip} (BIRD, AS ${tor.asn}, namespace ${tor.netns}); outside host ${tor.externalHost}`);
       const torNs = await Netns.create(tor.netns);
-      await sw.join(torNs, 'eth0', [`${tor.ip}/24`, ...(tor.ip6 ? [`${tor.ip6}/64`] : [])]);
+      for (let k = 1; k <= subnets; k++) await segments[k - 1]!.join(torNs, `eth${k - 1}`, [`${routerIp(k)}/24`, ...(ipv6 ? [`${routerIp6(k)}/64`] : [])]);
       await torNs.ip('addr', 'add', `${tor.externalHost}/32`, 'dev', 'lo');
       if (tor.externalHost6) await torNs.ip('addr', 'add', `${tor.externalHost6}/128`, 'dev', 'lo');
-      fs.mkdirSync(tor.dir, { recursive: true });
-      // No kernel protocol: the ToR learns pod CIDRs but routes nothing to pods, so pod egress
-      // must leave SNATed to the node IP to get an answer.
-      await Bird.start(torNs, tor.dir, {
-        routerId: tor.ip,
-        asn: tor.asn,
-        localAddress: tor.ip,
-        routes: [],
-        protocols: state.nodes.map((n) => ({ name: n.name, neighbor: n.ip, asn: CLUSTER_ASN, ...(tor.ip6 ? { ipv6NextHop: tor.ip6 } : {}) })),
-      });
+      await torNs.sysctl('net.ipv4.ip_forward', '1');
+      if (ipv6) await torNs.sysctl('net.ipv6.conf.all.forwarding', '1');
+      out(`ToR ${Array.from({ length: subnets }, (_, i) => routerIp(i + 1)).join(', ')}${tor.bgp ? ` (BIRD, AS ${tor.asn})` : ' (router)'}, namespace ${tor.netns}; outside host ${tor.externalHost}`);
+      if (tor.bgp) {
+        fs.mkdirSync(tor.dir, { recursive: true });
+        // On one subnet the ToR installs nothing (so pod egress must be SNATed to get an answer);
+        // joining subnets, it routes to the pod CIDRs it learns, as a real ToR would.
+        await Bird.start(torNs, tor.dir, {
+          routerId: routerIp(1),
+          asn: tor.asn,
+          localAddress: routerIp(1),
+          routes: [],
+          kernel: subnets > 1,
+          protocols: state.nodes.map((n) => ({ name: n.name, neighbor: n.ip, asn: CLUSTER_ASN, localAddress: routerIp(n.subnet), ...(ipv6 ? { ipv6NextHop: routerIp6(n.subnet) } : {}) })),
+        });
+      }
     }
 
     for (const n of state.nodes) {
-      out(`${n.name} ${[n.ip, n.ip6].filter(Boolean).join(' ')}, pod CIDR ${[n.podCidr, n.podCidr6].filter(Boolean).join(' ')} (namespace ${n.netns})`);
+      out(`${n.name} ${[n.ip, n.ip6].filter(Boolean).join(' ')}${subnets > 1 ? ` (subnet ${subnet4(n.subnet)})` : ''}, pod CIDR ${[n.podCidr, n.podCidr6].filter(Boolean).join(' ')} (namespace ${n.netns})`);
       const ns = await Netns.create(n.netns);
-      await sw.join(ns, 'eth0', [`${n.ip}/24`, ...(n.ip6 ? [`${n.ip6}/64`] : [])]);
-      if (state.tor) await ns.ip('route', 'add', 'default', 'via', state.tor.ip);
-      if (state.tor?.ip6) await ns.ip('-6', 'route', 'add', 'default', 'via', state.tor.ip6);
+      await segments[n.subnet - 1]!.join(ns, 'eth0', [`${n.ip}/24`, ...(n.ip6 ? [`${n.ip6}/64`] : [])]);
+      if (state.tor) await ns.ip('route', 'add', 'default', 'via', routerIp(n.subnet));
+      if (state.tor && ipv6) await ns.ip('-6', 'route', 'add', 'default', 'via', routerIp6(n.subnet));
       fs.mkdirSync(path.dirname(n.cniConfList), { recursive: true });
       fs.writeFileSync(n.kubeconfig, renderKubeconfig(`https://${API_IP}:${API_PORT}`, creds.caCert, token, 'kube-router'), { mode: 0o600 });
       await lab.createNode(n);
@@ -410,7 +401,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     }
 
     for (const n of state.nodes) {
-      await until(() => fs.existsSync(n.cniConfList), 30000, `${n.name}'s agent to write ${n.cniConfList} (log: ${n.dir}/agent.log)`);
+      await until(() => fs.existsSync(n.cniConfList), 120000, `${n.name}'s agent to write ${n.cniConfList} (log: ${n.dir}/agent.log)`);
     }
     for (const n of state.nodes) {
       for (let j = 1; j <= (o.podsPerNode ?? 2); j++) {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Netns, Segment, listNetns } from './netns';
 import { Bird } from './bird';
-import { LAB_DIR, LAB_PREFIX } from './cluster';
+import { LAB_DIR, LAB_PREFIX } from './layout';
 import { adminRequest } from '../../bgp/admin/client';
 import type { NeighborView, PathView } from '../../bgp/admin/views';
 import { formatNeighbors, formatRib } from '../../bgp/admin/format';

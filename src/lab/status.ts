@@ -3,7 +3,8 @@
  * the pods, and a ping from every pod to every other pod. `ok` is false when any agent cannot
  * be reached or any pod pair cannot ping.
  */
-import { AgentStatusView, Lab, LabPod } from './cluster';
+import { AgentStatusView, Lab } from './cluster';
+import type { LabPod } from './layout';
 import { parseBirdRoutes } from './peers/bird';
 import { duration, table } from '../../bgp/admin/format';
 
@@ -16,7 +17,9 @@ export interface LabNodeStatus {
   agent: 'up' | 'unreachable';
   error?: string;
   sessions: { peer: string; asn: number; state: string; uptime: number; description?: string }[];
-  routes: { dst: string; gateway?: string }[];
+  routes: { dst: string; gateway?: string; dev?: string; table?: number }[];
+  tunnels: { name: string; remote?: string; encap?: string; mtu?: number; up: boolean }[];
+  subnet: number;
   advertisedVips: string[];
   /** The pods the agent sees on its node (its Pods informer). */
   localPods: AgentStatusView['localPods'];
@@ -72,7 +75,7 @@ export async function torRoutes(lab: Lab, family: 4 | 6 = 4): Promise<{ prefix: 
 }
 
 async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<LabNodeStatus> {
-  const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, ...(n.ip6 ? { ip6: n.ip6, podCidr6: n.podCidr6! } : {}), agent: 'up', sessions: [], routes: [], advertisedVips: [], localPods: [] };
+  const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, ...(n.ip6 ? { ip6: n.ip6, podCidr6: n.podCidr6! } : {}), agent: 'up', sessions: [], routes: [], tunnels: [], subnet: n.subnet, advertisedVips: [], localPods: [] };
   let st: AgentStatusView;
   try {
     st = await lab.agentStatus(n);
@@ -82,6 +85,7 @@ async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<L
     return s;
   }
   s.routes = st.kernelRoutes;
+  s.tunnels = st.tunnels ?? [];
   s.advertisedVips = st.advertisedVips.map((v) => v.prefix);
   s.localPods = st.localPods;
   if (!st.ready) {
@@ -96,7 +100,7 @@ async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<L
 export async function labStatus(lab: Lab): Promise<LabStatus> {
   const [nodes, pings] = await Promise.all([Promise.all(lab.state.nodes.map((n) => nodeStatus(lab, n))), pingMatrix(lab)]);
   const status: LabStatus = { nodes, pods: lab.state.pods, pings, ok: nodes.every((n) => n.agent === 'up') && pings.every((p) => p.ok) };
-  if (lab.state.tor) {
+  if (lab.state.tor?.bgp) {
     const protocols = await lab.birdc('show', 'protocols');
     const sessions = protocols
       .split('\n')
@@ -113,8 +117,8 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
   lines.push('NODES');
   lines.push(
     table([
-      ['NAME', 'IP', 'POD CIDR', 'AGENT', 'SESSIONS', 'ROUTES'],
-      ...s.nodes.map((n) => [n.name, [n.ip, n.ip6].filter(Boolean).join(' '), [n.podCidr, n.podCidr6].filter(Boolean).join(' '), n.agent, `${n.sessions.filter((x) => x.state === 'Established').length}/${n.sessions.length} up`, String(n.routes.length)]),
+      ['NAME', 'IP', 'POD CIDR', 'AGENT', 'SESSIONS', 'ROUTES', 'TUNNELS'],
+      ...s.nodes.map((n) => [n.name, [n.ip, n.ip6].filter(Boolean).join(' '), [n.podCidr, n.podCidr6].filter(Boolean).join(' '), n.agent, `${n.sessions.filter((x) => x.state === 'Established').length}/${n.sessions.length} up`, String(n.routes.length), String(n.tunnels.length)]),
     ]),
   );
   for (const n of s.nodes) {
@@ -124,8 +128,10 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
       continue;
     }
     lines.push(indent(table([['PEER', 'AS', 'STATE', 'UP/DOWN', 'WHO'], ...n.sessions.map((x) => [x.peer, String(x.asn), x.state, duration(x.uptime), x.description ?? ''])])));
-    lines.push(`${n.name}: kernel routes (ip route show proto 44)`);
-    lines.push(indent(n.routes.length ? n.routes.map((r) => `${r.dst} via ${r.gateway ?? '?'}`).join('\n') : '(none)'));
+    lines.push(`${n.name}: kernel routes (ip route show table all proto 44)`);
+    const route = (r: LabNodeStatus['routes'][number]): string => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.table ? ` table ${r.table}` : ''}`;
+    lines.push(indent(n.routes.length ? n.routes.map(route).join('\n') : '(none)'));
+    if (n.tunnels.length) lines.push(`${n.name}: tunnels: ${n.tunnels.map((t) => `${t.name} (to ${t.remote ?? '?'}, ${t.encap ?? '?'}, mtu ${t.mtu ?? '?'}${t.up ? '' : ', down'})`).join(', ')}`);
     if (n.advertisedVips.length) lines.push(`${n.name}: service IPs advertised: ${n.advertisedVips.join(', ')}`);
   }
   if (s.tor) {

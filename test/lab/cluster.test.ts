@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { run } from '../../src/util/exec';
-import { Lab, LabPod, EXTERNAL_HOST } from '../../src/lab/cluster';
+import { Lab } from '../../src/lab/cluster';
+import { LabPod, EXTERNAL_HOST } from '../../src/lab/layout';
 import { pingMatrix, podPing, torRoutes } from '../../src/lab/status';
 import { listNetns } from '../../src/lab/netns';
 import { until, sleep } from '../../src/lab/wait';

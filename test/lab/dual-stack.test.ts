@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import { run } from '../../src/util/exec';
-import { Lab, EXTERNAL_HOST6 } from '../../src/lab/cluster';
+import { Lab } from '../../src/lab/cluster';
+import { EXTERNAL_HOST6 } from '../../src/lab/layout';
 import { pingMatrix, podPing, torRoutes } from '../../src/lab/status';
 import { listNetns } from '../../src/lab/netns';
 import { CLI } from '../helpers/our-speaker';

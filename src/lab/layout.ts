@@ -1,0 +1,107 @@
+/**
+ * The lab's address plan and the shape of its state file. Subnet k (1-based) is 10.0.(k-1).0/24
+ * (fd00:0:0:(k-1)::/64 when dual-stack) on its own segment; its router address is .254 (::fe).
+ * Node i sits in a block of the subnets (nodes 1-2 and 3-4 with --nodes 4 --subnets 2) at
+ * .(10+i), with pod CIDR 10.244.i.0/24 (fd00:10:244:i::/64).
+ */
+import path from 'node:path';
+
+export const LAB_PREFIX = 'krl-';
+export const LAB_DIR = '/run/kube-router-ts/lab';
+export const CLUSTER_ASN = 64512;
+export const TOR_ASN = 64513;
+export const API_IP = '10.0.0.250';
+export const API_PORT = 6443;
+/** A host outside the cluster (documentation prefixes), on the ToR: pod egress to it must be SNATed. */
+export const EXTERNAL_HOST = '192.0.2.1';
+export const EXTERNAL_HOST6 = '2001:db8::1';
+/** Service external IPs the lab's agents may advertise. */
+export const EXTERNAL_IP_RANGE = '198.51.100.0/24';
+
+export const subnet4 = (k: number): string => `10.0.${k - 1}.0/24`;
+export const routerIp = (k: number): string => `10.0.${k - 1}.254`;
+const v6base = (k: number): string => (k === 1 ? 'fd00::' : `fd00:0:0:${k - 1}::`);
+export const routerIp6 = (k: number): string => `${v6base(k)}fe`;
+export const segmentName = (prefix: string, k: number): string => `${prefix}sw${k === 1 ? '' : k}`;
+
+export interface LabNode {
+  name: string;
+  netns: string;
+  /** 1-based subnet. */
+  subnet: number;
+  ip: string;
+  podCidr: string;
+  /** Dual-stack labs only. */
+  ip6?: string;
+  podCidr6?: string;
+  dir: string;
+  adminSocket: string;
+  kubeconfig: string;
+  cniConfList: string;
+  cniState: string;
+}
+
+export interface LabPod {
+  name: string;
+  namespace: string;
+  node: string;
+  netns: string;
+  containerId: string;
+  ip?: string;
+  ip6?: string;
+}
+
+export interface LabState {
+  prefix: string;
+  dir: string;
+  cli: string;
+  subnets: number;
+  api: { netns: string; ip: string; port: number; socket: string; dir: string };
+  /**
+   * The top-of-rack router: on every subnet (routing between them), with BIRD peering with every
+   * node when `bgp` (lab up --tor). With several subnets BIRD also installs what it learns.
+   */
+  tor?: { netns: string; asn: number; dir: string; bgp: boolean; externalHost: string; externalHost6?: string };
+  ipv6: boolean;
+  nodes: LabNode[];
+  pods: LabPod[];
+  /** Flags every agent gets on top of the lab's own (lab restart --agent-args replaces them). */
+  agentArgs: string[];
+}
+
+export function labNode(prefix: string, dir: string, i: number, n: number, subnets: number, ipv6: boolean): LabNode {
+  const name = `node${i}`;
+  const ndir = path.join(dir, name);
+  const k = Math.floor(((i - 1) * subnets) / n) + 1;
+  return {
+    name,
+    netns: `${prefix}${name}`,
+    subnet: k,
+    ip: `10.0.${k - 1}.${10 + i}`,
+    podCidr: `10.244.${i}.0/24`,
+    ...(ipv6 ? { ip6: `${v6base(k)}${10 + i}`, podCidr6: `fd00:10:244:${i}::/64` } : {}),
+    dir: ndir,
+    adminSocket: path.join(ndir, 'admin.sock'),
+    kubeconfig: path.join(ndir, 'kubeconfig'),
+    cniConfList: path.join(ndir, 'cni', '10-kuberouter.conflist'),
+    cniState: path.join(ndir, 'var-lib-cni'),
+  };
+}
+
+/** The Node object kubelet would register for a lab node. */
+export function nodeObject(n: LabNode): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' } },
+    spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr, ...(n.podCidr6 ? [n.podCidr6] : [])] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: n.ip },
+        ...(n.ip6 ? [{ type: 'InternalIP', address: n.ip6 }] : []),
+        { type: 'Hostname', address: n.name },
+      ],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
+    },
+  };
+}
