@@ -54,6 +54,8 @@ export class Agent {
   private unreachable: string[] = [];
   /** Set once BGP has converged after (re)joining: from then on kernel routes are pruned. */
   private pruning = false;
+  /** Own Node gone: the routes task removes every learned route, tunnel and rule once. */
+  private leaving = false;
   private pruneTimer: NodeJS.Timeout | undefined;
   /** Why sync is waiting for the Node object (logged once per reason). */
   private waitingFor: string | undefined;
@@ -118,6 +120,7 @@ export class Agent {
       this.dataplane.watchRoutes(() => this.routesTask.trigger());
     }
     if (!this.routing) {
+      this.leaving = false;
       this.pruning = false;
       clearTimeout(this.pruneTimer);
       this.pruneTimer = setTimeout(() => this.routesTask.trigger(), this.pruneDeadlineMs() + 100);
@@ -162,8 +165,11 @@ export class Agent {
     const routing = this.routing!;
     this.routing = undefined;
     this.vips = [];
+    this.leaving = true;
     await routing.stop();
-    await this.dataplane?.reconcileKernel({ routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [] }, true);
+    // The kernel is changed by the routes task only, so a run already under way cannot put
+    // back what this removes.
+    this.routesTask.trigger();
   }
 
   private pruneDeadlineMs(): number {
@@ -171,11 +177,19 @@ export class Agent {
   }
 
   private async syncRoutes(): Promise<void> {
-    if (!this.routing || !this.dataplane || !this.desired?.local) return;
+    const routing = this.routing;
+    if (!routing) {
+      if (this.leaving && this.dataplane) {
+        await this.dataplane.reconcileKernel({ routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [] }, true);
+        this.leaving = false;
+      }
+      return;
+    }
+    if (!this.dataplane || !this.desired?.local) return;
     const local = this.desired.local;
     const nodeIp = primaryIp(local, this.config);
     const plan = planKernel({
-      learned: this.routing.learnedRoutes(),
+      learned: routing.learnedRoutes(),
       ownPodCidrs: local.podCidrs,
       connected: await this.dataplane.connectedSubnets(),
       nodeIps: new Set(this.desired.nodeIps),
@@ -183,6 +197,8 @@ export class Agent {
       ...(this.config.overlay ? { overlay: this.config.overlay } : {}),
       uplinkMtu: (await this.dataplane.uplinkMtu(nodeIp)) ?? 1500,
     });
+    // Left the cluster while this run waited: the next run removes everything instead.
+    if (this.routing !== routing) return;
     const unreachable = plan.unreachable;
     if (unreachable.join() !== this.unreachable.join() && unreachable.length) {
       this.log.warn({ prefixes: unreachable }, this.config.overlay ? 'learned routes whose next hop is neither on our subnets nor a node get no kernel route' : 'learned routes whose next hop is not on our subnets get no kernel route (a router must carry them, or use --enable-overlay)');
@@ -191,8 +207,8 @@ export class Agent {
     // Routes installed before a restart stay until BGP has converged once (every peer sent
     // End-of-RIB), or a deadline passes; from then on, what BGP no longer has goes.
     if (!this.pruning) {
-      const converged = this.routing.converged;
-      if (converged || Date.now() - this.routing.startedAt > this.pruneDeadlineMs()) {
+      const converged = routing.converged;
+      if (converged || Date.now() - routing.startedAt > this.pruneDeadlineMs()) {
         this.pruning = true;
         this.log.info({ converged }, converged ? 'BGP converged: routes BGP no longer has are removed from now on' : 'BGP did not converge in time: removing routes BGP does not have');
       }
