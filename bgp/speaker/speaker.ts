@@ -141,6 +141,11 @@ export class Speaker extends EventEmitter {
     }
   }
 
+  /** Whether every configured listener is accepting connections (true when none is configured). */
+  get listening(): boolean {
+    return !this.options.listen || (this.servers.length > 0 && this.servers.every((s) => s.listening));
+  }
+
   get listenPort(): number | undefined {
     const addr = this.servers[0]?.address();
     return addr && typeof addr === 'object' ? addr.port : undefined;

@@ -18,8 +18,15 @@ import { loadKubeConfig } from './kube';
 import { Routing } from './routing';
 import { DataPlane } from './dataplane';
 import { SerialTask } from '../util/serial-task';
-import { planKernel } from './kernel-plan';
+import { planKernel, KernelPlan } from './kernel-plan';
 import type { TunnelView } from '../dataplane/tunnels';
+import { AgentMetrics } from './metrics';
+import { checkHealth, HealthReport } from './health';
+import { startEndpoints, Endpoint } from './endpoints';
+import { neighborViews } from '../../bgp/admin/views';
+
+/** Reported in kube_router_build_info. */
+export const VERSION = '0.1.0';
 
 export interface AgentStatus {
   node: string;
@@ -37,6 +44,7 @@ export interface AgentStatus {
   unreachableRoutes: string[];
   converged: boolean;
   tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];
+  health: HealthReport;
 }
 
 /** How long routes from before a restart may stay without BGP having converged. */
@@ -61,14 +69,18 @@ export class Agent {
   private waitingFor: string | undefined;
   readonly syncTask: SerialTask;
   readonly routesTask: SerialTask;
+  private metrics: AgentMetrics | undefined;
+  private http: http.Server[] = [];
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly config: AgentConfig,
     private readonly log: Logger,
   ) {
     this.problems = new Problems(log.child({ component: 'controllers' }));
-    this.syncTask = new SerialTask('sync', () => this.sync(), log);
-    this.routesTask = new SerialTask('routes', () => this.syncRoutes(), log);
+    const observe = (name: string, ms: number, failed: boolean): void => this.metrics?.observeTask(name, ms, failed);
+    this.syncTask = new SerialTask('sync', () => this.sync(), log, observe);
+    this.routesTask = new SerialTask('routes', () => this.syncRoutes(), log, observe);
   }
 
   async start(): Promise<void> {
@@ -77,6 +89,7 @@ export class Agent {
     this.cluster.on('changed', () => this.syncTask.trigger());
     await this.cluster.start();
     this.admin = await startAdminServer(() => this.routing?.speaker, this.config.adminSocket, this.log, { '/agent/status': () => this.status() });
+    await this.startEndpoints();
     this.timer = setInterval(() => {
       this.syncTask.trigger();
       this.routesTask.trigger();
@@ -95,6 +108,7 @@ export class Agent {
     await this.cluster?.stop();
     await this.routing?.stop();
     this.admin?.close();
+    for (const server of this.http) server.close();
     this.dataplane?.close();
   }
 
@@ -124,9 +138,12 @@ export class Agent {
       this.pruning = false;
       clearTimeout(this.pruneTimer);
       this.pruneTimer = setTimeout(() => this.routesTask.trigger(), this.pruneDeadlineMs() + 100);
-      const routing = new Routing(c, local, this.log.child({ component: 'bgp' }));
+      const routing = new Routing(c, local, this.log.child({ component: 'bgp' }), (type) => this.metrics?.advertisementsSent.inc({ type }));
       await routing.start();
-      routing.speaker.on('bestChanges', () => this.routesTask.trigger());
+      routing.speaker.on('bestChanges', (changes: unknown[]) => {
+        this.metrics?.advertisementsReceived.inc(changes.length);
+        this.routesTask.trigger();
+      });
       routing.speaker.on('endOfRib', () => this.routesTask.trigger());
       this.routing = routing;
       this.log.info({ asn: routing.asn, routerId: routing.speaker.options.routerId, nodeIp }, 'BGP speaker started');
@@ -180,7 +197,7 @@ export class Agent {
     const routing = this.routing;
     if (!routing) {
       if (this.leaving && this.dataplane) {
-        await this.dataplane.reconcileKernel({ routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [] }, true);
+        await this.applyPlan({ routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [] }, true);
         this.leaving = false;
       }
       return;
@@ -213,7 +230,66 @@ export class Agent {
         this.log.info({ converged }, converged ? 'BGP converged: routes BGP no longer has are removed from now on' : 'BGP did not converge in time: removing routes BGP does not have');
       }
     }
-    await this.dataplane.reconcileKernel(plan, this.pruning);
+    await this.applyPlan(plan, this.pruning);
+  }
+
+  /** Applies a kernel plan, counting what changed; a route the kernel refused fails the run (retried with backoff). */
+  private async applyPlan(plan: KernelPlan, prune: boolean): Promise<void> {
+    const t0 = Date.now();
+    const changes = await this.dataplane!.reconcileKernel(plan, prune);
+    const m = this.metrics;
+    if (m) {
+      m.hostRoutesSyncTime.observe((Date.now() - t0) / 1000);
+      m.hostRoutesAdded.inc(changes.added.length + changes.replaced.length);
+      m.hostRoutesRemoved.inc(changes.removed.length);
+      m.hostRoutesSynced.set(changes.installed);
+      m.routeInstallErrors.inc(changes.failed.length);
+    }
+    if (changes.failed.length) {
+      throw new Error(`${changes.failed.length} kernel route change(s) failed: ${changes.failed.map((f) => `${f.dst}: ${f.error}`).join('; ')}`);
+    }
+  }
+
+  /** /healthz's verdict (see health.ts). */
+  health(): HealthReport {
+    return checkHealth({
+      now: Date.now(),
+      startedAt: this.startedAt,
+      periodMs: this.config.routesSyncPeriodMs,
+      tasks: [this.syncTask, this.routesTask].map((t) => ({ name: t.name, lastSuccessAt: t.lastSuccessAt, firstSuccessAt: t.firstSuccessAt })),
+      waitingFor: this.waitingFor,
+      speaker: this.config.runRouter ? { running: !!this.routing?.speaker.listening } : undefined,
+    });
+  }
+
+  private async startEndpoints(): Promise<void> {
+    const c = this.config;
+    const endpoints: Endpoint[] = [];
+    if (c.metrics) {
+      const metrics = new AgentMetrics(
+        {
+          peers: () => (this.routing ? neighborViews(this.routing.speaker) : []),
+          peerType: (address) => this.routing?.peerType(address) ?? 'external',
+          informers: () => this.cluster?.status() ?? [],
+          kernelRoutes: async () => (this.dataplane ? this.dataplane.kernelRouteCounts() : {}),
+          healthy: () => this.health().healthy,
+        },
+        VERSION,
+      );
+      this.metrics = metrics;
+      endpoints.push({ ...c.metrics, handler: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }) });
+    }
+    if (c.health) {
+      endpoints.push({
+        ...c.health,
+        path: '/healthz',
+        handler: async () => {
+          const h = this.health();
+          return { status: h.healthy ? 200 : 500, contentType: 'text/plain; charset=utf-8', body: h.healthy ? 'OK\n' : `Unhealthy\n${h.problems.join('\n')}\n` };
+        },
+      });
+    }
+    this.http = await startEndpoints(endpoints, this.log.child({ component: 'http' }));
   }
 
   async status(): Promise<AgentStatus> {
@@ -236,6 +312,7 @@ export class Agent {
         if (t.lastSuccessAt) v.lastSuccessAt = t.lastSuccessAt;
         return v;
       }),
+      health: this.health(),
     };
     const ip = local && primaryIp(local, this.config);
     if (ip) s.nodeIp = ip;

@@ -30,6 +30,9 @@ export interface NodeDataPlane {
 
 const v4 = (x: string): boolean => !x.includes(':');
 
+/** /etc/iproute2/rt_protos names; ours (44) stays a number, as `ip route` shows it. */
+const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 42: 'babel', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
+
 export class DataPlane {
   readonly rtnl = Rtnl.open();
   private readonly routesReconciler = new RouteReconciler(this.rtnl);
@@ -92,7 +95,7 @@ export class DataPlane {
     }
     const changes = await this.routesReconciler.reconcile(plan.routes, prune);
     this.lastRouteChanges = changes;
-    if (changes.added.length || changes.replaced.length || changes.removed.length) this.log.info({ ...changes }, 'kernel routes updated');
+    if (changes.added.length || changes.replaced.length || changes.removed.length) this.log.info({ added: changes.added, replaced: changes.replaced, removed: changes.removed }, 'kernel routes updated');
     if (plan.rules.length || prune) {
       const r = await this.rules.reconcile(plan.rules);
       if (r.added.length || r.removed.length) this.log.info({ ...r }, 'policy rules updated');
@@ -103,6 +106,16 @@ export class DataPlane {
     const rp = reconcileSysctls(Object.fromEntries(plan.tunnels.filter((x) => x.family === 4).map((x) => [`net.ipv4.conf.${x.name}.rp_filter`, '2'])));
     if (rp.length) this.log.debug({ sysctls: rp }, 'rp_filter set on tunnels');
     return changes;
+  }
+
+  /** Routes in the kernel (all tables, both families) counted by protocol, iproute2's names where it has one. */
+  async kernelRouteCounts(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const r of await this.rtnl.routes()) {
+      const name = PROTOCOL_NAMES[r.protocol] ?? String(r.protocol);
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    return counts;
   }
 
   /** Our tunnels now: name, endpoints, encapsulation, MTU. */

@@ -48,12 +48,15 @@ export class Routing {
   private inputs: RoutingInputs;
   private policyKey = '';
   private warnedReflector = false;
+  private readonly originatedPods = new Set<string>();
   readonly startedAt = Date.now();
 
   constructor(
     private readonly config: AgentConfig,
     local: LocalNode,
     private readonly log: Logger,
+    /** Told of each prefix we start or stop originating (kube-router's advertisement types). */
+    private readonly onAdvertise: (type: 'pod-route' | 'withdraw-pod-route' | 'advertise-vip' | 'withdraw-vip') => void = () => undefined,
   ) {
     this.inputs = { local, internalPeers: [], vips: [], serviceIps: new Set() };
     const asn = config.nodesFullMesh ? config.clusterAsn : (local.asn ?? config.clusterAsn);
@@ -75,6 +78,11 @@ export class Routing {
       exportPolicy: (path, peer) => this.exportDecision(path, peer),
       importPolicy: (prefix) => this.importAllowed(prefix),
     });
+  }
+
+  /** 'internal' for another node (iBGP mesh or reflector peering), 'external' otherwise. */
+  peerType(address: string): 'internal' | 'external' {
+    return this.internal.has(address) ? 'internal' : 'external';
   }
 
   get asn(): number {
@@ -136,9 +144,22 @@ export class Routing {
     }
 
     const originate = new Set([...local.podCidrs.filter((c) => (c.includes(':') ? this.config.ipv6 : this.config.ipv4)), ...inputs.vips.map((v) => v.prefix)]);
-    for (const p of this.speaker.originated()) if (!originate.has(p)) this.speaker.withdraw(p);
+    const vips = new Set(inputs.vips.map((v) => v.prefix));
+    for (const p of this.speaker.originated()) {
+      if (originate.has(p)) continue;
+      this.speaker.withdraw(p);
+      this.onAdvertise(this.originatedPods.delete(p) ? 'withdraw-pod-route' : 'withdraw-vip');
+    }
     const have = new Set(this.speaker.originated());
-    for (const p of originate) if (!have.has(p)) this.speaker.originate(p);
+    for (const p of originate) {
+      if (have.has(p)) continue;
+      this.speaker.originate(p);
+      if (vips.has(p)) this.onAdvertise('advertise-vip');
+      else {
+        this.originatedPods.add(p);
+        this.onAdvertise('pod-route');
+      }
+    }
 
     // Policies read these inputs: apply them again only when they changed.
     const key = JSON.stringify([[...this.internal].sort(), inputs.vips.map((v) => v.prefix), [...inputs.serviceIps].sort(), local.communities, local.prepend, local.importReject, local.podCidrs]);

@@ -131,6 +131,11 @@ export const AGENT_OPTIONS = {
   'loadbalancer-ip-range': { type: 'string', array: true, describe: 'CIDRs from which service load-balancer IPs may come.' },
   'strict-external-ip-validation': { type: 'boolean', default: true, describe: 'Only advertise external and load-balancer IPs inside --service-external-ip-range / --loadbalancer-ip-range.' },
   'cleanup-config': { type: 'boolean', default: false, describe: 'Remove what the agent set up on this node (routes, kube-bridge, ipsets, iptables rules, CNI config) and exit.' },
+  'metrics-port': { type: 'string', default: '0', describe: 'Prometheus metrics port (0: disabled).' },
+  'metrics-addr': { type: 'string', default: '', describe: 'Prometheus metrics address to listen on (default: all interfaces).' },
+  'metrics-path': { type: 'string', default: '/metrics', describe: 'Prometheus metrics path.' },
+  'health-port': { type: 'string', default: '20244', describe: 'Health check port serving /healthz (0: disabled).' },
+  'health-addr': { type: 'string', default: '', describe: "Health check address to listen on (default: all interfaces; the livenessProbe must use the same address)." },
   'admin-socket': { type: 'string', default: '/run/kube-router-ts/speaker.sock', describe: 'Unix socket of the BGP admin API (kube-router-ts bgp ...).' },
   'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level.' },
   v: { type: 'string', describe: 'klog-style verbosity as kube-router takes it: 0 info, 1-2 debug, 3+ trace.' },
@@ -178,6 +183,10 @@ export interface AgentConfig {
   cleanupConfig: boolean;
   adminSocket: string;
   logLevel: LogLevel;
+  /** Where Prometheus scrapes; absent when --metrics-port is 0. */
+  metrics?: { address?: string; port: number; path: string };
+  /** Where /healthz is served; absent when --health-port is 0. */
+  health?: { address?: string; port: number };
 }
 
 type Argv = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
@@ -226,6 +235,20 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (!Number.isInteger(grTime) || grTime < 1 || grTime > 4095) throw new FlagError('bgp-graceful-restart-time', 'must be whole seconds from 1s to 4095s (a 12-bit field)');
   const grDeferral = parseDuration('bgp-graceful-restart-deferral-time', str('bgp-graceful-restart-deferral-time') ?? '360s') / 1000;
   if (grDeferral <= 0 || grDeferral > 18 * 3600) throw new FlagError('bgp-graceful-restart-deferral-time', 'must be between 1s and 18h');
+  const metricsPort = integer('metrics-port', str('metrics-port') ?? '0', 0, 65535, 'a port');
+  const healthPort = integer('health-port', str('health-port') ?? '20244', 0, 65535, 'a port');
+  const metricsPath = str('metrics-path') ?? '/metrics';
+  if (!/^\/[\x21-\x7e]*$/.test(metricsPath)) throw new FlagError('metrics-path', `${JSON.stringify(metricsPath)} is not a URL path starting with /`);
+  const listenAddr = (flag: 'metrics-addr' | 'health-addr'): string | undefined => {
+    const v = str(flag);
+    if (!v) return undefined;
+    if (!ipaddr.isValid(v)) throw new FlagError(flag, `${JSON.stringify(v)} is not an IP address`);
+    return ipaddr.parse(v).toString();
+  };
+  const metricsAddr = listenAddr('metrics-addr');
+  const healthAddr = listenAddr('health-addr');
+  if (metricsPort && metricsPort === healthPort && metricsAddr !== healthAddr) throw new FlagError('metrics-addr', 'must equal --health-addr when --metrics-port equals --health-port (one listener serves both)');
+  if (metricsPort && metricsPort === healthPort && metricsPath === '/healthz') throw new FlagError('metrics-path', 'cannot be /healthz when metrics and health share a port');
   const syncMs = parseDuration('routes-sync-period', str('routes-sync-period') ?? '5m');
   if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
   const asnValue = asn('cluster-asn', str('cluster-asn') ?? '64512');
@@ -273,6 +296,8 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (ttl !== undefined) config.peerMultihopTtl = ttl;
   if (routerId) config.routerId = routerId;
   if (bool('bgp-graceful-restart')) config.gracefulRestart = { restartTime: grTime, deferralTime: grDeferral };
+  if (metricsPort) config.metrics = { ...(metricsAddr ? { address: metricsAddr } : {}), port: metricsPort, path: metricsPath };
+  if (healthPort) config.health = { ...(healthAddr ? { address: healthAddr } : {}), port: healthPort };
   if (bool('enable-overlay')) config.overlay = { type: str('overlay-type') as 'subnet' | 'full', encap: str('overlay-encap') as 'ipip' | 'fou', port: encapPort };
   return Object.freeze(config);
 }

@@ -22,6 +22,10 @@ export interface RouteChanges {
   added: string[];
   replaced: string[];
   removed: string[];
+  /** Changes the kernel refused; the others are still made (one bad route blocks no other). */
+  failed: { dst: string; error: string }[];
+  /** Our routes in the kernel afterwards. */
+  installed: number;
 }
 
 const keyOf = (dst: string, table: number): string => `${table} ${dst}`;
@@ -44,28 +48,39 @@ export class RouteReconciler {
   async reconcile(desired: readonly DesiredRoute[], prune = true): Promise<RouteChanges> {
     const current = new Map((await this.current()).map((r) => [keyOf(r.dst, r.table), r]));
     const links = desired.some((d) => d.dev) ? new Map((await this.rtnl.links()).map((l) => [l.name, l.index])) : new Map<string, number>();
-    const changes: RouteChanges = { added: [], replaced: [], removed: [] };
+    const changes: RouteChanges = { added: [], replaced: [], removed: [], failed: [], installed: 0 };
+    const attempt = async (dst: string, fn: () => Promise<unknown>): Promise<boolean> => {
+      try {
+        await fn();
+        return true;
+      } catch (e) {
+        changes.failed.push({ dst, error: (e as Error).message });
+        return false;
+      }
+    };
     const want = new Set<string>();
     for (const d of desired) {
       const table = d.table ?? MAIN_TABLE;
       const key = keyOf(d.dst, table);
       want.add(key);
       const oif = d.dev ? links.get(d.dev) : undefined;
-      if (d.dev && oif === undefined) throw new Error(`route ${d.dst}: no interface ${d.dev}`);
       const have = current.get(key);
+      if (d.dev && oif === undefined) {
+        changes.failed.push({ dst: d.dst, error: `no interface ${d.dev}` });
+        continue;
+      }
       if (have && have.gateway === d.gateway && (oif === undefined || have.oif === oif) && have.src === d.src) continue;
       const r: Route = { dst: d.dst, protocol: this.protocol, table };
       if (d.gateway) r.gateway = d.gateway;
       if (oif !== undefined) r.oif = oif;
       if (d.src) r.src = d.src;
-      await this.rtnl.replaceRoute(r);
-      (have ? changes.replaced : changes.added).push(d.dst);
+      if (await attempt(d.dst, () => this.rtnl.replaceRoute(r))) (have ? changes.replaced : changes.added).push(d.dst);
     }
     for (const [key, r] of current) {
       if (want.has(key) || !prune) continue;
-      await this.rtnl.deleteRoute(r);
-      changes.removed.push(r.dst);
+      if (await attempt(r.dst, () => this.rtnl.deleteRoute(r))) changes.removed.push(r.dst);
     }
+    changes.installed = current.size + changes.added.length - changes.removed.length;
     return changes;
   }
 }

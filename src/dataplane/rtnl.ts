@@ -252,7 +252,7 @@ export class Rtnl {
       if (filter.table !== undefined && table !== filter.table) continue;
       const family = m.data.family === AF_INET ? 4 : 16;
       const dst = m.attrs.dst ? `${fromBytes(m.attrs.dst as Buffer)}/${m.data.dstLen}` : family === 4 ? `0.0.0.0/${m.data.dstLen}` : `::/${m.data.dstLen}`;
-      const r: Route = { dst, protocol: Number(m.data.protocol ?? 0), table };
+      const r: Route = { dst, protocol, table };
       if (m.attrs.gateway) r.gateway = fromBytes(m.attrs.gateway as Buffer);
       if (m.attrs.oif !== undefined) r.oif = m.attrs.oif;
       if (m.attrs.prefsrc) r.src = fromBytes(m.attrs.prefsrc as Buffer);

@@ -17,12 +17,15 @@ export class SerialTask {
   errors = 0;
   lastDurationMs = 0;
   lastSuccessAt: number | undefined;
+  firstSuccessAt: number | undefined;
   lastError: string | undefined;
 
   constructor(
     readonly name: string,
     private readonly fn: () => Promise<void>,
     private readonly log: TaskLogger,
+    /** Told of every run: its duration and whether it failed (for metrics). */
+    private readonly onRun?: (name: string, ms: number, failed: boolean) => void,
   ) {}
 
   trigger(): void {
@@ -50,13 +53,16 @@ export class SerialTask {
     do {
       this.again = false;
       const t0 = Date.now();
+      let failed = false;
       try {
         await this.fn();
         this.runs++;
         this.failures = 0;
         this.lastSuccessAt = Date.now();
+        this.firstSuccessAt ??= this.lastSuccessAt;
         this.lastError = undefined;
       } catch (e) {
+        failed = true;
         this.errors++;
         this.failures++;
         this.lastError = (e as Error).message;
@@ -67,6 +73,7 @@ export class SerialTask {
         this.retry.unref();
       } finally {
         this.lastDurationMs = Date.now() - t0;
+        this.onRun?.(this.name, this.lastDurationMs, failed);
       }
     } while (this.again && !this.stopped);
     this.running = false;

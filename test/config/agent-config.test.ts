@@ -53,6 +53,13 @@ describe('agent flags', () => {
     expect(parse('--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1,2', `--peer-router-passwords-file=${file}`).peerRouters[0]!.password).toBe('SecurePassword');
   });
 
+  it('serves metrics only with a port, health on 20244 unless 0, as kube-router', () => {
+    expect(parse().metrics).toBeUndefined();
+    expect(parse().health).toEqual({ port: 20244 });
+    expect(parse('--health-port=0').health).toBeUndefined();
+    expect(parse('--metrics-port=8080', '--metrics-addr=10.0.0.1').metrics).toEqual({ address: '10.0.0.1', port: 8080, path: '/metrics' });
+  });
+
   it('parses Go-style durations', () => {
     expect(parseDuration('x', '2h22m')).toBe((2 * 60 + 22) * 60000);
     expect(parseDuration('x', '1500ms')).toBe(1500);
@@ -73,6 +80,11 @@ describe('agent flags', () => {
     [['--service-external-ip-range=10.0.0.0/40'], /--service-external-ip-range: "10.0.0.0\/40" is not a CIDR/],
     [['--run-firewall'], /--run-firewall: is not implemented/],
     [['--enable-ipv4=false'], /--enable-ipv4: at least one/],
+    [['--metrics-port=99999'], /--metrics-port: "99999" is not a port \(0-65535\)/],
+    [['--health-port=x'], /--health-port: "x" is not a port/],
+    [['--metrics-addr=localhost'], /--metrics-addr: "localhost" is not an IP address/],
+    [['--metrics-port=9100', '--metrics-path=metrics'], /--metrics-path: "metrics" is not a URL path starting with \//],
+    [['--metrics-port=20244', '--metrics-path=/healthz'], /--metrics-path: cannot be \/healthz when metrics and health share a port/],
   ])('%j is refused with a message naming the flag', (argv, message) => {
     expect(() => parse(...argv)).toThrow(message);
   });

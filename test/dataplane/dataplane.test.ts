@@ -28,7 +28,7 @@ describe('data path reconcilers in a namespace', () => {
 
   const sh = async (cmd: string, ...args: string[]): Promise<string> => (await ns.exec(cmd, args)).stdout;
   const reconcileRoutes = (desired: unknown) =>
-    inNetns<{ added: string[]; replaced: string[]; removed: string[] }>(
+    inNetns<{ added: string[]; replaced: string[]; removed: string[]; failed: { dst: string; error: string }[]; installed: number }>(
       ns,
       `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { RouteReconciler } = dist('src/dataplane/routes.js');
        const rtnl = Rtnl.open(); try { return await new RouteReconciler(rtnl).reconcile(${JSON.stringify(desired)}); } finally { rtnl.close(); }`,
@@ -40,14 +40,14 @@ describe('data path reconcilers in a namespace', () => {
         { dst: '10.233.65.0/24', gateway: '192.168.50.52' },
         { dst: '10.233.66.0/24', gateway: '192.168.50.51' },
       ];
-      expect(await reconcileRoutes(desired)).toEqual({ added: ['10.233.65.0/24', '10.233.66.0/24'], replaced: [], removed: [] });
-      expect(await reconcileRoutes(desired)).toEqual({ added: [], replaced: [], removed: [] });
+      expect(await reconcileRoutes(desired)).toEqual({ added: ['10.233.65.0/24', '10.233.66.0/24'], replaced: [], removed: [], failed: [], installed: 2 });
+      expect(await reconcileRoutes(desired)).toEqual({ added: [], replaced: [], removed: [], failed: [], installed: 2 });
       expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.65.0/24 via 192.168.50.52 dev eth0 \n10.233.66.0/24 via 192.168.50.51 dev eth0 \n');
     });
 
     it('replaces a changed gateway and removes what is no longer wanted, leaving other routes alone', async () => {
       await ns.ip('route', 'add', '10.9.0.0/16', 'via', '192.168.50.1', 'proto', 'static');
-      expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toEqual({ added: [], replaced: ['10.233.65.0/24'], removed: ['10.233.66.0/24'] });
+      expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toEqual({ added: [], replaced: ['10.233.65.0/24'], removed: ['10.233.66.0/24'], failed: [], installed: 1 });
       expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.65.0/24 via 192.168.50.53 dev eth0 \n');
       expect(await sh('ip', 'route', 'show', '10.9.0.0/16')).toMatch(/via 192.168.50.1 dev eth0 proto static/);
     });
@@ -55,7 +55,22 @@ describe('data path reconcilers in a namespace', () => {
     it('repairs drift: a route deleted behind its back comes back', async () => {
       await ns.ip('route', 'del', '10.233.65.0/24');
       expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toMatchObject({ added: ['10.233.65.0/24'] });
-      expect(await reconcileRoutes([])).toEqual({ added: [], replaced: [], removed: ['10.233.65.0/24'] });
+      expect(await reconcileRoutes([])).toEqual({ added: [], replaced: [], removed: ['10.233.65.0/24'], failed: [], installed: 0 });
+    });
+
+    it('a route the kernel refuses is reported and blocks none of the others', async () => {
+      const r = await reconcileRoutes([
+        { dst: '10.233.70.0/24', gateway: '172.31.99.1' }, // no interface reaches this gateway
+        { dst: '10.233.71.0/24', gateway: '192.168.50.71' },
+        { dst: '10.233.72.0/24', dev: 'tun-nowhere' },
+      ]);
+      expect(r.added).toEqual(['10.233.71.0/24']);
+      expect(r.failed.map((f) => f.dst)).toEqual(['10.233.70.0/24', '10.233.72.0/24']);
+      expect(r.failed.find((f) => f.dst === '10.233.72.0/24')!.error).toBe('no interface tun-nowhere');
+      expect(r.failed.find((f) => f.dst === '10.233.70.0/24')!.error).toMatch(/unreachable|ENETUNREACH|-101/i);
+      expect(r.installed).toBe(1);
+      expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.71.0/24 via 192.168.50.71 dev eth0 \n');
+      expect(await reconcileRoutes([])).toMatchObject({ removed: ['10.233.71.0/24'], failed: [] });
     });
 
     it('serves concurrent callers on one socket (the kernel allows one dump at a time per socket)', async () => {

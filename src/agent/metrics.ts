@@ -1,0 +1,184 @@
+/**
+ * Prometheus metrics of one agent, in a registry of its own (no prom-client global). Names
+ * follow kube-router's where it has the same thing (kube_router_ prefix, bgp_peer_info,
+ * controller_*_sync_time in seconds, host_routes_*); the rest is what an operator needs that
+ * kube-router lacks. Speaker, informer and kernel figures are read when Prometheus scrapes, so
+ * they are never stale; events (syncs, route changes, advertisements) are counted as they happen.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NeighborView } from '../../bgp/admin/views';
+import type { InformerStatus } from '../../controllers/cluster-watch';
+
+export const PREFIX = 'kube_router_';
+
+/** What the metrics read at scrape time; each source may be absent (e.g. before the Node exists). */
+export interface MetricSources {
+  peers(): NeighborView[];
+  peerType(address: string): string;
+  informers(): InformerStatus[];
+  /** Routes in the kernel (all tables) by routing protocol name. */
+  kernelRoutes(): Promise<Record<string, number>>;
+  healthy(): boolean;
+}
+
+const SYNC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const STATE_NUMBER: Record<string, number> = { Idle: 0, Connect: 1, Active: 2, OpenSent: 3, OpenConfirm: 4, Established: 5 };
+const MESSAGE_TYPES: Record<string, string> = { open: 'open', update: 'update', keepalive: 'keepalive', notification: 'notification', routeRefresh: 'route_refresh' };
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly advertisementsReceived: Counter;
+  readonly advertisementsSent: Counter<'type'>;
+  readonly internalPeersSyncTime: Histogram;
+  readonly routesSyncTime: Histogram;
+  readonly hostRoutesSyncTime: Histogram;
+  readonly hostRoutesSynced: Gauge;
+  readonly hostRoutesAdded: Counter;
+  readonly hostRoutesRemoved: Counter;
+  readonly routeInstallErrors: Counter;
+  readonly syncDuration: Histogram<'controller'>;
+  readonly syncErrors: Counter<'controller'>;
+
+  constructor(sources: MetricSources, version: string) {
+    const registers = [this.registry];
+    const src = sources;
+    collectDefaultMetrics({ register: this.registry });
+
+    new Gauge({ name: `${PREFIX}build_info`, help: 'Version and build information (always 1)', labelNames: ['version', 'nodeversion'], registers }).set(
+      { version, nodeversion: process.version },
+      1,
+    );
+    this.advertisementsReceived = new Counter({ name: `${PREFIX}controller_bgp_advertisements_received`, help: 'BGP best-path changes received from peers (as kube-router counts them)', registers });
+    this.advertisementsSent = new Counter({ name: `${PREFIX}controller_bgp_advertisements_sent`, help: 'Prefixes this node started or stopped originating, by type (pod-route, advertise-vip, withdraw-vip)', labelNames: ['type'], registers });
+    this.internalPeersSyncTime = new Histogram({ name: `${PREFIX}controller_bgp_internal_peers_sync_time`, help: 'Time the sync from the informer caches (peers, advertisements, data path setup) took, seconds', buckets: SYNC_BUCKETS, registers });
+    this.routesSyncTime = new Histogram({ name: `${PREFIX}controller_routes_sync_time`, help: 'Time a route sync (plan and kernel reconcile) took, seconds', buckets: SYNC_BUCKETS, registers });
+    this.hostRoutesSyncTime = new Histogram({ name: `${PREFIX}host_routes_sync_time`, help: 'Time applying the planned routes, tunnels and rules to the kernel took, seconds', buckets: SYNC_BUCKETS, registers });
+    this.hostRoutesSynced = new Gauge({ name: `${PREFIX}host_routes_synced`, help: 'Routes of ours (protocol 44) in the kernel after the last sync', registers });
+    this.hostRoutesAdded = new Counter({ name: `${PREFIX}host_routes_added`, help: 'Routes added to or replaced in the kernel', registers });
+    this.hostRoutesRemoved = new Counter({ name: `${PREFIX}host_routes_removed`, help: 'Routes removed from the kernel', registers });
+    this.routeInstallErrors = new Counter({ name: `${PREFIX}host_route_install_errors_total`, help: 'Kernel route changes that failed', registers });
+    this.syncDuration = new Histogram({ name: `${PREFIX}controller_sync_duration_seconds`, help: 'Duration of each reconcile loop run, by loop (sync, routes)', labelNames: ['controller'], buckets: SYNC_BUCKETS, registers });
+    this.syncErrors = new Counter({ name: `${PREFIX}controller_sync_errors_total`, help: 'Failed reconcile loop runs, by loop (sync, routes)', labelNames: ['controller'], registers });
+
+    new Gauge({
+      name: `${PREFIX}bgp_peer_info`,
+      help: 'BGP peer information (always 1; the labels carry it)',
+      labelNames: ['address', 'type', 'asn', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of src.peers()) this.set({ address: p.address, type: src.peerType(p.address), asn: String(p.asn), state: p.state.toLowerCase() }, 1);
+      },
+    });
+    const perPeerGauge = (name: string, help: string, value: (p: NeighborView) => number): void => {
+      new Gauge({
+        name: `${PREFIX}${name}`,
+        help,
+        labelNames: ['peer', 'type'],
+        registers,
+        collect() {
+          this.reset();
+          for (const p of src.peers()) this.set({ peer: p.address, type: src.peerType(p.address) }, value(p));
+        },
+      });
+    };
+    perPeerGauge('bgp_peer_state', 'BGP session state: 0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established', (p) => STATE_NUMBER[p.state] ?? 0);
+    perPeerGauge('bgp_peer_uptime_seconds', 'Seconds the session has been Established (0 when it is not)', (p) => (p.state === 'Established' ? p.uptime : 0));
+    perPeerGauge('bgp_peer_prefixes_received', 'Prefixes the peer sent us and we hold (Adj-RIB-In)', (p) => p.received);
+    perPeerGauge('bgp_peer_prefixes_accepted', 'Prefixes from the peer that passed our import policy', (p) => p.accepted);
+    perPeerGauge('bgp_peer_prefixes_advertised', 'Prefixes we advertise to the peer (Adj-RIB-Out)', (p) => p.advertised);
+    perPeerGauge('bgp_peer_flaps', 'Times the session left Established', (p) => p.flaps);
+
+    // Per-session counters live in the speaker; re-read whole on each scrape (a peer that goes
+    // away takes its series with it, and Prometheus treats a new session as a counter reset).
+    const perPeerCounter = (dir: 'received' | 'sent'): void => {
+      new Counter({
+        name: `${PREFIX}bgp_messages_${dir}_total`,
+        help: `BGP messages ${dir}, by peer and message type`,
+        labelNames: ['peer', 'type'],
+        registers,
+        collect() {
+          this.reset();
+          for (const p of src.peers()) {
+            for (const [k, type] of Object.entries(MESSAGE_TYPES)) this.inc({ peer: p.address, type }, p.messages[dir][k as keyof typeof p.messages.sent] ?? 0);
+          }
+        },
+      });
+    };
+    perPeerCounter('received');
+    perPeerCounter('sent');
+    new Counter({
+      name: `${PREFIX}bgp_notifications_total`,
+      help: 'BGP NOTIFICATIONs by peer, direction (sent, received), error code and subcode',
+      labelNames: ['peer', 'direction', 'code', 'subcode'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of src.peers()) {
+          for (const direction of ['sent', 'received'] as const) {
+            for (const [key, n] of Object.entries(p.notifications[direction])) {
+              const [code, subcode] = key.split('/');
+              this.inc({ peer: p.address, direction, code: code!, subcode: subcode! }, n);
+            }
+          }
+        }
+      },
+    });
+
+    const informerGauge = (name: string, help: string, value: (i: InformerStatus) => number): void => {
+      new Gauge({
+        name: `${PREFIX}${name}`,
+        help,
+        labelNames: ['resource'],
+        registers,
+        collect() {
+          this.reset();
+          for (const i of src.informers()) this.set({ resource: i.name }, value(i));
+        },
+      });
+    };
+    informerGauge('informer_synced', '1 once the informer has listed its resource', (i) => (i.synced ? 1 : 0));
+    informerGauge('informer_objects', 'Objects in the informer cache', (i) => i.objects);
+    const informerCounter = (name: string, help: string, value: (i: InformerStatus) => number): void => {
+      new Counter({
+        name: `${PREFIX}${name}`,
+        help,
+        labelNames: ['resource'],
+        registers,
+        collect() {
+          this.reset();
+          for (const i of src.informers()) this.inc({ resource: i.name }, value(i));
+        },
+      });
+    };
+    informerCounter('informer_lists_total', 'Full lists by the informer: the first, and one after each 410 Gone or restart', (i) => i.lists);
+    informerCounter('informer_restarts_total', 'Informer restarts after errors other than 410 Gone', (i) => i.restarts);
+
+    new Gauge({
+      name: `${PREFIX}kernel_routes`,
+      help: 'Routes in the node kernel (all tables, IPv4 and IPv6) by routing protocol',
+      labelNames: ['protocol'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const [protocol, n] of Object.entries(await src.kernelRoutes())) this.set({ protocol }, n);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}healthy`,
+      help: 'What /healthz answers: 1 healthy, 0 not',
+      registers,
+      collect() {
+        this.set(src.healthy() ? 1 : 0);
+      },
+    });
+  }
+
+  /** Records one run of a reconcile loop (sync or routes). */
+  observeTask(name: string, ms: number, failed: boolean): void {
+    this.syncDuration.observe({ controller: name }, ms / 1000);
+    if (failed) this.syncErrors.inc({ controller: name });
+    else if (name === 'sync') this.internalPeersSyncTime.observe(ms / 1000);
+    else if (name === 'routes') this.routesSyncTime.observe(ms / 1000);
+  }
+}
