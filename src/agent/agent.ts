@@ -84,6 +84,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    this.createMetrics();
     const kc = loadKubeConfig(this.config);
     this.cluster = new ClusterWatch(kc, this.config.nodeName, this.log.child({ component: 'informers' }));
     this.cluster.on('changed', () => this.syncTask.trigger());
@@ -262,21 +263,26 @@ export class Agent {
     });
   }
 
+  /** Before anything runs, so the first sync's events are counted too. */
+  private createMetrics(): void {
+    if (!this.config.metrics) return;
+    this.metrics = new AgentMetrics(
+      {
+        peers: () => (this.routing ? neighborViews(this.routing.speaker) : []),
+        peerType: (address) => this.routing?.peerType(address) ?? 'external',
+        informers: () => this.cluster?.status() ?? [],
+        kernelRoutes: async () => (this.dataplane ? this.dataplane.kernelRouteCounts() : {}),
+        healthy: () => this.health().healthy,
+      },
+      VERSION,
+    );
+  }
+
   private async startEndpoints(): Promise<void> {
     const c = this.config;
     const endpoints: Endpoint[] = [];
-    if (c.metrics) {
-      const metrics = new AgentMetrics(
-        {
-          peers: () => (this.routing ? neighborViews(this.routing.speaker) : []),
-          peerType: (address) => this.routing?.peerType(address) ?? 'external',
-          informers: () => this.cluster?.status() ?? [],
-          kernelRoutes: async () => (this.dataplane ? this.dataplane.kernelRouteCounts() : {}),
-          healthy: () => this.health().healthy,
-        },
-        VERSION,
-      );
-      this.metrics = metrics;
+    const metrics = this.metrics;
+    if (c.metrics && metrics) {
       endpoints.push({ ...c.metrics, handler: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }) });
     }
     if (c.health) {

@@ -54,7 +54,7 @@ async function forwardToVm(command: string): Promise<boolean> {
   return true;
 }
 
-type UpArgs = { nodes: number; tor: boolean; pods: number; prefix: string; dir: string; ipv6: boolean; subnets: number; vm: boolean; 'enable-overlay': boolean; 'overlay-type': string; 'overlay-encap': string; 'agent-args'?: string };
+type UpArgs = { nodes: number; tor: boolean; pods: number; prefix: string; dir: string; ipv6: boolean; subnets: number; vm: boolean; prometheus: boolean; 'enable-overlay': boolean; 'overlay-type': string; 'overlay-encap': string; 'agent-args'?: string };
 
 export const labCommand: CommandModule = {
   command: 'lab <command>',
@@ -76,6 +76,7 @@ export const labCommand: CommandModule = {
             .option('overlay-type', { type: 'string', choices: ['subnet', 'full'], default: 'subnet', describe: "The agents' --overlay-type" })
             .option('overlay-encap', { type: 'string', choices: ['ipip', 'fou'], default: 'ipip', describe: "The agents' --overlay-encap" })
             .option('agent-args', { type: 'string', describe: 'More flags for every agent, given with "=": --agent-args="--bgp-graceful-restart"' })
+            .option('prometheus', { type: 'boolean', default: true, describe: "Run Prometheus (Debian's package) scraping every node's metrics" })
             .option('vm', { type: 'boolean', default: false, describe: "Run the lab inside a VM booted from Debian's kernel (for ipip and fou where this kernel lacks them)" })
             .option('prefix', PREFIX_OPTION) as Argv<UpArgs>,
         async (argv) => {
@@ -84,7 +85,7 @@ export const labCommand: CommandModule = {
             return;
           }
           const needsTunnels = argv['enable-overlay'] && (argv.subnets > 1 || (argv['overlay-type'] === 'full' && argv.nodes > 1));
-          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, subnets: argv.subnets, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir, agentArgs: agentArgsFrom(argv), needsTunnels });
+          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, subnets: argv.subnets, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir, agentArgs: agentArgsFrom(argv), needsTunnels, prometheus: argv.prometheus });
           say('waiting for BGP to converge...');
           try {
             await lab.waitConverged(180000);

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { Netns, Segment, listNetns } from './netns';
 import { Bird } from './bird';
 import { LabApi } from './apiserver/client';
+import { startPrometheus, promQuery, PromSample } from './prometheus';
 import { makeApiCredentials, renderKubeconfig } from './apiserver/tls';
 import { cniAdd, cniDel } from './cni-runtime';
 import { until } from './wait';
@@ -29,6 +30,8 @@ import {
   EXTERNAL_HOST,
   EXTERNAL_HOST6,
   EXTERNAL_IP_RANGE,
+  METRICS_PORT,
+  HEALTH_PORT,
   LAB_DIR,
   LAB_PREFIX,
   LabNode,
@@ -54,6 +57,7 @@ export interface AgentStatusView {
   informers: { name: string; synced: boolean; lists: number; restarts: number; objects: number; lastError?: string }[];
   advertisedVips: { prefix: string }[];
   localPods: { name: string; namespace: string; ips: string[]; phase: string; ready: boolean }[];
+  health?: { healthy: boolean; problems: string[] };
 }
 
 const stateFile = (dir: string): string => path.join(dir, 'lab.json');
@@ -72,6 +76,8 @@ export interface LabOptions {
   cli: string;
   /** Flags added to every agent's command line. */
   agentArgs?: string[];
+  /** Run Prometheus scraping every node (in the API server's namespace). */
+  prometheus?: boolean;
   /** The agents will build tunnels: check first that this kernel can. */
   needsTunnels?: boolean;
   out?: (line: string) => void;
@@ -116,7 +122,7 @@ export class Lab {
     return new Lab(JSON.parse(text) as LabState);
   }
 
-  private save(): void {
+  save(): void {
     fs.writeFileSync(stateFile(this.state.dir), `${JSON.stringify(this.state, null, 2)}\n`);
   }
 
@@ -140,6 +146,8 @@ export class Lab {
       `--admin-socket=${n.adminSocket}`,
       `--cni-conf-path=${n.cniConfList}`,
       '--routes-sync-period=60s',
+      `--metrics-port=${METRICS_PORT}`,
+      `--health-port=${HEALTH_PORT}`,
       '--advertise-external-ip',
       `--service-external-ip-range=${EXTERNAL_IP_RANGE}`,
       ...(s.tor?.bgp ? [`--peer-router-ips=${routerIp(n.subnet)}`, `--peer-router-asns=${s.tor.asn}`] : []),
@@ -194,6 +202,12 @@ export class Lab {
     const ns = await Netns.create(`${this.state.prefix}${name}`);
     await Segment.attach(segmentName(this.state.prefix, 1)).join(ns, 'eth0', addresses, `h-${name}`.slice(0, 15));
     return ns;
+  }
+
+  /** An instant PromQL query against the lab's Prometheus. */
+  promQuery(query: string): Promise<PromSample[]> {
+    if (!this.state.prometheus) throw new Error('this lab runs no Prometheus (lab up --prometheus)');
+    return promQuery(this.netns(this.state.api.netns), this.state.prometheus.url, query);
   }
 
   /** birdc on the ToR. */
@@ -349,6 +363,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   }
   const lab = new Lab(state);
   fs.writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
+  let apiNs: Netns;
   try {
     const segments: Segment[] = [];
     for (let k = 1; k <= subnets; k++) segments.push(await Segment.create(segmentName(prefix, k)));
@@ -356,7 +371,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
 
     out(`API server ${API_IP}:${API_PORT} (namespace ${state.api.netns})`);
     const creds = await makeApiCredentials(apiDir, [API_IP]);
-    const apiNs = await Netns.create(state.api.netns);
+    apiNs = await Netns.create(state.api.netns);
     await sw.join(apiNs, 'eth0', [`${API_IP}/24`]);
     if (state.tor) await apiNs.ip('route', 'add', 'default', 'via', routerIp(1));
     apiNs.spawn(process.execPath, [o.cli, 'lab', 'apiserver', `--dir=${apiDir}`, `--listen=${API_IP}:${API_PORT}`], { logFile: path.join(apiDir, 'apiserver.log') }).unref();
@@ -408,6 +423,11 @@ export async function labUp(o: LabOptions): Promise<Lab> {
         const pod = await lab.createPod(n, `${n.name}-pod${j}`);
         out(`  pod ${pod.name} ${[pod.ip, pod.ip6].filter(Boolean).join(' ')}`);
       }
+    }
+    if (o.prometheus) {
+      state.prometheus = await startPrometheus(apiNs, state);
+      lab.save();
+      out(`Prometheus ${state.prometheus.url} (namespace ${state.api.netns}) scrapes every node's :${METRICS_PORT}/metrics`);
     }
   } catch (e) {
     await destroyLab(prefix, dir, true);

@@ -12,6 +12,10 @@ export const CLUSTER_ASN = 64512;
 export const TOR_ASN = 64513;
 export const API_IP = '10.0.0.250';
 export const API_PORT = 6443;
+/** Every agent serves metrics here (kube-router's docs use 8080) and /healthz on kube-router's default. */
+export const METRICS_PORT = 8080;
+export const HEALTH_PORT = 20244;
+export const PROMETHEUS_PORT = 9090;
 /** A host outside the cluster (documentation prefixes), on the ToR: pod egress to it must be SNATed. */
 export const EXTERNAL_HOST = '192.0.2.1';
 export const EXTERNAL_HOST6 = '2001:db8::1';
@@ -63,6 +67,8 @@ export interface LabState {
    */
   tor?: { netns: string; asn: number; dir: string; bgp: boolean; externalHost: string; externalHost6?: string };
   ipv6: boolean;
+  /** Prometheus scraping every node, in the API server's namespace (lab up --prometheus). */
+  prometheus?: { url: string; dir: string };
   nodes: LabNode[];
   pods: LabPod[];
   /** Flags every agent gets on top of the lab's own (lab restart --agent-args replaces them). */

@@ -7,6 +7,7 @@ import { AgentStatusView, Lab } from './cluster';
 import type { LabPod } from './layout';
 import { parseBirdRoutes } from './peers/bird';
 import { duration, table } from '../../bgp/admin/format';
+import { HEALTH_PORT, METRICS_PORT } from './layout';
 
 export interface LabNodeStatus {
   name: string;
@@ -21,6 +22,8 @@ export interface LabNodeStatus {
   tunnels: { name: string; remote?: string; encap?: string; mtu?: number; up: boolean }[];
   subnet: number;
   advertisedVips: string[];
+  /** What the agent's /healthz says (problems empty when healthy). */
+  health?: { healthy: boolean; problems: string[] };
   /** The pods the agent sees on its node (its Pods informer). */
   localPods: AgentStatusView['localPods'];
 }
@@ -88,6 +91,7 @@ async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<L
   s.tunnels = st.tunnels ?? [];
   s.advertisedVips = st.advertisedVips.map((v) => v.prefix);
   s.localPods = st.localPods;
+  if (st.health) s.health = st.health;
   if (!st.ready) {
     s.error = 'the agent is up but not peering: no Node object for it (deleted?) or no address on it';
     return s;
@@ -117,12 +121,29 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
   lines.push('NODES');
   lines.push(
     table([
-      ['NAME', 'IP', 'POD CIDR', 'AGENT', 'SESSIONS', 'ROUTES', 'TUNNELS'],
-      ...s.nodes.map((n) => [n.name, [n.ip, n.ip6].filter(Boolean).join(' '), [n.podCidr, n.podCidr6].filter(Boolean).join(' '), n.agent, `${n.sessions.filter((x) => x.state === 'Established').length}/${n.sessions.length} up`, String(n.routes.length), String(n.tunnels.length)]),
+      ['NAME', 'IP', 'POD CIDR', 'AGENT', 'HEALTH', 'SESSIONS', 'ROUTES', 'TUNNELS'],
+      ...s.nodes.map((n) => [
+        n.name,
+        [n.ip, n.ip6].filter(Boolean).join(' '),
+        [n.podCidr, n.podCidr6].filter(Boolean).join(' '),
+        n.agent,
+        n.health ? (n.health.healthy ? 'ok' : 'FAILING') : '-',
+        `${n.sessions.filter((x) => x.state === 'Established').length}/${n.sessions.length} up`,
+        String(n.routes.length),
+        String(n.tunnels.length),
+      ]),
     ]),
   );
+  const n1 = lab.state.nodes[0];
+  if (n1) {
+    lines.push(
+      `Each node serves http://NODE_IP:${METRICS_PORT}/metrics and http://NODE_IP:${HEALTH_PORT}/healthz in its namespace (ip netns exec ${lab.state.api.netns} curl http://${n1.ip}:${METRICS_PORT}/metrics)` +
+        (lab.state.prometheus ? `; Prometheus scrapes them all at ${lab.state.prometheus.url} (ip netns exec ${lab.state.api.netns} curl '${lab.state.prometheus.url}/api/v1/query?query=kube_router_bgp_peer_info')` : ''),
+    );
+  }
   for (const n of s.nodes) {
     lines.push('', `${n.name}: BGP sessions`);
+    if (n.health && !n.health.healthy) lines.push(`  /healthz fails: ${n.health.problems.join('; ')}`);
     if (n.error) {
       lines.push(`  ${n.agent === 'up' ? '' : 'agent unreachable: '}${n.error}`);
       continue;
