@@ -9,6 +9,18 @@ import type { NodeObject } from './nodes';
 import type { EndpointSliceObject, ServiceObject } from './services';
 import type { PodObject } from './pods';
 
+/**
+ * Everything the agent asks of the API server: its informers list and watch these, nothing
+ * else is read or written. The ClusterRole in daemonset/ grants exactly this (tested), and the
+ * lab's API server records what agents really ask for (tested against this too).
+ */
+export const API_ACCESS: readonly { apiGroup: string; resource: string; verbs: readonly string[] }[] = [
+  { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'] },
+  { apiGroup: '', resource: 'pods', verbs: ['list', 'watch'] },
+  { apiGroup: '', resource: 'services', verbs: ['list', 'watch'] },
+  { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
+];
+
 export interface InformerStatus {
   name: string;
   synced: boolean;

@@ -9,6 +9,7 @@ import { listNetns } from '../../src/lab/netns';
 import { until } from '../../src/lab/wait';
 import { HEALTH_PORT, METRICS_PORT } from '../../src/lab/layout';
 import { CLI } from '../helpers/our-speaker';
+import { API_ACCESS } from '../../controllers/cluster-watch';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 
 jest.setTimeout(180000);
@@ -70,6 +71,15 @@ describe('lab: metrics, Prometheus and health', () => {
     await expectByNode('count by (node) (kube_router_informer_synced == 1)', { node1: 4, node2: 4, node3: 4 });
     await expectByNode('kube_router_healthy', all);
     await expectByNode('sum by (node) (kube_router_host_route_install_errors_total)', { node1: 0, node2: 0, node3: 0 });
+  });
+
+  it('the agents ask the API server for nothing the shipped ClusterRole does not grant (as its authorizer sees it)', async () => {
+    const stats = await lab.api.lab<{ access: Record<string, number> }>('stats');
+    const granted = new Set(API_ACCESS.flatMap((a) => a.verbs.map((v) => `${v} ${a.apiGroup}/${a.resource}`)));
+    const asked = Object.keys(stats.access).sort();
+    expect(asked.filter((k) => !granted.has(k))).toEqual([]);
+    // And each grant is used: list then watch of every resource.
+    expect(asked).toEqual([...granted].sort());
   });
 
   it('a deleted Node shows in the metrics and fails its own /healthz until it is back', async () => {

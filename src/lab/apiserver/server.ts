@@ -52,6 +52,11 @@ export class ApiServer {
   private readonly sockets = new Set<net.Socket>();
   private unix: http.Server | undefined;
   readonly stats = { requests: 0, watchesOpened: 0, expired: 0 };
+  /**
+   * What clients with the token (the agents) asked for, as a real API server's authorizer sees
+   * it: "verb group/resource[/subresource]" -> count. Lets tests check the RBAC we ship.
+   */
+  readonly access: Record<string, number> = {};
 
   constructor(private readonly options: ApiServerOptions) {}
 
@@ -142,6 +147,12 @@ export class ApiServer {
       const { resource: r, namespace, name, subresource } = parsed;
       if (subresource !== undefined && (subresource !== 'status' || !r.status)) {
         throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${p})`);
+      }
+      if (!admin) {
+        const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+        const verb = { GET: name ? 'get' : isWatch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[req.method ?? ''] ?? (req.method ?? '').toLowerCase();
+        const key = `${verb} ${r.group}/${r.plural}${subresource ? `/${subresource}` : ''}`;
+        this.access[key] = (this.access[key] ?? 0) + 1;
       }
       const statusOnly = subresource === 'status';
       if (statusOnly && req.method !== 'GET' && req.method !== 'PUT' && req.method !== 'PATCH') throw new ApiError(405, 'MethodNotAllowed', `${req.method} on a status subresource`);
@@ -285,7 +296,7 @@ export class ApiServer {
         );
         return;
       case '/_lab/stats':
-        return send(res, 200, { ...this.stats, watches: this.watches.size, up: this.tls !== undefined, resourceVersion: this.store.resourceVersion });
+        return send(res, 200, { ...this.stats, access: this.access, watches: this.watches.size, up: this.tls !== undefined, resourceVersion: this.store.resourceVersion });
       default:
         return send(res, 404, status(404, 'NotFound', pathname));
     }

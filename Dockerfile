@@ -1,0 +1,28 @@
+# kube-router-ts image: build on Node 20 with the toolchain for the TCP MD5 addon, run on a slim
+# Debian with the tools the data path drives (iproute2, ipset, iptables, conntrack, kmod) and
+# the CNI reference plugins (/usr/lib/cni, copied to the node by the DaemonSet's init container).
+#   docker build -t ghcr.io/kube-router-ts/kube-router-ts:0.1.0 .
+
+FROM node:20-bookworm AS build
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY native ./native
+COPY bgp ./bgp
+COPY controllers ./controllers
+COPY src ./src
+COPY bench ./bench
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iproute2 ipset iptables conntrack kmod containernetworking-plugins ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/kube-router-ts
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/native/tcp-md5/build/Release/tcp_md5.node ./native/tcp-md5/build/Release/tcp_md5.node
+ENTRYPOINT ["node", "/opt/kube-router-ts/dist/src/cli/main.js"]
