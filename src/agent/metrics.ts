@@ -48,8 +48,8 @@ export class AgentMetrics {
       { version, nodeversion: process.version },
       1,
     );
-    this.advertisementsReceived = new Counter({ name: `${PREFIX}controller_bgp_advertisements_received`, help: 'BGP best-path changes received from peers (as kube-router counts them)', registers });
-    this.advertisementsSent = new Counter({ name: `${PREFIX}controller_bgp_advertisements_sent`, help: 'Prefixes this node started or stopped originating, by type (pod-route, advertise-vip, withdraw-vip)', labelNames: ['type'], registers });
+    this.advertisementsReceived = new Counter({ name: `${PREFIX}controller_bgp_advertisements_received`, help: 'BGP best-path changes received from peers', registers });
+    this.advertisementsSent = new Counter({ name: `${PREFIX}controller_bgp_advertisements_sent`, help: 'Prefixes this node started or stopped originating, by type (pod-route, withdraw-pod-route, advertise-vip, withdraw-vip)', labelNames: ['type'], registers });
     this.internalPeersSyncTime = new Histogram({ name: `${PREFIX}controller_bgp_internal_peers_sync_time`, help: 'Time the sync from the informer caches (peers, advertisements, data path setup) took, seconds', buckets: SYNC_BUCKETS, registers });
     this.routesSyncTime = new Histogram({ name: `${PREFIX}controller_routes_sync_time`, help: 'Time a route sync (plan and kernel reconcile) took, seconds', buckets: SYNC_BUCKETS, registers });
     this.hostRoutesSyncTime = new Histogram({ name: `${PREFIX}host_routes_sync_time`, help: 'Time applying the planned routes, tunnels and rules to the kernel took, seconds', buckets: SYNC_BUCKETS, registers });

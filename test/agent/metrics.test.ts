@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { AgentMetrics } from '../../src/agent/metrics';
+import { metricsMarkdown } from '../../src/agent/metrics-doc';
 import type { NeighborView } from '../../bgp/admin/views';
 import { State } from '../../bgp/fsm/states';
 
@@ -76,5 +79,12 @@ describe('agent metrics (exposition read from the sources at scrape time)', () =
     expect(text).toMatch(/^kube_router_controller_sync_errors_total\{controller="routes"\} 1$/m);
     expect(text).toMatch(/^kube_router_controller_routes_sync_time_count 1$/m);
     expect(text).toMatch(/^kube_router_controller_bgp_internal_peers_sync_time_count 1$/m);
+  });
+});
+
+describe('README metrics table', () => {
+  it('is the one generated from the metric definitions (node dist/src/agent/metrics-doc.js)', () => {
+    const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+    expect(readme).toContain(metricsMarkdown());
   });
 });

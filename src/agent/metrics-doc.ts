@@ -1,0 +1,36 @@
+/** The README's metrics table, rendered from the metric definitions themselves (so it cannot drift). */
+import { AgentMetrics, PREFIX } from './metrics';
+
+const KUBE_ROUTER_NAMES = new Set([
+  'build_info',
+  'bgp_peer_info',
+  'controller_bgp_advertisements_received',
+  'controller_bgp_advertisements_sent',
+  'controller_bgp_internal_peers_sync_time',
+  'controller_routes_sync_time',
+  'host_routes_sync_time',
+  'host_routes_synced',
+  'host_routes_added',
+  'host_routes_removed',
+]);
+
+export function metricsMarkdown(): string {
+  const none = { peers: () => [], peerType: () => 'external', informers: () => [], kernelRoutes: async () => ({}), healthy: () => true };
+  const m = new AgentMetrics(none, '0');
+  const rows = m.registry
+    .getMetricsAsArray()
+    .filter((x) => x.name.startsWith(PREFIX))
+    .map((x) => {
+      const { name, help } = x as unknown as { name: string; help: string };
+      const labels = ((x as unknown as { labelNames?: string[] }).labelNames ?? []).join(', ');
+      const type = (x as unknown as { type: string }).type ?? '';
+      const short = name.slice(PREFIX.length);
+      return `| \`${name}\` | ${type} | ${labels} | ${help}${KUBE_ROUTER_NAMES.has(short) ? ' (as kube-router)' : ''} |`;
+    });
+  return ['| metric | type | labels | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+if (require.main === module) {
+  process.stdout.write(`${metricsMarkdown()}\n`);
+  process.exit(0); // the default collectors keep a timer
+}
