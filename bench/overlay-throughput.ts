@@ -77,7 +77,7 @@ ip -n ${PREFIX}a link set lo up && ip -n ${PREFIX}b link set lo up`);
     rows.push(await measure(vm, 'bare veth pair', `${PREFIX}a`, `${PREFIX}b`, '10.99.0.2', 1500, o));
     await vm.run(`ip netns del ${PREFIX}a; ip netns del ${PREFIX}b`);
 
-    await lab(`up --nodes 2 --pods 1 --prefix=${PREFIX}`);
+    await lab(`up --nodes 2 --pods 1 --prometheus=false --prefix=${PREFIX}`);
     const paths: [string, string | undefined][] = [
       ['routed (plain route via the node IP)', undefined],
       ['ipip tunnel (--overlay-type=full)', '--overlay-type=full'],
