@@ -60,110 +60,53 @@ export class AgentMetrics {
     this.syncDuration = new Histogram({ name: `${PREFIX}controller_sync_duration_seconds`, help: 'Duration of each reconcile loop run, by loop (sync, routes)', labelNames: ['controller'], buckets: SYNC_BUCKETS, registers });
     this.syncErrors = new Counter({ name: `${PREFIX}controller_sync_errors_total`, help: 'Failed reconcile loop runs, by loop (sync, routes)', labelNames: ['controller'], registers });
 
-    new Gauge({
-      name: `${PREFIX}bgp_peer_info`,
-      help: 'BGP peer information (always 1; the labels carry it)',
-      labelNames: ['address', 'type', 'asn', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const p of src.peers()) this.set({ address: p.address, type: src.peerType(p.address), asn: String(p.asn), state: p.state.toLowerCase() }, 1);
-      },
-    });
-    const perPeerGauge = (name: string, help: string, value: (p: NeighborView) => number): void => {
-      new Gauge({
-        name: `${PREFIX}${name}`,
-        help,
-        labelNames: ['peer', 'type'],
-        registers,
-        collect() {
-          this.reset();
-          for (const p of src.peers()) this.set({ peer: p.address, type: src.peerType(p.address) }, value(p));
-        },
-      });
+    // Read whole from the sources at each scrape: a peer or informer that goes away takes its
+    // series with it, and Prometheus treats a new session's counters as a reset.
+    type Sample = [Record<string, string>, number];
+    const scraped = (kind: 'gauge' | 'counter', name: string, help: string, labelNames: string[], samples: () => Sample[] | Promise<Sample[]>): void => {
+      const opts = { name: `${PREFIX}${name}`, help, labelNames, registers };
+      if (kind === 'gauge') {
+        new Gauge({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.set(l, v); } }); // prettier-ignore
+      } else {
+        new Counter({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.inc(l, v); } }); // prettier-ignore
+      }
     };
-    perPeerGauge('bgp_peer_state', 'BGP session state: 0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established', (p) => STATE_NUMBER[p.state] ?? 0);
-    perPeerGauge('bgp_peer_uptime_seconds', 'Seconds the session has been Established (0 when it is not)', (p) => (p.state === 'Established' ? p.uptime : 0));
-    perPeerGauge('bgp_peer_prefixes_received', 'Prefixes the peer sent us and we hold (Adj-RIB-In)', (p) => p.received);
-    perPeerGauge('bgp_peer_prefixes_accepted', 'Prefixes from the peer that passed our import policy', (p) => p.accepted);
-    perPeerGauge('bgp_peer_prefixes_advertised', 'Prefixes we advertise to the peer (Adj-RIB-Out)', (p) => p.advertised);
-    perPeerGauge('bgp_peer_flaps', 'Times the session left Established', (p) => p.flaps);
+    const perPeer = (name: string, help: string, value: (p: NeighborView) => number): void =>
+      scraped('gauge', name, help, ['peer', 'type'], () => src.peers().map((p) => [{ peer: p.address, type: src.peerType(p.address) }, value(p)]));
+    const perInformer = (kind: 'gauge' | 'counter', name: string, help: string, value: (i: InformerStatus) => number): void =>
+      scraped(kind, name, help, ['resource'], () => src.informers().map((i) => [{ resource: i.name }, value(i)]));
 
-    // Per-session counters live in the speaker; re-read whole on each scrape (a peer that goes
-    // away takes its series with it, and Prometheus treats a new session as a counter reset).
-    const perPeerCounter = (dir: 'received' | 'sent'): void => {
-      new Counter({
-        name: `${PREFIX}bgp_messages_${dir}_total`,
-        help: `BGP messages ${dir}, by peer and message type`,
-        labelNames: ['peer', 'type'],
-        registers,
-        collect() {
-          this.reset();
-          for (const p of src.peers()) {
-            for (const [k, type] of Object.entries(MESSAGE_TYPES)) this.inc({ peer: p.address, type }, p.messages[dir][k as keyof typeof p.messages.sent] ?? 0);
-          }
-        },
-      });
-    };
-    perPeerCounter('received');
-    perPeerCounter('sent');
-    new Counter({
-      name: `${PREFIX}bgp_notifications_total`,
-      help: 'BGP NOTIFICATIONs by peer, direction (sent, received), error code and subcode',
-      labelNames: ['peer', 'direction', 'code', 'subcode'],
-      registers,
-      collect() {
-        this.reset();
-        for (const p of src.peers()) {
-          for (const direction of ['sent', 'received'] as const) {
-            for (const [key, n] of Object.entries(p.notifications[direction])) {
-              const [code, subcode] = key.split('/');
-              this.inc({ peer: p.address, direction, code: code!, subcode: subcode! }, n);
-            }
-          }
-        }
-      },
-    });
-
-    const informerGauge = (name: string, help: string, value: (i: InformerStatus) => number): void => {
-      new Gauge({
-        name: `${PREFIX}${name}`,
-        help,
-        labelNames: ['resource'],
-        registers,
-        collect() {
-          this.reset();
-          for (const i of src.informers()) this.set({ resource: i.name }, value(i));
-        },
-      });
-    };
-    informerGauge('informer_synced', '1 once the informer has listed its resource', (i) => (i.synced ? 1 : 0));
-    informerGauge('informer_objects', 'Objects in the informer cache', (i) => i.objects);
-    const informerCounter = (name: string, help: string, value: (i: InformerStatus) => number): void => {
-      new Counter({
-        name: `${PREFIX}${name}`,
-        help,
-        labelNames: ['resource'],
-        registers,
-        collect() {
-          this.reset();
-          for (const i of src.informers()) this.inc({ resource: i.name }, value(i));
-        },
-      });
-    };
-    informerCounter('informer_lists_total', 'Full lists by the informer: the first, and one after each 410 Gone or restart', (i) => i.lists);
-    informerCounter('informer_restarts_total', 'Informer restarts after errors other than 410 Gone', (i) => i.restarts);
-
-    new Gauge({
-      name: `${PREFIX}kernel_routes`,
-      help: 'Routes in the node kernel (all tables, IPv4 and IPv6) by routing protocol',
-      labelNames: ['protocol'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const [protocol, n] of Object.entries(await src.kernelRoutes())) this.set({ protocol }, n);
-      },
-    });
+    scraped('gauge', 'bgp_peer_info', 'BGP peer information (always 1; the labels carry it)', ['address', 'type', 'asn', 'state'], () =>
+      src.peers().map((p) => [{ address: p.address, type: src.peerType(p.address), asn: String(p.asn), state: p.state.toLowerCase() }, 1]),
+    );
+    perPeer('bgp_peer_state', 'BGP session state: 0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established', (p) => STATE_NUMBER[p.state] ?? 0);
+    perPeer('bgp_peer_uptime_seconds', 'Seconds the session has been Established (0 when it is not)', (p) => (p.state === 'Established' ? p.uptime : 0));
+    perPeer('bgp_peer_prefixes_received', 'Prefixes the peer sent us and we hold (Adj-RIB-In)', (p) => p.received);
+    perPeer('bgp_peer_prefixes_accepted', 'Prefixes from the peer that passed our import policy', (p) => p.accepted);
+    perPeer('bgp_peer_prefixes_advertised', 'Prefixes we advertise to the peer (Adj-RIB-Out)', (p) => p.advertised);
+    perPeer('bgp_peer_flaps', 'Times the session left Established', (p) => p.flaps);
+    for (const dir of ['received', 'sent'] as const) {
+      scraped('counter', `bgp_messages_${dir}_total`, `BGP messages ${dir}, by peer and message type`, ['peer', 'type'], () =>
+        src.peers().flatMap((p) => Object.entries(MESSAGE_TYPES).map(([k, type]): Sample => [{ peer: p.address, type }, p.messages[dir][k as keyof typeof p.messages.sent] ?? 0])),
+      );
+    }
+    scraped('counter', 'bgp_notifications_total', 'BGP NOTIFICATIONs by peer, direction (sent, received), error code and subcode', ['peer', 'direction', 'code', 'subcode'], () =>
+      src.peers().flatMap((p) =>
+        (['sent', 'received'] as const).flatMap((direction) =>
+          Object.entries(p.notifications[direction]).map(([key, n]): Sample => {
+            const [code, subcode] = key.split('/');
+            return [{ peer: p.address, direction, code: code!, subcode: subcode! }, n];
+          }),
+        ),
+      ),
+    );
+    perInformer('gauge', 'informer_synced', '1 once the informer has listed its resource', (i) => (i.synced ? 1 : 0));
+    perInformer('gauge', 'informer_objects', 'Objects in the informer cache', (i) => i.objects);
+    perInformer('counter', 'informer_lists_total', 'Full lists by the informer: the first, and one after each 410 Gone or restart', (i) => i.lists);
+    perInformer('counter', 'informer_restarts_total', 'Informer restarts after errors other than 410 Gone', (i) => i.restarts);
+    scraped('gauge', 'kernel_routes', 'Routes in the node kernel (all tables, IPv4 and IPv6) by routing protocol', ['protocol'], async () =>
+      Object.entries(await src.kernelRoutes()).map(([protocol, n]): Sample => [{ protocol }, n]),
+    );
     new Gauge({
       name: `${PREFIX}healthy`,
       help: 'What /healthz answers: 1 healthy, 0 not',
