@@ -128,7 +128,7 @@ describe('lab: 3 nodes and a ToR', () => {
     const ok = await cli('lab', 'status', `--dir=${DIR}`);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/OK: 30 of 30 pod pairs reach each other/);
-    expect(ok.stdout).toMatch(/node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +3\/3 up +2/);
+    expect(ok.stdout).toMatch(/node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +ok +3\/3 up +2/);
     // The Pods informer of each agent sees its node's pods, Running and ready.
     expect(ok.stdout).toMatch(/node2-pod1 +node2 +10\.244\.2\.2 +Running, ready/);
     expect(ok.stdout).not.toMatch(/not seen/);
