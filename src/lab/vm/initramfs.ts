@@ -42,8 +42,11 @@ $bb mount -t devtmpfs dev /newroot/dev
 $bb mkdir -p /newroot/dev/pts /newroot/dev/shm
 $bb mount -t devpts devpts /newroot/dev/pts
 $bb mount -t tmpfs tmpfs /newroot/dev/shm
+# The checkout may live under /run or /tmp, which get fresh tmpfs: keep a handle on it first.
+[ -n "$krt_keep" ] && $bb mkdir -p /keep && $bb mount -o bind "/newroot$krt_keep" /keep
 $bb mount -t tmpfs tmpfs /newroot/run
 $bb mount -t tmpfs tmpfs /newroot/tmp
+if [ -n "$krt_keep" ]; then $bb mkdir -p "/newroot$krt_keep" && $bb mount -o bind /keep "/newroot$krt_keep"; fi
 $bb mkdir -p "/newroot$krt_scratch"
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 scratch "/newroot$krt_scratch" || { echo "init: cannot mount the scratch share"; $bb reboot -f; }
 $bb hostname "\${krt_hostname:-krt-vm}"

@@ -13,6 +13,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { kernelVersion, vmlinux } from './kernel';
 import { initramfs } from './initramfs';
 import { killGroup } from '../netns';
+import { repoRoot } from '../repo';
 import type { RunResult } from '../../util/exec';
 
 /** The job runner, started by /init inside the VM's root: one shell loop, no dependencies. */
@@ -78,6 +79,7 @@ export class Vm {
     const missing = vmUnavailable();
     if (missing) throw new VmError(`cannot start the VM: ${missing}`);
     const started = Date.now();
+    for (const p of [o.scratch, repoRoot()]) if (/[\s"'\\]/.test(p)) throw new VmError(`the VM cannot share ${JSON.stringify(p)}: a path with spaces or quotes does not fit on the kernel command line`);
     const version = kernelVersion();
     const [kernel, initrd] = await Promise.all([vmlinux(version), initramfs(version)]);
     fs.mkdirSync(path.join(o.scratch, 'jobs'), { recursive: true });
@@ -88,7 +90,9 @@ export class Vm {
       ...['-accel', 'tcg', '-cpu', 'max', '-smp', String(o.cpus ?? 2), '-m', String(o.memoryMiB ?? 3072)],
       ...['-nodefaults', '-nic', 'none', '-no-reboot', '-display', 'none', '-monitor', 'none', '-serial', 'stdio'],
       ...['-bios', '/usr/share/qemu/qboot.rom', '-kernel', kernel, '-initrd', initrd],
-      ...['-append', `console=ttyS0 quiet panic=-1 krt_scratch=${o.scratch}`],
+      // krt_keep: the checkout stays visible even where it lives under /tmp or /run, which the
+      // guest mounts afresh (a CI workspace may well be in /tmp).
+      ...['-append', `console=ttyS0 quiet panic=-1 krt_scratch=${o.scratch} krt_keep=${repoRoot()}`],
       ...['-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap'],
       ...['-virtfs', `local,path=${o.scratch},mount_tag=scratch,security_model=none,multidevs=remap`],
     ];
