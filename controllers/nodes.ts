@@ -9,6 +9,7 @@ import { canonicalPrefix } from '../bgp/codec/prefix';
 import {
   ANNOTATIONS,
   PeerAnnotation,
+  Parsed,
   parseAsn,
   parseCidrList,
   parseClusterId,
@@ -76,6 +77,16 @@ function annotation(n: NodeObject, key: string): string | undefined {
   return n.metadata?.annotations?.[key];
 }
 
+/** Parses annotation `key` when present: the value, or undefined after reporting why it was refused. */
+function parsedAnnotation<T>(n: NodeObject, key: string, parse: (text: string) => Parsed<T>, problems: Problems): T | undefined {
+  const text = annotation(n, key);
+  if (text === undefined) return undefined;
+  const r = parse(text);
+  if (r.ok) return r.value;
+  problems.report(`node/${n.metadata?.name ?? '?'}`, key, r.error);
+  return undefined;
+}
+
 /** InternalIP first, ExternalIP otherwise, per family (kube-router's choice of node IP). */
 function nodeIps(n: NodeObject): { ipv4?: string; ipv6?: string } {
   const out: { ipv4?: string; ipv6?: string } = {};
@@ -114,21 +125,14 @@ function nodeInfo(n: NodeObject, problems: Problems): NodeInfo | undefined {
   const name = n.metadata?.name;
   if (!name) return undefined;
   const info: NodeInfo = { name, ...nodeIps(n), podCidrs: podCidrs(n, name, problems) };
-  const asnText = annotation(n, ANNOTATIONS.nodeAsn);
-  if (asnText !== undefined) {
-    const asn = parseAsn(asnText);
-    if (asn.ok) info.asn = asn.value;
-    else problems.report(`node/${name}`, ANNOTATIONS.nodeAsn, asn.error);
-  }
+  const asn = parsedAnnotation(n, ANNOTATIONS.nodeAsn, parseAsn, problems);
+  if (asn !== undefined) info.asn = asn;
   for (const [key, field] of [
     [ANNOTATIONS.rrServer, 'rrServer'],
     [ANNOTATIONS.rrClient, 'rrClient'],
   ] as const) {
-    const text = annotation(n, key);
-    if (text === undefined) continue;
-    const id = parseClusterId(text);
-    if (id.ok) info[field] = id.value;
-    else problems.report(`node/${name}`, key, id.error);
+    const id = parsedAnnotation(n, key, parseClusterId, problems);
+    if (id !== undefined) info[field] = id;
   }
   return info;
 }
@@ -136,12 +140,7 @@ function nodeInfo(n: NodeObject, problems: Problems): NodeInfo | undefined {
 function localExtras(n: NodeObject, base: NodeInfo, problems: Problems): LocalNode {
   const where = `node/${base.name}`;
   const local: LocalNode = { ...base, communities: [], peers: [], localAddresses: [], importReject: [] };
-  const comm = annotation(n, ANNOTATIONS.communities);
-  if (comm !== undefined) {
-    const c = parseCommunities(comm);
-    if (c.ok) local.communities = c.value;
-    else problems.report(where, ANNOTATIONS.communities, c.error);
-  }
+  local.communities = parsedAnnotation(n, ANNOTATIONS.communities, parseCommunities, problems) ?? [];
   const prependAs = annotation(n, ANNOTATIONS.prependAs);
   const prependN = annotation(n, ANNOTATIONS.prependRepeat);
   if (prependAs !== undefined || prependN !== undefined) {
@@ -151,28 +150,15 @@ function localExtras(n: NodeObject, base: NodeInfo, problems: Problems): LocalNo
     else if (!Number.isInteger(times) || times < 1 || times > 64) problems.report(where, ANNOTATIONS.prependRepeat, `${JSON.stringify(prependN)} is not a repeat count (1-64)`);
     else local.prepend = { asn: asn.value, times };
   }
-  const peersYaml = annotation(n, ANNOTATIONS.peers);
-  if (peersYaml !== undefined) {
-    const p = parsePeersYaml(peersYaml);
-    if (p.ok) local.peers = p.value;
-    else problems.report(where, ANNOTATIONS.peers, p.error);
+  if (annotation(n, ANNOTATIONS.peers) !== undefined) {
+    local.peers = parsedAnnotation(n, ANNOTATIONS.peers, parsePeersYaml, problems) ?? [];
   } else {
     const legacy = parseLegacyPeers(n.metadata?.annotations ?? {});
     if (legacy.ok) local.peers = legacy.value;
     else problems.report(where, 'kube-router.io/peer.*', legacy.error);
   }
-  const addrs = annotation(n, ANNOTATIONS.localAddresses);
-  if (addrs !== undefined) {
-    const a = parseIpList(addrs);
-    if (a.ok) local.localAddresses = a.value;
-    else problems.report(where, ANNOTATIONS.localAddresses, a.error);
-  }
-  const reject = annotation(n, ANNOTATIONS.customImportReject);
-  if (reject !== undefined) {
-    const r = parseCidrList(reject);
-    if (r.ok) local.importReject = r.value;
-    else problems.report(where, ANNOTATIONS.customImportReject, r.error);
-  }
+  local.localAddresses = parsedAnnotation(n, ANNOTATIONS.localAddresses, parseIpList, problems) ?? [];
+  local.importReject = parsedAnnotation(n, ANNOTATIONS.customImportReject, parseCidrList, problems) ?? [];
   return local;
 }
 

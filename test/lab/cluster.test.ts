@@ -6,12 +6,11 @@
  */
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { run } from '../../src/util/exec';
 import { Lab } from '../../src/lab/cluster';
 import { LabPod, EXTERNAL_HOST } from '../../src/lab/layout';
 import { pingMatrix, podPing, torRoutes } from '../../src/lab/status';
-import { listNetns } from '../../src/lab/netns';
 import { until, sleep } from '../../src/lab/wait';
+import { labCli, labDown, labUp } from '../helpers/lab';
 import { CLI } from '../helpers/our-speaker';
 import { Bird } from '../../src/lab/bird';
 import { parseBirdRoutes } from '../../src/lab/peers/bird';
@@ -21,7 +20,7 @@ jest.setTimeout(120000);
 
 const PREFIX = `${TEST_NETNS_PREFIX}lab-`;
 const DIR = '/run/kube-router-ts/test-lab';
-const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { allowFail: true });
+const cli = labCli;
 const SEED_MASQUERADE = '-m set --match-set kube-router-pod-subnets src -m set ! --match-set kube-router-pod-subnets dst -m set ! --match-set kube-router-node-ips dst -j MASQUERADE --random-fully';
 
 describe('lab: 3 nodes and a ToR', () => {
@@ -29,18 +28,14 @@ describe('lab: 3 nodes and a ToR', () => {
   const measured: string[] = [];
 
   beforeAll(async () => {
-    const up = await cli('lab', 'up', '--nodes', '3', '--tor', `--dir=${DIR}`, `--prefix=${PREFIX}`);
-    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.stderr}${up.stdout}`);
+    const up = await labUp(DIR, PREFIX, ['--nodes', '3', '--tor']);
     expect(up.stdout).toMatch(/lab is up/);
-    lab = Lab.load(DIR);
+    lab = up.lab;
   });
 
   afterAll(async () => {
     if (measured.length) process.stdout.write(`\nlab measurements:\n  ${measured.join('\n  ')}\n`);
-    const down = await cli('lab', 'down', `--dir=${DIR}`, `--prefix=${PREFIX}`);
-    expect(down.code).toBe(0);
-    expect(await listNetns(PREFIX)).toEqual([]);
-    expect(fs.existsSync(DIR)).toBe(false);
+    await labDown(DIR, PREFIX);
   });
 
   const nodes = () => lab.state.nodes;

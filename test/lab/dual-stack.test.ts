@@ -3,35 +3,25 @@
  * next to the IPv4 ones (IPv6 routes over the IPv4 sessions, with IPv6 next hops), pods reach
  * each other over both families, and IPv6 egress is masqueraded through the inet6 ipsets.
  */
-import fs from 'node:fs';
-import { run } from '../../src/util/exec';
 import { Lab } from '../../src/lab/cluster';
 import { EXTERNAL_HOST6 } from '../../src/lab/layout';
 import { pingMatrix, podPing, torRoutes } from '../../src/lab/status';
-import { listNetns } from '../../src/lab/netns';
-import { CLI } from '../helpers/our-speaker';
+import { labDown, labUp } from '../helpers/lab';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 
 jest.setTimeout(120000);
 
 const PREFIX = `${TEST_NETNS_PREFIX}lab6-`;
 const DIR = '/run/kube-router-ts/test-lab6';
-const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { allowFail: true });
 
 describe('lab: dual-stack, 2 nodes and a ToR', () => {
   let lab: Lab;
 
   beforeAll(async () => {
-    const up = await cli('lab', 'up', '--nodes', '2', '--tor', '--ipv6', `--dir=${DIR}`, `--prefix=${PREFIX}`);
-    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.stderr}${up.stdout}`);
-    lab = Lab.load(DIR);
+    ({ lab } = await labUp(DIR, PREFIX, ['--nodes', '2', '--tor', '--ipv6']));
   });
 
-  afterAll(async () => {
-    expect((await cli('lab', 'down', `--dir=${DIR}`, `--prefix=${PREFIX}`)).code).toBe(0);
-    expect(await listNetns(PREFIX)).toEqual([]);
-    expect(fs.existsSync(DIR)).toBe(false);
-  });
+  afterAll(() => labDown(DIR, PREFIX));
 
   const sh = async (netns: string, cmd: string, ...args: string[]): Promise<string> => (await lab.netns(netns).exec(cmd, args)).stdout;
 

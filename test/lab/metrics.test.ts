@@ -3,12 +3,10 @@
  * serves /metrics and /healthz in its namespace, and the lab's real Prometheus (Debian's
  * package) scrapes them; the values it stores are checked against what the cluster is.
  */
-import { run } from '../../src/util/exec';
 import { Lab } from '../../src/lab/cluster';
-import { listNetns } from '../../src/lab/netns';
 import { until } from '../../src/lab/wait';
 import { HEALTH_PORT, METRICS_PORT } from '../../src/lab/layout';
-import { CLI } from '../helpers/our-speaker';
+import { labCli, labDown, labUp } from '../helpers/lab';
 import { API_ACCESS } from '../../controllers/cluster-watch';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 
@@ -16,7 +14,7 @@ jest.setTimeout(180000);
 
 const PREFIX = `${TEST_NETNS_PREFIX}met-`;
 const DIR = '/run/kube-router-ts/test-metrics';
-const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { allowFail: true });
+const cli = labCli;
 
 describe('lab: metrics, Prometheus and health', () => {
   let lab: Lab;
@@ -32,15 +30,10 @@ describe('lab: metrics, Prometheus and health', () => {
   const fromApiNs = async (...args: string[]) => lab.netns(lab.state.api.netns).exec('curl', ['-s', ...args], { allowFail: true });
 
   beforeAll(async () => {
-    const up = await cli('lab', 'up', '--nodes', '3', '--tor', '--pods', '1', `--dir=${DIR}`, `--prefix=${PREFIX}`);
-    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.stderr}${up.stdout}`);
-    lab = Lab.load(DIR);
+    ({ lab } = await labUp(DIR, PREFIX, ['--nodes', '3', '--tor', '--pods', '1']));
   });
 
-  afterAll(async () => {
-    expect((await cli('lab', 'down', `--dir=${DIR}`, `--prefix=${PREFIX}`)).code).toBe(0);
-    expect(await listNetns(PREFIX)).toEqual([]);
-  });
+  afterAll(() => labDown(DIR, PREFIX));
 
   it('every node serves the series on its metrics port, and lab status says where', async () => {
     const n1 = lab.state.nodes[0]!;

@@ -4,30 +4,23 @@
  * overlay on, `lab up` either builds tunnels (a kernel with ipip) or refuses with the reason and
  * what to do instead, leaving nothing behind (a kernel without, like this CI's).
  */
-import { run } from '../../src/util/exec';
-import { Lab, tunnelSupportProblem } from '../../src/lab/cluster';
+import { tunnelSupportProblem } from '../../src/lab/cluster';
 import { pingMatrix } from '../../src/lab/status';
 import { listNetns } from '../../src/lab/netns';
-import { CLI } from '../helpers/our-speaker';
+import { labCli, labDown, labUp } from '../helpers/lab';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 
 jest.setTimeout(180000);
 
 const PREFIX = `${TEST_NETNS_PREFIX}sub-`;
 const DIR = '/run/kube-router-ts/test-subnets';
-const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { allowFail: true });
-const down = async (): Promise<void> => {
-  expect((await cli('lab', 'down', `--dir=${DIR}`, `--prefix=${PREFIX}`)).code).toBe(0);
-  expect(await listNetns(PREFIX)).toEqual([]);
-};
+const cli = labCli;
 
 describe('lab: nodes in two subnets on this kernel', () => {
-  afterEach(down);
+  afterEach(() => labDown(DIR, PREFIX));
 
   it('--enable-overlay=false with a ToR: only same-subnet routes from us, the ToR routes the rest, every pod reaches every other', async () => {
-    const up = await cli('lab', 'up', '--nodes', '4', '--subnets', '2', '--pods', '1', '--tor', '--enable-overlay=false', `--dir=${DIR}`, `--prefix=${PREFIX}`);
-    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.stderr}${up.stdout}`);
-    const lab = Lab.load(DIR);
+    const { lab } = await labUp(DIR, PREFIX, ['--nodes', '4', '--subnets', '2', '--pods', '1', '--tor', '--enable-overlay=false']);
     expect(lab.state.nodes.map((n) => `${n.name} ${n.ip} subnet ${n.subnet}`)).toEqual(['node1 10.0.0.11 subnet 1', 'node2 10.0.0.12 subnet 1', 'node3 10.0.1.13 subnet 2', 'node4 10.0.1.14 subnet 2']);
     const pings = await pingMatrix(lab);
     expect(pings).toHaveLength(12);
