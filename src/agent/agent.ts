@@ -205,15 +205,15 @@ export class Agent {
     }
     if (!this.dataplane || !this.desired?.local) return;
     const local = this.desired.local;
-    const nodeIp = primaryIp(local, this.config);
+    const ifs = await this.dataplane.interfaces(primaryIp(local, this.config));
     const plan = planKernel({
       learned: routing.learnedRoutes(),
       ownPodCidrs: local.podCidrs,
-      connected: await this.dataplane.connectedSubnets(),
+      connected: ifs.connected,
       nodeIps: new Set(this.desired.nodeIps),
       local: { ...(local.ipv4 ? { ipv4: local.ipv4 } : {}), ...(local.ipv6 ? { ipv6: local.ipv6 } : {}) },
       ...(this.config.overlay ? { overlay: this.config.overlay } : {}),
-      uplinkMtu: (await this.dataplane.uplinkMtu(nodeIp)) ?? 1500,
+      uplinkMtu: ifs.uplinkMtu ?? 1500,
     });
     // Left the cluster while this run waited: the next run removes everything instead.
     if (this.routing !== routing) return;

@@ -42,7 +42,6 @@ export class DataPlane {
   private readonly tunnels = new TunnelReconciler(this.rtnl);
   private readonly rules = new RuleReconciler(this.rtnl);
   private events: ReturnType<typeof createRtNetlink> | undefined;
-  lastRouteChanges: RouteChanges | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -59,7 +58,7 @@ export class DataPlane {
     if (changed.length) this.log.info({ sysctls: changed }, 'enabled forwarding');
     const podCidrs = d.podCidrs.filter((c) => (v4(c) ? this.config.ipv4 : this.config.ipv6));
     if (this.config.enableCni && podCidrs.length) {
-      const mtu = this.config.autoMtu ? await this.uplinkMtu(d.nodeIp) : undefined;
+      const mtu = this.config.autoMtu ? (await this.interfaces(d.nodeIp)).uplinkMtu : undefined;
       const b = await this.bridge.reconcile(podCidrs, mtu);
       if (b.created || b.addressesChanged) this.log.info({ bridge: BRIDGE, podCidrs, mtu }, 'kube-bridge configured');
       if (reconcileCniConfig(this.config.cniConfPath, { podCidrs, mtu, hairpin: this.config.hairpinMode })) {
@@ -94,7 +93,6 @@ export class DataPlane {
       if (fou.length) this.log.info({ fou }, 'GUE ports updated');
     }
     const changes = await this.routesReconciler.reconcile(plan.routes, prune);
-    this.lastRouteChanges = changes;
     if (changes.added.length || changes.replaced.length || changes.removed.length) this.log.info({ added: changes.added, replaced: changes.replaced, removed: changes.removed }, 'kernel routes updated');
     if (plan.rules.length || prune) {
       const r = await this.rules.reconcile(plan.rules);
@@ -134,26 +132,26 @@ export class DataPlane {
     }));
   }
 
-  /** Subnets on the node's own interfaces (not loopback, not kube-bridge): next hops must be in one. */
-  async connectedSubnets(): Promise<string[]> {
-    const links = new Map((await this.rtnl.links()).map((l) => [l.index, l.name]));
-    const out: string[] = [];
-    for (const a of await this.rtnl.addresses()) {
-      const name = links.get(a.index);
+  /**
+   * One read of links and addresses: the subnets on the node's own interfaces (not loopback, not
+   * kube-bridge; learned next hops must be in one) and the MTU of the interface holding `nodeIp`.
+   */
+  async interfaces(nodeIp: string | undefined): Promise<{ connected: string[]; uplinkMtu?: number }> {
+    const [links, addresses] = [await this.rtnl.links(), await this.rtnl.addresses()];
+    const byIndex = new Map(links.map((l) => [l.index, l]));
+    const connected: string[] = [];
+    let uplinkMtu: number | undefined;
+    for (const a of addresses) {
+      const [ip, lenText] = a.cidr.split('/');
+      if (ip === nodeIp) uplinkMtu = byIndex.get(a.index)?.mtu;
+      const name = byIndex.get(a.index)?.name;
       if (name === 'lo' || name === BRIDGE || a.cidr.startsWith('fe80')) continue;
-      const [net, len] = ipaddr.parseCIDR(a.cidr);
+      const len = Number(lenText);
+      const net = ipaddr.parse(ip!);
       const masked = ipaddr.fromByteArray(net.toByteArray().map((b, i) => (i * 8 >= len ? 0 : i * 8 + 8 <= len ? b : b & (0xff << (8 - (len - i * 8))))));
-      out.push(`${masked.toString()}/${len}`);
+      connected.push(`${masked.toString()}/${len}`);
     }
-    return out;
-  }
-
-  /** MTU of the interface that holds the node IP (kube-router --auto-mtu). */
-  async uplinkMtu(nodeIp: string | undefined): Promise<number | undefined> {
-    if (!nodeIp) return undefined;
-    const addr = (await this.rtnl.addresses()).find((a) => a.cidr.split('/')[0] === nodeIp);
-    if (!addr) return undefined;
-    return (await this.rtnl.links()).find((l) => l.index === addr.index)?.mtu;
+    return uplinkMtu === undefined ? { connected } : { connected, uplinkMtu };
   }
 
   /** Calls `onChange` when the kernel reports a change to a route of ours (drift repair). */
