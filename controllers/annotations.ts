@@ -28,6 +28,8 @@ export const ANNOTATIONS = {
   svcAdvertiseLoadBalancerIp: 'kube-router.io/service.advertise.loadbalancerip',
   svcLocal: 'kube-router.io/service.local',
   svcSkipLbIps: 'kube-router.io/service.skiplbips',
+  svcScheduler: 'kube-router.io/service.scheduler',
+  svcHairpin: 'kube-router.io/service.hairpin',
 } as const;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };

@@ -20,13 +20,18 @@ export interface ServiceObject {
     externalIPs?: string[];
     externalTrafficPolicy?: string;
     internalTrafficPolicy?: string;
+    ports?: { name?: string; protocol?: string; port?: number; targetPort?: number | string; nodePort?: number }[];
+    sessionAffinity?: string;
+    sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
   };
   status?: { loadBalancer?: { ingress?: { ip?: string; ipMode?: string }[] } };
 }
 
 export interface EndpointSliceObject {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
-  endpoints?: { addresses?: string[]; nodeName?: string; conditions?: { ready?: boolean } }[];
+  addressType?: string;
+  endpoints?: { addresses?: string[]; nodeName?: string; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean } }[];
+  ports?: { name?: string; protocol?: string; port?: number }[];
 }
 
 export interface ServicesOptions {
@@ -49,7 +54,7 @@ export interface AdvertisedVip {
   kind: 'cluster' | 'external' | 'loadbalancer';
 }
 
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 function inRanges(ip: string, ranges: readonly string[]): boolean {
   const addr = ipaddr.parse(ip);
