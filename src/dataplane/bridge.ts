@@ -5,6 +5,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Rtnl } from './rtnl';
+import { reconcileOwnedLink, removeLink } from './links';
 
 export const BRIDGE = 'kube-bridge';
 
@@ -23,38 +24,11 @@ export class BridgeReconciler {
   ) {}
 
   async reconcile(podCidrs: readonly string[], mtu?: number): Promise<{ created: boolean; addressesChanged: boolean }> {
-    let link = await this.rtnl.link(this.name);
-    const created = !link;
-    if (!link) {
-      await this.rtnl.createLink(this.name, 'bridge');
-      link = await this.rtnl.link(this.name);
-      if (!link) throw new Error(`${this.name} was not created`);
-    }
-    if (link.kind !== 'bridge') throw new Error(`BUG: ${this.name} exists but is a ${link.kind ?? 'non-bridge'} link`);
-    if (mtu !== undefined && link.mtu !== mtu) await this.rtnl.setLink(link.index, { mtu });
-    if (!link.up) await this.rtnl.setLink(link.index, { up: true });
-    const want = new Set(podCidrs.map(gatewayOf));
-    const have = (await this.rtnl.addresses(link.index)).map((a) => a.cidr).filter((c) => !c.startsWith('fe80'));
-    let addressesChanged = false;
-    for (const c of have) {
-      if (!want.has(c)) {
-        await this.rtnl.deleteAddress(link.index, c);
-        addressesChanged = true;
-      }
-    }
-    for (const c of want) {
-      if (!have.includes(c)) {
-        await this.rtnl.addAddress(link.index, c);
-        addressesChanged = true;
-      }
-    }
-    return { created, addressesChanged };
+    const c = await reconcileOwnedLink(this.rtnl, { name: this.name, kind: 'bridge', addresses: podCidrs.map(gatewayOf), ...(mtu !== undefined ? { mtu } : {}) });
+    return { created: c.created, addressesChanged: c.added.length + c.removed.length > 0 };
   }
 
-  async remove(): Promise<boolean> {
-    const link = await this.rtnl.link(this.name);
-    if (!link) return false;
-    await this.rtnl.deleteLink(link.index);
-    return true;
+  remove(): Promise<boolean> {
+    return removeLink(this.rtnl, this.name);
   }
 }

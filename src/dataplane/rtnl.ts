@@ -222,10 +222,11 @@ export class Rtnl {
       .map((m) => ({ index: m.data.index!, cidr: `${fromBytes((m.attrs.local ?? m.attrs.address) as Buffer)}/${m.data.prefixlen}` }));
   }
 
-  async addAddress(index: number, cidr: string): Promise<void> {
+  /** `scope` 'link' keeps the address from being picked as a source (kube-dummy-if's VIPs). */
+  async addAddress(index: number, cidr: string, scope: 'universe' | 'link' = 'universe'): Promise<void> {
     const { addr, len, family } = splitCidr(cidr);
     try {
-      await this.exclusive((s) => s.newAddress({ family, prefixlen: len, index, scope: SCOPE_UNIVERSE }, { local: addr, address: addr }, this.opts(CREATE_OR_REPLACE)));
+      await this.exclusive((s) => s.newAddress({ family, prefixlen: len, index, scope: scope === 'link' ? SCOPE_LINK : SCOPE_UNIVERSE }, { local: addr, address: addr }, this.opts(CREATE_OR_REPLACE)));
     } catch (e) {
       if (!benign(e, ['EEXIST'])) throw e;
     }

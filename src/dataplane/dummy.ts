@@ -1,0 +1,34 @@
+/**
+ * kube-dummy-if: a dummy link holding every service VIP as a /32 (/128) with scope link, as
+ * kube-router does (seed 001's `ip addr`). The VIPs are then local addresses, so packets to them
+ * reach IPVS on the INPUT path; scope link keeps them from being chosen as a source address.
+ */
+import type { Rtnl } from './rtnl';
+import { reconcileOwnedLink, removeLink, OwnedLinkChanges } from './links';
+
+export const DUMMY = 'kube-dummy-if';
+
+const hostPrefix = (ip: string): string => `${ip}/${ip.includes(':') ? 128 : 32}`;
+
+export class DummyReconciler {
+  constructor(
+    private readonly rtnl: Rtnl,
+    private readonly name = DUMMY,
+  ) {}
+
+  /** Makes kube-dummy-if exist, up, holding exactly `vips`. */
+  reconcile(vips: readonly string[]): Promise<OwnedLinkChanges> {
+    return reconcileOwnedLink(this.rtnl, { name: this.name, kind: 'dummy', addresses: vips.map(hostPrefix), scope: 'link' });
+  }
+
+  /** The addresses on kube-dummy-if now (without prefix length); none if it does not exist. */
+  async vips(): Promise<string[]> {
+    const link = await this.rtnl.link(this.name);
+    if (!link) return [];
+    return (await this.rtnl.addresses(link.index)).map((a) => a.cidr.split('/')[0]!).filter((a) => !a.startsWith('fe80'));
+  }
+
+  remove(): Promise<boolean> {
+    return removeLink(this.rtnl, this.name);
+  }
+}
