@@ -1,0 +1,141 @@
+/**
+ * IPVS reconciler through ipvsadm: the table is read with `ipvsadm -Sn` (its save format, one
+ * command per line) and changed with one `ipvsadm -R` script of -A/-E/-D and -a/-e/-d commands,
+ * so a sync is two process runs however many services there are. Only virtual servers the
+ * caller says are ours (on a VIP or a node IP) are edited or pruned; anyone else's are left.
+ */
+import { run } from '../util/exec';
+
+export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
+
+export interface RealServer {
+  address: string;
+  port: number;
+  weight: number;
+}
+
+/** A virtual server as the kernel has it (what ipvsadm shows); the service proxy's desired ones have the same shape. */
+export interface IpvsService {
+  protocol: IpvsProtocol;
+  address: string;
+  port: number;
+  scheduler: string;
+  /** Persistence timeout, seconds. */
+  persistence?: number;
+  realServers: RealServer[];
+}
+
+const hostPort = (address: string, port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+/** "tcp:10.96.0.10:80", "udp:[fd00::10]:53", as the service proxy controller keys them. */
+export const ipvsKey = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string => `${s.protocol}:${hostPort(s.address, s.port)}`;
+
+export interface IpvsChanges {
+  added: string[];
+  edited: string[];
+  removed: string[];
+  /** Real servers added, re-weighted or removed, "tcp:10.96.0.10:80 -> 10.244.1.2:8080". */
+  realServers: string[];
+}
+
+const PROTO_FLAG: Record<IpvsProtocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
+const FLAG_PROTO: Record<string, IpvsProtocol> = { '-t': 'tcp', '--tcp-service': 'tcp', '-u': 'udp', '--udp-service': 'udp', '--sctp-service': 'sctp' };
+
+/** "10.96.0.10:80" or "[fd00::10]:80" -> address, port. */
+function splitHostPort(text: string): { address: string; port: number } {
+  const m = /^\[(.+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  if (!m) throw new Error(`BUG: ipvsadm printed an address we cannot read: ${JSON.stringify(text)}`);
+  return { address: m[1]!, port: Number(m[2]) };
+}
+
+/** Parses `ipvsadm -Sn`. Firewall-mark services (-f) are not ours and are skipped. */
+export function parseIpvsSave(text: string): IpvsService[] {
+  const services = new Map<string, IpvsService>();
+  for (const line of text.split('\n')) {
+    const words = line.trim().split(/\s+/);
+    if (words.length < 3) continue;
+    const [cmd, flag, target] = words as [string, string, string];
+    const protocol = FLAG_PROTO[flag];
+    if (!protocol) continue;
+    const vip = splitHostPort(target);
+    const key = ipvsKey({ protocol, ...vip });
+    const opt = (name: string): string | undefined => {
+      const i = words.indexOf(name);
+      return i >= 0 ? words[i + 1] : undefined;
+    };
+    if (cmd === '-A') {
+      const s: IpvsService = { protocol, ...vip, scheduler: opt('-s') ?? 'wlc', realServers: [] };
+      const p = opt('-p');
+      if (p !== undefined) s.persistence = Number(p);
+      services.set(key, s);
+    } else if (cmd === '-a') {
+      const rs = opt('-r');
+      if (!rs) continue;
+      services.get(key)?.realServers.push({ ...splitHostPort(rs), weight: Number(opt('-w') ?? 1) });
+    }
+  }
+  return [...services.values()];
+}
+
+const serviceArgs = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string => `${PROTO_FLAG[s.protocol]} ${hostPort(s.address, s.port)}`;
+const serviceOptions = (s: IpvsService): string => `-s ${s.scheduler}${s.persistence !== undefined ? ` -p ${s.persistence}` : ''}`;
+const realKey = (r: RealServer): string => hostPort(r.address, r.port);
+
+/**
+ * The ipvsadm commands turning `have` into `want` for the services `owned` accepts. NAT
+ * ("masquerading", -m) forwarding throughout, as kube-router's default.
+ */
+export function planIpvs(have: readonly IpvsService[], want: readonly IpvsService[], owned: (s: IpvsService) => boolean): { script: string[]; changes: IpvsChanges } {
+  const script: string[] = [];
+  const changes: IpvsChanges = { added: [], edited: [], removed: [], realServers: [] };
+  const haveByKey = new Map(have.map((s) => [ipvsKey(s), s]));
+  const wantKeys = new Set(want.map((s) => ipvsKey(s)));
+  for (const s of have) {
+    const key = ipvsKey(s);
+    if (!wantKeys.has(key) && owned(s)) {
+      script.push(`-D ${serviceArgs(s)}`);
+      changes.removed.push(key);
+    }
+  }
+  for (const w of want) {
+    const key = ipvsKey(w);
+    const h = haveByKey.get(key);
+    if (!h) {
+      script.push(`-A ${serviceArgs(w)} ${serviceOptions(w)}`);
+      changes.added.push(key);
+    } else if (h.scheduler !== w.scheduler || h.persistence !== w.persistence) {
+      script.push(`-E ${serviceArgs(w)} ${serviceOptions(w)}`);
+      changes.edited.push(key);
+    }
+    const haveReal = new Map((h?.realServers ?? []).map((r) => [realKey(r), r]));
+    const wantReal = new Set(w.realServers.map(realKey));
+    for (const [rk] of haveReal) {
+      if (wantReal.has(rk)) continue;
+      script.push(`-d ${serviceArgs(w)} -r ${rk}`);
+      changes.realServers.push(`${key} -x ${rk}`);
+    }
+    for (const r of w.realServers) {
+      const old = haveReal.get(realKey(r));
+      if (old && old.weight === r.weight) continue;
+      script.push(`${old ? '-e' : '-a'} ${serviceArgs(w)} -r ${realKey(r)} -m -w ${r.weight}`);
+      changes.realServers.push(`${key} -> ${realKey(r)}`);
+    }
+  }
+  return { script, changes };
+}
+
+export class Ipvs {
+  constructor(private readonly ipvsadm = 'ipvsadm') {}
+
+  async services(): Promise<IpvsService[]> {
+    const r = await run(this.ipvsadm, ['-Sn'], { allowFail: true });
+    if (r.code !== 0) throw new Error(`cannot read the IPVS table: ${(r.stderr || r.stdout).trim()} (the service proxy needs the ip_vs kernel module)`);
+    return parseIpvsSave(r.stdout);
+  }
+
+  /** Makes the IPVS table hold `want`, removing services of ours that are not wanted. */
+  async reconcile(want: readonly IpvsService[], owned: (s: IpvsService) => boolean): Promise<IpvsChanges> {
+    const { script, changes } = planIpvs(await this.services(), want, owned);
+    if (script.length) await run(this.ipvsadm, ['-R'], { input: `${script.join('\n')}\n` });
+    return changes;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The IPVS reconciler's pure parts: reading `ipvsadm -Sn` (text captured from ipvsadm 1.31 on
+ * Debian's 6.1 kernel) and planning the -R script. The same reconciler runs against the real
+ * kernel in test/vm/service-proxy.test.ts.
+ */
+import { parseIpvsSave, planIpvs, IpvsService } from '../../src/dataplane/ipvs';
+
+const SAVED = `-A -t 10.0.0.11:30080 -s lc
+-A -t 10.96.0.10:80 -s rr
+-a -t 10.96.0.10:80 -r 10.244.1.2:8080 -m -w 1
+-A -u 10.96.0.10:53 -s rr -p 300
+-a -u 10.96.0.10:53 -r 10.244.1.3:53 -m -w 1
+-A -t [fd00:96::10]:443 -s rr
+-a -t [fd00:96::10]:443 -r [fd00:244::2]:8443 -m -w 2
+-A -f 7 -s rr
+`;
+
+const svc = (protocol: IpvsService['protocol'], address: string, port: number, scheduler: string, reals: string[] = [], persistence?: number): IpvsService => ({
+  protocol,
+  address,
+  port,
+  scheduler,
+  ...(persistence !== undefined ? { persistence } : {}),
+  realServers: reals.map((r) => {
+    const [a, p] = r.split('@');
+    return { address: a!, port: Number(p), weight: 1 };
+  }),
+});
+
+describe('ipvs reconciler (pure)', () => {
+  it('reads the save format, IPv6 in brackets, persistence and weights; skips firewall-mark services', () => {
+    expect(parseIpvsSave(SAVED)).toEqual([
+      svc('tcp', '10.0.0.11', 30080, 'lc'),
+      svc('tcp', '10.96.0.10', 80, 'rr', ['10.244.1.2@8080']),
+      svc('udp', '10.96.0.10', 53, 'rr', ['10.244.1.3@53'], 300),
+      { ...svc('tcp', 'fd00:96::10', 443, 'rr'), realServers: [{ address: 'fd00:244::2', port: 8443, weight: 2 }] },
+    ]);
+    expect(() => parseIpvsSave('-A -t garbage -s rr')).toThrow(/BUG: ipvsadm printed an address we cannot read/);
+  });
+
+  it('plans adds, edits, real-server changes and removals of our services only; nothing when equal', () => {
+    const have = parseIpvsSave(SAVED);
+    const want = [
+      svc('tcp', '10.96.0.10', 80, 'lc', ['10.244.1.2@8080', '10.244.2.2@8080']),
+      svc('udp', '10.96.0.10', 53, 'rr', ['10.244.1.4@53']),
+      svc('tcp', '10.96.0.20', 80, 'rr', ['10.244.3.2@8080'], 60),
+    ];
+    const ours = (s: IpvsService) => s.address.startsWith('10.96.') || s.address === 'fd00:96::10';
+    const { script, changes } = planIpvs(have, want, ours);
+    expect(script).toEqual([
+      '-D -t [fd00:96::10]:443',
+      '-E -t 10.96.0.10:80 -s lc',
+      '-a -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 1',
+      '-E -u 10.96.0.10:53 -s rr',
+      '-d -u 10.96.0.10:53 -r 10.244.1.3:53',
+      '-a -u 10.96.0.10:53 -r 10.244.1.4:53 -m -w 1',
+      '-A -t 10.96.0.20:80 -s rr -p 60',
+      '-a -t 10.96.0.20:80 -r 10.244.3.2:8080 -m -w 1',
+    ]);
+    expect(changes).toEqual({
+      added: ['tcp:10.96.0.20:80'],
+      edited: ['tcp:10.96.0.10:80', 'udp:10.96.0.10:53'],
+      removed: ['tcp:[fd00:96::10]:443'],
+      realServers: ['tcp:10.96.0.10:80 -> 10.244.2.2:8080', 'udp:10.96.0.10:53 -x 10.244.1.3:53', 'udp:10.96.0.10:53 -> 10.244.1.4:53', 'tcp:10.96.0.20:80 -> 10.244.3.2:8080'],
+    });
+    // 10.0.0.11:30080 is not ours here: left alone.
+    expect(script.some((l) => l.includes('30080'))).toBe(false);
+    expect(planIpvs(want, want, ours).script).toEqual([]);
+  });
+});
