@@ -1,10 +1,13 @@
 /**
  * --cleanup-config: removes everything the agent set up on this node: our iptables chains and
  * jumps (before the ipsets they reference), the ipsets, our policy rules, overlay tunnels and
- * routes with our protocol number, kube-bridge, the GUE port, and the CNI config. Safe to run
- * on a node where some or none of it exists.
+ * routes with our protocol number, kube-bridge, the service proxy's IPVS virtual servers and
+ * kube-dummy-if, the GUE port, and the CNI config. Safe to run on a node where some or none of
+ * it exists.
  */
 import fs from 'node:fs';
+import { DummyReconciler } from './dummy';
+import { Ipvs } from './ipvs';
 import { Iptables } from './iptables';
 import { IpSets, NODE_IPS, POD_SUBNETS, v6Name } from './ipsets';
 import { Rtnl } from './rtnl';
@@ -33,6 +36,14 @@ export async function cleanupDataPlane(cniConfPath: string, fouPort = 5555): Pro
     const routes = await new RouteReconciler(rtnl).reconcile([]);
     if (routes.removed.length) done.push(`${routes.removed.length} routes`);
     if (await new BridgeReconciler(rtnl).remove()) done.push('kube-bridge');
+    // IPVS virtual servers on this host's own addresses (VIPs, node ports) are the proxy's, as
+    // kube-router's cleanup assumes; the table is only read when the module is already loaded.
+    if (fs.existsSync('/proc/net/ip_vs')) {
+      const local = new Set((await rtnl.addresses()).map((a) => a.cidr.split('/')[0]));
+      const ipvs = await new Ipvs().reconcile([], (v) => local.has(v.address));
+      if (ipvs.removed.length) done.push(`IPVS services ${ipvs.removed.join(', ')}`);
+    }
+    if (await new DummyReconciler(rtnl).remove()) done.push('kube-dummy-if');
   } finally {
     rtnl.close();
   }

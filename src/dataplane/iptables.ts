@@ -5,11 +5,14 @@
  * MASQUERADE rule of seed 001, verbatim; FORWARD accepts pod traffic where a DROP policy
  * would stop it.
  */
+import ipaddr from 'ipaddr.js';
 import { run } from '../util/exec';
 import { NODE_IPS, POD_SUBNETS, v6Name } from './ipsets';
 
 export const NAT_CHAIN = 'KUBE-ROUTER-TS-POSTROUTING';
 export const FORWARD_CHAIN = 'KUBE-ROUTER-TS-FORWARD';
+/** The service proxy's SNAT rules, a chain of its own so the two loops never rewrite each other's. */
+export const SERVICES_CHAIN = 'KUBE-ROUTER-TS-SERVICES';
 const COMMENT = 'kube-router-ts';
 
 export interface IptablesSettings {
@@ -34,10 +37,56 @@ export function renderRules(f: Family, s: IptablesSettings): string {
   return `${lines.join('\n')}\n`;
 }
 
-const JUMPS: { table: string; chain: string; target: string }[] = [
+/**
+ * SNAT of IPVS-forwarded connections to the node IP (seed 001's rule), so replies come back
+ * through this node: all of them with --masquerade-all, else those neither from nor to this
+ * node's pods (a client outside reaching a node port whose pod is elsewhere, or the host itself).
+ */
+export function ipvsSnatRules(s: { nodeIp: string; podCidrs: readonly string[]; masqueradeAll: boolean }): string[] {
+  const tail = `-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -m comment --comment "${COMMENT} service SNAT" -j SNAT --to-source ${s.nodeIp} --random-fully`;
+  if (s.masqueradeAll || s.podCidrs.length === 0) return [tail];
+  return [`${s.podCidrs.map((c) => `! -s ${c} ! -d ${c}`).join(' ')} ${tail}`];
+}
+
+/**
+ * Hairpin: a pod reaching itself through a virtual server would get the reply from itself,
+ * straight back without the host reversing the NAT; SNAT to the virtual address makes the reply
+ * go through the host (kube-router's hairpin rules). One rule per local endpoint.
+ */
+export function hairpinRules(servers: readonly { protocol: string; address: string; port: number; realServers: readonly { address: string }[] }[], localPodCidrs: readonly string[]): string[] {
+  const local = (ip: string): boolean =>
+    localPodCidrs.some((c) => {
+      const [net, len] = ipaddr.parseCIDR(c);
+      const a = ipaddr.parse(ip);
+      return a.kind() === net.kind() && a.match(net, len);
+    });
+  const rules = new Set<string>();
+  for (const v of servers) {
+    const host = v.address.includes(':') ? 128 : 32;
+    for (const r of v.realServers.filter((x) => x.address.includes(':') === v.address.includes(':') && local(x.address))) {
+      rules.add(`-s ${r.address}/${host} -d ${r.address}/${host} -p ${v.protocol} -m ipvs --vaddr ${v.address}/${host} --vport ${v.port} -m comment --comment "${COMMENT} hairpin" -j SNAT --to-source ${v.address}`);
+    }
+  }
+  return [...rules];
+}
+
+interface Jump {
+  table: string;
+  chain: string;
+  target: string;
+}
+const JUMPS: Jump[] = [
   { table: 'nat', chain: 'POSTROUTING', target: NAT_CHAIN },
   { table: 'filter', chain: 'FORWARD', target: FORWARD_CHAIN },
 ];
+const SERVICE_JUMP: Jump = { table: 'nat', chain: 'POSTROUTING', target: SERVICES_CHAIN };
+
+async function ensureJump(f: Family, j: Jump): Promise<void> {
+  const t = tools(f);
+  const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
+  const exists = await run(t.cmd, ['-w', '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
+  if (exists.code !== 0) await run(t.cmd, ['-w', '-t', j.table, '-I', j.chain, '1', ...rule]);
+}
 
 export class Iptables {
   /** Writes our chains and makes sure the jumps into them exist, for each family in use. */
@@ -45,11 +94,16 @@ export class Iptables {
     for (const f of families) {
       const t = tools(f);
       await run(t.restore, ['--noflush', '--wait'], { input: renderRules(f, s) });
-      for (const j of JUMPS) {
-        const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
-        const exists = await run(t.cmd, ['-w', '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
-        if (exists.code !== 0) await run(t.cmd, ['-w', '-t', j.table, '-I', j.chain, '1', ...rule]);
-      }
+      for (const j of JUMPS) await ensureJump(f, j);
+    }
+  }
+
+  /** Writes the service proxy's chain (`rules` per family) and the jump into it. */
+  async reconcileServices(rules: ReadonlyMap<Family, readonly string[]>): Promise<void> {
+    for (const [f, lines] of rules) {
+      const input = ['*nat', `:${SERVICES_CHAIN} - [0:0]`, ...lines.map((l) => `-A ${SERVICES_CHAIN} ${l}`), 'COMMIT', ''].join('\n');
+      await run(tools(f).restore, ['--noflush', '--wait'], { input });
+      await ensureJump(f, SERVICE_JUMP);
     }
   }
 
@@ -58,7 +112,7 @@ export class Iptables {
     const removed: string[] = [];
     for (const f of families) {
       const t = tools(f);
-      for (const j of JUMPS) {
+      for (const j of [...JUMPS, SERVICE_JUMP]) {
         const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
         while ((await run(t.cmd, ['-w', '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
         await run(t.cmd, ['-w', '-t', j.table, '-F', j.target], { allowFail: true });

@@ -30,3 +30,22 @@ export function forwardingSysctls(ipv4: boolean, ipv6: boolean): Record<string, 
   if (ipv6) out['net.ipv6.conf.all.forwarding'] = '1';
   return out;
 }
+
+/**
+ * What IPVS NAT needs (kube-router's values): connection tracking for IPVS connections, so the
+ * SNAT rule can match them; connections to a removed real server expire at once instead of
+ * hanging; bridged pod traffic passes netfilter, so IPVS sees a local pod's reply to another
+ * local pod and reverses the NAT; ARP answers only for addresses on the asking interface, so
+ * the VIPs on kube-dummy-if are never announced.
+ */
+export function serviceProxySysctls(ipv6: boolean): Record<string, string> {
+  return {
+    'net.ipv4.vs.conntrack': '1',
+    'net.ipv4.vs.expire_nodest_conn': '1',
+    'net.ipv4.vs.expire_quiescent_template': '1',
+    'net.bridge.bridge-nf-call-iptables': '1',
+    ...(ipv6 ? { 'net.bridge.bridge-nf-call-ip6tables': '1' } : {}),
+    'net.ipv4.conf.all.arp_ignore': '1',
+    'net.ipv4.conf.all.arp_announce': '2',
+  };
+}
