@@ -13,6 +13,7 @@ import { ClusterWatch } from '../../controllers/cluster-watch';
 import { computeNodes, NodesDesired, primaryIp } from '../../controllers/nodes';
 import { allServiceIps, computeServiceVips, AdvertisedVip } from '../../controllers/services';
 import { computeLocalPods, LocalPod } from '../../controllers/pods';
+import { computeProxy, virtualServerKey, ProxyDesired } from '../../controllers/service-proxy';
 import { Problems } from '../../controllers/problems';
 import { loadKubeConfig } from './kube';
 import { Routing } from './routing';
@@ -41,6 +42,8 @@ export interface AgentStatus {
   internalPeers: string[];
   kernelRoutes: { dst: string; gateway?: string; dev?: string; table?: number }[];
   tunnels: TunnelView[];
+  /** With --run-service-proxy: the VIPs on kube-dummy-if and the virtual servers, "tcp:10.96.0.10:80 rr -> 10.244.1.2:8080 ...". */
+  serviceProxy?: { vips: string[]; virtualServers: string[] };
   unreachableRoutes: string[];
   converged: boolean;
   tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];
@@ -69,6 +72,8 @@ export class Agent {
   private waitingFor: string | undefined;
   readonly syncTask: SerialTask;
   readonly routesTask: SerialTask;
+  readonly servicesTask: SerialTask;
+  private proxy: ProxyDesired | undefined;
   private metrics: AgentMetrics | undefined;
   private http: http.Server[] = [];
   private readonly startedAt = Date.now();
@@ -81,6 +86,7 @@ export class Agent {
     const observe = (name: string, ms: number, failed: boolean): void => this.metrics?.observeTask(name, ms, failed);
     this.syncTask = new SerialTask('sync', () => this.sync(), log, observe);
     this.routesTask = new SerialTask('routes', () => this.syncRoutes(), log, observe);
+    this.servicesTask = new SerialTask('services', () => this.syncServices(), log, observe);
   }
 
   async start(): Promise<void> {
@@ -94,6 +100,7 @@ export class Agent {
     this.timer = setInterval(() => {
       this.syncTask.trigger();
       this.routesTask.trigger();
+      if (this.config.runServiceProxy) this.servicesTask.trigger();
     }, this.config.routesSyncPeriodMs);
     this.syncTask.trigger();
     this.log.info({ node: this.config.nodeName, adminSocket: this.config.adminSocket }, 'agent started');
@@ -102,10 +109,8 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.pruneTimer);
-    this.syncTask.stop();
-    this.routesTask.stop();
-    await this.syncTask.idle();
-    await this.routesTask.idle();
+    for (const t of this.tasks()) t.stop();
+    for (const t of this.tasks()) await t.idle();
     await this.cluster?.stop();
     await this.routing?.stop();
     this.admin?.close();
@@ -129,11 +134,9 @@ export class Agent {
       return;
     }
     this.waitingFor = undefined;
+    if (c.runServiceProxy) this.servicesTask.trigger();
     if (!c.runRouter) return;
-    if (!this.dataplane) {
-      this.dataplane = new DataPlane(c, this.log.child({ component: 'dataplane' }));
-      this.dataplane.watchRoutes(() => this.routesTask.trigger());
-    }
+    this.ensureDataPlane();
     if (!this.routing) {
       this.leaving = false;
       this.pruning = false;
@@ -188,6 +191,38 @@ export class Agent {
     // The kernel is changed by the routes task only, so a run already under way cannot put
     // back what this removes.
     this.routesTask.trigger();
+  }
+
+  private ensureDataPlane(): DataPlane {
+    if (!this.dataplane) {
+      this.dataplane = new DataPlane(this.config, this.log.child({ component: 'dataplane' }));
+      if (this.config.runRouter) this.dataplane.watchRoutes(() => this.routesTask.trigger());
+    }
+    return this.dataplane;
+  }
+
+  /** The loops this agent runs (the service proxy's only with --run-service-proxy). */
+  private tasks(): SerialTask[] {
+    return [this.syncTask, this.routesTask, ...(this.config.runServiceProxy ? [this.servicesTask] : [])];
+  }
+
+  /**
+   * The service proxy (kube-proxy's job): IPVS virtual servers and kube-dummy-if VIPs from
+   * Services and EndpointSlices. It keeps running while the Node is away (local pods still use
+   * services); it waits only for the first Node, whose IPs the node ports listen on.
+   */
+  private async syncServices(): Promise<void> {
+    const cluster = this.cluster!;
+    const local = this.desired?.local;
+    if (!cluster.services.synced || !cluster.endpointSlices.synced || !local) return;
+    const c = this.config;
+    const nodeIps = [c.ipv4 ? local.ipv4 : undefined, c.ipv6 ? local.ipv6 : undefined].filter((x): x is string => !!x);
+    const desired = computeProxy(cluster.services.list(), cluster.endpointSlices.list(), { nodeName: c.nodeName, nodeIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode }, this.problems);
+    const changes = await this.ensureDataPlane().reconcileServices({ virtualServers: desired.virtualServers, vips: desired.vips, nodeIps, podCidrs: local.podCidrs });
+    this.proxy = desired;
+    if (changes.added.length || changes.edited.length || changes.removed.length || changes.realServers.length || changes.vipsAdded.length || changes.vipsRemoved.length) {
+      this.log.info({ ...changes }, 'service proxy updated');
+    }
   }
 
   private pruneDeadlineMs(): number {
@@ -257,7 +292,7 @@ export class Agent {
       now: Date.now(),
       startedAt: this.startedAt,
       periodMs: this.config.routesSyncPeriodMs,
-      tasks: [this.syncTask, this.routesTask].map((t) => ({ name: t.name, lastSuccessAt: t.lastSuccessAt, firstSuccessAt: t.firstSuccessAt })),
+      tasks: this.tasks().map((t) => ({ name: t.name, lastSuccessAt: t.lastSuccessAt, firstSuccessAt: t.firstSuccessAt })),
       waitingFor: this.waitingFor,
       speaker: this.config.runRouter ? { running: !!this.routing?.speaker.listening } : undefined,
     });
@@ -312,7 +347,7 @@ export class Agent {
       tunnels: (await this.dataplane?.tunnelStatus()) ?? [],
       unreachableRoutes: this.unreachable,
       converged: this.routing?.converged ?? false,
-      tasks: [this.syncTask, this.routesTask].map((t) => {
+      tasks: this.tasks().map((t) => {
         const v: AgentStatus['tasks'][number] = { name: t.name, runs: t.runs, errors: t.errors, lastDurationMs: t.lastDurationMs };
         if (t.lastError) v.lastError = t.lastError;
         if (t.lastSuccessAt) v.lastSuccessAt = t.lastSuccessAt;
@@ -322,6 +357,12 @@ export class Agent {
     };
     const ip = local && primaryIp(local, this.config);
     if (ip) s.nodeIp = ip;
+    if (this.proxy) {
+      s.serviceProxy = {
+        vips: this.proxy.vips,
+        virtualServers: this.proxy.virtualServers.map((v) => `${virtualServerKey(v)} ${v.scheduler} -> ${v.realServers.map((r) => `${r.address}:${r.port}`).join(' ') || '(no endpoints)'}`),
+      };
+    }
     if (this.routing) {
       s.asn = this.routing.asn;
       s.routerId = this.routing.speaker.options.routerId;

@@ -16,7 +16,11 @@ import { BridgeReconciler, BRIDGE } from '../dataplane/bridge';
 import { reconcileCniConfig } from '../dataplane/cni';
 import { IpSets, IpSetSpec, NODE_IPS, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
 import { Iptables } from '../dataplane/iptables';
-import { forwardingSysctls, reconcileSysctls } from '../dataplane/sysctl';
+import { forwardingSysctls, reconcileSysctls, serviceProxySysctls } from '../dataplane/sysctl';
+import { DummyReconciler } from '../dataplane/dummy';
+import { Ipvs, IpvsService, IpvsChanges } from '../dataplane/ipvs';
+import { ensureModules } from '../dataplane/modules';
+import { hairpinRules, ipvsSnatRules } from '../dataplane/iptables';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp/log';
 
@@ -30,6 +34,21 @@ export interface NodeDataPlane {
 
 const v4 = (x: string): boolean => !x.includes(':');
 
+/** The service proxy's desired state, as the data path needs it. */
+export interface ServicesDataPlane {
+  virtualServers: readonly (IpvsService & { hairpin: boolean })[];
+  vips: readonly string[];
+  /** This node's IP per family (SNAT source, node ports). */
+  nodeIps: readonly string[];
+  podCidrs: readonly string[];
+}
+
+const inCidr = (ip: string, cidr: string): boolean => {
+  const a = ipaddr.parse(ip);
+  const [net, len] = ipaddr.parseCIDR(cidr);
+  return a.kind() === net.kind() && a.match(net, len);
+};
+
 /** /etc/iproute2/rt_protos names; ours (44) stays a number, as `ip route` shows it. */
 const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 42: 'babel', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
 
@@ -41,6 +60,9 @@ export class DataPlane {
   private readonly iptables = new Iptables();
   private readonly tunnels = new TunnelReconciler(this.rtnl);
   private readonly rules = new RuleReconciler(this.rtnl);
+  private readonly dummy = new DummyReconciler(this.rtnl);
+  private readonly ipvs = new Ipvs();
+  private proxyReady = false;
   private events: ReturnType<typeof createRtNetlink> | undefined;
 
   constructor(
@@ -104,6 +126,38 @@ export class DataPlane {
     const rp = reconcileSysctls(Object.fromEntries(plan.tunnels.filter((x) => x.family === 4).map((x) => [`net.ipv4.conf.${x.name}.rp_filter`, '2'])));
     if (rp.length) this.log.debug({ sysctls: rp }, 'rp_filter set on tunnels');
     return changes;
+  }
+
+  /**
+   * The service proxy: modules and sysctls once, kube-dummy-if holding the VIPs, the IPVS table,
+   * then the SNAT rules. Virtual servers are ours when their address is a VIP (now or before),
+   * a node IP or in --service-cluster-ip-range; others' are left alone.
+   */
+  async reconcileServices(d: ServicesDataPlane): Promise<IpvsChanges & { vipsAdded: string[]; vipsRemoved: string[] }> {
+    if (!this.proxyReady) {
+      const loaded = await ensureModules(['ip_vs', 'br_netfilter']);
+      if (loaded.length) this.log.info({ modules: loaded }, 'loaded kernel modules');
+      const changed = reconcileSysctls(serviceProxySysctls(this.config.ipv6));
+      if (changed.length) this.log.info({ sysctls: changed }, 'service proxy sysctls set');
+      this.proxyReady = true;
+    }
+    const previous = new Set(await this.dummy.vips());
+    const link = await this.dummy.reconcile(d.vips);
+    const vips = new Set(d.vips);
+    const nodeIps = new Set(d.nodeIps);
+    const ranges = this.config.serviceClusterIpRanges;
+    const owned = (s: IpvsService): boolean => vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || ranges.some((r) => inCidr(s.address, r));
+    const changes = await this.ipvs.reconcile(d.virtualServers, owned);
+    const rules = new Map<4 | 6, string[]>();
+    for (const f of this.families()) {
+      const nodeIp = d.nodeIps.find((ip) => v4(ip) === (f === 4));
+      if (!nodeIp) continue;
+      const podCidrs = d.podCidrs.filter((c) => v4(c) === (f === 4));
+      const hairpin = hairpinRules(d.virtualServers.filter((v) => v.hairpin && v4(v.address) === (f === 4)), podCidrs);
+      rules.set(f, [...hairpin, ...ipvsSnatRules({ nodeIp, podCidrs, masqueradeAll: this.config.masqueradeAll })]);
+    }
+    await this.iptables.reconcileServices(rules);
+    return { ...changes, vipsAdded: link.added, vipsRemoved: link.removed };
   }
 
   /** Routes in the kernel (all tables, both families) counted by protocol, iproute2's names where it has one. */

@@ -93,7 +93,8 @@ export const AGENT_OPTIONS = {
   'hostname-override': { type: 'string', default: process.env.NODE_NAME, defaultDescription: '$NODE_NAME, else the host name', describe: 'Overrides the NodeName of the node.' },
   'run-router': { type: 'boolean', default: true, describe: 'Enables Pod Networking: advertises and learns the routes to Pods via BGP.' },
   'run-firewall': { type: 'boolean', default: false, describe: 'Network Policy (not implemented in kube-router-ts; must stay false).' },
-  'run-service-proxy': { type: 'boolean', default: false, describe: 'Service Proxy with IPVS (not implemented yet; must stay false).' },
+  'run-service-proxy': { type: 'boolean', default: false, describe: 'Service proxy with IPVS, replacing kube-proxy (cluster IPs, node ports, external and load-balancer IPs on kube-dummy-if).' },
+  'masquerade-all': { type: 'boolean', default: false, describe: 'SNAT all traffic to cluster IPs and node ports to the node IP (default: only traffic neither from nor to local pods).' },
   'cluster-asn': { type: 'string', default: '64512', describe: 'ASN number under which cluster nodes will run iBGP.' },
   'nodes-full-mesh': { type: 'boolean', default: true, describe: 'Each node in the cluster will set up BGP peering with the rest of the nodes.' },
   'enable-ibgp': { type: 'boolean', default: true, describe: 'Enables peering with nodes with the same ASN; if disabled will only peer with external BGP peers.' },
@@ -118,7 +119,7 @@ export const AGENT_OPTIONS = {
   'cni-conf-path': { type: 'string', default: process.env.KUBE_ROUTER_CNI_CONF_FILE ?? '/etc/cni/net.d/10-kuberouter.conflist', defaultDescription: '$KUBE_ROUTER_CNI_CONF_FILE, else /etc/cni/net.d/10-kuberouter.conflist', describe: 'Where the CNI config list is written.' },
   'enable-pod-egress': { type: 'boolean', default: true, describe: 'SNAT traffic from Pods to destinations outside the cluster.' },
   'auto-mtu': { type: 'boolean', default: true, describe: 'Set the MTU of kube-bridge and pod interfaces from the node interface.' },
-  'hairpin-mode': { type: 'boolean', default: false, describe: 'Enable hairpin mode on pod interfaces (pods reaching themselves through a service).' },
+  'hairpin-mode': { type: 'boolean', default: false, describe: 'Pods may reach themselves through any service (hairpin mode on their bridge ports and SNAT rules per local endpoint); per service: the kube-router.io/service.hairpin annotation.' },
   'enable-overlay': { type: 'boolean', default: true, describe: 'IP-in-IP tunnels for pod traffic to nodes in other subnets (see --overlay-type).' },
   'overlay-type': { type: 'string', default: 'subnet', choices: ['subnet', 'full'], describe: 'subnet: tunnel only to nodes in other subnets; full: tunnel to every node.' },
   'overlay-encap': { type: 'string', default: 'ipip', choices: ['ipip', 'fou'], describe: 'Overlay encapsulation.' },
@@ -153,6 +154,8 @@ export interface AgentConfig {
   master?: string;
   nodeName: string;
   runRouter: boolean;
+  runServiceProxy: boolean;
+  masqueradeAll: boolean;
   clusterAsn: number;
   nodesFullMesh: boolean;
   enableIbgp: boolean;
@@ -195,7 +198,7 @@ type Argv = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
 export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   const str = (k: keyof Argv): string | undefined => (a[k] === undefined ? undefined : String(a[k]));
   const bool = (k: keyof Argv): boolean => a[k] === true;
-  for (const flag of ['run-firewall', 'run-service-proxy'] as const) {
+  for (const flag of ['run-firewall'] as const) {
     if (bool(flag)) throw new FlagError(flag, 'is not implemented in kube-router-ts yet; run it with this flag false');
   }
 
@@ -262,6 +265,8 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   const config: AgentConfig = {
     nodeName,
     runRouter: bool('run-router'),
+    runServiceProxy: bool('run-service-proxy'),
+    masqueradeAll: bool('masquerade-all'),
     clusterAsn: asnValue,
     nodesFullMesh: bool('nodes-full-mesh'),
     enableIbgp: bool('enable-ibgp'),
