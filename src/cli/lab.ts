@@ -3,6 +3,7 @@
  * --vm), the embedded API server process it runs (apiserver, hidden), and the older two-speaker
  * demo.
  */
+import { servePodWeb } from '../lab/pod-web';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -141,6 +142,14 @@ export const labCommand: CommandModule = {
         describe: false,
         builder: (c) => c.option('dir', { type: 'string', demandOption: true }).option('listen', { type: 'string', demandOption: true }) as Argv<{ dir: string; listen: string }>,
         handler: (argv) => runApiServer(argv.dir, argv.listen),
+      })
+      .command<{ name: string; port: number }>({
+        command: 'pod-web',
+        describe: false,
+        builder: (c) => c.option('name', { type: 'string', demandOption: true }).option('port', { type: 'number', default: 8080 }) as Argv<{ name: string; port: number }>,
+        handler: async (argv) => {
+          await servePodWeb(argv.name, argv.port);
+        },
       })
       .command<{ down: boolean }>(
         'speaker-demo',

@@ -47,6 +47,20 @@ import {
 } from './layout';
 import type { NeighborView } from '../../bgp/admin/views';
 
+/** A lab Service: one TCP port, endpoints on the given pods. */
+export interface LabService {
+  name: string;
+  type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  clusterIP: string;
+  port: number;
+  targetPort: number;
+  nodePort?: number;
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  externalIPs?: string[];
+  annotations?: Record<string, string>;
+  pods: LabPod[];
+}
+
 export interface AgentStatusView {
   ready: boolean;
   nodeIp?: string;
@@ -261,6 +275,57 @@ export class Lab {
       },
     });
     return pod;
+  }
+
+  /** Starts a web server in a pod that answers with the pod's name; returns once it accepts connections. */
+  async servePodWeb(pod: LabPod, port = 8080): Promise<void> {
+    const child = this.netns(pod.netns).spawn(process.execPath, [this.state.cli, 'lab', 'pod-web', `--name=${pod.name}`, `--port=${port}`], { logFile: path.join(this.state.dir, `${pod.name}-web.log`) });
+    child.unref();
+    await until(async () => (await this.inPod(pod, 'curl', ['-s', '-m', '2', `http://127.0.0.1:${port}/`])).stdout === `${pod.name}\n`, 60000, `the web server in ${pod.name}`);
+  }
+
+  /**
+   * A Service with the given pods as its ready endpoints: the Service as a user creates it and
+   * the EndpointSlice the endpoint-slice controller would write (the lab has no controller
+   * manager). Calling it again updates both.
+   */
+  async applyService(s: LabService): Promise<void> {
+    const base = '/api/v1/namespaces/default/services';
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: s.name, namespace: 'default', ...(s.annotations ? { annotations: s.annotations } : {}) },
+      spec: {
+        type: s.type ?? 'ClusterIP',
+        clusterIP: s.clusterIP,
+        clusterIPs: [s.clusterIP],
+        ports: [{ name: 'http', protocol: 'TCP', port: s.port, targetPort: s.targetPort, ...(s.nodePort ? { nodePort: s.nodePort } : {}) }],
+        ...(s.externalTrafficPolicy ? { externalTrafficPolicy: s.externalTrafficPolicy } : {}),
+        ...(s.externalIPs ? { externalIPs: s.externalIPs } : {}),
+      },
+    };
+    const slice = {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${s.name}-lab`, namespace: 'default', labels: { 'kubernetes.io/service-name': s.name } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', protocol: 'TCP', port: s.targetPort }],
+      endpoints: s.pods.map((p) => ({ addresses: [p.ip!], nodeName: p.node, conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name } })),
+    };
+    // Replaced whole (PUT, as kubectl replace), so fields left out are gone, not kept.
+    const sliceBase = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+    const put = async (collection: string, name: string, object: { metadata: Record<string, unknown> }): Promise<void> => {
+      const current = await this.api.get<{ metadata: { resourceVersion: string } }>(`${collection}/${name}`).catch(() => undefined);
+      if (!current) await this.api.create(collection, object);
+      else await this.api.request('PUT', `${collection}/${name}`, { ...object, metadata: { ...object.metadata, resourceVersion: current.metadata.resourceVersion } });
+    };
+    await put(base, s.name, service);
+    await put(sliceBase, slice.metadata.name, slice);
+  }
+
+  async deleteService(name: string): Promise<void> {
+    await this.api.delete(`/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${name}-lab`);
+    await this.api.delete(`/api/v1/namespaces/default/services/${name}`);
   }
 
   /** Removes a pod: Pod object, CNI DEL, namespace. */

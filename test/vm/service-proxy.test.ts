@@ -1,0 +1,162 @@
+/**
+ * The service proxy (--run-service-proxy, replacing kube-proxy) on a lab in the VM (this host's
+ * kernel has no IPVS and no dummy links): 2 nodes and a ToR, as users run it (`lab up
+ * --agent-args=--run-service-proxy`). Pods serve HTTP answering with their name; clients are
+ * other pods, a node itself and the ToR (outside the cluster). Kernel state is read back with
+ * ipvsadm, ip and iptables-save.
+ */
+import path from 'node:path';
+import { vmGroup } from './group';
+
+jest.setTimeout(600000);
+
+const REPO = path.resolve(__dirname, '../..');
+const DIR = '/run/kube-router-ts/test-svc';
+const PREFIX = 'krtt-sv-';
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+const VIP = '10.96.0.100';
+
+describe('service proxy in the VM: 2 nodes and a ToR', () => {
+  const g = vmGroup('service-proxy', { memoryMiB: 3072 });
+  const sh = async (script: string): Promise<string> => (await g.vm().run(script, { timeoutMs: 300000 })).stdout;
+  const lab = (args: string, allowFail = false) => g.vm().run(`cd ${REPO} && node dist/kube-router-ts.js lab ${args}`, { allowFail, timeoutMs: 540000 });
+  /** Runs `body` with `lab` (the Lab) and `pod(name)` in scope, inside the VM. */
+  const withLab = (body: string) =>
+    sh(
+      `cd ${REPO} && node -e ${q(`const { Lab } = require('./dist/src/lab/cluster.js'); const lab = Lab.load('${DIR}'); const pod = (n) => lab.state.pods.find((p) => p.name === n);
+(async () => { ${body} })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`)}`,
+    );
+  const ipvs = (node: string) => sh(`ip netns exec ${PREFIX}${node} ipvsadm -Sn`);
+  /** Names answering `n` requests from `ns` to `url` (sorted, duplicates kept out). */
+  const answers = async (ns: string, url: string, n = 6): Promise<string[]> => {
+    const out = await sh(`for i in $(seq 1 ${n}); do ip netns exec ${PREFIX}${ns} curl -s -m 3 ${url} || echo FAIL; done`);
+    return [...new Set(out.split('\n').filter(Boolean))].sort();
+  };
+  /** Polls `read` until it returns a value `ok` accepts (agents apply changes asynchronously). */
+  const eventually = async <T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await read();
+      if (ok(v) || Date.now() > deadline) return v;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  const web = (extra: string) =>
+    withLab(`await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node1-pod1'), pod('node2-pod1')], ${extra} });`);
+
+  beforeAll(async () => {
+    const r = await lab(`up --nodes 2 --tor --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=--run-service-proxy`, true);
+    if (r.code !== 0) throw new Error(`lab up in the VM failed (${r.code}): ${r.stderr}${r.stdout}`);
+    await withLab(`await Promise.all([lab.servePodWeb(pod('node1-pod1')), lab.servePodWeb(pod('node2-pod1'))]);`);
+    await web('');
+  }, 600000);
+
+  afterAll(async () => {
+    await lab(`down --dir=${DIR} --prefix=${PREFIX}`, true).catch(() => undefined);
+  }, 120000);
+
+  it('puts the cluster IP on kube-dummy-if and programs IPVS for the cluster IP and the node port, with the SNAT rule', async () => {
+    for (const [node, ip] of [
+      ['node1', '10.0.0.11'],
+      ['node2', '10.0.0.12'],
+    ] as const) {
+      const table = await eventually(
+        () => ipvs(node),
+        (t) => (t.match(/^-a /gm) ?? []).length === 4,
+      );
+      expect(table).toBe(
+        [
+          `-A -t ${ip}:30080 -s rr`,
+          `-a -t ${ip}:30080 -r 10.244.1.2:8080 -m -w 1`,
+          `-a -t ${ip}:30080 -r 10.244.2.2:8080 -m -w 1`,
+          `-A -t ${VIP}:80 -s rr`,
+          `-a -t ${VIP}:80 -r 10.244.1.2:8080 -m -w 1`,
+          `-a -t ${VIP}:80 -r 10.244.2.2:8080 -m -w 1`,
+          '',
+        ].join('\n'),
+      );
+      expect(await sh(`ip -n ${PREFIX}${node} -4 addr show kube-dummy-if`)).toMatch(new RegExp(`kube-dummy-if: <BROADCAST,NOARP,UP,LOWER_UP>[^]*inet ${VIP.replace(/\./g, '\\.')}/32 scope link kube-dummy-if`));
+      const pod = node === 'node1' ? '10.244.1.0/24' : '10.244.2.0/24';
+      expect(await sh(`ip netns exec ${PREFIX}${node} iptables-save -t nat`)).toContain(
+        `-A KUBE-ROUTER-TS-SERVICES ! -s ${pod} ! -d ${pod} -m ipvs --vdir ORIGINAL --vmethod MASQ -m comment --comment "kube-router-ts service SNAT" -j SNAT --to-source ${ip} --random-fully`,
+      );
+      expect(await sh(`ip netns exec ${PREFIX}${node} sysctl -n net.ipv4.vs.conntrack net.bridge.bridge-nf-call-iptables`)).toBe('1\n1\n');
+    }
+  });
+
+  it('balances a pod, the node itself and a client outside the cluster (node port) over both endpoints, local and remote', async () => {
+    const both = ['node1-pod1', 'node2-pod1'];
+    expect(await answers('node1-pod2', `http://${VIP}/`)).toEqual(both);
+    expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(both);
+    expect(await answers('node1', `http://${VIP}/`)).toEqual(both);
+    expect(await answers('tor', 'http://10.0.0.11:30080/')).toEqual(both);
+    expect(await answers('tor', 'http://10.0.0.12:30080/')).toEqual(both);
+  });
+
+  it('hairpin: kube-router.io/service.hairpin adds the SNAT rule per local endpoint (success rate printed, see README)', async () => {
+    // Without it a pod cannot reach itself through its service: the reply would not pass the host.
+    expect(await answers('node1-pod1', `http://${VIP}/`)).toEqual(['FAIL', 'node2-pod1']);
+    await web(`annotations: { 'kube-router.io/service.hairpin': '' }`);
+    const rules = await eventually(
+      () => sh(`ip netns exec ${PREFIX}node1 iptables-save -t nat`),
+      (t) => t.includes('hairpin'),
+    );
+    expect(rules).toContain(`-A KUBE-ROUTER-TS-SERVICES -s 10.244.1.2/32 -d 10.244.1.2/32 -p tcp -m ipvs --vaddr ${VIP} --vport 80 -m comment --comment "kube-router-ts hairpin" -j SNAT --to-source ${VIP}`);
+    expect(rules).toContain(`-A KUBE-ROUTER-TS-SERVICES -s 10.244.1.2/32 -d 10.244.1.2/32 -p tcp -m ipvs --vaddr 10.0.0.11 --vport 30080 -m comment --comment "kube-router-ts hairpin" -j SNAT --to-source 10.0.0.11`);
+    // Known problem, not asserted: in this VM hairpin connections succeed only sometimes (the
+    // pod's first SYN-ACK through the SNAT is lost); the rate is printed for the record.
+    const out = await sh(`for i in $(seq 1 8); do ip netns exec ${PREFIX}node1-pod1 curl -s -m 2 http://${VIP}/ || echo FAIL; done`);
+    const lines = out.split('\n').filter(Boolean);
+    process.stdout.write(`\nhairpin through ${VIP} from node1-pod1: ${lines.filter((l) => l === 'node1-pod1').length} of ${lines.filter((l) => l !== 'node2-pod1').length} self-connections answered\n`);
+    await web('');
+  });
+
+  it('follows changes: scheduler annotation, externalTrafficPolicy Local, endpoints, and removal', async () => {
+    await web(`annotations: { 'kube-router.io/service.scheduler': 'lc' }, externalTrafficPolicy: 'Local'`);
+    const table = await eventually(
+      () => ipvs('node2'),
+      (t) => t.includes(`-A -t ${VIP}:80 -s lc`) && !t.includes('-a -t 10.0.0.12:30080 -r 10.244.1.2'),
+    );
+    expect(table).toContain(`-A -t ${VIP}:80 -s lc`);
+    // Local: the node port on node2 has only node2's pod; the cluster IP keeps both.
+    expect(table).toContain('-a -t 10.0.0.12:30080 -r 10.244.2.2:8080 -m -w 1');
+    expect(table).not.toContain('-a -t 10.0.0.12:30080 -r 10.244.1.2:8080');
+    expect(await answers('tor', 'http://10.0.0.12:30080/')).toEqual(['node2-pod1']);
+    expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(['node1-pod1', 'node2-pod1']);
+
+    await withLab(`await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node2-pod1')] });`);
+    const one = await eventually(
+      () => ipvs('node1'),
+      (t) => !t.includes('10.244.1.2'),
+    );
+    expect(one).toBe(`-A -t 10.0.0.11:30080 -s rr\n-a -t 10.0.0.11:30080 -r 10.244.2.2:8080 -m -w 1\n-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r 10.244.2.2:8080 -m -w 1\n`);
+    expect(await answers('node1-pod2', `http://${VIP}/`)).toEqual(['node2-pod1']);
+
+    // An IPVS service that is not ours stays.
+    await sh(`ip netns exec ${PREFIX}node1 ipvsadm -A -t 192.0.2.77:80 -s rr`);
+    await withLab(`await lab.deleteService('web');`);
+    for (const node of ['node1', 'node2']) {
+      const left = await eventually(
+        () => ipvs(node),
+        (t) => !t.includes(VIP),
+      );
+      expect(left).toBe(node === 'node1' ? '-A -t 192.0.2.77:80 -s rr\n' : '');
+      expect(await sh(`ip -n ${PREFIX}${node} -4 addr show kube-dummy-if`)).not.toContain(VIP);
+    }
+  });
+
+  it('--cleanup-config removes the IPVS services on local addresses, kube-dummy-if and the SNAT chain', async () => {
+    await web('');
+    await eventually(
+      () => ipvs('node1'),
+      (t) => t.includes(VIP),
+    );
+    await withLab(`await lab.stopAgent(lab.node('node1'));`);
+    const out = await sh(`cd ${REPO} && ip netns exec ${PREFIX}node1 node dist/kube-router-ts.js --cleanup-config --cni-conf-path=${DIR}/node1/cni/10-kuberouter.conflist 2>&1`);
+    expect(out).toMatch(/IPVS services tcp:10\.0\.0\.11:30080, tcp:10\.96\.0\.100:80/);
+    expect(out).toMatch(/kube-dummy-if/);
+    expect(await ipvs('node1')).toBe('-A -t 192.0.2.77:80 -s rr\n');
+    expect(await sh(`ip -n ${PREFIX}node1 link show kube-dummy-if 2>&1 || true`)).toMatch(/does not exist/);
+    expect(await sh(`ip netns exec ${PREFIX}node1 iptables-save -t nat`)).not.toContain('KUBE-ROUTER-TS-SERVICES');
+  });
+});
