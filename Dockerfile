@@ -1,5 +1,5 @@
 # kube-router-ts image: build on Node 20 with the toolchain for the TCP MD5 addon, run on a slim
-# Debian with the tools the data path drives (iproute2, ipset, iptables, conntrack, kmod) and
+# Debian with the tools the data path drives (iproute2, ipset, iptables, ipvsadm, conntrack, kmod) and
 # the CNI reference plugins (/usr/lib/cni, copied to the node by the DaemonSet's init container).
 #   docker build -t ghcr.io/kube-router-ts/kube-router-ts:0.1.0 .
 
@@ -18,7 +18,7 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iproute2 ipset iptables conntrack kmod containernetworking-plugins ca-certificates \
+ && apt-get install -y --no-install-recommends iproute2 ipset iptables ipvsadm conntrack kmod containernetworking-plugins ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/kube-router-ts
 COPY --from=build /src/package.json ./
