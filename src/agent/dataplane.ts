@@ -21,6 +21,7 @@ import { DummyReconciler } from '../dataplane/dummy';
 import { Ipvs, IpvsService, IpvsChanges } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
 import { hairpinRules, ipvsSnatRules } from '../dataplane/iptables';
+import { inSubnets } from '../util/cidr';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp/log';
 
@@ -43,11 +44,6 @@ export interface ServicesDataPlane {
   podCidrs: readonly string[];
 }
 
-const inCidr = (ip: string, cidr: string): boolean => {
-  const a = ipaddr.parse(ip);
-  const [net, len] = ipaddr.parseCIDR(cidr);
-  return a.kind() === net.kind() && a.match(net, len);
-};
 
 /** /etc/iproute2/rt_protos names; ours (44) stays a number, as `ip route` shows it. */
 const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 42: 'babel', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
@@ -141,12 +137,13 @@ export class DataPlane {
       if (changed.length) this.log.info({ sysctls: changed }, 'service proxy sysctls set');
       this.proxyReady = true;
     }
-    const previous = new Set(await this.dummy.vips());
     const link = await this.dummy.reconcile(d.vips);
     const vips = new Set(d.vips);
+    // VIPs just taken off kube-dummy-if: their virtual servers are still ours to remove.
+    const previous = new Set(link.removed.map((c) => c.split('/')[0]!));
     const nodeIps = new Set(d.nodeIps);
     const ranges = this.config.serviceClusterIpRanges;
-    const owned = (s: IpvsService): boolean => vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || ranges.some((r) => inCidr(s.address, r));
+    const owned = (s: IpvsService): boolean => vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inSubnets(s.address, ranges);
     const changes = await this.ipvs.reconcile(d.virtualServers, owned);
     const rules = new Map<4 | 6, string[]>();
     for (const f of this.families()) {

@@ -7,6 +7,7 @@
  * route from us (a router that carries it must). Pure: no I/O.
  */
 import ipaddr from 'ipaddr.js';
+import { inSubnets } from '../util/cidr';
 import type { DesiredRoute } from '../dataplane/routes';
 import { DesiredTunnel, Encap, tunnelName, tunnelOverhead } from '../dataplane/tunnels';
 import { DesiredRule, OVERLAY_TABLE } from '../dataplane/rules';
@@ -40,14 +41,6 @@ export interface KernelPlan {
 }
 
 const family = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
-
-export function inSubnets(ip: string, subnets: readonly string[]): boolean {
-  const a = ipaddr.parse(ip);
-  return subnets.some((s) => {
-    const [net, len] = ipaddr.parseCIDR(s);
-    return net.kind() === a.kind() && a.match(net, len);
-  });
-}
 
 export function planKernel(i: PlanInput): KernelPlan {
   const plan: KernelPlan = { routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [] };

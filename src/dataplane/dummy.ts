@@ -21,13 +21,6 @@ export class DummyReconciler {
     return reconcileOwnedLink(this.rtnl, { name: this.name, kind: 'dummy', addresses: vips.map(hostPrefix), scope: 'link' });
   }
 
-  /** The addresses on kube-dummy-if now (without prefix length); none if it does not exist. */
-  async vips(): Promise<string[]> {
-    const link = await this.rtnl.link(this.name);
-    if (!link) return [];
-    return (await this.rtnl.addresses(link.index)).map((a) => a.cidr.split('/')[0]!).filter((a) => !a.startsWith('fe80'));
-  }
-
   remove(): Promise<boolean> {
     return removeLink(this.rtnl, this.name);
   }

@@ -5,8 +5,8 @@
  * MASQUERADE rule of seed 001, verbatim; FORWARD accepts pod traffic where a DROP policy
  * would stop it.
  */
-import ipaddr from 'ipaddr.js';
 import { run } from '../util/exec';
+import { inSubnets } from '../util/cidr';
 import { NODE_IPS, POD_SUBNETS, v6Name } from './ipsets';
 
 export const NAT_CHAIN = 'KUBE-ROUTER-TS-POSTROUTING';
@@ -54,16 +54,10 @@ export function ipvsSnatRules(s: { nodeIp: string; podCidrs: readonly string[]; 
  * go through the host (kube-router's hairpin rules). One rule per local endpoint.
  */
 export function hairpinRules(servers: readonly { protocol: string; address: string; port: number; realServers: readonly { address: string }[] }[], localPodCidrs: readonly string[]): string[] {
-  const local = (ip: string): boolean =>
-    localPodCidrs.some((c) => {
-      const [net, len] = ipaddr.parseCIDR(c);
-      const a = ipaddr.parse(ip);
-      return a.kind() === net.kind() && a.match(net, len);
-    });
   const rules = new Set<string>();
   for (const v of servers) {
     const host = v.address.includes(':') ? 128 : 32;
-    for (const r of v.realServers.filter((x) => x.address.includes(':') === v.address.includes(':') && local(x.address))) {
+    for (const r of v.realServers.filter((x) => x.address.includes(':') === v.address.includes(':') && inSubnets(x.address, localPodCidrs))) {
       rules.add(`-s ${r.address}/${host} -d ${r.address}/${host} -p ${v.protocol} -m ipvs --vaddr ${v.address}/${host} --vport ${v.port} -m comment --comment "${COMMENT} hairpin" -j SNAT --to-source ${v.address}`);
     }
   }
