@@ -28,6 +28,10 @@ export interface NeighborView {
   messages: { received: Record<string, number>; sent: Record<string, number> };
   notifications: { sent: Record<string, number>; received: Record<string, number> };
   flaps: number;
+  /** Routes withheld from this peer: their attributes cannot be encoded for it (too long). */
+  routesNotSent: number;
+  /** Incoming connections refused at once (session already Established, or two being set up). */
+  connectionsRefused: number;
   lastError?: string;
   passive: boolean;
   description?: string;
@@ -88,6 +92,8 @@ export function neighborViews(s: Speaker): NeighborView[] {
       messages: { received: { ...p.counters.received }, sent: { ...p.counters.sent } },
       notifications: { sent: { ...p.counters.notificationsSent }, received: { ...p.counters.notificationsReceived } },
       flaps: p.flaps,
+      routesNotSent: p.counters.routesNotSent,
+      connectionsRefused: p.counters.connectionsRefused,
       passive: p.settings.passive,
     };
     if (n) Object.assign(v, { routerId: n.peerRouterId, holdTime: n.holdTime, keepaliveTime: n.keepaliveTime });

@@ -162,17 +162,50 @@ export class Connection extends EventEmitter {
     this.dispatching = true;
     try {
       for (let e = this.queue.shift(); e; e = this.queue.shift()) {
-        const from = this.state;
-        const step = transition(from, e);
-        this.state = step.next;
-        if (step.next !== State.Idle) this.notice = undefined;
-        const base = step.reason ?? `left ${from} on ${e.type}`;
-        for (const action of step.actions) this.run(action, () => (this.notice ? `${base} (${this.notice})` : base));
-        if (from !== step.next) this.owner.onStateChange(this, from, step.next);
-        if (step.next === State.Idle && from !== State.Idle) this.owner.onIdle(this, this.notice ? `${base} (${this.notice})` : base);
+        try {
+          this.step(e);
+        } catch (err) {
+          this.failed(err);
+        }
       }
     } finally {
       this.dispatching = false;
+    }
+  }
+
+  private step(e: FsmEvent): void {
+    const from = this.state;
+    const step = transition(from, e);
+    this.state = step.next;
+    if (step.next !== State.Idle) this.notice = undefined;
+    const base = step.reason ?? `left ${from} on ${e.type}`;
+    for (const action of step.actions) this.run(action, () => (this.notice ? `${base} (${this.notice})` : base));
+    if (from !== step.next) this.owner.onStateChange(this, from, step.next);
+    if (step.next === State.Idle && from !== State.Idle) this.owner.onIdle(this, this.notice ? `${base} (${this.notice})` : base);
+  }
+
+  /**
+   * An exception escaped while running a transition: timers, sockets and owner callbacks all
+   * funnel through dispatch, so this is where a bug is contained. The connection ends (Cease)
+   * and the process, and every other session, go on.
+   */
+  private failed(err: unknown): void {
+    this.owner.onInternalError(this, err);
+    this.queue.length = 0;
+    if (this.state !== State.Idle) {
+      this.queue.push({ type: 'Shutdown', subcode: 0 });
+      return;
+    }
+    // Already Idle, but the transition did not finish: release everything without owner code
+    // (which just failed), then let the owner forget this connection.
+    this.connectRetry.stop();
+    this.hold.stop();
+    this.keepaliveTimer.stop();
+    this.drop();
+    try {
+      this.owner.onIdle(this, 'internal error');
+    } catch (again) {
+      this.owner.onInternalError(this, again);
     }
   }
 

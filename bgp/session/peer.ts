@@ -37,10 +37,18 @@ export interface PeerCounters extends ConnectionStats {
   /** NOTIFICATIONs by "code/subcode". */
   notificationsSent: Record<string, number>;
   notificationsReceived: Record<string, number>;
+  /** Routes withheld from this peer because they could not be encoded for it (too long). */
+  routesNotSent: number;
+  /** Incoming connections refused at once (a session was Established, or two were being set up). */
+  connectionsRefused: number;
 }
 
 /** Longest wait before restarting after repeated failures, seconds. */
 const MAX_IDLE_HOLD = 30;
+/** Connections with an FSM at once: ours and the peer's while a collision is resolved. */
+const MAX_CONNECTIONS = 2;
+/** How long a refused connection may take to flush its NOTIFICATION before it is destroyed. */
+const REFUSE_LINGER_MS = 1000;
 
 export class Peer extends EventEmitter implements ConnectionOwner {
   readonly connections = new Set<Connection>();
@@ -51,12 +59,13 @@ export class Peer extends EventEmitter implements ConnectionOwner {
   lastTransition = Date.now();
   lastError: string | undefined;
   flaps = 0;
-  readonly counters: PeerCounters = { received: newCounters(), sent: newCounters(), notificationsSent: {}, notificationsReceived: {} };
+  readonly counters: PeerCounters = { received: newCounters(), sent: newCounters(), notificationsSent: {}, notificationsReceived: {}, routesNotSent: 0, connectionsRefused: 0 };
   private primary: Connection | undefined;
   private enabled = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private lastState: State = State.Idle;
+  private refusedLogged = false;
 
   constructor(
     readonly settings: NeighborSettings,
@@ -104,16 +113,20 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     for (const c of [...this.connections]) c.dispatch({ type: 'Shutdown', subcode: CeaseSubcode.AdministrativeReset });
   }
 
-  /** An incoming TCP connection from this peer's address. */
+  /**
+   * An incoming TCP connection from this peer's address. At most two connections run an FSM at
+   * once (RFC 4271 6.8: one each way while a collision is resolved); any further one, and any
+   * while a session is Established, is refused at once, so a storm of connections from the
+   * neighbour's address costs nothing but the accept.
+   */
   accept(socket: Transport): void {
+    socket.on('error', () => undefined);
     if (!this.enabled) {
       socket.destroy();
       return;
     }
-    if (this.established) {
-      // RFC 4271 6.8: a new connection colliding with an Established one is closed.
-      this.log.info({ event: 'collision' }, 'closing a new connection: a session is already Established');
-      (socket as Transport & { end(data?: Buffer): void }).end(encodeMessage(notification(ErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution)));
+    if (this.established || this.connections.size >= MAX_CONNECTIONS) {
+      this.refuse(socket);
       return;
     }
     clearTimeout(this.restartTimer);
@@ -127,6 +140,26 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     }
     conn.attach(socket);
     conn.dispatch({ type: 'TcpConnectionConfirmed' });
+  }
+
+  /**
+   * RFC 4271 6.8: a connection colliding with an Established session is closed with Cease/
+   * Connection Collision Resolution; the socket is destroyed shortly after whatever the peer
+   * does. Logged once per burst (until a session comes up again), counted always.
+   */
+  private refuse(socket: Transport): void {
+    this.counters.connectionsRefused++;
+    if (!this.refusedLogged) {
+      this.refusedLogged = true;
+      const why = this.established ? 'a session is already Established' : `${MAX_CONNECTIONS} connections are already being set up`;
+      this.log.info({ event: 'collision' }, `refusing new connections from this neighbour: ${why} (logged once; see connectionsRefused)`);
+    }
+    if (this.established) {
+      (socket as Transport & { end(data?: Buffer): void }).end(encodeMessage(notification(ErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution)));
+      setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
+    } else {
+      socket.destroy();
+    }
   }
 
   /** Sends an encoded UPDATE on the established session. */
@@ -224,6 +257,7 @@ export class Peer extends EventEmitter implements ConnectionOwner {
 
   onEstablished(conn: Connection): void {
     this.established = conn;
+    this.refusedLogged = false;
     this.negotiated = negotiate({ ...this.local, holdTime: this.settings.holdTime, families: this.settings.families }, this.settings.asn, conn.peerOpen!);
     this.establishedAt = Date.now();
     this.lastTransition = this.establishedAt;

@@ -40,11 +40,13 @@ export function md5Available(): boolean {
 /** Opens a signed connection; the socket is a net.Socket over the fd the addon connected. */
 export function connectMd5(remote: string, port: number, local: string | undefined, key: string, ttl = 0): PendingTransport {
   const a = load();
+  // The addon refuses it too, but inside the promise; say it here, where the caller asked.
+  if (Buffer.byteLength(key) > 80) throw new RangeError('TCP MD5 key longer than 80 bytes (TCP_MD5SIG_MAXKEYLEN)');
   let handle: object | undefined;
   const done = new Promise<Transport>((resolve, reject) => {
     handle = a.connect(remote, port, local ?? null, key, ttl, (err, fd) => {
       if (err || fd === null) reject(new Error(err ?? 'connect failed'));
-      else resolve(new net.Socket({ fd, readable: true, writable: true }).setNoDelay(true));
+      else resolve(new net.Socket({ fd, readable: true, writable: true }).setNoDelay(true).on('error', () => undefined));
     });
   });
   return { done, cancel: () => handle && a.cancel(handle) };

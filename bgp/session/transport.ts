@@ -34,6 +34,8 @@ export const tcpTransports: TransportFactory = {
       }
     }
     const socket = net.connect({ host: opts.address, port: opts.port, localAddress: opts.localAddress, noDelay: true });
+    // Always one 'error' listener, whatever happens between connect and the FSM binding it.
+    socket.on('error', () => undefined);
     const done = new Promise<Transport>((resolve, reject) => {
       socket.once('connect', () => {
         socket.removeListener('error', reject);

@@ -49,6 +49,11 @@ export class AdjRibOut {
     return out;
   }
 
+  /** Records that these prefixes were not sent after all (they could not be encoded). */
+  forget(prefixes: readonly string[]): void {
+    for (const p of prefixes) this.sent.delete(p);
+  }
+
   /** Queues everything of a family again (a ROUTE-REFRESH asked for it). */
   resend(family: Family): void {
     for (const [prefix, adv] of this.sent) if (familyOfPrefix(prefix) === family && !this.pending.has(prefix)) this.pending.set(prefix, adv);

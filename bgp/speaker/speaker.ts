@@ -22,7 +22,7 @@ import { prepend } from '../rib/as-path';
 import { importUpdate } from '../policy/import';
 import { exportPath, ExportTarget } from '../policy/export';
 import { AdjRibOut, Advertised, advertised } from './adj-rib-out';
-import { buildAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
+import { packAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
 import { StaleRoutes } from './stale';
 import type { Negotiated } from '../session/negotiate';
 import { Logger, silentLogger } from '../log';
@@ -74,6 +74,9 @@ function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>, prefix:
   return { attrs, key: attributesKey(attrs) };
 }
 
+/** Longest TCP MD5 key the kernel takes, octets. */
+const MAX_MD5_KEY = 80;
+
 /** How long a restarted peer has to send End-of-RIB before its stale routes go (FRR's default). */
 const STALE_PATH_SECONDS = 360;
 
@@ -89,6 +92,8 @@ interface Session {
   refreshing: Set<Family>;
   /** Families for which the peer has sent End-of-RIB (its initial routes are all in). */
   eorReceived: Set<Family>;
+  /** Prefixes whose best path cannot be encoded for this peer (logged once each, withheld). */
+  notSent: Set<string>;
 }
 
 export class Speaker extends EventEmitter {
@@ -97,6 +102,8 @@ export class Speaker extends EventEmitter {
   private readonly sessions = new Map<string, Session>();
   private readonly stale = new StaleRoutes();
   private servers: net.Server[] = [];
+  /** When a connection from a non-neighbour address was last logged, per address. */
+  private readonly strangers = new Map<string, number>();
   private readonly log: Logger;
   private readonly local: LocalSettings;
   private readonly transports: TransportFactory;
@@ -170,6 +177,8 @@ export class Speaker extends EventEmitter {
   addNeighbor(input: NeighborInput): Peer {
     const address = normalizeAddress(input.address)!;
     if (this.peers.has(address)) throw new Error(`neighbor ${address} already exists`);
+    const keyBytes = input.password === undefined ? 0 : Buffer.byteLength(input.password);
+    if (keyBytes > MAX_MD5_KEY) throw new Error(`neighbor ${address}: TCP MD5 key of ${keyBytes} bytes; at most ${MAX_MD5_KEY} (RFC 2385, TCP_MD5SIG_MAXKEYLEN)`);
     const settings: NeighborSettings = {
       port: BGP_PORT,
       passive: false,
@@ -243,10 +252,18 @@ export class Speaker extends EventEmitter {
   }
 
   private onIncoming(socket: net.Socket): void {
+    // From the first moment: a reset before anyone else listens must not become an uncaught 'error'.
+    socket.on('error', () => undefined);
     const remote = normalizeAddress(socket.remoteAddress);
     const peer = remote ? this.peers.get(remote) : undefined;
     if (!peer) {
-      this.log.info({ remote }, 'rejecting a connection from an address that is not a neighbor');
+      // At most one line a minute per address: a scan or a storm must not flood the log.
+      const now = Date.now();
+      if (remote && now - (this.strangers.get(remote) ?? 0) > 60000) {
+        if (this.strangers.size > 1000) this.strangers.clear();
+        this.strangers.set(remote, now);
+        this.log.info({ remote }, 'rejecting connections from an address that is not a neighbor (logged once a minute per address)');
+      }
       socket.destroy();
       return;
     }
@@ -277,7 +294,7 @@ export class Speaker extends EventEmitter {
   private onEstablished(peer: Peer): void {
     this.resumeAfterRestart(peer);
     const target = this.target(peer);
-    const session: Session = { peer, target, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set(), eorReceived: new Set() };
+    const session: Session = { peer, target, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set(), eorReceived: new Set(), notSent: new Set() };
     this.sessions.set(peer.address, session);
     for (const path of this.rib.bestPaths()) this.exportTo(session, target, path.prefix, path);
     this.schedule(session);
@@ -297,7 +314,7 @@ export class Speaker extends EventEmitter {
         else this.rib.removeSource(peer.address, family);
       }
       this.log.info({ peer: peer.address, restartTime: gr.restartTime, stale: this.stale.count(peer.address) }, 'graceful restart: keeping routes as stale');
-      this.stale.startTimer(peer.address, gr.restartTime, () => this.sweepStale(peer, undefined, 'restart time expired'));
+      this.stale.startTimer(peer.address, gr.restartTime, () => this.guard('stale sweep', () => this.sweepStale(peer, undefined, 'restart time expired')));
     }
     this.emit('down', peer);
   }
@@ -310,7 +327,7 @@ export class Speaker extends EventEmitter {
       if (!gr?.preservedFamilies.includes(family)) this.sweepStale(peer, family, 'forwarding state not preserved');
     }
     // RFC 4724 4.2 leaves the wait for End-of-RIB bounded by local policy: 360 s, as FRR.
-    if (this.stale.has(peer.address)) this.stale.startTimer(peer.address, STALE_PATH_SECONDS, () => this.sweepStale(peer, undefined, 'no End-of-RIB in time'));
+    if (this.stale.has(peer.address)) this.stale.startTimer(peer.address, STALE_PATH_SECONDS, () => this.guard('stale sweep', () => this.sweepStale(peer, undefined, 'no End-of-RIB in time')));
   }
 
   private sweepStale(peer: Peer, family: Family | undefined, why: string): void {
@@ -363,10 +380,25 @@ export class Speaker extends EventEmitter {
 
   private onBestChanges(changes: BestChange[]): void {
     for (const session of this.sessions.values()) {
-      for (const c of changes) this.exportTo(session, session.target, c.prefix, c.best);
-      this.schedule(session);
+      // A failure exporting to one peer (its policy, say) resets that peer alone.
+      try {
+        for (const c of changes) this.exportTo(session, session.target, c.prefix, c.best);
+        this.schedule(session);
+      } catch (err) {
+        this.log.error({ event: 'bug', peer: session.peer.address, err }, 'BUG: exception while exporting routes; resetting the session');
+        session.peer.reset();
+      }
     }
-    this.emit('bestChanges', changes);
+    this.guard('bestChanges listener', () => this.emit('bestChanges', changes));
+  }
+
+  /** Runs a callback the event loop calls (timers, listeners of ours); a throw is logged as a bug, never fatal. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ event: 'bug', what, err }, `BUG: exception in ${what}`);
+    }
   }
 
   private exportTo(session: Session, target: ExportTarget, prefix: string, best: BestChange['best']): void {
@@ -431,6 +463,30 @@ export class Speaker extends EventEmitter {
   /** Sends pending changes in batches, waiting for the socket to drain between them. */
   private flush(session: Session): void {
     if (this.sessions.get(session.peer.address) !== session) return;
+    let writable = true;
+    try {
+      writable = this.sendBatch(session);
+    } catch (err) {
+      // Never let one peer's UPDATE kill the process: end that session, the others go on.
+      session.flushing = false;
+      this.log.error({ event: 'bug', peer: session.peer.address, err }, 'BUG: exception while sending UPDATEs; resetting the session');
+      session.peer.reset();
+      return;
+    }
+    const next = (): void => {
+      if (session.out.hasPending) {
+        setImmediate(() => this.flush(session));
+        return;
+      }
+      session.flushing = false;
+      this.finishSync(session);
+    };
+    if (writable) next();
+    else session.peer.onDrain(next);
+  }
+
+  /** One batch of pending changes, packed per family and attribute set; false when the socket is full. */
+  private sendBatch(session: Session): boolean {
     const batch = session.out.take(FLUSH_BATCH);
     const codec = session.peer.codec;
     const byFamily = new Map<Family, { withdraw: string[]; announce: Map<string, { attrs: PathAttributes; prefixes: string[] }> }>();
@@ -446,20 +502,36 @@ export class Speaker extends EventEmitter {
       }
     }
     let writable = true;
+    const withheld = new Set<string>();
     for (const [family, f] of byFamily) {
-      for (const buf of buildWithdrawals(family, f.withdraw, codec)) writable = session.peer.send(buf) && writable;
-      for (const g of f.announce.values()) for (const buf of buildAnnouncements(family, g.attrs, g.prefixes, codec)) writable = session.peer.send(buf) && writable;
-    }
-    const next = (): void => {
-      if (session.out.hasPending) {
-        setImmediate(() => this.flush(session));
-        return;
+      const tooLong: string[] = [];
+      for (const g of f.announce.values()) {
+        const packed = packAnnouncements(family, g.attrs, g.prefixes, codec);
+        for (const buf of packed.messages) writable = session.peer.send(buf) && writable;
+        tooLong.push(...packed.tooLong);
       }
-      session.flushing = false;
-      this.finishSync(session);
-    };
-    if (writable) next();
-    else session.peer.onDrain(next);
+      // Withheld: withdrawn in case the peer holds an older path for it (a withdrawal of a
+      // prefix it never had is ignored, RFC 4271 9.1.3), and no longer counted as advertised.
+      for (const p of tooLong) withheld.add(p);
+      for (const buf of buildWithdrawals(family, [...f.withdraw, ...tooLong], codec)) writable = session.peer.send(buf) && writable;
+    }
+    if (withheld.size || session.notSent.size) this.recordWithheld(session, batch.keys(), withheld);
+    return writable;
+  }
+
+  /** Prefixes whose attributes cannot be encoded for this peer: logged once each and counted. */
+  private recordWithheld(session: Session, taken: Iterable<string>, withheld: ReadonlySet<string>): void {
+    session.out.forget([...withheld]);
+    for (const prefix of taken) {
+      if (!withheld.has(prefix)) {
+        session.notSent.delete(prefix);
+        continue;
+      }
+      if (session.notSent.has(prefix)) continue;
+      session.notSent.add(prefix);
+      session.peer.counters.routesNotSent++;
+      this.log.warn({ event: 'notSent', peer: session.peer.address, prefix }, 'route not sent to this peer: its path attributes leave no room for it in a 4096-octet UPDATE');
+    }
   }
 
   /** After the first full advertisement: End-of-RIB per family (RFC 4724 recommends it always). */

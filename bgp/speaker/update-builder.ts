@@ -49,9 +49,14 @@ export function buildWithdrawals(family: Family, prefixes: readonly string[], ct
   return chunks(prefixes, room).map((c) => encodeMessage(template(c), ctx));
 }
 
-/** Announcements of prefixes sharing one attribute set, packed. */
-export function buildAnnouncements(family: Family, attrs: PathAttributes, prefixes: readonly string[], ctx: CodecContext): Buffer[] {
-  if (prefixes.length === 0) return [];
+/**
+ * Announcements of prefixes sharing one attribute set, packed. Attributes may be legal as
+ * received and still too long to send: a peer's near-4096-octet UPDATE with our AS prepended,
+ * or 4-octet ASNs written twice (AS_PATH and AS4_PATH) toward a 2-octet peer. Prefixes that
+ * cannot go in any UPDATE with these attributes come back in `tooLong` instead of throwing.
+ */
+export function packAnnouncements(family: Family, attrs: PathAttributes, prefixes: readonly string[], ctx: CodecContext): { messages: Buffer[]; tooLong: string[] } {
+  if (prefixes.length === 0) return { messages: [], tooLong: [] };
   const base = toWire(attrs, ctx.as4);
   const { afi, safi } = afiSafiOf(family);
   const classic = afi === Afi.Ipv4 && isIpv4(attrs.nextHop);
@@ -64,9 +69,24 @@ export function buildAnnouncements(family: Family, attrs: PathAttributes, prefix
     // RFC 4760 recommends MP_REACH_NLRI first, which also lets receivers find the family early.
     return { type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ kind: 'mpReach', flags: MP_FLAGS, afi, safi, nextHops, nlri: p }, ...base] };
   };
-  const room = MAX_MESSAGE_LENGTH - encodeMessage(template([]), ctx).length;
-  if (room < 5) throw new RangeError('path attributes leave no room for NLRI in a 4096-octet UPDATE');
-  return chunks(prefixes, room).map((c) => encodeMessage(template(c), ctx));
+  let room: number;
+  try {
+    room = MAX_MESSAGE_LENGTH - encodeMessage(template([]), ctx).length;
+  } catch (e) {
+    // The codec refuses values its length fields cannot hold: nothing with them can be sent.
+    if (e instanceof RangeError) return { messages: [], tooLong: [...prefixes] };
+    throw e;
+  }
+  const fitting = prefixes.filter((p) => prefixSize(p) <= room);
+  const tooLong = fitting.length === prefixes.length ? [] : prefixes.filter((p) => prefixSize(p) > room);
+  return { messages: chunks(fitting, room).map((c) => encodeMessage(template(c), ctx)), tooLong };
+}
+
+/** Announcements that must all fit (our own tools and tests); throws RangeError otherwise. */
+export function buildAnnouncements(family: Family, attrs: PathAttributes, prefixes: readonly string[], ctx: CodecContext): Buffer[] {
+  const { messages, tooLong } = packAnnouncements(family, attrs, prefixes, ctx);
+  if (tooLong.length) throw new RangeError(`path attributes leave no room for ${tooLong[0]} in a 4096-octet UPDATE`);
+  return messages;
 }
 
 /** RFC 4724 2: End-of-RIB is an empty UPDATE (IPv4) or an empty MP_UNREACH_NLRI. */

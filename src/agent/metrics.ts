@@ -71,8 +71,8 @@ export class AgentMetrics {
         new Counter({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.inc(l, v); } }); // prettier-ignore
       }
     };
-    const perPeer = (name: string, help: string, value: (p: NeighborView) => number): void =>
-      scraped('gauge', name, help, ['peer', 'type'], () => src.peers().map((p) => [{ peer: p.address, type: src.peerType(p.address) }, value(p)]));
+    const perPeer = (name: string, help: string, value: (p: NeighborView) => number, kind: 'gauge' | 'counter' = 'gauge'): void =>
+      scraped(kind, name, help, ['peer', 'type'], () => src.peers().map((p) => [{ peer: p.address, type: src.peerType(p.address) }, value(p)]));
     const perInformer = (kind: 'gauge' | 'counter', name: string, help: string, value: (i: InformerStatus) => number): void =>
       scraped(kind, name, help, ['resource'], () => src.informers().map((i) => [{ resource: i.name }, value(i)]));
 
@@ -85,6 +85,8 @@ export class AgentMetrics {
     perPeer('bgp_peer_prefixes_accepted', 'Prefixes from the peer that passed our import policy', (p) => p.accepted);
     perPeer('bgp_peer_prefixes_advertised', 'Prefixes we advertise to the peer (Adj-RIB-Out)', (p) => p.advertised);
     perPeer('bgp_peer_flaps', 'Times the session left Established', (p) => p.flaps);
+    perPeer('bgp_routes_not_sent_total', 'Routes withheld from a peer because their path attributes cannot be encoded for it in a 4096-octet UPDATE', (p) => p.routesNotSent, 'counter');
+    perPeer('bgp_connections_refused_total', "Connections from a neighbour's address refused at once (a session was Established, or two were being set up)", (p) => p.connectionsRefused, 'counter');
     for (const dir of ['received', 'sent'] as const) {
       scraped('counter', `bgp_messages_${dir}_total`, `BGP messages ${dir}, by peer and message type`, ['peer', 'type'], () =>
         src.peers().flatMap((p) => Object.entries(MESSAGE_TYPES).map(([k, type]): Sample => [{ peer: p.address, type }, p.messages[dir][k as keyof typeof p.messages.sent] ?? 0])),

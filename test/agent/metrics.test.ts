@@ -18,6 +18,8 @@ const peer = (address: string, over: Partial<NeighborView> = {}): NeighborView =
   messages: { received: { open: 1, update: 7, notification: 0, keepalive: 4, routeRefresh: 1, total: 13 }, sent: { open: 1, update: 2, notification: 1, keepalive: 4, routeRefresh: 0, total: 8 } },
   notifications: { sent: { '6/2': 1 }, received: { '3/1': 2 } },
   flaps: 1,
+  routesNotSent: 2,
+  connectionsRefused: 200,
   passive: false,
   ...over,
 });
@@ -54,6 +56,8 @@ describe('agent metrics (exposition read from the sources at scrape time)', () =
       'kube_router_bgp_messages_sent_total{peer="10.0.0.12",type="notification"} 1',
       'kube_router_bgp_notifications_total{peer="10.0.0.12",direction="sent",code="6",subcode="2"} 1',
       'kube_router_bgp_notifications_total{peer="10.0.0.12",direction="received",code="3",subcode="1"} 2',
+      'kube_router_bgp_routes_not_sent_total{peer="10.0.0.12",type="internal"} 2',
+      'kube_router_bgp_connections_refused_total{peer="10.0.0.12",type="internal"} 200',
       'kube_router_informer_lists_total{resource="nodes"} 2',
       'kube_router_informer_restarts_total{resource="nodes"} 1',
       'kube_router_kernel_routes{protocol="44"} 2',
