@@ -66,7 +66,8 @@ export function parsePassword(text: string | undefined): Parsed<string | undefin
   if (text === undefined || text === '') return ok(undefined);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return bad('passwords must be base64-encoded');
   const key = Buffer.from(text, 'base64').toString('utf8').replace(/\n$/, '');
-  return key.length >= 1 && key.length <= 80 ? ok(key) : bad('a TCP MD5 key has 1 to 80 bytes');
+  const bytes = Buffer.byteLength(key);
+  return bytes >= 1 && bytes <= 80 ? ok(key) : bad(`a TCP MD5 key has 1 to 80 bytes (this one has ${bytes})`);
 }
 
 export interface PeerAnnotation {
@@ -154,10 +155,19 @@ const WELL_KNOWN_COMMUNITIES: Record<string, number> = {
   'no-peer': 0xffffff04,
 };
 
-/** Communities as a 32-bit number, "a:b", or a well-known name. */
+/**
+ * Communities a node may ask for: with them, a pod CIDR's UPDATE must still fit in 4096 octets
+ * at its largest (IPv6 /128 in MP_REACH with a link-local next hop, AS path prepended 64 times
+ * and written twice toward a 2-octet-AS peer, MED and LOCAL_PREF): 500 leaves ~1.5 kB spare.
+ */
+export const MAX_COMMUNITIES = 500;
+
+/** Communities as a 32-bit number, "a:b", or a well-known name; at most MAX_COMMUNITIES. */
 export function parseCommunities(text: string): Parsed<number[]> {
   const out: number[] = [];
-  for (const item of list(text).filter(Boolean)) {
+  const items = list(text).filter(Boolean);
+  if (items.length > MAX_COMMUNITIES) return bad(`${items.length} communities; at most ${MAX_COMMUNITIES} fit in a BGP UPDATE with the rest of a route`);
+  for (const item of items) {
     const named = WELL_KNOWN_COMMUNITIES[item.toLowerCase()];
     if (named !== undefined) out.push(named);
     else if (/^\d+:\d+$/.test(item)) {

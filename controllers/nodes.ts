@@ -77,11 +77,17 @@ function annotation(n: NodeObject, key: string): string | undefined {
   return n.metadata?.annotations?.[key];
 }
 
+/**
+ * No annotation of ours needs more: longer ones are refused unread (the API server allows
+ * 256 KiB for all of an object's annotations, and each is parsed on every sync).
+ */
+export const MAX_ANNOTATION_LENGTH = 16384;
+
 /** Parses annotation `key` when present: the value, or undefined after reporting why it was refused. */
 function parsedAnnotation<T>(n: NodeObject, key: string, parse: (text: string) => Parsed<T>, problems: Problems): T | undefined {
   const text = annotation(n, key);
   if (text === undefined) return undefined;
-  const r = parse(text);
+  const r: Parsed<T> = text.length > MAX_ANNOTATION_LENGTH ? { ok: false, error: `${text.length} characters; at most ${MAX_ANNOTATION_LENGTH} are read` } : parse(text);
   if (r.ok) return r.value;
   problems.report(`node/${n.metadata?.name ?? '?'}`, key, r.error);
   return undefined;

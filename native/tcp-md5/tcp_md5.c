@@ -79,22 +79,30 @@ static int set_md5(int fd, int family, const char *peer, const char *key, size_t
   return setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &sig, sizeof sig);
 }
 
+/* "what: strerror(err)" as a JS string, or NULL if it cannot be made. */
 static napi_value error_string(napi_env env, const char *what, int err) {
   char buf[256];
   snprintf(buf, sizeof buf, "%s: %s", what, strerror(err));
   napi_value v;
-  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &v);
+  if (napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &v) != napi_ok) return NULL;
   return v;
 }
 
+/* Copies a JS string into buf. A string that does not fit is an error (-2), never cut short:
+ * a truncated key would sign with a different key than the operator gave. */
 static int get_string(napi_env env, napi_value v, char *buf, size_t size, size_t *out_len) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return -1;
+  size_t need;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &need) != napi_ok) return -1;
+  if (need + 1 > size) return -2;
   size_t len;
   if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return -1;
   if (out_len) *out_len = len;
   return 0;
 }
+
+static const char *KEY_TOO_LONG = "TCP MD5 key longer than 80 bytes (TCP_MD5SIG_MAXKEYLEN)";
 
 /* One connect in progress. Freed when both the poll handle is closed and the JS handle is
  * garbage-collected (refs counts the two owners). */
@@ -120,22 +128,30 @@ static void finish(pending_t *p, int err) {
   uv_close((uv_handle_t *)&p->poll, on_closed);
   napi_env env = p->env;
   napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value cb, global, argv[2], result;
-  napi_get_reference_value(env, p->callback, &cb);
-  napi_get_global(env, &global);
-  if (err) {
-    close(p->fd);
-    argv[0] = error_string(env, "connect", err);
-    napi_get_null(env, &argv[1]);
-  } else {
-    napi_get_null(env, &argv[0]);
-    napi_create_int32(env, p->fd, &argv[1]);
+  int delivered = 0;
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    napi_value cb, global, argv[2], result;
+    int ok = napi_get_reference_value(env, p->callback, &cb) == napi_ok && cb != NULL && napi_get_global(env, &global) == napi_ok;
+    if (ok && err) {
+      argv[0] = error_string(env, "connect", err);
+      ok = argv[0] != NULL && napi_get_null(env, &argv[1]) == napi_ok;
+    } else if (ok) {
+      ok = napi_get_null(env, &argv[0]) == napi_ok && napi_create_int32(env, p->fd, &argv[1]) == napi_ok;
+    }
+    if (ok) {
+      napi_status st = napi_call_function(env, global, cb, 2, argv, &result);
+      /* The fd belongs to JavaScript once the callback got it, even if the callback threw. */
+      delivered = !err;
+      if (st == napi_pending_exception) {
+        napi_value ignored;
+        napi_get_and_clear_last_exception(env, &ignored);
+      }
+    }
+    napi_close_handle_scope(env, scope);
   }
   napi_delete_reference(env, p->callback);
   p->callback = NULL;
-  napi_call_function(env, global, cb, 2, argv, &result);
-  napi_close_handle_scope(env, scope);
+  if (!delivered) close(p->fd);
 }
 
 static void on_writable(uv_poll_t *h, int status, int events) {
@@ -162,9 +178,19 @@ static napi_value Connect(napi_env env, napi_callback_info info) {
   char remote[64], local[64], key[TCP_MD5SIG_MAXKEYLEN + 1];
   size_t keylen = 0;
   int port, ttl;
-  int has_local = get_string(env, argv[2], local, sizeof local, NULL) == 0;
-  if (argc < 6 || get_string(env, argv[0], remote, sizeof remote, NULL) != 0 || get_string(env, argv[3], key, sizeof key, &keylen) != 0 ||
-      napi_get_value_int32(env, argv[1], &port) != napi_ok || napi_get_value_int32(env, argv[4], &ttl) != napi_ok) {
+  if (argc < 6) {
+    napi_throw_type_error(env, NULL, "connect(remote: string, port: number, local: string | null, key: string, ttl: number, cb)");
+    return NULL;
+  }
+  int local_rc = get_string(env, argv[2], local, sizeof local, NULL);
+  int has_local = local_rc == 0;
+  int key_rc = get_string(env, argv[3], key, sizeof key, &keylen);
+  if (key_rc == -2) {
+    napi_throw_range_error(env, NULL, KEY_TOO_LONG);
+    return NULL;
+  }
+  if (local_rc == -2 || get_string(env, argv[0], remote, sizeof remote, NULL) != 0 || key_rc != 0 || napi_get_value_int32(env, argv[1], &port) != napi_ok ||
+      napi_get_value_int32(env, argv[4], &ttl) != napi_ok) {
     napi_throw_type_error(env, NULL, "connect(remote: string, port: number, local: string | null, key: string, ttl: number, cb)");
     return NULL;
   }
@@ -195,18 +221,51 @@ static napi_value Connect(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, buf);
     return NULL;
   }
+  uv_loop_t *loop;
   pending_t *p = calloc(1, sizeof *p);
+  if (p == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    free(p);
+    close(fd);
+    napi_throw_error(env, NULL, "connect: out of memory or no event loop");
+    return NULL;
+  }
   p->env = env;
   p->fd = fd;
   p->refs = 2;
-  uv_loop_t *loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  CHECK(napi_create_reference(env, argv[5], 1, &p->callback));
-  uv_poll_init(loop, &p->poll, fd);
+  int rc = uv_poll_init(loop, &p->poll, fd);
+  if (rc != 0) {
+    free(p);
+    close(fd);
+    char buf[256];
+    snprintf(buf, sizeof buf, "uv_poll_init: %s", uv_strerror(rc));
+    napi_throw_error(env, NULL, buf);
+    return NULL;
+  }
   p->poll.data = p;
-  uv_poll_start(&p->poll, UV_WRITABLE, on_writable);
   napi_value handle;
-  CHECK(napi_create_external(env, p, finalize_pending, NULL, &handle));
+  /* From here the poll handle exists: every failure path closes it (on_closed drops one ref). */
+  if (napi_create_reference(env, argv[5], 1, &p->callback) != napi_ok || napi_create_external(env, p, finalize_pending, NULL, &handle) != napi_ok) {
+    if (p->callback) napi_delete_reference(env, p->callback);
+    p->finished = 1;
+    p->refs = 1;
+    uv_close((uv_handle_t *)&p->poll, on_closed);
+    close(fd);
+    napi_throw_error(env, NULL, "connect: N-API call failed");
+    return NULL;
+  }
+  rc = uv_poll_start(&p->poll, UV_WRITABLE, on_writable);
+  if (rc != 0) {
+    /* The external owns one ref now; closing the poll handle drops the other. */
+    napi_delete_reference(env, p->callback);
+    p->callback = NULL;
+    p->finished = 1;
+    uv_close((uv_handle_t *)&p->poll, on_closed);
+    close(fd);
+    char buf[256];
+    snprintf(buf, sizeof buf, "uv_poll_start: %s", uv_strerror(rc));
+    napi_throw_error(env, NULL, buf);
+    return NULL;
+  }
   return handle;
 }
 
@@ -216,6 +275,10 @@ static napi_value Cancel(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   pending_t *p;
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "cancel(handle)");
+    return NULL;
+  }
   CHECK(napi_get_value_external(env, argv[0], (void **)&p));
   if (!p->finished) {
     p->finished = 1;
@@ -235,9 +298,17 @@ static napi_value SetKey(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
   char peer[64], key[TCP_MD5SIG_MAXKEYLEN + 1];
-  size_t keylen;
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || get_string(env, argv[1], peer, sizeof peer, NULL) != 0 ||
-      get_string(env, argv[2], key, sizeof key, &keylen) != 0) {
+  size_t keylen = 0;
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "setKey(fd: number, peer: string, key: string)");
+    return NULL;
+  }
+  int key_rc = get_string(env, argv[2], key, sizeof key, &keylen);
+  if (key_rc == -2) {
+    napi_throw_range_error(env, NULL, KEY_TOO_LONG);
+    return NULL;
+  }
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || get_string(env, argv[1], peer, sizeof peer, NULL) != 0 || key_rc != 0) {
     napi_throw_type_error(env, NULL, "setKey(fd: number, peer: string, key: string)");
     return NULL;
   }

@@ -81,7 +81,8 @@ export function decodePasswords(flag: string, items: string[]): (string | undefi
     if (s === '') return undefined;
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || s.length % 4 !== 0) throw new FlagError(flag, 'passwords must be base64-encoded (as kube-router takes them)');
     const text = Buffer.from(s, 'base64').toString('utf8').replace(/\n$/, '');
-    if (text.length === 0 || text.length > 80) throw new FlagError(flag, 'a TCP MD5 key has 1 to 80 bytes');
+    const bytes = Buffer.byteLength(text);
+    if (bytes === 0 || bytes > 80) throw new FlagError(flag, `a TCP MD5 key has 1 to 80 bytes (one has ${bytes})`);
     return text;
   });
 }
@@ -231,6 +232,7 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (routerId !== undefined && routerId !== 'generate' && !ipaddr.IPv4.isValidFourPartDecimal(routerId)) {
     throw new FlagError('router-id', `${JSON.stringify(routerId)} is neither an IPv4 address nor "generate"`);
   }
+  if (routerId === '0.0.0.0') throw new FlagError('router-id', 'must not be 0.0.0.0 (RFC 6286: a non-zero BGP Identifier)');
   const bgpPort = integer('bgp-port', str('bgp-port') ?? '179', 1, 65535, 'a port');
   const hold = parseDuration('bgp-holdtime', str('bgp-holdtime') ?? '90s') / 1000;
   if (!Number.isInteger(hold) || (hold !== 0 && hold < 3) || hold > 65535) throw new FlagError('bgp-holdtime', 'must be 0 or whole seconds from 3s to 65535s');

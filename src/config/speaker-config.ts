@@ -4,17 +4,17 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
-import { asNumber, describeZodError, family, holdTime, ipAddress, ipv4Address, port, prefix } from './validators';
+import { asNumber, canonicalAddress, describeZodError, family, holdTime, ipAddress, md5Key, port, prefix, routerId } from './validators';
 
 const neighbor = z
   .object({
-    address: ipAddress,
+    address: canonicalAddress,
     asn: asNumber,
     port: port.default(179),
     passive: z.boolean().default(false),
     holdTime: holdTime.optional(),
     connectRetry: z.number().int().min(1).optional(),
-    password: z.string().min(1).max(80, 'TCP MD5 keys are at most 80 bytes').optional(),
+    password: md5Key.optional(),
     families: z.array(family).nonempty().default(['ipv4-unicast']),
     localAddress: ipAddress.optional(),
     nextHopIpv6: ipAddress.optional(),
@@ -24,7 +24,7 @@ const neighbor = z
 
 export const speakerConfigSchema = z
   .object({
-    routerId: ipv4Address,
+    routerId,
     asn: asNumber,
     listen: z
       .object({ address: ipAddress.optional(), port: port.default(179) })

@@ -77,6 +77,8 @@ describe('agent flags', () => {
     [['--bgp-holdtime=2s'], /--bgp-holdtime: must be 0 or whole seconds from 3s/],
     [['--bgp-graceful-restart-time=5000s'], /--bgp-graceful-restart-time: must be whole seconds from 1s to 4095s/],
     [['--router-id=fe80::1'], /--router-id: "fe80::1" is neither an IPv4 address nor "generate"/],
+    [['--router-id=0.0.0.0'], /--router-id: must not be 0\.0\.0\.0/],
+    [[`--peer-router-ips=10.0.0.1`, '--peer-router-asns=65000', `--peer-router-passwords=${Buffer.from('é'.repeat(41)).toString('base64')}`], /a TCP MD5 key has 1 to 80 bytes \(one has 82\)/],
     [['--service-external-ip-range=10.0.0.0/40'], /--service-external-ip-range: "10.0.0.0\/40" is not a CIDR/],
     [['--run-firewall'], /--run-firewall: is not implemented/],
     [['--enable-ipv4=false'], /--enable-ipv4: at least one/],

@@ -20,6 +20,11 @@ describe('speaker config', () => {
     [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1, families: ['ipv4-multicast'] }] }, /neighbors\[0\]\.families\[0\]/],
     [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1 }, { address: '10.0.0.2', asn: 2 }] }, /neighbors\[1\]\.address: duplicate neighbor/],
     [{ ...ok, advertise: ['10.0.0.0/33'] }, /advertise\[0\]: bad prefix length/],
+    [{ ...ok, routerId: '0.0.0.0' }, /routerId: must not be 0\.0\.0\.0/],
+    // One neighbour written two ways: refused when the file is read, before anything listens.
+    [{ ...ok, neighbors: [{ address: 'fd00::2', asn: 1 }, { address: 'FD00:0:0::2', asn: 2 }] }, /neighbors\[1\]\.address: duplicate neighbor fd00::2/],
+    [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1 }, { address: '::ffff:10.0.0.2', asn: 2 }] }, /neighbors\[1\]\.address: duplicate neighbor 10\.0\.0\.2/],
+    [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1, password: 'é'.repeat(41) }] }, /neighbors\[0\]\.password: TCP MD5 keys are at most 80 bytes/],
     [{ ...ok, gracefulRestart: { restartTime: 5000 } }, /gracefulRestart\.restartTime: the restart time field has 12 bits/],
     [{ ...ok, nieghbors: [] }, /Unrecognized key\(s\) in object: 'nieghbors'/],
   ])('rejects %j with one message naming the field', (input, message) => {
