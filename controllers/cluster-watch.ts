@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Informer, InformerLogger } from './informer';
+import { DEFAULT_LIST_TIMEOUT_MS, listOptions } from './watch';
 import type { NodeObject } from './nodes';
 import type { EndpointSliceObject, ServiceObject } from './services';
 import type { PodObject } from './pods';
@@ -42,15 +43,17 @@ export class ClusterWatch extends EventEmitter {
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     const podSelector = `spec.nodeName=${nodeName}`;
-    this.nodes = new Informer(kc, { name: 'nodes', path: '/api/v1/nodes', list: () => core.listNode() as never, log });
-    this.services = new Informer(kc, { name: 'services', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() as never, log });
+    // Every list has a deadline: an API server that accepts and never answers must not hold an informer.
+    const o = listOptions(DEFAULT_LIST_TIMEOUT_MS);
+    this.nodes = new Informer(kc, { name: 'nodes', path: '/api/v1/nodes', list: () => core.listNode({}, o) as never, log });
+    this.services = new Informer(kc, { name: 'services', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces({}, o) as never, log });
     this.endpointSlices = new Informer(kc, {
       name: 'endpointslices',
       path: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: () => discovery.listEndpointSliceForAllNamespaces() as never,
+      list: () => discovery.listEndpointSliceForAllNamespaces({}, o) as never,
       log,
     });
-    this.pods = new Informer(kc, { name: 'pods', path: '/api/v1/pods', fieldSelector: podSelector, list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }) as never, log });
+    this.pods = new Informer(kc, { name: 'pods', path: '/api/v1/pods', fieldSelector: podSelector, list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }, o) as never, log });
     for (const i of this.all()) i.on('changed', () => this.signal());
   }
 

@@ -6,7 +6,8 @@
  * 'changed' signal, and controllers recompute from the whole cache (level-triggered).
  */
 import { EventEmitter } from 'node:events';
-import { KubeConfig, KubernetesListObject, KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesListObject, KubernetesObject, ListWatch } from '@kubernetes/client-node';
+import { DEFAULT_WATCH_TIMEOUTS, TimedWatch, WatchTimeouts } from './watch';
 
 export interface InformerLogger {
   info(obj: object, msg?: string): void;
@@ -23,6 +24,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   fieldSelector?: string;
   /** Delay before restart attempt n (1-based); default 1 s doubling to 30 s. */
   backoff?: (attempt: number) => number;
+  /** Deadlines of watch requests (default DEFAULT_WATCH_TIMEOUTS); `list` brings its own. */
+  watchTimeouts?: WatchTimeouts;
   log: InformerLogger;
 }
 
@@ -52,7 +55,8 @@ export class Informer<T extends KubernetesObject> extends EventEmitter {
       this.attempts = 0;
       return result;
     };
-    this.lw = new ListWatch<T>(options.path, new Watch(kc), list, false, options.labelSelector, options.fieldSelector);
+    const watch = new TimedWatch(kc, options.watchTimeouts ?? DEFAULT_WATCH_TIMEOUTS, (err) => this.failed(err));
+    this.lw = new ListWatch<T>(options.path, watch, list, false, options.labelSelector, options.fieldSelector);
     const changed = (): void => this.signal();
     this.lw.on('add', changed);
     this.lw.on('update', changed);
@@ -69,10 +73,10 @@ export class Informer<T extends KubernetesObject> extends EventEmitter {
     return this.lists > 0;
   }
 
-  /** Starts listing and watching; resolves once the first attempt has been made. */
+  /** Starts listing and watching; resolves once the first attempt has been made (never rejects: a failure is retried). */
   async start(): Promise<void> {
     this.stopped = false;
-    await this.lw.start();
+    await this.lw.start().catch((e: unknown) => this.failed(e));
     this.signal();
   }
 
@@ -110,7 +114,8 @@ export class Informer<T extends KubernetesObject> extends EventEmitter {
     this.options.log.warn({ informer: this.options.name, err: this.lastError, retryInMs: delay }, 'list/watch failed; restarting');
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
-      if (!this.stopped) void this.lw.start().then(() => this.signal());
+      // A failed start (the list call rejected) is one more failure: back off and try again.
+      if (!this.stopped) this.lw.start().then(() => this.signal(), (e: unknown) => this.failed(e));
     }, delay);
     this.restartTimer.unref();
   }

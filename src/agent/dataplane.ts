@@ -49,14 +49,14 @@ export interface ServicesDataPlane {
 const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 42: 'babel', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
 
 export class DataPlane {
-  readonly rtnl = Rtnl.open();
-  private readonly routesReconciler = new RouteReconciler(this.rtnl);
-  private readonly bridge = new BridgeReconciler(this.rtnl);
+  readonly rtnl: Rtnl;
+  private readonly routesReconciler: RouteReconciler;
+  private readonly bridge: BridgeReconciler;
   private readonly ipsets = new IpSets();
   private readonly iptables = new Iptables();
-  private readonly tunnels = new TunnelReconciler(this.rtnl);
-  private readonly rules = new RuleReconciler(this.rtnl);
-  private readonly dummy = new DummyReconciler(this.rtnl);
+  private readonly tunnels: TunnelReconciler;
+  private readonly rules: RuleReconciler;
+  private readonly dummy: DummyReconciler;
   private readonly ipvs = new Ipvs();
   private proxyReady = false;
   private events: ReturnType<typeof createRtNetlink> | undefined;
@@ -64,7 +64,14 @@ export class DataPlane {
   constructor(
     private readonly config: AgentConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.rtnl = Rtnl.open((err) => this.log.warn({ err: err.message }, 'rtnetlink socket error'));
+    this.routesReconciler = new RouteReconciler(this.rtnl);
+    this.bridge = new BridgeReconciler(this.rtnl);
+    this.tunnels = new TunnelReconciler(this.rtnl);
+    this.rules = new RuleReconciler(this.rtnl);
+    this.dummy = new DummyReconciler(this.rtnl);
+  }
 
   private families(): (4 | 6)[] {
     return [...(this.config.ipv4 ? [4 as const] : []), ...(this.config.ipv6 ? [6 as const] : [])];
@@ -212,6 +219,11 @@ export class DataPlane {
     if (this.config.ipv6) socket.addMembership('IPV6_ROUTE');
     socket.on('message', (parts) => {
       if (parts.some((p) => p.kind === 'route' && Number((p.data as { protocol?: unknown }).protocol) === ROUTE_PROTOCOL)) onChange();
+    });
+    // ENOBUFS: the kernel dropped events for us, so what changed is unknown; check everything.
+    socket.socket.on('error', (err: Error) => {
+      this.log.warn({ err: err.message }, 'route events lost (netlink receive error); resyncing');
+      onChange();
     });
     this.events = socket;
   }

@@ -14,6 +14,8 @@ export const FORWARD_CHAIN = 'KUBE-ROUTER-TS-FORWARD';
 /** The service proxy's SNAT rules, a chain of its own so the two loops never rewrite each other's. */
 export const SERVICES_CHAIN = 'KUBE-ROUTER-TS-SERVICES';
 const COMMENT = 'kube-router-ts';
+/** Seconds to wait for the xtables lock (legacy backend) before giving up: never unbounded. */
+const WAIT = '5';
 
 export interface IptablesSettings {
   podEgress: boolean;
@@ -78,8 +80,8 @@ const SERVICE_JUMP: Jump = { table: 'nat', chain: 'POSTROUTING', target: SERVICE
 async function ensureJump(f: Family, j: Jump): Promise<void> {
   const t = tools(f);
   const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
-  const exists = await run(t.cmd, ['-w', '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
-  if (exists.code !== 0) await run(t.cmd, ['-w', '-t', j.table, '-I', j.chain, '1', ...rule]);
+  const exists = await run(t.cmd, ['-w', WAIT, '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
+  if (exists.code !== 0) await run(t.cmd, ['-w', WAIT, '-t', j.table, '-I', j.chain, '1', ...rule]);
 }
 
 export class Iptables {
@@ -87,7 +89,7 @@ export class Iptables {
   async reconcile(families: readonly Family[], s: IptablesSettings): Promise<void> {
     for (const f of families) {
       const t = tools(f);
-      await run(t.restore, ['--noflush', '--wait'], { input: renderRules(f, s) });
+      await run(t.restore, ['--noflush', '--wait', WAIT], { input: renderRules(f, s) });
       for (const j of JUMPS) await ensureJump(f, j);
     }
   }
@@ -96,7 +98,7 @@ export class Iptables {
   async reconcileServices(rules: ReadonlyMap<Family, readonly string[]>): Promise<void> {
     for (const [f, lines] of rules) {
       const input = ['*nat', `:${SERVICES_CHAIN} - [0:0]`, ...lines.map((l) => `-A ${SERVICES_CHAIN} ${l}`), 'COMMIT', ''].join('\n');
-      await run(tools(f).restore, ['--noflush', '--wait'], { input });
+      await run(tools(f).restore, ['--noflush', '--wait', WAIT], { input });
       await ensureJump(f, SERVICE_JUMP);
     }
   }
@@ -108,9 +110,9 @@ export class Iptables {
       const t = tools(f);
       for (const j of [...JUMPS, SERVICE_JUMP]) {
         const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
-        while ((await run(t.cmd, ['-w', '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
-        await run(t.cmd, ['-w', '-t', j.table, '-F', j.target], { allowFail: true });
-        const deleted = await run(t.cmd, ['-w', '-t', j.table, '-X', j.target], { allowFail: true });
+        while ((await run(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
+        await run(t.cmd, ['-w', WAIT, '-t', j.table, '-F', j.target], { allowFail: true });
+        const deleted = await run(t.cmd, ['-w', WAIT, '-t', j.table, '-X', j.target], { allowFail: true });
         if (deleted.code === 0) removed.push(`${j.table}/${j.target}${f === 6 ? ' (IPv6)' : ''}`);
       }
     }

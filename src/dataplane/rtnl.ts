@@ -24,6 +24,8 @@ const SCOPE_LINK = 253;
 const RTN_UNICAST = 1;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
+/** How long one request may wait for the kernel's answer. */
+const REQUEST_TIMEOUT_MS = 10000;
 /** FR_ACT_TO_TBL: a rule that looks up a table. */
 const FR_ACT_TO_TBL = 1;
 
@@ -135,12 +137,18 @@ export class Rtnl {
   /** Our netlink port id, looked up once: the package otherwise asks the kernel on every send. */
   private readonly port: number;
 
-  private constructor(private readonly rawSocket: RtNetlinkSocket) {
+  private constructor(
+    private readonly rawSocket: RtNetlinkSocket,
+    onError: (err: Error) => void,
+  ) {
     this.port = rawSocket.socket.address().port;
+    // The package re-emits receive errors (ENOBUFS, say) as 'error': unhandled, that kills the process.
+    rawSocket.socket.on('error', onError);
   }
 
-  private opts(flags?: number): { localPort: number; flags?: number } {
-    return flags === undefined ? { localPort: this.port } : { localPort: this.port, flags };
+  /** Every request has a deadline: a reply lost (say, to a receive buffer overrun) must not stall a loop for good. */
+  private opts(flags?: number): { localPort: number; timeout: number; flags?: number } {
+    return flags === undefined ? { localPort: this.port, timeout: REQUEST_TIMEOUT_MS } : { localPort: this.port, timeout: REQUEST_TIMEOUT_MS, flags };
   }
 
   /**
@@ -159,8 +167,9 @@ export class Rtnl {
     return next;
   }
 
-  static open(): Rtnl {
-    return new Rtnl(createRtNetlink());
+  /** A socket in this process's namespace; `onError` hears socket-level errors (requests still reject on their own). */
+  static open(onError: (err: Error) => void = () => undefined): Rtnl {
+    return new Rtnl(createRtNetlink(), onError);
   }
 
   close(): void {

@@ -9,7 +9,7 @@ import { Lab } from '../../src/lab/cluster';
 import { listNetns } from '../../src/lab/netns';
 import { CLI } from './our-speaker';
 
-export const labCli = (...args: string[]): Promise<RunResult> => run(process.execPath, [CLI, ...args], { allowFail: true });
+export const labCli = (...args: string[]): Promise<RunResult> => run(process.execPath, [CLI, ...args], { allowFail: true, timeout: 0 });
 
 export async function labUp(dir: string, prefix: string, args: string[]): Promise<{ lab: Lab; stdout: string }> {
   const up = await labCli('lab', 'up', ...args, `--dir=${dir}`, `--prefix=${prefix}`);

@@ -13,6 +13,7 @@ import { ApiServer } from '../../src/lab/apiserver/server';
 import { RESOURCES } from '../../src/lab/apiserver/resources';
 import { makeApiCredentials, renderKubeconfig } from '../../src/lab/apiserver/tls';
 import { Informer } from '../../controllers/informer';
+import { listOptions } from '../../controllers/watch';
 import { until } from '../../src/lab/wait';
 
 jest.setTimeout(60000);
@@ -46,7 +47,8 @@ describe('embedded API server', () => {
   function request(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
     return new Promise((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', port: server.port, path: p, method, ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers } },
+        // No keep-alive: a pooled socket the server cut (down()) would fail the next request.
+        { host: '127.0.0.1', port: server.port, path: p, method, ca, agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers } },
         (res) => {
           let text = '';
           res.on('data', (c) => (text += c));
@@ -208,6 +210,71 @@ describe('embedded API server', () => {
       expect(server.stats.expired).toBeGreaterThanOrEqual(1);
       expect(names()).toEqual(['i1', 'i2', 'i3', 'i4', 'i7']);
       expect(informer.list()).toHaveLength(5);
+    });
+
+    it('a restart that throws (credentials unreadable, say) is retried, never left as an unhandled rejection', async () => {
+      // The agent treats an unhandled rejection as fatal; client-node rejects start() when it
+      // cannot prepare the watch request (a token file missing while it is rotated, say).
+      const unhandled: unknown[] = [];
+      const track = (e: unknown): void => void unhandled.push(e);
+      process.on('unhandledRejection', track);
+      const [fetchOptions, httpsOptions] = [kc.applyToFetchOptions.bind(kc), kc.applyToHTTPSOptions.bind(kc)];
+      const before = informer.restarts;
+      kc.applyToFetchOptions = kc.applyToHTTPSOptions = async () => {
+        throw new Error('ENOENT: token file missing');
+      };
+      try {
+        server.dropWatches();
+        await until(() => informer.restarts >= before + 3, 10000, 'three failed restarts');
+        await new Promise((r) => setImmediate(r));
+      } finally {
+        kc.applyToFetchOptions = fetchOptions;
+        kc.applyToHTTPSOptions = httpsOptions;
+        process.off('unhandledRejection', track);
+      }
+      expect(unhandled).toEqual([]);
+      await request('POST', '/api/v1/nodes', node('i9'));
+      await until(() => names().includes('i9'), 15000);
+      await request('DELETE', '/api/v1/nodes/i9');
+      await until(() => !names().includes('i9'), 15000);
+    });
+
+    it('a server that accepts and never answers: lists and watches time out, the informer retries and recovers', async () => {
+      // Short deadlines so the test does not wait a minute: the same code with the defaults.
+      const api = kc.makeApiClient(CoreV1Api);
+      const timed = new Informer<V1Node>(kc, {
+        name: 'nodes',
+        path: '/api/v1/nodes',
+        list: () => api.listNode({}, listOptions(500)),
+        backoff: () => 100,
+        watchTimeouts: { idleMs: 500, serverSeconds: [1, 1], graceMs: 500 },
+        log: quiet,
+      });
+      server.hang();
+      try {
+        const t0 = Date.now();
+        await timed.start();
+        expect(Date.now() - t0).toBeLessThan(3000);
+        expect(timed.synced).toBe(false);
+        await until(() => timed.restarts >= 2, 5000, 'failed list attempts');
+        expect(timed.lastError).toMatch(/abort|timeout|time/i);
+        server.hang(false);
+        await until(() => timed.synced, 10000, 'a list once the server answers');
+        const rv = (await request('GET', '/api/v1/nodes')).json.metadata.resourceVersion;
+        // Now the watch: the server stops answering mid-stream; the stream is given up and a
+        // new one made once it answers again, so a change made meanwhile still arrives.
+        const before = timed.restarts;
+        server.hang();
+        server.store.create(nodesResource(), undefined, node('hang1'));
+        await until(() => timed.restarts > before, 8000, 'the silent watch to be given up');
+        server.hang(false);
+        await until(() => timed.list().some((n) => n.metadata?.name === 'hang1'), 10000, 'the change made while the server hung');
+        expect(Number(rv)).toBeGreaterThan(0);
+      } finally {
+        server.hang(false);
+        await timed.stop();
+        if (timed.list().some((n) => n.metadata?.name === 'hang1')) server.store.delete(nodesResource(), undefined, 'hang1');
+      }
     });
 
     it('rides out the API server going away and coming back', async () => {

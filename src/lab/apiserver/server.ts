@@ -52,6 +52,9 @@ export class ApiServer {
   private readonly sockets = new Set<net.Socket>();
   private unix: http.Server | undefined;
   readonly stats = { requests: 0, watchesOpened: 0, expired: 0 };
+  private hanging = false;
+  /** Requests held unanswered while hanging: each ends its socket when released. */
+  private readonly held = new Set<() => void>();
   /**
    * What clients with the token (the agents) asked for, as a real API server's authorizer sees
    * it: "verb group/resource[/subresource]" -> count. Lets tests check the RBAC we ship.
@@ -109,6 +112,15 @@ export class ApiServer {
     this.sockets.clear();
   }
 
+  /**
+   * A server that accepts connections and then never answers (hung, or a load balancer in front
+   * of a dead one): requests from agents get no response, open watches go silent. `false` ends it.
+   */
+  hang(on = true): void {
+    this.hanging = on;
+    if (!on) for (const release of [...this.held]) release();
+  }
+
   /** Ends every open watch stream (clients resume from their last resourceVersion). */
   dropWatches(): number {
     const n = this.watches.size;
@@ -131,6 +143,16 @@ export class ApiServer {
         return;
       }
       if (admin && url.pathname.startsWith('/_lab/')) return this.labEndpoint(url.pathname, res);
+      if (!admin && this.hanging) {
+        // Never answered; when the hang ends the connection is cut, as a restarted server's would be.
+        const release = (): void => {
+          this.held.delete(release);
+          res.destroy();
+        };
+        this.held.add(release);
+        res.once('close', () => this.held.delete(release));
+        return;
+      }
       const p = url.pathname;
       if (p === '/healthz' || p === '/readyz' || p === '/livez') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
@@ -219,8 +241,9 @@ export class ApiServer {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     // Clients wait for the response headers before they read events: send them now.
     res.flushHeaders();
+    // A hung server sends nothing more on streams already open either.
     const write = (type: string, object: unknown): void => {
-      if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+      if (!res.writableEnded && !this.hanging) res.write(`${JSON.stringify({ type, object })}\n`);
     };
     const rvParam = url.searchParams.get('resourceVersion');
     // What a watcher sees follows its selector: an object entering it is ADDED, one leaving it
@@ -286,6 +309,12 @@ export class ApiServer {
         return send(res, 200, { compacted: this.store.resourceVersion });
       case '/_lab/drop-watches':
         return send(res, 200, { dropped: this.dropWatches() });
+      case '/_lab/hang':
+        this.hang(true);
+        return send(res, 200, { hanging: true });
+      case '/_lab/unhang':
+        this.hang(false);
+        return send(res, 200, { hanging: false });
       case '/_lab/down':
         this.down();
         return send(res, 200, { up: false });

@@ -97,7 +97,7 @@ export async function initramfs(version: string): Promise<string> {
     }
     fs.writeFileSync(path.join(stage, 'modules.order'), `${modules.join('\n')}\n`);
     const tmp = `${out}.tmp-${process.pid}`;
-    await run('sh', ['-c', 'cd "$0" && find . | cpio -o -H newc -R 0:0 --quiet > "$1"', stage, tmp]);
+    await run('sh', ['-c', 'cd "$0" && find . | cpio -o -H newc -R 0:0 --quiet > "$1"', stage, tmp], { timeout: 0 });
     fs.renameSync(tmp, out);
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });

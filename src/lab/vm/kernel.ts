@@ -37,7 +37,7 @@ export async function vmlinux(version = kernelVersion()): Promise<string> {
   const tmp = `${out}.tmp-${process.pid}`;
   try {
     // --single-stream: the bzImage goes on after the stream; that is not an error.
-    await run('sh', ['-c', 'xz -dc --single-stream "$0" > "$1"', xz, tmp]);
+    await run('sh', ['-c', 'xz -dc --single-stream "$0" > "$1"', xz, tmp], { timeout: 0 });
     const head = Buffer.alloc(4);
     const fd = fs.openSync(tmp, 'r');
     fs.readSync(fd, head, 0, 4, 0);
