@@ -62,6 +62,7 @@ function attrs(p: PathView): string {
   if (p.originatorId) parts.push(`{Originator: ${p.originatorId}}`);
   if (p.clusterList) parts.push(`{ClusterList: [${p.clusterList.join(', ')}]}`);
   if (!p.accepted) parts.push(`{Rejected: ${p.rejectReason ?? 'yes'}}`);
+  if (p.fib && !p.fib.installed) parts.push(`{NotInstalled: ${p.fib.reason}}`);
   return `[${parts.join(' ')}]`;
 }
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FAMILIES, Family } from '../codec/constants';
 import type { Speaker } from '../speaker/speaker';
-import { adjInView, globalView, neighborViews, ribView } from './views';
+import { adjInView, globalView, neighborViews, ribView, FibLookup } from './views';
 import { normalizeAddress } from '../session/addresses';
 import type { Logger } from '../log';
 
@@ -28,11 +28,11 @@ function familyParam(url: URL): Family | undefined {
   return f as Family;
 }
 
-function route(s: Speaker, method: string, url: URL): unknown {
+function route(s: Speaker, method: string, url: URL, fib: FibLookup | undefined): unknown {
   const parts = url.pathname.split('/').filter(Boolean);
   if (method === 'GET' && url.pathname === '/global') return globalView(s);
   if (method === 'GET' && url.pathname === '/neighbors') return neighborViews(s);
-  if (method === 'GET' && url.pathname === '/rib') return ribView(s, familyParam(url));
+  if (method === 'GET' && url.pathname === '/rib') return ribView(s, familyParam(url), fib);
   if (parts[0] === 'neighbors' && parts.length === 3) {
     const address = normalizeAddress(decodeURIComponent(parts[1]!))!;
     const peer = s.peers.get(address);
@@ -63,10 +63,20 @@ export type ExtraEndpoints = Record<string, () => unknown | Promise<unknown>>;
  * each request (an agent starts and stops its speaker as its node joins and leaves); without one
  * the BGP endpoints answer 503.
  */
-export async function startAdminServer(source: Speaker | (() => Speaker | undefined), socketPath: string, log: Logger, extra: ExtraEndpoints = {}): Promise<http.Server> {
+export async function startAdminServer(
+  source: Speaker | (() => Speaker | undefined),
+  socketPath: string,
+  log: Logger,
+  extra: ExtraEndpoints = {},
+  /** Where best paths went in the kernel, for `rib` (an agent knows; a plain speaker installs nothing). */
+  fib?: FibLookup,
+): Promise<http.Server> {
   fs.mkdirSync(path.dirname(socketPath), { recursive: true });
-  // A socket file left by a previous run would make listen() fail with EADDRINUSE.
-  fs.rmSync(socketPath, { force: true });
+  // A socket file left by a previous run would make listen() fail with EADDRINUSE; anything
+  // else at that path (a typo pointing at a real file) is the operator's, never ours to delete.
+  const existing = fs.lstatSync(socketPath, { throwIfNoEntry: false });
+  if (existing && !existing.isSocket()) throw new Error(`admin socket path ${socketPath} exists and is not a socket; refusing to replace it`);
+  if (existing) fs.rmSync(socketPath);
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     let status = 200;
@@ -77,7 +87,7 @@ export async function startAdminServer(source: Speaker | (() => Speaker | undefi
       else {
         const s = typeof source === 'function' ? source() : source;
         if (!s) throw new HttpError(503, 'the BGP speaker is not running (no Node object for this node yet, or it left the cluster)');
-        body = route(s, req.method ?? 'GET', url);
+        body = route(s, req.method ?? 'GET', url, fib);
       }
     } catch (e) {
       status = e instanceof HttpError ? e.status : 500;

@@ -59,7 +59,15 @@ export interface PathView {
   reason?: string;
   accepted: boolean;
   rejectReason?: string;
+  /** Set by the embedding program (the agent) for best paths it puts in the kernel, or does not. */
+  fib?: FibStatus;
 }
+
+/** Whether a best path is in the forwarding table, and if not why: the embedder's business, reported here. */
+export type FibStatus = { installed: true } | { installed: false; reason: string };
+
+/** Asked per best path learned from a peer (the agent answers from its last route sync). */
+export type FibLookup = (prefix: string) => FibStatus | undefined;
 
 export interface GlobalView {
   asn: number;
@@ -135,12 +143,17 @@ export function pathView(p: Path, best: boolean, reason?: string): PathView {
   return v;
 }
 
-/** The Loc-RIB: every path per prefix, best first. */
-export function ribView(s: Speaker, family?: Family): PathView[] {
+/** The Loc-RIB: every path per prefix, best first; best paths from peers carry their FIB status when known. */
+export function ribView(s: Speaker, family?: Family, fib?: FibLookup): PathView[] {
   const out: PathView[] = [];
   for (const d of s.rib.destinations(family).sort((x, y) => comparePrefixes(x.prefix, y.prefix))) {
     const paths = [...d.paths].sort((x, y) => Number(y === d.best) - Number(x === d.best));
-    for (const p of paths) out.push(pathView(p, p === d.best, d.reason));
+    for (const p of paths) {
+      const v = pathView(p, p === d.best, d.reason);
+      const status = p === d.best && p.source ? fib?.(p.prefix) : undefined;
+      if (status) v.fib = status;
+      out.push(v);
+    }
   }
   return out;
 }

@@ -47,11 +47,16 @@ export interface SpeakerOptions {
    * reapplyPolicies() when what it depends on changes.
    */
   exportPolicy?: (path: Path, peer: Peer) => ExportDecision;
-  /** Import policy: false rejects a route (kept in Adj-RIB-In, never best). */
-  importPolicy?: (prefix: string, peer: Peer) => boolean;
+  /**
+   * Import policy: true accepts a route; false, or a string saying why, rejects it (kept in
+   * Adj-RIB-In with the reason, never best).
+   */
+  importPolicy?: (prefix: string, peer: Peer) => ImportVerdict;
   transports?: TransportFactory;
   log?: Logger;
 }
+
+export type ImportVerdict = boolean | string;
 
 export type NeighborInput = Pick<NeighborSettings, 'address' | 'asn'> & Partial<NeighborSettings>;
 
@@ -64,6 +69,8 @@ export type ExportDecision = 'deny' | { communities?: number[]; prepend?: { asn:
 /** Prefix changes sent per batch before yielding to the event loop. */
 const FLUSH_BATCH = 20000;
 const IMPORT_POLICY = 'rejected by import policy';
+/** The reject reason stored on a path the import policy refused. */
+const rejection = (verdict: false | string): string => (verdict === false ? IMPORT_POLICY : `${IMPORT_POLICY}: ${verdict}`);
 
 /** Adds communities, AS path prepending and a next hop (export policy) to an advertisement. */
 function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>, prefix: string): Advertised {
@@ -433,8 +440,9 @@ export class Speaker extends EventEmitter {
       for (const peer of this.peers.values()) {
         // Only the policy's own verdicts change; paths rejected for loops stay rejected.
         const flips = this.rib.adjRibIn(peer.address).filter((p) => {
-          const allowed = policy(p.prefix, peer);
-          return (p.accepted && !allowed) || (p.rejectReason === IMPORT_POLICY && allowed);
+          const verdict = policy(p.prefix, peer);
+          const byPolicy = p.rejectReason?.startsWith(IMPORT_POLICY) ?? false;
+          return (p.accepted && verdict !== true) || (byPolicy && (verdict === true || rejection(verdict) !== p.rejectReason));
         });
         if (flips.length) this.rib.apply(this.peerRef(peer), flips.map((p) => this.judge(peer, { prefix: p.prefix, attrs: p.attrs })));
       }
@@ -448,10 +456,9 @@ export class Speaker extends EventEmitter {
 
   /** The import policy's verdict on one route, in RouteInput form. */
   private judge(peer: Peer, r: { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string }): { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string } {
-    if (!r.attrs || r.accepted === false || !this.options.importPolicy || this.options.importPolicy(r.prefix, peer)) {
-      return r.accepted === undefined && r.rejectReason === undefined ? { prefix: r.prefix, attrs: r.attrs } : r;
-    }
-    return { prefix: r.prefix, attrs: r.attrs, accepted: false, rejectReason: IMPORT_POLICY };
+    const verdict = !r.attrs || r.accepted === false || !this.options.importPolicy ? true : this.options.importPolicy(r.prefix, peer);
+    if (verdict === true) return r.accepted === undefined && r.rejectReason === undefined ? { prefix: r.prefix, attrs: r.attrs } : r;
+    return { prefix: r.prefix, attrs: r.attrs, accepted: false, rejectReason: rejection(verdict) };
   }
 
   private schedule(session: Session): void {

@@ -21,10 +21,12 @@ import { DataPlane } from './dataplane';
 import { SerialTask } from '../util/serial-task';
 import { planKernel, KernelPlan } from './kernel-plan';
 import type { TunnelView } from '../dataplane/tunnels';
+import type { RouteChanges } from '../dataplane/routes';
 import { AgentMetrics } from './metrics';
 import { checkHealth, HealthReport } from './health';
 import { startEndpoints, Endpoint } from './endpoints';
 import { neighborViews } from '../../bgp/admin/views';
+import { FibStatus } from './fib-status';
 
 /** Reported in kube_router_build_info. */
 export const VERSION = '0.1.0';
@@ -45,10 +47,15 @@ export interface AgentStatus {
   /** With --run-service-proxy: the VIPs on kube-dummy-if and the virtual servers, "tcp:10.96.0.10:80 rr -> 10.244.1.2:8080 ...". */
   serviceProxy?: { vips: string[]; virtualServers: string[] };
   unreachableRoutes: string[];
+  /** Learned best paths kept out of the kernel, with the reason (hijack refusals, no next hop, kernel errors). */
+  notInstalled: { prefix: string; peer?: string; reason: string }[];
   converged: boolean;
   tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];
   health: HealthReport;
 }
+
+/** When kernel route changes failed, how soon they are tried again. */
+const ROUTE_RETRY_MS = 10000;
 
 /** How long routes from before a restart may stay without BGP having converged. */
 const PRUNE_DEADLINE_NO_GR_MS = 60000;
@@ -76,6 +83,9 @@ export class Agent {
   private proxy: ProxyDesired | undefined;
   private metrics: AgentMetrics | undefined;
   private http: http.Server[] = [];
+  private readonly fib: FibStatus;
+  /** Retries kernel route changes that failed, without failing the loop (and /healthz) for them. */
+  private routeRetry: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -83,6 +93,7 @@ export class Agent {
     private readonly log: Logger,
   ) {
     this.problems = new Problems(log.child({ component: 'controllers' }));
+    this.fib = new FibStatus(log.child({ component: 'routes' }));
     const observe = (name: string, ms: number, failed: boolean): void => this.metrics?.observeTask(name, ms, failed);
     this.syncTask = new SerialTask('sync', () => this.sync(), log, observe);
     this.routesTask = new SerialTask('routes', () => this.syncRoutes(), log, observe);
@@ -95,7 +106,7 @@ export class Agent {
     this.cluster = new ClusterWatch(kc, this.config.nodeName, this.log.child({ component: 'informers' }));
     this.cluster.on('changed', () => this.syncTask.trigger());
     await this.cluster.start();
-    this.admin = await startAdminServer(() => this.routing?.speaker, this.config.adminSocket, this.log, { '/agent/status': () => this.status() });
+    this.admin = await startAdminServer(() => this.routing?.speaker, this.config.adminSocket, this.log, { '/agent/status': () => this.status() }, (prefix) => this.fib.view(prefix));
     await this.startEndpoints();
     this.timer = setInterval(() => {
       this.syncTask.trigger();
@@ -109,6 +120,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.pruneTimer);
+    clearTimeout(this.routeRetry);
     for (const t of this.tasks()) t.stop();
     for (const t of this.tasks()) await t.idle();
     await this.cluster?.stop();
@@ -233,7 +245,8 @@ export class Agent {
     const routing = this.routing;
     if (!routing) {
       if (this.leaving && this.dataplane) {
-        await this.applyPlan({ routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [] }, true);
+        await this.applyPlan({ routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [], refused: [] }, true);
+        this.fib.clear();
         this.leaving = false;
       }
       return;
@@ -241,10 +254,12 @@ export class Agent {
     if (!this.dataplane || !this.desired?.local) return;
     const local = this.desired.local;
     const ifs = await this.dataplane.interfaces(primaryIp(local, this.config));
+    const learned = routing.learnedRoutes();
     const plan = planKernel({
-      learned: routing.learnedRoutes(),
+      learned,
       ownPodCidrs: local.podCidrs,
       connected: ifs.connected,
+      serviceRanges: this.config.serviceClusterIpRanges,
       nodeIps: new Set(this.desired.nodeIps),
       local: { ...(local.ipv4 ? { ipv4: local.ipv4 } : {}), ...(local.ipv6 ? { ipv6: local.ipv6 } : {}) },
       ...(this.config.overlay ? { overlay: this.config.overlay } : {}),
@@ -266,11 +281,16 @@ export class Agent {
         this.log.info({ converged }, converged ? 'BGP converged: routes BGP no longer has are removed from now on' : 'BGP did not converge in time: removing routes BGP does not have');
       }
     }
-    await this.applyPlan(plan, this.pruning);
+    const changes = await this.applyPlan(plan, this.pruning);
+    this.fib.record(learned, plan, changes);
   }
 
-  /** Applies a kernel plan, counting what changed; a route the kernel refused fails the run (retried with backoff). */
-  private async applyPlan(plan: KernelPlan, prune: boolean): Promise<void> {
+  /**
+   * Applies a kernel plan, counting what changed. A route the kernel refuses is reported per
+   * route (agent status, `bgp rib`, metrics) and retried shortly; it does not fail the loop,
+   * so one bad route never makes /healthz (and the kubelet) restart the agent.
+   */
+  private async applyPlan(plan: KernelPlan, prune: boolean): Promise<RouteChanges> {
     const t0 = Date.now();
     const changes = await this.dataplane!.reconcileKernel(plan, prune);
     const m = this.metrics;
@@ -282,8 +302,12 @@ export class Agent {
       m.routeInstallErrors.inc(changes.failed.length);
     }
     if (changes.failed.length) {
-      throw new Error(`${changes.failed.length} kernel route change(s) failed: ${changes.failed.map((f) => `${f.dst}: ${f.error}`).join('; ')}`);
+      this.log.warn({ failed: changes.failed, retryInMs: ROUTE_RETRY_MS }, `${changes.failed.length} kernel route change(s) failed; retrying`);
+      clearTimeout(this.routeRetry);
+      this.routeRetry = setTimeout(() => this.routesTask.trigger(), ROUTE_RETRY_MS);
+      this.routeRetry.unref();
     }
+    return changes;
   }
 
   /** /healthz's verdict (see health.ts). */
@@ -307,6 +331,7 @@ export class Agent {
         peerType: (address) => this.routing?.peerType(address) ?? 'external',
         informers: () => this.cluster?.status() ?? [],
         kernelRoutes: async () => (this.dataplane ? this.dataplane.kernelRouteCounts() : {}),
+        notInstalled: () => ({ ...this.fib.counts(), 'default-route': this.routing?.refusedDefaultRoutes() ?? 0 }),
         healthy: () => this.health().healthy,
       },
       VERSION,
@@ -346,6 +371,7 @@ export class Agent {
       kernelRoutes: (await this.dataplane?.installedRoutes()) ?? [],
       tunnels: (await this.dataplane?.tunnelStatus()) ?? [],
       unreachableRoutes: this.unreachable,
+      notInstalled: this.fib.notInstalled(),
       converged: this.routing?.converged ?? false,
       tasks: this.tasks().map((t) => {
         const v: AgentStatus['tasks'][number] = { name: t.name, runs: t.runs, errors: t.errors, lastDurationMs: t.lastDurationMs };

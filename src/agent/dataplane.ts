@@ -7,7 +7,7 @@
 import ipaddr from 'ipaddr.js';
 import { createRtNetlink } from 'netlink';
 import { MAIN_TABLE, Rtnl } from '../dataplane/rtnl';
-import { RouteReconciler, ROUTE_PROTOCOL, RouteChanges } from '../dataplane/routes';
+import { RouteReconciler, ROUTE_PROTOCOL, RouteChanges, protocolName } from '../dataplane/routes';
 import { TunnelReconciler, TunnelView } from '../dataplane/tunnels';
 import { RuleReconciler } from '../dataplane/rules';
 import { reconcileFouPorts } from '../dataplane/fou';
@@ -44,9 +44,6 @@ export interface ServicesDataPlane {
   podCidrs: readonly string[];
 }
 
-
-/** /etc/iproute2/rt_protos names; ours (44) stays a number, as `ip route` shows it. */
-const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 42: 'babel', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
 
 export class DataPlane {
   readonly rtnl: Rtnl;
@@ -168,7 +165,7 @@ export class DataPlane {
   async kernelRouteCounts(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     for (const r of await this.rtnl.routes()) {
-      const name = PROTOCOL_NAMES[r.protocol] ?? String(r.protocol);
+      const name = protocolName(r.protocol);
       counts[name] = (counts[name] ?? 0) + 1;
     }
     return counts;

@@ -4,10 +4,12 @@
  * another subnet (--overlay-type subnet) or every node (full) gets an IP-in-IP tunnel, the
  * route to its pod CIDR over the tunnel with our node IP as source, a route to the node itself
  * over the tunnel in table 77, and "from <our pod CIDR> lookup 77". Anything else gets no
- * route from us (a router that carries it must). Pure: no I/O.
+ * route from us (a router that carries it must). A learned route never takes over what the node
+ * itself owns (kube-router #584): a prefix equal to or inside a subnet on its interfaces, its own
+ * pod CIDRs or the service cluster IP range is refused, with the reason. Pure: no I/O.
  */
 import ipaddr from 'ipaddr.js';
-import { inSubnets } from '../util/cidr';
+import { containingPrefix, inSubnets } from '../util/cidr';
 import type { DesiredRoute } from '../dataplane/routes';
 import { DesiredTunnel, Encap, tunnelName, tunnelOverhead } from '../dataplane/tunnels';
 import { DesiredRule, OVERLAY_TABLE } from '../dataplane/rules';
@@ -16,6 +18,15 @@ import type { FouPort } from '../dataplane/fou';
 export interface LearnedRoute {
   prefix: string;
   nextHop: string;
+  /** The neighbour it was learned from. */
+  peer?: string;
+}
+
+/** A learned route kept out of the kernel, and why. */
+export interface RefusedRoute {
+  prefix: string;
+  peer?: string;
+  reason: string;
 }
 
 export interface PlanInput {
@@ -23,6 +34,8 @@ export interface PlanInput {
   ownPodCidrs: readonly string[];
   /** Subnets on this node's interfaces (not kube-bridge). */
   connected: readonly string[];
+  /** --service-cluster-ip-range: learned routes inside it are refused. */
+  serviceRanges?: readonly string[];
   /** Every node's IPs: only nodes get tunnels. */
   nodeIps: ReadonlySet<string>;
   local: { ipv4?: string; ipv6?: string };
@@ -38,17 +51,34 @@ export interface KernelPlan {
   fouPorts: FouPort[];
   /** Learned prefixes we install nothing for (next hop neither on our subnets nor tunnelled). */
   unreachable: string[];
+  /** Learned prefixes that would take over the node's own addresses or ranges. */
+  refused: RefusedRoute[];
+}
+
+/** Why a learned prefix must not be installed on this node, or undefined when it may be. */
+function protectedBy(prefix: string, i: PlanInput): string | undefined {
+  const own = containingPrefix(prefix, i.ownPodCidrs);
+  if (own) return `inside this node's pod CIDR ${own}`;
+  const connected = containingPrefix(prefix, i.connected);
+  if (connected) return `inside ${connected}, a subnet on this node's interfaces`;
+  const service = containingPrefix(prefix, i.serviceRanges ?? []);
+  if (service) return `inside the service cluster IP range ${service}`;
+  return undefined;
 }
 
 const family = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
 
 export function planKernel(i: PlanInput): KernelPlan {
-  const plan: KernelPlan = { routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [] };
-  const own = new Set(i.ownPodCidrs);
+  const plan: KernelPlan = { routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [], refused: [] };
   const tunnels = new Map<string, DesiredTunnel>();
   const hostRoutes = new Set<string>();
   for (const r of i.learned) {
-    if (own.has(r.prefix) || !ipaddr.isValid(r.nextHop)) continue;
+    if (!ipaddr.isValid(r.nextHop)) continue;
+    const reason = protectedBy(r.prefix, i);
+    if (reason) {
+      plan.refused.push({ prefix: r.prefix, ...(r.peer ? { peer: r.peer } : {}), reason });
+      continue;
+    }
     const nh = ipaddr.parse(r.nextHop).toString();
     const f = family(nh);
     const sameSubnet = inSubnets(nh, i.connected);

@@ -18,6 +18,8 @@ export interface MetricSources {
   informers(): InformerStatus[];
   /** Routes in the kernel (all tables) by routing protocol name. */
   kernelRoutes(): Promise<Record<string, number>>;
+  /** Learned routes kept out of the kernel, by reason. */
+  notInstalled(): Record<string, number>;
   healthy(): boolean;
 }
 
@@ -108,6 +110,13 @@ export class AgentMetrics {
     perInformer('counter', 'informer_restarts_total', 'Informer restarts after errors other than 410 Gone', (i) => i.restarts);
     scraped('gauge', 'kernel_routes', 'Routes in the node kernel (all tables, IPv4 and IPv6) by routing protocol', ['protocol'], async () =>
       Object.entries(await src.kernelRoutes()).map(([protocol, n]): Sample => [{ protocol }, n]),
+    );
+    scraped(
+      'gauge',
+      'learned_routes_not_installed',
+      'Learned routes kept out of the kernel, by reason: default-route (refused at import), own-prefix (inside a node subnet, its pod CIDR or the service range), foreign-route (another protocol holds the destination), no-next-hop, kernel-error',
+      ['reason'],
+      () => Object.entries(src.notInstalled()).map(([reason, n]): Sample => [{ reason }, n]),
     );
     new Gauge({
       name: `${PREFIX}healthy`,

@@ -6,9 +6,8 @@
  * peers only, with the node's communities and AS path prepending; service IPs and the node's
  * custom-import-reject prefixes are never taken from peers; nothing learned is passed on.
  */
-import ipaddr from 'ipaddr.js';
 import crypto from 'node:crypto';
-import { Speaker, NeighborInput, ExportDecision } from '../../bgp/speaker/speaker';
+import { Speaker, NeighborInput, ExportDecision, ImportVerdict } from '../../bgp/speaker/speaker';
 import type { Peer } from '../../bgp/session/peer';
 import type { Path } from '../../bgp/rib/path';
 import type { Family } from '../../bgp/codec/constants';
@@ -18,6 +17,7 @@ import type { AgentConfig } from '../config/agent-config';
 import type { InternalPeer, LocalNode } from '../../controllers/nodes';
 import type { AdvertisedVip } from '../../controllers/services';
 import type { LearnedRoute } from './kernel-plan';
+import { containingPrefix } from '../util/cidr';
 
 export interface RoutingInputs {
   local: LocalNode;
@@ -33,12 +33,19 @@ export function generateRouterId(nodeName: string): string {
   return [h[0]! | 1, h[1], h[2], h[3]].join('.');
 }
 
-function within(prefix: string, cidrs: readonly string[]): boolean {
-  const [net, len] = ipaddr.parseCIDR(prefix);
-  return cidrs.some((c) => {
-    const [cnet, clen] = ipaddr.parseCIDR(c);
-    return cnet.kind() === net.kind() && len >= clen && net.match(cnet, clen);
-  });
+const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
+
+/**
+ * kube-router's import policy: service IPs are never taken from peers (every node originates
+ * them), nor the default route (a router announcing 0.0.0.0/0 would take over the node's
+ * uplink) unless --bgp-accept-default-route, nor the node's custom-import-reject prefixes.
+ */
+export function importVerdict(prefix: string, i: { serviceIps: ReadonlySet<string>; importReject: readonly string[]; acceptDefaultRoute: boolean }): ImportVerdict {
+  if (DEFAULT_ROUTES.has(prefix) && !i.acceptDefaultRoute) return 'default route (accepted only with --bgp-accept-default-route)';
+  if (i.serviceIps.has(prefix)) return 'a service IP of this cluster';
+  const reject = i.importReject.length ? containingPrefix(prefix, i.importReject) : undefined;
+  if (reject) return `inside ${reject} (kube-router.io/node.bgp.customimportreject)`;
+  return true;
 }
 
 export class Routing {
@@ -48,6 +55,8 @@ export class Routing {
   private inputs: RoutingInputs;
   private policyKey = '';
   private warnedReflector = false;
+  /** "peer prefix" of default routes refused, so each is logged once. */
+  private readonly refusedDefaults = new Set<string>();
   private readonly originatedPods = new Set<string>();
   readonly startedAt = Date.now();
 
@@ -76,7 +85,7 @@ export class Routing {
       transports: tcpTransports,
       log,
       exportPolicy: (path, peer) => this.exportDecision(path, peer),
-      importPolicy: (prefix) => this.importAllowed(prefix),
+      importPolicy: (prefix, peer) => this.importVerdict(prefix, peer.address),
     });
   }
 
@@ -188,10 +197,14 @@ export class Routing {
     return ip ? { nextHop: ip } : {};
   }
 
-  private importAllowed(prefix: string): boolean {
-    if (this.inputs.serviceIps.has(prefix)) return false;
-    if (this.inputs.local.importReject.length && within(prefix, this.inputs.local.importReject)) return false;
-    return true;
+  /** The import policy, with each default route it refuses logged once per peer. */
+  private importVerdict(prefix: string, peer: string): ImportVerdict {
+    const verdict = importVerdict(prefix, { serviceIps: this.inputs.serviceIps, importReject: this.inputs.local.importReject, acceptDefaultRoute: this.config.acceptDefaultRoute });
+    if (verdict !== true && DEFAULT_ROUTES.has(prefix) && !this.refusedDefaults.has(`${peer} ${prefix}`)) {
+      this.refusedDefaults.add(`${peer} ${prefix}`);
+      this.log.warn({ peer, prefix, event: 'routeRefused' }, 'refusing a default route from this peer (accept it with --bgp-accept-default-route)');
+    }
+    return verdict;
   }
 
   /** Every configured peer has sent End-of-RIB (or there are none): routes may be pruned. */
@@ -199,11 +212,18 @@ export class Routing {
     return [...this.applied.keys()].every((a) => this.speaker.peerSynced(a));
   }
 
+  /** Default routes from peers refused by the import policy (for the metrics). */
+  refusedDefaultRoutes(): number {
+    let n = 0;
+    for (const prefix of DEFAULT_ROUTES) for (const p of this.speaker.rib.destination(prefix)?.paths ?? []) if (!p.accepted && p.source) n++;
+    return this.config.acceptDefaultRoute ? 0 : n;
+  }
+
   /** Best paths learned from peers (not ours), for the kernel. */
   learnedRoutes(): LearnedRoute[] {
     const out: LearnedRoute[] = [];
     for (const p of this.speaker.rib.bestPaths()) {
-      if (p.source && p.attrs.nextHop) out.push({ prefix: p.prefix, nextHop: p.attrs.nextHop });
+      if (p.source && p.attrs.nextHop) out.push({ prefix: p.prefix, nextHop: p.attrs.nextHop, peer: p.source.address });
     }
     return out;
   }

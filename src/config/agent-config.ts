@@ -113,6 +113,7 @@ export const AGENT_OPTIONS = {
   'override-nexthop': { type: 'boolean', default: false, describe: 'Override the next hop in BGP routes sent to peers with the local IP of the session.' },
   'bgp-port': { type: 'string', default: '179', describe: 'The port open for incoming BGP connections and used for connecting with other BGP peers.' },
   'bgp-holdtime': { type: 'string', default: '90s', describe: 'BGP hold time offered to peers (0 or at least 3s).' },
+  'bgp-accept-default-route': { type: 'boolean', default: false, describe: 'Install a default route (0.0.0.0/0, ::/0) learned from BGP peers. Off, as kube-router: a peer announcing one would take over the node uplink.' },
   'bgp-graceful-restart': { type: 'boolean', default: false, describe: 'Enables the BGP Graceful Restart capability so that routes are preserved on unexpected restarts.' },
   'bgp-graceful-restart-time': { type: 'string', default: '90s', describe: 'BGP graceful restart time (RFC 4724 3), at most 4095s.' },
   'bgp-graceful-restart-deferral-time': { type: 'string', default: '360s', describe: 'How long to wait for End-of-RIB from restarted peers (RFC 4724 4.1), at most 18h.' },
@@ -170,6 +171,7 @@ export interface AgentConfig {
   overrideNextHop: boolean;
   bgpPort: number;
   bgpHoldTime: number;
+  acceptDefaultRoute: boolean;
   gracefulRestart?: { restartTime: number; deferralTime: number };
   enableCni: boolean;
   cniConfPath: string;
@@ -280,6 +282,7 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
     overrideNextHop: bool('override-nexthop'),
     bgpPort,
     bgpHoldTime: hold,
+    acceptDefaultRoute: bool('bgp-accept-default-route'),
     enableCni: bool('enable-cni'),
     cniConfPath: str('cni-conf-path')!,
     enablePodEgress: bool('enable-pod-egress'),

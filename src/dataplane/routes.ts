@@ -1,13 +1,20 @@
 /**
  * Routes reconciler: the kernel routes carrying our protocol number are exactly the desired
  * ones. Missing routes are added, changed ones replaced, extra ones deleted; nothing else in the
- * routing table is touched. Idempotent: a second run with the same input changes nothing.
+ * routing table is touched: a desired route whose destination already has a route of another
+ * protocol (connected, static, DHCP, another daemon) is refused, never replaced or shadowed.
+ * Idempotent: a second run with the same input changes nothing.
  */
 import type { Rtnl, Route } from './rtnl';
 import { MAIN_TABLE } from './rtnl';
 
 /** Our rtnetlink protocol number (RTPROT_*): free in iproute2's rt_protos. */
 export const ROUTE_PROTOCOL = 44;
+
+/** /etc/iproute2/rt_protos names; ours (44) stays a number, as `ip route` shows it. */
+const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 42: 'babel', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
+
+export const protocolName = (n: number): string => PROTOCOL_NAMES[n] ?? String(n);
 
 export interface DesiredRoute {
   dst: string;
@@ -24,6 +31,8 @@ export interface RouteChanges {
   removed: string[];
   /** Changes the kernel refused; the others are still made (one bad route blocks no other). */
   failed: { dst: string; error: string }[];
+  /** Desired routes not installed because a route of another protocol holds the destination. */
+  refused: { dst: string; table: number; reason: string }[];
   /** Our routes in the kernel afterwards. */
   installed: number;
 }
@@ -46,9 +55,14 @@ export class RouteReconciler {
    * routes from before it must survive until BGP has converged (graceful restart).
    */
   async reconcile(desired: readonly DesiredRoute[], prune = true): Promise<RouteChanges> {
-    const current = new Map((await this.current()).map((r) => [keyOf(r.dst, r.table), r]));
+    const current = new Map<string, Route>();
+    const foreign = new Map<string, number>();
+    for (const r of await this.rtnl.routes()) {
+      if (r.protocol === this.protocol) current.set(keyOf(r.dst, r.table), r);
+      else foreign.set(keyOf(r.dst, r.table), r.protocol);
+    }
     const links = desired.some((d) => d.dev) ? new Map((await this.rtnl.links()).map((l) => [l.name, l.index])) : new Map<string, number>();
-    const changes: RouteChanges = { added: [], replaced: [], removed: [], failed: [], installed: 0 };
+    const changes: RouteChanges = { added: [], replaced: [], removed: [], failed: [], refused: [], installed: 0 };
     const attempt = async (dst: string, fn: () => Promise<unknown>): Promise<boolean> => {
       try {
         await fn();
@@ -62,6 +76,12 @@ export class RouteReconciler {
     for (const d of desired) {
       const table = d.table ?? MAIN_TABLE;
       const key = keyOf(d.dst, table);
+      const other = foreign.get(key);
+      if (other !== undefined) {
+        // Not ours to change; ours, if any, goes too (when pruning), so we never shadow it.
+        changes.refused.push({ dst: d.dst, table, reason: `a ${protocolName(other)} route to ${d.dst} exists${table === MAIN_TABLE ? '' : ` in table ${table}`}` });
+        continue;
+      }
       want.add(key);
       const oif = d.dev ? links.get(d.dev) : undefined;
       const have = current.get(key);

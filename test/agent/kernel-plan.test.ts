@@ -27,6 +27,35 @@ describe('tunnel names', () => {
   });
 });
 
+describe('planKernel refuses what would take over the node (kube-router #584)', () => {
+  it('a learned prefix equal to or inside a connected subnet, our pod CIDR or the service range gets no route, with the reason', () => {
+    const p = planKernel({
+      ...base,
+      serviceRanges: ['10.96.0.0/12'],
+      learned: [
+        { prefix: '10.0.0.0/24', nextHop: '10.0.0.254', peer: '10.0.0.254' }, // the node's own subnet
+        { prefix: '10.0.0.11/32', nextHop: '10.0.0.254', peer: '10.0.0.254' }, // its own address
+        { prefix: '10.244.1.128/25', nextHop: '10.0.0.12', peer: '10.0.0.12' }, // more specific of our pod CIDR
+        { prefix: '10.244.1.0/24', nextHop: '10.0.0.12', peer: '10.0.0.12' }, // our pod CIDR itself
+        { prefix: '10.96.5.0/24', nextHop: '10.0.0.254', peer: '10.0.0.254' }, // inside the service range
+        { prefix: '10.0.0.0/8', nextHop: '10.0.0.254', peer: '10.0.0.254' }, // less specific: allowed (longest match keeps ours)
+        { prefix: '10.244.2.0/24', nextHop: '10.0.0.12', peer: '10.0.0.12' },
+      ],
+    });
+    expect(p.refused).toEqual([
+      { prefix: '10.0.0.0/24', peer: '10.0.0.254', reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" },
+      { prefix: '10.0.0.11/32', peer: '10.0.0.254', reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" },
+      { prefix: '10.244.1.128/25', peer: '10.0.0.12', reason: "inside this node's pod CIDR 10.244.1.0/24" },
+      { prefix: '10.244.1.0/24', peer: '10.0.0.12', reason: "inside this node's pod CIDR 10.244.1.0/24" },
+      { prefix: '10.96.5.0/24', peer: '10.0.0.254', reason: 'inside the service cluster IP range 10.96.0.0/12' },
+    ]);
+    expect(p.routes).toEqual([
+      { dst: '10.0.0.0/8', gateway: '10.0.0.254' },
+      { dst: '10.244.2.0/24', gateway: '10.0.0.12' },
+    ]);
+  });
+});
+
 describe('planKernel', () => {
   it('without overlay: a plain route on our subnet, nothing for a node in another subnet (a router must carry it)', () => {
     const p = planKernel(base);

@@ -32,6 +32,7 @@ describe('agent metrics (exposition read from the sources at scrape time)', () =
       peerType: (a) => (a === '10.0.0.254' ? 'external' : 'internal'),
       informers: () => [{ name: 'nodes', synced: true, lists: 2, restarts: 1, objects: 3 }],
       kernelRoutes: async () => ({ kernel: 4, '44': 2 }),
+      notInstalled: () => ({ 'default-route': 1, 'own-prefix': 2 }),
       healthy: () => false,
     },
     '9.9.9',
@@ -61,6 +62,8 @@ describe('agent metrics (exposition read from the sources at scrape time)', () =
       'kube_router_informer_lists_total{resource="nodes"} 2',
       'kube_router_informer_restarts_total{resource="nodes"} 1',
       'kube_router_kernel_routes{protocol="44"} 2',
+      'kube_router_learned_routes_not_installed{reason="default-route"} 1',
+      'kube_router_learned_routes_not_installed{reason="own-prefix"} 2',
       'kube_router_healthy 0',
     ]) {
       expect(text.split('\n')).toContain(line);

@@ -63,6 +63,19 @@ describe('kube-router-ts CLI', () => {
     }
   });
 
+  it('never deletes what is not a socket at the admin socket path', async () => {
+    const file = path.join(dir, 'precious.txt');
+    fs.writeFileSync(file, 'operator data');
+    await expect(startAdminServer(() => undefined, file, silentLogger)).rejects.toThrow(/exists and is not a socket; refusing to replace it/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('operator data');
+    // A stale socket left by an earlier run (bound, never removed) is replaced.
+    const socket = path.join(dir, 'stale.sock');
+    await run('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', socket]);
+    expect(fs.lstatSync(socket).isSocket()).toBe(true);
+    const server = await startAdminServer(() => undefined, socket, silentLogger);
+    server.close();
+  });
+
   it('prints neighbors, global and the RIB like gobgp', async () => {
     const speaker = new Speaker({ asn: 64512, routerId: '192.168.50.50', listen: false, log: silentLogger });
     speaker.addNeighbor({ address: '192.168.50.51', asn: 64512 });

@@ -28,7 +28,7 @@ describe('data path reconcilers in a namespace', () => {
 
   const sh = async (cmd: string, ...args: string[]): Promise<string> => (await ns.exec(cmd, args)).stdout;
   const reconcileRoutes = (desired: unknown) =>
-    inNetns<{ added: string[]; replaced: string[]; removed: string[]; failed: { dst: string; error: string }[]; installed: number }>(
+    inNetns<{ added: string[]; replaced: string[]; removed: string[]; failed: { dst: string; error: string }[]; refused: { dst: string; reason: string }[]; installed: number }>(
       ns,
       `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { RouteReconciler } = dist('src/dataplane/routes.js');
        const rtnl = Rtnl.open(); try { return await new RouteReconciler(rtnl).reconcile(${JSON.stringify(desired)}); } finally { rtnl.close(); }`,
@@ -40,14 +40,14 @@ describe('data path reconcilers in a namespace', () => {
         { dst: '10.233.65.0/24', gateway: '192.168.50.52' },
         { dst: '10.233.66.0/24', gateway: '192.168.50.51' },
       ];
-      expect(await reconcileRoutes(desired)).toEqual({ added: ['10.233.65.0/24', '10.233.66.0/24'], replaced: [], removed: [], failed: [], installed: 2 });
-      expect(await reconcileRoutes(desired)).toEqual({ added: [], replaced: [], removed: [], failed: [], installed: 2 });
+      expect(await reconcileRoutes(desired)).toEqual({ added: ['10.233.65.0/24', '10.233.66.0/24'], replaced: [], removed: [], failed: [], refused: [], installed: 2 });
+      expect(await reconcileRoutes(desired)).toEqual({ added: [], replaced: [], removed: [], failed: [], refused: [], installed: 2 });
       expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.65.0/24 via 192.168.50.52 dev eth0 \n10.233.66.0/24 via 192.168.50.51 dev eth0 \n');
     });
 
     it('replaces a changed gateway and removes what is no longer wanted, leaving other routes alone', async () => {
       await ns.ip('route', 'add', '10.9.0.0/16', 'via', '192.168.50.1', 'proto', 'static');
-      expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toEqual({ added: [], replaced: ['10.233.65.0/24'], removed: ['10.233.66.0/24'], failed: [], installed: 1 });
+      expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toEqual({ added: [], replaced: ['10.233.65.0/24'], removed: ['10.233.66.0/24'], failed: [], refused: [], installed: 1 });
       expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.65.0/24 via 192.168.50.53 dev eth0 \n');
       expect(await sh('ip', 'route', 'show', '10.9.0.0/16')).toMatch(/via 192.168.50.1 dev eth0 proto static/);
     });
@@ -55,7 +55,33 @@ describe('data path reconcilers in a namespace', () => {
     it('repairs drift: a route deleted behind its back comes back', async () => {
       await ns.ip('route', 'del', '10.233.65.0/24');
       expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toMatchObject({ added: ['10.233.65.0/24'] });
-      expect(await reconcileRoutes([])).toEqual({ added: [], replaced: [], removed: ['10.233.65.0/24'], failed: [], installed: 0 });
+      expect(await reconcileRoutes([])).toEqual({ added: [], replaced: [], removed: ['10.233.65.0/24'], failed: [], refused: [], installed: 0 });
+    });
+
+    it('never replaces, shadows or deletes a route of another protocol (connected, static, DHCP)', async () => {
+      await ns.ip('route', 'add', '10.8.0.0/16', 'via', '192.168.50.1', 'proto', 'static');
+      await ns.ip('route', 'add', '10.7.0.0/16', 'via', '192.168.50.1', 'proto', 'dhcp', 'metric', '100');
+      const r = await reconcileRoutes([
+        { dst: '192.168.50.0/24', gateway: '192.168.50.9' }, // the connected subnet itself
+        { dst: '10.8.0.0/16', gateway: '192.168.50.9' },
+        { dst: '10.7.0.0/16', gateway: '192.168.50.9' }, // ours at metric 0 would win over DHCP's 100
+        { dst: '10.233.80.0/24', gateway: '192.168.50.9' },
+      ]);
+      expect(r.added).toEqual(['10.233.80.0/24']);
+      expect(r.refused).toEqual([
+        { dst: '192.168.50.0/24', table: 254, reason: 'a kernel route to 192.168.50.0/24 exists' },
+        { dst: '10.8.0.0/16', table: 254, reason: 'a static route to 10.8.0.0/16 exists' },
+        { dst: '10.7.0.0/16', table: 254, reason: 'a dhcp route to 10.7.0.0/16 exists' },
+      ]);
+      expect(await sh('ip', 'route', 'show', '192.168.50.0/24')).toBe('192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.50 \n');
+      expect(await sh('ip', 'route', 'show', '10.8.0.0/16')).toBe('10.8.0.0/16 via 192.168.50.1 dev eth0 proto static \n');
+      expect(await sh('ip', 'route', 'show', '10.7.0.0/16')).toBe('10.7.0.0/16 via 192.168.50.1 dev eth0 proto dhcp metric 100 \n');
+      // Withdrawn: nothing of theirs goes with ours.
+      expect(await reconcileRoutes([])).toMatchObject({ removed: ['10.233.80.0/24'], refused: [] });
+      expect(await sh('ip', 'route', 'show', '192.168.50.0/24')).toMatch(/proto kernel/);
+      expect(await sh('ip', 'route', 'show', '10.8.0.0/16')).toMatch(/proto static/);
+      await ns.ip('route', 'del', '10.8.0.0/16');
+      await ns.ip('route', 'del', '10.7.0.0/16');
     });
 
     it('a route the kernel refuses is reported and blocks none of the others', async () => {
