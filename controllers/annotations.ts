@@ -76,9 +76,11 @@ export interface PeerAnnotation {
   port: number;
   password?: string;
   localAddress?: string;
+  /** Most prefixes accepted per family (kube-router-ts's `maxprefixes` field). */
+  maxPrefixes?: number;
 }
 
-/** kube-router.io/peers: a YAML list of {remoteip, remoteasn, localip?, password?, port?}. */
+/** kube-router.io/peers: a YAML list of {remoteip, remoteasn, localip?, password?, port?, maxprefixes?}. */
 export function parsePeersYaml(text: string): Parsed<PeerAnnotation[]> {
   let doc: unknown;
   try {
@@ -91,7 +93,7 @@ export function parsePeersYaml(text: string): Parsed<PeerAnnotation[]> {
   for (const [i, raw] of doc.entries()) {
     const p = raw as Record<string, unknown>;
     if (!p || typeof p !== 'object') return bad(`entry ${i} is not a mapping`);
-    const known = new Set(['remoteip', 'remoteasn', 'localip', 'password', 'port', 'bfd']);
+    const known = new Set(['remoteip', 'remoteasn', 'localip', 'password', 'port', 'bfd', 'maxprefixes']);
     const unknown = Object.keys(p).find((k) => !known.has(k));
     if (unknown) return bad(`entry ${i}: unknown field ${unknown}`);
     const address = String(p.remoteip ?? '');
@@ -104,6 +106,11 @@ export function parsePeersYaml(text: string): Parsed<PeerAnnotation[]> {
     if (!pw.ok) return bad(`entry ${i}: password: ${pw.error}`);
     const peer: PeerAnnotation = { address: ipaddr.parse(address).toString(), asn: asn.value, port };
     if (pw.value) peer.password = pw.value;
+    if (p.maxprefixes !== undefined) {
+      const n = Number(p.maxprefixes);
+      if (!Number.isInteger(n) || n < 1 || n > 4294967295) return bad(`entry ${i}: maxprefixes ${JSON.stringify(p.maxprefixes)} is not a prefix count (1 or more)`);
+      peer.maxPrefixes = n;
+    }
     if (p.localip !== undefined) {
       if (!ipaddr.isValid(String(p.localip))) return bad(`entry ${i}: localip ${JSON.stringify(p.localip)} is not an IP address`);
       peer.localAddress = ipaddr.parse(String(p.localip)).toString();

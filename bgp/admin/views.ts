@@ -32,6 +32,8 @@ export interface NeighborView {
   routesNotSent: number;
   /** Incoming connections refused at once (session already Established, or two being set up). */
   connectionsRefused: number;
+  /** Prefix limit per family (max-prefix), when set. */
+  maxPrefixes?: number;
   lastError?: string;
   passive: boolean;
   description?: string;
@@ -109,6 +111,7 @@ export function neighborViews(s: Speaker): NeighborView[] {
     if (p.localAddress) v.localAddress = p.localAddress;
     if (p.lastError) v.lastError = p.lastError;
     if (p.settings.description) v.description = p.settings.description;
+    if (p.settings.maxPrefixes) v.maxPrefixes = p.settings.maxPrefixes;
     return v;
   });
 }

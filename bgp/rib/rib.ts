@@ -39,6 +39,8 @@ export interface RouteInput {
 export class Rib extends EventEmitter {
   private readonly adjIn = new Map<string, Map<string, Path>>();
   private readonly loc = new Map<string, Destination>();
+  /** Adj-RIB-In sizes per source and family, kept as paths come and go (max-prefix checks them per UPDATE). */
+  private readonly sizes = new Map<string, Record<Family, number>>();
 
   constructor(private readonly localAsn: number) {
     super();
@@ -61,8 +63,10 @@ export class Rib extends EventEmitter {
         path = { prefix: r.prefix, family: familyOfPrefix(r.prefix), attrs: r.attrs, source, since: now, accepted: r.accepted ?? true };
         if (r.rejectReason) path.rejectReason = r.rejectReason;
         table.set(r.prefix, path);
+        if (!old) this.count(key, path.family, 1);
       } else if (old) {
         table.delete(r.prefix);
+        this.count(key, old.family, -1);
       } else {
         continue;
       }
@@ -84,10 +88,14 @@ export class Rib extends EventEmitter {
     for (const [prefix, old] of table) {
       if (family && old.family !== family) continue;
       table.delete(prefix);
+      this.count(address, old.family, -1);
       const change = this.replace(prefix, old, undefined);
       if (change) changes.push(change);
     }
-    if (table.size === 0) this.adjIn.delete(address);
+    if (table.size === 0) {
+      this.adjIn.delete(address);
+      this.sizes.delete(address);
+    }
     if (changes.length) this.emit('changes', changes);
     return changes;
   }
@@ -98,6 +106,22 @@ export class Rib extends EventEmitter {
     if (!table) return [];
     const all = [...table.values()];
     return family ? all.filter((p) => p.family === family) : all;
+  }
+
+  /** Whether a source has sent a path for this prefix (it is in its Adj-RIB-In). */
+  holds(address: string, prefix: string): boolean {
+    return this.adjIn.get(address)?.has(prefix) ?? false;
+  }
+
+  /** Paths a source sent us of one family, accepted or not (what max-prefix limits). */
+  received(address: string, family: Family): number {
+    return this.sizes.get(address)?.[family] ?? 0;
+  }
+
+  private count(address: string, family: Family, delta: number): void {
+    let s = this.sizes.get(address);
+    if (!s) this.sizes.set(address, (s = { 'ipv4-unicast': 0, 'ipv6-unicast': 0 }));
+    s[family] += delta;
   }
 
   /** Counts for `bgp neighbors`: received (all) and accepted (usable) paths of a source. */

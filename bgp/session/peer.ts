@@ -31,6 +31,10 @@ export interface NeighborSettings {
   /** IPv6 next hop we advertise over an IPv4 session; found from the interface when unset. */
   nextHopIpv6?: string;
   description?: string;
+  /** Most prefixes accepted per family (RFC 4271 8.1.2 / RFC 4486); more ends the session. */
+  maxPrefixes?: number;
+  /** How long the session stays down after the limit was hit, seconds (default 60). */
+  maxPrefixesRestart?: number;
 }
 
 export interface PeerCounters extends ConnectionStats {
@@ -45,6 +49,8 @@ export interface PeerCounters extends ConnectionStats {
 
 /** Longest wait before restarting after repeated failures, seconds. */
 const MAX_IDLE_HOLD = 30;
+/** Seconds a session stays down after its peer exceeded its prefix limit, unless configured. */
+const DEFAULT_MAX_PREFIX_RESTART = 60;
 /** Connections with an FSM at once: ours and the peer's while a collision is resolved. */
 const MAX_CONNECTIONS = 2;
 /** How long a refused connection may take to flush its NOTIFICATION before it is destroyed. */
@@ -66,6 +72,8 @@ export class Peer extends EventEmitter implements ConnectionOwner {
   private restartTimer: NodeJS.Timeout | undefined;
   private lastState: State = State.Idle;
   private refusedLogged = false;
+  /** Until when (ms since the epoch) the session stays down after a max-prefix shutdown. */
+  private holdDownUntil = 0;
 
   constructor(
     readonly settings: NeighborSettings,
@@ -108,6 +116,23 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     for (const c of [...this.connections]) c.dispatch({ type: 'Shutdown', subcode, data });
   }
 
+  /**
+   * The peer sent more prefixes of `family` than it may (RFC 4486 Cease/1): the session ends
+   * with AFI, SAFI and the limit as data, and stays down for the restart interval, incoming
+   * connections included.
+   */
+  prefixLimitReached(family: Family, limit: number, received: number): void {
+    const { afi, safi } = afiSafiOf(family);
+    const data = Buffer.alloc(7);
+    data.writeUInt16BE(afi, 0);
+    data.writeUInt8(safi, 2);
+    data.writeUInt32BE(Math.min(limit, 0xffffffff), 3);
+    const seconds = this.settings.maxPrefixesRestart ?? DEFAULT_MAX_PREFIX_RESTART;
+    this.holdDownUntil = Date.now() + seconds * 1000;
+    this.log.warn({ event: 'maxPrefixes', family, limit, received, downFor: seconds }, `neighbour sent ${received} ${family} prefixes, over its limit of ${limit}: closing the session for ${seconds} s`);
+    for (const c of [...this.connections]) c.dispatch({ type: 'Shutdown', subcode: CeaseSubcode.MaxPrefixes, data });
+  }
+
   /** Hard-resets the session (like `gobgp neighbor X reset`); it comes back by itself. */
   reset(): void {
     for (const c of [...this.connections]) c.dispatch({ type: 'Shutdown', subcode: CeaseSubcode.AdministrativeReset });
@@ -121,7 +146,7 @@ export class Peer extends EventEmitter implements ConnectionOwner {
    */
   accept(socket: Transport): void {
     socket.on('error', () => undefined);
-    if (!this.enabled) {
+    if (!this.enabled || Date.now() < this.holdDownUntil) {
       socket.destroy();
       return;
     }
@@ -294,7 +319,9 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     if (!this.enabled || this.connections.size > 0) return;
     this.failures++;
     // Passive peers just wait again; active ones back off before dialing (RFC 4271 8.1.1 IdleHoldTime).
-    const delay = this.settings.passive ? 0 : Math.min(MAX_IDLE_HOLD, 2 ** Math.min(this.failures - 1, 5));
+    // After a max-prefix shutdown both wait out the restart interval.
+    const backoff = this.settings.passive ? 0 : Math.min(MAX_IDLE_HOLD, 2 ** Math.min(this.failures - 1, 5));
+    const delay = Math.max(backoff, (this.holdDownUntil - Date.now()) / 1000);
     this.log.debug({ event: 'idle', reason, restartIn: delay }, 'connection closed');
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {

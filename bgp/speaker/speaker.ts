@@ -81,6 +81,11 @@ function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>, prefix:
   return { attrs, key: attributesKey(attrs) };
 }
 
+/** Share of a prefix limit at which a warning is logged. */
+const PREFIX_WARNING = 0.75;
+/** Distinct RFC 7606 notes remembered per session; beyond, new kinds are not logged. */
+const MAX_DISTINCT_NOTES = 100;
+
 /** Longest TCP MD5 key the kernel takes, octets. */
 const MAX_MD5_KEY = 80;
 
@@ -101,6 +106,10 @@ interface Session {
   eorReceived: Set<Family>;
   /** Prefixes whose best path cannot be encoded for this peer (logged once each, withheld). */
   notSent: Set<string>;
+  /** Families whose 75 % prefix-limit warning was logged. */
+  limitWarned: Set<Family>;
+  /** RFC 7606 notes seen on this session, each logged the first time: note -> count. */
+  notes: Map<string, number>;
 }
 
 export class Speaker extends EventEmitter {
@@ -301,7 +310,7 @@ export class Speaker extends EventEmitter {
   private onEstablished(peer: Peer): void {
     this.resumeAfterRestart(peer);
     const target = this.target(peer);
-    const session: Session = { peer, target, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set(), eorReceived: new Set(), notSent: new Set() };
+    const session: Session = { peer, target, out: new AdjRibOut(), flushing: false, synced: new Set(), refreshing: new Set(), eorReceived: new Set(), notSent: new Set(), limitWarned: new Set(), notes: new Map() };
     this.sessions.set(peer.address, session);
     for (const path of this.rib.bestPaths()) this.exportTo(session, target, path.prefix, path);
     this.schedule(session);
@@ -355,14 +364,75 @@ export class Speaker extends EventEmitter {
       families: negotiated.families,
       enforceFirstAs: this.options.enforceFirstAs ?? true,
     });
-    for (const note of result.notes) log.warn({ event: 'update', note }, 'UPDATE handled with errors');
+    const session = this.sessions.get(peer.address);
+    for (const note of result.notes) this.noteOnce(session, note, log);
     if (this.stale.has(peer.address)) for (const r of result.routes) this.stale.refresh(peer.address, r.prefix);
-    if (result.routes.length) this.rib.apply(this.peerRef(peer), this.options.importPolicy ? result.routes.map((r) => this.judge(peer, r)) : result.routes);
+    if (result.routes.length) {
+      // Checked before the routes go in: what is over the limit never reaches the RIB or other peers.
+      if (session && !this.withinPrefixLimit(session, result.routes)) return;
+      this.rib.apply(this.peerRef(peer), this.options.importPolicy ? result.routes.map((r) => this.judge(peer, r)) : result.routes);
+    }
     if (result.endOfRib) {
       log.debug({ event: 'endOfRib', family: result.endOfRib }, 'received End-of-RIB');
       this.sessions.get(peer.address)?.eorReceived.add(result.endOfRib);
       this.emit('endOfRib', peer, result.endOfRib);
       this.sweepStale(peer, result.endOfRib, 'End-of-RIB');
+    }
+  }
+
+  /**
+   * RFC 7606 notes: each distinct one logged once per session (a peer repeating a malformed
+   * attribute must not flood the log), counted always.
+   */
+  private noteOnce(session: Session | undefined, note: string, log: Logger): void {
+    if (session) {
+      const seen = session.notes.get(note);
+      session.notes.set(note, (seen ?? 0) + 1);
+      if (seen !== undefined) return;
+      if (session.notes.size > MAX_DISTINCT_NOTES) {
+        session.notes.delete(note);
+        return;
+      }
+    }
+    log.warn({ event: 'update', note }, 'UPDATE handled with errors (each kind logged once per session)');
+  }
+
+  /**
+   * Max-prefix (RFC 4271 8.1.2, RFC 4486): paths held from this peer per family, plus those an
+   * UPDATE would add, against its limit; a warning once at 75 %, the session ended above 100 %.
+   * False when the session is being ended.
+   */
+  private withinPrefixLimit(session: Session, routes: readonly { prefix: string; attrs: unknown }[] = []): boolean {
+    const peer = session.peer;
+    const limit = peer.settings.maxPrefixes;
+    if (!limit) return true;
+    const adding: Record<Family, number> = { 'ipv4-unicast': 0, 'ipv6-unicast': 0 };
+    for (const r of routes) if (r.attrs && !this.rib.holds(peer.address, r.prefix)) adding[familyOfPrefix(r.prefix)]++;
+    for (const family of peer.negotiated?.families ?? []) {
+      const n = this.rib.received(peer.address, family) + adding[family];
+      if (n > limit) {
+        peer.prefixLimitReached(family, limit, n);
+        return false;
+      }
+      if (n >= limit * PREFIX_WARNING && !session.limitWarned.has(family)) {
+        session.limitWarned.add(family);
+        this.log.warn({ event: 'maxPrefixes', peer: peer.address, family, received: n, limit }, `neighbour is at ${Math.round((n / limit) * 100)} % of its ${family} prefix limit`);
+      }
+    }
+    return true;
+  }
+
+  /** Changes a neighbour's prefix limit in place (no session restart); a lower one applies at once. */
+  setPrefixLimit(address: string, maxPrefixes: number | undefined): void {
+    const key = normalizeAddress(address)!;
+    const peer = this.peers.get(key);
+    if (!peer || peer.settings.maxPrefixes === maxPrefixes) return;
+    if (maxPrefixes === undefined) delete peer.settings.maxPrefixes;
+    else peer.settings.maxPrefixes = maxPrefixes;
+    const session = this.sessions.get(key);
+    if (session) {
+      session.limitWarned.clear();
+      this.withinPrefixLimit(session);
     }
   }
 

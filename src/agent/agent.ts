@@ -183,7 +183,7 @@ export class Agent {
       },
       this.problems,
     );
-    this.routing.sync({ local, internalPeers: desired.internalPeers, vips: this.vips, serviceIps: allServiceIps(services) });
+    this.routing.sync({ local, internalPeers: desired.internalPeers, vips: this.vips, serviceIps: allServiceIps(services), clusterSize: desired.nodes.length });
     await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: desired.podSubnets, nodeIps: desired.nodeIps, nodeIp });
     this.routesTask.trigger();
   }

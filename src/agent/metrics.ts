@@ -87,6 +87,9 @@ export class AgentMetrics {
     perPeer('bgp_peer_prefixes_accepted', 'Prefixes from the peer that passed our import policy', (p) => p.accepted);
     perPeer('bgp_peer_prefixes_advertised', 'Prefixes we advertise to the peer (Adj-RIB-Out)', (p) => p.advertised);
     perPeer('bgp_peer_flaps', 'Times the session left Established', (p) => p.flaps);
+    scraped('gauge', 'bgp_peer_max_prefixes', 'Prefix limit per family of a peer (max-prefix; absent when none): over it the session is closed with Cease/1', ['peer', 'type'], () =>
+      src.peers().filter((p) => p.maxPrefixes !== undefined).map((p): Sample => [{ peer: p.address, type: src.peerType(p.address) }, p.maxPrefixes!]),
+    );
     perPeer('bgp_routes_not_sent_total', 'Routes withheld from a peer because their path attributes cannot be encoded for it in a 4096-octet UPDATE', (p) => p.routesNotSent, 'counter');
     perPeer('bgp_connections_refused_total', "Connections from a neighbour's address refused at once (a session was Established, or two were being set up)", (p) => p.connectionsRefused, 'counter');
     for (const dir of ['received', 'sent'] as const) {

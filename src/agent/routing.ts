@@ -25,7 +25,19 @@ export interface RoutingInputs {
   vips: readonly AdvertisedVip[];
   /** Every service IP in the cluster: never imported from peers. */
   serviceIps: ReadonlySet<string>;
+  /** Nodes in the cluster: sets the prefix limit of sessions between nodes. */
+  clusterSize: number;
 }
+
+/**
+ * Prefix limit of a session with another node: a node sends its pod CIDR (a reflector all of
+ * them), so four per node and family is generous, and 1,000 the floor. Only a peer gone mad
+ * (or an attacker on its address) reaches it.
+ */
+export const internalPrefixLimit = (clusterSize: number): number => Math.max(1000, 4 * clusterSize);
+
+/** The part of a neighbour's settings whose change restarts its session (the limit changes in place). */
+const sessionKey = (n: NeighborInput): string => JSON.stringify({ ...n, maxPrefixes: undefined });
 
 /** kube-router's "generate": a stable router ID from the node name (for IPv6-only nodes). */
 export function generateRouterId(nodeName: string): string {
@@ -67,7 +79,7 @@ export class Routing {
     /** Told of each prefix we start or stop originating (kube-router's advertisement types). */
     private readonly onAdvertise: (type: 'pod-route' | 'withdraw-pod-route' | 'advertise-vip' | 'withdraw-vip') => void = () => undefined,
   ) {
-    this.inputs = { local, internalPeers: [], vips: [], serviceIps: new Set() };
+    this.inputs = { local, internalPeers: [], vips: [], serviceIps: new Set(), clusterSize: 1 };
     const asn = config.nodesFullMesh ? config.clusterAsn : (local.asn ?? config.clusterAsn);
     const routerId = config.routerId === 'generate' ? generateRouterId(local.name) : (config.routerId ?? local.ipv4);
     if (!routerId) throw new Error(`node ${local.name} has no IPv4 address: give --router-id (an IPv4 address, or "generate")`);
@@ -124,8 +136,9 @@ export class Routing {
     const common = { holdTime: this.config.bgpHoldTime, families: this.families(), ...(this.config.ipv6 && local.ipv6 ? { nextHopIpv6: local.ipv6 } : {}) };
     const desired = new Map<string, NeighborInput>();
     this.internal.clear();
+    const internalLimit = internalPrefixLimit(inputs.clusterSize);
     for (const p of inputs.internalPeers) {
-      desired.set(p.address, { address: p.address, asn: p.asn, port: this.config.bgpPort, localAddress, description: `node ${p.node}`, ...common });
+      desired.set(p.address, { address: p.address, asn: p.asn, port: this.config.bgpPort, localAddress, description: `node ${p.node}`, maxPrefixes: internalLimit, ...common });
       this.internal.add(p.address);
     }
     const external = [...this.config.peerRouters, ...local.peers];
@@ -136,11 +149,15 @@ export class Routing {
       if (localIp) n.localAddress = localIp;
       if (p.password) n.password = p.password;
       if (this.config.peerMultihopTtl) n.multihopTtl = this.config.peerMultihopTtl;
+      if (p.maxPrefixes) n.maxPrefixes = p.maxPrefixes;
       desired.set(p.address, n);
     }
     for (const [address, key] of this.applied) {
       const want = desired.get(address);
-      if (want && JSON.stringify(want) === key) continue;
+      if (want && sessionKey(want) === key) {
+        this.speaker.setPrefixLimit(address, want.maxPrefixes);
+        continue;
+      }
       this.speaker.removeNeighbor(address);
       this.applied.delete(address);
       if (!want) this.log.info({ peer: address }, 'removed BGP peer');
@@ -148,7 +165,7 @@ export class Routing {
     for (const [address, n] of desired) {
       if (this.applied.has(address)) continue;
       this.speaker.addNeighbor(n);
-      this.applied.set(address, JSON.stringify(n));
+      this.applied.set(address, sessionKey(n));
       this.log.info({ peer: address, asn: n.asn, internal: this.internal.has(address) }, 'added BGP peer');
     }
 

@@ -108,6 +108,7 @@ export const AGENT_OPTIONS = {
   'peer-router-ports': { type: 'string', array: true, describe: 'The remote ports of the external BGP peers (default 179).' },
   'peer-router-passwords': { type: 'string', array: true, describe: 'Base64-encoded passwords (TCP MD5) for the peers of --peer-router-ips; empty for none.' },
   'peer-router-passwords-file': { type: 'string', describe: 'File with the base64-encoded passwords, comma-separated on one line; --peer-router-passwords wins if both are set.' },
+  'peer-router-max-prefixes': { type: 'string', array: true, describe: 'Most prefixes accepted per family from each --peer-router-ips peer (one value for all, or one per peer; 0 or empty: no limit). Over it the session is closed (Cease, RFC 4486) for 60 s.' },
   'peer-router-multihop-ttl': { type: 'string', describe: 'Enable eBGP multihop: sets the multihop TTL (relevant only if >= 2).' },
   'router-id': { type: 'string', describe: 'BGP router ID; defaults to the node IPv4 address. "generate" derives one from the node name.' },
   'override-nexthop': { type: 'boolean', default: false, describe: 'Override the next hop in BGP routes sent to peers with the local IP of the session.' },
@@ -149,6 +150,7 @@ export interface PeerRouter {
   asn: number;
   port: number;
   password?: string;
+  maxPrefixes?: number;
 }
 
 export interface AgentConfig {
@@ -223,9 +225,13 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (peerIps.length !== peerAsns.length) throw new FlagError('peer-router-asns', `needs one AS number per --peer-router-ips entry (${peerIps.length} IPs, ${peerAsns.length} ASNs)`);
   if (peerPorts.length && peerPorts.length !== peerIps.length) throw new FlagError('peer-router-ports', `needs one port per --peer-router-ips entry or none (${peerIps.length} IPs, ${peerPorts.length} ports)`);
   if (passwords.length && passwords.length !== peerIps.length) throw new FlagError(pwFlag, `needs one entry (possibly empty) per --peer-router-ips entry (${peerIps.length} IPs, ${passwords.length} passwords)`);
+  const limits = listOf(a['peer-router-max-prefixes']).map((s) => (s === '' ? 0 : integer('peer-router-max-prefixes', s, 0, 4294967295, 'a prefix count')));
+  if (limits.length > 1 && limits.length !== peerIps.length) throw new FlagError('peer-router-max-prefixes', `needs one value for all peers or one per --peer-router-ips entry (${peerIps.length} IPs, ${limits.length} values)`);
   const peerRouters = peerIps.map((address, i): PeerRouter => {
     const p: PeerRouter = { address, asn: peerAsns[i]!, port: peerPorts[i] ?? 179 };
     if (passwords[i]) p.password = passwords[i];
+    const limit = limits.length === 1 ? limits[0] : limits[i];
+    if (limit) p.maxPrefixes = limit;
     return p;
   });
 

@@ -19,6 +19,10 @@ const neighbor = z
     localAddress: ipAddress.optional(),
     nextHopIpv6: ipAddress.optional(),
     description: z.string().optional(),
+    /** RFC 4486 max-prefix: most prefixes accepted per family; more closes the session. */
+    maxPrefixes: z.number().int().min(1).max(4294967295).optional(),
+    /** Seconds the session stays down after the limit was hit (default 60). */
+    maxPrefixesRestart: z.number().int().min(1).max(86400).optional(),
   })
   .strict();
 

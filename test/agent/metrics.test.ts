@@ -20,6 +20,7 @@ const peer = (address: string, over: Partial<NeighborView> = {}): NeighborView =
   flaps: 1,
   routesNotSent: 2,
   connectionsRefused: 200,
+  maxPrefixes: 1000,
   passive: false,
   ...over,
 });
@@ -59,6 +60,7 @@ describe('agent metrics (exposition read from the sources at scrape time)', () =
       'kube_router_bgp_notifications_total{peer="10.0.0.12",direction="received",code="3",subcode="1"} 2',
       'kube_router_bgp_routes_not_sent_total{peer="10.0.0.12",type="internal"} 2',
       'kube_router_bgp_connections_refused_total{peer="10.0.0.12",type="internal"} 200',
+      'kube_router_bgp_peer_max_prefixes{peer="10.0.0.12",type="internal"} 1000',
       'kube_router_informer_lists_total{resource="nodes"} 2',
       'kube_router_informer_restarts_total{resource="nodes"} 1',
       'kube_router_kernel_routes{protocol="44"} 2',

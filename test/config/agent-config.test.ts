@@ -47,6 +47,20 @@ describe('agent flags', () => {
     ]);
   });
 
+  it('sets a prefix limit per external peer: one value for all, or one each (0 or empty: none)', () => {
+    const two = ['--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1,2'];
+    expect(parse(...two, '--peer-router-max-prefixes=500').peerRouters.map((p) => p.maxPrefixes)).toEqual([500, 500]);
+    expect(parse(...two, '--peer-router-max-prefixes=100,').peerRouters.map((p) => p.maxPrefixes)).toEqual([100, undefined]);
+    expect(parse(...two).peerRouters.map((p) => p.maxPrefixes)).toEqual([undefined, undefined]);
+    expect(() => parse(...two, '--peer-router-max-prefixes=1,2,3')).toThrow(/--peer-router-max-prefixes: needs one value for all peers or one per --peer-router-ips entry/);
+    expect(() => parse(...two, '--peer-router-max-prefixes=lots')).toThrow(/--peer-router-max-prefixes: "lots" is not a prefix count/);
+  });
+
+  it('refuses default routes from peers unless --bgp-accept-default-route', () => {
+    expect(parse().acceptDefaultRoute).toBe(false);
+    expect(parse('--bgp-accept-default-route').acceptDefaultRoute).toBe(true);
+  });
+
   it('reads passwords from --peer-router-passwords-file', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'krt-pw-')), 'pw');
     fs.writeFileSync(file, 'U2VjdXJlUGFzc3dvcmQK,\n');

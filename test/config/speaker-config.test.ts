@@ -10,6 +10,11 @@ describe('speaker config', () => {
     expect(c.neighbors[0]).toMatchObject({ port: 179, passive: false, families: ['ipv4-unicast'] });
     expect(Object.isFrozen(c)).toBe(true);
   });
+  it('takes a prefix limit per neighbour', () => {
+    const c = parseSpeakerConfig({ ...ok, neighbors: [{ address: '10.0.0.2', asn: 65001, maxPrefixes: 1000, maxPrefixesRestart: 120 }] });
+    expect(c.neighbors[0]).toMatchObject({ maxPrefixes: 1000, maxPrefixesRestart: 120 });
+    expect(() => parseSpeakerConfig({ ...ok, neighbors: [{ address: '10.0.0.2', asn: 65001, maxPrefixes: 0 }] })).toThrow(/neighbors\[0\]\.maxPrefixes/);
+  });
   it('canonicalises prefixes', () => expect(parseSpeakerConfig({ ...ok, advertise: ['10.1.2.3/24', 'FD00::1/64'] }).advertise).toEqual(['10.1.2.0/24', 'fd00::/64']));
   it.each([
     [{ ...ok, routerId: 'x' }, /routerId: must be an IPv4 address/],

@@ -63,7 +63,12 @@ describe('kube-router annotations', () => {
     ['- remoteip: 1.1.1.1\n  remoteasn: -3', /remoteasn/],
     ['- remoteip: 1.1.1.1\n  remoteasn: 1\n  colour: red', /unknown field colour/],
     ['- [unclosed', /not YAML/],
+    ['- remoteip: 1.1.1.1\n  remoteasn: 1\n  maxprefixes: -5', /maxprefixes -5 is not a prefix count/],
   ])('refuses peers %j', (text, error) => expect(parsePeersYaml(text)).toMatchObject({ ok: false, error: expect.stringMatching(error) }));
+
+  it('takes a prefix limit per peer in kube-router.io/peers (maxprefixes)', () => {
+    expect(parsePeersYaml('- remoteip: 192.168.1.99\n  remoteasn: 65000\n  maxprefixes: 200\n')).toEqual({ ok: true, value: [{ address: '192.168.1.99', asn: 65000, port: 179, maxPrefixes: 200 }] });
+  });
 
   it('zips the deprecated peer.* annotations', () => {
     expect(
