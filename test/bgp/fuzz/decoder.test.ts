@@ -1,5 +1,5 @@
 /**
- * 100,000 random and mutated messages through the decoder (FUZZ_CASES, FUZZ_SEED to change).
+ * 1,000,000 random and mutated messages through the decoder (FUZZ_DECODER_CASES, FUZZ_SEED to change).
  * Every input ends in a decoded message or a BgpError carrying a NOTIFICATION code; a decoded
  * message re-encodes, and its re-encoding decodes to the same thing.
  */
@@ -9,7 +9,7 @@ import { decodeMessage, encodeMessage, BgpError, ErrorAction, MessageType, Recei
 import { Mutator } from './mutate';
 import { corpus } from './corpus';
 
-const CASES = Number(process.env.FUZZ_CASES ?? 100000);
+const CASES = Number(process.env.FUZZ_DECODER_CASES ?? 1000000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const CRASHERS = path.join(__dirname, '../../fixtures/crashers');
 

@@ -7,14 +7,14 @@
 import { Speaker } from '../../../bgp/speaker/speaker';
 import { Peer } from '../../../bgp/session/peer';
 import { State } from '../../../bgp/fsm/states';
-import { buildOpen } from '../../../bgp/session/negotiate';
-import { decodeMessage, encodeMessage, keepalive, MessageType, NotificationMessage } from '../../../bgp/codec';
+import { decodeMessage, MessageType, NotificationMessage } from '../../../bgp/codec';
+import { establishFake } from '../../helpers/fake-peer';
 import type { Logger } from '../../../bgp/log';
 import { FakeTransport } from './fake-transport';
 import { Mutator } from './mutate';
 import { corpus } from './corpus';
 
-const CASES = Number(process.env.FUZZ_CASES ?? 100000);
+const CASES = Number(process.env.FUZZ_SESSION_CASES ?? 100000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123) + 1;
 
 function bugCatchingLogger(bugs: string[]): Logger {
@@ -46,17 +46,9 @@ describe('session fuzz', () => {
     const m = new Mutator(SEED);
     const seeds = corpus().filter((s) => s.buf[18] !== MessageType.Open);
     let transport = new FakeTransport();
-    let as4 = true;
 
     const establish = (): void => {
-      transport = new FakeTransport();
-      as4 = m.int(3) !== 0;
-      const open = buildOpen({ asn: 65001, routerId: '10.0.0.2', holdTime: 90, families: ['ipv4-unicast', 'ipv6-unicast'], gracefulRestart: { restartTime: 5, restarting: false, preserved: true } });
-      if (!as4) open.capabilities = open.capabilities.filter((c) => c.kind !== 'fourOctetAs');
-      peer.accept(transport);
-      transport.push(encodeMessage(open));
-      transport.push(keepalive());
-      if (peer.state !== State.Established) throw new Error(`could not establish: ${peer.lastError}`);
+      transport = establishFake(speaker, { address: '10.0.0.2', asn: 65001, as4: m.int(3) !== 0, gracefulRestart: { restartTime: 5, restarting: false, preserved: true } });
     };
 
     const resets = new Map<string, number>();
