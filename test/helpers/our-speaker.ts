@@ -45,6 +45,11 @@ export class OurSpeaker {
     this.child?.kill('SIGHUP');
   }
 
+  /** The process is still running. */
+  get alive(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get advertise(): string[] {
     return (this.config.advertise as string[] | undefined) ?? [];
   }
