@@ -10,7 +10,8 @@ import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp/log';
 import { startAdminServer } from '../../bgp/admin/server';
 import { ClusterWatch } from '../../controllers/cluster-watch';
-import { computeNodes, NodesDesired, primaryIp } from '../../controllers/nodes';
+import { computeNodes, LocalNode, NodesDesired, primaryIp } from '../../controllers/nodes';
+import { LastState, loadLastState, saveLastState } from './last-state';
 import { allServiceIps, computeServiceVips, AdvertisedVip } from '../../controllers/services';
 import { computeLocalPods, LocalPod } from '../../controllers/pods';
 import { computeProxy, virtualServerKey, ProxyDesired } from '../../controllers/service-proxy';
@@ -50,9 +51,14 @@ export interface AgentStatus {
   /** Learned best paths kept out of the kernel, with the reason (hijack refusals, no next hop, kernel errors). */
   notInstalled: { prefix: string; peer?: string; reason: string }[];
   converged: boolean;
+  /** Where the node state in use comes from: the API server, or the state saved by the last run. */
+  stateSource?: 'api' | 'saved';
   tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];
   health: HealthReport;
 }
+
+/** How long after start the agent waits for the API server before using the saved state. */
+const STATE_FALLBACK_MS = 3000;
 
 /** When kernel route changes failed, how soon they are tried again. */
 const ROUTE_RETRY_MS = 10000;
@@ -84,6 +90,12 @@ export class Agent {
   private metrics: AgentMetrics | undefined;
   private http: http.Server[] = [];
   private readonly fib: FibStatus;
+  /** What the last run saved, read at start; used until the API server answers. */
+  private saved: LastState | undefined;
+  private savedText: string | undefined;
+  private fallbackTimer: NodeJS.Timeout | undefined;
+  /** Where the node state in use comes from. */
+  private stateSource: 'api' | 'saved' | undefined;
   /** Retries kernel route changes that failed, without failing the loop (and /healthz) for them. */
   private routeRetry: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
@@ -100,14 +112,24 @@ export class Agent {
     this.servicesTask = new SerialTask('services', () => this.syncServices(), log, observe);
   }
 
+  /**
+   * Health, metrics and the admin socket come up first, so an API server that does not answer
+   * is visible there (and in the log) rather than leaving the agent mute; the informers start
+   * without being waited for.
+   */
   async start(): Promise<void> {
     this.createMetrics();
     const kc = loadKubeConfig(this.config);
+    await this.startEndpoints();
+    this.admin = await startAdminServer(() => this.routing?.speaker, this.config.adminSocket, this.log, { '/agent/status': () => this.status() }, (prefix) => this.fib.view(prefix));
+    this.loadState();
     this.cluster = new ClusterWatch(kc, this.config.nodeName, this.log.child({ component: 'informers' }));
     this.cluster.on('changed', () => this.syncTask.trigger());
-    await this.cluster.start();
-    this.admin = await startAdminServer(() => this.routing?.speaker, this.config.adminSocket, this.log, { '/agent/status': () => this.status() }, (prefix) => this.fib.view(prefix));
-    await this.startEndpoints();
+    void this.cluster.start();
+    if (this.saved) {
+      this.fallbackTimer = setTimeout(() => this.syncTask.trigger(), STATE_FALLBACK_MS);
+      this.fallbackTimer.unref();
+    }
     this.timer = setInterval(() => {
       this.syncTask.trigger();
       this.routesTask.trigger();
@@ -117,8 +139,21 @@ export class Agent {
     this.log.info({ node: this.config.nodeName, adminSocket: this.config.adminSocket }, 'agent started');
   }
 
+  private loadState(): void {
+    if (!this.config.stateFile) return;
+    const r = loadLastState(this.config.stateFile, this.config.nodeName);
+    if ('state' in r) {
+      this.saved = r.state;
+      this.savedText = JSON.stringify({ node: r.state.node, nodes: r.state.nodes, vips: r.state.vips, serviceIps: r.state.serviceIps });
+      this.log.info({ file: this.config.stateFile, savedAt: new Date(r.state.savedAt).toISOString() }, 'found the state saved by the last run (used if the API server does not answer)');
+    } else {
+      this.log.info({ file: this.config.stateFile, why: r.missing }, 'no saved state to start from');
+    }
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.fallbackTimer);
     clearTimeout(this.pruneTimer);
     clearTimeout(this.routeRetry);
     for (const t of this.tasks()) t.stop();
@@ -130,11 +165,59 @@ export class Agent {
     this.dataplane?.close();
   }
 
-  private async sync(): Promise<void> {
+  /**
+   * Desired node state, from the informers once they listed Nodes; until then, after a short
+   * wait, from the state saved by the last run (an agent restarting while the API server is
+   * unreachable must still come back to its peers before their graceful-restart time ends).
+   */
+  private nodesView(): NodesDesired | undefined {
     const cluster = this.cluster!;
-    if (!cluster.nodes.synced) return;
     const c = this.config;
-    const desired = computeNodes(cluster.nodes.list(), { nodeName: c.nodeName, clusterAsn: c.clusterAsn, fullMesh: c.nodesFullMesh, enableIbgp: c.enableIbgp, ipv4: c.ipv4, ipv6: c.ipv6 }, this.problems);
+    if (cluster.nodes.synced) {
+      if (this.stateSource === 'saved') this.log.info({}, 'the API server answered: leaving the saved state for the live one');
+      this.stateSource = 'api';
+      return computeNodes(cluster.nodes.list(), { nodeName: c.nodeName, clusterAsn: c.clusterAsn, fullMesh: c.nodesFullMesh, enableIbgp: c.enableIbgp, ipv4: c.ipv4, ipv6: c.ipv6 }, this.problems);
+    }
+    if (!this.saved || Date.now() - this.startedAt < STATE_FALLBACK_MS) return undefined;
+    if (this.stateSource !== 'saved') {
+      this.stateSource = 'saved';
+      this.log.warn({ savedAt: new Date(this.saved.savedAt).toISOString(), file: c.stateFile }, 'the API server has not answered since start: running from the state the last run saved');
+    }
+    return this.saved.nodes;
+  }
+
+  /** Service VIPs to advertise and every service IP: live once both informers listed, else saved, else none. */
+  private servicesView(local: LocalNode): { vips: AdvertisedVip[]; serviceIps: ReadonlySet<string>; live: boolean } {
+    const cluster = this.cluster!;
+    const c = this.config;
+    if (!(cluster.services.synced && cluster.endpointSlices.synced) && this.saved) {
+      return { vips: this.saved.vips, serviceIps: new Set(this.saved.serviceIps), live: false };
+    }
+    const services = cluster.services.list();
+    const vips = computeServiceVips(
+      services,
+      cluster.endpointSlices.list(),
+      {
+        nodeName: c.nodeName,
+        nodeIps: [local.ipv4, local.ipv6].filter((x): x is string => !!x),
+        advertiseClusterIp: c.advertiseClusterIp,
+        advertiseExternalIp: c.advertiseExternalIp,
+        advertiseLoadBalancerIp: c.advertiseLoadBalancerIp,
+        strictExternalIpValidation: c.strictExternalIpValidation,
+        externalIpRanges: c.serviceExternalIpRanges,
+        loadBalancerIpRanges: c.loadBalancerIpRanges,
+        ipv4: c.ipv4,
+        ipv6: c.ipv6,
+      },
+      this.problems,
+    );
+    return { vips, serviceIps: allServiceIps(services), live: cluster.services.synced && cluster.endpointSlices.synced };
+  }
+
+  private async sync(): Promise<void> {
+    const desired = this.nodesView();
+    if (!desired) return;
+    const c = this.config;
     this.desired = desired;
     const local = desired.local;
     const nodeIp = local && primaryIp(local, c);
@@ -165,27 +248,27 @@ export class Agent {
       this.log.info({ asn: routing.asn, routerId: routing.speaker.options.routerId, nodeIp }, 'BGP speaker started');
     }
     if (local.podCidrs.length === 0) this.log.warn({ node: c.nodeName }, 'the Node has no pod CIDR (spec.podCIDRs or kube-router.io/pod-cidr): nothing to advertise');
-    const services = cluster.services.list();
-    this.vips = computeServiceVips(
-      services,
-      cluster.endpointSlices.list(),
-      {
-        nodeName: c.nodeName,
-        nodeIps: [local.ipv4, local.ipv6].filter((x): x is string => !!x),
-        advertiseClusterIp: c.advertiseClusterIp,
-        advertiseExternalIp: c.advertiseExternalIp,
-        advertiseLoadBalancerIp: c.advertiseLoadBalancerIp,
-        strictExternalIpValidation: c.strictExternalIpValidation,
-        externalIpRanges: c.serviceExternalIpRanges,
-        loadBalancerIpRanges: c.loadBalancerIpRanges,
-        ipv4: c.ipv4,
-        ipv6: c.ipv6,
-      },
-      this.problems,
-    );
-    this.routing.sync({ local, internalPeers: desired.internalPeers, vips: this.vips, serviceIps: allServiceIps(services), clusterSize: desired.nodes.length });
+    const services = this.servicesView(local);
+    this.vips = services.vips;
+    this.routing.sync({ local, internalPeers: desired.internalPeers, vips: services.vips, serviceIps: services.serviceIps, clusterSize: desired.nodes.length });
     await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: desired.podSubnets, nodeIps: desired.nodeIps, nodeIp });
+    if (this.stateSource === 'api' && services.live) this.saveState(desired, services.vips, services.serviceIps);
     this.routesTask.trigger();
+  }
+
+  /** Keeps what this sync computed for the next start (only what came from the API server, only when changed). */
+  private saveState(nodes: NodesDesired, vips: AdvertisedVip[], serviceIps: ReadonlySet<string>): void {
+    const file = this.config.stateFile;
+    if (!file) return;
+    const state = { node: this.config.nodeName, nodes, vips, serviceIps: [...serviceIps].sort() };
+    const text = JSON.stringify(state);
+    if (text === this.savedText) return;
+    try {
+      saveLastState(file, state);
+      this.savedText = text;
+    } catch (e) {
+      this.log.warn({ file, err: (e as Error).message }, 'cannot save the state for the next start');
+    }
   }
 
   /**
@@ -318,8 +401,17 @@ export class Agent {
       periodMs: this.config.routesSyncPeriodMs,
       tasks: this.tasks().map((t) => ({ name: t.name, lastSuccessAt: t.lastSuccessAt, firstSuccessAt: t.firstSuccessAt })),
       waitingFor: this.waitingFor,
+      apiServer: this.apiServerProblem(),
       speaker: this.config.runRouter ? { running: !!this.routing?.speaker.listening } : undefined,
     });
+  }
+
+  /** Why the agent cannot work yet: no list of Nodes from the API server and no saved state in use. */
+  private apiServerProblem(): string | undefined {
+    const nodes = this.cluster?.nodes;
+    if (nodes?.synced || this.stateSource === 'saved') return undefined;
+    const err = nodes?.lastError;
+    return `waiting for the API server to list Nodes${err ? ` (last error: ${err})` : ''}${this.saved ? '; the saved state is used shortly' : ''}`;
   }
 
   /** Before anything runs, so the first sync's events are counted too. */
@@ -372,6 +464,7 @@ export class Agent {
       tunnels: (await this.dataplane?.tunnelStatus()) ?? [],
       unreachableRoutes: this.unreachable,
       notInstalled: this.fib.notInstalled(),
+      ...(this.stateSource ? { stateSource: this.stateSource } : {}),
       converged: this.routing?.converged ?? false,
       tasks: this.tasks().map((t) => {
         const v: AgentStatus['tasks'][number] = { name: t.name, runs: t.runs, errors: t.errors, lastDurationMs: t.lastDurationMs };

@@ -11,6 +11,8 @@ export interface HealthInputs {
   tasks: { name: string; lastSuccessAt?: number | undefined; firstSuccessAt?: number | undefined }[];
   /** Why the agent is not part of the cluster (its Node is missing or has no address). */
   waitingFor?: string | undefined;
+  /** Set while the agent has neither listed the API server nor a saved state to run from: why. */
+  apiServer?: string | undefined;
   /** Undefined where this node does not run the router (--run-router=false). */
   speaker?: { running: boolean } | undefined;
 }
@@ -25,6 +27,7 @@ export const HEALTH_GRACE_MS = 5000;
 
 export function checkHealth(i: HealthInputs): HealthReport {
   const problems: string[] = [];
+  if (i.apiServer) problems.push(`not ready: ${i.apiServer}`);
   if (i.waitingFor) problems.push(`not part of the cluster: ${i.waitingFor}`);
   for (const t of i.tasks) {
     // The first run's delay after start (kube-router's TTL) also pads later deadlines.
@@ -36,6 +39,6 @@ export function checkHealth(i: HealthInputs): HealthReport {
       problems.push(`the ${t.name} loop has not completed ${since} (limit ${Math.round(limit / 1000)} s)`);
     }
   }
-  if (i.speaker && !i.speaker.running && !i.waitingFor) problems.push('the BGP speaker is not running');
+  if (i.speaker && !i.speaker.running && !i.waitingFor && !i.apiServer) problems.push('the BGP speaker is not running');
   return { healthy: problems.length === 0, problems };
 }

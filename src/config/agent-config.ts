@@ -140,6 +140,7 @@ export const AGENT_OPTIONS = {
   'metrics-path': { type: 'string', default: '/metrics', describe: 'Prometheus metrics path.' },
   'health-port': { type: 'string', default: '20244', describe: 'Health check port serving /healthz (0: disabled).' },
   'health-addr': { type: 'string', default: '', describe: "Health check address to listen on (default: all interfaces; the livenessProbe must use the same address)." },
+  'state-file': { type: 'string', default: '/var/lib/kube-router-ts/state.json', describe: 'Where the agent keeps the desired state it last computed, to start from when it restarts while the API server is unreachable ("" to keep none).' },
   'admin-socket': { type: 'string', default: '/run/kube-router-ts/speaker.sock', describe: 'Unix socket of the BGP admin API (kube-router-ts bgp ...).' },
   'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level.' },
   v: { type: 'string', describe: 'klog-style verbosity as kube-router takes it: 0 info, 1-2 debug, 3+ trace.' },
@@ -190,6 +191,8 @@ export interface AgentConfig {
   strictExternalIpValidation: boolean;
   cleanupConfig: boolean;
   adminSocket: string;
+  /** --state-file; absent when "". */
+  stateFile?: string;
   logLevel: LogLevel;
   /** Where Prometheus scrapes; absent when --metrics-port is 0. */
   metrics?: { address?: string; port: number; path: string };
@@ -309,6 +312,8 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (kubeconfig) config.kubeconfig = kubeconfig;
   const master = str('master');
   if (master) config.master = master;
+  const stateFile = str('state-file');
+  if (stateFile) config.stateFile = stateFile;
   if (ttl !== undefined) config.peerMultihopTtl = ttl;
   if (routerId) config.routerId = routerId;
   if (bool('bgp-graceful-restart')) config.gracefulRestart = { restartTime: grTime, deferralTime: grDeferral };

@@ -158,6 +158,7 @@ export class Lab {
       `--kubeconfig=${n.kubeconfig}`,
       `--hostname-override=${n.name}`,
       `--admin-socket=${n.adminSocket}`,
+      `--state-file=${path.join(n.dir, 'state.json')}`,
       `--cni-conf-path=${n.cniConfList}`,
       '--routes-sync-period=60s',
       `--metrics-port=${METRICS_PORT}`,

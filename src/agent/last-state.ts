@@ -1,0 +1,46 @@
+/**
+ * The desired state the agent last computed from the API server, kept on the node: an agent that
+ * restarts while the API server is unreachable starts its BGP sessions and data path from it, so
+ * its peers see it back within their graceful-restart time and pods keep their routes. Written
+ * atomically (temporary file, then rename) after each sync that changed it; read once at start.
+ * A file that is missing, for another node, of another version or garbled is ignored (logged).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NodesDesired } from '../../controllers/nodes';
+import type { AdvertisedVip } from '../../controllers/services';
+
+const VERSION = 1;
+
+export interface LastState {
+  node: string;
+  savedAt: number;
+  nodes: NodesDesired;
+  vips: AdvertisedVip[];
+  serviceIps: string[];
+}
+
+export function saveLastState(file: string, s: Omit<LastState, 'savedAt'>): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ version: VERSION, ...s, savedAt: Date.now() }));
+  fs.renameSync(tmp, file);
+}
+
+/** The saved state for `node`, or why there is none usable. */
+export function loadLastState(file: string, node: string): { state: LastState } | { missing: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { missing: err.code === 'ENOENT' ? `no ${file}` : `${file} is unreadable: ${err.message}` };
+  }
+  const s = raw as Partial<LastState> & { version?: number };
+  if (s?.version !== VERSION) return { missing: `${file} has version ${JSON.stringify(s?.version)}, not ${VERSION}` };
+  if (s.node !== node) return { missing: `${file} is for node ${JSON.stringify(s.node)}` };
+  const n = s.nodes;
+  const ok = !!n && !!n.local && Array.isArray(n.nodes) && Array.isArray(n.internalPeers) && Array.isArray(n.podSubnets) && Array.isArray(n.nodeIps) && Array.isArray(s.vips) && Array.isArray(s.serviceIps) && typeof s.savedAt === 'number';
+  if (!ok) return { missing: `${file} is incomplete` };
+  return { state: s as LastState };
+}
