@@ -23,6 +23,7 @@ import { SerialTask } from '../util/serial-task';
 import { planKernel, KernelPlan } from './kernel-plan';
 import type { TunnelView } from '../dataplane/tunnels';
 import type { RouteChanges } from '../dataplane/routes';
+import type { Loop } from '../dataplane/kernel-events';
 import { AgentMetrics } from './metrics';
 import { checkHealth, HealthReport } from './health';
 import { startEndpoints, Endpoint } from './endpoints';
@@ -56,6 +57,9 @@ export interface AgentStatus {
   tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];
   health: HealthReport;
 }
+
+/** How often what the kernel sends no events about (sysctls, ipsets, iptables, IPVS) is checked. */
+const DRIFT_CHECK_MS = 1000;
 
 /** How long after start the agent waits for the API server before using the saved state. */
 const STATE_FALLBACK_MS = 3000;
@@ -94,6 +98,8 @@ export class Agent {
   private saved: LastState | undefined;
   private savedText: string | undefined;
   private fallbackTimer: NodeJS.Timeout | undefined;
+  private driftTimer: NodeJS.Timeout | undefined;
+  private checkingDrift = false;
   /** Where the node state in use comes from. */
   private stateSource: 'api' | 'saved' | undefined;
   /** Retries kernel route changes that failed, without failing the loop (and /healthz) for them. */
@@ -154,6 +160,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.fallbackTimer);
+    clearInterval(this.driftTimer);
     clearTimeout(this.pruneTimer);
     clearTimeout(this.routeRetry);
     for (const t of this.tasks()) t.stop();
@@ -288,12 +295,38 @@ export class Agent {
     this.routesTask.trigger();
   }
 
+  /**
+   * The data path, with its drift repair: kernel events (links, addresses, routes, rules) run
+   * the loop owning what changed at once; what has no events (sysctls, ipsets, iptables, IPVS)
+   * is checked every second. Either way, someone else's change is undone within about a second.
+   */
   private ensureDataPlane(): DataPlane {
     if (!this.dataplane) {
-      this.dataplane = new DataPlane(this.config, this.log.child({ component: 'dataplane' }));
-      if (this.config.runRouter) this.dataplane.watchRoutes(() => this.routesTask.trigger());
+      const dp = new DataPlane(this.config, this.log.child({ component: 'dataplane' }));
+      this.dataplane = dp;
+      dp.watchKernel((loops) => this.runLoops(loops, 'kernel event'));
+      this.driftTimer = setInterval(() => {
+        if (this.checkingDrift) return;
+        this.checkingDrift = true;
+        dp.drifted()
+          .then(
+            (loops) => this.runLoops(loops, 'drift check'),
+            (e: Error) => this.log.debug({ err: e.message }, 'drift check failed'),
+          )
+          .finally(() => (this.checkingDrift = false));
+      }, DRIFT_CHECK_MS);
+      this.driftTimer.unref();
     }
     return this.dataplane;
+  }
+
+  /** Runs the loops that own what changed (only those this agent runs). */
+  private runLoops(loops: Set<Loop>, why: string): void {
+    if (loops.size === 0) return;
+    this.log.debug({ loops: [...loops], why }, 'repairing drift');
+    if (loops.has('setup')) this.syncTask.trigger();
+    if (loops.has('routes') && this.config.runRouter) this.routesTask.trigger();
+    if (loops.has('services') && this.config.runServiceProxy) this.servicesTask.trigger();
   }
 
   /** The loops this agent runs (the service proxy's only with --run-service-proxy). */

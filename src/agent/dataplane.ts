@@ -5,9 +5,8 @@
  * reconcile, so a route removed behind our back is put back.
  */
 import ipaddr from 'ipaddr.js';
-import { createRtNetlink } from 'netlink';
 import { MAIN_TABLE, Rtnl } from '../dataplane/rtnl';
-import { RouteReconciler, ROUTE_PROTOCOL, RouteChanges, protocolName } from '../dataplane/routes';
+import { RouteReconciler, RouteChanges, protocolName } from '../dataplane/routes';
 import { TunnelReconciler, TunnelView } from '../dataplane/tunnels';
 import { RuleReconciler } from '../dataplane/rules';
 import { reconcileFouPorts } from '../dataplane/fou';
@@ -16,11 +15,12 @@ import { BridgeReconciler, BRIDGE } from '../dataplane/bridge';
 import { reconcileCniConfig } from '../dataplane/cni';
 import { IpSets, IpSetSpec, NODE_IPS, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
 import { Iptables } from '../dataplane/iptables';
-import { forwardingSysctls, reconcileSysctls, serviceProxySysctls } from '../dataplane/sysctl';
+import { forwardingSysctls, readSysctl, reconcileSysctls, serviceProxySysctls } from '../dataplane/sysctl';
+import { KernelWatch, Loop } from '../dataplane/kernel-events';
 import { DummyReconciler } from '../dataplane/dummy';
-import { Ipvs, IpvsService, IpvsChanges } from '../dataplane/ipvs';
+import { Ipvs, IpvsService, IpvsChanges, planIpvs } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
-import { hairpinRules, ipvsSnatRules } from '../dataplane/iptables';
+import { hairpinRules, ipvsSnatRules, SERVICES_CHAIN } from '../dataplane/iptables';
 import { inSubnets } from '../util/cidr';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp/log';
@@ -56,7 +56,10 @@ export class DataPlane {
   private readonly dummy: DummyReconciler;
   private readonly ipvs = new Ipvs();
   private proxyReady = false;
-  private events: ReturnType<typeof createRtNetlink> | undefined;
+  private watch: KernelWatch | undefined;
+  /** What the last setup and services runs made, to tell someone else's change from ours (drift). */
+  private setupWant: { sysctls: Record<string, string>; sets: IpSetSpec[]; iptables: string[] } | undefined;
+  private servicesWant: { sysctls: Record<string, string>; virtualServers: readonly IpvsService[]; owned: (s: IpvsService) => boolean; iptables: string[] } | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -76,7 +79,8 @@ export class DataPlane {
 
   /** Everything but routes: sysctls, bridge and CNI config, ipsets, then iptables (which use them). */
   async reconcileSetup(d: NodeDataPlane): Promise<void> {
-    const changed = reconcileSysctls(forwardingSysctls(this.config.ipv4, this.config.ipv6));
+    const sysctls = forwardingSysctls(this.config.ipv4, this.config.ipv6);
+    const changed = reconcileSysctls(sysctls);
     if (changed.length) this.log.info({ sysctls: changed }, 'enabled forwarding');
     const podCidrs = d.podCidrs.filter((c) => (v4(c) ? this.config.ipv4 : this.config.ipv6));
     if (this.config.enableCni && podCidrs.length) {
@@ -99,6 +103,8 @@ export class DataPlane {
     const setsChanged = await this.ipsets.reconcile(sets);
     if (setsChanged.length) this.log.info({ ipsets: setsChanged }, 'ipsets updated');
     await this.iptables.reconcile(this.families(), { podEgress: this.config.enablePodEgress });
+    const iptables = (await this.iptables.ours(this.families())).filter((l) => !l.includes(SERVICES_CHAIN));
+    this.setupWant = { sysctls, sets, iptables };
   }
 
   /**
@@ -107,6 +113,7 @@ export class DataPlane {
    * until BGP has converged).
    */
   async reconcileKernel(plan: KernelPlan, prune: boolean): Promise<RouteChanges> {
+    this.watch?.setRouteDsts(new Set(plan.routes.map((r) => r.dst)));
     const t = await this.tunnels.reconcile(plan.tunnels, prune);
     if (t.created.length || t.recreated.length || t.removed.length) this.log.info({ ...t }, 'overlay tunnels updated');
     const managedPorts = this.config.overlay ? [this.config.overlay.port] : [];
@@ -137,10 +144,11 @@ export class DataPlane {
     if (!this.proxyReady) {
       const loaded = await ensureModules(['ip_vs', 'br_netfilter']);
       if (loaded.length) this.log.info({ modules: loaded }, 'loaded kernel modules');
-      const changed = reconcileSysctls(serviceProxySysctls(this.config.ipv6));
-      if (changed.length) this.log.info({ sysctls: changed }, 'service proxy sysctls set');
       this.proxyReady = true;
     }
+    const sysctls = serviceProxySysctls(this.config.ipv6);
+    const changed = reconcileSysctls(sysctls);
+    if (changed.length) this.log.info({ sysctls: changed }, 'service proxy sysctls set');
     const link = await this.dummy.reconcile(d.vips);
     const vips = new Set(d.vips);
     // VIPs just taken off kube-dummy-if: their virtual servers are still ours to remove.
@@ -158,7 +166,30 @@ export class DataPlane {
       rules.set(f, [...hairpin, ...ipvsSnatRules({ nodeIp, podCidrs, masqueradeAll: this.config.masqueradeAll })]);
     }
     await this.iptables.reconcileServices(rules);
+    const iptables = (await this.iptables.ours(this.families())).filter((l) => l.includes(SERVICES_CHAIN));
+    this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables };
     return { ...changes, vipsAdded: link.added, vipsRemoved: link.removed };
+  }
+
+  /**
+   * The cheap once-a-second check for what the kernel sends no events about: sysctls (read from
+   * /proc), ipsets (one `ipset save`), iptables (one `iptables-save` per family) and the IPVS
+   * table (one `ipvsadm -Sn`), each against what our last run made. Returns the loops to run.
+   */
+  async drifted(): Promise<Set<Loop>> {
+    const loops = new Set<Loop>();
+    const sysctlsDiffer = (want: Record<string, string>): boolean => Object.entries(want).some(([k, v]) => readSysctl(k) !== v);
+    const setup = this.setupWant;
+    const services = this.servicesWant;
+    if (!setup && !services) return loops;
+    const iptables = await this.iptables.ours(this.families());
+    const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((l, i) => l === b[i]);
+    if (setup && (sysctlsDiffer(setup.sysctls) || !same(iptables.filter((l) => !l.includes(SERVICES_CHAIN)), setup.iptables) || (await this.ipsets.drifted(setup.sets)))) loops.add('setup');
+    if (services) {
+      const ipvs = services.virtualServers.length || services.iptables.length ? planIpvs(await this.ipvs.services(), services.virtualServers, services.owned).script.length > 0 : false;
+      if (ipvs || sysctlsDiffer(services.sysctls) || !same(iptables.filter((l) => l.includes(SERVICES_CHAIN)), services.iptables)) loops.add('services');
+    }
+    return loops;
   }
 
   /** Routes in the kernel (all tables, both families) counted by protocol, iproute2's names where it has one. */
@@ -209,24 +240,17 @@ export class DataPlane {
     return uplinkMtu === undefined ? { connected } : { connected, uplinkMtu };
   }
 
-  /** Calls `onChange` when the kernel reports a change to a route of ours (drift repair). */
-  watchRoutes(onChange: () => void): void {
-    const socket = createRtNetlink();
-    socket.addMembership('IPV4_ROUTE');
-    if (this.config.ipv6) socket.addMembership('IPV6_ROUTE');
-    socket.on('message', (parts) => {
-      if (parts.some((p) => p.kind === 'route' && Number((p.data as { protocol?: unknown }).protocol) === ROUTE_PROTOCOL)) onChange();
-    });
-    // ENOBUFS: the kernel dropped events for us, so what changed is unknown; check everything.
-    socket.socket.on('error', (err: Error) => {
-      this.log.warn({ err: err.message }, 'route events lost (netlink receive error); resyncing');
-      onChange();
-    });
-    this.events = socket;
+  /** Calls `onLoops` when the kernel reports a change to something a loop owns (drift repair; see kernel-events.ts). */
+  watchKernel(onLoops: (loops: Set<Loop>) => void): void {
+    this.watch = new KernelWatch(this.config.ipv6, onLoops, (err) => this.log.warn({ err: err.message }, 'kernel events lost (netlink receive error); checking everything'));
+    this.rtnl.links().then(
+      (links) => this.watch?.setNames(links),
+      (e: Error) => this.log.warn({ err: e.message }, 'cannot list links for the kernel event watch'),
+    );
   }
 
   close(): void {
-    this.events?.socket.close();
+    this.watch?.close();
     this.rtnl.close();
   }
 }

@@ -35,6 +35,26 @@ export class IpSets {
       .sort();
   }
 
+  /**
+   * Whether any set differs from its spec (missing, flushed, members added or removed): one
+   * `ipset save` for all of them, cheap enough to run every second.
+   */
+  async drifted(specs: readonly IpSetSpec[]): Promise<boolean> {
+    const r = await run(this.ipset, ['save'], { allowFail: true });
+    if (r.code !== 0) return true;
+    const have = new Map<string, string[]>();
+    for (const line of r.stdout.split('\n')) {
+      const [verb, name, member] = line.split(' ');
+      if (verb === 'create' && name) have.set(name, []);
+      else if (verb === 'add' && name && member) have.get(name)?.push(member);
+    }
+    return specs.some((s) => {
+      const members = have.get(s.name);
+      const want = [...new Set(s.members)].sort();
+      return !members || members.length !== want.length || members.sort().some((m, i) => m !== want[i]);
+    });
+  }
+
   /** Makes every set hold exactly its members; returns the names of the sets it changed. */
   async reconcile(specs: readonly IpSetSpec[]): Promise<string[]> {
     const changed: string[] = [];

@@ -84,7 +84,23 @@ async function ensureJump(f: Family, j: Jump): Promise<void> {
   if (exists.code !== 0) await run(t.cmd, ['-w', WAIT, '-t', j.table, '-I', j.chain, '1', ...rule]);
 }
 
+/** Lines of `iptables-save` that are ours: our chains, their rules, the jumps into them. */
+export const isOurLine = (line: string): boolean => line.includes('KUBE-ROUTER-TS-');
+
 export class Iptables {
+  /**
+   * Our lines as the kernel has them now, per family (one `iptables-save` each): compared with
+   * what they were right after we wrote them, a difference is someone else's change.
+   */
+  async ours(families: readonly Family[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const f of families) {
+      const r = await run(tools(f).save, [], { allowFail: true });
+      out.push(...r.stdout.split('\n').filter(isOurLine).map((l) => `${f} ${l.replace(/\[\d+:\d+\]$/, '')}`));
+    }
+    return out.sort();
+  }
+
   /** Writes our chains and makes sure the jumps into them exist, for each family in use. */
   async reconcile(families: readonly Family[], s: IptablesSettings): Promise<void> {
     for (const f of families) {

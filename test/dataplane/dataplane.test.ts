@@ -192,6 +192,22 @@ describe('data path reconcilers in a namespace', () => {
       for (const m of ['192.168.50.51', '192.168.50.50', '192.168.50.52']) expect(nodes).toContain(`${m} timeout 0`);
     });
 
+    it('tells drift from one `ipset save`: a flushed set, a member added by hand, a set gone', async () => {
+      const specs = JSON.stringify([
+        { name: 'kube-router-pod-subnets', type: 'hash:net', family: 'inet', members: ['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'] },
+        { name: 'kube-router-node-ips', type: 'hash:ip', family: 'inet', members: ['192.168.50.51', '192.168.50.50', '192.168.50.52'] },
+      ]);
+      const drifted = () => inNetns<boolean>(ns, `const { IpSets } = dist('src/dataplane/ipsets.js'); return await new IpSets().drifted(${specs});`);
+      expect(await drifted()).toBe(false);
+      await ns.exec('ipset', ['flush', 'kube-router-pod-subnets']);
+      expect(await drifted()).toBe(true);
+      await reconcile(['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50', '192.168.50.52']);
+      await ns.exec('ipset', ['add', 'kube-router-node-ips', '192.168.50.99']);
+      expect(await drifted()).toBe(true);
+      await reconcile(['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50', '192.168.50.52']);
+      expect(await drifted()).toBe(false);
+    });
+
     it('changes membership in one swap, leaving no temporary sets', async () => {
       expect(await reconcile(['10.233.66.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50'])).toEqual(['kube-router-pod-subnets', 'kube-router-node-ips']);
       const all = await sh('ipset', 'list', '-n');
@@ -215,6 +231,20 @@ describe('data path reconcilers in a namespace', () => {
       const filter = await sh('iptables-save', '-t', 'filter');
       expect(filter).toContain('-A KUBE-ROUTER-TS-FORWARD -m set --match-set kube-router-pod-subnets src -j ACCEPT');
       expect(filter.match(/-A FORWARD -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-FORWARD/g)).toHaveLength(1);
+    });
+
+    it("reads back our lines, so a deleted jump or a flushed chain shows as a difference", async () => {
+      const ours = () => inNetns<string[]>(ns, `const { Iptables } = dist('src/dataplane/iptables.js'); return await new Iptables().ours([4]);`);
+      const baseline = await ours();
+      expect(baseline).toContain('4 -A POSTROUTING -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-POSTROUTING');
+      await ns.exec('iptables', ['-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'kube-router-ts', '-j', 'KUBE-ROUTER-TS-POSTROUTING']);
+      expect(await ours()).not.toEqual(baseline);
+      await reconcile(true);
+      expect(await ours()).toEqual(baseline);
+      await ns.exec('iptables', ['-t', 'nat', '-F', 'KUBE-ROUTER-TS-POSTROUTING']);
+      expect(await ours()).not.toEqual(baseline);
+      await reconcile(true);
+      expect(await ours()).toEqual(baseline);
     });
 
     it('--enable-pod-egress=false empties the chain; cleanup removes chains and jumps', async () => {

@@ -67,8 +67,8 @@ export class LabApi {
     return this.request<T>('PATCH', path, patch, 'application/merge-patch+json');
   }
 
-  /** Fault injection and counters: compact, drop-watches, down, up, stats. */
-  lab<T = Record<string, unknown>>(what: 'compact' | 'drop-watches' | 'down' | 'up' | 'stats'): Promise<T> {
+  /** Fault injection and counters: compact, drop-watches, down, up, hang, unhang, stats. */
+  lab<T = Record<string, unknown>>(what: 'compact' | 'drop-watches' | 'down' | 'up' | 'hang' | 'unhang' | 'stats'): Promise<T> {
     return this.request<T>(what === 'stats' ? 'GET' : 'POST', `/_lab/${what}`);
   }
 }

@@ -1,0 +1,114 @@
+/**
+ * Drift repair from kernel events: one rtnetlink socket subscribed to link, address, route and
+ * rule changes; each event is mapped to the loop that owns the object it touched, which then
+ * reconciles (and so puts back what someone else changed) within milliseconds:
+ * - kube-bridge (link, its addresses) -> setup; kube-dummy-if -> services; tun-* -> routes;
+ * - a route of ours, or any route to a destination we route (someone added or replaced one) -> routes;
+ * - a policy rule of ours or for our table -> routes.
+ * Our own changes raise events too: they cost one more reconcile that finds nothing to do.
+ * Dropped events (ENOBUFS) trigger every loop. `classify` is pure and tested on its own.
+ */
+import ipaddr from 'ipaddr.js';
+import { createRtNetlink } from 'netlink';
+import { BRIDGE } from './bridge';
+import { DUMMY } from './dummy';
+import { ROUTE_PROTOCOL } from './routes';
+import { OVERLAY_TABLE } from './rules';
+
+export type Loop = 'setup' | 'routes' | 'services';
+
+/** The parts of a parsed rtnetlink message this looks at (the `netlink` package's shape). */
+export interface KernelEvent {
+  kind: string;
+  data: { index?: number; protocol?: unknown; dstLen?: number; table?: unknown };
+  attrs: { ifname?: string; dst?: Buffer; table?: unknown; protocol?: unknown };
+}
+
+export interface EventContext {
+  /** Interface index -> name, as last seen. */
+  names: ReadonlyMap<number, string>;
+  /** Destinations (canonical prefixes) we route: any route event for them concerns us. */
+  routeDsts: ReadonlySet<string>;
+}
+
+const isTunnel = (name: string | undefined): boolean => !!name && name.startsWith('tun-');
+
+function loopOfLink(name: string | undefined): Loop | undefined {
+  if (name === BRIDGE) return 'setup';
+  if (name === DUMMY) return 'services';
+  return isTunnel(name) ? 'routes' : undefined;
+}
+
+function routeDst(e: KernelEvent): string | undefined {
+  const len = Number(e.data.dstLen ?? 0);
+  if (!e.attrs.dst) return undefined;
+  try {
+    return `${ipaddr.fromByteArray(Array.from(e.attrs.dst)).toString()}/${len}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which loops must run for these events. */
+export function classify(events: readonly KernelEvent[], ctx: EventContext): Set<Loop> {
+  const loops = new Set<Loop>();
+  for (const e of events) {
+    if (e.kind === 'link') {
+      const l = loopOfLink(e.attrs.ifname ?? (e.data.index !== undefined ? ctx.names.get(e.data.index) : undefined));
+      if (l) loops.add(l);
+    } else if (e.kind === 'address') {
+      const l = e.data.index !== undefined ? loopOfLink(ctx.names.get(e.data.index)) : undefined;
+      if (l && l !== 'routes') loops.add(l);
+    } else if (e.kind === 'route') {
+      const dst = routeDst(e);
+      if (Number(e.data.protocol) === ROUTE_PROTOCOL || (dst && ctx.routeDsts.has(dst))) loops.add('routes');
+    } else if (e.kind === 'rule') {
+      const table = Number(e.attrs.table ?? e.data.table ?? 0);
+      if (Number(e.attrs.protocol ?? 0) === ROUTE_PROTOCOL || table === OVERLAY_TABLE) loops.add('routes');
+    }
+  }
+  return loops;
+}
+
+/** Subscribes to the kernel's changes and calls `onLoops` with the loops to run. */
+export class KernelWatch {
+  private readonly names = new Map<number, string>();
+  private routeDsts: ReadonlySet<string> = new Set();
+  private readonly socket = createRtNetlink();
+
+  constructor(
+    ipv6: boolean,
+    private readonly onLoops: (loops: Set<Loop>) => void,
+    onLost: (err: Error) => void,
+  ) {
+    const groups = ['LINK', 'IPV4_IFADDR', 'IPV4_ROUTE', 'IPV4_RULE', ...(ipv6 ? (['IPV6_IFADDR', 'IPV6_ROUTE', 'IPV6_RULE'] as const) : [])] as const;
+    for (const g of groups) this.socket.addMembership(g);
+    this.socket.on('message', (parts) => this.onMessage(parts as unknown as KernelEvent[]));
+    // ENOBUFS: the kernel dropped events for us, so what changed is unknown; check everything.
+    this.socket.socket.on('error', (err: Error) => {
+      onLost(err);
+      this.onLoops(new Set<Loop>(['setup', 'routes', 'services']));
+    });
+  }
+
+  /** Interface names as a dump shows them (link events keep the map current afterwards). */
+  setNames(links: readonly { index: number; name: string }[]): void {
+    this.names.clear();
+    for (const l of links) this.names.set(l.index, l.name);
+  }
+
+  /** The destinations the routes loop manages now. */
+  setRouteDsts(dsts: ReadonlySet<string>): void {
+    this.routeDsts = dsts;
+  }
+
+  private onMessage(parts: KernelEvent[]): void {
+    for (const p of parts) if (p.kind === 'link' && p.data.index !== undefined && p.attrs.ifname) this.names.set(p.data.index, p.attrs.ifname);
+    const loops = classify(parts, { names: this.names, routeDsts: this.routeDsts });
+    if (loops.size) this.onLoops(loops);
+  }
+
+  close(): void {
+    this.socket.socket.close();
+  }
+}

@@ -1,0 +1,27 @@
+/** Which loop a kernel event wakes: the one owning the object it touched, no other. */
+import { classify, KernelEvent } from '../../src/dataplane/kernel-events';
+
+const ctx = { names: new Map([[5, 'kube-bridge'], [6, 'kube-dummy-if'], [7, 'tun-100012'], [2, 'eth0']]), routeDsts: new Set(['10.244.2.0/24']) };
+const link = (index: number, ifname?: string): KernelEvent => ({ kind: 'link', data: { index }, attrs: ifname ? { ifname } : {} });
+const address = (index: number): KernelEvent => ({ kind: 'address', data: { index }, attrs: {} });
+const route = (dst: string, protocol: unknown): KernelEvent => {
+  const [ip, len] = dst.split('/');
+  return { kind: 'route', data: { dstLen: Number(len), protocol }, attrs: { dst: Buffer.from(ip!.split('.').map(Number)) } };
+};
+
+describe('kernel events -> loops', () => {
+  it.each([
+    ['kube-bridge set down or deleted', [link(5, 'kube-bridge')], ['setup']],
+    ['an address of kube-bridge removed', [address(5)], ['setup']],
+    ['kube-dummy-if changed', [link(6)], ['services']],
+    ['a VIP removed from kube-dummy-if', [address(6)], ['services']],
+    ['a tunnel deleted', [link(7, 'tun-100012')], ['routes']],
+    ['a route of ours deleted', [route('10.244.3.0/24', 44)], ['routes']],
+    ['a static route put over one we route', [route('10.244.2.0/24', 'STATIC')], ['routes']],
+    ['a rule for table 77', [{ kind: 'rule', data: {}, attrs: { table: 77 } }], ['routes']],
+    ['the uplink, its address, an unrelated route', [link(2, 'eth0'), address(2), route('192.168.9.0/24', 'STATIC')], []],
+    ['a burst touching two loops', [link(5, 'kube-bridge'), route('10.244.3.0/24', 44), route('10.244.3.0/24', 44)], ['setup', 'routes']],
+  ])('%s', (_what, events, loops) => {
+    expect([...classify(events as KernelEvent[], ctx)].sort()).toEqual([...loops].sort());
+  });
+});
