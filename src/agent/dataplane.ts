@@ -58,8 +58,9 @@ export class DataPlane {
   private proxyReady = false;
   private watch: KernelWatch | undefined;
   /** What the last setup and services runs made, to tell someone else's change from ours (drift). */
-  private setupWant: { sysctls: Record<string, string>; sets: IpSetSpec[]; iptables: string[] } | undefined;
-  private servicesWant: { sysctls: Record<string, string>; virtualServers: readonly IpvsService[]; owned: (s: IpvsService) => boolean; iptables: string[] } | undefined;
+  /** (iptables undefined: what the run wrote was changed before it could be read back; check again.) */
+  private setupWant: { sysctls: Record<string, string>; sets: IpSetSpec[]; iptables: string[] | undefined } | undefined;
+  private servicesWant: { sysctls: Record<string, string>; virtualServers: readonly IpvsService[]; owned: (s: IpvsService) => boolean; iptables: string[] | undefined } | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -102,8 +103,7 @@ export class DataPlane {
     }
     const setsChanged = await this.ipsets.reconcile(sets);
     if (setsChanged.length) this.log.info({ ipsets: setsChanged }, 'ipsets updated');
-    await this.iptables.reconcile(this.families(), { podEgress: this.config.enablePodEgress });
-    const iptables = (await this.iptables.ours(this.families())).filter((l) => !l.includes(SERVICES_CHAIN));
+    const iptables = await this.iptables.reconcile(this.families(), { podEgress: this.config.enablePodEgress });
     this.setupWant = { sysctls, sets, iptables };
   }
 
@@ -165,8 +165,7 @@ export class DataPlane {
       const hairpin = hairpinRules(d.virtualServers.filter((v) => v.hairpin && v4(v.address) === (f === 4)), podCidrs);
       rules.set(f, [...hairpin, ...ipvsSnatRules({ nodeIp, podCidrs, masqueradeAll: this.config.masqueradeAll })]);
     }
-    await this.iptables.reconcileServices(rules);
-    const iptables = (await this.iptables.ours(this.families())).filter((l) => l.includes(SERVICES_CHAIN));
+    const iptables = await this.iptables.reconcileServices(rules);
     this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables };
     return { ...changes, vipsAdded: link.added, vipsRemoved: link.removed };
   }
@@ -183,10 +182,10 @@ export class DataPlane {
     const services = this.servicesWant;
     if (!setup && !services) return loops;
     const iptables = await this.iptables.ours(this.families());
-    const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((l, i) => l === b[i]);
+    const same = (a: string[], b: string[] | undefined): boolean => !!b && a.length === b.length && a.every((l, i) => l === b[i]);
     if (setup && (sysctlsDiffer(setup.sysctls) || !same(iptables.filter((l) => !l.includes(SERVICES_CHAIN)), setup.iptables) || (await this.ipsets.drifted(setup.sets)))) loops.add('setup');
     if (services) {
-      const ipvs = services.virtualServers.length || services.iptables.length ? planIpvs(await this.ipvs.services(), services.virtualServers, services.owned).script.length > 0 : false;
+      const ipvs = planIpvs(await this.ipvs.services(), services.virtualServers, services.owned).script.length > 0;
       if (ipvs || sysctlsDiffer(services.sysctls) || !same(iptables.filter((l) => l.includes(SERVICES_CHAIN)), services.iptables)) loops.add('services');
     }
     return loops;

@@ -87,6 +87,24 @@ async function ensureJump(f: Family, j: Jump): Promise<void> {
 /** Lines of `iptables-save` that are ours: our chains, their rules, the jumps into them. */
 export const isOurLine = (line: string): boolean => line.includes('KUBE-ROUTER-TS-');
 
+/** The jump into one of our chains, as `iptables-save` prints it. */
+const jumpLine = (j: Jump): string => `-A ${j.chain} -m comment --comment ${COMMENT} -j ${j.target}`;
+
+/**
+ * What a run just wrote, read back: our lines (family-prefixed, sorted) of the chains `want`
+ * names, or undefined when they are not what was written (a jump missing, a rule count off):
+ * someone changed them in between, so this cannot serve as the reference for drift checks.
+ */
+function verified(all: readonly string[], want: { family: Family; chain: string; rules: number; jump: Jump }[]): string[] | undefined {
+  const chains = new Set(want.map((w) => w.chain));
+  const mine = all.filter((l) => [...chains].some((c) => l.includes(c)));
+  for (const w of want) {
+    const prefix = `${w.family} -A ${w.chain} `;
+    if (!mine.includes(`${w.family} ${jumpLine(w.jump)}`) || mine.filter((l) => l.startsWith(prefix)).length !== w.rules) return undefined;
+  }
+  return mine;
+}
+
 export class Iptables {
   /**
    * Our lines as the kernel has them now, per family (one `iptables-save` each): compared with
@@ -101,22 +119,31 @@ export class Iptables {
     return out.sort();
   }
 
-  /** Writes our chains and makes sure the jumps into them exist, for each family in use. */
-  async reconcile(families: readonly Family[], s: IptablesSettings): Promise<void> {
+  /**
+   * Writes our chains and makes sure the jumps into them exist, for each family in use. Returns
+   * them as read back (the reference for drift checks), or undefined if they were changed meanwhile.
+   */
+  async reconcile(families: readonly Family[], s: IptablesSettings): Promise<string[] | undefined> {
+    const want: Parameters<typeof verified>[1] = [];
     for (const f of families) {
       const t = tools(f);
       await run(t.restore, ['--noflush', '--wait', WAIT], { input: renderRules(f, s) });
       for (const j of JUMPS) await ensureJump(f, j);
+      want.push({ family: f, chain: NAT_CHAIN, rules: s.podEgress ? 1 : 0, jump: JUMPS[0]! }, { family: f, chain: FORWARD_CHAIN, rules: 2, jump: JUMPS[1]! });
     }
+    return verified(await this.ours(families), want);
   }
 
-  /** Writes the service proxy's chain (`rules` per family) and the jump into it. */
-  async reconcileServices(rules: ReadonlyMap<Family, readonly string[]>): Promise<void> {
+  /** Writes the service proxy's chain (`rules` per family) and the jump into it; returns it read back, as reconcile does. */
+  async reconcileServices(rules: ReadonlyMap<Family, readonly string[]>): Promise<string[] | undefined> {
+    const want: Parameters<typeof verified>[1] = [];
     for (const [f, lines] of rules) {
       const input = ['*nat', `:${SERVICES_CHAIN} - [0:0]`, ...lines.map((l) => `-A ${SERVICES_CHAIN} ${l}`), 'COMMIT', ''].join('\n');
       await run(tools(f).restore, ['--noflush', '--wait', WAIT], { input });
       await ensureJump(f, SERVICE_JUMP);
+      want.push({ family: f, chain: SERVICES_CHAIN, rules: lines.length, jump: SERVICE_JUMP });
     }
+    return verified(await this.ours([...rules.keys()]), want);
   }
 
   /** Removes our jumps and chains; returns what existed ("nat/KUBE-ROUTER-TS-POSTROUTING (IPv6)"). */

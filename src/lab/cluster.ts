@@ -72,6 +72,8 @@ export interface AgentStatusView {
   advertisedVips: { prefix: string }[];
   localPods: { name: string; namespace: string; ips: string[]; phase: string; ready: boolean }[];
   health?: { healthy: boolean; problems: string[] };
+  /** Where the agent's node state comes from: the API server, or the state its last run saved. */
+  stateSource?: 'api' | 'saved';
 }
 
 const stateFile = (dir: string): string => path.join(dir, 'lab.json');

@@ -1,0 +1,213 @@
+/**
+ * The lab tried as a careless top-of-rack router, a heavy-handed operator and an outage would:
+ * - the ToR announces the nodes' own subnet, a node IP, a default route, a more specific of a
+ *   pod CIDR and a prefix in the service range: nothing of the node is taken over, each refusal
+ *   is logged once, shown in `bgp rib` and counted;
+ * - an operator deletes or changes what the agent set up (routes, kube-bridge, its address,
+ *   ipsets, iptables chains and jumps, ip_forward): each is back within 2 s (table printed);
+ * - the API server hangs: a restarted agent still serves /healthz (saying why it is not ready),
+ *   metrics and its admin socket; the API server is down for 60 s and an agent restarts
+ *   meanwhile: it comes back from the state it saved, nothing is lost, pods reach each other.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Lab } from '../../src/lab/cluster';
+import type { LabNode } from '../../src/lab/layout';
+import { HEALTH_PORT, METRICS_PORT } from '../../src/lab/layout';
+import { pingMatrix } from '../../src/lab/status';
+import { until, sleep } from '../../src/lab/wait';
+import { adminRequest } from '../../bgp/admin/client';
+import type { PathView } from '../../bgp/admin/views';
+import { labDown, labUp } from '../helpers/lab';
+import { TEST_NETNS_PREFIX } from '../helpers/topology';
+
+jest.setTimeout(180000);
+
+const PREFIX = `${TEST_NETNS_PREFIX}trust-`;
+const DIR = '/run/kube-router-ts/test-trust';
+
+describe('lab: trust', () => {
+  let lab: Lab;
+  const report: string[] = [];
+
+  beforeAll(async () => {
+    lab = (await labUp(DIR, PREFIX, ['--nodes', '3', '--tor', '--prometheus=false'])).lab;
+  });
+  afterAll(async () => {
+    if (report.length) process.stdout.write(`\n${report.join('\n')}\n`);
+    await labDown(DIR, PREFIX);
+  });
+
+  const node = (i: number): LabNode => lab.state.nodes[i]!;
+  const sh = async (n: LabNode, cmd: string, ...args: string[]): Promise<string> => (await lab.netns(n.netns).exec(cmd, args, { allowFail: true })).stdout;
+  const rib = (n: LabNode): Promise<PathView[]> => adminRequest<PathView[]>(n.adminSocket, 'GET', '/rib');
+  const metrics = (n: LabNode): Promise<string> => sh(n, 'curl', '-s', '-m', '2', `http://${n.ip}:${METRICS_PORT}/metrics`);
+  const agentLog = (n: LabNode): string => fs.readFileSync(path.join(n.dir, 'agent.log'), 'utf8');
+  const allPingsOk = async (): Promise<void> => expect((await pingMatrix(lab)).filter((p) => !p.ok)).toEqual([]);
+
+  describe('a careless ToR cannot take over the nodes (kube-router #584)', () => {
+    const torConf = (): string => path.join(lab.state.tor!.dir, 'bird.conf');
+    let original = '';
+    const HIJACK = ['0.0.0.0/0', '10.0.0.0/24', '10.0.0.11/32', '10.244.1.128/25', '10.96.5.0/24'];
+
+    beforeAll(async () => {
+      original = fs.readFileSync(torConf(), 'utf8');
+      const statics = HIJACK.map((p) => `  route ${p} blackhole;`).join('\n');
+      fs.writeFileSync(torConf(), original.replace('protocol static s4 { ipv4;\n', `protocol static s4 { ipv4;\n${statics}\n`));
+      expect(await lab.birdc('configure')).toMatch(/Reconfigured/);
+    });
+
+    it('node1 keeps its default route, its connected subnet and its pod CIDR; none of them gets a route of ours', async () => {
+      const n1 = node(0);
+      await until(async () => (await rib(n1)).filter((p) => p.source === '10.0.0.254').length >= HIJACK.length, 30000, 'the ToR routes in node1 RIB');
+      await sleep(1500); // a route sync or two
+      expect((await sh(n1, 'ip', 'route', 'show', 'default')).trim()).toBe('default via 10.0.0.254 dev eth0');
+      expect((await sh(n1, 'ip', 'route', 'show', '10.0.0.0/24')).trim()).toBe('10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.11');
+      const ours = await sh(n1, 'ip', 'route', 'show', 'proto', '44');
+      for (const p of HIJACK) expect(ours).not.toContain(p === '0.0.0.0/0' ? 'default' : p);
+      expect(ours.trim().split('\n')).toHaveLength(2); // the other two nodes' pod CIDRs
+      await allPingsOk();
+    });
+
+    it('`bgp rib` shows each refusal with its reason; the metric counts them', async () => {
+      const n1 = node(0);
+      const from = (prefix: string) => rib(n1).then((r) => r.find((p) => p.prefix === prefix && p.source === '10.0.0.254'));
+      expect(await from('0.0.0.0/0')).toMatchObject({ best: false, accepted: false, rejectReason: 'rejected by import policy: default route (accepted only with --bgp-accept-default-route)' });
+      expect((await from('10.0.0.0/24'))?.fib).toEqual({ installed: false, reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" });
+      expect((await from('10.0.0.11/32'))?.fib).toEqual({ installed: false, reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" });
+      expect((await from('10.244.1.128/25'))?.fib).toEqual({ installed: false, reason: "inside this node's pod CIDR 10.244.1.0/24" });
+      expect((await from('10.96.5.0/24'))?.fib).toEqual({ installed: false, reason: 'inside the service cluster IP range 10.96.0.0/12' });
+      const m = await metrics(n1);
+      expect(m).toMatch(/^kube_router_learned_routes_not_installed\{reason="own-prefix"\} 4$/m);
+      expect(m).toMatch(/^kube_router_learned_routes_not_installed\{reason="default-route"\} 1$/m);
+      // node2 is not inside 10.244.1.0/24's owner: it refuses the rest, not the more specific of node1's pod CIDR.
+      expect((await rib(node(1))).find((p) => p.prefix === '10.96.5.0/24')?.fib).toMatchObject({ installed: false });
+    });
+
+    it('each refusal is logged once per prefix and peer, however many syncs pass', async () => {
+      await sleep(2000);
+      const log = agentLog(node(0));
+      for (const p of HIJACK.slice(1)) expect(log.split('\n').filter((l) => l.includes('learned route not installed') && l.includes(`"prefix":"${p}"`))).toHaveLength(1);
+      expect(log.split('\n').filter((l) => l.includes('refusing a default route from this peer'))).toHaveLength(1);
+    });
+
+    it('withdrawn by the ToR: nothing of the node goes with them', async () => {
+      fs.writeFileSync(torConf(), original);
+      expect(await lab.birdc('configure')).toMatch(/Reconfigured/);
+      const n1 = node(0);
+      await until(async () => !(await rib(n1)).some((p) => p.source === '10.0.0.254' && HIJACK.includes(p.prefix)), 30000, 'the ToR routes withdrawn');
+      expect((await sh(n1, 'ip', 'route', 'show', 'default')).trim()).toBe('default via 10.0.0.254 dev eth0');
+      expect((await sh(n1, 'ip', 'route', 'show', '10.0.0.0/24')).trim()).toBe('10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.11');
+      expect(await metrics(n1)).toMatch(/^kube_router_learned_routes_not_installed\{reason="own-prefix"\} 0$/m);
+      await allPingsOk();
+    });
+  });
+
+  describe('self-heal: what someone else changes is back within 2 s', () => {
+    const rows: string[] = [];
+    afterAll(() => {
+      report.push('self-heal on a lab node (time from the change until the kernel holds our state again):', '| object | broken by | restored in |', '|---|---|---|', ...rows);
+    });
+
+    const cases: [string, string, (n: LabNode) => Promise<unknown>, (n: LabNode) => Promise<boolean>][] = [
+      ['learned route', 'ip route del <node2 pod CIDR>', (n) => sh(n, 'ip', 'route', 'del', node(1).podCidr), async (n) => (await sh(n, 'ip', 'route', 'show', node(1).podCidr)).includes('proto 44')],
+      ['kube-bridge', 'ip link set kube-bridge down', (n) => sh(n, 'ip', 'link', 'set', 'kube-bridge', 'down'), async (n) => /state UP|,UP/.test(await sh(n, 'ip', 'link', 'show', 'kube-bridge'))],
+      ['kube-bridge address', 'ip addr del <gateway> dev kube-bridge', (n) => sh(n, 'ip', 'addr', 'del', `${n.podCidr.replace(/\.0\/24$/, '.1')}/24`, 'dev', 'kube-bridge'), async (n) => (await sh(n, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'kube-bridge')).includes(n.podCidr.replace(/\.0\/24$/, '.1/24'))],
+      ['ipset kube-router-pod-subnets', 'ipset flush', (n) => sh(n, 'ipset', 'flush', 'kube-router-pod-subnets'), async (n) => (await sh(n, 'ipset', 'list', 'kube-router-pod-subnets')).includes('Number of entries: 3')],
+      ['ipset kube-router-node-ips', 'ipset add (a stranger)', (n) => sh(n, 'ipset', 'add', 'kube-router-node-ips', '10.0.0.99'), async (n) => !(await sh(n, 'ipset', 'list', 'kube-router-node-ips')).includes('10.0.0.99')],
+      ['nat POSTROUTING jump', 'iptables -t nat -D POSTROUTING ...', (n) => sh(n, 'iptables', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'kube-router-ts', '-j', 'KUBE-ROUTER-TS-POSTROUTING'), async (n) => (await sh(n, 'iptables-save', '-t', 'nat')).includes('-A POSTROUTING -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-POSTROUTING')],
+      ['MASQUERADE chain', 'iptables -t nat -F KUBE-ROUTER-TS-POSTROUTING', (n) => sh(n, 'iptables', '-t', 'nat', '-F', 'KUBE-ROUTER-TS-POSTROUTING'), async (n) => (await sh(n, 'iptables-save', '-t', 'nat')).includes('-j MASQUERADE --random-fully')],
+      ['FORWARD jump', 'iptables -D FORWARD ...', (n) => sh(n, 'iptables', '-D', 'FORWARD', '-m', 'comment', '--comment', 'kube-router-ts', '-j', 'KUBE-ROUTER-TS-FORWARD'), async (n) => (await sh(n, 'iptables-save', '-t', 'filter')).includes('-A FORWARD -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-FORWARD')],
+      ['net.ipv4.ip_forward', 'sysctl -w net.ipv4.ip_forward=0', (n) => sh(n, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'), async (n) => (await sh(n, 'sysctl', '-n', 'net.ipv4.ip_forward')).trim() === '1'],
+    ];
+
+    it.each(cases)('%s (%s)', async (what, how, breakIt, restored) => {
+      const n = node(0);
+      expect(await restored(n)).toBe(true);
+      await breakIt(n);
+      const t0 = Date.now();
+      let ms = -1;
+      while (Date.now() - t0 < 10000) {
+        if (await restored(n)) {
+          ms = Date.now() - t0;
+          break;
+        }
+        await sleep(20);
+      }
+      rows.push(`| ${what} | \`${how}\` | ${ms < 0 ? 'not within 10 s' : `${ms} ms`} |`);
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(2000);
+    });
+
+    it('pods still reach each other, and the checks cost little CPU while idle', async () => {
+      await allPingsOk();
+      const n = node(0);
+      const pid = Number(fs.readFileSync(path.join(n.dir, 'agent.pid'), 'utf8'));
+      const ticks = (): number => {
+        const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks
+      };
+      const seconds = 20;
+      const before = ticks();
+      await sleep(seconds * 1000);
+      const cpu = (ticks() - before) / 100 / seconds;
+      report.push(`idle agent CPU with the once-a-second drift checks: ${(cpu * 100).toFixed(1)} % of one core over ${seconds} s`);
+      expect(cpu).toBeLessThan(0.1);
+    });
+  });
+
+  describe('API server faults', () => {
+    it('the API server hangs: a restarted agent serves /healthz (saying why), metrics and its admin socket', async () => {
+      const n3 = node(2);
+      await lab.api.lab('hang');
+      try {
+        await lab.stopAgent(n3);
+        fs.rmSync(path.join(n3.dir, 'state.json'), { force: true });
+        lab.startAgent(n3);
+        const health = async (): Promise<string> => sh(n3, 'curl', '-s', '-m', '2', '-w', ' %{http_code}', `http://${n3.ip}:${HEALTH_PORT}/healthz`);
+        await until(async () => / 500$/.test(await health()), 15000, 'node3 /healthz to answer');
+        expect(await health()).toMatch(/not ready: waiting for the API server to list Nodes/);
+        expect(await metrics(n3)).toMatch(/kube_router_informer_synced\{resource="nodes"\} 0/);
+        const status = await lab.agentStatus(n3);
+        expect(status.ready).toBe(false);
+      } finally {
+        await lab.api.lab('unhang');
+      }
+      await lab.waitConverged(60000);
+      await allPingsOk();
+    });
+
+    it('down for 60 s, an agent restarted meanwhile comes back from its saved state: no route lost, pods reach each other', async () => {
+      const n2 = node(1);
+      const routesOf = async (n: LabNode): Promise<string[]> => (await sh(n, 'ip', 'route', 'show', 'proto', '44')).trim().split('\n').filter(Boolean).sort();
+      const before = await Promise.all(lab.state.nodes.map(routesOf));
+      await lab.api.lab('down');
+      const t0 = Date.now();
+      let lostOnNode2 = 0;
+      const sampler = setInterval(() => {
+        void routesOf(n2).then((r) => {
+          if (r.length < before[1]!.length) lostOnNode2++;
+        });
+      }, 100);
+      try {
+        await lab.stopAgent(n2);
+        lab.startAgent(n2);
+        await until(async () => (await lab.agentStatus(n2).catch(() => undefined))?.stateSource === 'saved', 20000, 'node2 to run from its saved state');
+        await until(async () => (await lab.neighbors(n2).catch(() => [])).filter((x) => x.state === 'Established').length === 3, 30000, 'node2 peered again');
+        await until(async () => JSON.stringify(await Promise.all(lab.state.nodes.map(routesOf))) === JSON.stringify(before), 30000, 'every node holding every route again');
+        await allPingsOk();
+        const back = Date.now() - t0;
+        report.push(`API server down, node2 restarted: back from its saved state (peered, all routes everywhere, pings ok) in ${back} ms; node2 kernel route samples missing a route: ${lostOnNode2}`);
+        expect(lostOnNode2).toBe(0);
+        await sleep(Math.max(0, 60000 - (Date.now() - t0)));
+        expect(JSON.stringify(await Promise.all(lab.state.nodes.map(routesOf)))).toBe(JSON.stringify(before));
+        await allPingsOk();
+      } finally {
+        clearInterval(sampler);
+        await lab.api.lab('up');
+      }
+      await until(async () => (await lab.agentStatus(n2)).stateSource === 'api', 60000, 'node2 back on the live state');
+      await lab.waitConverged(60000);
+    });
+  });
+});
