@@ -16,6 +16,12 @@ const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 
 
 export const protocolName = (n: number): string => PROTOCOL_NAMES[n] ?? String(n);
 
+/**
+ * kube-router's routes carry 0x11 (its "zebra originator"), and its --cleanup-config leaves them:
+ * on a node switching over, ours take over those for the destinations we route, and only those.
+ */
+export const KUBE_ROUTER_PROTOCOL = 0x11;
+
 export interface DesiredRoute {
   dst: string;
   gateway?: string;
@@ -59,7 +65,7 @@ export class RouteReconciler {
     const foreign = new Map<string, number>();
     for (const r of await this.rtnl.routes()) {
       if (r.protocol === this.protocol) current.set(keyOf(r.dst, r.table), r);
-      else foreign.set(keyOf(r.dst, r.table), r.protocol);
+      else if (r.protocol !== KUBE_ROUTER_PROTOCOL) foreign.set(keyOf(r.dst, r.table), r.protocol);
     }
     const links = desired.some((d) => d.dev) ? new Map((await this.rtnl.links()).map((l) => [l.name, l.index])) : new Map<string, number>();
     const changes: RouteChanges = { added: [], replaced: [], removed: [], failed: [], refused: [], installed: 0 };

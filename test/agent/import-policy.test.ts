@@ -8,7 +8,7 @@ import { importVerdict } from '../../src/agent/routing';
 import { Speaker } from '../../bgp/speaker/speaker';
 import { ribView } from '../../bgp/admin/views';
 import { formatRib } from '../../bgp/admin/format';
-import { AttrFlag, encodeMessage, MessageType, Origin } from '../../bgp/codec';
+import { ipv4Update } from '../helpers/updates';
 import { establishFake } from '../helpers/fake-peer';
 
 const inputs = { serviceIps: new Set(['10.96.0.10/32']), importReject: ['192.168.0.0/16'], acceptDefaultRoute: false };
@@ -30,18 +30,7 @@ describe('import policy', () => {
     const speaker = new Speaker({ asn: 64512, routerId: '10.0.0.11', listen: false, importPolicy: (prefix) => importVerdict(prefix, inputs) });
     speaker.addNeighbor({ address: '10.0.0.254', asn: 64513, passive: true });
     const t = establishFake(speaker, { address: '10.0.0.254', asn: 64513, families: ['ipv4-unicast'] });
-    t.push(
-      encodeMessage({
-        type: MessageType.Update,
-        withdrawn: [],
-        nlri: ['0.0.0.0/0', '10.244.9.0/24'],
-        attributes: [
-          { kind: 'origin', flags: AttrFlag.Transitive, origin: Origin.Igp },
-          { kind: 'asPath', flags: AttrFlag.Transitive, segments: [{ type: 2, asns: [64513] }] },
-          { kind: 'nextHop', flags: AttrFlag.Transitive, nextHop: '10.0.0.254' },
-        ],
-      }),
-    );
+    t.push(ipv4Update(['0.0.0.0/0', '10.244.9.0/24'], { asn: 64513, nextHop: '10.0.0.254' }));
     expect(speaker.rib.destination('0.0.0.0/0')?.best).toBeUndefined();
     expect(speaker.rib.destination('10.244.9.0/24')?.best).toBeDefined();
     const rib = ribView(speaker);
@@ -54,18 +43,7 @@ describe('import policy', () => {
     const speaker = new Speaker({ asn: 64512, routerId: '10.0.0.11', listen: false });
     speaker.addNeighbor({ address: '10.0.0.254', asn: 64513, passive: true });
     const t = establishFake(speaker, { address: '10.0.0.254', asn: 64513, families: ['ipv4-unicast'] });
-    t.push(
-      encodeMessage({
-        type: MessageType.Update,
-        withdrawn: [],
-        nlri: ['10.0.0.0/24', '10.244.9.0/24'],
-        attributes: [
-          { kind: 'origin', flags: AttrFlag.Transitive, origin: Origin.Igp },
-          { kind: 'asPath', flags: AttrFlag.Transitive, segments: [{ type: 2, asns: [64513] }] },
-          { kind: 'nextHop', flags: AttrFlag.Transitive, nextHop: '10.0.0.254' },
-        ],
-      }),
-    );
+    t.push(ipv4Update(['10.0.0.0/24', '10.244.9.0/24'], { asn: 64513, nextHop: '10.0.0.254' }));
     const fib = (prefix: string) => (prefix === '10.0.0.0/24' ? { installed: false as const, reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" } : { installed: true as const });
     const rib = ribView(speaker, undefined, fib);
     expect(rib.find((p) => p.prefix === '10.0.0.0/24')?.fib).toEqual({ installed: false, reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" });

@@ -84,6 +84,16 @@ describe('data path reconcilers in a namespace', () => {
       await ns.ip('route', 'del', '10.7.0.0/16');
     });
 
+    it("takes over kube-router's leftover route (protocol 0x11) for a destination it routes, and leaves its others", async () => {
+      await ns.ip('route', 'add', '10.233.90.0/24', 'via', '192.168.50.1', 'proto', '17');
+      await ns.ip('route', 'add', '10.233.91.0/24', 'via', '192.168.50.1', 'proto', '17');
+      expect(await reconcileRoutes([{ dst: '10.233.90.0/24', gateway: '192.168.50.9' }])).toMatchObject({ added: ['10.233.90.0/24'], refused: [] });
+      expect(await sh('ip', 'route', 'show', '10.233.90.0/24')).toBe('10.233.90.0/24 via 192.168.50.9 dev eth0 proto 44 \n');
+      expect(await sh('ip', 'route', 'show', '10.233.91.0/24')).toBe('10.233.91.0/24 via 192.168.50.1 dev eth0 proto 17 \n');
+      expect(await reconcileRoutes([])).toMatchObject({ removed: ['10.233.90.0/24'] });
+      await ns.ip('route', 'del', '10.233.91.0/24');
+    });
+
     it('a route the kernel refuses is reported and blocks none of the others', async () => {
       const r = await reconcileRoutes([
         { dst: '10.233.70.0/24', gateway: '172.31.99.1' }, // no interface reaches this gateway

@@ -14,32 +14,16 @@ import { BirdDaemon } from '../../src/lab/peers/bird';
 import { FrrDaemon } from '../../src/lab/peers/frr';
 import type { PeerDaemon } from '../../src/lab/peers/types';
 import type { HostileTarget, ResetPoint } from '../../src/lab/peers/hostile';
-import { AsPathSegmentType, AttrFlag, encodeMessage, MessageType, Origin } from '../../bgp/codec';
+import { MessageType } from '../../bgp/codec';
+import { ipv4Update } from '../helpers/updates';
 
 jest.setTimeout(180000);
 
 const HOSTILE_AS = 65009;
 const LIMIT = 50;
 
-/** An UPDATE from the hostile AS with an AS path of `length` 4-octet ASNs, for `prefixes`. */
-function update(prefixes: string[], length = 2): string {
-  const asns = [HOSTILE_AS, ...Array.from({ length: length - 1 }, (_, i) => 100000 + i)];
-  const segments = [];
-  for (let i = 0; i < asns.length; i += 255) segments.push({ type: AsPathSegmentType.AsSequence, asns: asns.slice(i, i + 255) });
-  return encodeMessage(
-    {
-      type: MessageType.Update,
-      withdrawn: [],
-      nlri: prefixes,
-      attributes: [
-        { kind: 'origin', flags: AttrFlag.Transitive, origin: Origin.Igp },
-        { kind: 'asPath', flags: AttrFlag.Transitive | AttrFlag.ExtendedLength, segments },
-        { kind: 'nextHop', flags: AttrFlag.Transitive, nextHop: '10.0.0.9' },
-      ],
-    },
-    { as4: true },
-  ).toString('hex');
-}
+/** An UPDATE from the hostile AS with an AS path of `length` 4-octet ASNs, for `prefixes`, as hex. */
+const update = (prefixes: string[], length = 2): string => ipv4Update(prefixes, { asn: HOSTILE_AS, nextHop: '10.0.0.9', pathLength: length }).toString('hex');
 
 describe('chaos: a hostile neighbour beside well-behaved ones', () => {
   let topo: Topology;

@@ -5,7 +5,7 @@
  * nodes' uplinks, tunnels and routes with ip.
  */
 import path from 'node:path';
-import { vmGroup } from './group';
+import { timeToHeal, vmGroup } from './group';
 import type { LabStatus } from '../../src/lab/status';
 
 jest.setTimeout(600000);
@@ -122,6 +122,19 @@ cat ${out}.out; rm -f ${out}.out ${out}.err`);
     // Only the same-subnet node is routed by us; the rest goes by the default route to the ToR.
     expect(await sh(`ip -n ${PREFIX}node1 route show proto 44`)).toBe('10.244.2.0/24 via 10.0.0.12 dev eth0 \n');
     expect(await sh(`ip -n ${PREFIX}tor route show 10.244.3.0/24`)).toMatch(/10\.244\.3\.0\/24 via 10\.0\.1\.13 dev eth1 proto bird/);
+  });
+
+  it('self-heal: a tunnel deleted or set down, the table-77 route and the rule removed are back within 2 s', async () => {
+    const heal = (breakIt: string, check: string) => timeToHeal(g.vm(), `${PREFIX}node1`, breakIt, check);
+    const rows: [string, number][] = [
+      ['tunnel deleted (ip link del tun-100113)', await heal('ip link del tun-100113', 'ip route show 10.244.3.0/24 | grep -q "dev tun-100113" && ip link show tun-100113 | grep -q ",UP"')],
+      ['tunnel set down', await heal('ip link set tun-100114 down', 'ip link show tun-100114 | grep -q ",UP"')],
+      ['table 77 route deleted', await heal('ip route del 10.0.1.13 table 77', 'ip route show table 77 | grep -q "10.0.1.13 dev tun-100113"')],
+      ['rule "from <pod CIDR> lookup 77" deleted', await heal('ip rule del from 10.244.1.0/24 lookup 77', 'ip rule show | grep -q "from 10.244.1.0/24 lookup 77"')],
+    ];
+    measured.push(...rows.map(([what, ms]) => `self-heal, ${what}: ${ms < 0 ? 'not within 10 s' : `${ms} ms`}`));
+    for (const [what, ms] of rows) expect({ what, healed: ms >= 0 && ms < 2000 }).toEqual({ what, healed: true });
+    expect((await status()).pings.filter((p) => !p.ok)).toEqual([]);
   });
 
   it('a node deleted from the API loses its tunnel on the others, and gets it back when re-added', async () => {

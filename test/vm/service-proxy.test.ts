@@ -6,7 +6,7 @@
  * ipvsadm, ip and iptables-save.
  */
 import path from 'node:path';
-import { vmGroup } from './group';
+import { timeToHeal, vmGroup } from './group';
 
 jest.setTimeout(600000);
 
@@ -109,6 +109,22 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     const lines = out.split('\n').filter(Boolean);
     process.stdout.write(`\nhairpin through ${VIP} from node1-pod1: ${lines.filter((l) => l === 'node1-pod1').length} of ${lines.filter((l) => l !== 'node2-pod1').length} self-connections answered\n`);
     await web('');
+  });
+
+  it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are back within 2 s', async () => {
+    const heal = (breakIt: string, check: string) => timeToHeal(g.vm(), `${PREFIX}node1`, breakIt, check);
+    const vs = `-t ${VIP}:80`;
+    const rows: [string, number][] = [
+      ['VIP removed from kube-dummy-if', await heal(`ip addr del ${VIP}/32 dev kube-dummy-if`, `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`)],
+      ['kube-dummy-if deleted', await heal('ip link del kube-dummy-if', `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`)],
+      ['IPVS virtual server deleted', await heal(`ipvsadm -D ${vs}`, `ipvsadm -Sn | grep -q -- "-A ${vs}"`)],
+      ['IPVS real server deleted', await heal(`ipvsadm -d ${vs} -r $(ipvsadm -Sn | grep -- "-a ${vs}" | head -1 | awk '{ for (i = 1; i < NF; i++) if ($i == "-r") print $(i + 1) }')`, `[ $(ipvsadm -Sn | grep -c -- "-a ${vs}") -eq 2 ]`)],
+      ['service SNAT chain flushed', await heal('iptables -t nat -F KUBE-ROUTER-TS-SERVICES', 'iptables-save -t nat | grep -q -- "-A KUBE-ROUTER-TS-SERVICES .*-j SNAT"')],
+      ['net.ipv4.vs.conntrack=0', await heal('sysctl -qw net.ipv4.vs.conntrack=0', '[ $(sysctl -n net.ipv4.vs.conntrack) = 1 ]')],
+    ];
+    process.stdout.write(`\nservice proxy self-heal (TCG):\n  ${rows.map(([what, ms]) => `${what}: ${ms < 0 ? 'not within 10 s' : `${ms} ms`}`).join('\n  ')}\n`);
+    for (const [what, ms] of rows) expect({ what, healed: ms >= 0 && ms < 2000 }).toEqual({ what, healed: true });
+    expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(['node1-pod1', 'node2-pod1']);
   });
 
   it('follows changes: scheduler annotation, externalTrafficPolicy Local, endpoints, and removal', async () => {

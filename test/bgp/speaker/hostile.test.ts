@@ -7,7 +7,8 @@
 import net from 'node:net';
 import { Speaker } from '../../../bgp/speaker/speaker';
 import { State } from '../../../bgp/fsm/states';
-import { AsPathSegmentType, decodeMessage, encodeMessage, MessageType, Origin, UpdateMessage, ReceivedUpdate, AttrFlag } from '../../../bgp/codec';
+import { decodeMessage, MessageType, ReceivedUpdate } from '../../../bgp/codec';
+import { ipv4Update } from '../../helpers/updates';
 import type { Logger } from '../../../bgp/log';
 import { establishFake } from '../../helpers/fake-peer';
 import type { FakeTransport } from '../fuzz/fake-transport';
@@ -31,22 +32,7 @@ function recordingLogger(lines: Line[], bindings: Record<string, unknown> = {}):
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** An UPDATE from AS 65001 whose AS_PATH is `asns` long (4-octet ASNs), for one IPv4 prefix. */
-function updateWithPath(prefix: string, asns: number): Buffer {
-  const all = [65001, ...Array.from({ length: asns - 1 }, (_, i) => 100000 + i)];
-  const segments = [];
-  for (let i = 0; i < all.length; i += 255) segments.push({ type: AsPathSegmentType.AsSequence, asns: all.slice(i, i + 255) });
-  const msg: UpdateMessage = {
-    type: MessageType.Update,
-    withdrawn: [],
-    nlri: [prefix],
-    attributes: [
-      { kind: 'origin', flags: AttrFlag.Transitive, origin: Origin.Igp },
-      { kind: 'asPath', flags: AttrFlag.Transitive | AttrFlag.ExtendedLength, segments },
-      { kind: 'nextHop', flags: AttrFlag.Transitive, nextHop: '10.0.0.2' },
-    ],
-  };
-  return encodeMessage(msg, { as4: true });
-}
+const updateWithPath = (prefix: string, asns: number): Buffer => ipv4Update([prefix], { asn: 65001, nextHop: '10.0.0.2', pathLength: asns });
 
 /** Prefixes announced and withdrawn in the UPDATEs written to a transport from index `from`. */
 function updatesSent(t: FakeTransport, from = 0): { announced: string[]; withdrawn: string[] } {

@@ -6,23 +6,13 @@
  */
 import { Speaker } from '../../../bgp/speaker/speaker';
 import { State } from '../../../bgp/fsm/states';
-import { AttrFlag, decodeMessage, encodeMessage, MessageType, NotificationMessage, Origin } from '../../../bgp/codec';
+import { decodeMessage, MessageType, NotificationMessage } from '../../../bgp/codec';
+import { ipv4Update } from '../../helpers/updates';
 import type { Logger } from '../../../bgp/log';
 import { establishFake } from '../../helpers/fake-peer';
 import { FakeTransport } from '../fuzz/fake-transport';
 
-function update(prefixes: string[], asn = 65001): Buffer {
-  return encodeMessage({
-    type: MessageType.Update,
-    withdrawn: [],
-    nlri: prefixes,
-    attributes: [
-      { kind: 'origin', flags: AttrFlag.Transitive, origin: Origin.Igp },
-      { kind: 'asPath', flags: AttrFlag.Transitive, segments: [{ type: 2, asns: [asn] }] },
-      { kind: 'nextHop', flags: AttrFlag.Transitive, nextHop: '10.0.0.2' },
-    ],
-  });
-}
+const update = (prefixes: string[]): Buffer => ipv4Update(prefixes, { asn: 65001, nextHop: '10.0.0.2' });
 const nets = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `10.${from + i}.0.0/16`);
 
 describe('max-prefix', () => {
