@@ -58,6 +58,9 @@ export interface AgentStatus {
   health: HealthReport;
 }
 
+/** What a saved state holds, as text: a sync that computes the same saves nothing. */
+const stateText = (s: Omit<LastState, 'savedAt'>): string => JSON.stringify([s.node, s.nodes, s.vips, s.serviceIps]);
+
 /** How often what the kernel sends no events about (sysctls, ipsets, iptables, IPVS) is checked. */
 const DRIFT_CHECK_MS = 1000;
 
@@ -150,7 +153,7 @@ export class Agent {
     const r = loadLastState(this.config.stateFile, this.config.nodeName);
     if ('state' in r) {
       this.saved = r.state;
-      this.savedText = JSON.stringify({ node: r.state.node, nodes: r.state.nodes, vips: r.state.vips, serviceIps: r.state.serviceIps });
+      this.savedText = stateText(r.state);
       this.log.info({ file: this.config.stateFile, savedAt: new Date(r.state.savedAt).toISOString() }, 'found the state saved by the last run (used if the API server does not answer)');
     } else {
       this.log.info({ file: this.config.stateFile, why: r.missing }, 'no saved state to start from');
@@ -268,7 +271,7 @@ export class Agent {
     const file = this.config.stateFile;
     if (!file) return;
     const state = { node: this.config.nodeName, nodes, vips, serviceIps: [...serviceIps].sort() };
-    const text = JSON.stringify(state);
+    const text = stateText(state);
     if (text === this.savedText) return;
     try {
       saveLastState(file, state);

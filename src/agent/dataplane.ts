@@ -13,15 +13,18 @@ import { reconcileFouPorts } from '../dataplane/fou';
 import type { KernelPlan } from './kernel-plan';
 import { BridgeReconciler, BRIDGE } from '../dataplane/bridge';
 import { reconcileCniConfig } from '../dataplane/cni';
-import { IpSets, IpSetSpec, NODE_IPS, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
+import { differingSets, IpSets, IpSetSpec, NODE_IPS, parseIpsetSave, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
 import { Iptables } from '../dataplane/iptables';
 import { forwardingSysctls, readSysctl, reconcileSysctls, serviceProxySysctls } from '../dataplane/sysctl';
 import { KernelWatch, Loop } from '../dataplane/kernel-events';
+import { NftWatch } from '../dataplane/nft-events';
+import { Probe } from '../dataplane/probe';
 import { DummyReconciler } from '../dataplane/dummy';
-import { Ipvs, IpvsService, IpvsChanges, planIpvs } from '../dataplane/ipvs';
+import { Ipvs, IpvsService, IpvsChanges, parseIpvsSave, planIpvs } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
-import { hairpinRules, ipvsSnatRules, SERVICES_CHAIN } from '../dataplane/iptables';
+import { hairpinRules, ipvsSnatRules, ourLines, saveCommand, SERVICES_CHAIN } from '../dataplane/iptables';
 import { inSubnets } from '../util/cidr';
+import { run } from '../util/exec';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp/log';
 
@@ -57,6 +60,11 @@ export class DataPlane {
   private readonly ipvs = new Ipvs();
   private proxyReady = false;
   private watch: KernelWatch | undefined;
+  /** nftables change events (undefined: none here, so iptables is read at every check). */
+  private nft: NftWatch | undefined;
+  private iptablesChanged = false;
+  private readonly probe = new Probe();
+  private warnedIpvs = false;
   /** What the last setup and services runs made, to tell someone else's change from ours (drift). */
   /** (iptables undefined: what the run wrote was changed before it could be read back; check again.) */
   private setupWant: { sysctls: Record<string, string>; sets: IpSetSpec[]; iptables: string[] | undefined } | undefined;
@@ -171,9 +179,10 @@ export class DataPlane {
   }
 
   /**
-   * The cheap once-a-second check for what the kernel sends no events about: sysctls (read from
-   * /proc), ipsets (one `ipset save`), iptables (one `iptables-save` per family) and the IPVS
-   * table (one `ipvsadm -Sn`), each against what our last run made. Returns the loops to run.
+   * The once-a-second check for what the kernel sends no events about: sysctls (read from
+   * /proc), ipsets and the IPVS table, each against what our last run made, read through one
+   * long-lived shell (no fork of the agent). iptables is read too, but where nftables announces
+   * changes only after one (see nft-events.ts). Returns the loops to run.
    */
   async drifted(): Promise<Set<Loop>> {
     const loops = new Set<Loop>();
@@ -181,14 +190,34 @@ export class DataPlane {
     const setup = this.setupWant;
     const services = this.servicesWant;
     if (!setup && !services) return loops;
-    const iptables = await this.iptables.ours(this.families());
-    const same = (a: string[], b: string[] | undefined): boolean => !!b && a.length === b.length && a.every((l, i) => l === b[i]);
-    if (setup && (sysctlsDiffer(setup.sysctls) || !same(iptables.filter((l) => !l.includes(SERVICES_CHAIN)), setup.iptables) || (await this.ipsets.drifted(setup.sets)))) loops.add('setup');
+    const families = this.families();
+    const readIptables = !this.nft || this.iptablesChanged || setup?.iptables === undefined || (services !== undefined && services.iptables === undefined);
+    this.iptablesChanged = false;
+    const commands: string[][] = [...(setup ? [['ipset', 'save']] : []), ...(services ? [['ipvsadm', '-Sn']] : []), ...(readIptables ? families.map(saveCommand) : [])];
+    const out = await this.probe.run(commands);
+    const ipset = setup ? out.shift()! : undefined;
+    const ipvs = services ? out.shift()! : undefined;
+    // A command that failed tells nothing (and its loop would fail the same way): not drift.
+    if (ipvs && ipvs.code !== 0) this.servicesCheckFailed();
+    const iptables = readIptables && out.every((r) => r.code === 0) ? families.flatMap((f, i) => ourLines(f, out[i]!.stdout)).sort() : undefined;
+    const same = (a: string[] | undefined, b: string[] | undefined): boolean => !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
+    if (setup) {
+      const ipt = iptables?.filter((l) => !l.includes(SERVICES_CHAIN));
+      const sets = ipset?.code === 0 ? differingSets(parseIpsetSave(ipset.stdout), setup.sets).length > 0 : false;
+      if (sysctlsDiffer(setup.sysctls) || !same(ipt, setup.iptables) || sets) loops.add('setup');
+    }
     if (services) {
-      const ipvs = planIpvs(await this.ipvs.services(), services.virtualServers, services.owned).script.length > 0;
-      if (ipvs || sysctlsDiffer(services.sysctls) || !same(iptables.filter((l) => l.includes(SERVICES_CHAIN)), services.iptables)) loops.add('services');
+      const ipt = iptables?.filter((l) => l.includes(SERVICES_CHAIN));
+      const table = ipvs?.code === 0 ? planIpvs(parseIpvsSave(ipvs.stdout), services.virtualServers, services.owned).script.length > 0 : false;
+      if (table || sysctlsDiffer(services.sysctls) || !same(ipt, services.iptables)) loops.add('services');
     }
     return loops;
+  }
+
+  private servicesCheckFailed(): void {
+    if (this.warnedIpvs) return;
+    this.warnedIpvs = true;
+    this.log.warn({}, 'cannot read the IPVS table for the drift check (ipvsadm -Sn failed); the services loop reports why');
   }
 
   /** Routes in the kernel (all tables, both families) counted by protocol, iproute2's names where it has one. */
@@ -242,6 +271,17 @@ export class DataPlane {
   /** Calls `onLoops` when the kernel reports a change to something a loop owns (drift repair; see kernel-events.ts). */
   watchKernel(onLoops: (loops: Set<Loop>) => void): void {
     this.watch = new KernelWatch(this.config.ipv6, onLoops, (err) => this.log.warn({ err: err.message }, 'kernel events lost (netlink receive error); checking everything'));
+    // Events come only where iptables writes through nf_tables; iptables-legacy is read every second.
+    this.nft = NftWatch.open(() => (this.iptablesChanged = true));
+    run('iptables', ['-V'], { allowFail: true }).then(
+      (r) => {
+        if (/nf_tables/.test(r.stdout)) return;
+        this.nft?.close();
+        this.nft = undefined;
+        this.log.info({ iptables: r.stdout.trim() }, 'iptables is not on nf_tables: it is read at every drift check');
+      },
+      () => undefined,
+    );
     this.rtnl.links().then(
       (links) => this.watch?.setNames(links),
       (e: Error) => this.log.warn({ err: e.message }, 'cannot list links for the kernel event watch'),
@@ -250,6 +290,8 @@ export class DataPlane {
 
   close(): void {
     this.watch?.close();
+    this.nft?.close();
+    this.probe.close();
     this.rtnl.close();
   }
 }

@@ -21,7 +21,7 @@ export interface IptablesSettings {
   podEgress: boolean;
 }
 
-type Family = 4 | 6;
+export type Family = 4 | 6;
 const tools = (f: Family) => (f === 4 ? { save: 'iptables-save', restore: 'iptables-restore', cmd: 'iptables' } : { save: 'ip6tables-save', restore: 'ip6tables-restore', cmd: 'ip6tables' });
 const set = (name: string, f: Family): string => (f === 4 ? name : v6Name(name));
 
@@ -87,6 +87,12 @@ async function ensureJump(f: Family, j: Jump): Promise<void> {
 /** Lines of `iptables-save` that are ours: our chains, their rules, the jumps into them. */
 export const isOurLine = (line: string): boolean => line.includes('KUBE-ROUTER-TS-');
 
+/** Our lines of one family's `iptables-save` output, family-prefixed, counters dropped (unsorted). */
+export const ourLines = (f: Family, save: string): string[] => save.split('\n').filter(isOurLine).map((l) => `${f} ${l.replace(/\[\d+:\d+\]$/, '')}`);
+
+/** The command printing a family's whole ruleset. */
+export const saveCommand = (f: Family): string[] => [tools(f).save];
+
 /** The jump into one of our chains, as `iptables-save` prints it. */
 const jumpLine = (j: Jump): string => `-A ${j.chain} -m comment --comment ${COMMENT} -j ${j.target}`;
 
@@ -95,7 +101,7 @@ const jumpLine = (j: Jump): string => `-A ${j.chain} -m comment --comment ${COMM
  * names, or undefined when they are not what was written (a jump missing, a rule count off):
  * someone changed them in between, so this cannot serve as the reference for drift checks.
  */
-function verified(all: readonly string[], want: { family: Family; chain: string; rules: number; jump: Jump }[]): string[] | undefined {
+function verified(all: readonly string[], want: readonly { family: Family; chain: string; rules: number; jump: Jump }[]): string[] | undefined {
   const chains = new Set(want.map((w) => w.chain));
   const mine = all.filter((l) => [...chains].some((c) => l.includes(c)));
   for (const w of want) {
@@ -105,45 +111,69 @@ function verified(all: readonly string[], want: { family: Family; chain: string;
   return mine;
 }
 
+type Want = Parameters<typeof verified>[1];
+
 export class Iptables {
+  /** Per group of chains (setup, services): what was last written and how it read back. */
+  private readonly last = new Map<string, { input: string; lines: string[] }>();
+
   /**
    * Our lines as the kernel has them now, per family (one `iptables-save` each): compared with
    * what they were right after we wrote them, a difference is someone else's change.
    */
   async ours(families: readonly Family[]): Promise<string[]> {
     const out: string[] = [];
-    for (const f of families) {
-      const r = await run(tools(f).save, [], { allowFail: true });
-      out.push(...r.stdout.split('\n').filter(isOurLine).map((l) => `${f} ${l.replace(/\[\d+:\d+\]$/, '')}`));
-    }
+    for (const f of families) out.push(...ourLines(f, (await run(tools(f).save, [], { allowFail: true })).stdout));
     return out.sort();
   }
 
   /**
-   * Writes our chains and makes sure the jumps into them exist, for each family in use. Returns
-   * them as read back (the reference for drift checks), or undefined if they were changed meanwhile.
+   * Writes a group of chains unless the same input was written before and reads back unchanged
+   * (one `iptables-save` per family instead of a restore, checks and a read-back). Returns the
+   * lines as read back after writing: the reference for drift checks, or undefined if they were
+   * changed before they could be read (the next check then finds a difference).
    */
-  async reconcile(families: readonly Family[], s: IptablesSettings): Promise<string[] | undefined> {
-    const want: Parameters<typeof verified>[1] = [];
-    for (const f of families) {
-      const t = tools(f);
-      await run(t.restore, ['--noflush', '--wait', WAIT], { input: renderRules(f, s) });
-      for (const j of JUMPS) await ensureJump(f, j);
-      want.push({ family: f, chain: NAT_CHAIN, rules: s.podEgress ? 1 : 0, jump: JUMPS[0]! }, { family: f, chain: FORWARD_CHAIN, rules: 2, jump: JUMPS[1]! });
+  private async apply(group: string, input: string, families: readonly Family[], want: Want, write: () => Promise<void>): Promise<string[] | undefined> {
+    const prev = this.last.get(group);
+    const chains = new Set(want.map((w) => w.chain));
+    const mine = (all: string[]): string[] => all.filter((l) => [...chains].some((c) => l.includes(c)));
+    if (prev && prev.input === input) {
+      const now = mine(await this.ours(families));
+      if (now.length === prev.lines.length && now.every((l, i) => l === prev.lines[i])) return prev.lines;
     }
-    return verified(await this.ours(families), want);
+    await write();
+    const lines = verified(await this.ours(families), want);
+    if (lines) this.last.set(group, { input, lines });
+    else this.last.delete(group);
+    return lines;
   }
 
-  /** Writes the service proxy's chain (`rules` per family) and the jump into it; returns it read back, as reconcile does. */
-  async reconcileServices(rules: ReadonlyMap<Family, readonly string[]>): Promise<string[] | undefined> {
-    const want: Parameters<typeof verified>[1] = [];
-    for (const [f, lines] of rules) {
-      const input = ['*nat', `:${SERVICES_CHAIN} - [0:0]`, ...lines.map((l) => `-A ${SERVICES_CHAIN} ${l}`), 'COMMIT', ''].join('\n');
-      await run(tools(f).restore, ['--noflush', '--wait', WAIT], { input });
-      await ensureJump(f, SERVICE_JUMP);
-      want.push({ family: f, chain: SERVICES_CHAIN, rules: lines.length, jump: SERVICE_JUMP });
-    }
-    return verified(await this.ours([...rules.keys()]), want);
+  /** Writes our chains and makes sure the jumps into them exist, for each family in use (see apply). */
+  reconcile(families: readonly Family[], s: IptablesSettings): Promise<string[] | undefined> {
+    const want: Want = families.flatMap((f) => [
+      { family: f, chain: NAT_CHAIN, rules: s.podEgress ? 1 : 0, jump: JUMPS[0]! },
+      { family: f, chain: FORWARD_CHAIN, rules: 2, jump: JUMPS[1]! },
+    ]);
+    const inputs = families.map((f) => renderRules(f, s));
+    return this.apply('setup', inputs.join('\n'), families, want, async () => {
+      for (const [i, f] of families.entries()) {
+        await run(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
+        for (const j of JUMPS) await ensureJump(f, j);
+      }
+    });
+  }
+
+  /** Writes the service proxy's chain (`rules` per family) and the jump into it (see apply). */
+  reconcileServices(rules: ReadonlyMap<Family, readonly string[]>): Promise<string[] | undefined> {
+    const families = [...rules.keys()];
+    const want: Want = families.map((f) => ({ family: f, chain: SERVICES_CHAIN, rules: rules.get(f)!.length, jump: SERVICE_JUMP }));
+    const inputs = families.map((f) => ['*nat', `:${SERVICES_CHAIN} - [0:0]`, ...rules.get(f)!.map((l) => `-A ${SERVICES_CHAIN} ${l}`), 'COMMIT', ''].join('\n'));
+    return this.apply('services', inputs.join('\n'), families, want, async () => {
+      for (const [i, f] of families.entries()) {
+        await run(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
+        await ensureJump(f, SERVICE_JUMP);
+      }
+    });
   }
 
   /** Removes our jumps and chains; returns what existed ("nat/KUBE-ROUTER-TS-POSTROUTING (IPv6)"). */

@@ -74,6 +74,8 @@ export interface AgentStatusView {
   health?: { healthy: boolean; problems: string[] };
   /** Where the agent's node state comes from: the API server, or the state its last run saved. */
   stateSource?: 'api' | 'saved';
+  notInstalled?: { prefix: string; peer?: string; reason: string }[];
+  tasks?: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number }[];
 }
 
 const stateFile = (dir: string): string => path.join(dir, 'lab.json');

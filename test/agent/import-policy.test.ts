@@ -4,7 +4,7 @@
  * a custom-import-reject prefix; a refused path stays in Adj-RIB-In with its reason and is never
  * best, so it never reaches the kernel.
  */
-import { importVerdict } from '../../src/agent/routing';
+import { importVerdict, internalPrefixLimit } from '../../src/agent/routing';
 import { Speaker } from '../../bgp/speaker/speaker';
 import { ribView } from '../../bgp/admin/views';
 import { formatRib } from '../../bgp/admin/format';
@@ -50,5 +50,13 @@ describe('import policy', () => {
     expect(rib.find((p) => p.prefix === '10.244.9.0/24')?.fib).toEqual({ installed: true });
     expect(formatRib(rib)).toMatch(/10\.0\.0\.0\/24 .*\{NotInstalled: inside 10\.0\.0\.0\/24, a subnet on this node's interfaces\}/);
     void speaker.stop();
+  });
+});
+
+describe('prefix limit between nodes', () => {
+  it('is generous and grows with the cluster', () => {
+    expect(internalPrefixLimit(3)).toBe(1000);
+    expect(internalPrefixLimit(250)).toBe(1000);
+    expect(internalPrefixLimit(5000)).toBe(20000);
   });
 });

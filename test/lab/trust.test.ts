@@ -20,6 +20,7 @@ import { adminRequest } from '../../bgp/admin/client';
 import type { PathView } from '../../bgp/admin/views';
 import { labDown, labUp } from '../helpers/lab';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
+import { ExabgpDaemon } from '../../src/lab/peers/exabgp';
 
 jest.setTimeout(180000);
 
@@ -44,6 +45,13 @@ describe('lab: trust', () => {
   const metrics = (n: LabNode): Promise<string> => sh(n, 'curl', '-s', '-m', '2', `http://${n.ip}:${METRICS_PORT}/metrics`);
   const agentLog = (n: LabNode): string => fs.readFileSync(path.join(n.dir, 'agent.log'), 'utf8');
   const allPingsOk = async (): Promise<void> => expect((await pingMatrix(lab)).filter((p) => !p.ok)).toEqual([]);
+
+  it('sessions between nodes carry a prefix limit (max(1000, 4 x nodes)); the ToR session none unless asked', async () => {
+    const ns = await lab.neighbors(node(0));
+    expect(ns.filter((n) => n.address !== '10.0.0.254').map((n) => n.maxPrefixes)).toEqual([1000, 1000]);
+    expect(ns.find((n) => n.address === '10.0.0.254')?.maxPrefixes).toBeUndefined();
+    expect(await metrics(node(0))).toMatch(/^kube_router_bgp_peer_max_prefixes\{peer="10\.0\.0\.12",type="internal"\} 1000$/m);
+  });
 
   describe('a careless ToR cannot take over the nodes (kube-router #584)', () => {
     const torConf = (): string => path.join(lab.state.tor!.dir, 'bird.conf');
@@ -100,6 +108,47 @@ describe('lab: trust', () => {
       expect((await sh(n1, 'ip', 'route', 'show', '10.0.0.0/24')).trim()).toBe('10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.11');
       expect(await metrics(n1)).toMatch(/^kube_router_learned_routes_not_installed\{reason="own-prefix"\} 0$/m);
       await allPingsOk();
+    });
+  });
+
+  describe('a route the kernel refuses', () => {
+    it('is reported per route and retried, and fails neither the routes loop nor /healthz', async () => {
+      const n1 = node(0);
+      // A neighbour of node1 only (kube-router.io/peers) announces a prefix via a next hop on a
+      // subnet whose link is down: the plan installs it, the kernel says "invalid gateway".
+      const host = await lab.addHost('edge', ['10.0.0.60/24']);
+      const dir = path.join(DIR, 'edge');
+      fs.mkdirSync(dir, { recursive: true });
+      const edge = await ExabgpDaemon.start({ ns: host, dir, asn: 65060, address: '10.0.0.60', address6: 'fd00::60', neighbor: { address: n1.ip, asn: 64512 } });
+      try {
+        await lab.netns(n1.netns).exec('sh', ['-c', 'ip link add vdown0 type veth peer name vdown1 && ip addr add 192.168.77.1/24 dev vdown0']);
+        await lab.api.mergePatch(`/api/v1/nodes/${n1.name}`, { metadata: { annotations: { 'kube-router.io/peers': '- remoteip: 10.0.0.60\n  remoteasn: 65060\n' } } });
+        await until(() => edge.established(), 30000, 'node1 peered with the edge host');
+        const routesTask = async () => (await lab.agentStatus(n1)).tasks?.find((t) => t.name === 'routes');
+        const before = await routesTask();
+        await edge.announceVia('10.77.0.0/24', '192.168.77.2');
+        await until(async () => ((await lab.agentStatus(n1)).notInstalled ?? []).some((r) => r.prefix === '10.77.0.0/24'), 20000, 'the refusal reported');
+        const status = await lab.agentStatus(n1);
+        expect(status.notInstalled?.find((r) => r.prefix === '10.77.0.0/24')?.reason).toMatch(/^the kernel refused it: .*(invalid gateway|EINVAL|-22)/i);
+        expect((await rib(n1)).find((p) => p.prefix === '10.77.0.0/24')?.fib).toMatchObject({ installed: false });
+        expect(await metrics(n1)).toMatch(/^kube_router_learned_routes_not_installed\{reason="kernel-error"\} 1$/m);
+        // Retried (every 10 s) without counting as a failed run.
+        await sleep(11000);
+        const after = await routesTask();
+        expect(after!.errors).toBe(before!.errors);
+        expect(after!.lastSuccessAt!).toBeGreaterThan(before!.lastSuccessAt!);
+        expect((await lab.agentStatus(n1)).health?.healthy).toBe(true);
+        // Once the link is up the next try installs it.
+        await lab.netns(n1.netns).exec('ip', ['link', 'set', 'vdown0', 'up']);
+        await lab.netns(n1.netns).exec('ip', ['link', 'set', 'vdown1', 'up']);
+        await until(async () => (await sh(n1, 'ip', 'route', 'show', '10.77.0.0/24')).includes('via 192.168.77.2'), 20000, 'the route installed once it can be');
+      } finally {
+        await edge.stop();
+        await lab.api.mergePatch(`/api/v1/nodes/${n1.name}`, { metadata: { annotations: { 'kube-router.io/peers': null } } });
+        await lab.netns(n1.netns).exec('ip', ['link', 'del', 'vdown0'], { allowFail: true });
+        await host.destroy();
+      }
+      await until(async () => !(await sh(n1, 'ip', 'route', 'show', '10.77.0.0/24')).includes('via'), 20000, 'the route gone with its peer');
     });
   });
 

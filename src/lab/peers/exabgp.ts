@@ -167,6 +167,11 @@ neighbor ${n.address} {
     await this.command(`announce route ${prefix} next-hop ${nh} origin igp ${attrs.join(' ')}`.trim());
   }
 
+  /** Announces a prefix with a next hop of the test's choosing (third-party, or one nobody can use). */
+  async announceVia(prefix: string, nextHop: string): Promise<void> {
+    await this.command(`announce route ${prefix} next-hop ${nextHop} origin igp`);
+  }
+
   async withdraw(prefix: string): Promise<void> {
     const nh = afiOf(prefix) === 'ipv6' ? this.options.address6 : 'self';
     await this.command(`withdraw route ${prefix} next-hop ${nh}`);
