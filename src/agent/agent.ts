@@ -64,6 +64,9 @@ const stateText = (s: Omit<LastState, 'savedAt'>): string => JSON.stringify([s.n
 /** How often what the kernel sends no events about (sysctls, ipsets, iptables, IPVS) is checked. */
 const DRIFT_CHECK_MS = 1000;
 
+/** After an nftables change event, how soon iptables is checked (a burst of changes costs one check). */
+const EARLY_CHECK_MS = 100;
+
 /** How long after start the agent waits for the API server before using the saved state. */
 const STATE_FALLBACK_MS = 3000;
 
@@ -103,6 +106,7 @@ export class Agent {
   private fallbackTimer: NodeJS.Timeout | undefined;
   private driftTimer: NodeJS.Timeout | undefined;
   private checkingDrift = false;
+  private earlyCheck: NodeJS.Timeout | undefined;
   /** Where the node state in use comes from. */
   private stateSource: 'api' | 'saved' | undefined;
   /** Retries kernel route changes that failed, without failing the loop (and /healthz) for them. */
@@ -164,6 +168,7 @@ export class Agent {
     clearInterval(this.timer);
     clearTimeout(this.fallbackTimer);
     clearInterval(this.driftTimer);
+    clearTimeout(this.earlyCheck);
     clearTimeout(this.pruneTimer);
     clearTimeout(this.routeRetry);
     for (const t of this.tasks()) t.stop();
@@ -307,20 +312,34 @@ export class Agent {
     if (!this.dataplane) {
       const dp = new DataPlane(this.config, this.log.child({ component: 'dataplane' }));
       this.dataplane = dp;
-      dp.watchKernel((loops) => this.runLoops(loops, 'kernel event'));
-      this.driftTimer = setInterval(() => {
-        if (this.checkingDrift) return;
-        this.checkingDrift = true;
-        dp.drifted()
-          .then(
-            (loops) => this.runLoops(loops, 'drift check'),
-            (e: Error) => this.log.debug({ err: e.message }, 'drift check failed'),
-          )
-          .finally(() => (this.checkingDrift = false));
-      }, DRIFT_CHECK_MS);
+      dp.watchKernel(
+        (loops) => this.runLoops(loops, 'kernel event'),
+        () => {
+          // A ruleset change (ours too): check soon, once for a burst.
+          if (this.earlyCheck) return;
+          this.earlyCheck = setTimeout(() => {
+            this.earlyCheck = undefined;
+            this.checkDrift(dp);
+          }, EARLY_CHECK_MS);
+          this.earlyCheck.unref();
+        },
+      );
+      this.driftTimer = setInterval(() => this.checkDrift(dp), DRIFT_CHECK_MS);
       this.driftTimer.unref();
     }
     return this.dataplane;
+  }
+
+  /** One drift check at a time; what it finds runs the loops owning it. */
+  private checkDrift(dp: DataPlane): void {
+    if (this.checkingDrift) return;
+    this.checkingDrift = true;
+    dp.drifted()
+      .then(
+        (loops) => this.runLoops(loops, 'drift check'),
+        (e: Error) => this.log.debug({ err: e.message }, 'drift check failed'),
+      )
+      .finally(() => (this.checkingDrift = false));
   }
 
   /** Runs the loops that own what changed (only those this agent runs). */

@@ -268,11 +268,18 @@ export class DataPlane {
     return uplinkMtu === undefined ? { connected } : { connected, uplinkMtu };
   }
 
-  /** Calls `onLoops` when the kernel reports a change to something a loop owns (drift repair; see kernel-events.ts). */
-  watchKernel(onLoops: (loops: Set<Loop>) => void): void {
+  /**
+   * Calls `onLoops` when the kernel reports a change to something a loop owns (drift repair; see
+   * kernel-events.ts), and `onRulesChanged` when nftables reports a ruleset change (anyone's):
+   * the caller then runs `drifted()` early instead of at its next tick.
+   */
+  watchKernel(onLoops: (loops: Set<Loop>) => void, onRulesChanged: () => void): void {
     this.watch = new KernelWatch(this.config.ipv6, onLoops, (err) => this.log.warn({ err: err.message }, 'kernel events lost (netlink receive error); checking everything'));
     // Events come only where iptables writes through nf_tables; iptables-legacy is read every second.
-    this.nft = NftWatch.open(() => (this.iptablesChanged = true));
+    this.nft = NftWatch.open(() => {
+      this.iptablesChanged = true;
+      onRulesChanged();
+    });
     run('iptables', ['-V'], { allowFail: true }).then(
       (r) => {
         if (/nf_tables/.test(r.stdout)) return;
