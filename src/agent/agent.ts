@@ -61,9 +61,6 @@ export interface AgentStatus {
 /** What a saved state holds, as text: a sync that computes the same saves nothing. */
 const stateText = (s: Omit<LastState, 'savedAt'>): string => JSON.stringify([s.node, s.nodes, s.vips, s.serviceIps]);
 
-/** How often what the kernel sends no events about (sysctls, ipsets, iptables, IPVS) is checked. */
-const DRIFT_CHECK_MS = 1000;
-
 /** After an nftables change event, how soon iptables is checked (a burst of changes costs one check). */
 const EARLY_CHECK_MS = 100;
 
@@ -324,8 +321,10 @@ export class Agent {
           this.earlyCheck.unref();
         },
       );
-      this.driftTimer = setInterval(() => this.checkDrift(dp), DRIFT_CHECK_MS);
-      this.driftTimer.unref();
+      if (this.config.selfHealPeriodMs > 0) {
+        this.driftTimer = setInterval(() => this.checkDrift(dp), this.config.selfHealPeriodMs);
+        this.driftTimer.unref();
+      }
     }
     return this.dataplane;
   }

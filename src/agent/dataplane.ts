@@ -192,14 +192,19 @@ export class DataPlane {
     if (!setup && !services) return loops;
     const families = this.families();
     const readIptables = !this.nft || this.iptablesChanged || setup?.iptables === undefined || (services !== undefined && services.iptables === undefined);
+    // Cleared before reading: a change announced while the shell reads is read next time.
     this.iptablesChanged = false;
     const commands: string[][] = [...(setup ? [['ipset', 'save']] : []), ...(services ? [['ipvsadm', '-Sn']] : []), ...(readIptables ? families.map(saveCommand) : [])];
-    const out = await this.probe.run(commands);
+    const out = await this.probe.run(commands).catch((e: unknown) => {
+      if (readIptables) this.iptablesChanged = true;
+      throw e;
+    });
     const ipset = setup ? out.shift()! : undefined;
     const ipvs = services ? out.shift()! : undefined;
     // A command that failed tells nothing (and its loop would fail the same way): not drift.
     if (ipvs && ipvs.code !== 0) this.servicesCheckFailed();
     const iptables = readIptables && out.every((r) => r.code === 0) ? families.flatMap((f, i) => ourLines(f, out[i]!.stdout)).sort() : undefined;
+    if (readIptables && !iptables) this.iptablesChanged = true;
     const same = (a: string[] | undefined, b: string[] | undefined): boolean => !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
     if (setup) {
       const ipt = iptables?.filter((l) => !l.includes(SERVICES_CHAIN));

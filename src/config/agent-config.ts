@@ -140,6 +140,7 @@ export const AGENT_OPTIONS = {
   'metrics-path': { type: 'string', default: '/metrics', describe: 'Prometheus metrics path.' },
   'health-port': { type: 'string', default: '20244', describe: 'Health check port serving /healthz (0: disabled).' },
   'health-addr': { type: 'string', default: '', describe: "Health check address to listen on (default: all interfaces; the livenessProbe must use the same address)." },
+  'self-heal-period': { type: 'string', default: '1s', describe: 'How often what the kernel sends no events about (ipsets, IPVS, sysctls; iptables without nf_tables) is compared with what the agent set up, and repaired. 0 turns these checks off (the periodic sync still repairs).' },
   'state-file': { type: 'string', default: '/var/lib/kube-router-ts/state.json', describe: 'Where the agent keeps the desired state it last computed, to start from when it restarts while the API server is unreachable ("" to keep none).' },
   'admin-socket': { type: 'string', default: '/run/kube-router-ts/speaker.sock', describe: 'Unix socket of the BGP admin API (kube-router-ts bgp ...).' },
   'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level.' },
@@ -185,6 +186,8 @@ export interface AgentConfig {
   ipv4: boolean;
   ipv6: boolean;
   routesSyncPeriodMs: number;
+  /** --self-heal-period; 0: no periodic drift checks. */
+  selfHealPeriodMs: number;
   serviceClusterIpRanges: string[];
   serviceExternalIpRanges: string[];
   loadBalancerIpRanges: string[];
@@ -265,6 +268,7 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   const healthAddr = listenAddr('health-addr');
   if (metricsPort && metricsPort === healthPort && metricsAddr !== healthAddr) throw new FlagError('metrics-addr', 'must equal --health-addr when --metrics-port equals --health-port (one listener serves both)');
   if (metricsPort && metricsPort === healthPort && metricsPath === '/healthz') throw new FlagError('metrics-path', 'cannot be /healthz when metrics and health share a port');
+  const selfHealMs = str('self-heal-period') === '0' ? 0 : parseDuration('self-heal-period', str('self-heal-period') ?? '1s');
   const syncMs = parseDuration('routes-sync-period', str('routes-sync-period') ?? '5m');
   if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
   const asnValue = asn('cluster-asn', str('cluster-asn') ?? '64512');
@@ -300,6 +304,7 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
     ipv4: bool('enable-ipv4'),
     ipv6: bool('enable-ipv6'),
     routesSyncPeriodMs: syncMs,
+    selfHealPeriodMs: selfHealMs,
     serviceClusterIpRanges: cidrs('service-cluster-ip-range', a['service-cluster-ip-range']),
     serviceExternalIpRanges: cidrs('service-external-ip-range', a['service-external-ip-range']),
     loadBalancerIpRanges: cidrs('loadbalancer-ip-range', a['loadbalancer-ip-range']),

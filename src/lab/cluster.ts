@@ -286,7 +286,8 @@ export class Lab {
   async servePodWeb(pod: LabPod, port = 8080): Promise<void> {
     const child = this.netns(pod.netns).spawn(process.execPath, [this.state.cli, 'lab', 'pod-web', `--name=${pod.name}`, `--port=${port}`], { logFile: path.join(this.state.dir, `${pod.name}-web.log`) });
     child.unref();
-    await until(async () => (await this.inPod(pod, 'curl', ['-s', '-m', '2', `http://127.0.0.1:${port}/`])).stdout === `${pod.name}\n`, 60000, `the web server in ${pod.name}`);
+    // Two minutes: starting node takes most of one under emulation on a busy machine.
+    await until(async () => (await this.inPod(pod, 'curl', ['-s', '-m', '2', `http://127.0.0.1:${port}/`])).stdout === `${pod.name}\n`, 120000, `the web server in ${pod.name}`);
   }
 
   /**

@@ -15,6 +15,8 @@ const DIR = '/run/kube-router-ts/test-svc';
 const PREFIX = 'krtt-sv-';
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const VIP = '10.96.0.100';
+/** Drift checks every 5 s under emulation, where forks are dear (see overlay-lab.test.ts). */
+const AGENT_ARGS = '--run-service-proxy --self-heal-period=5s';
 
 describe('service proxy in the VM: 2 nodes and a ToR', () => {
   const g = vmGroup('service-proxy', { memoryMiB: 3072 });
@@ -45,7 +47,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     withLab(`await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node1-pod1'), pod('node2-pod1')], ${extra} });`);
 
   beforeAll(async () => {
-    const r = await lab(`up --nodes 2 --tor --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=--run-service-proxy`, true);
+    const r = await lab(`up --nodes 2 --tor --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=${q(AGENT_ARGS)}`, true);
     if (r.code !== 0) throw new Error(`lab up in the VM failed (${r.code}): ${r.stderr}${r.stdout}`);
     await withLab(`await Promise.all([lab.servePodWeb(pod('node1-pod1')), lab.servePodWeb(pod('node2-pod1'))]);`);
     await web('');
@@ -114,17 +116,18 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
   it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are back (within 2 s natively; timed under emulation)', async () => {
     const heal = (breakIt: string, check: string) => timeToHeal(g.vm(), `${PREFIX}node1`, breakIt, check);
     const vs = `-t ${VIP}:80`;
-    const rows: [string, number][] = [
-      ['VIP removed from kube-dummy-if', await heal(`ip addr del ${VIP}/32 dev kube-dummy-if`, `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`)],
-      ['kube-dummy-if deleted', await heal('ip link del kube-dummy-if', `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`)],
-      ['IPVS virtual server deleted', await heal(`ipvsadm -D ${vs}`, `ipvsadm -Sn | grep -q -- "-A ${vs}"`)],
-      ['IPVS real server deleted', await heal(`ipvsadm -d ${vs} -r $(ipvsadm -Sn | grep -- "-a ${vs}" | head -1 | awk '{ for (i = 1; i < NF; i++) if ($i == "-r") print $(i + 1) }')`, `[ $(ipvsadm -Sn | grep -c -- "-a ${vs}") -eq 2 ]`)],
-      ['service SNAT chain flushed', await heal('iptables -t nat -F KUBE-ROUTER-TS-SERVICES', 'iptables-save -t nat | grep -q -- "-A KUBE-ROUTER-TS-SERVICES .*-j SNAT"')],
-      ['net.ipv4.vs.conntrack=0', await heal('sysctl -qw net.ipv4.vs.conntrack=0', '[ $(sysctl -n net.ipv4.vs.conntrack) = 1 ]')],
+    // [what, by events (at once) or by the 5 s check, ms]
+    const rows: [string, 'event' | 'check', number][] = [
+      ['VIP removed from kube-dummy-if', 'event', await heal(`ip addr del ${VIP}/32 dev kube-dummy-if`, `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`)],
+      ['kube-dummy-if deleted', 'event', await heal('ip link del kube-dummy-if', `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`)],
+      ['IPVS virtual server deleted', 'check', await heal(`ipvsadm -D ${vs}`, `ipvsadm -Sn | grep -q -- "-A ${vs}"`)],
+      ['IPVS real server deleted', 'check', await heal(`ipvsadm -d ${vs} -r $(ipvsadm -Sn | grep -- "-a ${vs}" | head -1 | awk '{ for (i = 1; i < NF; i++) if ($i == "-r") print $(i + 1) }')`, `[ $(ipvsadm -Sn | grep -c -- "-a ${vs}") -eq 2 ]`)],
+      ['service SNAT chain flushed', 'event', await heal('iptables -t nat -F KUBE-ROUTER-TS-SERVICES', 'iptables-save -t nat | grep -q -- "-A KUBE-ROUTER-TS-SERVICES .*-j SNAT"')],
+      ['net.ipv4.vs.conntrack=0', 'check', await heal('sysctl -qw net.ipv4.vs.conntrack=0', '[ $(sysctl -n net.ipv4.vs.conntrack) = 1 ]')],
     ];
-    process.stdout.write(`\nservice proxy self-heal (TCG):\n  ${rows.map(([what, ms]) => `${what}: ${ms < 0 ? 'not within 10 s' : `${ms} ms`}`).join('\n  ')}\n`);
-    // Under TCG the agent runs 5-10 times slower than on hardware: 5 s here; the host lab holds it to 2 s.
-    for (const [what, ms] of rows) expect({ what, healed: ms >= 0 && ms < 5000 }).toEqual({ what, healed: true });
+    process.stdout.write(`\nservice proxy self-heal (TCG, checks every 5 s):\n  ${rows.map(([what, how, ms]) => `${what} (${how}): ${ms < 0 ? 'not within 20 s' : `${ms} ms`}`).join('\n  ')}\n`);
+    // Under emulation: 5 s for what events cover, the check period plus 5 s for the rest; the host lab holds its objects to 2 s.
+    for (const [what, how, ms] of rows) expect({ what, healed: ms >= 0 && ms < (how === 'event' ? 5000 : 10000) }).toEqual({ what, healed: true });
     expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(['node1-pod1', 'node2-pod1']);
   });
 
