@@ -65,6 +65,8 @@ export class DataPlane {
   private iptablesChanged = false;
   private readonly probe = new Probe();
   private warnedIpvs = false;
+  /** The sysctls the routes loop set (rp_filter on tunnels), for the drift check. */
+  private routesSysctls: Record<string, string> = {};
   /** What the last setup and services runs made, to tell someone else's change from ours (drift). */
   /** (iptables undefined: what the run wrote was changed before it could be read back; check again.) */
   private setupWant: { sysctls: Record<string, string>; sets: IpSetSpec[]; iptables: string[] | undefined } | undefined;
@@ -138,8 +140,10 @@ export class DataPlane {
     // Loose reverse-path filtering on tunnels: a remote node's own packets arrive over the tunnel
     // while the main table reaches that node over the uplink, which strict mode would drop.
     // (IPv6 has no rp_filter sysctl.)
-    const rp = reconcileSysctls(Object.fromEntries(plan.tunnels.filter((x) => x.family === 4).map((x) => [`net.ipv4.conf.${x.name}.rp_filter`, '2'])));
+    const rpFilter = Object.fromEntries(plan.tunnels.filter((x) => x.family === 4).map((x) => [`net.ipv4.conf.${x.name}.rp_filter`, '2']));
+    const rp = reconcileSysctls(rpFilter);
     if (rp.length) this.log.debug({ sysctls: rp }, 'rp_filter set on tunnels');
+    this.routesSysctls = rpFilter;
     return changes;
   }
 
@@ -187,6 +191,7 @@ export class DataPlane {
   async drifted(): Promise<Set<Loop>> {
     const loops = new Set<Loop>();
     const sysctlsDiffer = (want: Record<string, string>): boolean => Object.entries(want).some(([k, v]) => readSysctl(k) !== v);
+    if (sysctlsDiffer(this.routesSysctls)) loops.add('routes');
     const setup = this.setupWant;
     const services = this.servicesWant;
     if (!setup && !services) return loops;
