@@ -350,7 +350,8 @@ export class Lab {
    * Restarts every agent, with `agentArgs` replacing the extra flags when given (say
    * --overlay-type=full), as a DaemonSet rollout would; waits until BGP has converged again.
    */
-  async restartAgents(agentArgs?: string[], timeoutMs = 120000): Promise<void> {
+  /** Restarts every agent (new flags if given) and waits for convergence: minutes under emulation on a busy machine. */
+  async restartAgents(agentArgs?: string[], timeoutMs = 300000): Promise<void> {
     if (agentArgs) {
       this.state.agentArgs = agentArgs;
       this.save();

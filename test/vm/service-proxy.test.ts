@@ -6,7 +6,7 @@
  * ipvsadm, ip and iptables-save.
  */
 import path from 'node:path';
-import { timeToHeal, vmGroup } from './group';
+import { timeToHeal, vmGroup, VM_HEAL_MS } from './group';
 
 jest.setTimeout(600000);
 
@@ -113,7 +113,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     await web('');
   });
 
-  it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are back (within 2 s natively; timed under emulation)', async () => {
+  it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are repaired by the drift machinery (timed; the 2 s target is the host lab'''s)', async () => {
     const heal = (breakIt: string, check: string) => timeToHeal(g.vm(), `${PREFIX}node1`, breakIt, check);
     const vs = `-t ${VIP}:80`;
     // [what, by events (at once) or by the 5 s check, ms]
@@ -125,9 +125,10 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
       ['service SNAT chain flushed', 'event', await heal('iptables -t nat -F KUBE-ROUTER-TS-SERVICES', 'iptables-save -t nat | grep -q -- "-A KUBE-ROUTER-TS-SERVICES .*-j SNAT"')],
       ['net.ipv4.vs.conntrack=0', 'check', await heal('sysctl -qw net.ipv4.vs.conntrack=0', '[ $(sysctl -n net.ipv4.vs.conntrack) = 1 ]')],
     ];
-    process.stdout.write(`\nservice proxy self-heal (TCG, checks every 5 s):\n  ${rows.map(([what, how, ms]) => `${what} (${how}): ${ms < 0 ? 'not within 20 s' : `${ms} ms`}`).join('\n  ')}\n`);
-    // Under emulation: 5 s for what events cover, the check period plus 5 s for the rest; the host lab holds its objects to 2 s.
-    for (const [what, how, ms] of rows) expect({ what, healed: ms >= 0 && ms < (how === 'event' ? 5000 : 10000) }).toEqual({ what, healed: true });
+    process.stdout.write(`\nservice proxy self-heal (TCG, checks every 5 s):\n  ${rows.map(([what, how, ms]) => `${what} (${how}): ${ms < 0 ? 'not within 45 s' : `${ms} ms`}`).join('\n  ')}\n`);
+    // Under emulation a reconcile's forks take seconds each, so the bound here is "well before the
+    // 60 s periodic sync": repaired by the drift machinery. The host lab holds its objects to 2 s.
+    for (const [what, , ms] of rows) expect({ what, healed: ms >= 0 && ms < VM_HEAL_MS }).toEqual({ what, healed: true });
     expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(['node1-pod1', 'node2-pod1']);
   });
 
