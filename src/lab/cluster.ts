@@ -348,9 +348,9 @@ export class Lab {
 
   /**
    * Restarts every agent, with `agentArgs` replacing the extra flags when given (say
-   * --overlay-type=full), as a DaemonSet rollout would; waits until BGP has converged again.
+   * --overlay-type=full), as a DaemonSet rollout would; waits until BGP has converged again
+   * (minutes under emulation on a busy machine).
    */
-  /** Restarts every agent (new flags if given) and waits for convergence: minutes under emulation on a busy machine. */
   async restartAgents(agentArgs?: string[], timeoutMs = 300000): Promise<void> {
     if (agentArgs) {
       this.state.agentArgs = agentArgs;

@@ -146,7 +146,7 @@ cat ${out}.out; rm -f ${out}.out ${out}.err`);
     expect((await status()).pings.filter((p) => !p.ok)).toEqual([]);
   });
   // Runs last: the lab is back on --overlay-type=subnet with all four nodes.
-  it('self-heal: a tunnel deleted or set down, the table-77 route and the rule removed are repaired by the drift machinery (timed; the 2 s target is the host lab'''s)', async () => {
+  it('self-heal: a tunnel deleted or set down, the table-77 route and the rule removed are repaired by the drift machinery (timed; the host lab holds the 2 s target)', async () => {
     const heal = (breakIt: string, check: string) => timeToHeal(g.vm(), `${PREFIX}node1`, breakIt, check);
     const rows: [string, number][] = [
       ['tunnel deleted (ip link del tun-100113)', await heal('ip link del tun-100113', 'ip route show 10.244.3.0/24 | grep -q "dev tun-100113" && ip link show tun-100113 | grep -q ",UP"')],

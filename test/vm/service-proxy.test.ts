@@ -113,7 +113,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     await web('');
   });
 
-  it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are repaired by the drift machinery (timed; the 2 s target is the host lab'''s)', async () => {
+  it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are repaired by the drift machinery (timed; the host lab holds the 2 s target)', async () => {
     const heal = (breakIt: string, check: string) => timeToHeal(g.vm(), `${PREFIX}node1`, breakIt, check);
     const vs = `-t ${VIP}:80`;
     // [what, by events (at once) or by the 5 s check, ms]
