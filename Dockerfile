@@ -10,6 +10,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY native ./native
+COPY net ./net
 COPY bgp ./bgp
 COPY controllers ./controllers
 COPY src ./src

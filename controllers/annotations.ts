@@ -3,9 +3,8 @@
  * message; callers log a bad annotation once and carry on without it (a garbage annotation is
  * never fatal and never drops valid state).
  */
-import ipaddr from 'ipaddr.js';
 import yaml from 'js-yaml';
-import { canonicalPrefix } from '../bgp/codec/prefix';
+import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../net';
 
 export const ANNOTATIONS = {
   nodeAsn: 'kube-router.io/node.asn',
@@ -45,8 +44,8 @@ export function parseAsn(text: string): Parsed<number> {
 
 export function parseIpList(text: string): Parsed<string[]> {
   const items = list(text).filter(Boolean);
-  const badOne = items.find((s) => !ipaddr.isValid(s));
-  return badOne !== undefined ? bad(`${JSON.stringify(badOne)} is not an IP address`) : ok(items.map((s) => ipaddr.parse(s).toString()));
+  const badOne = items.find((s) => !isIp(s));
+  return badOne !== undefined ? bad(`${JSON.stringify(badOne)} is not an IP address`) : ok(items.map(canonicalIp));
 }
 
 export function parseCidrList(text: string): Parsed<string[]> {
@@ -97,14 +96,14 @@ export function parsePeersYaml(text: string): Parsed<PeerAnnotation[]> {
     const unknown = Object.keys(p).find((k) => !known.has(k));
     if (unknown) return bad(`entry ${i}: unknown field ${unknown}`);
     const address = String(p.remoteip ?? '');
-    if (!ipaddr.isValid(address)) return bad(`entry ${i}: remoteip ${JSON.stringify(p.remoteip)} is not an IP address`);
+    if (!isIp(address)) return bad(`entry ${i}: remoteip ${JSON.stringify(p.remoteip)} is not an IP address`);
     const asn = parseAsn(String(p.remoteasn ?? ''));
     if (!asn.ok) return bad(`entry ${i}: remoteasn: ${asn.error}`);
     const port = p.port === undefined ? 179 : Number(p.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535) return bad(`entry ${i}: port ${JSON.stringify(p.port)} is not a port`);
     const pw = parsePassword(p.password === undefined ? undefined : String(p.password));
     if (!pw.ok) return bad(`entry ${i}: password: ${pw.error}`);
-    const peer: PeerAnnotation = { address: ipaddr.parse(address).toString(), asn: asn.value, port };
+    const peer: PeerAnnotation = { address: canonicalIp(address), asn: asn.value, port };
     if (pw.value) peer.password = pw.value;
     if (p.maxprefixes !== undefined) {
       const n = Number(p.maxprefixes);
@@ -112,8 +111,8 @@ export function parsePeersYaml(text: string): Parsed<PeerAnnotation[]> {
       peer.maxPrefixes = n;
     }
     if (p.localip !== undefined) {
-      if (!ipaddr.isValid(String(p.localip))) return bad(`entry ${i}: localip ${JSON.stringify(p.localip)} is not an IP address`);
-      peer.localAddress = ipaddr.parse(String(p.localip)).toString();
+      if (!isIp(String(p.localip))) return bad(`entry ${i}: localip ${JSON.stringify(p.localip)} is not an IP address`);
+      peer.localAddress = canonicalIp(String(p.localip));
     }
     out.push(peer);
   }
@@ -141,7 +140,7 @@ export function parseLegacyPeers(a: Record<string, string>): Parsed<PeerAnnotati
     const peer: PeerAnnotation = { address, asn: asn.value, port: 179 };
     if (pw.value) peer.password = pw.value;
     if (localItems[i]) {
-      if (!ipaddr.isValid(localItems[i]!)) return bad(`${ANNOTATIONS.peerLocalIps}: ${JSON.stringify(localItems[i])} is not an IP address`);
+      if (!isIp(localItems[i]!)) return bad(`${ANNOTATIONS.peerLocalIps}: ${JSON.stringify(localItems[i])} is not an IP address`);
       peer.localAddress = localItems[i]!;
     }
     out.push(peer);
@@ -190,7 +189,7 @@ export function parseCommunities(text: string): Parsed<number[]> {
 /** Route reflector cluster ID: a 32-bit number or an IPv4 address, as an IPv4 address. */
 export function parseClusterId(text: string): Parsed<string> {
   const t = text.trim();
-  if (ipaddr.IPv4.isValidFourPartDecimal(t)) return ok(t);
+  if (isIpv4(t)) return ok(t);
   const n = Number(t);
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) return bad(`${JSON.stringify(text)} is not a cluster ID (a 32-bit number or an IPv4 address)`);
   return ok([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));

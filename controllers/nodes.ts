@@ -4,8 +4,7 @@
  * annotations. For the cluster: the iBGP peers kube-router would pick (full mesh, same-ASN mesh,
  * or route reflector roles), and every node's IPs and pod CIDRs (the ipsets). Pure: no I/O.
  */
-import ipaddr from 'ipaddr.js';
-import { canonicalPrefix } from '../bgp/codec/prefix';
+import { canonicalIp, canonicalPrefix, ipFamily, isIp } from '../net';
 import {
   ANNOTATIONS,
   PeerAnnotation,
@@ -98,10 +97,10 @@ function nodeIps(n: NodeObject): { ipv4?: string; ipv6?: string } {
   const out: { ipv4?: string; ipv6?: string } = {};
   for (const type of ['InternalIP', 'ExternalIP']) {
     for (const a of n.status?.addresses ?? []) {
-      if (a.type !== type || !ipaddr.isValid(a.address)) continue;
-      const ip = ipaddr.parse(a.address);
-      if (ip.kind() === 'ipv4') out.ipv4 ??= ip.toString();
-      else out.ipv6 ??= ip.toString();
+      if (a.type !== type || !isIp(a.address)) continue;
+      const ip = canonicalIp(a.address);
+      if (ipFamily(ip) === 4) out.ipv4 ??= ip;
+      else out.ipv6 ??= ip;
     }
   }
   return out;
@@ -192,7 +191,7 @@ export function computeNodes(objects: readonly NodeObject[], o: NodesOptions, pr
       internalPeers.push({ node: n.name, address: ip, asn: localAsn, rrClient: local.rrServer !== undefined && n.rrClient !== undefined });
     }
   }
-  const fam = (c: string): boolean => (c.includes(':') ? o.ipv6 : o.ipv4);
+  const fam = (c: string): boolean => (ipFamily(c) === 6 ? o.ipv6 : o.ipv4);
   return {
     local,
     nodes,

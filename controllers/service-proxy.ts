@@ -11,7 +11,7 @@
  * sessionAffinity ClientIP. Hairpin (a pod reaching itself through its service) is per service
  * (kube-router.io/service.hairpin) or for all (--hairpin-mode), as in kube-router.
  */
-import ipaddr from 'ipaddr.js';
+import { canonicalIp, hostPort, ipFamily as family, isIp } from '../net';
 import { ANNOTATIONS } from './annotations';
 import type { Problems } from './problems';
 import { SERVICE_NAME_LABEL, type EndpointSliceObject, type ServiceObject } from './services';
@@ -62,9 +62,7 @@ const DEFAULT_AFFINITY_SECONDS = 10800;
 
 /** "tcp:10.96.0.10:80", "udp:[fd00::10]:53": one virtual server's identity. */
 export const virtualServerKey = (v: Pick<VirtualServer, 'protocol' | 'address' | 'port'>): string => `${v.protocol}:${hostPort(v.address, v.port)}`;
-export const hostPort = (address: string, port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
 
-const family = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
 /** Byte order, not locale order: the same on every machine. */
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -86,8 +84,8 @@ function endpointsFor(svc: ServiceObject, portName: string, protocol: string, sl
       // The API says an unset ready condition means ready.
       if (e.conditions?.ready === false) continue;
       for (const a of e.addresses ?? []) {
-        if (!ipaddr.isValid(a)) continue;
-        const address = ipaddr.parse(a).toString();
+        if (!isIp(a)) continue;
+        const address = canonicalIp(a);
         out.set(hostPort(address, port.port), { address, port: port.port, local: e.nodeName === nodeName });
       }
     }
@@ -119,11 +117,11 @@ export function computeProxy(services: readonly ServiceObject[], slices: readonl
 
     const ips = (field: string, list: readonly (string | undefined)[]): string[] =>
       [...new Set(list.filter((x): x is string => !!x))].flatMap((ip) => {
-        if (!ipaddr.isValid(ip)) {
+        if (!isIp(ip)) {
           problems.report(`service/${id}`, field, `${JSON.stringify(ip)} is not an IP address`);
           return [];
         }
-        const canonical = ipaddr.parse(ip).toString();
+        const canonical = canonicalIp(ip);
         return wanted(canonical) ? [canonical] : [];
       });
     const clusterIps = ips('spec.clusterIPs', [spec.clusterIP, ...(spec.clusterIPs ?? [])]);

@@ -7,7 +7,7 @@
  * endpoint, and with internalTrafficPolicy Local likewise the cluster IP: kube-router looks at
  * any local endpoint (its issue 466); we look at readiness. Pure: no I/O.
  */
-import ipaddr from 'ipaddr.js';
+import { canonicalIp, hostPrefix, inPrefixes, ipFamily, isIp } from '../net';
 import { ANNOTATIONS, parseBool } from './annotations';
 import type { Problems } from './problems';
 
@@ -56,14 +56,6 @@ export interface AdvertisedVip {
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-function inRanges(ip: string, ranges: readonly string[]): boolean {
-  const addr = ipaddr.parse(ip);
-  return ranges.some((r) => {
-    const [net, len] = ipaddr.parseCIDR(r);
-    return net.kind() === addr.kind() && addr.match(net, len);
-  });
-}
-
 /** A ready endpoint of the service on this node (ready unset counts as ready, as the API says). */
 export function hasReadyLocalEndpoint(svc: ServiceObject, slices: readonly EndpointSliceObject[], o: Pick<ServicesOptions, 'nodeName' | 'nodeIps'>): boolean {
   const ns = svc.metadata?.namespace;
@@ -100,13 +92,13 @@ export function computeServiceVips(services: readonly ServiceObject[], slices: r
     const internalLocal = spec.internalTrafficPolicy === 'Local' || ann[ANNOTATIONS.svcLocal] === 'true';
     const add = (ips: string[], kind: AdvertisedVip['kind']): void => {
       for (const ip of ips) {
-        if (!ipaddr.isValid(ip)) {
+        if (!isIp(ip)) {
           problems.report(`service/${id}`, kind, `${JSON.stringify(ip)} is not an IP address`);
           continue;
         }
-        const a = ipaddr.parse(ip);
-        if (a.kind() === 'ipv4' ? !o.ipv4 : !o.ipv6) continue;
-        const prefix = `${a.toString()}/${a.kind() === 'ipv4' ? 32 : 128}`;
+        const a = canonicalIp(ip);
+        if (ipFamily(a) === 4 ? !o.ipv4 : !o.ipv6) continue;
+        const prefix = hostPrefix(a);
         if (!out.has(prefix)) out.set(prefix, { prefix, service: id, kind });
       }
     };
@@ -116,7 +108,7 @@ export function computeServiceVips(services: readonly ServiceObject[], slices: r
     }
     if (flag(ANNOTATIONS.svcAdvertiseExternalIp, o.advertiseExternalIp) && (!externalLocal || local())) {
       const ips = (spec.externalIPs ?? []).filter((ip) => {
-        if (!o.strictExternalIpValidation || (ipaddr.isValid(ip) && inRanges(ip, o.externalIpRanges))) return true;
+        if (!o.strictExternalIpValidation || (isIp(ip) && inPrefixes(ip, o.externalIpRanges))) return true;
         problems.report(`service/${id}`, 'spec.externalIPs', `${ip} is outside --service-external-ip-range (strict validation): not advertised`);
         return false;
       });
@@ -127,7 +119,7 @@ export function computeServiceVips(services: readonly ServiceObject[], slices: r
         .filter((i) => i.ip && i.ipMode !== 'Proxy')
         .map((i) => i.ip!)
         .filter((ip) => {
-          if (!o.strictExternalIpValidation || (ipaddr.isValid(ip) && inRanges(ip, o.loadBalancerIpRanges))) return true;
+          if (!o.strictExternalIpValidation || (isIp(ip) && inPrefixes(ip, o.loadBalancerIpRanges))) return true;
           problems.report(`service/${id}`, 'status.loadBalancer.ingress', `${ip} is outside --loadbalancer-ip-range (strict validation): not advertised`);
           return false;
         });
@@ -148,9 +140,8 @@ export function allServiceIps(services: readonly ServiceObject[]): Set<string> {
     const spec = svc.spec ?? {};
     const ips = [spec.clusterIP, ...(spec.clusterIPs ?? []), ...(spec.externalIPs ?? []), ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)];
     for (const ip of ips) {
-      if (!ip || ip === 'None' || !ipaddr.isValid(ip)) continue;
-      const a = ipaddr.parse(ip);
-      out.add(`${a.toString()}/${a.kind() === 'ipv4' ? 32 : 128}`);
+      if (!ip || ip === 'None' || !isIp(ip)) continue;
+      out.add(hostPrefix(canonicalIp(ip)));
     }
   }
   return out;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { FAMILIES, Family } from '../codec/constants';
 import type { Speaker } from '../speaker/speaker';
 import { adjInView, globalView, neighborViews, ribView, FibLookup } from './views';
-import { normalizeAddress } from '../session/addresses';
+import { normalizeAddress } from '../../net';
 import type { Logger } from '../log';
 
 class HttpError extends Error {

@@ -9,7 +9,8 @@ import { BgpError, ErrorCode, UpdateSubcode } from './errors';
 import { ErrorAction, AttributeProblem, Malformed } from './error-handling';
 import { Reader } from './reader';
 import { Writer } from './writer';
-import { formatIpv4, formatIp, parseIp, decodePrefixes, encodePrefix } from './prefix';
+import { formatIpv4, formatIp, parseIp } from '../../net';
+import { decodePrefixes, encodePrefix } from './prefix';
 
 export interface AsPathSegment {
   type: AsPathSegmentType;

@@ -7,7 +7,7 @@ import { MessageType } from './constants';
 import { BgpError, ErrorCode, OpenSubcode } from './errors';
 import { Reader } from './reader';
 import { Writer } from './writer';
-import { formatIpv4, parseIp } from './prefix';
+import { formatIpv4, parseIp } from '../../net';
 import { decodeCapabilities, encodeCapability, Capability } from './capabilities';
 import type { OpenMessage } from './messages';
 

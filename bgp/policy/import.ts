@@ -9,7 +9,7 @@ import { ErrorAction } from '../codec/error-handling';
 import type { ReceivedUpdate } from '../codec/messages';
 import type { Attribute } from '../codec/attributes';
 import { containsAs, firstAs, mergeAs4Path } from '../rib/as-path';
-import { parseIp } from '../codec/prefix';
+import { parseIp } from '../../net';
 import { fromWire, PathAttributes, PeerRef } from '../rib/path';
 import type { RouteInput } from '../rib/rib';
 

@@ -7,7 +7,7 @@
  */
 import { pathLength, firstAs } from './as-path';
 import type { Path } from './path';
-import { ipv4ToNumber, parseIp } from '../codec/prefix';
+import { ipv4ToNumber, parseIp } from '../../net';
 
 export enum BestPathReason {
   OnlyPath = 'only path',

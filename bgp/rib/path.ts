@@ -3,6 +3,7 @@
  * decision and for re-advertisement (4-octet AS path already merged), and where it came from.
  * `fromWire` and `toWire` convert between these and the codec's attribute lists.
  */
+import { ipFamily } from '../../net';
 import { AttrFlag, Family, Origin, Afi, Safi } from '../codec/constants';
 import { Attribute, AsPathSegment, attributeCode, defaultFlags } from '../codec/attributes';
 import { needsAs4 } from './as-path';
@@ -46,7 +47,7 @@ export interface Path {
   rejectReason?: string;
 }
 
-export const familyOfPrefix = (prefix: string): Family => (prefix.includes(':') ? 'ipv6-unicast' : 'ipv4-unicast');
+export const familyOfPrefix = (prefix: string): Family => (ipFamily(prefix) === 6 ? 'ipv6-unicast' : 'ipv4-unicast');
 
 /**
  * Builds the attributes of a route from a received UPDATE's attribute list (already RFC 7606

@@ -4,17 +4,7 @@
  * we take a global address of the interface that holds the session's local IPv4 address.
  */
 import os from 'node:os';
-import ipaddr from 'ipaddr.js';
-
-/** "::ffff:10.0.0.1" (an IPv4 client on a dual-stack socket) becomes "10.0.0.1". */
-export function normalizeAddress(addr: string | undefined): string | undefined {
-  if (!addr) return addr;
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  if (m) return m[1];
-  return ipaddr.isValid(addr) ? ipaddr.parse(addr).toString() : addr;
-}
-
-export { isIpv4 as isIpv4Address } from '../codec/prefix';
+import { normalizeAddress } from '../../net';
 
 /** A global (not link-local) IPv6 address on the interface that holds `local`, if any. */
 export function siblingIpv6(local: string): string | undefined {

@@ -7,7 +7,7 @@ import { AS_TRANS, BGP_VERSION, Afi, Family, MessageType, afiSafiOf, familyOf } 
 import { BgpError, ErrorCode, OpenSubcode } from '../codec/errors';
 import type { Capability } from '../codec/capabilities';
 import type { OpenMessage } from '../codec/messages';
-import { ipv4ToNumber } from '../codec/prefix';
+import { ipv4ToNumber } from '../../net';
 
 export interface LocalSettings {
   asn: number;

@@ -12,9 +12,10 @@ import { Family, afiSafiOf, familyOf, RouteRefreshSubtype } from '../codec/const
 import type { OpenMessage, ReceivedUpdate, RouteRefreshMessage } from '../codec/messages';
 import type { CodecContext } from '../codec/attributes';
 import { buildOpen, LocalSettings, negotiate, Negotiated } from './negotiate';
-import { ipv4ToNumber } from '../codec/prefix';
+import { ipv4ToNumber } from '../../net';
 import { TransportFactory } from './transport';
-import { isIpv4Address, normalizeAddress, siblingIpv6 } from './addresses';
+import { isIpv4, normalizeAddress } from '../../net';
+import { siblingIpv6 } from './addresses';
 import type { Logger } from '../log';
 
 export interface NeighborSettings {
@@ -227,7 +228,7 @@ export class Peer extends EventEmitter implements ConnectionOwner {
   localNextHop(family: Family): string | undefined {
     const local = this.localAddress;
     if (!local) return undefined;
-    const v4session = isIpv4Address(local);
+    const v4session = isIpv4(local);
     if (family === 'ipv4-unicast') {
       if (v4session) return local;
       // IPv4 NLRI over an IPv6 session: RFC 8950 lets us use our IPv6 address when negotiated.

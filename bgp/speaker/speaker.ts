@@ -8,11 +8,10 @@ import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { BGP_PORT, FAMILIES, Family, Origin, RouteRefreshSubtype } from '../codec/constants';
 import { CeaseSubcode } from '../codec/errors';
-import { canonicalPrefix } from '../codec/prefix';
+import { canonicalPrefix, ipFamily, normalizeAddress } from '../../net';
 import type { ReceivedUpdate } from '../codec/messages';
 import { Peer, NeighborSettings } from '../session/peer';
 import { LocalSettings } from '../session/negotiate';
-import { normalizeAddress } from '../session/addresses';
 import { tcpTransports, TransportFactory } from '../session/transport';
 import { State } from '../fsm/states';
 import { Rib, BestChange } from '../rib/rib';
@@ -75,7 +74,7 @@ const rejection = (verdict: false | string): string => (verdict === false ? IMPO
 /** Adds communities, AS path prepending and a next hop (export policy) to an advertisement. */
 function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>, prefix: string): Advertised {
   const attrs: PathAttributes = { ...adv.attrs };
-  if (d.nextHop && d.nextHop.includes(':') === prefix.includes(':')) attrs.nextHop = d.nextHop;
+  if (d.nextHop && ipFamily(d.nextHop) === ipFamily(prefix)) attrs.nextHop = d.nextHop;
   if (d.communities?.length) attrs.communities = [...new Set([...(attrs.communities ?? []), ...d.communities])];
   if (d.prepend) attrs.asPath = prepend(attrs.asPath, d.prepend.asn, d.prepend.times);
   return { attrs, key: attributesKey(attrs) };

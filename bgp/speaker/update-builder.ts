@@ -8,7 +8,7 @@ import type { Attribute, CodecContext } from '../codec/attributes';
 import { attributeCode, defaultFlags } from '../codec/attributes';
 import { encodeMessage } from '../codec/message';
 import type { UpdateMessage } from '../codec/messages';
-import { isIpv4 } from '../codec/prefix';
+import { isIpv4 } from '../../net';
 import { PathAttributes, toWire } from '../rib/path';
 
 const MP_FLAGS = AttrFlag.Optional | AttrFlag.ExtendedLength;

@@ -4,7 +4,7 @@
  * reconciler reads the kernel and applies the difference; kernel route events trigger a route
  * reconcile, so a route removed behind our back is put back.
  */
-import ipaddr from 'ipaddr.js';
+import { inPrefixes, ipFamily, networkOf } from '../../net';
 import { MAIN_TABLE, Rtnl } from '../dataplane/rtnl';
 import { RouteReconciler, RouteChanges, protocolName } from '../dataplane/routes';
 import { TunnelReconciler, TunnelView } from '../dataplane/tunnels';
@@ -23,7 +23,6 @@ import { DummyReconciler } from '../dataplane/dummy';
 import { Ipvs, IpvsService, IpvsChanges, parseIpvsSave, planIpvs } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
 import { hairpinRules, ipvsSnatRules, ourLines, saveCommand, SERVICES_CHAIN } from '../dataplane/iptables';
-import { inSubnets } from '../util/cidr';
 import { run } from '../util/exec';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp/log';
@@ -36,7 +35,7 @@ export interface NodeDataPlane {
   nodeIp: string | undefined;
 }
 
-const v4 = (x: string): boolean => !x.includes(':');
+const v4 = (x: string): boolean => ipFamily(x) === 4;
 
 /** The service proxy's desired state, as the data path needs it. */
 export interface ServicesDataPlane {
@@ -167,7 +166,7 @@ export class DataPlane {
     const previous = new Set(link.removed.map((c) => c.split('/')[0]!));
     const nodeIps = new Set(d.nodeIps);
     const ranges = this.config.serviceClusterIpRanges;
-    const owned = (s: IpvsService): boolean => vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inSubnets(s.address, ranges);
+    const owned = (s: IpvsService): boolean => vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges);
     const changes = await this.ipvs.reconcile(d.virtualServers, owned);
     const rules = new Map<4 | 6, string[]>();
     for (const f of this.families()) {
@@ -266,14 +265,11 @@ export class DataPlane {
     const connected: string[] = [];
     let uplinkMtu: number | undefined;
     for (const a of addresses) {
-      const [ip, lenText] = a.cidr.split('/');
+      const ip = a.cidr.split('/')[0];
       if (ip === nodeIp) uplinkMtu = byIndex.get(a.index)?.mtu;
       const name = byIndex.get(a.index)?.name;
       if (name === 'lo' || name === BRIDGE || a.cidr.startsWith('fe80')) continue;
-      const len = Number(lenText);
-      const net = ipaddr.parse(ip!);
-      const masked = ipaddr.fromByteArray(net.toByteArray().map((b, i) => (i * 8 >= len ? 0 : i * 8 + 8 <= len ? b : b & (0xff << (8 - (len - i * 8))))));
-      connected.push(`${masked.toString()}/${len}`);
+      connected.push(networkOf(a.cidr));
     }
     return uplinkMtu === undefined ? { connected } : { connected, uplinkMtu };
   }

@@ -8,8 +8,7 @@
  * itself owns (kube-router #584): a prefix equal to or inside a subnet on its interfaces, its own
  * pod CIDRs or the service cluster IP range is refused, with the reason. Pure: no I/O.
  */
-import ipaddr from 'ipaddr.js';
-import { containingPrefix, inSubnets } from '../util/cidr';
+import { canonicalIp, containingPrefix, inPrefixes, ipFamily, isIp } from '../../net';
 import type { DesiredRoute } from '../dataplane/routes';
 import { DesiredTunnel, Encap, tunnelName, tunnelOverhead } from '../dataplane/tunnels';
 import { DesiredRule, OVERLAY_TABLE } from '../dataplane/rules';
@@ -66,22 +65,21 @@ function protectedBy(prefix: string, i: PlanInput): string | undefined {
   return undefined;
 }
 
-const family = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
 
 export function planKernel(i: PlanInput): KernelPlan {
   const plan: KernelPlan = { routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [], refused: [] };
   const tunnels = new Map<string, DesiredTunnel>();
   const hostRoutes = new Set<string>();
   for (const r of i.learned) {
-    if (!ipaddr.isValid(r.nextHop)) continue;
+    if (!isIp(r.nextHop)) continue;
     const reason = protectedBy(r.prefix, i);
     if (reason) {
       plan.refused.push({ prefix: r.prefix, ...(r.peer ? { peer: r.peer } : {}), reason });
       continue;
     }
-    const nh = ipaddr.parse(r.nextHop).toString();
-    const f = family(nh);
-    const sameSubnet = inSubnets(nh, i.connected);
+    const nh = canonicalIp(r.nextHop);
+    const f = ipFamily(nh);
+    const sameSubnet = inPrefixes(nh, i.connected);
     const localIp = f === 4 ? i.local.ipv4 : i.local.ipv6;
     const tunnel = i.overlay && localIp && i.nodeIps.has(nh) && (i.overlay.type === 'full' || !sameSubnet);
     if (tunnel && i.overlay && localIp) {
@@ -104,7 +102,7 @@ export function planKernel(i: PlanInput): KernelPlan {
   plan.tunnels = [...tunnels.values()];
   for (const f of [4, 6] as const) {
     if (!plan.tunnels.some((t) => t.family === f)) continue;
-    for (const c of i.ownPodCidrs) if (family(c.split('/')[0]!) === f) plan.rules.push({ family: f, src: c, table: OVERLAY_TABLE });
+    for (const c of i.ownPodCidrs) if (ipFamily(c) === f) plan.rules.push({ family: f, src: c, table: OVERLAY_TABLE });
     if (i.overlay?.encap === 'fou') plan.fouPorts.push({ port: i.overlay.port, family: f });
   }
   return plan;

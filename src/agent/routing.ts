@@ -17,7 +17,7 @@ import type { AgentConfig } from '../config/agent-config';
 import type { InternalPeer, LocalNode } from '../../controllers/nodes';
 import type { AdvertisedVip } from '../../controllers/services';
 import type { LearnedRoute } from './kernel-plan';
-import { containingPrefix } from '../util/cidr';
+import { containingPrefix, ipFamily } from '../../net';
 
 export interface RoutingInputs {
   local: LocalNode;
@@ -169,7 +169,7 @@ export class Routing {
       this.log.info({ peer: address, asn: n.asn, internal: this.internal.has(address) }, 'added BGP peer');
     }
 
-    const originate = new Set([...local.podCidrs.filter((c) => (c.includes(':') ? this.config.ipv6 : this.config.ipv4)), ...inputs.vips.map((v) => v.prefix)]);
+    const originate = new Set([...local.podCidrs.filter((c) => (ipFamily(c) === 6 ? this.config.ipv6 : this.config.ipv4)), ...inputs.vips.map((v) => v.prefix)]);
     const vips = new Set(inputs.vips.map((v) => v.prefix));
     for (const p of this.speaker.originated()) {
       if (originate.has(p)) continue;
@@ -210,7 +210,7 @@ export class Routing {
 
   private nodeNextHop(prefix: string): { nextHop?: string } {
     if (this.config.overrideNextHop) return {};
-    const ip = prefix.includes(':') ? this.inputs.local.ipv6 : this.inputs.local.ipv4;
+    const ip = ipFamily(prefix) === 6 ? this.inputs.local.ipv6 : this.inputs.local.ipv4;
     return ip ? { nextHop: ip } : {};
   }
 

@@ -6,8 +6,7 @@
  */
 import fs from 'node:fs';
 import type { Options } from 'yargs';
-import ipaddr from 'ipaddr.js';
-import { canonicalPrefix } from '../../bgp/codec/prefix';
+import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../../net';
 import { LOG_LEVELS, LogLevel } from '../log';
 
 export class FlagError extends Error {
@@ -41,8 +40,8 @@ function listOf(v: unknown): string[] {
 
 function ips(flag: string, v: unknown): string[] {
   return listOf(v).map((s) => {
-    if (!ipaddr.isValid(s)) throw new FlagError(flag, `${JSON.stringify(s)} is not an IP address`);
-    return ipaddr.parse(s).toString();
+    if (!isIp(s)) throw new FlagError(flag, `${JSON.stringify(s)} is not an IP address`);
+    return canonicalIp(s);
   });
 }
 
@@ -243,7 +242,7 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
 
   const ttl = str('peer-router-multihop-ttl') === undefined ? undefined : integer('peer-router-multihop-ttl', str('peer-router-multihop-ttl')!, 1, 255);
   const routerId = str('router-id');
-  if (routerId !== undefined && routerId !== 'generate' && !ipaddr.IPv4.isValidFourPartDecimal(routerId)) {
+  if (routerId !== undefined && routerId !== 'generate' && !isIpv4(routerId)) {
     throw new FlagError('router-id', `${JSON.stringify(routerId)} is neither an IPv4 address nor "generate"`);
   }
   if (routerId === '0.0.0.0') throw new FlagError('router-id', 'must not be 0.0.0.0 (RFC 6286: a non-zero BGP Identifier)');
@@ -261,8 +260,8 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   const listenAddr = (flag: 'metrics-addr' | 'health-addr'): string | undefined => {
     const v = str(flag);
     if (!v) return undefined;
-    if (!ipaddr.isValid(v)) throw new FlagError(flag, `${JSON.stringify(v)} is not an IP address`);
-    return ipaddr.parse(v).toString();
+    if (!isIp(v)) throw new FlagError(flag, `${JSON.stringify(v)} is not an IP address`);
+    return canonicalIp(v);
   };
   const metricsAddr = listenAddr('metrics-addr');
   const healthAddr = listenAddr('health-addr');

@@ -1,11 +1,9 @@
 /** Shared zod pieces for addresses, prefixes and AS numbers, used by every config schema. */
 import { z } from 'zod';
-import ipaddr from 'ipaddr.js';
-import { canonicalPrefix } from '../../bgp/codec/prefix';
-import { normalizeAddress } from '../../bgp/session/addresses';
+import { canonicalPrefix, isIp, isIpv4, normalizeAddress } from '../../net';
 
-export const ipAddress = z.string().refine((s) => ipaddr.isValid(s), { message: 'must be an IPv4 or IPv6 address' });
-export const ipv4Address = z.string().refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), { message: 'must be an IPv4 address (a.b.c.d)' });
+export const ipAddress = z.string().refine((s) => isIp(s), { message: 'must be an IPv4 or IPv6 address' });
+export const ipv4Address = z.string().refine((s) => isIpv4(s), { message: 'must be an IPv4 address (a.b.c.d)' });
 /** An address in the one form sockets and the speaker use ("::ffff:10.0.0.1" is 10.0.0.1, IPv6 compressed), so one neighbour cannot be written two ways. */
 export const canonicalAddress = ipAddress.transform((s) => normalizeAddress(s)!);
 /** RFC 6286 2.1: the BGP Identifier is a non-zero 32-bit number. */

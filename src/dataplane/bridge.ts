@@ -3,7 +3,7 @@
  * pod CIDR as the pods' gateway (10.233.66.1/24 for 10.233.66.0/24, as in seed 001) and the MTU
  * of the node's interface. Addresses it should not have are removed (a pod CIDR that changed).
  */
-import ipaddr from 'ipaddr.js';
+import { firstHost } from '../../net';
 import type { Rtnl } from './rtnl';
 import { reconcileOwnedLink, removeLink } from './links';
 
@@ -11,10 +11,7 @@ export const BRIDGE = 'kube-bridge';
 
 /** "10.233.66.0/24" -> "10.233.66.1/24"; "fd00:1::/64" -> "fd00:1::1/64". */
 export function gatewayOf(podCidr: string): string {
-  const [net, len] = ipaddr.parseCIDR(podCidr);
-  const bytes = net.toByteArray();
-  bytes[bytes.length - 1]! += 1;
-  return `${ipaddr.fromByteArray(bytes).toString()}/${len}`;
+  return firstHost(podCidr);
 }
 
 export class BridgeReconciler {

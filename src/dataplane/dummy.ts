@@ -3,12 +3,12 @@
  * kube-router does (seed 001's `ip addr`). The VIPs are then local addresses, so packets to them
  * reach IPVS on the INPUT path; scope link keeps them from being chosen as a source address.
  */
+import { hostPrefix } from '../../net';
 import type { Rtnl } from './rtnl';
 import { reconcileOwnedLink, removeLink, OwnedLinkChanges } from './links';
 
 export const DUMMY = 'kube-dummy-if';
 
-const hostPrefix = (ip: string): string => `${ip}/${ip.includes(':') ? 128 : 32}`;
 
 export class DummyReconciler {
   constructor(

@@ -6,7 +6,7 @@
  * would stop it.
  */
 import { run } from '../util/exec';
-import { inSubnets } from '../util/cidr';
+import { addressBits, inPrefixes, ipFamily } from '../../net';
 import { NODE_IPS, POD_SUBNETS, v6Name } from './ipsets';
 
 export const NAT_CHAIN = 'KUBE-ROUTER-TS-POSTROUTING';
@@ -58,8 +58,8 @@ export function ipvsSnatRules(s: { nodeIp: string; podCidrs: readonly string[]; 
 export function hairpinRules(servers: readonly { protocol: string; address: string; port: number; realServers: readonly { address: string }[] }[], localPodCidrs: readonly string[]): string[] {
   const rules = new Set<string>();
   for (const v of servers) {
-    const host = v.address.includes(':') ? 128 : 32;
-    for (const r of v.realServers.filter((x) => x.address.includes(':') === v.address.includes(':') && inSubnets(x.address, localPodCidrs))) {
+    const host = addressBits(ipFamily(v.address));
+    for (const r of v.realServers.filter((x) => ipFamily(x.address) === ipFamily(v.address) && inPrefixes(x.address, localPodCidrs))) {
       rules.add(`-s ${r.address}/${host} -d ${r.address}/${host} -p ${v.protocol} -m ipvs --vaddr ${v.address}/${host} --vport ${v.port} -m comment --comment "${COMMENT} hairpin" -j SNAT --to-source ${v.address}`);
     }
   }

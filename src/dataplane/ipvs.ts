@@ -4,6 +4,7 @@
  * so a sync is two process runs however many services there are. Only virtual servers the
  * caller says are ours (on a VIP or a node IP) are edited or pruned; anyone else's are left.
  */
+import { hostPort } from '../../net';
 import { run } from '../util/exec';
 
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
@@ -25,7 +26,6 @@ export interface IpvsService {
   realServers: RealServer[];
 }
 
-const hostPort = (address: string, port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
 /** "tcp:10.96.0.10:80", "udp:[fd00::10]:53", as the service proxy controller keys them. */
 export const ipvsKey = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string => `${s.protocol}:${hostPort(s.address, s.port)}`;
 

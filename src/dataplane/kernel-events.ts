@@ -8,7 +8,7 @@
  * Our own changes raise events too: they cost one more reconcile that finds nothing to do.
  * Dropped events (ENOBUFS) trigger every loop. `classify` is pure and tested on its own.
  */
-import ipaddr from 'ipaddr.js';
+import { formatIp } from '../../net';
 import { createRtNetlink } from 'netlink';
 import { BRIDGE } from './bridge';
 import { DUMMY } from './dummy';
@@ -43,7 +43,7 @@ function routeDst(e: KernelEvent): string | undefined {
   const len = Number(e.data.dstLen ?? 0);
   if (!e.attrs.dst) return undefined;
   try {
-    return `${ipaddr.fromByteArray(Array.from(e.attrs.dst)).toString()}/${len}`;
+    return `${formatIp(e.attrs.dst)}/${len}`;
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@
 import { createRtNetlink, RtNetlinkSocket, rt } from 'netlink';
 
 const RouteProtocol = rt.RouteProtocol;
-import ipaddr from 'ipaddr.js';
+import { formatIp, parseIp } from '../../net';
 
 const NLM_F_REPLACE = 0x100;
 const NLM_F_EXCL = 0x200;
@@ -111,11 +111,11 @@ export function decodeAttrs(buf: Buffer): Map<number, Buffer> {
 const cstr = (b: Buffer | undefined): string | undefined => (b ? b.toString('utf8').replace(/\0+$/, '') : undefined);
 
 function toBytes(ip: string): Buffer {
-  return Buffer.from(ipaddr.parse(ip).toByteArray());
+  return parseIp(ip);
 }
 
 function fromBytes(b: Buffer): string {
-  return ipaddr.fromByteArray(Array.from(b)).toString();
+  return formatIp(b);
 }
 
 function splitCidr(cidr: string): { addr: Buffer; len: number; family: number } {

@@ -4,6 +4,7 @@
  * with GUE encapsulation (fou), over IPv4 or IPv6 (ip6tnl). A tunnel whose endpoints or
  * encapsulation changed is re-created; tunnels of ours no longer wanted are deleted.
  */
+import { formatIp, ipFamily, parseIp } from '../../net';
 import crypto from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { Attr, Link, Rtnl } from './rtnl';
@@ -40,7 +41,7 @@ export interface DesiredTunnel {
  */
 export function tunnelName(ip: string): string {
   const plain = `${TUNNEL_PREFIX}${ip.replace(/[.:]/g, '')}`;
-  if (plain.length <= MAX_IFNAME && !ip.includes(':')) return plain;
+  if (plain.length <= MAX_IFNAME && ipFamily(ip) === 4) return plain;
   return `${TUNNEL_PREFIX}${crypto.createHash('sha256').update(ipaddr.parse(ip).toNormalizedString()).digest('hex').slice(0, MAX_IFNAME - TUNNEL_PREFIX.length)}`;
 }
 
@@ -60,7 +61,7 @@ const u16be = (n: number): Buffer => {
   b.writeUInt16BE(n);
   return b;
 };
-const addr = (ip: string): Buffer => Buffer.from(ipaddr.parse(ip).toByteArray());
+const addr = parseIp;
 
 function linkData(t: DesiredTunnel): Attr[] {
   const data: Attr[] = [
@@ -85,7 +86,7 @@ function linkData(t: DesiredTunnel): Attr[] {
 function actual(l: Link): Omit<DesiredTunnel, 'name' | 'mtu'> | undefined {
   const d = l.data;
   if (!d?.get(IPTUN.LOCAL) || !d.get(IPTUN.REMOTE)) return undefined;
-  const ip = (b: Buffer): string => ipaddr.fromByteArray(Array.from(b)).toString();
+  const ip = formatIp;
   const encapType = d.get(IPTUN.ENCAP_TYPE)?.readUInt16LE(0) ?? 0;
   return {
     family: l.kind === 'ip6tnl' ? 6 : 4,

@@ -3,6 +3,7 @@
  * routes and one bgp protocol per neighbor), started, reconfigured, queried through birdc. The
  * lab's top-of-rack router and the tests' BIRD peers are both this.
  */
+import { ipFamily } from '../../net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../util/exec';
@@ -42,7 +43,7 @@ export function renderBirdConfig(c: BirdConfig, logFile: string): string {
   const statics = (v6: boolean): string =>
     c.routes
       .map((r) => r.split(/ (.*)/s) as [string, string?])
-      .filter(([prefix]) => prefix.includes(':') === v6)
+      .filter(([prefix]) => (ipFamily(prefix) === 6) === v6)
       .map(([prefix, attrs]) => `  route ${prefix} blackhole${attrs ? ` ${attrs}` : ''};`)
       .join('\n');
   const protocol = (p: BirdProtocol): string => {

@@ -13,6 +13,7 @@
  * need is in <dir>/lab.json. The lab talks to agents only through what a user has: the API
  * server, the admin socket, and ip/ipset/iptables in the namespaces.
  */
+import { ipFamily } from '../../net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { POD_WEB_SCRIPT } from './pod-web';
@@ -251,8 +252,8 @@ export class Lab {
     this.state.pods.push(pod);
     this.save();
     const result = await cniAdd({ confList: n.cniConfList, nodeNetns: n.netns, podNetns: pod.netns, containerId: pod.containerId, podName: name, podNamespace: pod.namespace, stateDir: n.cniState });
-    const ip = result.ips?.find((x) => !x.address.includes(':'))?.address.split('/')[0];
-    const ip6 = result.ips?.find((x) => x.address.includes(':'))?.address.split('/')[0];
+    const ip = result.ips?.find((x) => ipFamily(x.address) === 4)?.address.split('/')[0];
+    const ip6 = result.ips?.find((x) => ipFamily(x.address) === 6)?.address.split('/')[0];
     if (!ip || (this.state.ipv6 && !ip6)) throw new Error(`CNI ADD for ${name} gave no ${ip ? 'IPv6' : 'IPv4'} address: ${JSON.stringify(result)}`);
     pod.ip = ip;
     if (ip6) pod.ip6 = ip6;

@@ -3,6 +3,7 @@
  * shared segment (a bridge in a "switch" namespace), and clean everything up. Interfaces are
  * created directly inside namespaces, never in the root namespace.
  */
+import { ipFamily } from '../../net';
 import { spawn, ChildProcess, SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { run, RunResult } from '../util/exec';
@@ -135,7 +136,7 @@ export class Segment {
     await this.ns.ip('link', 'set', port, 'up');
     for (const a of addresses) {
       // nodad: tests should not wait for IPv6 duplicate address detection.
-      await host.ip('addr', 'add', a, 'dev', ifname, ...(a.includes(':') ? ['nodad'] : []));
+      await host.ip('addr', 'add', a, 'dev', ifname, ...(ipFamily(a) === 6 ? ['nodad'] : []));
     }
     await host.ip('link', 'set', ifname, 'up');
   }

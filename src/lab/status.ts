@@ -3,6 +3,7 @@
  * the pods, and a ping from every pod to every other pod. `ok` is false when any agent cannot
  * be reached or any pod pair cannot ping.
  */
+import { ipFamily } from '../../net';
 import { AgentStatusView, Lab } from './cluster';
 import type { LabPod } from './layout';
 import { parseBirdRoutes } from './peers/bird';
@@ -47,7 +48,7 @@ export interface LabStatus {
 /** One ping, retried once: the first packet of a pair may wait on ARP. */
 export async function podPing(lab: Lab, from: LabPod, toIp: string): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const r = await lab.inPod(from, 'ping', [toIp.includes(':') ? '-6' : '-4', '-c', '1', '-W', '2', '-q', toIp]);
+    const r = await lab.inPod(from, 'ping', [ipFamily(toIp) === 6 ? '-6' : '-4', '-c', '1', '-W', '2', '-q', toIp]);
     if (r.code === 0) return true;
   }
   return false;

@@ -3,6 +3,7 @@
  * neighbor: the peers of the interop tests, the fixture captures and the benchmarks. This is what
  * every one of them offers, whatever its own CLI looks like.
  */
+import { ipFamily } from '../../../net';
 import type { Netns } from '../netns';
 
 export type DaemonKind = 'bird' | 'frr' | 'gobgp' | 'exabgp';
@@ -72,4 +73,4 @@ export interface PeerDaemon {
   stop(): Promise<void>;
 }
 
-export const afiOf = (prefix: string): Afi => (prefix.includes(':') ? 'ipv6' : 'ipv4');
+export const afiOf = (prefix: string): Afi => (ipFamily(prefix) === 6 ? 'ipv6' : 'ipv4');

@@ -1,0 +1,71 @@
+import {
+  canonicalIp,
+  canonicalPrefix,
+  containingPrefix,
+  firstHost,
+  hostPort,
+  hostPrefix,
+  inPrefixes,
+  ipFamily,
+  isIp,
+  isIpv4,
+  networkOf,
+  normalizeAddress,
+  prefixContains,
+} from '../../net';
+
+describe('net: addresses', () => {
+  it.each([
+    ['10.0.0.1', true, 4],
+    ['fd00::1', true, 6],
+    ['::ffff:10.0.0.1', true, 6],
+    ['10.1', false, 4], // ipaddr.js would take this as 10.0.0.1
+    ['010.0.0.1', false, 4], // or this as octal
+    ['256.0.0.1', false, 4],
+    ['fd00::1::2', false, 6],
+    ['', false, 4],
+  ] as const)('%j: valid %s, family %s', (text, valid, family) => {
+    expect(isIp(text)).toBe(valid);
+    expect(ipFamily(text)).toBe(family);
+  });
+  it('writes one canonical form', () => {
+    expect(canonicalIp('FD00:0:0::0001')).toBe('fd00::1');
+    expect(canonicalIp('::ffff:10.0.0.1')).toBe('::ffff:10.0.0.1');
+    expect(normalizeAddress('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(normalizeAddress('not an address')).toBe('not an address');
+    expect(() => canonicalIp('10.1')).toThrow(RangeError);
+    expect(isIpv4('fd00::1')).toBe(false);
+  });
+  it('host prefixes and host:port', () => {
+    expect(hostPrefix('10.0.0.1')).toBe('10.0.0.1/32');
+    expect(hostPrefix('fd00::1')).toBe('fd00::1/128');
+    expect(hostPort('fd00::1', 80)).toBe('[fd00::1]:80');
+    expect(hostPort('10.0.0.1', 80)).toBe('10.0.0.1:80');
+  });
+});
+
+describe('net: prefixes', () => {
+  it('clears host bits', () => {
+    expect(canonicalPrefix('10.0.0.7/24')).toBe('10.0.0.0/24');
+    expect(canonicalPrefix('10.0.0.255/25')).toBe('10.0.0.128/25');
+    expect(canonicalPrefix('fd00:10:244:1::5/64')).toBe('fd00:10:244:1::/64');
+    expect(canonicalPrefix('0.0.0.0/0')).toBe('0.0.0.0/0');
+    expect(networkOf('192.168.7.9/16')).toBe('192.168.0.0/16');
+    for (const bad of ['10.0.0.0', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/-1', '10.0.0.0/ 8', 'x/8']) expect(() => canonicalPrefix(bad)).toThrow(RangeError);
+  });
+  it('containment: addresses and prefixes, one family at a time', () => {
+    expect(prefixContains('10.244.0.0/16', '10.244.1.0/24')).toBe(true);
+    expect(prefixContains('10.244.1.0/24', '10.244.0.0/16')).toBe(false);
+    expect(prefixContains('10.244.1.0/24', '10.244.1.0/24')).toBe(true);
+    expect(prefixContains('10.244.1.0/24', '10.244.1.9')).toBe(true);
+    expect(prefixContains('10.244.1.0/25', '10.244.1.129')).toBe(false);
+    expect(prefixContains('0.0.0.0/0', 'fd00::1')).toBe(false);
+    expect(prefixContains('::/0', 'fd00::/8')).toBe(true);
+    expect(containingPrefix('10.0.0.5/32', ['10.1.0.0/16', '10.0.0.0/24'])).toBe('10.0.0.0/24');
+    expect(inPrefixes('10.2.0.1', ['10.1.0.0/16', 'fd00::/8'])).toBe(false);
+  });
+  it('the first host (a pod CIDR\'s gateway), carrying across bytes', () => {
+    expect(firstHost('10.233.66.0/24')).toBe('10.233.66.1/24');
+    expect(firstHost('fd00:1::/64')).toBe('fd00:1::1/64');
+  });
+});
