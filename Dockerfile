@@ -8,14 +8,14 @@ WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.agent.json ./
 COPY native ./native
 COPY net ./net
 COPY bgp ./bgp
 COPY controllers ./controllers
 COPY src ./src
-COPY bench ./bench
-RUN npm run build && npm prune --omit=dev
+# The agent only: the lab, the tests and the benchmarks stay out of the image.
+RUN npm run build:agent && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { Netns } from '../src/lab/netns';
+import { Netns } from '../lab/netns';
 import { run } from '../src/util/exec';
 import { Rtnl } from '../src/dataplane/rtnl';
 import { RouteReconciler, DesiredRoute, ROUTE_PROTOCOL } from '../src/dataplane/routes';

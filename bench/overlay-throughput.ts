@@ -2,16 +2,16 @@
  * Pod-to-pod TCP throughput (iperf3) across two lab nodes, side by side: a bare veth pair
  * between two namespaces (the floor any data path pays), then a 2-node lab whose agents route
  * the pod CIDRs plainly, through ipip tunnels (--overlay-type=full) and through GUE/fou
- * tunnels. Runs in the VM (src/lab/vm/), since this host's kernel has neither ipip nor fou;
+ * tunnels. Runs in the VM (lab/vm/), since this host's kernel has neither ipip nor fou;
  * under emulation the absolute numbers mean little, the ratios are the result.
  *
  *   npm run build && node dist/bench/overlay-throughput.js [--seconds 10] [--rounds 3]
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Vm, vmUnavailable } from '../src/lab/vm/vm';
-import { repoRoot } from '../src/lab/repo';
-import type { LabStatus } from '../src/lab/status';
+import { Vm, vmUnavailable } from '../lab/vm/vm';
+import { repoRoot } from '../lab/repo';
+import type { LabStatus } from '../lab/status';
 
 const PREFIX = 'krb-';
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -3,7 +3,7 @@
  * leftovers of an interrupted earlier run; teardown removes and reports any a test failed to
  * clean up, so a leak is visible in the output instead of silently piling up.
  */
-import { Netns, listNetns } from '../src/lab/netns';
+import { Netns, listNetns } from '../lab/netns';
 import { TEST_NETNS_PREFIX } from './helpers/topology';
 
 export async function removeTestNamespaces(): Promise<string[]> {

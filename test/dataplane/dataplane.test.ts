@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Netns } from '../../src/lab/netns';
+import { Netns } from '../../lab/netns';
 import { inNetns } from '../helpers/in-netns';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 import { renderCniConfig, reconcileCniConfig } from '../../src/dataplane/cni';

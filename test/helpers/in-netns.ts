@@ -3,7 +3,7 @@
  * cannot enter a namespace, a child process can. `dist(path)` requires a module from dist/.
  */
 import path from 'node:path';
-import type { Netns } from '../../src/lab/netns';
+import type { Netns } from '../../lab/netns';
 
 const DIST = path.resolve(__dirname, '../../dist');
 

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import { run, RunResult } from '../../src/util/exec';
-import { Lab } from '../../src/lab/cluster';
-import { listNetns } from '../../src/lab/netns';
+import { Lab } from '../../lab/cluster';
+import { listNetns } from '../../lab/netns';
 import { CLI } from './our-speaker';
 
 export const labCli = (...args: string[]): Promise<RunResult> => run(process.execPath, [CLI, ...args], { allowFail: true, timeout: 0 });

@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { Netns } from '../../src/lab/netns';
+import { Netns } from '../../lab/netns';
 import { adminRequest } from '../../bgp/admin/client';
 import type { GlobalView, NeighborView, PathView } from '../../bgp/admin/views';
-import { until } from '../../src/lab/wait';
+import { until } from '../../lab/wait';
 
 export const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 

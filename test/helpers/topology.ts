@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { Netns, Segment } from '../../src/lab/netns';
+import { Netns, Segment } from '../../lab/netns';
 
 export const TEST_NETNS_PREFIX = 'krtt-';
 

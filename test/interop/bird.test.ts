@@ -1,4 +1,4 @@
 import { interopSuite } from './scenario';
-import { BirdDaemon } from '../../src/lab/peers/bird';
+import { BirdDaemon } from '../../lab/peers/bird';
 
 describe('interop with BIRD 2', () => interopSuite('bird', (o) => BirdDaemon.start(o)));

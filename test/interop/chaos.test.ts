@@ -9,11 +9,11 @@
 import { Topology, Host } from '../helpers/topology';
 import { OurSpeaker } from '../helpers/our-speaker';
 import { inNetns } from '../helpers/in-netns';
-import { until } from '../../src/lab/wait';
-import { BirdDaemon } from '../../src/lab/peers/bird';
-import { FrrDaemon } from '../../src/lab/peers/frr';
-import type { PeerDaemon } from '../../src/lab/peers/types';
-import type { HostileTarget, ResetPoint } from '../../src/lab/peers/hostile';
+import { until } from '../../lab/wait';
+import { BirdDaemon } from '../../lab/peers/bird';
+import { FrrDaemon } from '../../lab/peers/frr';
+import type { PeerDaemon } from '../../lab/peers/types';
+import type { HostileTarget, ResetPoint } from '../../lab/peers/hostile';
 import { MessageType } from '../../bgp/codec';
 import { ipv4Update } from '../helpers/updates';
 
@@ -36,7 +36,7 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
 
   /** Runs one function of the hostile driver in the hostile's namespace. */
   const attack = <T>(fn: string, ...args: unknown[]): Promise<T> =>
-    inNetns<T>(hostile.ns, `const h = dist('src/lab/peers/hostile.js'); return await h.${fn}(${[target, ...args].map((a) => JSON.stringify(a)).join(', ')});`);
+    inNetns<T>(hostile.ns, `const h = dist('lab/peers/hostile.js'); return await h.${fn}(${[target, ...args].map((a) => JSON.stringify(a)).join(', ')});`);
 
   /** The process is alive, and BIRD and FRR are Established on both sides and never flapped. */
   async function wellBehavedUntouched(after: string): Promise<void> {

@@ -1,4 +1,4 @@
 import { interopSuite } from './scenario';
-import { ExabgpDaemon } from '../../src/lab/peers/exabgp';
+import { ExabgpDaemon } from '../../lab/peers/exabgp';
 
 describe('interop with ExaBGP', () => interopSuite('exabgp', (o) => ExabgpDaemon.start(o)));

@@ -1,4 +1,4 @@
 import { interopSuite } from './scenario';
-import { FrrDaemon } from '../../src/lab/peers/frr';
+import { FrrDaemon } from '../../lab/peers/frr';
 
 describe('interop with FRR', () => interopSuite('frr', (o) => FrrDaemon.start(o)));

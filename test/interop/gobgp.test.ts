@@ -1,4 +1,4 @@
 import { interopSuite } from './scenario';
-import { GobgpDaemon } from '../../src/lab/peers/gobgp';
+import { GobgpDaemon } from '../../lab/peers/gobgp';
 
 describe('interop with GoBGP', () => interopSuite('gobgp', (o) => GobgpDaemon.start(o)));

@@ -6,8 +6,8 @@
  */
 import { Topology, Host } from '../helpers/topology';
 import { OurSpeaker } from '../helpers/our-speaker';
-import { until, sleep } from '../../src/lab/wait';
-import { BirdDaemon } from '../../src/lab/peers/bird';
+import { until, sleep } from '../../lab/wait';
+import { BirdDaemon } from '../../lab/peers/bird';
 
 jest.setTimeout(120000);
 const RESTART_TIME = 8;

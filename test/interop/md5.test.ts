@@ -4,12 +4,12 @@
  */
 import { Topology, Host } from '../helpers/topology';
 import { OurSpeaker } from '../helpers/our-speaker';
-import { until, sleep } from '../../src/lab/wait';
-import { BirdDaemon } from '../../src/lab/peers/bird';
-import { FrrDaemon } from '../../src/lab/peers/frr';
-import { GobgpDaemon } from '../../src/lab/peers/gobgp';
-import { ExabgpDaemon } from '../../src/lab/peers/exabgp';
-import type { DaemonOptions, PeerDaemon } from '../../src/lab/peers/types';
+import { until, sleep } from '../../lab/wait';
+import { BirdDaemon } from '../../lab/peers/bird';
+import { FrrDaemon } from '../../lab/peers/frr';
+import { GobgpDaemon } from '../../lab/peers/gobgp';
+import { ExabgpDaemon } from '../../lab/peers/exabgp';
+import type { DaemonOptions, PeerDaemon } from '../../lab/peers/types';
 
 jest.setTimeout(120000);
 

@@ -10,8 +10,8 @@
  */
 import { Topology, Host } from '../helpers/topology';
 import { OurSpeaker } from '../helpers/our-speaker';
-import { until } from '../../src/lab/wait';
-import type { DaemonOptions, DaemonRoute, PeerDaemon } from '../../src/lab/peers/types';
+import { until } from '../../lab/wait';
+import type { DaemonOptions, DaemonRoute, PeerDaemon } from '../../lab/peers/types';
 import type { PathView } from '../../bgp/admin/views';
 
 type Start = (o: DaemonOptions) => Promise<PeerDaemon>;

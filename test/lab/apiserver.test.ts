@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
 import { CoreV1Api, KubeConfig, V1Node } from '@kubernetes/client-node';
-import { ApiServer } from '../../src/lab/apiserver/server';
-import { RESOURCES } from '../../src/lab/apiserver/resources';
-import { makeApiCredentials, renderKubeconfig } from '../../src/lab/apiserver/tls';
+import { ApiServer } from '../../lab/apiserver/server';
+import { RESOURCES } from '../../lab/apiserver/resources';
+import { makeApiCredentials, renderKubeconfig } from '../../lab/apiserver/tls';
 import { Informer } from '../../controllers/informer';
 import { listOptions } from '../../controllers/watch';
-import { until } from '../../src/lab/wait';
+import { until } from '../../lab/wait';
 
 jest.setTimeout(60000);
 

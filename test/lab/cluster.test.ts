@@ -6,14 +6,14 @@
  */
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { Lab } from '../../src/lab/cluster';
-import { LabPod, EXTERNAL_HOST } from '../../src/lab/layout';
-import { pingMatrix, podPing, torRoutes } from '../../src/lab/status';
-import { until, sleep } from '../../src/lab/wait';
+import { Lab } from '../../lab/cluster';
+import { LabPod, EXTERNAL_HOST } from '../../lab/layout';
+import { pingMatrix, podPing, torRoutes } from '../../lab/status';
+import { until, sleep } from '../../lab/wait';
 import { labCli, labDown, labUp } from '../helpers/lab';
 import { CLI } from '../helpers/our-speaker';
-import { Bird } from '../../src/lab/bird';
-import { parseBirdRoutes } from '../../src/lab/peers/bird';
+import { Bird } from '../../lab/peers/bird';
+import { parseBirdRoutes } from '../../lab/peers/bird';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 
 jest.setTimeout(120000);

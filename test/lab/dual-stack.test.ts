@@ -3,9 +3,9 @@
  * next to the IPv4 ones (IPv6 routes over the IPv4 sessions, with IPv6 next hops), pods reach
  * each other over both families, and IPv6 egress is masqueraded through the inet6 ipsets.
  */
-import { Lab } from '../../src/lab/cluster';
-import { EXTERNAL_HOST6 } from '../../src/lab/layout';
-import { pingMatrix, podPing, torRoutes } from '../../src/lab/status';
+import { Lab } from '../../lab/cluster';
+import { EXTERNAL_HOST6 } from '../../lab/layout';
+import { pingMatrix, podPing, torRoutes } from '../../lab/status';
 import { labDown, labUp } from '../helpers/lab';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 

@@ -3,9 +3,9 @@
  * serves /metrics and /healthz in its namespace, and the lab's real Prometheus (Debian's
  * package) scrapes them; the values it stores are checked against what the cluster is.
  */
-import { Lab } from '../../src/lab/cluster';
-import { until } from '../../src/lab/wait';
-import { HEALTH_PORT, METRICS_PORT } from '../../src/lab/layout';
+import { Lab } from '../../lab/cluster';
+import { until } from '../../lab/wait';
+import { HEALTH_PORT, METRICS_PORT } from '../../lab/layout';
 import { labCli, labDown, labUp } from '../helpers/lab';
 import { API_ACCESS } from '../../controllers/cluster-watch';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';

@@ -4,9 +4,9 @@
  * overlay on, `lab up` either builds tunnels (a kernel with ipip) or refuses with the reason and
  * what to do instead, leaving nothing behind (a kernel without, like this CI's).
  */
-import { tunnelSupportProblem } from '../../src/lab/cluster';
-import { pingMatrix } from '../../src/lab/status';
-import { listNetns } from '../../src/lab/netns';
+import { tunnelSupportProblem } from '../../lab/cluster';
+import { pingMatrix } from '../../lab/status';
+import { listNetns } from '../../lab/netns';
 import { labCli, labDown, labUp } from '../helpers/lab';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 

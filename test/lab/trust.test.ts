@@ -11,16 +11,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab } from '../../src/lab/cluster';
-import type { LabNode } from '../../src/lab/layout';
-import { HEALTH_PORT, METRICS_PORT } from '../../src/lab/layout';
-import { pingMatrix } from '../../src/lab/status';
-import { until, sleep } from '../../src/lab/wait';
+import { Lab } from '../../lab/cluster';
+import type { LabNode } from '../../lab/layout';
+import { HEALTH_PORT, METRICS_PORT } from '../../lab/layout';
+import { pingMatrix } from '../../lab/status';
+import { until, sleep } from '../../lab/wait';
 import { adminRequest } from '../../bgp/admin/client';
 import type { PathView } from '../../bgp/admin/views';
 import { labDown, labUp } from '../helpers/lab';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
-import { ExabgpDaemon } from '../../src/lab/peers/exabgp';
+import { ExabgpDaemon } from '../../lab/peers/exabgp';
 
 jest.setTimeout(180000);
 

@@ -4,7 +4,7 @@
  * needs the VM never passes without it.
  */
 import fs from 'node:fs';
-import { Vm, vmUnavailable } from '../../src/lab/vm/vm';
+import { Vm, vmUnavailable } from '../../lab/vm/vm';
 
 export interface VmGroup {
   vm(): Vm;

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { kernelVersion } from '../../src/lab/vm/kernel';
+import { kernelVersion } from '../../lab/vm/kernel';
 import { vmGroup } from './group';
 
 jest.setTimeout(180000);

@@ -25,7 +25,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
   /** Runs `body` with `lab` (the Lab) and `pod(name)` in scope, inside the VM. */
   const withLab = (body: string) =>
     sh(
-      `cd ${REPO} && node -e ${q(`const { Lab } = require('./dist/src/lab/cluster.js'); const lab = Lab.load('${DIR}'); const pod = (n) => lab.state.pods.find((p) => p.name === n);
+      `cd ${REPO} && node -e ${q(`const { Lab } = require('./dist/lab/cluster.js'); const lab = Lab.load('${DIR}'); const pod = (n) => lab.state.pods.find((p) => p.name === n);
 (async () => { ${body} })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`)}`,
     );
   const ipvs = (node: string) => sh(`ip netns exec ${PREFIX}${node} ipvsadm -Sn`);

@@ -12,7 +12,7 @@ import { ipv4Update } from '../../helpers/updates';
 import type { Logger } from '../../../bgp/log';
 import { establishFake } from '../../helpers/fake-peer';
 import type { FakeTransport } from '../fuzz/fake-transport';
-import { until } from '../../../src/lab/wait';
+import { until } from '../../../lab/wait';
 
 interface Line {
   level: string;

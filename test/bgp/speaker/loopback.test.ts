@@ -4,7 +4,7 @@
  */
 import { Speaker } from '../../../bgp/speaker/speaker';
 import { State } from '../../../bgp/fsm/states';
-import { until } from '../../../src/lab/wait';
+import { until } from '../../../lab/wait';
 
 async function pair(opts: { asnA?: number; asnB?: number; passiveB?: boolean; extendedNextHopA?: boolean } = {}): Promise<[Speaker, Speaker]> {
   const a = new Speaker({ asn: opts.asnA ?? 65001, routerId: '10.0.0.1', listen: { address: '127.0.0.1', port: 0 }, connectRetry: 1, extendedNextHop: opts.extendedNextHopA ?? true });

@@ -1,5 +1,5 @@
 /**
- * `lab ... --vm`: the same lab inside the VM (src/lab/vm/), for machines whose kernel lacks
+ * `lab ... --vm`: the same lab inside the VM (lab/vm/), for machines whose kernel lacks
  * ipip and fou. The VM outlives `lab up` (qemu detached); `lab status`, `lab restart` and
  * `lab down` on the host find it by its scratch directory and run the same command inside,
  * where the lab runs from the single-file bundle (loading the ESM module graph under emulation
@@ -11,7 +11,7 @@ import { Vm, VmClient } from './vm/vm';
 import { repoRoot } from './repo';
 import { killGroup } from './netns';
 import { until } from './wait';
-import type { RunResult } from '../util/exec';
+import type { RunResult } from '../src/util/exec';
 
 export const VM_LAB_SCRATCH = '/run/kube-router-ts/vm-lab';
 const pidFile = (): string => path.join(VM_LAB_SCRATCH, 'qemu.pid');

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { run } from '../../util/exec';
+import { run } from '../../src/util/exec';
 
 export interface ApiCredentials {
   caCert: string;

@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Netns, Segment, listNetns } from './netns';
-import { Bird } from './bird';
+import { Bird } from './peers/bird';
 import { LAB_DIR, LAB_PREFIX } from './layout';
-import { adminRequest } from '../../bgp/admin/client';
-import type { NeighborView, PathView } from '../../bgp/admin/views';
-import { formatNeighbors, formatRib } from '../../bgp/admin/format';
+import { adminRequest } from '../bgp/admin/client';
+import type { NeighborView, PathView } from '../bgp/admin/views';
+import { formatNeighbors, formatRib } from '../bgp/admin/format';
 
 
 interface DemoNode {

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../../util/exec';
+import { run } from '../../src/util/exec';
 
 export const VM_CACHE_DIR = '/var/cache/kube-router-ts/vm';
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../../util/exec';
+import { run } from '../../src/util/exec';
 import { SpawnedDaemon } from './spawned';
 import { until } from '../wait';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';

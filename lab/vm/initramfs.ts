@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { run } from '../../util/exec';
+import { run } from '../../src/util/exec';
 import { VM_CACHE_DIR } from './kernel';
 
 /** Modules /init loads itself; everything else the host tree's modprobe loads on demand. */

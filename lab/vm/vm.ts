@@ -14,7 +14,7 @@ import { kernelVersion, vmlinux } from './kernel';
 import { initramfs } from './initramfs';
 import { killGroup } from '../netns';
 import { repoRoot } from '../repo';
-import type { RunResult } from '../../util/exec';
+import type { RunResult } from '../../src/util/exec';
 
 /** The job runner, started by /init inside the VM's root: one shell loop, no dependencies. */
 const GUEST = `#!/bin/sh

@@ -4,13 +4,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../../util/exec';
+import { run } from '../../src/util/exec';
 import { SpawnedDaemon } from './spawned';
 import { until, sleep } from '../wait';
 import { repoRoot } from '../repo';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';
 
-const API_SCRIPT = path.join(repoRoot(), 'src/lab/peers/exabgp-api.py');
+const API_SCRIPT = path.join(repoRoot(), 'lab/peers/exabgp-api.py');
 
 interface ExaEvent {
   type: string;

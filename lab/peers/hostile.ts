@@ -5,10 +5,10 @@
  * step returns what it saw, as JSON, so a test can run it through `ip netns exec`.
  */
 import net from 'node:net';
-import { Framer } from '../../../bgp/codec/framer';
-import { decodeMessage, encodeMessage, keepalive } from '../../../bgp/codec/message';
-import { MessageType } from '../../../bgp/codec/constants';
-import { buildOpen } from '../../../bgp/session/negotiate';
+import { Framer } from '../../bgp/codec/framer';
+import { decodeMessage, encodeMessage, keepalive } from '../../bgp/codec/message';
+import { MessageType } from '../../bgp/codec/constants';
+import { buildOpen } from '../../bgp/session/negotiate';
 
 export interface HostileTarget {
   host: string;

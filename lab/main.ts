@@ -1,22 +1,23 @@
 /**
- * `kube-router-ts lab ...`: the one-machine cluster (up, status, restart, down; in a VM with
- * --vm), the embedded API server process it runs (apiserver, hidden), and the older two-speaker
- * demo.
+ * The lab's entry point, `kube-router-ts lab ...` from a checkout (the product's CLI hands these
+ * commands over; the image has no lab): the one-machine cluster (up, status, restart, down; in a
+ * VM with --vm), the embedded API server process it runs (apiserver, hidden), and the older
+ * two-speaker demo. `node dist/lab/main.js up ...` is the same without the hand-over.
  */
-import { servePodWeb } from '../lab/pod-web';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
-import { speakerDemoDown, speakerDemoUp } from '../lab/speaker-demo';
-import { Lab, destroyLab, labUp } from '../lab/cluster';
-import { LAB_DIR, LAB_PREFIX } from '../lab/layout';
-import { formatLabStatus, labStatus } from '../lab/status';
-import { ApiServer } from '../lab/apiserver/server';
-import { inVmLab, vmLab, vmLabDown, vmLabUp } from '../lab/vm-lab';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import type { Argv } from 'yargs';
+import { agentProgram } from './programs';
+import { speakerDemoDown, speakerDemoUp } from './speaker-demo';
+import { Lab, destroyLab, labUp } from './cluster';
+import { LAB_DIR, LAB_PREFIX } from './layout';
+import { formatLabStatus, labStatus } from './status';
+import { ApiServer } from './apiserver/server';
+import { inVmLab, vmLab, vmLabDown, vmLabUp } from './vm-lab';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-/** The program running now (dist/src/cli/main.js, or the single-file bundle): the lab starts agents with it. */
-const MAIN = path.resolve(process.argv[1] ?? path.join(__dirname, 'main.js'));
 const PREFIX_OPTION = { type: 'string', default: LAB_PREFIX, describe: 'Prefix of the lab namespace names' } as const;
 const DIR_OPTION = { type: 'string', default: LAB_DIR, describe: 'Where the lab keeps its state, logs and sockets' } as const;
 
@@ -41,27 +42,25 @@ function agentArgsFrom(a: { 'enable-overlay': boolean; 'overlay-type': string; '
   return [`--enable-overlay=${a['enable-overlay']}`, `--overlay-type=${a['overlay-type']}`, `--overlay-encap=${a['overlay-encap']}`, ...(a['agent-args'] ?? '').split(/\s+/).filter(Boolean)];
 }
 
-/** This command line as given, for running it inside the VM lab (without --vm). */
-const forwardedArgs = (): string[] => process.argv.slice(process.argv.indexOf('lab') + 2).filter((x) => x !== '--vm' && x !== '--vm=true');
-
-/** Runs this `lab` command inside the running VM lab, if there is one; true when it did. */
-async function forwardToVm(command: string): Promise<boolean> {
-  const vm = vmLab();
-  if (!vm) return false;
-  const r = await inVmLab(vm, [command, ...forwardedArgs()]);
-  process.stdout.write(r.stdout);
-  process.stderr.write(r.stderr);
-  process.exitCode = r.code;
-  return true;
-}
-
 type UpArgs = { nodes: number; tor: boolean; pods: number; prefix: string; dir: string; ipv6: boolean; subnets: number; vm: boolean; prometheus: boolean; 'enable-overlay': boolean; 'overlay-type': string; 'overlay-encap': string; 'agent-args'?: string };
 
-export const labCommand: CommandModule = {
-  command: 'lab <command>',
-  describe: 'A local cluster in network namespaces (nodes running the agent, pods, a BIRD top-of-rack router)',
-  builder: (y: Argv) =>
-    y
+/** Parses and runs ARGS, the words after `kube-router-ts lab`. */
+export function runLab(args: string[]): Promise<unknown> {
+  /** This command line without the command's name and --vm, for running it inside the VM lab. */
+  const forwarded = (command: string): string[] => args.filter((x, i) => i !== args.indexOf(command) && x !== '--vm' && x !== '--vm=true');
+  /** Runs this command inside the running VM lab, if there is one; true when it did. */
+  const forwardToVm = async (command: string): Promise<boolean> => {
+    const vm = vmLab();
+    if (!vm) return false;
+    const r = await inVmLab(vm, [command, ...forwarded(command)]);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    process.exitCode = r.code;
+    return true;
+  };
+  return (
+    yargs(args)
+      .scriptName('kube-router-ts lab')
       .command<UpArgs>(
         'up',
         'Build the lab: an API server, N nodes each running the agent, two pods per node, and with --tor a BIRD top-of-rack router',
@@ -82,11 +81,11 @@ export const labCommand: CommandModule = {
             .option('prefix', PREFIX_OPTION) as Argv<UpArgs>,
         async (argv) => {
           if (argv.vm) {
-            process.exitCode = await vmLabUp(forwardedArgs(), say);
+            process.exitCode = await vmLabUp(forwarded('up'), say);
             return;
           }
           const needsTunnels = argv['enable-overlay'] && (argv.subnets > 1 || (argv['overlay-type'] === 'full' && argv.nodes > 1));
-          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, subnets: argv.subnets, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: MAIN, out: say, prefix: argv.prefix, dir: argv.dir, agentArgs: agentArgsFrom(argv), needsTunnels, prometheus: argv.prometheus });
+          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, subnets: argv.subnets, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: agentProgram(), out: say, prefix: argv.prefix, dir: argv.dir, agentArgs: agentArgsFrom(argv), needsTunnels, prometheus: argv.prometheus });
           say('waiting for BGP to converge...');
           try {
             await lab.waitConverged(180000);
@@ -143,14 +142,6 @@ export const labCommand: CommandModule = {
         builder: (c) => c.option('dir', { type: 'string', demandOption: true }).option('listen', { type: 'string', demandOption: true }) as Argv<{ dir: string; listen: string }>,
         handler: (argv) => runApiServer(argv.dir, argv.listen),
       })
-      .command<{ name: string; port: number }>({
-        command: 'pod-web',
-        describe: false,
-        builder: (c) => c.option('name', { type: 'string', demandOption: true }).option('port', { type: 'number', default: 8080 }) as Argv<{ name: string; port: number }>,
-        handler: async (argv) => {
-          await servePodWeb(argv.name, argv.port);
-        },
-      })
       .command<{ down: boolean }>(
         'speaker-demo',
         'Two speakers (iBGP, AS 64512) and a BIRD top-of-rack router in namespaces, without Kubernetes',
@@ -161,9 +152,24 @@ export const labCommand: CommandModule = {
             say('speaker demo removed');
             return;
           }
-          await speakerDemoUp(MAIN, say);
+          await speakerDemoUp(agentProgram(), say);
         },
       )
-      .demandCommand(1),
-  handler: () => undefined,
-};
+      .demandCommand(1)
+      .strict()
+      .help()
+      .fail((msg, err) => {
+        if (err) throw err;
+        process.stderr.write(`kube-router-ts lab: ${msg}\nRun with --help for usage.\n`);
+        process.exit(2);
+      })
+      .parseAsync()
+  );
+}
+
+if (require.main === module) {
+  runLab(hideBin(process.argv)).catch((err: Error) => {
+    process.stderr.write(`kube-router-ts lab: ${err.message}\n`);
+    process.exit(1);
+  });
+}

@@ -3,10 +3,10 @@
  * shared segment (a bridge in a "switch" namespace), and clean everything up. Interfaces are
  * created directly inside namespaces, never in the root namespace.
  */
-import { ipFamily } from '../../net';
+import { ipFamily } from '../net';
 import { spawn, ChildProcess, SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
-import { run, RunResult } from '../util/exec';
+import { run, RunResult } from '../src/util/exec';
 
 export class Netns {
   private readonly children = new Set<ChildProcess>();

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../util/exec';
+import { run } from '../src/util/exec';
 
 export const CNI_BIN_DIR = '/usr/lib/cni';
 const CNI_STATE_DIR = '/var/lib/cni';

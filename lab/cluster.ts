@@ -13,18 +13,19 @@
  * need is in <dir>/lab.json. The lab talks to agents only through what a user has: the API
  * server, the admin socket, and ip/ipset/iptables in the namespaces.
  */
-import { ipFamily } from '../../net';
+import { ipFamily } from '../net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { POD_WEB_SCRIPT } from './pod-web';
 import { Netns, Segment, listNetns } from './netns';
-import { Bird } from './bird';
+import { Bird } from './peers/bird';
+import { labProgram } from './programs';
 import { LabApi } from './apiserver/client';
 import { startPrometheus, promQuery, PromSample } from './prometheus';
 import { makeApiCredentials, renderKubeconfig } from './apiserver/tls';
 import { cniAdd, cniDel } from './cni-runtime';
 import { until } from './wait';
-import { adminRequest } from '../../bgp/admin/client';
+import { adminRequest } from '../bgp/admin/client';
 import {
   API_IP,
   API_PORT,
@@ -47,7 +48,7 @@ import {
   segmentName,
   subnet4,
 } from './layout';
-import type { NeighborView } from '../../bgp/admin/views';
+import type { NeighborView } from '../bgp/admin/views';
 
 /** A lab Service: one TCP port, endpoints on the given pods. */
 export interface LabService {
@@ -92,7 +93,7 @@ export interface LabOptions {
   podsPerNode?: number;
   prefix?: string;
   dir?: string;
-  /** The program the agents and the API server run (dist/src/cli/main.js or the bundle). */
+  /** The program the agents run (dist/src/cli/main.js or its bundle: see programs.ts). */
   cli: string;
   /** Flags added to every agent's command line. */
   agentArgs?: string[];
@@ -449,7 +450,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     apiNs = await Netns.create(state.api.netns);
     await sw.join(apiNs, 'eth0', [`${API_IP}/24`]);
     if (state.tor) await apiNs.ip('route', 'add', 'default', 'via', routerIp(1));
-    apiNs.spawn(process.execPath, [o.cli, 'lab', 'apiserver', `--dir=${apiDir}`, `--listen=${API_IP}:${API_PORT}`], { logFile: path.join(apiDir, 'apiserver.log') }).unref();
+    apiNs.spawn(process.execPath, [labProgram(), 'apiserver', `--dir=${apiDir}`, `--listen=${API_IP}:${API_PORT}`], { logFile: path.join(apiDir, 'apiserver.log') }).unref();
     await until(() => lab.api.lab('stats').then((s) => s.up === true, () => false), 60000, `the API server (log: ${apiDir}/apiserver.log)`);
     for (const ns of ['default', 'kube-system']) await lab.api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const token = fs.readFileSync(creds.tokenFile, 'utf8').trim();

@@ -1,7 +1,7 @@
 /** GoBGP (gobgpd + gobgp CLI) in a namespace, one API socket per instance. */
 import path from 'node:path';
 import fs from 'node:fs';
-import { run } from '../../util/exec';
+import { run } from '../../src/util/exec';
 import { SpawnedDaemon } from './spawned';
 import { until } from '../wait';
 import { afiOf, Afi, DaemonOptions, DaemonRoute, PeerDaemon } from './types';

@@ -3,11 +3,11 @@
  * the pods, and a ping from every pod to every other pod. `ok` is false when any agent cannot
  * be reached or any pod pair cannot ping.
  */
-import { ipFamily } from '../../net';
+import { ipFamily } from '../net';
 import { AgentStatusView, Lab } from './cluster';
 import type { LabPod } from './layout';
 import { parseBirdRoutes } from './peers/bird';
-import { duration, table } from '../../bgp/admin/format';
+import { duration, table } from '../bgp/admin/format';
 import { HEALTH_PORT, METRICS_PORT } from './layout';
 
 export interface LabNodeStatus {

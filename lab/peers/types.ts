@@ -3,7 +3,7 @@
  * neighbor: the peers of the interop tests, the fixture captures and the benchmarks. This is what
  * every one of them offers, whatever its own CLI looks like.
  */
-import { ipFamily } from '../../../net';
+import { ipFamily } from '../../net';
 import type { Netns } from '../netns';
 
 export type DaemonKind = 'bird' | 'frr' | 'gobgp' | 'exabgp';
