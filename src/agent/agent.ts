@@ -251,7 +251,7 @@ export class Agent {
       this.pruneTimer = setTimeout(() => this.routesTask.trigger(), this.pruneDeadlineMs() + 100);
       const routing = new Routing(c, local, this.log.child({ component: 'bgp' }), (type) => this.metrics?.advertisementsSent.inc({ type }));
       await routing.start();
-      routing.speaker.on('bestChanges', (changes: unknown[]) => {
+      routing.speaker.on('bestChanges', (changes) => {
         this.metrics?.advertisementsReceived.inc(changes.length);
         this.routesTask.trigger();
       });

@@ -1,0 +1,184 @@
+/**
+ * The outbound pipeline of one Established session: best paths through export policy into the
+ * session's Adj-RIB-Out, then out as packed UPDATEs in batches that wait for the socket to
+ * drain, End-of-RIB after the first full advertisement (RFC 4724) and the route-refresh markers
+ * (RFC 7313). A route whose attributes leave no room in a 4096-octet UPDATE is withheld from
+ * this peer alone, logged once and counted; nothing here may throw into the event loop.
+ */
+import { Family, RouteRefreshSubtype } from '../codec/constants';
+import { ipFamily } from '../../net';
+import type { Peer } from '../session/peer';
+import type { BestChange } from '../rib/rib';
+import type { Path, PathAttributes } from '../rib/path';
+import { attributesKey, familyOfPrefix } from '../rib/path';
+import { prepend } from '../rib/as-path';
+import { exportPath, ExportTarget } from '../policy/export';
+import { AdjRibOut, Advertised, advertised } from './adj-rib-out';
+import { packAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
+import type { Logger } from '../log';
+
+/**
+ * What an export policy may change: communities to add, AS path prepending, and the next hop
+ * (used when it is of the prefix's family; e.g. the node IP instead of the session's address).
+ */
+export type ExportDecision = 'deny' | { communities?: number[]; prepend?: { asn: number; times: number }; nextHop?: string };
+
+/** Prefix changes sent per batch before yielding to the event loop. */
+const FLUSH_BATCH = 20000;
+
+/** Adds communities, AS path prepending and a next hop (export policy) to an advertisement. */
+function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>, prefix: string): Advertised {
+  const attrs: PathAttributes = { ...adv.attrs };
+  if (d.nextHop && ipFamily(d.nextHop) === ipFamily(prefix)) attrs.nextHop = d.nextHop;
+  if (d.communities?.length) attrs.communities = [...new Set([...(attrs.communities ?? []), ...d.communities])];
+  if (d.prepend) attrs.asPath = prepend(attrs.asPath, d.prepend.asn, d.prepend.times);
+  return { attrs, key: attributesKey(attrs) };
+}
+
+export interface OutboundContext {
+  asn: number;
+  exportPolicy?: (path: Path, peer: Peer) => ExportDecision;
+  log: Logger;
+  /** False once this session has ended: a flush scheduled before then does nothing. */
+  current: () => boolean;
+}
+
+export class Outbound {
+  readonly out = new AdjRibOut();
+  private flushing = false;
+  /** Families whose initial advertisement is done (End-of-RIB sent). */
+  private readonly synced = new Set<Family>();
+  /** Families being re-sent for a ROUTE-REFRESH: EoRR follows the flush. */
+  private readonly refreshing = new Set<Family>();
+  /** Prefixes whose best path cannot be encoded for this peer (logged once each, withheld). */
+  private readonly notSent = new Set<string>();
+
+  constructor(
+    readonly peer: Peer,
+    /** Export target, with our next hops toward this peer worked out once per session. */
+    private readonly target: ExportTarget,
+    private readonly ctx: OutboundContext,
+  ) {}
+
+  /** Puts the best path of `prefix` (or its withdrawal) through export policy into Adj-RIB-Out. */
+  export(prefix: string, best: BestChange['best']): void {
+    if (!best) {
+      this.out.set(prefix, undefined);
+      return;
+    }
+    const decision = this.ctx.exportPolicy?.(best, this.peer);
+    if (decision === 'deny') {
+      this.out.set(prefix, undefined);
+      return;
+    }
+    let adv = this.out.exportCache.get(best.attrs);
+    if (adv === undefined) {
+      const attrs = exportPath(best, this.target, { asn: this.ctx.asn });
+      adv = attrs ? advertised(attrs) : null;
+      // Paths of one UPDATE and family share an attribute object (same source, same family), so
+      // the export result is the same for all of them; ours are per prefix and not cached.
+      if (best.source) this.out.exportCache.set(best.attrs, adv);
+    }
+    if (adv && decision && (decision.communities?.length || decision.prepend || decision.nextHop)) adv = withPolicy(adv, decision, prefix);
+    this.out.set(prefix, adv ?? undefined);
+  }
+
+  /** RFC 7313: BoRR, the family again, EoRR when the flush is done. */
+  refresh(family: Family): void {
+    this.peer.sendRefreshMarker(family, RouteRefreshSubtype.BeginOfRouteRefresh);
+    this.refreshing.add(family);
+    this.out.resend(family);
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Sends pending changes in batches, waiting for the socket to drain between them. */
+  private flush(): void {
+    if (!this.ctx.current()) return;
+    let writable = true;
+    try {
+      writable = this.sendBatch();
+    } catch (err) {
+      // Never let one peer's UPDATE kill the process: end that session, the others go on.
+      this.flushing = false;
+      this.ctx.log.error({ event: 'bug', peer: this.peer.address, err }, 'BUG: exception while sending UPDATEs; resetting the session');
+      this.peer.reset();
+      return;
+    }
+    const next = (): void => {
+      if (this.out.hasPending) {
+        setImmediate(() => this.flush());
+        return;
+      }
+      this.flushing = false;
+      this.finishSync();
+    };
+    if (writable) next();
+    else this.peer.onDrain(next);
+  }
+
+  /** One batch of pending changes, packed per family and attribute set; false when the socket is full. */
+  private sendBatch(): boolean {
+    const batch = this.out.take(FLUSH_BATCH);
+    const codec = this.peer.codec;
+    const byFamily = new Map<Family, { withdraw: string[]; announce: Map<string, { attrs: PathAttributes; prefixes: string[] }> }>();
+    for (const [prefix, adv] of batch) {
+      const family = familyOfPrefix(prefix);
+      let f = byFamily.get(family);
+      if (!f) byFamily.set(family, (f = { withdraw: [], announce: new Map() }));
+      if (!adv) f.withdraw.push(prefix);
+      else {
+        let g = f.announce.get(adv.key);
+        if (!g) f.announce.set(adv.key, (g = { attrs: adv.attrs, prefixes: [] }));
+        g.prefixes.push(prefix);
+      }
+    }
+    let writable = true;
+    const withheld = new Set<string>();
+    for (const [family, f] of byFamily) {
+      const tooLong: string[] = [];
+      for (const g of f.announce.values()) {
+        const packed = packAnnouncements(family, g.attrs, g.prefixes, codec);
+        for (const buf of packed.messages) writable = this.peer.send(buf) && writable;
+        tooLong.push(...packed.tooLong);
+      }
+      // Withheld: withdrawn in case the peer holds an older path for it (a withdrawal of a
+      // prefix it never had is ignored, RFC 4271 9.1.3), and no longer counted as advertised.
+      for (const p of tooLong) withheld.add(p);
+      for (const buf of buildWithdrawals(family, [...f.withdraw, ...tooLong], codec)) writable = this.peer.send(buf) && writable;
+    }
+    if (withheld.size || this.notSent.size) this.recordWithheld(batch.keys(), withheld);
+    return writable;
+  }
+
+  /** Prefixes whose attributes cannot be encoded for this peer: logged once each and counted. */
+  private recordWithheld(taken: Iterable<string>, withheld: ReadonlySet<string>): void {
+    this.out.forget([...withheld]);
+    for (const prefix of taken) {
+      if (!withheld.has(prefix)) {
+        this.notSent.delete(prefix);
+        continue;
+      }
+      if (this.notSent.has(prefix)) continue;
+      this.notSent.add(prefix);
+      this.peer.counters.routesNotSent++;
+      this.ctx.log.warn({ event: 'notSent', peer: this.peer.address, prefix }, 'route not sent to this peer: its path attributes leave no room for it in a 4096-octet UPDATE');
+    }
+  }
+
+  /** After the first full advertisement: End-of-RIB per family (RFC 4724 recommends it always). */
+  private finishSync(): void {
+    for (const family of this.peer.negotiated?.families ?? []) {
+      if (this.synced.has(family)) continue;
+      this.synced.add(family);
+      this.peer.send(endOfRib(family, this.peer.codec));
+    }
+    for (const family of this.refreshing) this.peer.sendRefreshMarker(family, RouteRefreshSubtype.EndOfRouteRefresh);
+    this.refreshing.clear();
+  }
+}
