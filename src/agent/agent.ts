@@ -7,8 +7,7 @@
 import os from 'node:os';
 import type http from 'node:http';
 import type { AgentConfig } from '../config/agent-config';
-import type { Logger } from '../../bgp/log';
-import { startAdminServer } from '../../bgp/admin/server';
+import { type Logger, startAdminServer, neighborViews } from '../../bgp';
 import { ClusterWatch } from '../../controllers/cluster-watch';
 import { computeNodes, LocalNode, NodesDesired, primaryIp } from '../../controllers/nodes';
 import { LastState, loadLastState, saveLastState } from './last-state';
@@ -27,7 +26,6 @@ import type { Loop } from '../dataplane/kernel-events';
 import { AgentMetrics } from './metrics';
 import { checkHealth, HealthReport } from './health';
 import { startEndpoints, Endpoint } from './endpoints';
-import { neighborViews } from '../../bgp/admin/views';
 import { FibStatus } from './fib-status';
 
 /** Reported in kube_router_build_info. */

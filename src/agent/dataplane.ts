@@ -25,7 +25,7 @@ import { ensureModules } from '../dataplane/modules';
 import { hairpinRules, ipvsSnatRules, ourLines, saveCommand, SERVICES_CHAIN } from '../dataplane/iptables';
 import { run } from '../util/exec';
 import type { AgentConfig } from '../config/agent-config';
-import type { Logger } from '../../bgp/log';
+import type { Logger } from '../../bgp';
 
 export interface NodeDataPlane {
   podCidrs: readonly string[];

@@ -4,7 +4,7 @@
  * are given the same port).
  */
 import http from 'node:http';
-import type { Logger } from '../../bgp/log';
+import type { Logger } from '../../bgp';
 
 export type Handler = () => Promise<{ status: number; contentType: string; body: string }>;
 

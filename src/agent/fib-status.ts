@@ -5,8 +5,7 @@
  * `bgp rib` shows it per path and the metrics count it; a refusal is logged once per prefix and
  * peer while it lasts.
  */
-import type { Logger } from '../../bgp/log';
-import type { FibStatus as FibView } from '../../bgp/admin/views';
+import type { Logger, FibStatus as FibView } from '../../bgp';
 import type { KernelPlan, LearnedRoute } from './kernel-plan';
 import type { RouteChanges } from '../dataplane/routes';
 

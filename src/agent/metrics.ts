@@ -6,7 +6,7 @@
  * they are never stale; events (syncs, route changes, advertisements) are counted as they happen.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { NeighborView } from '../../bgp/admin/views';
+import type { NeighborView } from '../../bgp';
 import type { InformerStatus } from '../../controllers/cluster-watch';
 
 export const PREFIX = 'kube_router_';

@@ -7,12 +7,7 @@
  * custom-import-reject prefixes are never taken from peers; nothing learned is passed on.
  */
 import crypto from 'node:crypto';
-import { Speaker, NeighborInput, ExportDecision, ImportVerdict } from '../../bgp/speaker/speaker';
-import type { Peer } from '../../bgp/session/peer';
-import type { Path } from '../../bgp/rib/path';
-import type { Family } from '../../bgp/codec/constants';
-import { tcpTransports } from '../../bgp/session/transport';
-import type { Logger } from '../../bgp/log';
+import { Speaker, tcpTransports, type NeighborInput, type ExportDecision, type ImportVerdict, type Peer, type Path, type Family, type Logger } from '../../bgp';
 import type { AgentConfig } from '../config/agent-config';
 import type { InternalPeer, LocalNode } from '../../controllers/nodes';
 import type { AdvertisedVip } from '../../controllers/services';

@@ -1,9 +1,6 @@
 /** `kube-router-ts bgp neighbors|rib|global|refresh|reset`: the admin CLI over the admin socket. */
 import type { Argv, CommandModule } from 'yargs';
-import { adminRequest } from '../../bgp/admin/client';
-import { formatGlobal, formatNeighborDetail, formatNeighbors, formatRib } from '../../bgp/admin/format';
-import type { GlobalView, NeighborView, PathView } from '../../bgp/admin/views';
-import { FAMILIES } from '../../bgp/codec/constants';
+import { adminRequest, formatGlobal, formatNeighborDetail, formatNeighbors, formatRib, type GlobalView, type NeighborView, type PathView, FAMILIES } from '../../bgp';
 
 export const DEFAULT_ADMIN_SOCKET = '/run/kube-router-ts/speaker.sock';
 

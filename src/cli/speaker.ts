@@ -1,8 +1,6 @@
 /** `kube-router-ts speaker --config FILE`: the BGP speaker alone, for ToR tests and benchmarks. */
 import type { Argv, CommandModule } from 'yargs';
-import { Speaker } from '../../bgp/speaker/speaker';
-import { startAdminServer } from '../../bgp/admin/server';
-import type { Logger } from '../../bgp/log';
+import { Speaker, startAdminServer, type Logger } from '../../bgp';
 import { loadSpeakerConfig, SpeakerConfig } from '../config/speaker-config';
 import { createLogger, LOG_LEVELS, LogLevel } from '../log';
 
