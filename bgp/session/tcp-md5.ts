@@ -24,6 +24,8 @@ function load(): Addon {
   const candidates = ['../..', '../../..', '..'].map((up) => path.resolve(__dirname, up, rel));
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) throw new Error(`TCP MD5 needs the native addon ${rel}; build it with "npm run build"`);
+  // A path found at run time: only require() loads a native addon.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   addon = require(found) as Addon;
   return addon;
 }

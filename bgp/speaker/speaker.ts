@@ -260,10 +260,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   private onEstablished(peer: Peer): void {
     this.gr.peerUp(peer);
-    let session: Session | undefined;
-    const outbound = new Outbound(peer, this.target(peer), { asn: this.options.asn, exportPolicy: this.options.exportPolicy, log: this.log, current: () => session !== undefined && this.sessions.get(peer.address) === session });
-    session = { peer, outbound, eorReceived: new Set(), limitWarned: new Set(), notes: new Map() };
-    this.sessions.set(peer.address, session);
+    const outbound: Outbound = new Outbound(peer, this.target(peer), {
+      asn: this.options.asn,
+      exportPolicy: this.options.exportPolicy,
+      log: this.log,
+      current: () => this.sessions.get(peer.address)?.outbound === outbound,
+    });
+    this.sessions.set(peer.address, { peer, outbound, eorReceived: new Set(), limitWarned: new Set(), notes: new Map() });
     for (const path of this.rib.bestPaths()) outbound.export(path.prefix, path);
     outbound.schedule();
     this.emit('established', peer);

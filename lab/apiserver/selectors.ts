@@ -39,14 +39,21 @@ export function matchesLabels(reqs: Requirement[], labels: Record<string, string
   return reqs.every((r) => test(r, labels?.[r.key]));
 }
 
-const FIELDS: Record<string, (o: Record<string, any>) => string | undefined> = {
+/** The fields a field selector may name, as the API server supports them for these kinds. */
+interface Selectable {
+  metadata?: { name?: string; namespace?: string };
+  spec?: { nodeName?: string };
+  status?: { phase?: string };
+}
+
+const FIELDS: Record<string, (o: Selectable) => string | undefined> = {
   'metadata.name': (o) => o.metadata?.name,
   'metadata.namespace': (o) => o.metadata?.namespace,
   'spec.nodeName': (o) => o.spec?.nodeName ?? '',
   'status.phase': (o) => o.status?.phase,
 };
 
-export function matchesFields(reqs: Requirement[], obj: Record<string, any>): boolean {
+export function matchesFields(reqs: Requirement[], obj: Selectable): boolean {
   return reqs.every((r) => {
     const get = FIELDS[r.key];
     if (!get) throw new SelectorError(`field label not supported: ${r.key}`);

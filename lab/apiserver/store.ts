@@ -188,15 +188,17 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 
 /** RFC 6902 JSON patch, the operations kubectl and controllers use (add, remove, replace, test). */
 export function jsonPatch(target: unknown, ops: { op: string; path: string; value?: unknown }[]): unknown {
-  const doc = clone(target) as Record<string, any>;
+  // A JSON document: objects and arrays indexed by the path's parts.
+  type Node = Record<string, unknown> & unknown[];
+  const doc = clone(target) as Node;
   for (const op of ops) {
     const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop();
     if (last === undefined) throw new ApiError(422, 'Invalid', 'JSON patch path must not be empty');
-    let parent: any = doc;
+    let parent: Node = doc;
     for (const p of parts) {
       if (parent[p] === undefined && op.op === 'add') parent[p] = {};
-      parent = parent[p];
+      parent = parent[p] as Node;
       if (parent === undefined || parent === null) throw new ApiError(422, 'Invalid', `JSON patch path ${op.path} does not exist`);
     }
     switch (op.op) {

@@ -68,9 +68,9 @@ export class AgentMetrics {
     const scraped = (kind: 'gauge' | 'counter', name: string, help: string, labelNames: string[], samples: () => Sample[] | Promise<Sample[]>): void => {
       const opts = { name: `${PREFIX}${name}`, help, labelNames, registers };
       if (kind === 'gauge') {
-        new Gauge({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.set(l, v); } }); // prettier-ignore
+        new Gauge({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.set(l, v); } });
       } else {
-        new Counter({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.inc(l, v); } }); // prettier-ignore
+        new Counter({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.inc(l, v); } });
       }
     };
     const perPeer = (name: string, help: string, value: (p: NeighborView) => number, kind: 'gauge' | 'counter' = 'gauge'): void =>

@@ -17,7 +17,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, 'daemonset');
 const FILES = fs.readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 const docs = (file: string): Obj[] => (yaml.loadAll(fs.readFileSync(path.join(DIR, file), 'utf8')) as Obj[]).filter(Boolean);
 const parseArgs = (args: string[], env: Record<string, string>): AgentConfig => {
   const a = yargs(args).options(AGENT_OPTIONS).strict().exitProcess(false).fail((msg, err) => {

@@ -4,6 +4,7 @@
  * needs the VM never passes without it.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Vm, vmUnavailable } from '../../lab/vm/vm';
 
 export interface VmGroup {
@@ -42,7 +43,7 @@ let snippets = 0;
  * result (like test/helpers/in-netns.ts on the host). `dist(path)` requires a module from dist/.
  */
 export async function inVmNetns<T = unknown>(vm: Vm, netns: string, body: string): Promise<T> {
-  const dist = require('node:path').resolve(__dirname, '../../dist') as string;
+  const dist = path.resolve(__dirname, '../../dist');
   const file = `${vm.scratch}/snippet-${process.pid}-${++snippets}.js`;
   fs.writeFileSync(
     file,
