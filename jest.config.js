@@ -32,7 +32,13 @@ module.exports = {
   verbose: false,
   reporters: [['default', { summaryThreshold: 0 }]],
   projects: [
-    { ...common, displayName: 'unit', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', ...SYSTEM] },
+    {
+      ...common,
+      displayName: 'unit',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...SYSTEM],
+    },
     {
       ...common,
       displayName: 'system',

@@ -57,9 +57,20 @@ async function main(): Promise<void> {
     await ns.ip('link', 'set', 'eth1', 'up');
     const add = path.join(dir, 'add.batch');
     const del = path.join(dir, 'del.batch');
-    fs.writeFileSync(add, desired(n).map((d) => `route add ${d.dst} via ${d.gateway} proto ${ROUTE_PROTOCOL}`).join('\n') + '\n');
-    fs.writeFileSync(del, desired(n).map((d) => `route del ${d.dst} proto ${ROUTE_PROTOCOL}`).join('\n') + '\n');
-    const count = async (): Promise<number> => (await ns.ip('route', 'show', 'proto', String(ROUTE_PROTOCOL))).stdout.split('\n').filter(Boolean).length;
+    fs.writeFileSync(
+      add,
+      desired(n)
+        .map((d) => `route add ${d.dst} via ${d.gateway} proto ${ROUTE_PROTOCOL}`)
+        .join('\n') + '\n',
+    );
+    fs.writeFileSync(
+      del,
+      desired(n)
+        .map((d) => `route del ${d.dst} proto ${ROUTE_PROTOCOL}`)
+        .join('\n') + '\n',
+    );
+    const count = async (): Promise<number> =>
+      (await ns.ip('route', 'show', 'proto', String(ROUTE_PROTOCOL))).stdout.split('\n').filter(Boolean).length;
     const ours: { install: number; noop: number; remove: number; rssMiB: number }[] = [];
     const ip: { install: number; noop: number; remove: number }[] = [];
     const ms = async (fn: () => Promise<unknown>): Promise<number> => {
@@ -79,13 +90,23 @@ async function main(): Promise<void> {
       ip.push({ install, noop, remove });
     }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const row = (name: string, xs: { install: number; noop: number; remove: number }[]) => ({ name, install: median(xs.map((x) => x.install)), noop: median(xs.map((x) => x.noop)), remove: median(xs.map((x) => x.remove)) });
+    const row = (name: string, xs: { install: number; noop: number; remove: number }[]) => ({
+      name,
+      install: median(xs.map((x) => x.install)),
+      noop: median(xs.map((x) => x.noop)),
+      remove: median(xs.map((x) => x.remove)),
+    });
     const a = row('kube-router-ts (netlink package)', ours);
     const b = row('ip -batch (iproute2)', ip);
     const f = (v: number): string => `${v.toFixed(0)} ms`;
     process.stdout.write(`${n} IPv4 routes, median of ${rounds} rounds\n\n`);
-    process.stdout.write('| method | install | reconcile, nothing to do | remove all | ours / this (install, remove) |\n|---|---|---|---|---|\n');
-    for (const r of [a, b]) process.stdout.write(`| ${r.name} | ${f(r.install)} | ${f(r.noop)} | ${f(r.remove)} | ${(a.install / r.install).toFixed(2)}x, ${(a.remove / r.remove).toFixed(2)}x |\n`);
+    process.stdout.write(
+      '| method | install | reconcile, nothing to do | remove all | ours / this (install, remove) |\n|---|---|---|---|---|\n',
+    );
+    for (const r of [a, b])
+      process.stdout.write(
+        `| ${r.name} | ${f(r.install)} | ${f(r.noop)} | ${f(r.remove)} | ${(a.install / r.install).toFixed(2)}x, ${(a.remove / r.remove).toFixed(2)}x |\n`,
+      );
     process.stdout.write(`\nour worker's RSS after: ${median(ours.map((x) => x.rssMiB)).toFixed(0)} MiB\n`);
   } finally {
     await ns.destroy();

@@ -38,7 +38,15 @@ async function iperf(vm: Vm, client: string, serverIp: string, seconds: number):
   return j.end.sum_received.bits_per_second / 1e9;
 }
 
-async function measure(vm: Vm, label: string, client: string, server: string, serverIp: string, mtu: number, o: { seconds: number; rounds: number }): Promise<Row> {
+async function measure(
+  vm: Vm,
+  label: string,
+  client: string,
+  server: string,
+  serverIp: string,
+  mtu: number,
+  o: { seconds: number; rounds: number },
+): Promise<Row> {
   // One server (daemonized) for all rounds, stopped with the namespace's processes afterwards.
   await vm.run(`ip netns exec ${server} iperf3 -s -D --logfile /dev/null`);
   const row: Row = { path: label, mtu, gbits: [] };
@@ -85,7 +93,9 @@ ip -n ${PREFIX}a link set lo up && ip -n ${PREFIX}b link set lo up`);
     ];
     for (const [label, agentArgs] of paths) {
       if (agentArgs) await lab(`restart --agent-args=${q(agentArgs)}`);
-      const s = JSON.parse((await vm.run(`cd ${q(repo)} && node ${q(bundle)} lab status --json --dir=${dir}`, { allowFail: true })).stdout) as LabStatus;
+      const s = JSON.parse(
+        (await vm.run(`cd ${q(repo)} && node ${q(bundle)} lab status --json --dir=${dir}`, { allowFail: true })).stdout,
+      ) as LabStatus;
       if (!s.ok) throw new Error(`lab not converged with ${agentArgs ?? 'defaults'}: ${JSON.stringify(s.pings.filter((p) => !p.ok))}`);
       const [from, to] = [s.pods.find((p) => p.node === 'node1')!, s.pods.find((p) => p.node === 'node2')!];
       const tunnel = s.nodes.find((n) => n.name === 'node1')!.tunnels[0];
@@ -101,10 +111,14 @@ ip -n ${PREFIX}a link set lo up && ip -n ${PREFIX}b link set lo up`);
   process.stdout.write('\n| path | MTU | Gbit/s (median) | runs | / bare veth |\n|---|---|---|---|---|\n');
   for (const r of rows) {
     const m = median(r.gbits);
-    process.stdout.write(`| ${r.path} | ${r.mtu} | ${m.toFixed(2)} | ${r.gbits.map((g) => g.toFixed(2)).join(', ')} | ${(m / base).toFixed(2)} |\n`);
+    process.stdout.write(
+      `| ${r.path} | ${r.mtu} | ${m.toFixed(2)} | ${r.gbits.map((g) => g.toFixed(2)).join(', ')} | ${(m / base).toFixed(2)} |\n`,
+    );
   }
   const routed = median(rows[1]!.gbits);
-  process.stdout.write(`\noverlay cost against routed: ipip ${((1 - median(rows[2]!.gbits) / routed) * 100).toFixed(0)}%, fou ${((1 - median(rows[3]!.gbits) / routed) * 100).toFixed(0)}%\n`);
+  process.stdout.write(
+    `\noverlay cost against routed: ipip ${((1 - median(rows[2]!.gbits) / routed) * 100).toFixed(0)}%, fou ${((1 - median(rows[3]!.gbits) / routed) * 100).toFixed(0)}%\n`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -86,8 +86,15 @@ const receivers: Receiver[] = [
       );
       // BENCH_PROFILE=DIR writes a CPU profile of the speaker there (open it in Chrome DevTools).
       const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-      const child: ChildProcess = ns.spawn(process.execPath, [...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'], { logFile: path.join(dir, 'speaker.log') });
-      await poll(() => adminRequest<GlobalView>(socket, 'GET', '/global'), () => true, 10000, 'speaker admin socket');
+      const child: ChildProcess = ns.spawn(process.execPath, [...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'], {
+        logFile: path.join(dir, 'speaker.log'),
+      });
+      await poll(
+        () => adminRequest<GlobalView>(socket, 'GET', '/global'),
+        () => true,
+        10000,
+        'speaker admin socket',
+      );
       return {
         count: async () => (await adminRequest<GlobalView>(socket, 'GET', '/global')).prefixes.locRib['ipv4-unicast'] ?? 0,
         pid: () => child.pid!,
@@ -129,11 +136,23 @@ router bgp ${RECEIVER.asn}
       );
       const vty = path.join(dir, 'vty');
       fs.mkdirSync(vty);
-      const child = ns.spawn(BGPD, ['-Z', '-S', '-P', '0', '-l', RECEIVER.address, '-f', conf, '-i', path.join(dir, 'bgpd.pid'), '--vty_socket', vty], { logFile: path.join(dir, 'bgpd.out') });
+      const child = ns.spawn(
+        BGPD,
+        ['-Z', '-S', '-P', '0', '-l', RECEIVER.address, '-f', conf, '-i', path.join(dir, 'bgpd.pid'), '--vty_socket', vty],
+        { logFile: path.join(dir, 'bgpd.out') },
+      );
       const vtysh = (c: string) => run('vtysh', ['--vty_socket', vty, '-d', 'bgpd', '-c', c]).then((r) => r.stdout);
-      await poll(() => vtysh('show bgp summary'), () => true, 10000, 'FRR vty');
+      await poll(
+        () => vtysh('show bgp summary'),
+        () => true,
+        10000,
+        'FRR vty',
+      );
       return {
-        count: async () => (JSON.parse(await vtysh('show bgp ipv4 unicast summary json')) as { peers: Record<string, { pfxRcd?: number }> }).peers[SENDER.address]?.pfxRcd ?? 0,
+        count: async () =>
+          (JSON.parse(await vtysh('show bgp ipv4 unicast summary json')) as { peers: Record<string, { pfxRcd?: number }> }).peers[
+            SENDER.address
+          ]?.pfxRcd ?? 0,
         pid: () => child.pid!,
         stop: () => child.kill('SIGTERM'),
       };
@@ -153,10 +172,20 @@ router bgp ${RECEIVER.asn}
   [neighbors.transport.config]
     passive-mode = ${passive}
 `;
-      fs.writeFileSync(conf, `[global.config]\n  as = ${RECEIVER.asn}\n  router-id = "${RECEIVER.address}"\n  local-address-list = ["${RECEIVER.address}"]\n${neighbor(SENDER, true)}${neighbor(SINK, false)}`);
-      const child = ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', target, '-l', 'warn'], { logFile: path.join(dir, 'gobgpd.log') });
+      fs.writeFileSync(
+        conf,
+        `[global.config]\n  as = ${RECEIVER.asn}\n  router-id = "${RECEIVER.address}"\n  local-address-list = ["${RECEIVER.address}"]\n${neighbor(SENDER, true)}${neighbor(SINK, false)}`,
+      );
+      const child = ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', target, '-l', 'warn'], {
+        logFile: path.join(dir, 'gobgpd.log'),
+      });
       const cli = (...a: string[]) => run('gobgp', ['--target', target, ...a]).then((r) => r.stdout);
-      await poll(() => cli('global'), () => true, 10000, 'gobgpd API');
+      await poll(
+        () => cli('global'),
+        () => true,
+        10000,
+        'gobgpd API',
+      );
       return {
         count: async () => {
           const n = JSON.parse(await cli('-j', 'neighbor', SENDER.address)) as { afi_safis?: { state?: { accepted?: number } }[] };
@@ -209,10 +238,31 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
     });
     birds.push(sink);
     recv = await r.start(nsRecv, path.join(dir, 'recv'));
-    await poll(async () => /Established/.test(await sink.birdc('show', 'protocols')), (x) => x, 30000, `${r.name} to second peer Established`, 50);
+    await poll(
+      async () => /Established/.test(await sink.birdc('show', 'protocols')),
+      (x) => x,
+      30000,
+      `${r.name} to second peer Established`,
+      50,
+    );
 
     // The sender is our blaster: UPDATEs precomputed, written the moment the session is up.
-    const blaster = nsSend.spawn(process.execPath, [BLASTER, '--local', SENDER.address, '--peer', RECEIVER.address, '--asn', String(SENDER.asn), '--routes', String(ROUTES), ...(UNIQUE_MED ? ['--unique-med'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const blaster = nsSend.spawn(
+      process.execPath,
+      [
+        BLASTER,
+        '--local',
+        SENDER.address,
+        '--peer',
+        RECEIVER.address,
+        '--asn',
+        String(SENDER.asn),
+        '--routes',
+        String(ROUTES),
+        ...(UNIQUE_MED ? ['--unique-med'] : []),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     senders.push(blaster);
     let connectedAt = 0;
     const t0 = await new Promise<number>((resolve, reject) => {
@@ -225,9 +275,21 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
       });
       blaster.once('exit', (code) => reject(new Error(`blaster exited with ${code} before the session came up`)));
     });
-    await poll(() => recv!.count(), (n) => (process.env.BENCH_DEBUG && process.stderr.write(`${Date.now() - t0} ms: ${n}\n`), n >= ROUTES), 300000, `${r.name} has all routes`, 20);
+    await poll(
+      () => recv!.count(),
+      (n) => (process.env.BENCH_DEBUG && process.stderr.write(`${Date.now() - t0} ms: ${n}\n`), n >= ROUTES),
+      300000,
+      `${r.name} has all routes`,
+      20,
+    );
     const t1 = Date.now();
-    await poll(() => birdImported(sink, 'recv'), (n) => n >= ROUTES, 300000, `second peer has all routes via ${r.name}`, 20);
+    await poll(
+      () => birdImported(sink, 'recv'),
+      (n) => n >= ROUTES,
+      300000,
+      `second peer has all routes via ${r.name}`,
+      20,
+    );
     const t2 = Date.now();
     await sleep(500);
     return { name: r.name, setupMs: t0 - connectedAt, toRib: (t1 - t0) / 1000, toSecondPeer: (t2 - t0) / 1000, rss: rssMiB(recv.pid()) };
@@ -255,7 +317,10 @@ async function main(): Promise<void> {
     '',
     '| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | RSS after | kube-router-ts / this (RIB, 2nd peer, RSS) |',
     '|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.name} | ${r.setupMs} ms | ${r.toRib.toFixed(3)} s | ${r.toSecondPeer.toFixed(3)} s | ${r.rss.toFixed(0)} MiB | ${ours ? `${ratio(r.toRib, ours.toRib)}, ${ratio(r.toSecondPeer, ours.toSecondPeer)}, ${ratio(r.rss, ours.rss)}` : '-'} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${r.setupMs} ms | ${r.toRib.toFixed(3)} s | ${r.toSecondPeer.toFixed(3)} s | ${r.rss.toFixed(0)} MiB | ${ours ? `${ratio(r.toRib, ours.toRib)}, ${ratio(r.toSecondPeer, ours.toSecondPeer)}, ${ratio(r.rss, ours.rss)}` : '-'} |`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

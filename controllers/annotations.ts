@@ -107,7 +107,8 @@ export function parsePeersYaml(text: string): Parsed<PeerAnnotation[]> {
     if (pw.value) peer.password = pw.value;
     if (p.maxprefixes !== undefined) {
       const n = Number(p.maxprefixes);
-      if (!Number.isInteger(n) || n < 1 || n > 4294967295) return bad(`entry ${i}: maxprefixes ${JSON.stringify(p.maxprefixes)} is not a prefix count (1 or more)`);
+      if (!Number.isInteger(n) || n < 1 || n > 4294967295)
+        return bad(`entry ${i}: maxprefixes ${JSON.stringify(p.maxprefixes)} is not a prefix count (1 or more)`);
       peer.maxPrefixes = n;
     }
     if (p.localip !== undefined) {
@@ -128,7 +129,8 @@ export function parseLegacyPeers(a: Record<string, string>): Parsed<PeerAnnotati
   const asnItems = list(a[ANNOTATIONS.peerAsns] ?? '').filter(Boolean);
   if (asnItems.length !== addrs.value.length) return bad(`${ANNOTATIONS.peerAsns} needs one AS number per ${ANNOTATIONS.peerIps} entry`);
   const pwItems = a[ANNOTATIONS.peerPasswords] === undefined ? [] : list(a[ANNOTATIONS.peerPasswords]!);
-  if (pwItems.length && pwItems.length !== addrs.value.length) return bad(`${ANNOTATIONS.peerPasswords} needs one entry (possibly empty) per peer`);
+  if (pwItems.length && pwItems.length !== addrs.value.length)
+    return bad(`${ANNOTATIONS.peerPasswords} needs one entry (possibly empty) per peer`);
   const localItems = a[ANNOTATIONS.peerLocalIps] === undefined ? [] : list(a[ANNOTATIONS.peerLocalIps]!);
   if (localItems.length && localItems.length !== addrs.value.length) return bad(`${ANNOTATIONS.peerLocalIps} needs one entry per peer`);
   const out: PeerAnnotation[] = [];
@@ -172,7 +174,8 @@ export const MAX_COMMUNITIES = 500;
 export function parseCommunities(text: string): Parsed<number[]> {
   const out: number[] = [];
   const items = list(text).filter(Boolean);
-  if (items.length > MAX_COMMUNITIES) return bad(`${items.length} communities; at most ${MAX_COMMUNITIES} fit in a BGP UPDATE with the rest of a route`);
+  if (items.length > MAX_COMMUNITIES)
+    return bad(`${items.length} communities; at most ${MAX_COMMUNITIES} fit in a BGP UPDATE with the rest of a route`);
   for (const item of items) {
     const named = WELL_KNOWN_COMMUNITIES[item.toLowerCase()];
     if (named !== undefined) out.push(named);
@@ -191,7 +194,8 @@ export function parseClusterId(text: string): Parsed<string> {
   const t = text.trim();
   if (isIpv4(t)) return ok(t);
   const n = Number(t);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) return bad(`${JSON.stringify(text)} is not a cluster ID (a 32-bit number or an IPv4 address)`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    return bad(`${JSON.stringify(text)} is not a cluster ID (a 32-bit number or an IPv4 address)`);
   return ok([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
 }
 

@@ -46,14 +46,25 @@ export class ClusterWatch extends EventEmitter {
     // Every list has a deadline: an API server that accepts and never answers must not hold an informer.
     const o = listOptions(DEFAULT_LIST_TIMEOUT_MS);
     this.nodes = new Informer(kc, { name: 'nodes', path: '/api/v1/nodes', list: () => core.listNode({}, o) as never, log });
-    this.services = new Informer(kc, { name: 'services', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces({}, o) as never, log });
+    this.services = new Informer(kc, {
+      name: 'services',
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces({}, o) as never,
+      log,
+    });
     this.endpointSlices = new Informer(kc, {
       name: 'endpointslices',
       path: '/apis/discovery.k8s.io/v1/endpointslices',
       list: () => discovery.listEndpointSliceForAllNamespaces({}, o) as never,
       log,
     });
-    this.pods = new Informer(kc, { name: 'pods', path: '/api/v1/pods', fieldSelector: podSelector, list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }, o) as never, log });
+    this.pods = new Informer(kc, {
+      name: 'pods',
+      path: '/api/v1/pods',
+      fieldSelector: podSelector,
+      list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }, o) as never,
+      log,
+    });
     for (const i of this.all()) i.on('changed', () => this.signal());
   }
 

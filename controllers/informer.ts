@@ -115,7 +115,11 @@ export class Informer<T extends KubernetesObject> extends EventEmitter {
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       // A failed start (the list call rejected) is one more failure: back off and try again.
-      if (!this.stopped) this.lw.start().then(() => this.signal(), (e: unknown) => this.failed(e));
+      if (!this.stopped)
+        this.lw.start().then(
+          () => this.signal(),
+          (e: unknown) => this.failed(e),
+        );
     }, delay);
     this.restartTimer.unref();
   }

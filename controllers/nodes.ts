@@ -86,7 +86,10 @@ export const MAX_ANNOTATION_LENGTH = 16384;
 function parsedAnnotation<T>(n: NodeObject, key: string, parse: (text: string) => Parsed<T>, problems: Problems): T | undefined {
   const text = annotation(n, key);
   if (text === undefined) return undefined;
-  const r: Parsed<T> = text.length > MAX_ANNOTATION_LENGTH ? { ok: false, error: `${text.length} characters; at most ${MAX_ANNOTATION_LENGTH} are read` } : parse(text);
+  const r: Parsed<T> =
+    text.length > MAX_ANNOTATION_LENGTH
+      ? { ok: false, error: `${text.length} characters; at most ${MAX_ANNOTATION_LENGTH} are read` }
+      : parse(text);
   if (r.ok) return r.value;
   problems.report(`node/${n.metadata?.name ?? '?'}`, key, r.error);
   return undefined;
@@ -152,7 +155,8 @@ function localExtras(n: NodeObject, base: NodeInfo, problems: Problems): LocalNo
     const asn = parseAsn(prependAs ?? '');
     const times = Number(prependN);
     if (!asn.ok) problems.report(where, ANNOTATIONS.prependAs, asn.error);
-    else if (!Number.isInteger(times) || times < 1 || times > 64) problems.report(where, ANNOTATIONS.prependRepeat, `${JSON.stringify(prependN)} is not a repeat count (1-64)`);
+    else if (!Number.isInteger(times) || times < 1 || times > 64)
+      problems.report(where, ANNOTATIONS.prependRepeat, `${JSON.stringify(prependN)} is not a repeat count (1-64)`);
     else local.prepend = { asn: asn.value, times };
   }
   if (annotation(n, ANNOTATIONS.peers) !== undefined) {
@@ -180,7 +184,8 @@ export function computeNodes(objects: readonly NodeObject[], o: NodesOptions, pr
   const localIp = local && primaryIp(local, o);
   if (local && localIp && o.enableIbgp) {
     const localAsn = o.fullMesh ? o.clusterAsn : local.asn;
-    if (!o.fullMesh && local.asn === undefined) problems.report(`node/${local.name}`, ANNOTATIONS.nodeAsn, 'required when --nodes-full-mesh=false');
+    if (!o.fullMesh && local.asn === undefined)
+      problems.report(`node/${local.name}`, ANNOTATIONS.nodeAsn, 'required when --nodes-full-mesh=false');
     for (const n of nodes) {
       const ip = primaryIp(n, o);
       if (n.name === local.name || !ip || ip === localIp || localAsn === undefined) continue;

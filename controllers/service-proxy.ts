@@ -61,7 +61,8 @@ export const SCHEDULERS = ['rr', 'lc', 'dh', 'sh', 'mh'] as const;
 const DEFAULT_AFFINITY_SECONDS = 10800;
 
 /** "tcp:10.96.0.10:80", "udp:[fd00::10]:53": one virtual server's identity. */
-export const virtualServerKey = (v: Pick<VirtualServer, 'protocol' | 'address' | 'port'>): string => `${v.protocol}:${hostPort(v.address, v.port)}`;
+export const virtualServerKey = (v: Pick<VirtualServer, 'protocol' | 'address' | 'port'>): string =>
+  `${v.protocol}:${hostPort(v.address, v.port)}`;
 
 /** Byte order, not locale order: the same on every machine. */
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -73,7 +74,13 @@ interface Endpoint {
 }
 
 /** Ready endpoints of one service port, from the service's EndpointSlices, matched by port name and protocol. */
-function endpointsFor(svc: ServiceObject, portName: string, protocol: string, slices: readonly EndpointSliceObject[], nodeName: string): Endpoint[] {
+function endpointsFor(
+  svc: ServiceObject,
+  portName: string,
+  protocol: string,
+  slices: readonly EndpointSliceObject[],
+  nodeName: string,
+): Endpoint[] {
   const out = new Map<string, Endpoint>();
   for (const s of slices) {
     if (s.metadata?.namespace !== svc.metadata?.namespace || s.metadata?.labels?.[SERVICE_NAME_LABEL] !== svc.metadata?.name) continue;
@@ -93,7 +100,12 @@ function endpointsFor(svc: ServiceObject, portName: string, protocol: string, sl
   return [...out.values()];
 }
 
-export function computeProxy(services: readonly ServiceObject[], slices: readonly EndpointSliceObject[], o: ProxyOptions, problems: Problems): ProxyDesired {
+export function computeProxy(
+  services: readonly ServiceObject[],
+  slices: readonly EndpointSliceObject[],
+  o: ProxyOptions,
+  problems: Problems,
+): ProxyDesired {
   const servers = new Map<string, VirtualServer>();
   const vips = new Set<string>();
   const wanted = (ip: string): boolean => (family(ip) === 4 ? o.ipv4 : o.ipv6);
@@ -107,11 +119,17 @@ export function computeProxy(services: readonly ServiceObject[], slices: readonl
     const schedText = svc.metadata?.annotations?.[ANNOTATIONS.svcScheduler];
     if (schedText !== undefined) {
       if ((SCHEDULERS as readonly string[]).includes(schedText)) scheduler = schedText;
-      else problems.report(`service/${id}`, ANNOTATIONS.svcScheduler, `${JSON.stringify(schedText)} is not one of ${SCHEDULERS.join(', ')}; using rr`);
+      else
+        problems.report(
+          `service/${id}`,
+          ANNOTATIONS.svcScheduler,
+          `${JSON.stringify(schedText)} is not one of ${SCHEDULERS.join(', ')}; using rr`,
+        );
     }
     // kube-router looks only at the annotation's presence.
     const hairpin = o.hairpinAll || svc.metadata?.annotations?.[ANNOTATIONS.svcHairpin] !== undefined;
-    const persistence = spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : undefined;
+    const persistence =
+      spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : undefined;
     const externalLocal = spec.externalTrafficPolicy === 'Local' || svc.metadata?.annotations?.[ANNOTATIONS.svcLocal] === 'true';
     const internalLocal = spec.internalTrafficPolicy === 'Local' || svc.metadata?.annotations?.[ANNOTATIONS.svcLocal] === 'true';
 
@@ -126,7 +144,13 @@ export function computeProxy(services: readonly ServiceObject[], slices: readonl
       });
     const clusterIps = ips('spec.clusterIPs', [spec.clusterIP, ...(spec.clusterIPs ?? [])]);
     const externalIps = ips('spec.externalIPs', spec.externalIPs ?? []);
-    const lbIps = type === 'LoadBalancer' ? ips('status.loadBalancer.ingress', (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ipMode !== 'Proxy').map((i) => i.ip)) : [];
+    const lbIps =
+      type === 'LoadBalancer'
+        ? ips(
+            'status.loadBalancer.ingress',
+            (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ipMode !== 'Proxy').map((i) => i.ip),
+          )
+        : [];
     for (const ip of [...clusterIps, ...externalIps, ...lbIps]) vips.add(ip);
 
     for (const p of spec.ports ?? []) {
@@ -141,7 +165,16 @@ export function computeProxy(services: readonly ServiceObject[], slices: readonl
           .filter((e) => family(e.address) === family(address) && (!localOnly || e.local))
           .map((e) => ({ address: e.address, port: e.port, weight: 1 }))
           .sort((a, b) => byText(hostPort(a.address, a.port), hostPort(b.address, b.port)));
-        const v: VirtualServer = { protocol: protocol as IpvsProtocol, address, port, scheduler, realServers, service: `${id}:${p.name || p.port}`, kind, hairpin };
+        const v: VirtualServer = {
+          protocol: protocol as IpvsProtocol,
+          address,
+          port,
+          scheduler,
+          realServers,
+          service: `${id}:${p.name || p.port}`,
+          kind,
+          hairpin,
+        };
         if (persistence !== undefined) v.persistence = persistence;
         const key = virtualServerKey(v);
         if (!servers.has(key)) servers.set(key, v);

@@ -57,7 +57,11 @@ export interface AdvertisedVip {
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** A ready endpoint of the service on this node (ready unset counts as ready, as the API says). */
-export function hasReadyLocalEndpoint(svc: ServiceObject, slices: readonly EndpointSliceObject[], o: Pick<ServicesOptions, 'nodeName' | 'nodeIps'>): boolean {
+export function hasReadyLocalEndpoint(
+  svc: ServiceObject,
+  slices: readonly EndpointSliceObject[],
+  o: Pick<ServicesOptions, 'nodeName' | 'nodeIps'>,
+): boolean {
   const ns = svc.metadata?.namespace;
   const name = svc.metadata?.name;
   return slices.some(
@@ -65,12 +69,19 @@ export function hasReadyLocalEndpoint(svc: ServiceObject, slices: readonly Endpo
       s.metadata?.namespace === ns &&
       s.metadata?.labels?.[SERVICE_NAME_LABEL] === name &&
       (s.endpoints ?? []).some(
-        (e) => e.conditions?.ready !== false && (e.nodeName !== undefined ? e.nodeName === o.nodeName : (e.addresses ?? []).some((a) => o.nodeIps.includes(a))),
+        (e) =>
+          e.conditions?.ready !== false &&
+          (e.nodeName !== undefined ? e.nodeName === o.nodeName : (e.addresses ?? []).some((a) => o.nodeIps.includes(a))),
       ),
   );
 }
 
-export function computeServiceVips(services: readonly ServiceObject[], slices: readonly EndpointSliceObject[], o: ServicesOptions, problems: Problems): AdvertisedVip[] {
+export function computeServiceVips(
+  services: readonly ServiceObject[],
+  slices: readonly EndpointSliceObject[],
+  o: ServicesOptions,
+  problems: Problems,
+): AdvertisedVip[] {
   const out = new Map<string, AdvertisedVip>();
   for (const svc of services) {
     const id = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
@@ -109,18 +120,31 @@ export function computeServiceVips(services: readonly ServiceObject[], slices: r
     if (flag(ANNOTATIONS.svcAdvertiseExternalIp, o.advertiseExternalIp) && (!externalLocal || local())) {
       const ips = (spec.externalIPs ?? []).filter((ip) => {
         if (!o.strictExternalIpValidation || (isIp(ip) && inPrefixes(ip, o.externalIpRanges))) return true;
-        problems.report(`service/${id}`, 'spec.externalIPs', `${ip} is outside --service-external-ip-range (strict validation): not advertised`);
+        problems.report(
+          `service/${id}`,
+          'spec.externalIPs',
+          `${ip} is outside --service-external-ip-range (strict validation): not advertised`,
+        );
         return false;
       });
       add(ips, 'external');
     }
-    if (type === 'LoadBalancer' && ann[ANNOTATIONS.svcSkipLbIps] === undefined && flag(ANNOTATIONS.svcAdvertiseLoadBalancerIp, o.advertiseLoadBalancerIp) && (!externalLocal || local())) {
+    if (
+      type === 'LoadBalancer' &&
+      ann[ANNOTATIONS.svcSkipLbIps] === undefined &&
+      flag(ANNOTATIONS.svcAdvertiseLoadBalancerIp, o.advertiseLoadBalancerIp) &&
+      (!externalLocal || local())
+    ) {
       const ips = (svc.status?.loadBalancer?.ingress ?? [])
         .filter((i) => i.ip && i.ipMode !== 'Proxy')
         .map((i) => i.ip!)
         .filter((ip) => {
           if (!o.strictExternalIpValidation || (isIp(ip) && inPrefixes(ip, o.loadBalancerIpRanges))) return true;
-          problems.report(`service/${id}`, 'status.loadBalancer.ingress', `${ip} is outside --loadbalancer-ip-range (strict validation): not advertised`);
+          problems.report(
+            `service/${id}`,
+            'status.loadBalancer.ingress',
+            `${ip} is outside --loadbalancer-ip-range (strict validation): not advertised`,
+          );
           return false;
         });
       add(ips, 'loadbalancer');
@@ -138,7 +162,12 @@ export function allServiceIps(services: readonly ServiceObject[]): Set<string> {
   const out = new Set<string>();
   for (const svc of services) {
     const spec = svc.spec ?? {};
-    const ips = [spec.clusterIP, ...(spec.clusterIPs ?? []), ...(spec.externalIPs ?? []), ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)];
+    const ips = [
+      spec.clusterIP,
+      ...(spec.clusterIPs ?? []),
+      ...(spec.externalIPs ?? []),
+      ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip),
+    ];
     for (const ip of ips) {
       if (!ip || ip === 'None' || !isIp(ip)) continue;
       out.add(hostPrefix(canonicalIp(ip)));

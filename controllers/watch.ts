@@ -97,7 +97,9 @@ export class TimedWatch extends Watch {
         if (res.statusCode !== 200) {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString().slice(0, 1000)));
-          res.on('end', () => finish(new HttpStatusError(res.statusCode ?? 0, `watch ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)));
+          res.on('end', () =>
+            finish(new HttpStatusError(res.statusCode ?? 0, `watch ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)),
+          );
           return;
         }
         // Until the server's own deadline any silence is allowed; after it, a short grace.

@@ -118,8 +118,12 @@ export function overlayEnabled(agentArgs: readonly string[]): boolean {
 export async function tunnelSupportProblem(prefix: string): Promise<string | undefined> {
   const ns = await Netns.create(`${prefix}probe`);
   try {
-    const r = await ns.exec('ip', ['link', 'add', 'probe0', 'type', 'ipip', 'local', '192.0.2.1', 'remote', '192.0.2.2'], { allowFail: true });
-    return r.code === 0 ? undefined : `this kernel cannot create ipip tunnels (${r.stderr.trim() || `exit ${r.code}`}): it lacks the ipip module`;
+    const r = await ns.exec('ip', ['link', 'add', 'probe0', 'type', 'ipip', 'local', '192.0.2.1', 'remote', '192.0.2.2'], {
+      allowFail: true,
+    });
+    return r.code === 0
+      ? undefined
+      : `this kernel cannot create ipip tunnels (${r.stderr.trim() || `exit ${r.code}`}): it lacks the ipip module`;
   } finally {
     await ns.destroy();
   }
@@ -252,10 +256,19 @@ export class Lab {
     await Netns.create(pod.netns);
     this.state.pods.push(pod);
     this.save();
-    const result = await cniAdd({ confList: n.cniConfList, nodeNetns: n.netns, podNetns: pod.netns, containerId: pod.containerId, podName: name, podNamespace: pod.namespace, stateDir: n.cniState });
+    const result = await cniAdd({
+      confList: n.cniConfList,
+      nodeNetns: n.netns,
+      podNetns: pod.netns,
+      containerId: pod.containerId,
+      podName: name,
+      podNamespace: pod.namespace,
+      stateDir: n.cniState,
+    });
     const ip = result.ips?.find((x) => ipFamily(x.address) === 4)?.address.split('/')[0];
     const ip6 = result.ips?.find((x) => ipFamily(x.address) === 6)?.address.split('/')[0];
-    if (!ip || (this.state.ipv6 && !ip6)) throw new Error(`CNI ADD for ${name} gave no ${ip ? 'IPv6' : 'IPv4'} address: ${JSON.stringify(result)}`);
+    if (!ip || (this.state.ipv6 && !ip6))
+      throw new Error(`CNI ADD for ${name} gave no ${ip ? 'IPv6' : 'IPv4'} address: ${JSON.stringify(result)}`);
     pod.ip = ip;
     if (ip6) pod.ip6 = ip6;
     const ips = [ip, ...(ip6 ? [ip6] : [])];
@@ -288,10 +301,16 @@ export class Lab {
   /** Starts a web server in a pod that answers with the pod's name; returns once it accepts connections. */
   async servePodWeb(pod: LabPod, port = 8080): Promise<void> {
     // The server alone, not the whole CLI: loading that costs half a minute of CPU under emulation.
-    const child = this.netns(pod.netns).spawn(process.execPath, ['-e', POD_WEB_SCRIPT, pod.name, String(port)], { logFile: path.join(this.state.dir, `${pod.name}-web.log`) });
+    const child = this.netns(pod.netns).spawn(process.execPath, ['-e', POD_WEB_SCRIPT, pod.name, String(port)], {
+      logFile: path.join(this.state.dir, `${pod.name}-web.log`),
+    });
     child.unref();
     // Two minutes: starting node takes most of one under emulation on a busy machine.
-    await until(async () => (await this.inPod(pod, 'curl', ['-s', '-m', '2', `http://127.0.0.1:${port}/`])).stdout === `${pod.name}\n`, 120000, `the web server in ${pod.name}`);
+    await until(
+      async () => (await this.inPod(pod, 'curl', ['-s', '-m', '2', `http://127.0.0.1:${port}/`])).stdout === `${pod.name}\n`,
+      120000,
+      `the web server in ${pod.name}`,
+    );
   }
 
   /**
@@ -320,14 +339,23 @@ export class Lab {
       metadata: { name: `${s.name}-lab`, namespace: 'default', labels: { 'kubernetes.io/service-name': s.name } },
       addressType: 'IPv4',
       ports: [{ name: 'http', protocol: 'TCP', port: s.targetPort }],
-      endpoints: s.pods.map((p) => ({ addresses: [p.ip!], nodeName: p.node, conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name } })),
+      endpoints: s.pods.map((p) => ({
+        addresses: [p.ip!],
+        nodeName: p.node,
+        conditions: { ready: true, serving: true, terminating: false },
+        targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name },
+      })),
     };
     // Replaced whole (PUT, as kubectl replace), so fields left out are gone, not kept.
     const sliceBase = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
     const put = async (collection: string, name: string, object: { metadata: Record<string, unknown> }): Promise<void> => {
       const current = await this.api.get<{ metadata: { resourceVersion: string } }>(`${collection}/${name}`).catch(() => undefined);
       if (!current) await this.api.create(collection, object);
-      else await this.api.request('PUT', `${collection}/${name}`, { ...object, metadata: { ...object.metadata, resourceVersion: current.metadata.resourceVersion } });
+      else
+        await this.api.request('PUT', `${collection}/${name}`, {
+          ...object,
+          metadata: { ...object.metadata, resourceVersion: current.metadata.resourceVersion },
+        });
     };
     await put(base, s.name, service);
     await put(sliceBase, slice.metadata.name, slice);
@@ -342,7 +370,15 @@ export class Lab {
   async deletePod(pod: LabPod): Promise<void> {
     const n = this.node(pod.node);
     await this.api.delete(`/api/v1/namespaces/${pod.namespace}/pods/${pod.name}`).catch(() => undefined);
-    await cniDel({ confList: n.cniConfList, nodeNetns: n.netns, podNetns: pod.netns, containerId: pod.containerId, podName: pod.name, podNamespace: pod.namespace, stateDir: n.cniState }).catch(() => undefined);
+    await cniDel({
+      confList: n.cniConfList,
+      nodeNetns: n.netns,
+      podNetns: pod.netns,
+      containerId: pod.containerId,
+      podName: pod.name,
+      podNamespace: pod.namespace,
+      stateDir: n.cniState,
+    }).catch(() => undefined);
     await this.netns(pod.netns).destroy();
     this.state.pods = this.state.pods.filter((p) => p !== pod);
     this.save();
@@ -411,16 +447,21 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   const dir = o.dir ?? LAB_DIR;
   const out = o.out ?? (() => undefined);
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 200) throw new Error('--nodes must be 1-200');
-  if ((await listNetns(prefix)).length) throw new Error(`a lab is already up (namespaces ${prefix}*); take it down with "kube-router-ts lab down"`);
+  if ((await listNetns(prefix)).length)
+    throw new Error(`a lab is already up (namespaces ${prefix}*); take it down with "kube-router-ts lab down"`);
   if (o.needsTunnels) {
     const problem = await tunnelSupportProblem(prefix);
-    if (problem) throw new Error(`${problem}. The overlay cannot work here: run the lab in a VM (lab up --vm ...), or with --enable-overlay=false (then the ToR carries traffic between subnets)`);
+    if (problem)
+      throw new Error(
+        `${problem}. The overlay cannot work here: run the lab in a VM (lab up --vm ...), or with --enable-overlay=false (then the ToR carries traffic between subnets)`,
+      );
   }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const apiDir = path.join(dir, 'api');
   const subnets = o.subnets ?? 1;
-  if (!Number.isInteger(subnets) || subnets < 1 || subnets > Math.min(o.nodes, 200)) throw new Error('--subnets must be 1 to the number of nodes');
+  if (!Number.isInteger(subnets) || subnets < 1 || subnets > Math.min(o.nodes, 200))
+    throw new Error('--subnets must be 1 to the number of nodes');
   const ipv6 = !!o.ipv6;
   const state: LabState = {
     prefix,
@@ -435,7 +476,14 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   };
   // A router is needed to join subnets, and is the ToR when BGP is asked for.
   if (o.tor || subnets > 1) {
-    state.tor = { netns: `${prefix}tor`, asn: TOR_ASN, dir: path.join(dir, 'tor'), bgp: o.tor, externalHost: EXTERNAL_HOST, ...(ipv6 ? { externalHost6: EXTERNAL_HOST6 } : {}) };
+    state.tor = {
+      netns: `${prefix}tor`,
+      asn: TOR_ASN,
+      dir: path.join(dir, 'tor'),
+      bgp: o.tor,
+      externalHost: EXTERNAL_HOST,
+      ...(ipv6 ? { externalHost6: EXTERNAL_HOST6 } : {}),
+    };
   }
   const lab = new Lab(state);
   fs.writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
@@ -450,20 +498,36 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     apiNs = await Netns.create(state.api.netns);
     await sw.join(apiNs, 'eth0', [`${API_IP}/24`]);
     if (state.tor) await apiNs.ip('route', 'add', 'default', 'via', routerIp(1));
-    apiNs.spawn(process.execPath, [labProgram(), 'apiserver', `--dir=${apiDir}`, `--listen=${API_IP}:${API_PORT}`], { logFile: path.join(apiDir, 'apiserver.log') }).unref();
-    await until(() => lab.api.lab('stats').then((s) => s.up === true, () => false), 60000, `the API server (log: ${apiDir}/apiserver.log)`);
-    for (const ns of ['default', 'kube-system']) await lab.api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    apiNs
+      .spawn(process.execPath, [labProgram(), 'apiserver', `--dir=${apiDir}`, `--listen=${API_IP}:${API_PORT}`], {
+        logFile: path.join(apiDir, 'apiserver.log'),
+      })
+      .unref();
+    await until(
+      () =>
+        lab.api.lab('stats').then(
+          (s) => s.up === true,
+          () => false,
+        ),
+      60000,
+      `the API server (log: ${apiDir}/apiserver.log)`,
+    );
+    for (const ns of ['default', 'kube-system'])
+      await lab.api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const token = fs.readFileSync(creds.tokenFile, 'utf8').trim();
 
     if (state.tor) {
       const tor = state.tor;
       const torNs = await Netns.create(tor.netns);
-      for (let k = 1; k <= subnets; k++) await segments[k - 1]!.join(torNs, `eth${k - 1}`, [`${routerIp(k)}/24`, ...(ipv6 ? [`${routerIp6(k)}/64`] : [])]);
+      for (let k = 1; k <= subnets; k++)
+        await segments[k - 1]!.join(torNs, `eth${k - 1}`, [`${routerIp(k)}/24`, ...(ipv6 ? [`${routerIp6(k)}/64`] : [])]);
       await torNs.ip('addr', 'add', `${tor.externalHost}/32`, 'dev', 'lo');
       if (tor.externalHost6) await torNs.ip('addr', 'add', `${tor.externalHost6}/128`, 'dev', 'lo');
       await torNs.sysctl('net.ipv4.ip_forward', '1');
       if (ipv6) await torNs.sysctl('net.ipv6.conf.all.forwarding', '1');
-      out(`ToR ${Array.from({ length: subnets }, (_, i) => routerIp(i + 1)).join(', ')}${tor.bgp ? ` (BIRD, AS ${tor.asn})` : ' (router)'}, namespace ${tor.netns}; outside host ${tor.externalHost}`);
+      out(
+        `ToR ${Array.from({ length: subnets }, (_, i) => routerIp(i + 1)).join(', ')}${tor.bgp ? ` (BIRD, AS ${tor.asn})` : ' (router)'}, namespace ${tor.netns}; outside host ${tor.externalHost}`,
+      );
       if (tor.bgp) {
         fs.mkdirSync(tor.dir, { recursive: true });
         // On one subnet the ToR installs nothing (so pod egress must be SNATed to get an answer);
@@ -474,19 +538,29 @@ export async function labUp(o: LabOptions): Promise<Lab> {
           localAddress: routerIp(1),
           routes: [],
           kernel: subnets > 1,
-          protocols: state.nodes.map((n) => ({ name: n.name, neighbor: n.ip, asn: CLUSTER_ASN, localAddress: routerIp(n.subnet), ...(ipv6 ? { ipv6NextHop: routerIp6(n.subnet) } : {}) })),
+          protocols: state.nodes.map((n) => ({
+            name: n.name,
+            neighbor: n.ip,
+            asn: CLUSTER_ASN,
+            localAddress: routerIp(n.subnet),
+            ...(ipv6 ? { ipv6NextHop: routerIp6(n.subnet) } : {}),
+          })),
         });
       }
     }
 
     for (const n of state.nodes) {
-      out(`${n.name} ${[n.ip, n.ip6].filter(Boolean).join(' ')}${subnets > 1 ? ` (subnet ${subnet4(n.subnet)})` : ''}, pod CIDR ${[n.podCidr, n.podCidr6].filter(Boolean).join(' ')} (namespace ${n.netns})`);
+      out(
+        `${n.name} ${[n.ip, n.ip6].filter(Boolean).join(' ')}${subnets > 1 ? ` (subnet ${subnet4(n.subnet)})` : ''}, pod CIDR ${[n.podCidr, n.podCidr6].filter(Boolean).join(' ')} (namespace ${n.netns})`,
+      );
       const ns = await Netns.create(n.netns);
       await segments[n.subnet - 1]!.join(ns, 'eth0', [`${n.ip}/24`, ...(n.ip6 ? [`${n.ip6}/64`] : [])]);
       if (state.tor) await ns.ip('route', 'add', 'default', 'via', routerIp(n.subnet));
       if (state.tor && ipv6) await ns.ip('-6', 'route', 'add', 'default', 'via', routerIp6(n.subnet));
       fs.mkdirSync(path.dirname(n.cniConfList), { recursive: true });
-      fs.writeFileSync(n.kubeconfig, renderKubeconfig(`https://${API_IP}:${API_PORT}`, creds.caCert, token, 'kube-router'), { mode: 0o600 });
+      fs.writeFileSync(n.kubeconfig, renderKubeconfig(`https://${API_IP}:${API_PORT}`, creds.caCert, token, 'kube-router'), {
+        mode: 0o600,
+      });
       await lab.createNode(n);
       lab.startAgent(n);
     }

@@ -57,11 +57,18 @@ function readConfList(file: string): ConfList {
   return list;
 }
 
-async function invoke(t: CniTarget, command: 'ADD' | 'DEL', list: ConfList, plugin: ConfList['plugins'][number], prevResult?: CniResult): Promise<CniResult | undefined> {
+async function invoke(
+  t: CniTarget,
+  command: 'ADD' | 'DEL',
+  list: ConfList,
+  plugin: ConfList['plugins'][number],
+  prevResult?: CniResult,
+): Promise<CniResult | undefined> {
   const conf: Record<string, unknown> = { ...plugin, cniVersion: list.cniVersion, name: list.name };
   if (prevResult) conf.prevResult = prevResult;
   const bin = path.join(CNI_BIN_DIR, plugin.type);
-  if (!/^[\w.-]+$/.test(plugin.type) || !fs.existsSync(bin)) throw new CniError(`CNI plugin ${JSON.stringify(plugin.type)} not found in ${CNI_BIN_DIR} (apt install containernetworking-plugins)`);
+  if (!/^[\w.-]+$/.test(plugin.type) || !fs.existsSync(bin))
+    throw new CniError(`CNI plugin ${JSON.stringify(plugin.type)} not found in ${CNI_BIN_DIR} (apt install containernetworking-plugins)`);
   const env = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     CNI_COMMAND: command,
@@ -75,7 +82,11 @@ async function invoke(t: CniTarget, command: 'ADD' | 'DEL', list: ConfList, plug
   fs.mkdirSync(t.stateDir, { recursive: true });
   fs.mkdirSync(CNI_STATE_DIR, { recursive: true });
   const script = 'mount --bind "$0" "$1" && exec ip netns exec "$2" "$3"';
-  const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, t.stateDir, CNI_STATE_DIR, t.nodeNetns, bin], { input: JSON.stringify(conf), env, allowFail: true });
+  const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, t.stateDir, CNI_STATE_DIR, t.nodeNetns, bin], {
+    input: JSON.stringify(conf),
+    env,
+    allowFail: true,
+  });
   let out: unknown;
   try {
     out = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
@@ -84,7 +95,9 @@ async function invoke(t: CniTarget, command: 'ADD' | 'DEL', list: ConfList, plug
   }
   if (r.code !== 0) {
     const e = out as { code?: number; msg?: string; details?: string } | undefined;
-    throw new CniError(`CNI ${command} with plugin ${plugin.type} for ${t.podNamespace}/${t.podName} failed: ${e?.msg || r.stderr.trim() || `exit ${r.code}`}${e?.details ? ` (${e.details})` : ''}`);
+    throw new CniError(
+      `CNI ${command} with plugin ${plugin.type} for ${t.podNamespace}/${t.podName} failed: ${e?.msg || r.stderr.trim() || `exit ${r.code}`}${e?.details ? ` (${e.details})` : ''}`,
+    );
   }
   return out as CniResult | undefined;
 }

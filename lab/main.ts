@@ -26,7 +26,12 @@ async function runApiServer(dir: string, listen: string): Promise<void> {
   if (!m) throw new Error(`--listen: ${JSON.stringify(listen)} is not HOST:PORT`);
   const token = fs.readFileSync(path.join(dir, 'token'), 'utf8').trim();
   const server = new ApiServer({ token });
-  await server.listenTls(m[1]!, Number(m[2]), fs.readFileSync(path.join(dir, 'apiserver.crt')), fs.readFileSync(path.join(dir, 'apiserver.key')));
+  await server.listenTls(
+    m[1]!,
+    Number(m[2]),
+    fs.readFileSync(path.join(dir, 'apiserver.crt')),
+    fs.readFileSync(path.join(dir, 'apiserver.key')),
+  );
   await server.listenUnix(path.join(dir, 'api.sock'));
   say(`API server on https://${listen} and ${path.join(dir, 'api.sock')}`);
   await new Promise<void>((resolve) => {
@@ -39,10 +44,29 @@ async function runApiServer(dir: string, listen: string): Promise<void> {
 
 /** Flags for the agents from the lab's overlay options, plus --agent-args verbatim. */
 function agentArgsFrom(a: { 'enable-overlay': boolean; 'overlay-type': string; 'overlay-encap': string; 'agent-args'?: string }): string[] {
-  return [`--enable-overlay=${a['enable-overlay']}`, `--overlay-type=${a['overlay-type']}`, `--overlay-encap=${a['overlay-encap']}`, ...(a['agent-args'] ?? '').split(/\s+/).filter(Boolean)];
+  return [
+    `--enable-overlay=${a['enable-overlay']}`,
+    `--overlay-type=${a['overlay-type']}`,
+    `--overlay-encap=${a['overlay-encap']}`,
+    ...(a['agent-args'] ?? '').split(/\s+/).filter(Boolean),
+  ];
 }
 
-type UpArgs = { nodes: number; tor: boolean; pods: number; prefix: string; dir: string; ipv6: boolean; subnets: number; vm: boolean; prometheus: boolean; 'enable-overlay': boolean; 'overlay-type': string; 'overlay-encap': string; 'agent-args'?: string };
+type UpArgs = {
+  nodes: number;
+  tor: boolean;
+  pods: number;
+  prefix: string;
+  dir: string;
+  ipv6: boolean;
+  subnets: number;
+  vm: boolean;
+  prometheus: boolean;
+  'enable-overlay': boolean;
+  'overlay-type': string;
+  'overlay-encap': string;
+  'agent-args'?: string;
+};
 
 /** Parses and runs ARGS, the words after `kube-router-ts lab`. */
 export function runLab(args: string[]): Promise<unknown> {
@@ -58,69 +82,121 @@ export function runLab(args: string[]): Promise<unknown> {
     process.exitCode = r.code;
     return true;
   };
-  return (
-    yargs(args)
-      .scriptName('kube-router-ts lab')
-      .command<UpArgs>(
-        'up',
-        'Build the lab: an API server, N nodes each running the agent, two pods per node, and with --tor a BIRD top-of-rack router',
-        (c) =>
-          c
-            .option('dir', DIR_OPTION)
-            .option('nodes', { type: 'number', default: 3, describe: 'Number of nodes (1-200)' })
-            .option('tor', { type: 'boolean', default: false, describe: 'Add a top-of-rack router (BIRD, AS 64513) peering eBGP with every node' })
-            .option('subnets', { type: 'number', default: 1, describe: 'Spread the nodes over this many subnets, joined by the ToR (a router even without --tor)' })
-            .option('pods', { type: 'number', default: 2, describe: 'Pods per node' })
-            .option('ipv6', { type: 'boolean', default: false, describe: 'Dual-stack: IPv6 node addresses and pod CIDRs as well (agents run with --enable-ipv6)' })
-            .option('enable-overlay', { type: 'boolean', default: true, describe: "The agents' --enable-overlay" })
-            .option('overlay-type', { type: 'string', choices: ['subnet', 'full'], default: 'subnet', describe: "The agents' --overlay-type" })
-            .option('overlay-encap', { type: 'string', choices: ['ipip', 'fou'], default: 'ipip', describe: "The agents' --overlay-encap" })
-            .option('agent-args', { type: 'string', describe: 'More flags for every agent, given with "=": --agent-args="--bgp-graceful-restart"' })
-            .option('prometheus', { type: 'boolean', default: true, describe: "Run Prometheus (Debian's package) scraping every node's metrics" })
-            .option('vm', { type: 'boolean', default: false, describe: "Run the lab inside a VM booted from Debian's kernel (for ipip and fou where this kernel lacks them)" })
-            .option('prefix', PREFIX_OPTION) as Argv<UpArgs>,
-        async (argv) => {
-          if (argv.vm) {
-            process.exitCode = await vmLabUp(forwarded('up'), say);
-            return;
-          }
-          const needsTunnels = argv['enable-overlay'] && (argv.subnets > 1 || (argv['overlay-type'] === 'full' && argv.nodes > 1));
-          const lab = await labUp({ nodes: argv.nodes, tor: argv.tor, subnets: argv.subnets, podsPerNode: argv.pods, ipv6: argv.ipv6, cli: agentProgram(), out: say, prefix: argv.prefix, dir: argv.dir, agentArgs: agentArgsFrom(argv), needsTunnels, prometheus: argv.prometheus });
-          say('waiting for BGP to converge...');
-          try {
-            await lab.waitConverged(180000);
-          } catch (e) {
-            say(`not converged: ${(e as Error).message}; the lab stays up for inspection (logs: ${lab.state.dir}/*/agent.log)`);
-            process.exitCode = 1;
-            return;
-          }
-          say(`lab is up. Next: kube-router-ts lab status; explore with "ip netns exec ${lab.state.nodes[0]!.netns} ip route", ipset list, iptables-save, or "kube-router-ts bgp neighbors --socket ${lab.state.nodes[0]!.adminSocket}"; remove with kube-router-ts lab down`);
-        },
-      )
-      .command<{ json: boolean; dir: string }>(
-        'status',
-        'Show nodes, pod CIDRs, BGP sessions, routes, tunnels and a pod-to-pod ping matrix; exit status 1 if any pair cannot reach each other',
-        (c) => c.option('dir', DIR_OPTION).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
-        async (argv) => {
-          if (await forwardToVm('status')) return;
-          const lab = Lab.load(argv.dir);
-          const s = await labStatus(lab);
-          say(argv.json ? JSON.stringify(s, null, 2) : formatLabStatus(s, lab));
-          if (!s.ok) process.exitCode = 1;
-        },
-      )
-      .command<{ dir: string; 'agent-args'?: string }>(
-        'restart',
-        'Restart every agent (as a DaemonSet rollout would), with --agent-args replacing their extra flags when given',
-        (c) => c.option('dir', DIR_OPTION).option('agent-args', { type: 'string', describe: 'The extra flags, given with "=": --agent-args="--overlay-type=full --overlay-encap=fou"' }),
-        async (argv) => {
-          if (await forwardToVm('restart')) return;
-          const lab = Lab.load(argv.dir);
-          await lab.restartAgents(argv['agent-args'] === undefined ? undefined : argv['agent-args'].split(/\s+/).filter(Boolean));
-          say(`agents restarted with ${lab.state.agentArgs.join(' ') || 'no extra flags'}; BGP converged`);
-        },
-      )
-      .command<{ dir: string; prefix: string }>('down', 'Stop every lab process and delete the lab namespaces and files (and the VM of a VM lab)', (c) => c.option('dir', DIR_OPTION).option('prefix', PREFIX_OPTION), async (argv) => {
+  return yargs(args)
+    .scriptName('kube-router-ts lab')
+    .command<UpArgs>(
+      'up',
+      'Build the lab: an API server, N nodes each running the agent, two pods per node, and with --tor a BIRD top-of-rack router',
+      (c) =>
+        c
+          .option('dir', DIR_OPTION)
+          .option('nodes', { type: 'number', default: 3, describe: 'Number of nodes (1-200)' })
+          .option('tor', {
+            type: 'boolean',
+            default: false,
+            describe: 'Add a top-of-rack router (BIRD, AS 64513) peering eBGP with every node',
+          })
+          .option('subnets', {
+            type: 'number',
+            default: 1,
+            describe: 'Spread the nodes over this many subnets, joined by the ToR (a router even without --tor)',
+          })
+          .option('pods', { type: 'number', default: 2, describe: 'Pods per node' })
+          .option('ipv6', {
+            type: 'boolean',
+            default: false,
+            describe: 'Dual-stack: IPv6 node addresses and pod CIDRs as well (agents run with --enable-ipv6)',
+          })
+          .option('enable-overlay', { type: 'boolean', default: true, describe: "The agents' --enable-overlay" })
+          .option('overlay-type', {
+            type: 'string',
+            choices: ['subnet', 'full'],
+            default: 'subnet',
+            describe: "The agents' --overlay-type",
+          })
+          .option('overlay-encap', { type: 'string', choices: ['ipip', 'fou'], default: 'ipip', describe: "The agents' --overlay-encap" })
+          .option('agent-args', {
+            type: 'string',
+            describe: 'More flags for every agent, given with "=": --agent-args="--bgp-graceful-restart"',
+          })
+          .option('prometheus', {
+            type: 'boolean',
+            default: true,
+            describe: "Run Prometheus (Debian's package) scraping every node's metrics",
+          })
+          .option('vm', {
+            type: 'boolean',
+            default: false,
+            describe: "Run the lab inside a VM booted from Debian's kernel (for ipip and fou where this kernel lacks them)",
+          })
+          .option('prefix', PREFIX_OPTION) as Argv<UpArgs>,
+      async (argv) => {
+        if (argv.vm) {
+          process.exitCode = await vmLabUp(forwarded('up'), say);
+          return;
+        }
+        const needsTunnels = argv['enable-overlay'] && (argv.subnets > 1 || (argv['overlay-type'] === 'full' && argv.nodes > 1));
+        const lab = await labUp({
+          nodes: argv.nodes,
+          tor: argv.tor,
+          subnets: argv.subnets,
+          podsPerNode: argv.pods,
+          ipv6: argv.ipv6,
+          cli: agentProgram(),
+          out: say,
+          prefix: argv.prefix,
+          dir: argv.dir,
+          agentArgs: agentArgsFrom(argv),
+          needsTunnels,
+          prometheus: argv.prometheus,
+        });
+        say('waiting for BGP to converge...');
+        try {
+          await lab.waitConverged(180000);
+        } catch (e) {
+          say(`not converged: ${(e as Error).message}; the lab stays up for inspection (logs: ${lab.state.dir}/*/agent.log)`);
+          process.exitCode = 1;
+          return;
+        }
+        say(
+          `lab is up. Next: kube-router-ts lab status; explore with "ip netns exec ${lab.state.nodes[0]!.netns} ip route", ipset list, iptables-save, or "kube-router-ts bgp neighbors --socket ${lab.state.nodes[0]!.adminSocket}"; remove with kube-router-ts lab down`,
+        );
+      },
+    )
+    .command<{ json: boolean; dir: string }>(
+      'status',
+      'Show nodes, pod CIDRs, BGP sessions, routes, tunnels and a pod-to-pod ping matrix; exit status 1 if any pair cannot reach each other',
+      (c) => c.option('dir', DIR_OPTION).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      async (argv) => {
+        if (await forwardToVm('status')) return;
+        const lab = Lab.load(argv.dir);
+        const s = await labStatus(lab);
+        say(argv.json ? JSON.stringify(s, null, 2) : formatLabStatus(s, lab));
+        if (!s.ok) process.exitCode = 1;
+      },
+    )
+    .command<{ dir: string; 'agent-args'?: string }>(
+      'restart',
+      'Restart every agent (as a DaemonSet rollout would), with --agent-args replacing their extra flags when given',
+      (c) =>
+        c
+          .option('dir', DIR_OPTION)
+          .option('agent-args', {
+            type: 'string',
+            describe: 'The extra flags, given with "=": --agent-args="--overlay-type=full --overlay-encap=fou"',
+          }),
+      async (argv) => {
+        if (await forwardToVm('restart')) return;
+        const lab = Lab.load(argv.dir);
+        await lab.restartAgents(argv['agent-args'] === undefined ? undefined : argv['agent-args'].split(/\s+/).filter(Boolean));
+        say(`agents restarted with ${lab.state.agentArgs.join(' ') || 'no extra flags'}; BGP converged`);
+      },
+    )
+    .command<{ dir: string; prefix: string }>(
+      'down',
+      'Stop every lab process and delete the lab namespaces and files (and the VM of a VM lab)',
+      (c) => c.option('dir', DIR_OPTION).option('prefix', PREFIX_OPTION),
+      async (argv) => {
         if (vmLab()) {
           await vmLabDown(say);
           say('VM lab removed');
@@ -135,36 +211,40 @@ export function runLab(args: string[]): Promise<unknown> {
         }
         await destroyLab(prefix, argv.dir);
         say('lab removed');
-      })
-      .command<{ dir: string; listen: string }>({
-        command: 'apiserver',
-        describe: false,
-        builder: (c) => c.option('dir', { type: 'string', demandOption: true }).option('listen', { type: 'string', demandOption: true }) as Argv<{ dir: string; listen: string }>,
-        handler: (argv) => runApiServer(argv.dir, argv.listen),
-      })
-      .command<{ down: boolean }>(
-        'speaker-demo',
-        'Two speakers (iBGP, AS 64512) and a BIRD top-of-rack router in namespaces, without Kubernetes',
-        (c) => c.option('down', { type: 'boolean', default: false, describe: 'Remove the demo' }),
-        async (argv) => {
-          if (argv.down) {
-            await speakerDemoDown();
-            say('speaker demo removed');
-            return;
-          }
-          await speakerDemoUp(agentProgram(), say);
-        },
-      )
-      .demandCommand(1)
-      .strict()
-      .help()
-      .fail((msg, err) => {
-        if (err) throw err;
-        process.stderr.write(`kube-router-ts lab: ${msg}\nRun with --help for usage.\n`);
-        process.exit(2);
-      })
-      .parseAsync()
-  );
+      },
+    )
+    .command<{ dir: string; listen: string }>({
+      command: 'apiserver',
+      describe: false,
+      builder: (c) =>
+        c.option('dir', { type: 'string', demandOption: true }).option('listen', { type: 'string', demandOption: true }) as Argv<{
+          dir: string;
+          listen: string;
+        }>,
+      handler: (argv) => runApiServer(argv.dir, argv.listen),
+    })
+    .command<{ down: boolean }>(
+      'speaker-demo',
+      'Two speakers (iBGP, AS 64512) and a BIRD top-of-rack router in namespaces, without Kubernetes',
+      (c) => c.option('down', { type: 'boolean', default: false, describe: 'Remove the demo' }),
+      async (argv) => {
+        if (argv.down) {
+          await speakerDemoDown();
+          say('speaker demo removed');
+          return;
+        }
+        await speakerDemoUp(agentProgram(), say);
+      },
+    )
+    .demandCommand(1)
+    .strict()
+    .help()
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`kube-router-ts lab: ${msg}\nRun with --help for usage.\n`);
+      process.exit(2);
+    })
+    .parseAsync();
 }
 
 if (require.main === module) {

@@ -26,7 +26,11 @@ export class Netns {
   }
 
   /** Runs a command inside the namespace. */
-  exec(cmd: string, args: readonly string[] = [], opts: { allowFail?: boolean; input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+  exec(
+    cmd: string,
+    args: readonly string[] = [],
+    opts: { allowFail?: boolean; input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  ): Promise<RunResult> {
     // Lab commands may run long (pings, iperf3, scripts): no default timeout.
     return run('ip', ['netns', 'exec', this.name, cmd, ...args], { timeout: 0, ...opts });
   }

@@ -13,7 +13,6 @@ import { adminRequest } from '../bgp/admin/client';
 import type { NeighborView, PathView } from '../bgp/admin/views';
 import { formatNeighbors, formatRib } from '../bgp/admin/format';
 
-
 interface DemoNode {
   name: string;
   address: string;
@@ -37,7 +36,8 @@ export async function speakerDemoDown(): Promise<void> {
 }
 
 export async function speakerDemoUp(cli: string, out: (line: string) => void): Promise<void> {
-  if ((await listNetns(LAB_PREFIX)).length) throw new Error(`a lab is already up (namespaces ${LAB_PREFIX}*); take it down with "kube-router-ts lab speaker-demo --down"`);
+  if ((await listNetns(LAB_PREFIX)).length)
+    throw new Error(`a lab is already up (namespaces ${LAB_PREFIX}*); take it down with "kube-router-ts lab speaker-demo --down"`);
   fs.mkdirSync(LAB_DIR, { recursive: true });
   try {
     const sw = await Segment.create(`${LAB_PREFIX}sw`);
@@ -56,7 +56,12 @@ export async function speakerDemoUp(cli: string, out: (line: string) => void): P
         gracefulRestart: { restartTime: 90 },
         adminSocket: adminSocket(n.name),
         neighbors: [
-          ...NODES.filter((m) => m !== n).map((m) => ({ address: m.address, asn: CLUSTER_ASN, families: ['ipv4-unicast', 'ipv6-unicast'], description: m.name })),
+          ...NODES.filter((m) => m !== n).map((m) => ({
+            address: m.address,
+            asn: CLUSTER_ASN,
+            families: ['ipv4-unicast', 'ipv6-unicast'],
+            description: m.name,
+          })),
           { address: TOR.address, asn: TOR.asn, families: ['ipv4-unicast', 'ipv6-unicast'], description: 'top-of-rack' },
         ],
         advertise: [n.podCidr, n.podCidr6],
@@ -81,14 +86,18 @@ export async function speakerDemoUp(cli: string, out: (line: string) => void): P
 
   const deadline = Date.now() + 30000;
   for (;;) {
-    const views = await Promise.all(NODES.map((n) => adminRequest<NeighborView[]>(adminSocket(n.name), 'GET', '/neighbors').catch(() => [] as NeighborView[])));
+    const views = await Promise.all(
+      NODES.map((n) => adminRequest<NeighborView[]>(adminSocket(n.name), 'GET', '/neighbors').catch(() => [] as NeighborView[])),
+    );
     if (views.every((v) => v.length === NODES.length && v.every((x) => x.state === 'Established'))) break;
     if (Date.now() > deadline) throw new Error(`sessions did not come up in 30 s; logs are in ${LAB_DIR}/*/speaker.log`);
     await new Promise((r) => setTimeout(r, 250));
   }
   await new Promise((r) => setTimeout(r, 1000));
   const n1 = NODES[0]!.name;
-  out(`speaker demo is up: ${NODES.map((n) => `${n.name} (${n.address}, AS ${CLUSTER_ASN}, pod CIDR ${n.podCidr})`).join(', ')}, tor (${TOR.address}, BIRD, AS ${TOR.asn})\n`);
+  out(
+    `speaker demo is up: ${NODES.map((n) => `${n.name} (${n.address}, AS ${CLUSTER_ASN}, pod CIDR ${n.podCidr})`).join(', ')}, tor (${TOR.address}, BIRD, AS ${TOR.asn})\n`,
+  );
   out(`$ kube-router-ts bgp neighbors --socket ${adminSocket(n1)}`);
   out(formatNeighbors(await adminRequest<NeighborView[]>(adminSocket(n1), 'GET', '/neighbors')));
   out(`\n$ kube-router-ts bgp rib --socket ${adminSocket(n1)}`);
@@ -96,5 +105,7 @@ export async function speakerDemoUp(cli: string, out: (line: string) => void): P
   out(`\n$ ip netns exec ${LAB_PREFIX}tor birdc -s ${path.join(LAB_DIR, 'tor', 'bird.ctl')} show route`);
   const torNs = Netns.attach(`${LAB_PREFIX}tor`);
   out((await torNs.exec('birdc', ['-s', path.join(LAB_DIR, 'tor', 'bird.ctl'), 'show', 'route'])).stdout.trim());
-  out(`\nExplore with the commands above (also: bgp rib --family ipv6-unicast, bgp global). Take it down with:\n  node ${cli} lab speaker-demo --down`);
+  out(
+    `\nExplore with the commands above (also: bgp rib --family ipv6-unicast, bgp global). Take it down with:\n  node ${cli} lab speaker-demo --down`,
+  );
 }

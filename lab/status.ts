@@ -58,11 +58,11 @@ export async function podPing(lab: Lab, from: LabPod, toIp: string): Promise<boo
 export async function pingMatrix(lab: Lab): Promise<PingResult[]> {
   const pods = lab.state.pods.filter((p) => p.ip);
   const probes = pods.flatMap((a) =>
-    pods
-      .filter((b) => b !== a)
-      .flatMap((b) => [[a, b, b.ip!, 4] as const, ...(b.ip6 && a.ip6 ? [[a, b, b.ip6, 6] as const] : [])]),
+    pods.filter((b) => b !== a).flatMap((b) => [[a, b, b.ip!, 4] as const, ...(b.ip6 && a.ip6 ? [[a, b, b.ip6, 6] as const] : [])]),
   );
-  return Promise.all(probes.map(async ([a, b, ip, family]) => ({ from: a.name, to: b.name, toIp: ip, family, ok: await podPing(lab, a, ip) })));
+  return Promise.all(
+    probes.map(async ([a, b, ip, family]) => ({ from: a.name, to: b.name, toIp: ip, family, ok: await podPing(lab, a, ip) })),
+  );
 }
 
 /** Pod pairs (from, to) of which some probe failed. */
@@ -79,7 +79,19 @@ export async function torRoutes(lab: Lab, family: 4 | 6 = 4): Promise<{ prefix: 
 }
 
 async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<LabNodeStatus> {
-  const s: LabNodeStatus = { name: n.name, ip: n.ip, podCidr: n.podCidr, ...(n.ip6 ? { ip6: n.ip6, podCidr6: n.podCidr6! } : {}), agent: 'up', sessions: [], routes: [], tunnels: [], subnet: n.subnet, advertisedVips: [], localPods: [] };
+  const s: LabNodeStatus = {
+    name: n.name,
+    ip: n.ip,
+    podCidr: n.podCidr,
+    ...(n.ip6 ? { ip6: n.ip6, podCidr6: n.podCidr6! } : {}),
+    agent: 'up',
+    sessions: [],
+    routes: [],
+    tunnels: [],
+    subnet: n.subnet,
+    advertisedVips: [],
+    localPods: [],
+  };
   let st: AgentStatusView;
   try {
     st = await lab.agentStatus(n);
@@ -98,7 +110,13 @@ async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<L
     return s;
   }
   const nb = await lab.neighbors(n).catch(() => []);
-  s.sessions = nb.map((x) => ({ peer: x.address, asn: x.asn, state: x.state, uptime: x.uptime, ...(x.description ? { description: x.description } : {}) }));
+  s.sessions = nb.map((x) => ({
+    peer: x.address,
+    asn: x.asn,
+    state: x.state,
+    uptime: x.uptime,
+    ...(x.description ? { description: x.description } : {}),
+  }));
   return s;
 }
 
@@ -139,7 +157,9 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
   if (n1) {
     lines.push(
       `Each node serves http://NODE_IP:${METRICS_PORT}/metrics and http://NODE_IP:${HEALTH_PORT}/healthz in its namespace (ip netns exec ${lab.state.api.netns} curl http://${n1.ip}:${METRICS_PORT}/metrics)` +
-        (lab.state.prometheus ? `; Prometheus scrapes them all at ${lab.state.prometheus.url} (ip netns exec ${lab.state.api.netns} curl '${lab.state.prometheus.url}/api/v1/query?query=kube_router_bgp_peer_info')` : ''),
+        (lab.state.prometheus
+          ? `; Prometheus scrapes them all at ${lab.state.prometheus.url} (ip netns exec ${lab.state.api.netns} curl '${lab.state.prometheus.url}/api/v1/query?query=kube_router_bgp_peer_info')`
+          : ''),
     );
   }
   for (const n of s.nodes) {
@@ -149,31 +169,58 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
       lines.push(`  ${n.agent === 'up' ? '' : 'agent unreachable: '}${n.error}`);
       continue;
     }
-    lines.push(indent(table([['PEER', 'AS', 'STATE', 'UP/DOWN', 'WHO'], ...n.sessions.map((x) => [x.peer, String(x.asn), x.state, duration(x.uptime), x.description ?? ''])])));
+    lines.push(
+      indent(
+        table([
+          ['PEER', 'AS', 'STATE', 'UP/DOWN', 'WHO'],
+          ...n.sessions.map((x) => [x.peer, String(x.asn), x.state, duration(x.uptime), x.description ?? '']),
+        ]),
+      ),
+    );
     lines.push(`${n.name}: kernel routes (ip route show table all proto 44)`);
-    const route = (r: LabNodeStatus['routes'][number]): string => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.table ? ` table ${r.table}` : ''}`;
+    const route = (r: LabNodeStatus['routes'][number]): string =>
+      `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.table ? ` table ${r.table}` : ''}`;
     lines.push(indent(n.routes.length ? n.routes.map(route).join('\n') : '(none)'));
-    if (n.tunnels.length) lines.push(`${n.name}: tunnels: ${n.tunnels.map((t) => `${t.name} (to ${t.remote ?? '?'}, ${t.encap ?? '?'}, mtu ${t.mtu ?? '?'}${t.up ? '' : ', down'})`).join(', ')}`);
+    if (n.tunnels.length)
+      lines.push(
+        `${n.name}: tunnels: ${n.tunnels.map((t) => `${t.name} (to ${t.remote ?? '?'}, ${t.encap ?? '?'}, mtu ${t.mtu ?? '?'}${t.up ? '' : ', down'})`).join(', ')}`,
+      );
     if (n.advertisedVips.length) lines.push(`${n.name}: service IPs advertised: ${n.advertisedVips.join(', ')}`);
   }
   if (s.tor) {
     lines.push('', `TOR (BIRD, AS ${lab.state.tor!.asn})`);
     lines.push(indent(table([['PROTOCOL', 'STATE'], ...s.tor.sessions.map((x) => [x.name, x.state])])));
-    lines.push(indent(s.tor.routes.length ? table([['PREFIX', 'NEXT HOPS'], ...s.tor.routes.map((r) => [r.prefix, r.nextHops.join(' ')])]) : '(no routes)'));
+    lines.push(
+      indent(
+        s.tor.routes.length
+          ? table([['PREFIX', 'NEXT HOPS'], ...s.tor.routes.map((r) => [r.prefix, r.nextHops.join(' ')])])
+          : '(no routes)',
+      ),
+    );
   }
   lines.push('', 'PODS');
   const seen = (p: LabPod): string => {
     const v = s.nodes.find((n) => n.name === p.node)?.localPods.find((x) => x.name === p.name && x.namespace === p.namespace);
     return v ? `${v.phase}${v.ready ? ', ready' : ''}` : 'not seen';
   };
-  lines.push(table([['NAME', 'NODE', 'IP', 'AS THE AGENT SEES IT'], ...s.pods.map((p) => [p.name, p.node, [p.ip, p.ip6].filter(Boolean).join(' ') || '-', seen(p)])]));
+  lines.push(
+    table([
+      ['NAME', 'NODE', 'IP', 'AS THE AGENT SEES IT'],
+      ...s.pods.map((p) => [p.name, p.node, [p.ip, p.ip6].filter(Boolean).join(' ') || '-', seen(p)]),
+    ]),
+  );
   lines.push('', `PING (row pings column${lab.state.ipv6 ? ', IPv4 and IPv6' : ''})`);
   const names = s.pods.filter((p) => p.ip).map((p) => p.name);
   const failed = failedPairs(s.pings);
   const pairs = names.length * (names.length - 1);
   const cell = (a: string, b: string): string => (a === b ? '-' : failed.has(`${a} ${b}`) ? 'FAIL' : 'ok');
   lines.push(table([['', ...names], ...names.map((a) => [a, ...names.map((b) => cell(a, b))])]));
-  lines.push('', s.ok ? `OK: ${pairs} of ${pairs} pod pairs reach each other` : `NOT OK: ${failed.size} of ${pairs} pod pairs fail${s.nodes.some((n) => n.agent !== 'up') ? '; some agents are unreachable' : ''} (logs: ${lab.state.dir}/*/agent.log)`);
+  lines.push(
+    '',
+    s.ok
+      ? `OK: ${pairs} of ${pairs} pod pairs reach each other`
+      : `NOT OK: ${failed.size} of ${pairs} pod pairs fail${s.nodes.some((n) => n.agent !== 'up') ? '; some agents are unreachable' : ''} (logs: ${lab.state.dir}/*/agent.log)`,
+  );
   return lines.join('\n');
 }
 

@@ -15,13 +15,28 @@ const SHORT_STATE: Record<string, string> = { Established: 'Establ', OpenConfirm
 /** Left-aligned columns (right-aligned for the indexes in `right`), one space apart. */
 export function table(rows: string[][], right: Set<number> = new Set()): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join(' ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatNeighbors(ns: NeighborView[]): string {
   const rows = [['Peer', 'AS', 'Up/Down', 'State', '|#Received', 'Accepted', 'Advertised']];
   for (const n of ns) {
-    rows.push([n.address, String(n.asn), duration(n.uptime), SHORT_STATE[n.state] ?? n.state, `|${String(n.received).padStart(9)}`, String(n.accepted), String(n.advertised)]);
+    rows.push([
+      n.address,
+      String(n.asn),
+      duration(n.uptime),
+      SHORT_STATE[n.state] ?? n.state,
+      `|${String(n.received).padStart(9)}`,
+      String(n.accepted),
+      String(n.advertised),
+    ]);
   }
   return table(rows, new Set([1, 5, 6]));
 }
@@ -31,12 +46,16 @@ export function formatNeighborDetail(n: NeighborView): string {
     `BGP neighbor is ${n.address}, remote AS ${n.asn}${n.passive ? ' (passive)' : ''}`,
     `  BGP state = ${n.state}, up/down for ${duration(n.uptime)}`,
   ];
-  if (n.routerId) lines.push(`  BGP identifier ${n.routerId}${n.hostname ? `, hostname ${n.hostname}` : ''}, local address ${n.localAddress ?? '-'}`);
+  if (n.routerId)
+    lines.push(`  BGP identifier ${n.routerId}${n.hostname ? `, hostname ${n.hostname}` : ''}, local address ${n.localAddress ?? '-'}`);
   if (n.holdTime !== undefined) lines.push(`  Hold time ${n.holdTime} s, keepalive ${n.keepaliveTime} s`);
   if (n.families.length) lines.push(`  Families: ${n.families.join(', ')}`);
   if (n.capabilities.length) lines.push(`  Peer capabilities: ${n.capabilities.join(', ')}`);
   lines.push(`  Prefixes: received ${n.received}, accepted ${n.accepted}, advertised ${n.advertised}`);
-  const msgs = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
+  const msgs = (m: Record<string, number>): string =>
+    Object.entries(m)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
   lines.push(`  Messages received: ${msgs(n.messages.received)}`, `  Messages sent:     ${msgs(n.messages.sent)}`);
   if (n.lastError) lines.push(`  Last error: ${n.lastError}`);
   return lines.join('\n');

@@ -24,7 +24,8 @@ class HttpError extends Error {
 function familyParam(url: URL): Family | undefined {
   const f = url.searchParams.get('family');
   if (f === null) return undefined;
-  if (!(FAMILIES as readonly string[]).includes(f)) throw new HttpError(400, `unknown family ${JSON.stringify(f)}; use one of ${FAMILIES.join(', ')}`);
+  if (!(FAMILIES as readonly string[]).includes(f))
+    throw new HttpError(400, `unknown family ${JSON.stringify(f)}; use one of ${FAMILIES.join(', ')}`);
   return f as Family;
 }
 
@@ -44,7 +45,8 @@ function route(s: Speaker, method: string, url: URL, fib: FibLookup | undefined)
     if (method === 'POST' && parts[2] === 'refresh') {
       const families = familyParam(url) ? [familyParam(url)!] : (peer.negotiated?.families ?? []);
       const sent = families.filter((f) => s.requestRefresh(address, f));
-      if (sent.length === 0) throw new HttpError(409, `${address}: no established session with route refresh for ${families.join(', ') || 'any family'}`);
+      if (sent.length === 0)
+        throw new HttpError(409, `${address}: no established session with route refresh for ${families.join(', ') || 'any family'}`);
       return { refreshRequested: sent };
     }
     if (method === 'POST' && parts[2] === 'reset') {
@@ -75,7 +77,8 @@ export async function startAdminServer(
   // A socket file left by a previous run would make listen() fail with EADDRINUSE; anything
   // else at that path (a typo pointing at a real file) is the operator's, never ours to delete.
   const existing = fs.lstatSync(socketPath, { throwIfNoEntry: false });
-  if (existing && !existing.isSocket()) throw new Error(`admin socket path ${socketPath} exists and is not a socket; refusing to replace it`);
+  if (existing && !existing.isSocket())
+    throw new Error(`admin socket path ${socketPath} exists and is not a socket; refusing to replace it`);
   if (existing) fs.rmSync(socketPath);
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');

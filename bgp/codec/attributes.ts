@@ -76,7 +76,13 @@ function length(r: Reader, ok: (n: number) => boolean, expected: string): void {
   if (!ok(r.remaining)) throw new Malformed(`length ${r.remaining}, expected ${expected}`);
 }
 
-const u32Attr = <K extends 'med' | 'localPref'>(_kind: K, code: AttrCode, name: string, flags: number, field: string): AttributeSpec<K> => ({
+const u32Attr = <K extends 'med' | 'localPref'>(
+  _kind: K,
+  code: AttrCode,
+  name: string,
+  flags: number,
+  field: string,
+): AttributeSpec<K> => ({
   code,
   name,
   flags,
@@ -396,7 +402,12 @@ export function decodeAttributes(r: Reader, ctx: CodecContext): DecodedAttribute
     const len = extended ? r.u16() : r.u8();
     if (len > r.remaining) {
       if (code === AttrCode.MpReachNlri || code === AttrCode.MpUnreachNlri) {
-        throw new BgpError(ErrorCode.UpdateMessage, UpdateSubcode.OptionalAttributeError, Buffer.alloc(0), `${attributeName(code)} overruns the attribute field`);
+        throw new BgpError(
+          ErrorCode.UpdateMessage,
+          UpdateSubcode.OptionalAttributeError,
+          Buffer.alloc(0),
+          `${attributeName(code)} overruns the attribute field`,
+        );
       }
       problem(ErrorAction.TreatAsWithdraw, code, `${attributeName(code)} length ${len} overruns the ${r.remaining} octets left`);
       r.rest();
@@ -408,7 +419,12 @@ export function decodeAttributes(r: Reader, ctx: CodecContext): DecodedAttribute
     // RFC 7606 3(g): a repeated MP attribute resets the session, any other repeat is dropped.
     if (seen.has(code)) {
       if (code === AttrCode.MpReachNlri || code === AttrCode.MpUnreachNlri) {
-        throw new BgpError(ErrorCode.UpdateMessage, UpdateSubcode.MalformedAttributeList, Buffer.alloc(0), `${attributeName(code)} appears twice`);
+        throw new BgpError(
+          ErrorCode.UpdateMessage,
+          UpdateSubcode.MalformedAttributeList,
+          Buffer.alloc(0),
+          `${attributeName(code)} appears twice`,
+        );
       }
       problem(ErrorAction.None, code, `duplicate ${attributeName(code)} dropped`);
       continue;
@@ -447,7 +463,8 @@ export function decodeAttributes(r: Reader, ctx: CodecContext): DecodedAttribute
         problem(ErrorAction.TreatAsWithdraw, code, `${spec.name}: ${e.message}`);
       } else if (e instanceof Malformed) fail(e.message);
       // The value reader overran: the value is shorter than its own structure says.
-      else if (e instanceof BgpError && e.code === ErrorCode.UpdateMessage && e.subcode === UpdateSubcode.AttributeLengthError) fail(e.message);
+      else if (e instanceof BgpError && e.code === ErrorCode.UpdateMessage && e.subcode === UpdateSubcode.AttributeLengthError)
+        fail(e.message);
       else throw e;
     }
   }
@@ -470,4 +487,3 @@ export function encodeAttribute(w: Writer, a: Attribute, ctx: CodecContext): voi
   else w.u8(value.length);
   w.bytes(value);
 }
-

@@ -51,7 +51,12 @@ function exact(r: Reader, n: number, name: string): void {
 
 function multipleOf(r: Reader, n: number, name: string): void {
   if (r.remaining % n !== 0) {
-    throw new BgpError(MALFORMED.code, MALFORMED.subcode, Buffer.alloc(0), `${name} capability length ${r.remaining} is not a multiple of ${n}`);
+    throw new BgpError(
+      MALFORMED.code,
+      MALFORMED.subcode,
+      Buffer.alloc(0),
+      `${name} capability length ${r.remaining} is not a multiple of ${n}`,
+    );
   }
 }
 

@@ -33,12 +33,18 @@ export interface Header {
  */
 export function checkHeader(buf: Buffer): Header {
   for (let i = 0; i < 16; i++) {
-    if (buf[i] !== 0xff) throw new BgpError(ErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized, Buffer.alloc(0), 'marker is not all ones');
+    if (buf[i] !== 0xff)
+      throw new BgpError(ErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized, Buffer.alloc(0), 'marker is not all ones');
   }
   const length = buf.readUInt16BE(16);
   const type = buf[18]!;
   const badLength = (): BgpError =>
-    new BgpError(ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, buf.subarray(16, 18), `length ${length} for message type ${type}`);
+    new BgpError(
+      ErrorCode.MessageHeader,
+      HeaderSubcode.BadMessageLength,
+      buf.subarray(16, 18),
+      `length ${length} for message type ${type}`,
+    );
   if (length < HEADER_LENGTH || length > MAX_MESSAGE_LENGTH) throw badLength();
   const min = MIN_LENGTH[type];
   if (min === undefined) throw new BgpError(ErrorCode.MessageHeader, HeaderSubcode.BadMessageType, buf.subarray(18, 19), `type ${type}`);
@@ -49,11 +55,21 @@ export function checkHeader(buf: Buffer): Header {
 /** Decodes one complete message (header included). Throws BgpError for the NOTIFICATION to send. */
 export function decodeMessage(buf: Buffer, ctx: CodecContext = DEFAULT_CONTEXT): ReceivedMessage {
   if (buf.length < HEADER_LENGTH) {
-    throw new BgpError(ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, Buffer.alloc(0), `${buf.length} octets is shorter than a header`);
+    throw new BgpError(
+      ErrorCode.MessageHeader,
+      HeaderSubcode.BadMessageLength,
+      Buffer.alloc(0),
+      `${buf.length} octets is shorter than a header`,
+    );
   }
   const { length, type } = checkHeader(buf);
   if (length !== buf.length) {
-    throw new BgpError(ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, buf.subarray(16, 18), `length field ${length}, ${buf.length} octets given`);
+    throw new BgpError(
+      ErrorCode.MessageHeader,
+      HeaderSubcode.BadMessageLength,
+      buf.subarray(16, 18),
+      `length field ${length}, ${buf.length} octets given`,
+    );
   }
   // Short reads inside a body default to Bad Message Length; body codecs narrow this where the RFC does.
   const body = new Reader(buf, { code: ErrorCode.MessageHeader, subcode: HeaderSubcode.BadMessageLength }, HEADER_LENGTH);
@@ -68,7 +84,8 @@ export function decodeMessage(buf: Buffer, ctx: CodecContext = DEFAULT_CONTEXT):
       return { type };
     case MessageType.RouteRefresh:
       // RFC 7313 section 5: a ROUTE-REFRESH whose length is not 23 gets error 7/1 with the message.
-      if (length !== 23) throw new BgpError(ErrorCode.RouteRefreshMessage, RouteRefreshSubcode.InvalidMessageLength, Buffer.from(buf), `length ${length}`);
+      if (length !== 23)
+        throw new BgpError(ErrorCode.RouteRefreshMessage, RouteRefreshSubcode.InvalidMessageLength, Buffer.from(buf), `length ${length}`);
       return { type, afi: body.u16(), subtype: body.u8(), safi: body.u8() };
     default:
       throw new BgpError(ErrorCode.MessageHeader, HeaderSubcode.BadMessageType, Buffer.from([type]));

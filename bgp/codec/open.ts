@@ -28,7 +28,12 @@ export function decodeOpen(body: Reader): OpenMessage {
     extendedParams = true;
   }
   if (paramsLen !== body.remaining) {
-    throw new BgpError(OPEN_ERROR.code, OPEN_ERROR.subcode, Buffer.alloc(0), `OPEN optional parameters length ${paramsLen}, ${body.remaining} octets present`);
+    throw new BgpError(
+      OPEN_ERROR.code,
+      OPEN_ERROR.subcode,
+      Buffer.alloc(0),
+      `OPEN optional parameters length ${paramsLen}, ${body.remaining} octets present`,
+    );
   }
   const params = body.sub(paramsLen, 'optional parameters', OPEN_ERROR);
   const capabilities: Capability[] = [];
@@ -38,7 +43,12 @@ export function decodeOpen(body: Reader): OpenMessage {
     const len = extendedParams ? params.u16('parameter length') : params.u8('parameter length');
     const value = params.sub(len, 'parameter value');
     if (type !== CAPABILITIES_PARAM) {
-      throw new BgpError(ErrorCode.OpenMessage, OpenSubcode.UnsupportedOptionalParameter, Buffer.alloc(0), `optional parameter type ${type}`);
+      throw new BgpError(
+        ErrorCode.OpenMessage,
+        OpenSubcode.UnsupportedOptionalParameter,
+        Buffer.alloc(0),
+        `optional parameter type ${type}`,
+      );
     }
     const caps = decodeCapabilities(value);
     paramLayout.push(caps.length);

@@ -19,13 +19,23 @@ export function decodeUpdate(body: Reader, ctx: CodecContext): ReceivedUpdate {
   const withdrawnLen = body.u16('withdrawn routes length');
   // The 2-octet Total Path Attribute Length must also fit: 4 octets of length fields in all.
   if (withdrawnLen + 2 > body.remaining) {
-    throw new BgpError(MALFORMED_LIST.code, MALFORMED_LIST.subcode, Buffer.alloc(0), `withdrawn routes length ${withdrawnLen} exceeds the message`);
+    throw new BgpError(
+      MALFORMED_LIST.code,
+      MALFORMED_LIST.subcode,
+      Buffer.alloc(0),
+      `withdrawn routes length ${withdrawnLen} exceeds the message`,
+    );
   }
   // RFC 7606 5.3: NLRI we cannot parse reliably resets the session.
   const withdrawn = decodePrefixes(body.sub(withdrawnLen, 'withdrawn routes'), Afi.Ipv4, BAD_NETWORK);
   const attrLen = body.u16('total path attribute length');
   if (attrLen > body.remaining) {
-    throw new BgpError(MALFORMED_LIST.code, MALFORMED_LIST.subcode, Buffer.alloc(0), `total path attribute length ${attrLen} exceeds the message`);
+    throw new BgpError(
+      MALFORMED_LIST.code,
+      MALFORMED_LIST.subcode,
+      Buffer.alloc(0),
+      `total path attribute length ${attrLen} exceeds the message`,
+    );
   }
   const attrs = decodeAttributes(body.sub(attrLen, 'path attributes'), ctx);
   const nlri = decodePrefixes(body, Afi.Ipv4, BAD_NETWORK);

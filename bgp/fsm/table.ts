@@ -22,8 +22,10 @@ const stopTimers: Action[] = [{ type: 'stopConnectRetryTimer' }, { type: 'stopHo
 /** Events every state with a TCP connection handles the same way. */
 function connected(fsmSubcode: FsmSubcode, sessionDown: Action[]): Omit<Row, 'otherwise'> & { otherwise: Handler } {
   return {
-    ManualStop: () => down('administratively stopped', notify(ErrorCode.Cease, CeaseSubcode.AdministrativeShutdown), ...stopTimers, ...sessionDown),
-    Shutdown: (e) => down(`stopped (Cease subcode ${e.subcode})`, notify(ErrorCode.Cease, e.subcode, e.data), ...stopTimers, ...sessionDown),
+    ManualStop: () =>
+      down('administratively stopped', notify(ErrorCode.Cease, CeaseSubcode.AdministrativeShutdown), ...stopTimers, ...sessionDown),
+    Shutdown: (e) =>
+      down(`stopped (Cease subcode ${e.subcode})`, notify(ErrorCode.Cease, e.subcode, e.data), ...stopTimers, ...sessionDown),
     HoldTimerExpires: () => down('hold timer expired', notify(ErrorCode.HoldTimerExpired, 0), ...stopTimers, ...sessionDown),
     TcpConnectionFails: (e) => down(`connection lost: ${e.reason}`, ...stopTimers, ...sessionDown),
     BgpHeaderErr: (e) => down('sent NOTIFICATION: bad message header', notify(e.code, e.subcode, e.data), ...stopTimers, ...sessionDown),
@@ -38,12 +40,16 @@ function connected(fsmSubcode: FsmSubcode, sessionDown: Action[]): Omit<Row, 'ot
   };
 }
 
-const ignore = (s: State): Handler => () => go(s);
+const ignore =
+  (s: State): Handler =>
+  () =>
+    go(s);
 const startActive: Handler = () => go(State.Connect, { type: 'startConnectRetryTimer' }, { type: 'connect' });
 // Passive means never dial (BIRD "passive on", GoBGP passive-mode): no ConnectRetryTimer, whose
 // expiry in Active would make the RFC FSM dial after all.
 const startPassive: Handler = () => go(State.Active);
-const sendOpen = (): Step => go(State.OpenSent, { type: 'stopConnectRetryTimer' }, { type: 'sendOpen' }, { type: 'startHoldTimer', seconds: 'large' });
+const sendOpen = (): Step =>
+  go(State.OpenSent, { type: 'stopConnectRetryTimer' }, { type: 'sendOpen' }, { type: 'startHoldTimer', seconds: 'large' });
 const stopped: Handler = () => down('administratively stopped', { type: 'stopConnectRetryTimer' });
 
 const TABLE: Record<State, Row> = {
@@ -78,7 +84,12 @@ const TABLE: Record<State, Row> = {
     BgpOpen: (e) =>
       e.holdTime === 0
         ? go(State.OpenConfirm, { type: 'sendKeepalive' }, { type: 'stopHoldTimer' })
-        : go(State.OpenConfirm, { type: 'sendKeepalive' }, { type: 'startKeepaliveTimer' }, { type: 'startHoldTimer', seconds: e.holdTime }),
+        : go(
+            State.OpenConfirm,
+            { type: 'sendKeepalive' },
+            { type: 'startKeepaliveTimer' },
+            { type: 'startHoldTimer', seconds: e.holdTime },
+          ),
   },
   [State.OpenConfirm]: {
     ...connected(FsmSubcode.UnexpectedInOpenConfirm, []),

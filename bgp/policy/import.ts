@@ -52,12 +52,16 @@ export function importUpdate(u: ReceivedUpdate, ctx: ImportContext): ImportResul
   if (u.nlri.length && usable('ipv4-unicast', 'NLRI')) announced.push(['ipv4-unicast', u.nlri]);
   for (const a of u.attributes) {
     if (a.kind === 'mpUnreach' && a.withdrawn.length && usable(familyOf(a.afi, a.safi), 'MP_UNREACH_NLRI')) withdraw(a.withdrawn);
-    if (a.kind === 'mpReach' && a.nlri.length && usable(familyOf(a.afi, a.safi), 'MP_REACH_NLRI')) announced.push([familyOf(a.afi, a.safi)!, a.nlri]);
+    if (a.kind === 'mpReach' && a.nlri.length && usable(familyOf(a.afi, a.safi), 'MP_REACH_NLRI'))
+      announced.push([familyOf(a.afi, a.safi)!, a.nlri]);
   }
 
   const result: ImportResult = { routes, notes };
   if (u.withdrawn.length === 0 && u.nlri.length === 0 && u.attributes.length === 0) result.endOfRib = 'ipv4-unicast';
-  const eorMp = u.attributes.length === 1 && u.attributes[0]!.kind === 'mpUnreach' && u.attributes[0]!.withdrawn.length === 0 ? u.attributes[0] : undefined;
+  const eorMp =
+    u.attributes.length === 1 && u.attributes[0]!.kind === 'mpUnreach' && u.attributes[0]!.withdrawn.length === 0
+      ? u.attributes[0]
+      : undefined;
   if (eorMp?.kind === 'mpUnreach' && u.nlri.length === 0 && u.withdrawn.length === 0) result.endOfRib = familyOf(eorMp.afi, eorMp.safi);
 
   if (u.action === ErrorAction.TreatAsWithdraw) {

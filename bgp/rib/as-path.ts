@@ -55,7 +55,12 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
   const out: AsPathSegment[] = [];
   for (const s of merged) {
     const last = out[out.length - 1];
-    if (last && last.type === AsPathSegmentType.AsSequence && s.type === AsPathSegmentType.AsSequence && last.asns.length + s.asns.length <= 255) {
+    if (
+      last &&
+      last.type === AsPathSegmentType.AsSequence &&
+      s.type === AsPathSegmentType.AsSequence &&
+      last.asns.length + s.asns.length <= 255
+    ) {
       last.asns.push(...s.asns);
     } else out.push(s);
   }

@@ -33,7 +33,8 @@ function keepMin(candidates: Path[], score: (p: Path) => number): Path[] {
   return candidates.filter((p) => score(p) === best);
 }
 
-const localPref = (p: Path): number => (p.source === undefined || p.source.ibgp ? (p.attrs.localPref ?? DEFAULT_LOCAL_PREF) : DEFAULT_LOCAL_PREF);
+const localPref = (p: Path): number =>
+  p.source === undefined || p.source.ibgp ? (p.attrs.localPref ?? DEFAULT_LOCAL_PREF) : DEFAULT_LOCAL_PREF;
 
 /** RFC 4271 9.1.2.2 (c): the AS a route came from, or our own for iBGP-originated routes. */
 function neighborAs(p: Path, localAsn: number): number {
@@ -43,7 +44,9 @@ function neighborAs(p: Path, localAsn: number): number {
 function compareByMed(candidates: Path[], localAsn: number): Path[] {
   // Remove a route if another route from the same neighbouring AS has a lower MED (missing = 0).
   const med = (p: Path): number => p.attrs.med ?? 0;
-  return candidates.filter((p) => !candidates.some((q) => q !== p && neighborAs(q, localAsn) === neighborAs(p, localAsn) && med(q) < med(p)));
+  return candidates.filter(
+    (p) => !candidates.some((q) => q !== p && neighborAs(q, localAsn) === neighborAs(p, localAsn) && med(q) < med(p)),
+  );
 }
 
 /** RFC 4456 9: the ORIGINATOR_ID stands in for the router ID of reflected routes. */

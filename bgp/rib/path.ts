@@ -133,9 +133,11 @@ export function toWire(a: PathAttributes, as4 = true): Attribute[] {
   if (a.extendedCommunities?.length) {
     out.push({ kind: 'extendedCommunities', flags: defaultFlags('extendedCommunities'), communities: a.extendedCommunities });
   }
-  if (a.largeCommunities?.length) out.push({ kind: 'largeCommunities', flags: defaultFlags('largeCommunities'), communities: a.largeCommunities });
+  if (a.largeCommunities?.length)
+    out.push({ kind: 'largeCommunities', flags: defaultFlags('largeCommunities'), communities: a.largeCommunities });
   if (!as4 && needsAs4(a.asPath)) out.push({ kind: 'as4Path', flags: defaultFlags('as4Path'), segments: a.asPath });
-  if (!as4 && a.aggregator && a.aggregator.asn > 0xffff) out.push({ kind: 'as4Aggregator', flags: defaultFlags('as4Aggregator'), ...a.aggregator });
+  if (!as4 && a.aggregator && a.aggregator.asn > 0xffff)
+    out.push({ kind: 'as4Aggregator', flags: defaultFlags('as4Aggregator'), ...a.aggregator });
   for (const u of a.unknown ?? []) out.push({ kind: 'unknown', flags: u.flags | AttrFlag.Partial, code: u.code, value: u.value });
   return out.sort((x, y) => attributeCode(x) - attributeCode(y));
 }

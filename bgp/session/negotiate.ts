@@ -109,12 +109,12 @@ export function negotiate(local: LocalSettings, expectedPeerAsn: number, open: O
     as4: as4Cap !== undefined,
     routeRefresh: has('routeRefresh') || has('routeRefreshCisco'),
     enhancedRouteRefresh: has('enhancedRouteRefresh'),
-    extendedNextHop:
-      !!local.extendedNextHop && !!enh?.entries.some((e) => e.afi === Afi.Ipv4 && e.safi === 1 && e.nextHopAfi === Afi.Ipv6),
+    extendedNextHop: !!local.extendedNextHop && !!enh?.entries.some((e) => e.afi === Afi.Ipv4 && e.safi === 1 && e.nextHopAfi === Afi.Ipv6),
     peerCapabilities: caps,
   };
   if (gr && local.gracefulRestart) {
-    const fam = (list: typeof gr.families): Family[] => list.map((f) => familyOf(f.afi, f.safi)).filter((f): f is Family => f !== undefined);
+    const fam = (list: typeof gr.families): Family[] =>
+      list.map((f) => familyOf(f.afi, f.safi)).filter((f): f is Family => f !== undefined);
     result.gracefulRestart = {
       restartTime: gr.restartTime,
       restartFlags: gr.restartFlags,

@@ -66,7 +66,14 @@ export class Peer extends EventEmitter implements ConnectionOwner {
   lastTransition = Date.now();
   lastError: string | undefined;
   flaps = 0;
-  readonly counters: PeerCounters = { received: newCounters(), sent: newCounters(), notificationsSent: {}, notificationsReceived: {}, routesNotSent: 0, connectionsRefused: 0 };
+  readonly counters: PeerCounters = {
+    received: newCounters(),
+    sent: newCounters(),
+    notificationsSent: {},
+    notificationsReceived: {},
+    routesNotSent: 0,
+    connectionsRefused: 0,
+  };
   private primary: Connection | undefined;
   private enabled = false;
   private failures = 0;
@@ -130,7 +137,10 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     data.writeUInt32BE(Math.min(limit, 0xffffffff), 3);
     const seconds = this.settings.maxPrefixesRestart ?? DEFAULT_MAX_PREFIX_RESTART;
     this.holdDownUntil = Date.now() + seconds * 1000;
-    this.log.warn({ event: 'maxPrefixes', family, limit, received, downFor: seconds }, `neighbour sent ${received} ${family} prefixes, over its limit of ${limit}: closing the session for ${seconds} s`);
+    this.log.warn(
+      { event: 'maxPrefixes', family, limit, received, downFor: seconds },
+      `neighbour sent ${received} ${family} prefixes, over its limit of ${limit}: closing the session for ${seconds} s`,
+    );
     for (const c of [...this.connections]) c.dispatch({ type: 'Shutdown', subcode: CeaseSubcode.MaxPrefixes, data });
   }
 
@@ -181,7 +191,9 @@ export class Peer extends EventEmitter implements ConnectionOwner {
       this.log.info({ event: 'collision' }, `refusing new connections from this neighbour: ${why} (logged once; see connectionsRefused)`);
     }
     if (this.established) {
-      (socket as Transport & { end(data?: Buffer): void }).end(encodeMessage(notification(ErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution)));
+      (socket as Transport & { end(data?: Buffer): void }).end(
+        encodeMessage(notification(ErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution)),
+      );
       setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
     } else {
       socket.destroy();
@@ -284,7 +296,11 @@ export class Peer extends EventEmitter implements ConnectionOwner {
   onEstablished(conn: Connection): void {
     this.established = conn;
     this.refusedLogged = false;
-    this.negotiated = negotiate({ ...this.local, holdTime: this.settings.holdTime, families: this.settings.families }, this.settings.asn, conn.peerOpen!);
+    this.negotiated = negotiate(
+      { ...this.local, holdTime: this.settings.holdTime, families: this.settings.families },
+      this.settings.asn,
+      conn.peerOpen!,
+    );
     this.establishedAt = Date.now();
     this.lastTransition = this.establishedAt;
     this.failures = 0;
@@ -293,7 +309,13 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     }
     this.primary = conn;
     this.log.info(
-      { event: 'established', peerAsn: this.negotiated.peerAsn, routerId: this.negotiated.peerRouterId, holdTime: this.negotiated.holdTime, families: this.negotiated.families },
+      {
+        event: 'established',
+        peerAsn: this.negotiated.peerAsn,
+        routerId: this.negotiated.peerRouterId,
+        holdTime: this.negotiated.holdTime,
+        families: this.negotiated.families,
+      },
       'session established',
     );
     this.emit('established', this);
@@ -350,7 +372,10 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     const table = dir === 'sent' ? this.counters.notificationsSent : this.counters.notificationsReceived;
     table[key] = (table[key] ?? 0) + 1;
     const text = describeError(code, subcode);
-    this.log.warn({ event: 'notification', dir, code, subcode, data: data.length ? data.toString('hex') : undefined }, `${dir} NOTIFICATION: ${text}`);
+    this.log.warn(
+      { event: 'notification', dir, code, subcode, data: data.length ? data.toString('hex') : undefined },
+      `${dir} NOTIFICATION: ${text}`,
+    );
     this.emit('notification', this, dir, code, subcode);
   }
 

@@ -10,7 +10,14 @@ import path from 'node:path';
 import type { PendingTransport, Transport } from '../fsm/connection';
 
 interface Addon {
-  connect(remote: string, port: number, local: string | null, key: string, ttl: number, cb: (err: string | null, fd: number | null) => void): object;
+  connect(
+    remote: string,
+    port: number,
+    local: string | null,
+    key: string,
+    ttl: number,
+    cb: (err: string | null, fd: number | null) => void,
+  ): object;
   cancel(handle: object): void;
   setKey(fd: number, peer: string, key: string): void;
 }

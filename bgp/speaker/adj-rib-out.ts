@@ -56,7 +56,8 @@ export class AdjRibOut {
 
   /** Queues everything of a family again (a ROUTE-REFRESH asked for it). */
   resend(family: Family): void {
-    for (const [prefix, adv] of this.sent) if (familyOfPrefix(prefix) === family && !this.pending.has(prefix)) this.pending.set(prefix, adv);
+    for (const [prefix, adv] of this.sent)
+      if (familyOfPrefix(prefix) === family && !this.pending.has(prefix)) this.pending.set(prefix, adv);
   }
 
   /** Count of advertised prefixes, optionally of one family. */

@@ -37,8 +37,13 @@ export class GracefulRestart {
       if (gr.families.includes(family)) this.stale.mark(peer.address, family, this.prefixesFrom(peer, family));
       else this.rib.removeSource(peer.address, family);
     }
-    this.log.info({ peer: peer.address, restartTime: gr.restartTime, stale: this.stale.count(peer.address) }, 'graceful restart: keeping routes as stale');
-    this.stale.startTimer(peer.address, gr.restartTime, () => this.guard('stale sweep', () => this.sweep(peer, undefined, 'restart time expired')));
+    this.log.info(
+      { peer: peer.address, restartTime: gr.restartTime, stale: this.stale.count(peer.address) },
+      'graceful restart: keeping routes as stale',
+    );
+    this.stale.startTimer(peer.address, gr.restartTime, () =>
+      this.guard('stale sweep', () => this.sweep(peer, undefined, 'restart time expired')),
+    );
   }
 
   /** A restarted peer is back: families it no longer preserves are dropped, the rest wait for EoR. */
@@ -49,7 +54,10 @@ export class GracefulRestart {
       if (!gr?.preservedFamilies.includes(family)) this.sweep(peer, family, 'forwarding state not preserved');
     }
     // RFC 4724 4.2 leaves the wait for End-of-RIB bounded by local policy: 360 s, as FRR.
-    if (this.stale.has(peer.address)) this.stale.startTimer(peer.address, STALE_PATH_SECONDS, () => this.guard('stale sweep', () => this.sweep(peer, undefined, 'no End-of-RIB in time')));
+    if (this.stale.has(peer.address))
+      this.stale.startTimer(peer.address, STALE_PATH_SECONDS, () =>
+        this.guard('stale sweep', () => this.sweep(peer, undefined, 'no End-of-RIB in time')),
+      );
   }
 
   /** Prefixes the peer announced or withdrew again are no longer stale. */
@@ -63,7 +71,11 @@ export class GracefulRestart {
   }
 
   /** RFC 7313 4.2: at BoRR the peer's routes of the family turn stale; at EoRR the rest go. */
-  refreshMarker(peer: Peer, family: Family, subtype: RouteRefreshSubtype.BeginOfRouteRefresh | RouteRefreshSubtype.EndOfRouteRefresh): void {
+  refreshMarker(
+    peer: Peer,
+    family: Family,
+    subtype: RouteRefreshSubtype.BeginOfRouteRefresh | RouteRefreshSubtype.EndOfRouteRefresh,
+  ): void {
     if (subtype === RouteRefreshSubtype.BeginOfRouteRefresh) this.stale.mark(peer.address, family, this.prefixesFrom(peer, family));
     else this.sweep(peer, family, 'End-of-Route-Refresh');
   }
@@ -81,6 +93,9 @@ export class GracefulRestart {
     const prefixes = this.stale.sweep(peer.address, family);
     if (prefixes.length === 0) return;
     this.log.info({ peer: peer.address, family, withdrawn: prefixes.length, why }, 'withdrawing stale routes');
-    this.rib.apply(this.peerRef(peer), prefixes.map((prefix) => ({ prefix, attrs: undefined })));
+    this.rib.apply(
+      this.peerRef(peer),
+      prefixes.map((prefix) => ({ prefix, attrs: undefined })),
+    );
   }
 }

@@ -167,7 +167,10 @@ export class Outbound {
       if (this.notSent.has(prefix)) continue;
       this.notSent.add(prefix);
       this.peer.counters.routesNotSent++;
-      this.ctx.log.warn({ event: 'notSent', peer: this.peer.address, prefix }, 'route not sent to this peer: its path attributes leave no room for it in a 4096-octet UPDATE');
+      this.ctx.log.warn(
+        { event: 'notSent', peer: this.peer.address, prefix },
+        'route not sent to this peer: its path attributes leave no room for it in a 4096-octet UPDATE',
+      );
     }
   }
 

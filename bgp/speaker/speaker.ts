@@ -125,7 +125,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (options.gracefulRestart) this.local.gracefulRestart = options.gracefulRestart;
     this.rib = new Rib(options.asn);
     this.rib.on('changes', (changes: BestChange[]) => this.onBestChanges(changes));
-    this.gr = new GracefulRestart(this.rib, this.log, (p) => this.peerRef(p), (what, fn) => this.guard(what, fn));
+    this.gr = new GracefulRestart(
+      this.rib,
+      this.log,
+      (p) => this.peerRef(p),
+      (what, fn) => this.guard(what, fn),
+    );
     this.listener = new Listener(this.transports, this.log, (remote, socket) => this.onIncoming(remote, socket));
   }
 
@@ -133,7 +138,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   async start(): Promise<void> {
     const listen = this.options.listen;
     if (!listen) return;
-    const keys = [...this.peers.values()].filter((p) => p.settings.password).map((p): [string, string] => [p.address, p.settings.password!]);
+    const keys = [...this.peers.values()]
+      .filter((p) => p.settings.password)
+      .map((p): [string, string] => [p.address, p.settings.password!]);
     await this.listener.listen(listen.addresses?.length ? listen.addresses : [listen.address], listen.port, keys);
   }
 
@@ -156,7 +163,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const address = normalizeAddress(input.address)!;
     if (this.peers.has(address)) throw new Error(`neighbor ${address} already exists`);
     const keyBytes = input.password === undefined ? 0 : Buffer.byteLength(input.password);
-    if (keyBytes > MAX_MD5_KEY) throw new Error(`neighbor ${address}: TCP MD5 key of ${keyBytes} bytes; at most ${MAX_MD5_KEY} (RFC 2385, TCP_MD5SIG_MAXKEYLEN)`);
+    if (keyBytes > MAX_MD5_KEY)
+      throw new Error(`neighbor ${address}: TCP MD5 key of ${keyBytes} bytes; at most ${MAX_MD5_KEY} (RFC 2385, TCP_MD5SIG_MAXKEYLEN)`);
     const settings: NeighborSettings = {
       port: BGP_PORT,
       passive: false,
@@ -246,7 +254,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const nextHops = new Map(FAMILIES.map((f) => [f, peer.localNextHop(f)]));
     for (const f of peer.negotiated?.families ?? []) {
       if (!nextHops.get(f)) {
-        this.log.warn({ peer: peer.address, family: f }, `no ${f} next hop toward this peer (set nextHopIpv6 or add an address): not advertising ${f} to it`);
+        this.log.warn(
+          { peer: peer.address, family: f },
+          `no ${f} next hop toward this peer (set nextHopIpv6 or add an address): not advertising ${f} to it`,
+        );
       }
     }
     return {
@@ -341,7 +352,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       }
       if (n >= limit * PREFIX_WARNING && !session.limitWarned.has(family)) {
         session.limitWarned.add(family);
-        this.log.warn({ event: 'maxPrefixes', peer: peer.address, family, received: n, limit }, `neighbour is at ${Math.round((n / limit) * 100)} % of its ${family} prefix limit`);
+        this.log.warn(
+          { event: 'maxPrefixes', peer: peer.address, family, received: n, limit },
+          `neighbour is at ${Math.round((n / limit) * 100)} % of its ${family} prefix limit`,
+        );
       }
     }
     return true;
@@ -410,7 +424,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           const byPolicy = p.rejectReason?.startsWith(IMPORT_POLICY) ?? false;
           return (p.accepted && verdict !== true) || (byPolicy && (verdict === true || rejection(verdict) !== p.rejectReason));
         });
-        if (flips.length) this.rib.apply(this.peerRef(peer), flips.map((p) => this.judge(peer, { prefix: p.prefix, attrs: p.attrs })));
+        if (flips.length)
+          this.rib.apply(
+            this.peerRef(peer),
+            flips.map((p) => this.judge(peer, { prefix: p.prefix, attrs: p.attrs })),
+          );
       }
     }
     for (const { outbound } of this.sessions.values()) {
@@ -421,7 +439,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   /** The import policy's verdict on one route, in RouteInput form. */
-  private judge(peer: Peer, r: { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string }): { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string } {
+  private judge(
+    peer: Peer,
+    r: { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string },
+  ): { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string } {
     const verdict = !r.attrs || r.accepted === false || !this.options.importPolicy ? true : this.options.importPolicy(r.prefix, peer);
     if (verdict === true) return r.accepted === undefined && r.rejectReason === undefined ? { prefix: r.prefix, attrs: r.attrs } : r;
     return { prefix: r.prefix, attrs: r.attrs, accepted: false, rejectReason: rejection(verdict) };

@@ -44,7 +44,12 @@ export function buildWithdrawals(family: Family, prefixes: readonly string[], ct
   const template = (w: string[]): UpdateMessage =>
     afi === Afi.Ipv4
       ? { type: MessageType.Update, withdrawn: w, attributes: [], nlri: [] }
-      : { type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ kind: 'mpUnreach', flags: MP_FLAGS, afi, safi, withdrawn: w }] };
+      : {
+          type: MessageType.Update,
+          withdrawn: [],
+          nlri: [],
+          attributes: [{ kind: 'mpUnreach', flags: MP_FLAGS, afi, safi, withdrawn: w }],
+        };
   const room = MAX_MESSAGE_LENGTH - encodeMessage(template([]), ctx).length;
   return chunks(prefixes, room).map((c) => encodeMessage(template(c), ctx));
 }
@@ -55,7 +60,12 @@ export function buildWithdrawals(family: Family, prefixes: readonly string[], ct
  * or 4-octet ASNs written twice (AS_PATH and AS4_PATH) toward a 2-octet peer. Prefixes that
  * cannot go in any UPDATE with these attributes come back in `tooLong` instead of throwing.
  */
-export function packAnnouncements(family: Family, attrs: PathAttributes, prefixes: readonly string[], ctx: CodecContext): { messages: Buffer[]; tooLong: string[] } {
+export function packAnnouncements(
+  family: Family,
+  attrs: PathAttributes,
+  prefixes: readonly string[],
+  ctx: CodecContext,
+): { messages: Buffer[]; tooLong: string[] } {
   if (prefixes.length === 0) return { messages: [], tooLong: [] };
   const base = toWire(attrs, ctx.as4);
   const { afi, safi } = afiSafiOf(family);
@@ -67,7 +77,12 @@ export function packAnnouncements(family: Family, attrs: PathAttributes, prefixe
     }
     const nextHops = attrs.linkLocalNextHop ? [attrs.nextHop, attrs.linkLocalNextHop] : [attrs.nextHop];
     // RFC 4760 recommends MP_REACH_NLRI first, which also lets receivers find the family early.
-    return { type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ kind: 'mpReach', flags: MP_FLAGS, afi, safi, nextHops, nlri: p }, ...base] };
+    return {
+      type: MessageType.Update,
+      withdrawn: [],
+      nlri: [],
+      attributes: [{ kind: 'mpReach', flags: MP_FLAGS, afi, safi, nextHops, nlri: p }, ...base],
+    };
   };
   let room: number;
   try {
@@ -95,6 +110,11 @@ export function endOfRib(family: Family, ctx: CodecContext): Buffer {
   const msg: UpdateMessage =
     afi === Afi.Ipv4
       ? { type: MessageType.Update, withdrawn: [], attributes: [], nlri: [] }
-      : { type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ kind: 'mpUnreach', flags: AttrFlag.Optional, afi, safi, withdrawn: [] }] };
+      : {
+          type: MessageType.Update,
+          withdrawn: [],
+          nlri: [],
+          attributes: [{ kind: 'mpUnreach', flags: AttrFlag.Optional, afi, safi, withdrawn: [] }],
+        };
   return encodeMessage(msg, ctx);
 }

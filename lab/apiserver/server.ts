@@ -23,7 +23,15 @@ export interface ApiServerOptions {
   maxWatchSeconds?: number;
 }
 
-const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+const status = (code: number, reason: string, message: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message,
+  reason,
+  code,
+});
 
 function send(res: http.ServerResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -162,7 +170,11 @@ export class ApiServer {
       if (p === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'] });
       if (p === '/apis') {
         const groups = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))];
-        return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => ({ name: g, versions: [{ groupVersion: `${g}/v1`, version: 'v1' }] })) });
+        return send(res, 200, {
+          kind: 'APIGroupList',
+          apiVersion: 'v1',
+          groups: groups.map((g) => ({ name: g, versions: [{ groupVersion: `${g}/v1`, version: 'v1' }] })),
+        });
       }
       const parsed = parseResourcePath(p);
       if (!parsed) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${p})`);
@@ -172,12 +184,16 @@ export class ApiServer {
       }
       if (!admin) {
         const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
-        const verb = { GET: name ? 'get' : isWatch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[req.method ?? ''] ?? (req.method ?? '').toLowerCase();
+        const verb =
+          { GET: name ? 'get' : isWatch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[
+            req.method ?? ''
+          ] ?? (req.method ?? '').toLowerCase();
         const key = `${verb} ${r.group}/${r.plural}${subresource ? `/${subresource}` : ''}`;
         this.access[key] = (this.access[key] ?? 0) + 1;
       }
       const statusOnly = subresource === 'status';
-      if (statusOnly && req.method !== 'GET' && req.method !== 'PUT' && req.method !== 'PATCH') throw new ApiError(405, 'MethodNotAllowed', `${req.method} on a status subresource`);
+      if (statusOnly && req.method !== 'GET' && req.method !== 'PUT' && req.method !== 'PATCH')
+        throw new ApiError(405, 'MethodNotAllowed', `${req.method} on a status subresource`);
       switch (req.method) {
         case 'GET':
           if (name) return send(res, 200, this.store.get(r, namespace, name));
@@ -197,7 +213,7 @@ export class ApiServer {
           const next = type.includes('json-patch') ? jsonPatch(current, patch as never) : mergePatch(current, patch);
           // A patch applies to the current object: no resourceVersion precondition unless given.
           const patched = next as KubeObject;
-          if (!((patch as KubeObject).metadata?.resourceVersion)) patched.metadata.resourceVersion = current.metadata.resourceVersion;
+          if (!(patch as KubeObject).metadata?.resourceVersion) patched.metadata.resourceVersion = current.metadata.resourceVersion;
           return send(res, 200, this.store.replace(r, namespace, name, patched, statusOnly));
         }
         case 'DELETE':
@@ -226,13 +242,21 @@ export class ApiServer {
   private filter(url: URL, namespace: string | undefined): (o: KubeObject) => boolean {
     const labels = parseSelector(url.searchParams.get('labelSelector'));
     const fields = parseSelector(url.searchParams.get('fieldSelector'));
-    return (o) => (namespace === undefined || o.metadata.namespace === namespace) && matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
+    return (o) =>
+      (namespace === undefined || o.metadata.namespace === namespace) &&
+      matchesLabels(labels, o.metadata.labels) &&
+      matchesFields(fields, o);
   }
 
   private list(r: Resource, namespace: string | undefined, url: URL, res: http.ServerResponse): void {
     const match = this.filter(url, namespace);
     const items = this.store.list(r).filter(match);
-    send(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: this.store.resourceVersion }, items });
+    send(res, 200, {
+      kind: `${r.kind}List`,
+      apiVersion: apiVersionOf(r),
+      metadata: { resourceVersion: this.store.resourceVersion },
+      items,
+    });
   }
 
   private watch(r: Resource, namespace: string | undefined, url: URL, res: http.ServerResponse): void {
@@ -283,7 +307,10 @@ export class ApiServer {
     const timers: NodeJS.Timeout[] = [];
     if (url.searchParams.get('allowWatchBookmarks') === 'true' && this.options.bookmarkIntervalMs) {
       timers.push(
-        setInterval(() => write('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: this.store.resourceVersion } }), this.options.bookmarkIntervalMs),
+        setInterval(
+          () => write('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: this.store.resourceVersion } }),
+          this.options.bookmarkIntervalMs,
+        ),
       );
     }
     const asked = Number(url.searchParams.get('timeoutSeconds') ?? NaN);
@@ -325,7 +352,13 @@ export class ApiServer {
         );
         return;
       case '/_lab/stats':
-        return send(res, 200, { ...this.stats, access: this.access, watches: this.watches.size, up: this.tls !== undefined, resourceVersion: this.store.resourceVersion });
+        return send(res, 200, {
+          ...this.stats,
+          access: this.access,
+          watches: this.watches.size,
+          up: this.tls !== undefined,
+          resourceVersion: this.store.resourceVersion,
+        });
       default:
         return send(res, 404, status(404, 'NotFound', pathname));
     }

@@ -82,7 +82,8 @@ export class Store {
   create(r: Resource, ns: string | undefined, input: KubeObject): KubeObject {
     const obj = clone(input);
     obj.metadata ??= {};
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${crypto.randomBytes(3).toString('hex').slice(0, 5)}`;
+    if (!obj.metadata.name && obj.metadata.generateName)
+      obj.metadata.name = `${obj.metadata.generateName}${crypto.randomBytes(3).toString('hex').slice(0, 5)}`;
     const name = obj.metadata.name;
     if (!name) throw new ApiError(422, 'Invalid', `${r.kind}: metadata.name: Required value`);
     if (r.namespaced) obj.metadata.namespace = ns ?? obj.metadata.namespace ?? 'default';
@@ -109,16 +110,32 @@ export class Store {
     if (!current) throw new ApiError(404, 'NotFound', `${r.plural} "${name}" not found`);
     let obj = clone(input);
     obj.metadata ??= {};
-    if (statusOnly) obj = { ...clone(current), status: obj.status, metadata: { ...clone(current.metadata), resourceVersion: obj.metadata.resourceVersion } };
+    if (statusOnly)
+      obj = {
+        ...clone(current),
+        status: obj.status,
+        metadata: { ...clone(current.metadata), resourceVersion: obj.metadata.resourceVersion },
+      };
     else if (r.status) obj.status = clone(current.status);
-    if (obj.metadata.name !== undefined && obj.metadata.name !== name) throw new ApiError(400, 'BadRequest', 'the name of the object does not match the URL');
+    if (obj.metadata.name !== undefined && obj.metadata.name !== name)
+      throw new ApiError(400, 'BadRequest', 'the name of the object does not match the URL');
     const given = obj.metadata.resourceVersion;
     if (given && given !== current.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${r.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${r.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     obj.apiVersion = apiVersionOf(r);
     obj.kind = r.kind;
-    obj.metadata = { ...obj.metadata, name, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp, generation: (current.metadata.generation ?? 1) + (statusOnly ? 0 : 1) };
+    obj.metadata = {
+      ...obj.metadata,
+      name,
+      uid: current.metadata.uid,
+      creationTimestamp: current.metadata.creationTimestamp,
+      generation: (current.metadata.generation ?? 1) + (statusOnly ? 0 : 1),
+    };
     if (r.namespaced) obj.metadata.namespace = current.metadata.namespace;
     return this.write(r, k, 'MODIFIED', obj, current);
   }
@@ -178,7 +195,8 @@ export class Store {
 /** RFC 7386 JSON merge patch: objects merge recursively, null removes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return clone(patch);
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -192,7 +210,10 @@ export function jsonPatch(target: unknown, ops: { op: string; path: string; valu
   type Node = Record<string, unknown> & unknown[];
   const doc = clone(target) as Node;
   for (const op of ops) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop();
     if (last === undefined) throw new ApiError(422, 'Invalid', 'JSON patch path must not be empty');
     let parent: Node = doc;
@@ -212,7 +233,8 @@ export function jsonPatch(target: unknown, ops: { op: string; path: string; valu
         else delete parent[last];
         break;
       case 'test':
-        if (JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new ApiError(422, 'Invalid', `JSON patch test failed at ${op.path}`);
+        if (JSON.stringify(parent[last]) !== JSON.stringify(op.value))
+          throw new ApiError(422, 'Invalid', `JSON patch test failed at ${op.path}`);
         break;
       default:
         throw new ApiError(422, 'Invalid', `unsupported JSON patch operation ${op.op}`);

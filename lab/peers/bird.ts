@@ -153,7 +153,9 @@ export class BirdDaemon implements PeerDaemon {
   }
 
   async routes(afi: Afi): Promise<DaemonRoute[]> {
-    return parseBirdRoutes(await this.bird.birdc('show', 'route', 'all', 'protocol', 'peer', 'table', afi === 'ipv4' ? 'master4' : 'master6'));
+    return parseBirdRoutes(
+      await this.bird.birdc('show', 'route', 'all', 'protocol', 'peer', 'table', afi === 'ipv4' ? 'master4' : 'master6'),
+    );
   }
 
   async announce(prefix: string): Promise<void> {

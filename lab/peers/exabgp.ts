@@ -57,7 +57,11 @@ export class ExabgpDaemon extends SpawnedDaemon implements PeerDaemon {
         'exabgp.reactor.speed': '0.1',
       },
     });
-    await until(() => fs.readFileSync(path.join(options.dir, 'exabgp.out'), { flag: 'a+' }).toString().includes('loaded new configuration'), 15000, 'ExaBGP started');
+    await until(
+      () => fs.readFileSync(path.join(options.dir, 'exabgp.out'), { flag: 'a+' }).toString().includes('loaded new configuration'),
+      15000,
+      'ExaBGP started',
+    );
     for (const r of options.routes ?? []) await d.announce(r);
     return d;
   }
@@ -105,7 +109,8 @@ neighbor ${n.address} {
         }
         return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || attempt > 100) throw new Error(`ExaBGP API FIFO ${this.fifo}: ${(e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || attempt > 100)
+          throw new Error(`ExaBGP API FIFO ${this.fifo}: ${(e as Error).message}`);
         await sleep(50);
       }
     }
@@ -134,7 +139,12 @@ neighbor ${n.address} {
         for (const [nextHop, list] of Object.entries(byNextHop)) {
           for (const { nlri } of list) {
             const a = u.attribute ?? {};
-            const r: DaemonRoute = { prefix: nlri, nextHop, asPath: a['as-path'] ?? [], origin: a.origin === 'igp' ? 'i' : a.origin === 'egp' ? 'e' : '?' };
+            const r: DaemonRoute = {
+              prefix: nlri,
+              nextHop,
+              asPath: a['as-path'] ?? [],
+              origin: a.origin === 'igp' ? 'i' : a.origin === 'egp' ? 'e' : '?',
+            };
             if (a['local-preference'] !== undefined) r.localPref = a['local-preference'];
             if (a.med !== undefined) r.med = a.med;
             // ExaBGP reports the link-local next hop as a second announce; keep the global one.

@@ -40,7 +40,15 @@ export class FrrDaemon extends SpawnedDaemon implements PeerDaemon {
       ['-Z', '-S', '-P', '0', '-l', options.address, '-f', conf, '-i', path.join(options.dir, 'bgpd.pid'), '--vty_socket', d.vty],
       { logFile: path.join(options.dir, 'bgpd.out') },
     );
-    await until(() => d.vtysh('show bgp summary').then(() => true, () => false), 15000, 'FRR vty');
+    await until(
+      () =>
+        d.vtysh('show bgp summary').then(
+          () => true,
+          () => false,
+        ),
+      15000,
+      'FRR vty',
+    );
     return d;
   }
 
@@ -57,7 +65,11 @@ export class FrrDaemon extends SpawnedDaemon implements PeerDaemon {
     ]
       .filter(Boolean)
       .join('\n');
-    const nets = (afi: Afi) => (o.routes ?? []).filter((r) => afiOf(r) === afi).map((r) => `  network ${r}`).join('\n');
+    const nets = (afi: Afi) =>
+      (o.routes ?? [])
+        .filter((r) => afiOf(r) === afi)
+        .map((r) => `  network ${r}`)
+        .join('\n');
     return `frr defaults traditional
 hostname frr-${o.address}
 log file ${path.join(o.dir, 'bgpd.log')} debugging
@@ -100,7 +112,10 @@ ${sets}
   }
 
   async established(): Promise<boolean> {
-    const out = JSON.parse(await this.vtysh(`show bgp neighbors ${this.options.neighbor.address} json`)) as Record<string, { bgpState?: string }>;
+    const out = JSON.parse(await this.vtysh(`show bgp neighbors ${this.options.neighbor.address} json`)) as Record<
+      string,
+      { bgpState?: string }
+    >;
     return out[this.options.neighbor.address]?.bgpState === 'Established';
   }
 
@@ -125,7 +140,12 @@ ${sets}
   }
 
   private network(prefix: string, add: boolean): Promise<string> {
-    return this.vtysh('configure terminal', `router bgp ${this.options.asn}`, `address-family ${afiOf(prefix)} unicast`, `${add ? '' : 'no '}network ${prefix}`);
+    return this.vtysh(
+      'configure terminal',
+      `router bgp ${this.options.asn}`,
+      `address-family ${afiOf(prefix)} unicast`,
+      `${add ? '' : 'no '}network ${prefix}`,
+    );
   }
 
   async announce(prefix: string): Promise<void> {
@@ -139,5 +159,4 @@ ${sets}
   async requestRefresh(): Promise<undefined> {
     await this.vtysh(`clear bgp ${this.options.neighbor.address} soft in`);
   }
-
 }

@@ -27,8 +27,18 @@ export class GobgpDaemon extends SpawnedDaemon implements PeerDaemon {
     const d = new GobgpDaemon(options);
     const conf = path.join(options.dir, 'gobgpd.toml');
     fs.writeFileSync(conf, d.config());
-    d.child = options.ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', d.target], { logFile: path.join(options.dir, 'gobgpd.log') });
-    await until(() => d.cli('global').then(() => true, () => false), 10000, 'gobgpd API');
+    d.child = options.ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', d.target], {
+      logFile: path.join(options.dir, 'gobgpd.log'),
+    });
+    await until(
+      () =>
+        d.cli('global').then(
+          () => true,
+          () => false,
+        ),
+      10000,
+      'gobgpd API',
+    );
     for (const r of options.routes ?? []) await d.announce(r);
     return d;
   }
@@ -83,7 +93,18 @@ ${family('ipv4-unicast')}${family('ipv6-unicast')}`;
       ...(a.communities?.length ? ['community', a.communities.join(',')] : []),
       ...(a.largeCommunities?.length ? ['large-community', a.largeCommunities.join(',')] : []),
     ];
-    await this.cli('global', 'rib', 'add', '-a', afi, prefix, 'origin', 'igp', ...extra, ...(afi === 'ipv6' ? ['nexthop', this.options.address6] : []));
+    await this.cli(
+      'global',
+      'rib',
+      'add',
+      '-a',
+      afi,
+      prefix,
+      'origin',
+      'igp',
+      ...extra,
+      ...(afi === 'ipv6' ? ['nexthop', this.options.address6] : []),
+    );
   }
 
   async withdraw(prefix: string): Promise<void> {
@@ -94,7 +115,6 @@ ${family('ipv4-unicast')}${family('ipv6-unicast')}`;
     // pkg/server/server.go softResetIn re-filters the kept Adj-RIB-In; no ROUTE-REFRESH goes out.
     return "GoBGP's soft reset in re-filters its own Adj-RIB-In and never sends ROUTE-REFRESH";
   }
-
 }
 
 function toRoute(prefix: string, attrs: GobgpAttr[]): DaemonRoute {

@@ -33,7 +33,9 @@ class Conn {
       try {
         for (const m of this.framer.push(chunk)) {
           const msg = decodeMessage(m);
-          this.received.push(msg.type === MessageType.Notification ? { type: msg.type, code: msg.code, subcode: msg.subcode } : { type: msg.type });
+          this.received.push(
+            msg.type === MessageType.Notification ? { type: msg.type, code: msg.code, subcode: msg.subcode } : { type: msg.type },
+          );
         }
       } catch {
         this.received.push({ type: -1 });
@@ -81,7 +83,8 @@ class Conn {
   }
 }
 
-const open = (t: HostileTarget): Buffer => encodeMessage(buildOpen({ asn: t.asn, routerId: t.routerId, holdTime: 90, families: ['ipv4-unicast'] }));
+const open = (t: HostileTarget): Buffer =>
+  encodeMessage(buildOpen({ asn: t.asn, routerId: t.routerId, holdTime: 90, families: ['ipv4-unicast'] }));
 
 /** Opens a connection and walks it to Established (OPEN, KEEPALIVE both ways). */
 export async function establish(t: HostileTarget): Promise<Conn> {
@@ -132,7 +135,9 @@ export async function resetStorm(t: HostileTarget, count: number): Promise<numbe
  * While a session is Established, a second connection runs its own OPEN: the speaker must
  * refuse it (Cease 7, collision) and keep the first. Both are reset afterwards.
  */
-export async function collide(t: HostileTarget): Promise<{ firstSurvived: boolean; second: { type: number; code?: number; subcode?: number }[] }> {
+export async function collide(
+  t: HostileTarget,
+): Promise<{ firstSurvived: boolean; second: { type: number; code?: number; subcode?: number }[] }> {
   const first = await establish(t);
   const second = await Conn.open(t);
   second.send(open(t));
@@ -158,7 +163,11 @@ export async function halfOpen(t: HostileTarget, count: number, ms: number): Pro
  * Establishes, sends `messages` (hex), waits `ms`, and returns what came back; the connection is
  * reset at the end unless the speaker closed it.
  */
-export async function sendAll(t: HostileTarget, messages: string[], ms: number): Promise<{ received: { type: number; code?: number; subcode?: number }[]; closed: boolean }> {
+export async function sendAll(
+  t: HostileTarget,
+  messages: string[],
+  ms: number,
+): Promise<{ received: { type: number; code?: number; subcode?: number }[]; closed: boolean }> {
   const c = await establish(t);
   for (const m of messages) c.send(Buffer.from(m, 'hex'));
   await new Promise((r) => setTimeout(r, ms));

@@ -42,7 +42,8 @@ export async function vmlinux(version = kernelVersion()): Promise<string> {
     const fd = fs.openSync(tmp, 'r');
     fs.readSync(fd, head, 0, 4, 0);
     fs.closeSync(fd);
-    if (!head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) throw new Error(`the payload of /boot/vmlinuz-${version} is not an ELF kernel`);
+    if (!head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])))
+      throw new Error(`the payload of /boot/vmlinuz-${version} is not an ELF kernel`);
     fs.renameSync(tmp, out);
   } finally {
     fs.rmSync(xz, { force: true });

@@ -79,7 +79,9 @@ export class Vm {
     const missing = vmUnavailable();
     if (missing) throw new VmError(`cannot start the VM: ${missing}`);
     const started = Date.now();
-    for (const p of [o.scratch, repoRoot()]) if (/[\s"'\\]/.test(p)) throw new VmError(`the VM cannot share ${JSON.stringify(p)}: a path with spaces or quotes does not fit on the kernel command line`);
+    for (const p of [o.scratch, repoRoot()])
+      if (/[\s"'\\]/.test(p))
+        throw new VmError(`the VM cannot share ${JSON.stringify(p)}: a path with spaces or quotes does not fit on the kernel command line`);
     const version = kernelVersion();
     const [kernel, initrd] = await Promise.all([vmlinux(version), initramfs(version)]);
     fs.mkdirSync(path.join(o.scratch, 'jobs'), { recursive: true });
@@ -138,7 +140,13 @@ export class Vm {
 
   /** Runs a shell script in the VM; resolves with its output and exit code. */
   run(script: string, o: { timeoutMs?: number; allowFail?: boolean } = {}): Promise<RunResult> {
-    return runJob(this.scratch, `${process.pid}-${++this.seq}`, script, o, () => this.child.exitCode !== null || this.child.signalCode !== null);
+    return runJob(
+      this.scratch,
+      `${process.pid}-${++this.seq}`,
+      script,
+      o,
+      () => this.child.exitCode !== null || this.child.signalCode !== null,
+    );
   }
 
   /** Powers the VM off (the runner ends, /init reboots, qemu exits); kills it if it does not. */
@@ -146,7 +154,10 @@ export class Vm {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     fs.writeFileSync(path.join(this.scratch, 'poweroff'), '');
     let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+    const done = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (!done) await this.kill();
   }
@@ -183,7 +194,13 @@ export class VmClient {
   }
 }
 
-async function runJob(scratch: string, id: string, script: string, o: { timeoutMs?: number; allowFail?: boolean }, gone: () => boolean): Promise<RunResult> {
+async function runJob(
+  scratch: string,
+  id: string,
+  script: string,
+  o: { timeoutMs?: number; allowFail?: boolean },
+  gone: () => boolean,
+): Promise<RunResult> {
   const jobs = path.join(scratch, 'jobs');
   const base = path.join(jobs, id);
   // Written aside and renamed: the runner never sees half a script.
@@ -203,8 +220,7 @@ async function runJob(scratch: string, id: string, script: string, o: { timeoutM
     stderr: fs.readFileSync(`${base}.err`, 'utf8'),
   };
   for (const ext of ['run', 'out', 'err', 'rc']) fs.rmSync(`${base}.${ext}`, { force: true });
-  if (result.code !== 0 && !o.allowFail) throw new VmError(`in the VM, exit ${result.code}: ${script.slice(0, 200)}\n${(result.stderr || result.stdout).trim().slice(0, 2000)}`);
+  if (result.code !== 0 && !o.allowFail)
+    throw new VmError(`in the VM, exit ${result.code}: ${script.slice(0, 200)}\n${(result.stderr || result.stdout).trim().slice(0, 2000)}`);
   return result;
 }
-
-

@@ -129,7 +129,13 @@ export class Agent {
     this.createMetrics();
     const kc = loadKubeConfig(this.config);
     await this.startEndpoints();
-    this.admin = await startAdminServer(() => this.routing?.speaker, this.config.adminSocket, this.log, { '/agent/status': () => this.status() }, (prefix) => this.fib.view(prefix));
+    this.admin = await startAdminServer(
+      () => this.routing?.speaker,
+      this.config.adminSocket,
+      this.log,
+      { '/agent/status': () => this.status() },
+      (prefix) => this.fib.view(prefix),
+    );
     this.loadState();
     this.cluster = new ClusterWatch(kc, this.config.nodeName, this.log.child({ component: 'informers' }));
     this.cluster.on('changed', () => this.syncTask.trigger());
@@ -153,7 +159,10 @@ export class Agent {
     if ('state' in r) {
       this.saved = r.state;
       this.savedText = stateText(r.state);
-      this.log.info({ file: this.config.stateFile, savedAt: new Date(r.state.savedAt).toISOString() }, 'found the state saved by the last run (used if the API server does not answer)');
+      this.log.info(
+        { file: this.config.stateFile, savedAt: new Date(r.state.savedAt).toISOString() },
+        'found the state saved by the last run (used if the API server does not answer)',
+      );
     } else {
       this.log.info({ file: this.config.stateFile, why: r.missing }, 'no saved state to start from');
     }
@@ -186,12 +195,19 @@ export class Agent {
     if (cluster.nodes.synced) {
       if (this.stateSource === 'saved') this.log.info({}, 'the API server answered: leaving the saved state for the live one');
       this.stateSource = 'api';
-      return computeNodes(cluster.nodes.list(), { nodeName: c.nodeName, clusterAsn: c.clusterAsn, fullMesh: c.nodesFullMesh, enableIbgp: c.enableIbgp, ipv4: c.ipv4, ipv6: c.ipv6 }, this.problems);
+      return computeNodes(
+        cluster.nodes.list(),
+        { nodeName: c.nodeName, clusterAsn: c.clusterAsn, fullMesh: c.nodesFullMesh, enableIbgp: c.enableIbgp, ipv4: c.ipv4, ipv6: c.ipv6 },
+        this.problems,
+      );
     }
     if (!this.saved || Date.now() - this.startedAt < STATE_FALLBACK_MS) return undefined;
     if (this.stateSource !== 'saved') {
       this.stateSource = 'saved';
-      this.log.warn({ savedAt: new Date(this.saved.savedAt).toISOString(), file: c.stateFile }, 'the API server has not answered since start: running from the state the last run saved');
+      this.log.warn(
+        { savedAt: new Date(this.saved.savedAt).toISOString(), file: c.stateFile },
+        'the API server has not answered since start: running from the state the last run saved',
+      );
     }
     return this.saved.nodes;
   }
@@ -232,7 +248,9 @@ export class Agent {
     const local = desired.local;
     const nodeIp = local && primaryIp(local, c);
     if (!local || !nodeIp) {
-      const why = !local ? 'no Node object with this name (see --hostname-override)' : 'the Node object has no InternalIP or ExternalIP address';
+      const why = !local
+        ? 'no Node object with this name (see --hostname-override)'
+        : 'the Node object has no InternalIP or ExternalIP address';
       if (this.routing) await this.leaveCluster(why);
       else if (this.waitingFor !== why) this.log.warn({ node: c.nodeName }, `${why}; waiting`);
       this.waitingFor = why;
@@ -257,10 +275,17 @@ export class Agent {
       this.routing = routing;
       this.log.info({ asn: routing.asn, routerId: routing.speaker.options.routerId, nodeIp }, 'BGP speaker started');
     }
-    if (local.podCidrs.length === 0) this.log.warn({ node: c.nodeName }, 'the Node has no pod CIDR (spec.podCIDRs or kube-router.io/pod-cidr): nothing to advertise');
+    if (local.podCidrs.length === 0)
+      this.log.warn({ node: c.nodeName }, 'the Node has no pod CIDR (spec.podCIDRs or kube-router.io/pod-cidr): nothing to advertise');
     const services = this.servicesView(local);
     this.vips = services.vips;
-    this.routing.sync({ local, internalPeers: desired.internalPeers, vips: services.vips, serviceIps: services.serviceIps, clusterSize: desired.nodes.length });
+    this.routing.sync({
+      local,
+      internalPeers: desired.internalPeers,
+      vips: services.vips,
+      serviceIps: services.serviceIps,
+      clusterSize: desired.nodes.length,
+    });
     await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: desired.podSubnets, nodeIps: desired.nodeIps, nodeIp });
     if (this.stateSource === 'api' && services.live) this.saveState(desired, services.vips, services.serviceIps);
     this.routesTask.trigger();
@@ -287,7 +312,10 @@ export class Agent {
    * The data path for local pods stays; the Node coming back starts everything again.
    */
   private async leaveCluster(why: string): Promise<void> {
-    this.log.warn({ node: this.config.nodeName }, `${why}: leaving the cluster (BGP sessions closed, learned routes removed) until it is back`);
+    this.log.warn(
+      { node: this.config.nodeName },
+      `${why}: leaving the cluster (BGP sessions closed, learned routes removed) until it is back`,
+    );
     const routing = this.routing!;
     this.routing = undefined;
     this.vips = [];
@@ -364,10 +392,27 @@ export class Agent {
     if (!cluster.services.synced || !cluster.endpointSlices.synced || !local) return;
     const c = this.config;
     const nodeIps = [c.ipv4 ? local.ipv4 : undefined, c.ipv6 ? local.ipv6 : undefined].filter((x): x is string => !!x);
-    const desired = computeProxy(cluster.services.list(), cluster.endpointSlices.list(), { nodeName: c.nodeName, nodeIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode }, this.problems);
-    const changes = await this.ensureDataPlane().reconcileServices({ virtualServers: desired.virtualServers, vips: desired.vips, nodeIps, podCidrs: local.podCidrs });
+    const desired = computeProxy(
+      cluster.services.list(),
+      cluster.endpointSlices.list(),
+      { nodeName: c.nodeName, nodeIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode },
+      this.problems,
+    );
+    const changes = await this.ensureDataPlane().reconcileServices({
+      virtualServers: desired.virtualServers,
+      vips: desired.vips,
+      nodeIps,
+      podCidrs: local.podCidrs,
+    });
     this.proxy = desired;
-    if (changes.added.length || changes.edited.length || changes.removed.length || changes.realServers.length || changes.vipsAdded.length || changes.vipsRemoved.length) {
+    if (
+      changes.added.length ||
+      changes.edited.length ||
+      changes.removed.length ||
+      changes.realServers.length ||
+      changes.vipsAdded.length ||
+      changes.vipsRemoved.length
+    ) {
       this.log.info({ ...changes }, 'service proxy updated');
     }
   }
@@ -404,7 +449,12 @@ export class Agent {
     if (this.routing !== routing) return;
     const unreachable = plan.unreachable;
     if (unreachable.join() !== this.unreachable.join() && unreachable.length) {
-      this.log.warn({ prefixes: unreachable }, this.config.overlay ? 'learned routes whose next hop is neither on our subnets nor a node get no kernel route' : 'learned routes whose next hop is not on our subnets get no kernel route (a router must carry them, or use --enable-overlay)');
+      this.log.warn(
+        { prefixes: unreachable },
+        this.config.overlay
+          ? 'learned routes whose next hop is neither on our subnets nor a node get no kernel route'
+          : 'learned routes whose next hop is not on our subnets get no kernel route (a router must carry them, or use --enable-overlay)',
+      );
     }
     this.unreachable = unreachable;
     // Routes installed before a restart stay until BGP has converged once (every peer sent
@@ -413,7 +463,12 @@ export class Agent {
       const converged = routing.converged;
       if (converged || Date.now() - routing.startedAt > this.pruneDeadlineMs()) {
         this.pruning = true;
-        this.log.info({ converged }, converged ? 'BGP converged: routes BGP no longer has are removed from now on' : 'BGP did not converge in time: removing routes BGP does not have');
+        this.log.info(
+          { converged },
+          converged
+            ? 'BGP converged: routes BGP no longer has are removed from now on'
+            : 'BGP did not converge in time: removing routes BGP does not have',
+        );
       }
     }
     const changes = await this.applyPlan(plan, this.pruning);
@@ -437,7 +492,10 @@ export class Agent {
       m.routeInstallErrors.inc(changes.failed.length);
     }
     if (changes.failed.length) {
-      this.log.warn({ failed: changes.failed, retryInMs: ROUTE_RETRY_MS }, `${changes.failed.length} kernel route change(s) failed; retrying`);
+      this.log.warn(
+        { failed: changes.failed, retryInMs: ROUTE_RETRY_MS },
+        `${changes.failed.length} kernel route change(s) failed; retrying`,
+      );
       clearTimeout(this.routeRetry);
       this.routeRetry = setTimeout(() => this.routesTask.trigger(), ROUTE_RETRY_MS);
       this.routeRetry.unref();
@@ -487,7 +545,10 @@ export class Agent {
     const endpoints: Endpoint[] = [];
     const metrics = this.metrics;
     if (c.metrics && metrics) {
-      endpoints.push({ ...c.metrics, handler: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }) });
+      endpoints.push({
+        ...c.metrics,
+        handler: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      });
     }
     if (c.health) {
       endpoints.push({
@@ -495,7 +556,11 @@ export class Agent {
         path: '/healthz',
         handler: async () => {
           const h = this.health();
-          return { status: h.healthy ? 200 : 500, contentType: 'text/plain; charset=utf-8', body: h.healthy ? 'OK\n' : `Unhealthy\n${h.problems.join('\n')}\n` };
+          return {
+            status: h.healthy ? 200 : 500,
+            contentType: 'text/plain; charset=utf-8',
+            body: h.healthy ? 'OK\n' : `Unhealthy\n${h.problems.join('\n')}\n`,
+          };
         },
       });
     }
@@ -531,7 +596,10 @@ export class Agent {
     if (this.proxy) {
       s.serviceProxy = {
         vips: this.proxy.vips,
-        virtualServers: this.proxy.virtualServers.map((v) => `${virtualServerKey(v)} ${v.scheduler} -> ${v.realServers.map((r) => `${r.address}:${r.port}`).join(' ') || '(no endpoints)'}`),
+        virtualServers: this.proxy.virtualServers.map(
+          (v) =>
+            `${virtualServerKey(v)} ${v.scheduler} -> ${v.realServers.map((r) => `${r.address}:${r.port}`).join(' ') || '(no endpoints)'}`,
+        ),
       };
     }
     if (this.routing) {

@@ -46,7 +46,6 @@ export interface ServicesDataPlane {
   podCidrs: readonly string[];
 }
 
-
 export class DataPlane {
   readonly rtnl: Rtnl;
   private readonly routesReconciler: RouteReconciler;
@@ -69,7 +68,14 @@ export class DataPlane {
   /** What the last setup and services runs made, to tell someone else's change from ours (drift). */
   /** (iptables undefined: what the run wrote was changed before it could be read back; check again.) */
   private setupWant: { sysctls: Record<string, string>; sets: IpSetSpec[]; iptables: string[] | undefined } | undefined;
-  private servicesWant: { sysctls: Record<string, string>; virtualServers: readonly IpvsService[]; owned: (s: IpvsService) => boolean; iptables: string[] | undefined } | undefined;
+  private servicesWant:
+    | {
+        sysctls: Record<string, string>;
+        virtualServers: readonly IpvsService[];
+        owned: (s: IpvsService) => boolean;
+        iptables: string[] | undefined;
+      }
+    | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -131,7 +137,8 @@ export class DataPlane {
       if (fou.length) this.log.info({ fou }, 'GUE ports updated');
     }
     const changes = await this.routesReconciler.reconcile(plan.routes, prune);
-    if (changes.added.length || changes.replaced.length || changes.removed.length) this.log.info({ added: changes.added, replaced: changes.replaced, removed: changes.removed }, 'kernel routes updated');
+    if (changes.added.length || changes.replaced.length || changes.removed.length)
+      this.log.info({ added: changes.added, replaced: changes.replaced, removed: changes.removed }, 'kernel routes updated');
     if (plan.rules.length || prune) {
       const r = await this.rules.reconcile(plan.rules);
       if (r.added.length || r.removed.length) this.log.info({ ...r }, 'policy rules updated');
@@ -166,14 +173,18 @@ export class DataPlane {
     const previous = new Set(link.removed.map((c) => c.split('/')[0]!));
     const nodeIps = new Set(d.nodeIps);
     const ranges = this.config.serviceClusterIpRanges;
-    const owned = (s: IpvsService): boolean => vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges);
+    const owned = (s: IpvsService): boolean =>
+      vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges);
     const changes = await this.ipvs.reconcile(d.virtualServers, owned);
     const rules = new Map<4 | 6, string[]>();
     for (const f of this.families()) {
       const nodeIp = d.nodeIps.find((ip) => v4(ip) === (f === 4));
       if (!nodeIp) continue;
       const podCidrs = d.podCidrs.filter((c) => v4(c) === (f === 4));
-      const hairpin = hairpinRules(d.virtualServers.filter((v) => v.hairpin && v4(v.address) === (f === 4)), podCidrs);
+      const hairpin = hairpinRules(
+        d.virtualServers.filter((v) => v.hairpin && v4(v.address) === (f === 4)),
+        podCidrs,
+      );
       rules.set(f, [...hairpin, ...ipvsSnatRules({ nodeIp, podCidrs, masqueradeAll: this.config.masqueradeAll })]);
     }
     const iptables = await this.iptables.reconcileServices(rules);
@@ -195,10 +206,15 @@ export class DataPlane {
     const services = this.servicesWant;
     if (!setup && !services) return loops;
     const families = this.families();
-    const readIptables = !this.nft || this.iptablesChanged || setup?.iptables === undefined || (services !== undefined && services.iptables === undefined);
+    const readIptables =
+      !this.nft || this.iptablesChanged || setup?.iptables === undefined || (services !== undefined && services.iptables === undefined);
     // Cleared before reading: a change announced while the shell reads is read next time.
     this.iptablesChanged = false;
-    const commands: string[][] = [...(setup ? [['ipset', 'save']] : []), ...(services ? [['ipvsadm', '-Sn']] : []), ...(readIptables ? families.map(saveCommand) : [])];
+    const commands: string[][] = [
+      ...(setup ? [['ipset', 'save']] : []),
+      ...(services ? [['ipvsadm', '-Sn']] : []),
+      ...(readIptables ? families.map(saveCommand) : []),
+    ];
     const out = await this.probe.run(commands).catch((e: unknown) => {
       if (readIptables) this.iptablesChanged = true;
       throw e;
@@ -207,9 +223,11 @@ export class DataPlane {
     const ipvs = services ? out.shift()! : undefined;
     // A command that failed tells nothing (and its loop would fail the same way): not drift.
     if (ipvs && ipvs.code !== 0) this.servicesCheckFailed();
-    const iptables = readIptables && out.every((r) => r.code === 0) ? families.flatMap((f, i) => ourLines(f, out[i]!.stdout)).sort() : undefined;
+    const iptables =
+      readIptables && out.every((r) => r.code === 0) ? families.flatMap((f, i) => ourLines(f, out[i]!.stdout)).sort() : undefined;
     if (readIptables && !iptables) this.iptablesChanged = true;
-    const same = (a: string[] | undefined, b: string[] | undefined): boolean => !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
+    const same = (a: string[] | undefined, b: string[] | undefined): boolean =>
+      !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
     if (setup) {
       const ipt = iptables?.filter((l) => !l.includes(SERVICES_CHAIN));
       const sets = ipset?.code === 0 ? differingSets(parseIpsetSave(ipset.stdout), setup.sets).length > 0 : false;
@@ -217,7 +235,8 @@ export class DataPlane {
     }
     if (services) {
       const ipt = iptables?.filter((l) => l.includes(SERVICES_CHAIN));
-      const table = ipvs?.code === 0 ? planIpvs(parseIpvsSave(ipvs.stdout), services.virtualServers, services.owned).script.length > 0 : false;
+      const table =
+        ipvs?.code === 0 ? planIpvs(parseIpvsSave(ipvs.stdout), services.virtualServers, services.owned).script.length > 0 : false;
       if (table || sysctlsDiffer(services.sysctls) || !same(ipt, services.iptables)) loops.add('services');
     }
     return loops;
@@ -280,7 +299,9 @@ export class DataPlane {
    * the caller then runs `drifted()` early instead of at its next tick.
    */
   watchKernel(onLoops: (loops: Set<Loop>) => void, onRulesChanged: () => void): void {
-    this.watch = new KernelWatch(this.config.ipv6, onLoops, (err) => this.log.warn({ err: err.message }, 'kernel events lost (netlink receive error); checking everything'));
+    this.watch = new KernelWatch(this.config.ipv6, onLoops, (err) =>
+      this.log.warn({ err: err.message }, 'kernel events lost (netlink receive error); checking everything'),
+    );
     // Events come only where iptables writes through nf_tables; iptables-legacy is read every second.
     this.nft = NftWatch.open(() => {
       this.iptablesChanged = true;

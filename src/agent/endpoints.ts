@@ -28,7 +28,9 @@ export async function startEndpoints(endpoints: Endpoint[], log: Logger): Promis
       const path = (req.url ?? '/').split('?')[0];
       const e = group.find((x) => x.path === path);
       if (!e || (req.method !== 'GET' && req.method !== 'HEAD')) {
-        res.writeHead(e ? 405 : 404, { 'content-type': 'text/plain' }).end(e ? 'method not allowed\n' : `not found; try ${group.map((x) => x.path).join(' or ')}\n`);
+        res
+          .writeHead(e ? 405 : 404, { 'content-type': 'text/plain' })
+          .end(e ? 'method not allowed\n' : `not found; try ${group.map((x) => x.path).join(' or ')}\n`);
         return;
       }
       e.handler().then(

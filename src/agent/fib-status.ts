@@ -64,7 +64,9 @@ export class FibStatus {
 
   /** Prefixes not in the kernel with their reasons (agent status). */
   notInstalled(): { prefix: string; peer?: string; reason: string }[] {
-    return [...this.fates].filter(([, f]) => !f.installed).map(([prefix, f]) => ({ prefix, ...(f.peer ? { peer: f.peer } : {}), reason: f.reason ?? '' }));
+    return [...this.fates]
+      .filter(([, f]) => !f.installed)
+      .map(([prefix, f]) => ({ prefix, ...(f.peer ? { peer: f.peer } : {}), reason: f.reason ?? '' }));
   }
 
   /** Refusals (a hijack of the node's own prefixes, or a foreign route's destination) logged once each. */
@@ -74,7 +76,8 @@ export class FibStatus {
       if (f.kind !== 'own-prefix' && f.kind !== 'foreign-route') continue;
       const key = `${f.peer ?? ''} ${prefix} ${f.reason}`;
       now.add(key);
-      if (!this.logged.has(key)) this.log.warn({ event: 'routeRefused', peer: f.peer, prefix, reason: f.reason }, `learned route not installed: ${f.reason}`);
+      if (!this.logged.has(key))
+        this.log.warn({ event: 'routeRefused', peer: f.peer, prefix, reason: f.reason }, `learned route not installed: ${f.reason}`);
     }
     this.logged = now;
   }

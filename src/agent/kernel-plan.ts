@@ -65,7 +65,6 @@ function protectedBy(prefix: string, i: PlanInput): string | undefined {
   return undefined;
 }
 
-
 export function planKernel(i: PlanInput): KernelPlan {
   const plan: KernelPlan = { routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [], refused: [] };
   const tunnels = new Map<string, DesiredTunnel>();
@@ -85,7 +84,15 @@ export function planKernel(i: PlanInput): KernelPlan {
     if (tunnel && i.overlay && localIp) {
       const name = tunnelName(nh);
       if (!tunnels.has(name)) {
-        tunnels.set(name, { name, family: f, local: localIp, remote: nh, encap: i.overlay.encap, port: i.overlay.port, mtu: i.uplinkMtu - tunnelOverhead(f, i.overlay.encap) });
+        tunnels.set(name, {
+          name,
+          family: f,
+          local: localIp,
+          remote: nh,
+          encap: i.overlay.encap,
+          port: i.overlay.port,
+          mtu: i.uplinkMtu - tunnelOverhead(f, i.overlay.encap),
+        });
       }
       plan.routes.push({ dst: r.prefix, dev: name, src: localIp });
       const host = `${nh}/${f === 4 ? 32 : 128}`;

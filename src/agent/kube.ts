@@ -12,7 +12,9 @@ export function loadKubeConfig(config: Pick<AgentConfig, 'kubeconfig' | 'master'
   else if (!config.master) throw new Error('no API server: give --kubeconfig or --master, or run in a pod (in-cluster config)');
   if (config.master) {
     const cluster = kc.getCurrentCluster();
-    const clusters = cluster ? kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server: config.master! } : c)) : [{ name: 'master', server: config.master, skipTLSVerify: false }];
+    const clusters = cluster
+      ? kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server: config.master! } : c))
+      : [{ name: 'master', server: config.master, skipTLSVerify: false }];
     const context = kc.getCurrentContext() || 'master';
     kc.loadFromOptions({
       clusters,

@@ -40,7 +40,16 @@ export function loadLastState(file: string, node: string): { state: LastState } 
   if (s?.version !== VERSION) return { missing: `${file} has version ${JSON.stringify(s?.version)}, not ${VERSION}` };
   if (s.node !== node) return { missing: `${file} is for node ${JSON.stringify(s.node)}` };
   const n = s.nodes;
-  const ok = !!n && !!n.local && Array.isArray(n.nodes) && Array.isArray(n.internalPeers) && Array.isArray(n.podSubnets) && Array.isArray(n.nodeIps) && Array.isArray(s.vips) && Array.isArray(s.serviceIps) && typeof s.savedAt === 'number';
+  const ok =
+    !!n &&
+    !!n.local &&
+    Array.isArray(n.nodes) &&
+    Array.isArray(n.internalPeers) &&
+    Array.isArray(n.podSubnets) &&
+    Array.isArray(n.nodeIps) &&
+    Array.isArray(s.vips) &&
+    Array.isArray(s.serviceIps) &&
+    typeof s.savedAt === 'number';
   if (!ok) return { missing: `${file} is incomplete` };
   return { state: s as LastState };
 }

@@ -15,7 +15,14 @@ const KUBE_ROUTER_NAMES = new Set([
 ]);
 
 export function metricsMarkdown(): string {
-  const none = { peers: () => [], peerType: () => 'external', informers: () => [], kernelRoutes: async () => ({}), notInstalled: () => ({}), healthy: () => true };
+  const none = {
+    peers: () => [],
+    peerType: () => 'external',
+    informers: () => [],
+    kernelRoutes: async () => ({}),
+    notInstalled: () => ({}),
+    healthy: () => true,
+  };
   const m = new AgentMetrics(none, '0');
   const rows = m.registry
     .getMetricsAsArray()

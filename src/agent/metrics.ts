@@ -25,7 +25,13 @@ export interface MetricSources {
 
 const SYNC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const STATE_NUMBER: Record<string, number> = { Idle: 0, Connect: 1, Active: 2, OpenSent: 3, OpenConfirm: 4, Established: 5 };
-const MESSAGE_TYPES: Record<string, string> = { open: 'open', update: 'update', keepalive: 'keepalive', notification: 'notification', routeRefresh: 'route_refresh' };
+const MESSAGE_TYPES: Record<string, string> = {
+  open: 'open',
+  update: 'update',
+  keepalive: 'keepalive',
+  notification: 'notification',
+  routeRefresh: 'route_refresh',
+};
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -46,70 +52,180 @@ export class AgentMetrics {
     const src = sources;
     collectDefaultMetrics({ register: this.registry });
 
-    new Gauge({ name: `${PREFIX}build_info`, help: 'Version and build information (always 1)', labelNames: ['version', 'nodeversion'], registers }).set(
-      { version, nodeversion: process.version },
-      1,
-    );
-    this.advertisementsReceived = new Counter({ name: `${PREFIX}controller_bgp_advertisements_received`, help: 'BGP best-path changes received from peers', registers });
-    this.advertisementsSent = new Counter({ name: `${PREFIX}controller_bgp_advertisements_sent`, help: 'Prefixes this node started or stopped originating, by type (pod-route, withdraw-pod-route, advertise-vip, withdraw-vip)', labelNames: ['type'], registers });
-    this.internalPeersSyncTime = new Histogram({ name: `${PREFIX}controller_bgp_internal_peers_sync_time`, help: 'Time the sync from the informer caches (peers, advertisements, data path setup) took, seconds', buckets: SYNC_BUCKETS, registers });
-    this.routesSyncTime = new Histogram({ name: `${PREFIX}controller_routes_sync_time`, help: 'Time a route sync (plan and kernel reconcile) took, seconds', buckets: SYNC_BUCKETS, registers });
-    this.hostRoutesSyncTime = new Histogram({ name: `${PREFIX}host_routes_sync_time`, help: 'Time applying the planned routes, tunnels and rules to the kernel took, seconds', buckets: SYNC_BUCKETS, registers });
-    this.hostRoutesSynced = new Gauge({ name: `${PREFIX}host_routes_synced`, help: 'Routes of ours (protocol 44) in the kernel after the last sync', registers });
-    this.hostRoutesAdded = new Counter({ name: `${PREFIX}host_routes_added`, help: 'Routes added to or replaced in the kernel', registers });
+    new Gauge({
+      name: `${PREFIX}build_info`,
+      help: 'Version and build information (always 1)',
+      labelNames: ['version', 'nodeversion'],
+      registers,
+    }).set({ version, nodeversion: process.version }, 1);
+    this.advertisementsReceived = new Counter({
+      name: `${PREFIX}controller_bgp_advertisements_received`,
+      help: 'BGP best-path changes received from peers',
+      registers,
+    });
+    this.advertisementsSent = new Counter({
+      name: `${PREFIX}controller_bgp_advertisements_sent`,
+      help: 'Prefixes this node started or stopped originating, by type (pod-route, withdraw-pod-route, advertise-vip, withdraw-vip)',
+      labelNames: ['type'],
+      registers,
+    });
+    this.internalPeersSyncTime = new Histogram({
+      name: `${PREFIX}controller_bgp_internal_peers_sync_time`,
+      help: 'Time the sync from the informer caches (peers, advertisements, data path setup) took, seconds',
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
+    this.routesSyncTime = new Histogram({
+      name: `${PREFIX}controller_routes_sync_time`,
+      help: 'Time a route sync (plan and kernel reconcile) took, seconds',
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
+    this.hostRoutesSyncTime = new Histogram({
+      name: `${PREFIX}host_routes_sync_time`,
+      help: 'Time applying the planned routes, tunnels and rules to the kernel took, seconds',
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
+    this.hostRoutesSynced = new Gauge({
+      name: `${PREFIX}host_routes_synced`,
+      help: 'Routes of ours (protocol 44) in the kernel after the last sync',
+      registers,
+    });
+    this.hostRoutesAdded = new Counter({
+      name: `${PREFIX}host_routes_added`,
+      help: 'Routes added to or replaced in the kernel',
+      registers,
+    });
     this.hostRoutesRemoved = new Counter({ name: `${PREFIX}host_routes_removed`, help: 'Routes removed from the kernel', registers });
-    this.routeInstallErrors = new Counter({ name: `${PREFIX}host_route_install_errors_total`, help: 'Kernel route changes that failed', registers });
-    this.syncDuration = new Histogram({ name: `${PREFIX}controller_sync_duration_seconds`, help: 'Duration of each reconcile loop run, by loop (sync, routes)', labelNames: ['controller'], buckets: SYNC_BUCKETS, registers });
-    this.syncErrors = new Counter({ name: `${PREFIX}controller_sync_errors_total`, help: 'Failed reconcile loop runs, by loop (sync, routes)', labelNames: ['controller'], registers });
+    this.routeInstallErrors = new Counter({
+      name: `${PREFIX}host_route_install_errors_total`,
+      help: 'Kernel route changes that failed',
+      registers,
+    });
+    this.syncDuration = new Histogram({
+      name: `${PREFIX}controller_sync_duration_seconds`,
+      help: 'Duration of each reconcile loop run, by loop (sync, routes)',
+      labelNames: ['controller'],
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
+    this.syncErrors = new Counter({
+      name: `${PREFIX}controller_sync_errors_total`,
+      help: 'Failed reconcile loop runs, by loop (sync, routes)',
+      labelNames: ['controller'],
+      registers,
+    });
 
     // Read whole from the sources at each scrape: a peer or informer that goes away takes its
     // series with it, and Prometheus treats a new session's counters as a reset.
     type Sample = [Record<string, string>, number];
-    const scraped = (kind: 'gauge' | 'counter', name: string, help: string, labelNames: string[], samples: () => Sample[] | Promise<Sample[]>): void => {
+    const scraped = (
+      kind: 'gauge' | 'counter',
+      name: string,
+      help: string,
+      labelNames: string[],
+      samples: () => Sample[] | Promise<Sample[]>,
+    ): void => {
       const opts = { name: `${PREFIX}${name}`, help, labelNames, registers };
       if (kind === 'gauge') {
-        new Gauge({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.set(l, v); } });
+        new Gauge({
+          ...opts,
+          async collect() {
+            this.reset();
+            for (const [l, v] of await samples()) this.set(l, v);
+          },
+        });
       } else {
-        new Counter({ ...opts, async collect() { this.reset(); for (const [l, v] of await samples()) this.inc(l, v); } });
+        new Counter({
+          ...opts,
+          async collect() {
+            this.reset();
+            for (const [l, v] of await samples()) this.inc(l, v);
+          },
+        });
       }
     };
     const perPeer = (name: string, help: string, value: (p: NeighborView) => number, kind: 'gauge' | 'counter' = 'gauge'): void =>
-      scraped(kind, name, help, ['peer', 'type'], () => src.peers().map((p) => [{ peer: p.address, type: src.peerType(p.address) }, value(p)]));
+      scraped(kind, name, help, ['peer', 'type'], () =>
+        src.peers().map((p) => [{ peer: p.address, type: src.peerType(p.address) }, value(p)]),
+      );
     const perInformer = (kind: 'gauge' | 'counter', name: string, help: string, value: (i: InformerStatus) => number): void =>
       scraped(kind, name, help, ['resource'], () => src.informers().map((i) => [{ resource: i.name }, value(i)]));
 
     scraped('gauge', 'bgp_peer_info', 'BGP peer information (always 1; the labels carry it)', ['address', 'type', 'asn', 'state'], () =>
       src.peers().map((p) => [{ address: p.address, type: src.peerType(p.address), asn: String(p.asn), state: p.state.toLowerCase() }, 1]),
     );
-    perPeer('bgp_peer_state', 'BGP session state: 0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established', (p) => STATE_NUMBER[p.state] ?? 0);
-    perPeer('bgp_peer_uptime_seconds', 'Seconds the session has been Established (0 when it is not)', (p) => (p.state === 'Established' ? p.uptime : 0));
+    perPeer(
+      'bgp_peer_state',
+      'BGP session state: 0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established',
+      (p) => STATE_NUMBER[p.state] ?? 0,
+    );
+    perPeer('bgp_peer_uptime_seconds', 'Seconds the session has been Established (0 when it is not)', (p) =>
+      p.state === 'Established' ? p.uptime : 0,
+    );
     perPeer('bgp_peer_prefixes_received', 'Prefixes the peer sent us and we hold (Adj-RIB-In)', (p) => p.received);
     perPeer('bgp_peer_prefixes_accepted', 'Prefixes from the peer that passed our import policy', (p) => p.accepted);
     perPeer('bgp_peer_prefixes_advertised', 'Prefixes we advertise to the peer (Adj-RIB-Out)', (p) => p.advertised);
     perPeer('bgp_peer_flaps', 'Times the session left Established', (p) => p.flaps);
-    scraped('gauge', 'bgp_peer_max_prefixes', 'Prefix limit per family of a peer (max-prefix; absent when none): over it the session is closed with Cease/1', ['peer', 'type'], () =>
-      src.peers().filter((p) => p.maxPrefixes !== undefined).map((p): Sample => [{ peer: p.address, type: src.peerType(p.address) }, p.maxPrefixes!]),
+    scraped(
+      'gauge',
+      'bgp_peer_max_prefixes',
+      'Prefix limit per family of a peer (max-prefix; absent when none): over it the session is closed with Cease/1',
+      ['peer', 'type'],
+      () =>
+        src
+          .peers()
+          .filter((p) => p.maxPrefixes !== undefined)
+          .map((p): Sample => [{ peer: p.address, type: src.peerType(p.address) }, p.maxPrefixes!]),
     );
-    perPeer('bgp_routes_not_sent_total', 'Routes withheld from a peer because their path attributes cannot be encoded for it in a 4096-octet UPDATE', (p) => p.routesNotSent, 'counter');
-    perPeer('bgp_connections_refused_total', "Connections from a neighbour's address refused at once (a session was Established, or two were being set up)", (p) => p.connectionsRefused, 'counter');
+    perPeer(
+      'bgp_routes_not_sent_total',
+      'Routes withheld from a peer because their path attributes cannot be encoded for it in a 4096-octet UPDATE',
+      (p) => p.routesNotSent,
+      'counter',
+    );
+    perPeer(
+      'bgp_connections_refused_total',
+      "Connections from a neighbour's address refused at once (a session was Established, or two were being set up)",
+      (p) => p.connectionsRefused,
+      'counter',
+    );
     for (const dir of ['received', 'sent'] as const) {
       scraped('counter', `bgp_messages_${dir}_total`, `BGP messages ${dir}, by peer and message type`, ['peer', 'type'], () =>
-        src.peers().flatMap((p) => Object.entries(MESSAGE_TYPES).map(([k, type]): Sample => [{ peer: p.address, type }, p.messages[dir][k as keyof typeof p.messages.sent] ?? 0])),
+        src
+          .peers()
+          .flatMap((p) =>
+            Object.entries(MESSAGE_TYPES).map(([k, type]): Sample => [
+              { peer: p.address, type },
+              p.messages[dir][k as keyof typeof p.messages.sent] ?? 0,
+            ]),
+          ),
       );
     }
-    scraped('counter', 'bgp_notifications_total', 'BGP NOTIFICATIONs by peer, direction (sent, received), error code and subcode', ['peer', 'direction', 'code', 'subcode'], () =>
-      src.peers().flatMap((p) =>
-        (['sent', 'received'] as const).flatMap((direction) =>
-          Object.entries(p.notifications[direction]).map(([key, n]): Sample => {
-            const [code, subcode] = key.split('/');
-            return [{ peer: p.address, direction, code: code!, subcode: subcode! }, n];
-          }),
+    scraped(
+      'counter',
+      'bgp_notifications_total',
+      'BGP NOTIFICATIONs by peer, direction (sent, received), error code and subcode',
+      ['peer', 'direction', 'code', 'subcode'],
+      () =>
+        src.peers().flatMap((p) =>
+          (['sent', 'received'] as const).flatMap((direction) =>
+            Object.entries(p.notifications[direction]).map(([key, n]): Sample => {
+              const [code, subcode] = key.split('/');
+              return [{ peer: p.address, direction, code: code!, subcode: subcode! }, n];
+            }),
+          ),
         ),
-      ),
     );
     perInformer('gauge', 'informer_synced', '1 once the informer has listed its resource', (i) => (i.synced ? 1 : 0));
     perInformer('gauge', 'informer_objects', 'Objects in the informer cache', (i) => i.objects);
-    perInformer('counter', 'informer_lists_total', 'Full lists by the informer: the first, and one after each 410 Gone or restart', (i) => i.lists);
+    perInformer(
+      'counter',
+      'informer_lists_total',
+      'Full lists by the informer: the first, and one after each 410 Gone or restart',
+      (i) => i.lists,
+    );
     perInformer('counter', 'informer_restarts_total', 'Informer restarts after errors other than 410 Gone', (i) => i.restarts);
     scraped('gauge', 'kernel_routes', 'Routes in the node kernel (all tables, IPv4 and IPv6) by routing protocol', ['protocol'], async () =>
       Object.entries(await src.kernelRoutes()).map(([protocol, n]): Sample => [{ protocol }, n]),

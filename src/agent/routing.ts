@@ -7,7 +7,17 @@
  * custom-import-reject prefixes are never taken from peers; nothing learned is passed on.
  */
 import crypto from 'node:crypto';
-import { Speaker, tcpTransports, type NeighborInput, type ExportDecision, type ImportVerdict, type Peer, type Path, type Family, type Logger } from '../../bgp';
+import {
+  Speaker,
+  tcpTransports,
+  type NeighborInput,
+  type ExportDecision,
+  type ImportVerdict,
+  type Peer,
+  type Path,
+  type Family,
+  type Logger,
+} from '../../bgp';
 import type { AgentConfig } from '../config/agent-config';
 import type { InternalPeer, LocalNode } from '../../controllers/nodes';
 import type { AdvertisedVip } from '../../controllers/services';
@@ -47,7 +57,10 @@ const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
  * them), nor the default route (a router announcing 0.0.0.0/0 would take over the node's
  * uplink) unless --bgp-accept-default-route, nor the node's custom-import-reject prefixes.
  */
-export function importVerdict(prefix: string, i: { serviceIps: ReadonlySet<string>; importReject: readonly string[]; acceptDefaultRoute: boolean }): ImportVerdict {
+export function importVerdict(
+  prefix: string,
+  i: { serviceIps: ReadonlySet<string>; importReject: readonly string[]; acceptDefaultRoute: boolean },
+): ImportVerdict {
   if (DEFAULT_ROUTES.has(prefix) && !i.acceptDefaultRoute) return 'default route (accepted only with --bgp-accept-default-route)';
   if (i.serviceIps.has(prefix)) return 'a service IP of this cluster';
   const reject = i.importReject.length ? containingPrefix(prefix, i.importReject) : undefined;
@@ -78,7 +91,13 @@ export class Routing {
     const asn = config.nodesFullMesh ? config.clusterAsn : (local.asn ?? config.clusterAsn);
     const routerId = config.routerId === 'generate' ? generateRouterId(local.name) : (config.routerId ?? local.ipv4);
     if (!routerId) throw new Error(`node ${local.name} has no IPv4 address: give --router-id (an IPv4 address, or "generate")`);
-    const listen = [...new Set([...(config.ipv4 && local.ipv4 ? [local.ipv4] : []), ...(config.ipv6 && local.ipv6 ? [local.ipv6] : []), ...local.localAddresses])];
+    const listen = [
+      ...new Set([
+        ...(config.ipv4 && local.ipv4 ? [local.ipv4] : []),
+        ...(config.ipv6 && local.ipv6 ? [local.ipv6] : []),
+        ...local.localAddresses,
+      ]),
+    ];
     const gr = config.gracefulRestart;
     this.speaker = new Speaker({
       asn,
@@ -125,15 +144,30 @@ export class Routing {
       // Peer selection follows the rr annotations already; reflecting (RFC 4456) comes with the
       // production-peering work. Said once, so nobody mistakes it for a working reflector.
       this.warnedReflector = true;
-      this.log.warn({ node: local.name, clusterId: local.rrServer }, 'kube-router.io/rr.server is set: this node peers with its route reflector clients but does not reflect routes between them yet');
+      this.log.warn(
+        { node: local.name, clusterId: local.rrServer },
+        'kube-router.io/rr.server is set: this node peers with its route reflector clients but does not reflect routes between them yet',
+      );
     }
     const localAddress = this.config.ipv4 ? local.ipv4 : local.ipv6;
-    const common = { holdTime: this.config.bgpHoldTime, families: this.families(), ...(this.config.ipv6 && local.ipv6 ? { nextHopIpv6: local.ipv6 } : {}) };
+    const common = {
+      holdTime: this.config.bgpHoldTime,
+      families: this.families(),
+      ...(this.config.ipv6 && local.ipv6 ? { nextHopIpv6: local.ipv6 } : {}),
+    };
     const desired = new Map<string, NeighborInput>();
     this.internal.clear();
     const internalLimit = internalPrefixLimit(inputs.clusterSize);
     for (const p of inputs.internalPeers) {
-      desired.set(p.address, { address: p.address, asn: p.asn, port: this.config.bgpPort, localAddress, description: `node ${p.node}`, maxPrefixes: internalLimit, ...common });
+      desired.set(p.address, {
+        address: p.address,
+        asn: p.asn,
+        port: this.config.bgpPort,
+        localAddress,
+        description: `node ${p.node}`,
+        maxPrefixes: internalLimit,
+        ...common,
+      });
       this.internal.add(p.address);
     }
     const external = [...this.config.peerRouters, ...local.peers];
@@ -164,7 +198,10 @@ export class Routing {
       this.log.info({ peer: address, asn: n.asn, internal: this.internal.has(address) }, 'added BGP peer');
     }
 
-    const originate = new Set([...local.podCidrs.filter((c) => (ipFamily(c) === 6 ? this.config.ipv6 : this.config.ipv4)), ...inputs.vips.map((v) => v.prefix)]);
+    const originate = new Set([
+      ...local.podCidrs.filter((c) => (ipFamily(c) === 6 ? this.config.ipv6 : this.config.ipv4)),
+      ...inputs.vips.map((v) => v.prefix),
+    ]);
     const vips = new Set(inputs.vips.map((v) => v.prefix));
     for (const p of this.speaker.originated()) {
       if (originate.has(p)) continue;
@@ -183,7 +220,15 @@ export class Routing {
     }
 
     // Policies read these inputs: apply them again only when they changed.
-    const key = JSON.stringify([[...this.internal].sort(), inputs.vips.map((v) => v.prefix), [...inputs.serviceIps].sort(), local.communities, local.prepend, local.importReject, local.podCidrs]);
+    const key = JSON.stringify([
+      [...this.internal].sort(),
+      inputs.vips.map((v) => v.prefix),
+      [...inputs.serviceIps].sort(),
+      local.communities,
+      local.prepend,
+      local.importReject,
+      local.podCidrs,
+    ]);
     if (key !== this.policyKey) {
       this.policyKey = key;
       this.speaker.reapplyPolicies();
@@ -211,10 +256,17 @@ export class Routing {
 
   /** The import policy, with each default route it refuses logged once per peer. */
   private importVerdict(prefix: string, peer: string): ImportVerdict {
-    const verdict = importVerdict(prefix, { serviceIps: this.inputs.serviceIps, importReject: this.inputs.local.importReject, acceptDefaultRoute: this.config.acceptDefaultRoute });
+    const verdict = importVerdict(prefix, {
+      serviceIps: this.inputs.serviceIps,
+      importReject: this.inputs.local.importReject,
+      acceptDefaultRoute: this.config.acceptDefaultRoute,
+    });
     if (verdict !== true && DEFAULT_ROUTES.has(prefix) && !this.refusedDefaults.has(`${peer} ${prefix}`)) {
       this.refusedDefaults.add(`${peer} ${prefix}`);
-      this.log.warn({ peer, prefix, event: 'routeRefused' }, 'refusing a default route from this peer (accept it with --bgp-accept-default-route)');
+      this.log.warn(
+        { peer, prefix, event: 'routeRefused' },
+        'refusing a default route from this peer (accept it with --bgp-accept-default-route)',
+      );
     }
     return verdict;
   }
@@ -227,7 +279,8 @@ export class Routing {
   /** Default routes from peers refused by the import policy (for the metrics). */
   refusedDefaultRoutes(): number {
     let n = 0;
-    for (const prefix of DEFAULT_ROUTES) for (const p of this.speaker.rib.destination(prefix)?.paths ?? []) if (!p.accepted && p.source) n++;
+    for (const prefix of DEFAULT_ROUTES)
+      for (const p of this.speaker.rib.destination(prefix)?.paths ?? []) if (!p.accepted && p.source) n++;
     return this.config.acceptDefaultRoute ? 0 : n;
   }
 

@@ -1,6 +1,16 @@
 /** `kube-router-ts bgp neighbors|rib|global|refresh|reset`: the admin CLI over the admin socket. */
 import type { Argv, CommandModule } from 'yargs';
-import { adminRequest, formatGlobal, formatNeighborDetail, formatNeighbors, formatRib, type GlobalView, type NeighborView, type PathView, FAMILIES } from '../../bgp';
+import {
+  adminRequest,
+  formatGlobal,
+  formatNeighborDetail,
+  formatNeighbors,
+  formatRib,
+  type GlobalView,
+  type NeighborView,
+  type PathView,
+  FAMILIES,
+} from '../../bgp';
 
 export const DEFAULT_ADMIN_SOCKET = '/run/kube-router-ts/speaker.sock';
 
@@ -49,16 +59,25 @@ export const bgpCommand: CommandModule = {
           print(argv, rib, () => formatRib(rib));
         },
       )
-      .command<Common>('global', 'Show AS, router ID and listening address', (c) => c, async (argv) => {
-        const g = await adminRequest<GlobalView>(argv.socket, 'GET', '/global');
-        print(argv, g, () => formatGlobal(g));
-      })
+      .command<Common>(
+        'global',
+        'Show AS, router ID and listening address',
+        (c) => c,
+        async (argv) => {
+          const g = await adminRequest<GlobalView>(argv.socket, 'GET', '/global');
+          print(argv, g, () => formatGlobal(g));
+        },
+      )
       .command<Common & { address: string; family?: string }>(
         'refresh <address>',
         'Ask a neighbor to resend its routes (ROUTE-REFRESH, "soft reset in")',
         (c) => c.positional('address', { type: 'string', demandOption: true }).option('family', familyOption),
         async (argv) => {
-          const r = await adminRequest<{ refreshRequested: string[] }>(argv.socket, 'POST', `/neighbors/${encodeURIComponent(argv.address)}/refresh${q(argv.family)}`);
+          const r = await adminRequest<{ refreshRequested: string[] }>(
+            argv.socket,
+            'POST',
+            `/neighbors/${encodeURIComponent(argv.address)}/refresh${q(argv.family)}`,
+          );
           print(argv, r, () => `route refresh requested from ${argv.address}: ${r.refreshRequested.join(', ')}`);
         },
       )

@@ -19,7 +19,12 @@ export function cli(argv: string[]) {
     .command(agentCommand)
     .command(speakerCommand)
     .command(bgpCommand)
-    .command('lab', 'The one-machine lab: a cluster in network namespaces (from a source checkout; the image has none)', {}, () => undefined)
+    .command(
+      'lab',
+      'The one-machine lab: a cluster in network namespaces (from a source checkout; the image has none)',
+      {},
+      () => undefined,
+    )
     .strict()
     .help()
     .fail((msg, err) => {

@@ -36,7 +36,11 @@ export const speakerCommand: CommandModule<object, SpeakerArgs> = {
   describe: 'Run the BGP speaker alone from a JSON configuration file',
   builder: (y: Argv) =>
     y
-      .option('config', { type: 'string', demandOption: true, describe: 'JSON file: routerId, asn, listen, neighbors, advertise, adminSocket' })
+      .option('config', {
+        type: 'string',
+        demandOption: true,
+        describe: 'JSON file: routerId, asn, listen, neighbors, advertise, adminSocket',
+      })
       .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Log level' }) as Argv<SpeakerArgs>,
   handler: async (argv) => {
     const config = loadSpeakerConfig(argv.config);
@@ -54,7 +58,10 @@ export const speakerCommand: CommandModule<object, SpeakerArgs> = {
     await speaker.start();
     const admin = await startAdminServer(speaker, config.adminSocket, log);
     applyConfig(speaker, undefined, config, log);
-    log.info({ neighbors: config.neighbors.length, advertise: config.advertise.length, adminSocket: config.adminSocket }, 'speaker running');
+    log.info(
+      { neighbors: config.neighbors.length, advertise: config.advertise.length, adminSocket: config.adminSocket },
+      'speaker running',
+    );
 
     let current = config;
     process.on('SIGHUP', () => {

@@ -27,7 +27,8 @@ export function parseDuration(flag: string, text: string | number): number {
     total += Number(m[1]) * { ms: 1, s: 1000, m: 60000, h: 3600000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
     pos = re.lastIndex;
   }
-  if (pos !== text.length || text.length === 0) throw new FlagError(flag, `${JSON.stringify(text)} is not a duration like 90s, 5m or 1h30m`);
+  if (pos !== text.length || text.length === 0)
+    throw new FlagError(flag, `${JSON.stringify(text)} is not a duration like 90s, 5m or 1h30m`);
   return total;
 }
 
@@ -78,7 +79,8 @@ function cidrs(flag: string, v: unknown): string[] {
 export function decodePasswords(flag: string, items: string[]): (string | undefined)[] {
   return items.map((s) => {
     if (s === '') return undefined;
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || s.length % 4 !== 0) throw new FlagError(flag, 'passwords must be base64-encoded (as kube-router takes them)');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || s.length % 4 !== 0)
+      throw new FlagError(flag, 'passwords must be base64-encoded (as kube-router takes them)');
     const text = Buffer.from(s, 'base64').toString('utf8').replace(/\n$/, '');
     const bytes = Buffer.byteLength(text);
     if (bytes === 0 || bytes > 80) throw new FlagError(flag, `a TCP MD5 key has 1 to 80 bytes (one has ${bytes})`);
@@ -88,60 +90,187 @@ export function decodePasswords(flag: string, items: string[]): (string | undefi
 
 /** The flags, as yargs options. The README's flag table is generated from this table. */
 export const AGENT_OPTIONS = {
-  kubeconfig: { type: 'string', describe: 'Path to kubeconfig file with authorization information (the master location is set by the master flag).' },
+  kubeconfig: {
+    type: 'string',
+    describe: 'Path to kubeconfig file with authorization information (the master location is set by the master flag).',
+  },
   master: { type: 'string', describe: 'The address of the Kubernetes API server (overrides any value in kubeconfig).' },
-  'hostname-override': { type: 'string', default: process.env.NODE_NAME, defaultDescription: '$NODE_NAME, else the host name', describe: 'Overrides the NodeName of the node.' },
+  'hostname-override': {
+    type: 'string',
+    default: process.env.NODE_NAME,
+    defaultDescription: '$NODE_NAME, else the host name',
+    describe: 'Overrides the NodeName of the node.',
+  },
   'run-router': { type: 'boolean', default: true, describe: 'Enables Pod Networking: advertises and learns the routes to Pods via BGP.' },
   'run-firewall': { type: 'boolean', default: false, describe: 'Network Policy (not implemented in kube-router-ts; must stay false).' },
-  'run-service-proxy': { type: 'boolean', default: false, describe: 'Service proxy with IPVS, replacing kube-proxy (cluster IPs, node ports, external and load-balancer IPs on kube-dummy-if).' },
-  'masquerade-all': { type: 'boolean', default: false, describe: 'SNAT all traffic to cluster IPs and node ports to the node IP (default: only traffic neither from nor to local pods).' },
+  'run-service-proxy': {
+    type: 'boolean',
+    default: false,
+    describe: 'Service proxy with IPVS, replacing kube-proxy (cluster IPs, node ports, external and load-balancer IPs on kube-dummy-if).',
+  },
+  'masquerade-all': {
+    type: 'boolean',
+    default: false,
+    describe: 'SNAT all traffic to cluster IPs and node ports to the node IP (default: only traffic neither from nor to local pods).',
+  },
   'cluster-asn': { type: 'string', default: '64512', describe: 'ASN number under which cluster nodes will run iBGP.' },
-  'nodes-full-mesh': { type: 'boolean', default: true, describe: 'Each node in the cluster will set up BGP peering with the rest of the nodes.' },
-  'enable-ibgp': { type: 'boolean', default: true, describe: 'Enables peering with nodes with the same ASN; if disabled will only peer with external BGP peers.' },
-  'advertise-pod-cidr': { type: 'boolean', default: true, describe: "Add Node's pod CIDR to the RIB so that it gets advertised to the BGP peers." },
-  'advertise-cluster-ip': { type: 'boolean', default: false, describe: 'Add Cluster IP of the service to the RIB so that it gets advertised to the BGP peers.' },
-  'advertise-external-ip': { type: 'boolean', default: false, describe: 'Add External IP of service to the RIB so that it gets advertised to the BGP peers.' },
-  'advertise-loadbalancer-ip': { type: 'boolean', default: false, describe: 'Add LoadBalancer IP of service status to the RIB so that it gets advertised to the BGP peers.' },
-  'peer-router-ips': { type: 'string', array: true, describe: 'The IP addresses of the external routers to which all nodes will peer and advertise the cluster IP and pod CIDRs.' },
+  'nodes-full-mesh': {
+    type: 'boolean',
+    default: true,
+    describe: 'Each node in the cluster will set up BGP peering with the rest of the nodes.',
+  },
+  'enable-ibgp': {
+    type: 'boolean',
+    default: true,
+    describe: 'Enables peering with nodes with the same ASN; if disabled will only peer with external BGP peers.',
+  },
+  'advertise-pod-cidr': {
+    type: 'boolean',
+    default: true,
+    describe: "Add Node's pod CIDR to the RIB so that it gets advertised to the BGP peers.",
+  },
+  'advertise-cluster-ip': {
+    type: 'boolean',
+    default: false,
+    describe: 'Add Cluster IP of the service to the RIB so that it gets advertised to the BGP peers.',
+  },
+  'advertise-external-ip': {
+    type: 'boolean',
+    default: false,
+    describe: 'Add External IP of service to the RIB so that it gets advertised to the BGP peers.',
+  },
+  'advertise-loadbalancer-ip': {
+    type: 'boolean',
+    default: false,
+    describe: 'Add LoadBalancer IP of service status to the RIB so that it gets advertised to the BGP peers.',
+  },
+  'peer-router-ips': {
+    type: 'string',
+    array: true,
+    describe: 'The IP addresses of the external routers to which all nodes will peer and advertise the cluster IP and pod CIDRs.',
+  },
   'peer-router-asns': { type: 'string', array: true, describe: 'ASN numbers of the external BGP peers, one per --peer-router-ips entry.' },
   'peer-router-ports': { type: 'string', array: true, describe: 'The remote ports of the external BGP peers (default 179).' },
-  'peer-router-passwords': { type: 'string', array: true, describe: 'Base64-encoded passwords (TCP MD5) for the peers of --peer-router-ips; empty for none.' },
-  'peer-router-passwords-file': { type: 'string', describe: 'File with the base64-encoded passwords, comma-separated on one line; --peer-router-passwords wins if both are set.' },
-  'peer-router-max-prefixes': { type: 'string', array: true, describe: 'Most prefixes accepted per family from each --peer-router-ips peer (one value for all, or one per peer; 0 or empty: no limit). Over it the session is closed (Cease, RFC 4486) for 60 s.' },
+  'peer-router-passwords': {
+    type: 'string',
+    array: true,
+    describe: 'Base64-encoded passwords (TCP MD5) for the peers of --peer-router-ips; empty for none.',
+  },
+  'peer-router-passwords-file': {
+    type: 'string',
+    describe: 'File with the base64-encoded passwords, comma-separated on one line; --peer-router-passwords wins if both are set.',
+  },
+  'peer-router-max-prefixes': {
+    type: 'string',
+    array: true,
+    describe:
+      'Most prefixes accepted per family from each --peer-router-ips peer (one value for all, or one per peer; 0 or empty: no limit). Over it the session is closed (Cease, RFC 4486) for 60 s.',
+  },
   'peer-router-multihop-ttl': { type: 'string', describe: 'Enable eBGP multihop: sets the multihop TTL (relevant only if >= 2).' },
   'router-id': { type: 'string', describe: 'BGP router ID; defaults to the node IPv4 address. "generate" derives one from the node name.' },
-  'override-nexthop': { type: 'boolean', default: false, describe: 'Override the next hop in BGP routes sent to peers with the local IP of the session.' },
-  'bgp-port': { type: 'string', default: '179', describe: 'The port open for incoming BGP connections and used for connecting with other BGP peers.' },
+  'override-nexthop': {
+    type: 'boolean',
+    default: false,
+    describe: 'Override the next hop in BGP routes sent to peers with the local IP of the session.',
+  },
+  'bgp-port': {
+    type: 'string',
+    default: '179',
+    describe: 'The port open for incoming BGP connections and used for connecting with other BGP peers.',
+  },
   'bgp-holdtime': { type: 'string', default: '90s', describe: 'BGP hold time offered to peers (0 or at least 3s).' },
-  'bgp-accept-default-route': { type: 'boolean', default: false, describe: 'Install a default route (0.0.0.0/0, ::/0) learned from BGP peers. Off, as kube-router: a peer announcing one would take over the node uplink.' },
-  'bgp-graceful-restart': { type: 'boolean', default: false, describe: 'Enables the BGP Graceful Restart capability so that routes are preserved on unexpected restarts.' },
+  'bgp-accept-default-route': {
+    type: 'boolean',
+    default: false,
+    describe:
+      'Install a default route (0.0.0.0/0, ::/0) learned from BGP peers. Off, as kube-router: a peer announcing one would take over the node uplink.',
+  },
+  'bgp-graceful-restart': {
+    type: 'boolean',
+    default: false,
+    describe: 'Enables the BGP Graceful Restart capability so that routes are preserved on unexpected restarts.',
+  },
   'bgp-graceful-restart-time': { type: 'string', default: '90s', describe: 'BGP graceful restart time (RFC 4724 3), at most 4095s.' },
-  'bgp-graceful-restart-deferral-time': { type: 'string', default: '360s', describe: 'How long to wait for End-of-RIB from restarted peers (RFC 4724 4.1), at most 18h.' },
+  'bgp-graceful-restart-deferral-time': {
+    type: 'string',
+    default: '360s',
+    describe: 'How long to wait for End-of-RIB from restarted peers (RFC 4724 4.1), at most 18h.',
+  },
   'enable-cni': { type: 'boolean', default: true, describe: 'Enable the CNI data path (kube-bridge, CNI config).' },
-  'cni-conf-path': { type: 'string', default: process.env.KUBE_ROUTER_CNI_CONF_FILE ?? '/etc/cni/net.d/10-kuberouter.conflist', defaultDescription: '$KUBE_ROUTER_CNI_CONF_FILE, else /etc/cni/net.d/10-kuberouter.conflist', describe: 'Where the CNI config list is written.' },
+  'cni-conf-path': {
+    type: 'string',
+    default: process.env.KUBE_ROUTER_CNI_CONF_FILE ?? '/etc/cni/net.d/10-kuberouter.conflist',
+    defaultDescription: '$KUBE_ROUTER_CNI_CONF_FILE, else /etc/cni/net.d/10-kuberouter.conflist',
+    describe: 'Where the CNI config list is written.',
+  },
   'enable-pod-egress': { type: 'boolean', default: true, describe: 'SNAT traffic from Pods to destinations outside the cluster.' },
   'auto-mtu': { type: 'boolean', default: true, describe: 'Set the MTU of kube-bridge and pod interfaces from the node interface.' },
-  'hairpin-mode': { type: 'boolean', default: false, describe: 'Pods may reach themselves through any service (hairpin mode on their bridge ports and SNAT rules per local endpoint); per service: the kube-router.io/service.hairpin annotation.' },
-  'enable-overlay': { type: 'boolean', default: true, describe: 'IP-in-IP tunnels for pod traffic to nodes in other subnets (see --overlay-type).' },
-  'overlay-type': { type: 'string', default: 'subnet', choices: ['subnet', 'full'], describe: 'subnet: tunnel only to nodes in other subnets; full: tunnel to every node.' },
+  'hairpin-mode': {
+    type: 'boolean',
+    default: false,
+    describe:
+      'Pods may reach themselves through any service (hairpin mode on their bridge ports and SNAT rules per local endpoint); per service: the kube-router.io/service.hairpin annotation.',
+  },
+  'enable-overlay': {
+    type: 'boolean',
+    default: true,
+    describe: 'IP-in-IP tunnels for pod traffic to nodes in other subnets (see --overlay-type).',
+  },
+  'overlay-type': {
+    type: 'string',
+    default: 'subnet',
+    choices: ['subnet', 'full'],
+    describe: 'subnet: tunnel only to nodes in other subnets; full: tunnel to every node.',
+  },
   'overlay-encap': { type: 'string', default: 'ipip', choices: ['ipip', 'fou'], describe: 'Overlay encapsulation.' },
   'overlay-encap-port': { type: 'string', default: '5555', describe: 'UDP port for fou encapsulation.' },
   'enable-ipv4': { type: 'boolean', default: true, describe: 'Enables IPv4 support.' },
   'enable-ipv6': { type: 'boolean', default: false, describe: 'Enables IPv6 support (dual-stack pod CIDRs).' },
   'routes-sync-period': { type: 'string', default: '5m', describe: 'The delay between full route, ipset and iptables synchronizations.' },
-  'service-cluster-ip-range': { type: 'string', array: true, default: ['10.96.0.0/12'], describe: 'CIDRs from which service cluster IPs are assigned.' },
+  'service-cluster-ip-range': {
+    type: 'string',
+    array: true,
+    default: ['10.96.0.0/12'],
+    describe: 'CIDRs from which service cluster IPs are assigned.',
+  },
   'service-external-ip-range': { type: 'string', array: true, describe: 'CIDRs from which service external IPs may come.' },
   'loadbalancer-ip-range': { type: 'string', array: true, describe: 'CIDRs from which service load-balancer IPs may come.' },
-  'strict-external-ip-validation': { type: 'boolean', default: true, describe: 'Only advertise external and load-balancer IPs inside --service-external-ip-range / --loadbalancer-ip-range.' },
-  'cleanup-config': { type: 'boolean', default: false, describe: 'Remove what the agent set up on this node (routes, kube-bridge, ipsets, iptables rules, CNI config) and exit.' },
+  'strict-external-ip-validation': {
+    type: 'boolean',
+    default: true,
+    describe: 'Only advertise external and load-balancer IPs inside --service-external-ip-range / --loadbalancer-ip-range.',
+  },
+  'cleanup-config': {
+    type: 'boolean',
+    default: false,
+    describe: 'Remove what the agent set up on this node (routes, kube-bridge, ipsets, iptables rules, CNI config) and exit.',
+  },
   'metrics-port': { type: 'string', default: '0', describe: 'Prometheus metrics port (0: disabled).' },
   'metrics-addr': { type: 'string', default: '', describe: 'Prometheus metrics address to listen on (default: all interfaces).' },
   'metrics-path': { type: 'string', default: '/metrics', describe: 'Prometheus metrics path.' },
   'health-port': { type: 'string', default: '20244', describe: 'Health check port serving /healthz (0: disabled).' },
-  'health-addr': { type: 'string', default: '', describe: "Health check address to listen on (default: all interfaces; the livenessProbe must use the same address)." },
-  'self-heal-period': { type: 'string', default: '1s', describe: 'How often what the kernel sends no events about (ipsets, IPVS, sysctls; iptables without nf_tables) is compared with what the agent set up, and repaired. 0 turns these checks off (the periodic sync still repairs).' },
-  'state-file': { type: 'string', default: '/var/lib/kube-router-ts/state.json', describe: 'Where the agent keeps the desired state it last computed, to start from when it restarts while the API server is unreachable ("" to keep none).' },
-  'admin-socket': { type: 'string', default: '/run/kube-router-ts/speaker.sock', describe: 'Unix socket of the BGP admin API (kube-router-ts bgp ...).' },
+  'health-addr': {
+    type: 'string',
+    default: '',
+    describe: 'Health check address to listen on (default: all interfaces; the livenessProbe must use the same address).',
+  },
+  'self-heal-period': {
+    type: 'string',
+    default: '1s',
+    describe:
+      'How often what the kernel sends no events about (ipsets, IPVS, sysctls; iptables without nf_tables) is compared with what the agent set up, and repaired. 0 turns these checks off (the periodic sync still repairs).',
+  },
+  'state-file': {
+    type: 'string',
+    default: '/var/lib/kube-router-ts/state.json',
+    describe:
+      'Where the agent keeps the desired state it last computed, to start from when it restarts while the API server is unreachable ("" to keep none).',
+  },
+  'admin-socket': {
+    type: 'string',
+    default: '/run/kube-router-ts/speaker.sock',
+    describe: 'Unix socket of the BGP admin API (kube-router-ts bgp ...).',
+  },
   'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level.' },
   v: { type: 'string', describe: 'klog-style verbosity as kube-router takes it: 0 info, 1-2 debug, 3+ trace.' },
 } as const satisfies Record<string, Options>;
@@ -227,11 +356,29 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
     }
   }
   const passwords = decodePasswords(pwFlag, pwItems);
-  if (peerIps.length !== peerAsns.length) throw new FlagError('peer-router-asns', `needs one AS number per --peer-router-ips entry (${peerIps.length} IPs, ${peerAsns.length} ASNs)`);
-  if (peerPorts.length && peerPorts.length !== peerIps.length) throw new FlagError('peer-router-ports', `needs one port per --peer-router-ips entry or none (${peerIps.length} IPs, ${peerPorts.length} ports)`);
-  if (passwords.length && passwords.length !== peerIps.length) throw new FlagError(pwFlag, `needs one entry (possibly empty) per --peer-router-ips entry (${peerIps.length} IPs, ${passwords.length} passwords)`);
-  const limits = listOf(a['peer-router-max-prefixes']).map((s) => (s === '' ? 0 : integer('peer-router-max-prefixes', s, 0, 4294967295, 'a prefix count')));
-  if (limits.length > 1 && limits.length !== peerIps.length) throw new FlagError('peer-router-max-prefixes', `needs one value for all peers or one per --peer-router-ips entry (${peerIps.length} IPs, ${limits.length} values)`);
+  if (peerIps.length !== peerAsns.length)
+    throw new FlagError(
+      'peer-router-asns',
+      `needs one AS number per --peer-router-ips entry (${peerIps.length} IPs, ${peerAsns.length} ASNs)`,
+    );
+  if (peerPorts.length && peerPorts.length !== peerIps.length)
+    throw new FlagError(
+      'peer-router-ports',
+      `needs one port per --peer-router-ips entry or none (${peerIps.length} IPs, ${peerPorts.length} ports)`,
+    );
+  if (passwords.length && passwords.length !== peerIps.length)
+    throw new FlagError(
+      pwFlag,
+      `needs one entry (possibly empty) per --peer-router-ips entry (${peerIps.length} IPs, ${passwords.length} passwords)`,
+    );
+  const limits = listOf(a['peer-router-max-prefixes']).map((s) =>
+    s === '' ? 0 : integer('peer-router-max-prefixes', s, 0, 4294967295, 'a prefix count'),
+  );
+  if (limits.length > 1 && limits.length !== peerIps.length)
+    throw new FlagError(
+      'peer-router-max-prefixes',
+      `needs one value for all peers or one per --peer-router-ips entry (${peerIps.length} IPs, ${limits.length} values)`,
+    );
   const peerRouters = peerIps.map((address, i): PeerRouter => {
     const p: PeerRouter = { address, asn: peerAsns[i]!, port: peerPorts[i] ?? 179 };
     if (passwords[i]) p.password = passwords[i];
@@ -240,7 +387,10 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
     return p;
   });
 
-  const ttl = str('peer-router-multihop-ttl') === undefined ? undefined : integer('peer-router-multihop-ttl', str('peer-router-multihop-ttl')!, 1, 255);
+  const ttl =
+    str('peer-router-multihop-ttl') === undefined
+      ? undefined
+      : integer('peer-router-multihop-ttl', str('peer-router-multihop-ttl')!, 1, 255);
   const routerId = str('router-id');
   if (routerId !== undefined && routerId !== 'generate' && !isIpv4(routerId)) {
     throw new FlagError('router-id', `${JSON.stringify(routerId)} is neither an IPv4 address nor "generate"`);
@@ -248,15 +398,18 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (routerId === '0.0.0.0') throw new FlagError('router-id', 'must not be 0.0.0.0 (RFC 6286: a non-zero BGP Identifier)');
   const bgpPort = integer('bgp-port', str('bgp-port') ?? '179', 1, 65535, 'a port');
   const hold = parseDuration('bgp-holdtime', str('bgp-holdtime') ?? '90s') / 1000;
-  if (!Number.isInteger(hold) || (hold !== 0 && hold < 3) || hold > 65535) throw new FlagError('bgp-holdtime', 'must be 0 or whole seconds from 3s to 65535s');
+  if (!Number.isInteger(hold) || (hold !== 0 && hold < 3) || hold > 65535)
+    throw new FlagError('bgp-holdtime', 'must be 0 or whole seconds from 3s to 65535s');
   const grTime = parseDuration('bgp-graceful-restart-time', str('bgp-graceful-restart-time') ?? '90s') / 1000;
-  if (!Number.isInteger(grTime) || grTime < 1 || grTime > 4095) throw new FlagError('bgp-graceful-restart-time', 'must be whole seconds from 1s to 4095s (a 12-bit field)');
+  if (!Number.isInteger(grTime) || grTime < 1 || grTime > 4095)
+    throw new FlagError('bgp-graceful-restart-time', 'must be whole seconds from 1s to 4095s (a 12-bit field)');
   const grDeferral = parseDuration('bgp-graceful-restart-deferral-time', str('bgp-graceful-restart-deferral-time') ?? '360s') / 1000;
   if (grDeferral <= 0 || grDeferral > 18 * 3600) throw new FlagError('bgp-graceful-restart-deferral-time', 'must be between 1s and 18h');
   const metricsPort = integer('metrics-port', str('metrics-port') ?? '0', 0, 65535, 'a port');
   const healthPort = integer('health-port', str('health-port') ?? '20244', 0, 65535, 'a port');
   const metricsPath = str('metrics-path') ?? '/metrics';
-  if (!/^\/[\x21-\x7e]*$/.test(metricsPath)) throw new FlagError('metrics-path', `${JSON.stringify(metricsPath)} is not a URL path starting with /`);
+  if (!/^\/[\x21-\x7e]*$/.test(metricsPath))
+    throw new FlagError('metrics-path', `${JSON.stringify(metricsPath)} is not a URL path starting with /`);
   const listenAddr = (flag: 'metrics-addr' | 'health-addr'): string | undefined => {
     const v = str(flag);
     if (!v) return undefined;
@@ -265,13 +418,16 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   };
   const metricsAddr = listenAddr('metrics-addr');
   const healthAddr = listenAddr('health-addr');
-  if (metricsPort && metricsPort === healthPort && metricsAddr !== healthAddr) throw new FlagError('metrics-addr', 'must equal --health-addr when --metrics-port equals --health-port (one listener serves both)');
-  if (metricsPort && metricsPort === healthPort && metricsPath === '/healthz') throw new FlagError('metrics-path', 'cannot be /healthz when metrics and health share a port');
+  if (metricsPort && metricsPort === healthPort && metricsAddr !== healthAddr)
+    throw new FlagError('metrics-addr', 'must equal --health-addr when --metrics-port equals --health-port (one listener serves both)');
+  if (metricsPort && metricsPort === healthPort && metricsPath === '/healthz')
+    throw new FlagError('metrics-path', 'cannot be /healthz when metrics and health share a port');
   const selfHealMs = str('self-heal-period') === '0' ? 0 : parseDuration('self-heal-period', str('self-heal-period') ?? '1s');
   const syncMs = parseDuration('routes-sync-period', str('routes-sync-period') ?? '5m');
   if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
   const asnValue = asn('cluster-asn', str('cluster-asn') ?? '64512');
-  if (!bool('enable-ipv4') && !bool('enable-ipv6')) throw new FlagError('enable-ipv4', 'at least one of --enable-ipv4 and --enable-ipv6 must be true');
+  if (!bool('enable-ipv4') && !bool('enable-ipv6'))
+    throw new FlagError('enable-ipv4', 'at least one of --enable-ipv4 and --enable-ipv6 must be true');
   const encapPort = integer('overlay-encap-port', str('overlay-encap-port') ?? '5555', 1, 65535, 'a port');
 
   const v = str('v') === undefined ? undefined : integer('v', str('v')!, 0, 10);
@@ -323,6 +479,7 @@ export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
   if (bool('bgp-graceful-restart')) config.gracefulRestart = { restartTime: grTime, deferralTime: grDeferral };
   if (metricsPort) config.metrics = { ...(metricsAddr ? { address: metricsAddr } : {}), port: metricsPort, path: metricsPath };
   if (healthPort) config.health = { ...(healthAddr ? { address: healthAddr } : {}), port: healthPort };
-  if (bool('enable-overlay')) config.overlay = { type: str('overlay-type') as 'subnet' | 'full', encap: str('overlay-encap') as 'ipip' | 'fou', port: encapPort };
+  if (bool('enable-overlay'))
+    config.overlay = { type: str('overlay-type') as 'subnet' | 'full', encap: str('overlay-encap') as 'ipip' | 'fou', port: encapPort };
   return Object.freeze(config);
 }

@@ -3,9 +3,17 @@ import { AGENT_OPTIONS } from './agent-config';
 
 export function flagsMarkdown(): string {
   const rows = Object.entries(AGENT_OPTIONS).map(([name, o]) => {
-    const opt = o as { type: string; default?: unknown; defaultDescription?: string; describe: string; array?: boolean; choices?: readonly string[] };
+    const opt = o as {
+      type: string;
+      default?: unknown;
+      defaultDescription?: string;
+      describe: string;
+      array?: boolean;
+      choices?: readonly string[];
+    };
     const flag = name.length === 1 ? `-${name}` : `--${name}`;
-    const dflt = opt.defaultDescription ?? (opt.default === undefined ? '' : Array.isArray(opt.default) ? opt.default.join(',') : String(opt.default));
+    const dflt =
+      opt.defaultDescription ?? (opt.default === undefined ? '' : Array.isArray(opt.default) ? opt.default.join(',') : String(opt.default));
     const choices = opt.choices ? ` (${opt.choices.join(', ')})` : '';
     return `| \`${flag}\` | ${dflt ? `\`${dflt}\`` : ''} | ${opt.describe.replace(/\|/g, '\\|')}${choices} |`;
   });

@@ -51,7 +51,8 @@ export const speakerConfigSchema = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.neighbors.forEach((n, i) => {
-      if (seen.has(n.address)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['neighbors', i, 'address'], message: `duplicate neighbor ${n.address}` });
+      if (seen.has(n.address))
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['neighbors', i, 'address'], message: `duplicate neighbor ${n.address}` });
       seen.add(n.address);
     });
   });

@@ -7,7 +7,9 @@ export const ipv4Address = z.string().refine((s) => isIpv4(s), { message: 'must 
 /** An address in the one form sockets and the speaker use ("::ffff:10.0.0.1" is 10.0.0.1, IPv6 compressed), so one neighbour cannot be written two ways. */
 export const canonicalAddress = ipAddress.transform((s) => normalizeAddress(s)!);
 /** RFC 6286 2.1: the BGP Identifier is a non-zero 32-bit number. */
-export const routerId = ipv4Address.refine((s) => s !== '0.0.0.0', { message: 'must not be 0.0.0.0 (RFC 6286: a non-zero BGP Identifier)' });
+export const routerId = ipv4Address.refine((s) => s !== '0.0.0.0', {
+  message: 'must not be 0.0.0.0 (RFC 6286: a non-zero BGP Identifier)',
+});
 /** RFC 2385 keys as the kernel takes them: 1 to 80 octets (not characters). */
 export const md5Key = z
   .string()
@@ -16,7 +18,11 @@ export const md5Key = z
 export const asNumber = z.number().int().min(1, 'AS numbers start at 1').max(4294967295, 'AS numbers are 32-bit');
 export const port = z.number().int().min(1).max(65535);
 /** RFC 4271 4.2: 0 (no keepalives) or at least 3 seconds. */
-export const holdTime = z.number().int().max(65535).refine((n) => n === 0 || n >= 3, { message: 'must be 0 or at least 3 seconds' });
+export const holdTime = z
+  .number()
+  .int()
+  .max(65535)
+  .refine((n) => n === 0 || n >= 3, { message: 'must be 0 or at least 3 seconds' });
 export const prefix = z.string().transform((s, ctx) => {
   try {
     return canonicalPrefix(s);
@@ -31,7 +37,10 @@ export const family = z.enum(['ipv4-unicast', 'ipv6-unicast']);
 export function describeZodError(err: z.ZodError): string {
   return err.issues
     .map((i) => {
-      const where = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+      const where = i.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+        .join('')
+        .replace(/^\./, '');
       return `${where || '(top level)'}: ${i.message}`;
     })
     .join('; ');

@@ -21,7 +21,12 @@ export class BridgeReconciler {
   ) {}
 
   async reconcile(podCidrs: readonly string[], mtu?: number): Promise<{ created: boolean; addressesChanged: boolean }> {
-    const c = await reconcileOwnedLink(this.rtnl, { name: this.name, kind: 'bridge', addresses: podCidrs.map(gatewayOf), ...(mtu !== undefined ? { mtu } : {}) });
+    const c = await reconcileOwnedLink(this.rtnl, {
+      name: this.name,
+      kind: 'bridge',
+      addresses: podCidrs.map(gatewayOf),
+      ...(mtu !== undefined ? { mtu } : {}),
+    });
     return { created: c.created, addressesChanged: c.added.length + c.removed.length > 0 };
   }
 

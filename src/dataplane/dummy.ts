@@ -9,7 +9,6 @@ import { reconcileOwnedLink, removeLink, OwnedLinkChanges } from './links';
 
 export const DUMMY = 'kube-dummy-if';
 
-
 export class DummyReconciler {
   constructor(
     private readonly rtnl: Rtnl,

@@ -19,7 +19,8 @@ export const NODE_IPS = 'kube-router-node-ips';
 /** kube-router's naming of the IPv6 twins of its sets. */
 export const v6Name = (name: string): string => `inet6:${name}`;
 
-const createLine = (name: string, s: IpSetSpec): string => `create ${name} ${s.type} family ${s.family} hashsize 1024 maxelem 65536 timeout 0 -exist`;
+const createLine = (name: string, s: IpSetSpec): string =>
+  `create ${name} ${s.type} family ${s.family} hashsize 1024 maxelem 65536 timeout 0 -exist`;
 
 /** `ipset save` output as set name -> members (sorted). */
 export function parseIpsetSave(text: string): Map<string, string[]> {

@@ -22,7 +22,10 @@ export interface IptablesSettings {
 }
 
 export type Family = 4 | 6;
-const tools = (f: Family) => (f === 4 ? { save: 'iptables-save', restore: 'iptables-restore', cmd: 'iptables' } : { save: 'ip6tables-save', restore: 'ip6tables-restore', cmd: 'ip6tables' });
+const tools = (f: Family) =>
+  f === 4
+    ? { save: 'iptables-save', restore: 'iptables-restore', cmd: 'iptables' }
+    : { save: 'ip6tables-save', restore: 'ip6tables-restore', cmd: 'ip6tables' };
 const set = (name: string, f: Family): string => (f === 4 ? name : v6Name(name));
 
 export function podEgressRule(f: Family): string {
@@ -55,12 +58,17 @@ export function ipvsSnatRules(s: { nodeIp: string; podCidrs: readonly string[]; 
  * straight back without the host reversing the NAT; SNAT to the virtual address makes the reply
  * go through the host (kube-router's hairpin rules). One rule per local endpoint.
  */
-export function hairpinRules(servers: readonly { protocol: string; address: string; port: number; realServers: readonly { address: string }[] }[], localPodCidrs: readonly string[]): string[] {
+export function hairpinRules(
+  servers: readonly { protocol: string; address: string; port: number; realServers: readonly { address: string }[] }[],
+  localPodCidrs: readonly string[],
+): string[] {
   const rules = new Set<string>();
   for (const v of servers) {
     const host = addressBits(ipFamily(v.address));
     for (const r of v.realServers.filter((x) => ipFamily(x.address) === ipFamily(v.address) && inPrefixes(x.address, localPodCidrs))) {
-      rules.add(`-s ${r.address}/${host} -d ${r.address}/${host} -p ${v.protocol} -m ipvs --vaddr ${v.address}/${host} --vport ${v.port} -m comment --comment "${COMMENT} hairpin" -j SNAT --to-source ${v.address}`);
+      rules.add(
+        `-s ${r.address}/${host} -d ${r.address}/${host} -p ${v.protocol} -m ipvs --vaddr ${v.address}/${host} --vport ${v.port} -m comment --comment "${COMMENT} hairpin" -j SNAT --to-source ${v.address}`,
+      );
     }
   }
   return [...rules];
@@ -88,7 +96,11 @@ async function ensureJump(f: Family, j: Jump): Promise<void> {
 export const isOurLine = (line: string): boolean => line.includes('KUBE-ROUTER-TS-');
 
 /** Our lines of one family's `iptables-save` output, family-prefixed, counters dropped (unsorted). */
-export const ourLines = (f: Family, save: string): string[] => save.split('\n').filter(isOurLine).map((l) => `${f} ${l.replace(/\[\d+:\d+\]$/, '')}`);
+export const ourLines = (f: Family, save: string): string[] =>
+  save
+    .split('\n')
+    .filter(isOurLine)
+    .map((l) => `${f} ${l.replace(/\[\d+:\d+\]$/, '')}`);
 
 /** The command printing a family's whole ruleset. */
 export const saveCommand = (f: Family): string[] => [tools(f).save];
@@ -101,7 +113,10 @@ const jumpLine = (j: Jump): string => `-A ${j.chain} -m comment --comment ${COMM
  * names, or undefined when they are not what was written (a jump missing, a rule count off):
  * someone changed them in between, so this cannot serve as the reference for drift checks.
  */
-function verified(all: readonly string[], want: readonly { family: Family; chain: string; rules: number; jump: Jump }[]): string[] | undefined {
+function verified(
+  all: readonly string[],
+  want: readonly { family: Family; chain: string; rules: number; jump: Jump }[],
+): string[] | undefined {
   const chains = new Set(want.map((w) => w.chain));
   const mine = all.filter((l) => [...chains].some((c) => l.includes(c)));
   for (const w of want) {
@@ -133,7 +148,13 @@ export class Iptables {
    * lines as read back after writing: the reference for drift checks, or undefined if they were
    * changed before they could be read (the next check then finds a difference).
    */
-  private async apply(group: string, input: string, families: readonly Family[], want: Want, write: () => Promise<void>): Promise<string[] | undefined> {
+  private async apply(
+    group: string,
+    input: string,
+    families: readonly Family[],
+    want: Want,
+    write: () => Promise<void>,
+  ): Promise<string[] | undefined> {
     const prev = this.last.get(group);
     const chains = new Set(want.map((w) => w.chain));
     const mine = (all: string[]): string[] => all.filter((l) => [...chains].some((c) => l.includes(c)));
@@ -167,7 +188,9 @@ export class Iptables {
   reconcileServices(rules: ReadonlyMap<Family, readonly string[]>): Promise<string[] | undefined> {
     const families = [...rules.keys()];
     const want: Want = families.map((f) => ({ family: f, chain: SERVICES_CHAIN, rules: rules.get(f)!.length, jump: SERVICE_JUMP }));
-    const inputs = families.map((f) => ['*nat', `:${SERVICES_CHAIN} - [0:0]`, ...rules.get(f)!.map((l) => `-A ${SERVICES_CHAIN} ${l}`), 'COMMIT', ''].join('\n'));
+    const inputs = families.map((f) =>
+      ['*nat', `:${SERVICES_CHAIN} - [0:0]`, ...rules.get(f)!.map((l) => `-A ${SERVICES_CHAIN} ${l}`), 'COMMIT', ''].join('\n'),
+    );
     return this.apply('services', inputs.join('\n'), families, want, async () => {
       for (const [i, f] of families.entries()) {
         await run(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });

@@ -38,7 +38,13 @@ export interface IpvsChanges {
 }
 
 const PROTO_FLAG: Record<IpvsProtocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
-const FLAG_PROTO: Record<string, IpvsProtocol> = { '-t': 'tcp', '--tcp-service': 'tcp', '-u': 'udp', '--udp-service': 'udp', '--sctp-service': 'sctp' };
+const FLAG_PROTO: Record<string, IpvsProtocol> = {
+  '-t': 'tcp',
+  '--tcp-service': 'tcp',
+  '-u': 'udp',
+  '--udp-service': 'udp',
+  '--sctp-service': 'sctp',
+};
 
 /** "10.96.0.10:80" or "[fd00::10]:80" -> address, port. */
 function splitHostPort(text: string): { address: string; port: number } {
@@ -76,7 +82,8 @@ export function parseIpvsSave(text: string): IpvsService[] {
   return [...services.values()];
 }
 
-const serviceArgs = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string => `${PROTO_FLAG[s.protocol]} ${hostPort(s.address, s.port)}`;
+const serviceArgs = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string =>
+  `${PROTO_FLAG[s.protocol]} ${hostPort(s.address, s.port)}`;
 const serviceOptions = (s: IpvsService): string => `-s ${s.scheduler}${s.persistence !== undefined ? ` -p ${s.persistence}` : ''}`;
 const realKey = (r: RealServer): string => hostPort(r.address, r.port);
 
@@ -84,7 +91,11 @@ const realKey = (r: RealServer): string => hostPort(r.address, r.port);
  * The ipvsadm commands turning `have` into `want` for the services `owned` accepts. NAT
  * ("masquerading", -m) forwarding throughout, as kube-router's default.
  */
-export function planIpvs(have: readonly IpvsService[], want: readonly IpvsService[], owned: (s: IpvsService) => boolean): { script: string[]; changes: IpvsChanges } {
+export function planIpvs(
+  have: readonly IpvsService[],
+  want: readonly IpvsService[],
+  owned: (s: IpvsService) => boolean,
+): { script: string[]; changes: IpvsChanges } {
   const script: string[] = [];
   const changes: IpvsChanges = { added: [], edited: [], removed: [], realServers: [] };
   const haveByKey = new Map(have.map((s) => [ipvsKey(s), s]));
@@ -128,7 +139,8 @@ export class Ipvs {
 
   async services(): Promise<IpvsService[]> {
     const r = await run(this.ipvsadm, ['-Sn'], { allowFail: true });
-    if (r.code !== 0) throw new Error(`cannot read the IPVS table: ${(r.stderr || r.stdout).trim()} (the service proxy needs the ip_vs kernel module)`);
+    if (r.code !== 0)
+      throw new Error(`cannot read the IPVS table: ${(r.stderr || r.stdout).trim()} (the service proxy needs the ip_vs kernel module)`);
     return parseIpvsSave(r.stdout);
   }
 

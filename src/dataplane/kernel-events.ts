@@ -81,7 +81,13 @@ export class KernelWatch {
     private readonly onLoops: (loops: Set<Loop>) => void,
     onLost: (err: Error) => void,
   ) {
-    const groups = ['LINK', 'IPV4_IFADDR', 'IPV4_ROUTE', 'IPV4_RULE', ...(ipv6 ? (['IPV6_IFADDR', 'IPV6_ROUTE', 'IPV6_RULE'] as const) : [])] as const;
+    const groups = [
+      'LINK',
+      'IPV4_IFADDR',
+      'IPV4_ROUTE',
+      'IPV4_RULE',
+      ...(ipv6 ? (['IPV6_IFADDR', 'IPV6_ROUTE', 'IPV6_RULE'] as const) : []),
+    ] as const;
     for (const g of groups) this.socket.addMembership(g);
     this.socket.on('message', (parts) => this.onMessage(parts as unknown as KernelEvent[]));
     // ENOBUFS: the kernel dropped events for us, so what changed is unknown; check everything.
@@ -103,7 +109,8 @@ export class KernelWatch {
   }
 
   private onMessage(parts: KernelEvent[]): void {
-    for (const p of parts) if (p.kind === 'link' && p.data.index !== undefined && p.attrs.ifname) this.names.set(p.data.index, p.attrs.ifname);
+    for (const p of parts)
+      if (p.kind === 'link' && p.data.index !== undefined && p.attrs.ifname) this.names.set(p.data.index, p.attrs.ifname);
     const loops = classify(parts, { names: this.names, routeDsts: this.routeDsts });
     if (loops.size) this.onLoops(loops);
   }

@@ -47,7 +47,9 @@ export class Probe {
   private batch(commands: readonly (readonly string[])[]): Promise<{ stdout: string; code: number }[]> {
     const child = this.shell();
     const marker = `--probe-${crypto.randomBytes(6).toString('hex')}--`;
-    const script = commands.map((argv, i) => `${argv.map(quote).join(' ')} 2>/dev/null; printf '\\n%s %s\\n' '${marker}${i}' "$?"`).join('; ');
+    const script = commands
+      .map((argv, i) => `${argv.map(quote).join(' ')} 2>/dev/null; printf '\\n%s %s\\n' '${marker}${i}' "$?"`)
+      .join('; ');
     this.out = '';
     return new Promise((resolve, reject) => {
       const end = new RegExp(`\\n${marker}${commands.length - 1} \\d+\\n`);

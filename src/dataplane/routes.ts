@@ -12,7 +12,28 @@ import { MAIN_TABLE } from './rtnl';
 export const ROUTE_PROTOCOL = 44;
 
 /** /etc/iproute2/rt_protos names; ours (44) stays a number, as `ip route` shows it. */
-const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 42: 'babel', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp' };
+const PROTOCOL_NAMES: Record<number, string> = {
+  0: 'unspec',
+  1: 'redirect',
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  8: 'gated',
+  9: 'ra',
+  10: 'mrt',
+  11: 'zebra',
+  12: 'bird',
+  13: 'dnrouted',
+  14: 'xorp',
+  15: 'ntk',
+  16: 'dhcp',
+  42: 'babel',
+  186: 'bgp',
+  187: 'isis',
+  188: 'ospf',
+  189: 'rip',
+  192: 'eigrp',
+};
 
 export const protocolName = (n: number): string => PROTOCOL_NAMES[n] ?? String(n);
 
@@ -85,7 +106,11 @@ export class RouteReconciler {
       const other = foreign.get(key);
       if (other !== undefined) {
         // Not ours to change; ours, if any, goes too (when pruning), so we never shadow it.
-        changes.refused.push({ dst: d.dst, table, reason: `a ${protocolName(other)} route to ${d.dst} exists${table === MAIN_TABLE ? '' : ` in table ${table}`}` });
+        changes.refused.push({
+          dst: d.dst,
+          table,
+          reason: `a ${protocolName(other)} route to ${d.dst} exists${table === MAIN_TABLE ? '' : ` in table ${table}`}`,
+        });
         continue;
       }
       want.add(key);

@@ -99,7 +99,7 @@ export function encodeAttrs(attrs: readonly Attr[]): Buffer {
 /** Decodes one level of nested attributes. */
 export function decodeAttrs(buf: Buffer): Map<number, Buffer> {
   const out = new Map<number, Buffer>();
-  for (let at = 0; at + 4 <= buf.length; ) {
+  for (let at = 0; at + 4 <= buf.length;) {
     const len = buf.readUInt16LE(at);
     if (len < 4 || at + len > buf.length) break;
     out.set(buf.readUInt16LE(at + 2) & 0x3fff, buf.subarray(at + 4, at + len));
@@ -148,7 +148,9 @@ export class Rtnl {
 
   /** Every request has a deadline: a reply lost (say, to a receive buffer overrun) must not stall a loop for good. */
   private opts(flags?: number): { localPort: number; timeout: number; flags?: number } {
-    return flags === undefined ? { localPort: this.port, timeout: REQUEST_TIMEOUT_MS } : { localPort: this.port, timeout: REQUEST_TIMEOUT_MS, flags };
+    return flags === undefined
+      ? { localPort: this.port, timeout: REQUEST_TIMEOUT_MS }
+      : { localPort: this.port, timeout: REQUEST_TIMEOUT_MS, flags };
   }
 
   /**
@@ -211,7 +213,8 @@ export class Rtnl {
     if (change.mtu !== undefined) attrs.mtu = change.mtu;
     if (change.master !== undefined) attrs.master = change.master;
     // Flags are set through a change mask: "up" changes, to on or off.
-    const data = change.up === undefined ? { index } : { index, flags: change.up ? { up: true as const } : {}, change: { up: true as const } };
+    const data =
+      change.up === undefined ? { index } : { index, flags: change.up ? { up: true as const } : {}, change: { up: true as const } };
     await this.exclusive((s) => s.setLink(data, attrs, this.opts()));
   }
 
@@ -235,7 +238,13 @@ export class Rtnl {
   async addAddress(index: number, cidr: string, scope: 'universe' | 'link' = 'universe'): Promise<void> {
     const { addr, len, family } = splitCidr(cidr);
     try {
-      await this.exclusive((s) => s.newAddress({ family, prefixlen: len, index, scope: scope === 'link' ? SCOPE_LINK : SCOPE_UNIVERSE }, { local: addr, address: addr }, this.opts(CREATE_OR_REPLACE)));
+      await this.exclusive((s) =>
+        s.newAddress(
+          { family, prefixlen: len, index, scope: scope === 'link' ? SCOPE_LINK : SCOPE_UNIVERSE },
+          { local: addr, address: addr },
+          this.opts(CREATE_OR_REPLACE),
+        ),
+      );
     } catch (e) {
       if (!benign(e, ['EEXIST'])) throw e;
     }
@@ -257,11 +266,16 @@ export class Rtnl {
     for (const m of msgs) {
       const table = Number(m.attrs.table ?? m.data.table ?? 0);
       // The package names known protocol numbers ("KERNEL"); unnamed ones stay numbers.
-      const protocol = typeof m.data.protocol === 'string' ? RouteProtocol[m.data.protocol as keyof typeof RouteProtocol] : Number(m.data.protocol ?? 0);
+      const protocol =
+        typeof m.data.protocol === 'string' ? RouteProtocol[m.data.protocol as keyof typeof RouteProtocol] : Number(m.data.protocol ?? 0);
       if (filter.protocol !== undefined && protocol !== filter.protocol) continue;
       if (filter.table !== undefined && table !== filter.table) continue;
       const family = m.data.family === AF_INET ? 4 : 16;
-      const dst = m.attrs.dst ? `${fromBytes(m.attrs.dst as Buffer)}/${m.data.dstLen}` : family === 4 ? `0.0.0.0/${m.data.dstLen}` : `::/${m.data.dstLen}`;
+      const dst = m.attrs.dst
+        ? `${fromBytes(m.attrs.dst as Buffer)}/${m.data.dstLen}`
+        : family === 4
+          ? `0.0.0.0/${m.data.dstLen}`
+          : `::/${m.data.dstLen}`;
       const r: Route = { dst, protocol, table };
       if (m.attrs.gateway) r.gateway = fromBytes(m.attrs.gateway as Buffer);
       if (m.attrs.oif !== undefined) r.oif = m.attrs.oif;
@@ -280,17 +294,32 @@ export class Rtnl {
     if (r.oif !== undefined) attrs.oif = r.oif;
     if (r.src) attrs.prefsrc = toBytes(r.src);
     if (r.table > 255) attrs.table = r.table;
-    await this.exclusive((s) => s.newRoute(
-      { family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol, scope: r.gateway ? SCOPE_UNIVERSE : SCOPE_LINK, type: RTN_UNICAST },
-      attrs,
-      this.opts(CREATE_OR_REPLACE),
-    ));
+    await this.exclusive((s) =>
+      s.newRoute(
+        {
+          family,
+          dstLen: len,
+          table: r.table > 255 ? 0 : r.table,
+          protocol: r.protocol,
+          scope: r.gateway ? SCOPE_UNIVERSE : SCOPE_LINK,
+          type: RTN_UNICAST,
+        },
+        attrs,
+        this.opts(CREATE_OR_REPLACE),
+      ),
+    );
   }
 
   async deleteRoute(r: Pick<Route, 'dst' | 'protocol' | 'table'>): Promise<void> {
     const { addr, len, family } = splitCidr(r.dst);
     try {
-      await this.exclusive((s) => s.delRoute({ family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol }, { dst: addr, ...(r.table > 255 ? { table: r.table } : {}) }, this.opts()));
+      await this.exclusive((s) =>
+        s.delRoute(
+          { family, dstLen: len, table: r.table > 255 ? 0 : r.table, protocol: r.protocol },
+          { dst: addr, ...(r.table > 255 ? { table: r.table } : {}) },
+          this.opts(),
+        ),
+      );
     } catch (e) {
       if (!benign(e, ['ESRCH', 'ENOENT'])) throw e;
     }

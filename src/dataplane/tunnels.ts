@@ -15,7 +15,18 @@ export const TUNNEL_PREFIX = 'tun-';
 const MAX_IFNAME = 15;
 
 /** IFLA_IPTUN_* (linux/if_tunnel.h). */
-const IPTUN = { LOCAL: 2, REMOTE: 3, TTL: 4, FLAGS: 8, PROTO: 9, PMTUDISC: 10, ENCAP_TYPE: 15, ENCAP_FLAGS: 16, ENCAP_SPORT: 17, ENCAP_DPORT: 18 } as const;
+const IPTUN = {
+  LOCAL: 2,
+  REMOTE: 3,
+  TTL: 4,
+  FLAGS: 8,
+  PROTO: 9,
+  PMTUDISC: 10,
+  ENCAP_TYPE: 15,
+  ENCAP_FLAGS: 16,
+  ENCAP_SPORT: 17,
+  ENCAP_DPORT: 18,
+} as const;
 const ENCAP_GUE = 2;
 const IPPROTO_IPIP = 4;
 const IPPROTO_IPV6 = 41;
@@ -42,7 +53,11 @@ export interface DesiredTunnel {
 export function tunnelName(ip: string): string {
   const plain = `${TUNNEL_PREFIX}${ip.replace(/[.:]/g, '')}`;
   if (plain.length <= MAX_IFNAME && ipFamily(ip) === 4) return plain;
-  return `${TUNNEL_PREFIX}${crypto.createHash('sha256').update(ipaddr.parse(ip).toNormalizedString()).digest('hex').slice(0, MAX_IFNAME - TUNNEL_PREFIX.length)}`;
+  return `${TUNNEL_PREFIX}${crypto
+    .createHash('sha256')
+    .update(ipaddr.parse(ip).toNormalizedString())
+    .digest('hex')
+    .slice(0, MAX_IFNAME - TUNNEL_PREFIX.length)}`;
 }
 
 /** Bytes the encapsulation adds: outer IP header, plus UDP and GUE headers for fou. */
@@ -127,7 +142,12 @@ export class TunnelReconciler {
     return (await this.current())
       .map((l) => {
         const a = actual(l);
-        return { name: l.name, ...(a ? { remote: a.remote, encap: a.encap === 'fou' ? `fou:${a.port}` : l.kind === 'ip6tnl' ? 'ip6ip6' : 'ipip' } : {}), ...(l.mtu ? { mtu: l.mtu } : {}), up: l.up };
+        return {
+          name: l.name,
+          ...(a ? { remote: a.remote, encap: a.encap === 'fou' ? `fou:${a.port}` : l.kind === 'ip6tnl' ? 'ip6ip6' : 'ipip' } : {}),
+          ...(l.mtu ? { mtu: l.mtu } : {}),
+          up: l.up,
+        };
       })
       .sort((x, y) => x.name.localeCompare(y.name));
   }
@@ -142,7 +162,13 @@ export class TunnelReconciler {
     for (const t of desired) {
       let link = have.get(t.name);
       const now = link && isOurs(link) ? actual(link) : undefined;
-      const same = now && now.family === t.family && now.local === t.local && now.remote === t.remote && now.encap === t.encap && (t.encap === 'ipip' || now.port === t.port);
+      const same =
+        now &&
+        now.family === t.family &&
+        now.local === t.local &&
+        now.remote === t.remote &&
+        now.encap === t.encap &&
+        (t.encap === 'ipip' || now.port === t.port);
       if (link && !same) {
         // Another kind of link by that name, other endpoints, or another encapsulation: re-create.
         await this.rtnl.deleteLink(link.index);
@@ -156,7 +182,10 @@ export class TunnelReconciler {
         } catch (e) {
           const m = (e as Error).message;
           // No module for the link kind: the kernel answers "not supported".
-          if (/EOPNOTSUPP|ENOTSUP|not supported/i.test(m)) throw new Error(`cannot create tunnel ${t.name}: this kernel has no ${kind} support (module ${kind === 'ipip' ? 'ipip' : 'ip6_tunnel'}${t.encap === 'fou' ? ' and fou' : ''}); the overlay needs it`);
+          if (/EOPNOTSUPP|ENOTSUP|not supported/i.test(m))
+            throw new Error(
+              `cannot create tunnel ${t.name}: this kernel has no ${kind} support (module ${kind === 'ipip' ? 'ipip' : 'ip6_tunnel'}${t.encap === 'fou' ? ' and fou' : ''}); the overlay needs it`,
+            );
           throw e;
         }
         link = await this.rtnl.link(t.name);

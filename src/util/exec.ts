@@ -23,23 +23,32 @@ export class CommandError extends Error {
 export const COMMAND_TIMEOUT_MS = 30000;
 
 /** Runs a command; rejects with CommandError on a non-zero exit unless `allowFail`, and always on a timeout. */
-export function run(cmd: string, args: readonly string[], opts: ExecFileOptions & { allowFail?: boolean; input?: string } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: ExecFileOptions & { allowFail?: boolean; input?: string } = {},
+): Promise<RunResult> {
   const timeout = opts.timeout ?? COMMAND_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', killSignal: 'SIGKILL', ...opts, timeout }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
-      const result = { stdout: String(stdout), stderr: String(stderr), code };
-      if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(new Error(`${cmd}: command not found`));
-        return;
-      }
-      if (err && (err as { killed?: boolean }).killed && timeout > 0) {
-        reject(new CommandError([cmd, ...args], { ...result, stderr: `killed after ${timeout / 1000} s (timeout)`, code: -1 }));
-        return;
-      }
-      if (code !== 0 && !opts.allowFail) reject(new CommandError([cmd, ...args], result));
-      else resolve(result);
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', killSignal: 'SIGKILL', ...opts, timeout },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0;
+        const result = { stdout: String(stdout), stderr: String(stderr), code };
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+          reject(new Error(`${cmd}: command not found`));
+          return;
+        }
+        if (err && (err as { killed?: boolean }).killed && timeout > 0) {
+          reject(new CommandError([cmd, ...args], { ...result, stderr: `killed after ${timeout / 1000} s (timeout)`, code: -1 }));
+          return;
+        }
+        if (code !== 0 && !opts.allowFail) reject(new CommandError([cmd, ...args], result));
+        else resolve(result);
+      },
+    );
     // A command that exits before reading its input makes the write fail (EPIPE): its exit code says why.
     child.stdin?.on('error', () => undefined);
     if (opts.input !== undefined) child.stdin?.end(opts.input);

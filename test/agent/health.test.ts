@@ -21,19 +21,26 @@ describe('health (as kube-router: each loop within its period plus its first-run
       healthy: false,
       problems: ['the routes loop has not completed for 66 s (limit 66 s)'],
     });
-    expect(checkHealth({ ...base, now: MIN + HEALTH_GRACE_MS + 1, tasks: tasks(undefined, 1000) }).problems).toEqual(['the sync loop has not completed since start (limit 65 s)']);
+    expect(checkHealth({ ...base, now: MIN + HEALTH_GRACE_MS + 1, tasks: tasks(undefined, 1000) }).problems).toEqual([
+      'the sync loop has not completed since start (limit 65 s)',
+    ]);
   });
 
   it('fails, saying why, while the API server has not been listed and no saved state is in use', () => {
     const apiServer = 'waiting for the API server to list Nodes (last error: no response in 30 s)';
-    expect(checkHealth({ ...base, now: 1000, tasks: tasks(900, 900), speaker: { running: false }, apiServer }).problems).toEqual([`not ready: ${apiServer}`]);
+    expect(checkHealth({ ...base, now: 1000, tasks: tasks(900, 900), speaker: { running: false }, apiServer }).problems).toEqual([
+      `not ready: ${apiServer}`,
+    ]);
   });
 
   it('fails when the speaker is down, or the node is not part of the cluster', () => {
-    expect(checkHealth({ ...base, now: 1000, tasks: tasks(900, 900), speaker: { running: false } }).problems).toEqual(['the BGP speaker is not running']);
-    expect(checkHealth({ ...base, now: 1000, tasks: tasks(900, 900), speaker: { running: false }, waitingFor: 'no Node object with this name' }).problems).toEqual([
-      'not part of the cluster: no Node object with this name',
+    expect(checkHealth({ ...base, now: 1000, tasks: tasks(900, 900), speaker: { running: false } }).problems).toEqual([
+      'the BGP speaker is not running',
     ]);
+    expect(
+      checkHealth({ ...base, now: 1000, tasks: tasks(900, 900), speaker: { running: false }, waitingFor: 'no Node object with this name' })
+        .problems,
+    ).toEqual(['not part of the cluster: no Node object with this name']);
     // Without --run-router there is no speaker to check.
     expect(checkHealth({ ...base, now: 1000, tasks: tasks(900, 900), speaker: undefined }).healthy).toBe(true);
   });

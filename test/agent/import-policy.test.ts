@@ -27,14 +27,23 @@ describe('import policy', () => {
   });
 
   it('a refused default route is kept with its reason, never best, and `bgp rib` says so', async () => {
-    const speaker = new Speaker({ asn: 64512, routerId: '10.0.0.11', listen: false, importPolicy: (prefix) => importVerdict(prefix, inputs) });
+    const speaker = new Speaker({
+      asn: 64512,
+      routerId: '10.0.0.11',
+      listen: false,
+      importPolicy: (prefix) => importVerdict(prefix, inputs),
+    });
     speaker.addNeighbor({ address: '10.0.0.254', asn: 64513, passive: true });
     const t = establishFake(speaker, { address: '10.0.0.254', asn: 64513, families: ['ipv4-unicast'] });
     t.push(ipv4Update(['0.0.0.0/0', '10.244.9.0/24'], { asn: 64513, nextHop: '10.0.0.254' }));
     expect(speaker.rib.destination('0.0.0.0/0')?.best).toBeUndefined();
     expect(speaker.rib.destination('10.244.9.0/24')?.best).toBeDefined();
     const rib = ribView(speaker);
-    expect(rib.find((p) => p.prefix === '0.0.0.0/0')).toMatchObject({ accepted: false, best: false, rejectReason: 'rejected by import policy: default route (accepted only with --bgp-accept-default-route)' });
+    expect(rib.find((p) => p.prefix === '0.0.0.0/0')).toMatchObject({
+      accepted: false,
+      best: false,
+      rejectReason: 'rejected by import policy: default route (accepted only with --bgp-accept-default-route)',
+    });
     expect(formatRib(rib)).toMatch(/0\.0\.0\.0\/0 .*\{Rejected: rejected by import policy: default route/);
     await speaker.stop();
   });
@@ -44,9 +53,15 @@ describe('import policy', () => {
     speaker.addNeighbor({ address: '10.0.0.254', asn: 64513, passive: true });
     const t = establishFake(speaker, { address: '10.0.0.254', asn: 64513, families: ['ipv4-unicast'] });
     t.push(ipv4Update(['10.0.0.0/24', '10.244.9.0/24'], { asn: 64513, nextHop: '10.0.0.254' }));
-    const fib = (prefix: string) => (prefix === '10.0.0.0/24' ? { installed: false as const, reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" } : { installed: true as const });
+    const fib = (prefix: string) =>
+      prefix === '10.0.0.0/24'
+        ? { installed: false as const, reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" }
+        : { installed: true as const };
     const rib = ribView(speaker, undefined, fib);
-    expect(rib.find((p) => p.prefix === '10.0.0.0/24')?.fib).toEqual({ installed: false, reason: "inside 10.0.0.0/24, a subnet on this node's interfaces" });
+    expect(rib.find((p) => p.prefix === '10.0.0.0/24')?.fib).toEqual({
+      installed: false,
+      reason: "inside 10.0.0.0/24, a subnet on this node's interfaces",
+    });
     expect(rib.find((p) => p.prefix === '10.244.9.0/24')?.fib).toEqual({ installed: true });
     expect(formatRib(rib)).toMatch(/10\.0\.0\.0\/24 .*\{NotInstalled: inside 10\.0\.0\.0\/24, a subnet on this node's interfaces\}/);
     void speaker.stop();

@@ -67,7 +67,9 @@ describe('planKernel', () => {
 
   it('--overlay-type subnet: a tunnel only to the node in another subnet, MTU 1480, its host route in table 77, the rule for our pod CIDR', () => {
     const p = planKernel({ ...base, overlay: { type: 'subnet', encap: 'ipip', port: 5555 } });
-    expect(p.tunnels).toEqual([{ name: 'tun-100113', family: 4, local: '10.0.0.11', remote: '10.0.1.13', encap: 'ipip', port: 5555, mtu: 1480 }]);
+    expect(p.tunnels).toEqual([
+      { name: 'tun-100113', family: 4, local: '10.0.0.11', remote: '10.0.1.13', encap: 'ipip', port: 5555, mtu: 1480 },
+    ]);
     expect(p.routes).toEqual([
       { dst: '10.244.2.0/24', gateway: '10.0.0.12' },
       { dst: '10.244.3.0/24', dev: 'tun-100113', src: '10.0.0.11' },
@@ -89,7 +91,11 @@ describe('planKernel', () => {
   });
 
   it('never tunnels to what is not a node (a router outside the cluster)', () => {
-    const p = planKernel({ ...base, learned: [{ prefix: '0.0.0.0/0', nextHop: '10.0.5.1' }], overlay: { type: 'full', encap: 'ipip', port: 5555 } });
+    const p = planKernel({
+      ...base,
+      learned: [{ prefix: '0.0.0.0/0', nextHop: '10.0.5.1' }],
+      overlay: { type: 'full', encap: 'ipip', port: 5555 },
+    });
     expect(p.tunnels).toEqual([]);
     expect(p.unreachable).toEqual(['0.0.0.0/0']);
   });

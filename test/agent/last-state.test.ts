@@ -12,7 +12,15 @@ describe('last state', () => {
   const file = path.join(dir, 'sub', 'state.json');
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const nodes = {
-    local: { name: 'node1', ipv4: '10.0.0.11', podCidrs: ['10.244.1.0/24'], communities: [], peers: [], localAddresses: [], importReject: [] },
+    local: {
+      name: 'node1',
+      ipv4: '10.0.0.11',
+      podCidrs: ['10.244.1.0/24'],
+      communities: [],
+      peers: [],
+      localAddresses: [],
+      importReject: [],
+    },
     nodes: [{ name: 'node1', ipv4: '10.0.0.11', podCidrs: ['10.244.1.0/24'] }],
     internalPeers: [{ node: 'node2', address: '10.0.0.12', asn: 64512, rrClient: false }],
     podSubnets: ['10.244.1.0/24'],

@@ -15,7 +15,10 @@ const peer = (address: string, over: Partial<NeighborView> = {}): NeighborView =
   received: 3,
   accepted: 2,
   advertised: 1,
-  messages: { received: { open: 1, update: 7, notification: 0, keepalive: 4, routeRefresh: 1, total: 13 }, sent: { open: 1, update: 2, notification: 1, keepalive: 4, routeRefresh: 0, total: 8 } },
+  messages: {
+    received: { open: 1, update: 7, notification: 0, keepalive: 4, routeRefresh: 1, total: 13 },
+    sent: { open: 1, update: 2, notification: 1, keepalive: 4, routeRefresh: 0, total: 8 },
+  },
   notifications: { sent: { '6/2': 1 }, received: { '3/1': 2 } },
   flaps: 1,
   routesNotSent: 2,

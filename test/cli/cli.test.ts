@@ -66,7 +66,9 @@ describe('kube-router-ts CLI', () => {
   it('never deletes what is not a socket at the admin socket path', async () => {
     const file = path.join(dir, 'precious.txt');
     fs.writeFileSync(file, 'operator data');
-    await expect(startAdminServer(() => undefined, file, silentLogger)).rejects.toThrow(/exists and is not a socket; refusing to replace it/);
+    await expect(startAdminServer(() => undefined, file, silentLogger)).rejects.toThrow(
+      /exists and is not a socket; refusing to replace it/,
+    );
     expect(fs.readFileSync(file, 'utf8')).toBe('operator data');
     // A stale socket left by an earlier run (bound, never removed) is replaced.
     const socket = path.join(dir, 'stale.sock');

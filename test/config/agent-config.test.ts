@@ -6,9 +6,14 @@ import { AGENT_OPTIONS, agentConfigFrom, parseDuration } from '../../src/config/
 import { flagsMarkdown } from '../../src/config/flags-doc';
 
 function parse(...argv: string[]) {
-  const a = yargs(argv).options(AGENT_OPTIONS).strict().exitProcess(false).fail((msg, err) => {
-    throw err ?? new Error(msg);
-  }).parseSync();
+  const a = yargs(argv)
+    .options(AGENT_OPTIONS)
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    })
+    .parseSync();
   return agentConfigFrom(a as never, () => 'node-from-hostname');
 }
 
@@ -40,7 +45,15 @@ describe('agent flags', () => {
   });
 
   it('pairs peer router IPs, ASNs, ports and base64 passwords, comma-separated or repeated', () => {
-    const c = parse('--peer-router-ips=192.168.1.99,192.168.1.100', '--peer-router-asns', '65000', '--peer-router-asns', '65001', '--peer-router-ports=179,1179', '--peer-router-passwords=U2VjdXJlUGFzc3dvcmQK,');
+    const c = parse(
+      '--peer-router-ips=192.168.1.99,192.168.1.100',
+      '--peer-router-asns',
+      '65000',
+      '--peer-router-asns',
+      '65001',
+      '--peer-router-ports=179,1179',
+      '--peer-router-passwords=U2VjdXJlUGFzc3dvcmQK,',
+    );
     expect(c.peerRouters).toEqual([
       { address: '192.168.1.99', asn: 65000, port: 179, password: 'SecurePassword' },
       { address: '192.168.1.100', asn: 65001, port: 1179 },
@@ -52,7 +65,9 @@ describe('agent flags', () => {
     expect(parse(...two, '--peer-router-max-prefixes=500').peerRouters.map((p) => p.maxPrefixes)).toEqual([500, 500]);
     expect(parse(...two, '--peer-router-max-prefixes=100,').peerRouters.map((p) => p.maxPrefixes)).toEqual([100, undefined]);
     expect(parse(...two).peerRouters.map((p) => p.maxPrefixes)).toEqual([undefined, undefined]);
-    expect(() => parse(...two, '--peer-router-max-prefixes=1,2,3')).toThrow(/--peer-router-max-prefixes: needs one value for all peers or one per --peer-router-ips entry/);
+    expect(() => parse(...two, '--peer-router-max-prefixes=1,2,3')).toThrow(
+      /--peer-router-max-prefixes: needs one value for all peers or one per --peer-router-ips entry/,
+    );
     expect(() => parse(...two, '--peer-router-max-prefixes=lots')).toThrow(/--peer-router-max-prefixes: "lots" is not a prefix count/);
   });
 
@@ -64,7 +79,10 @@ describe('agent flags', () => {
   it('reads passwords from --peer-router-passwords-file', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'krt-pw-')), 'pw');
     fs.writeFileSync(file, 'U2VjdXJlUGFzc3dvcmQK,\n');
-    expect(parse('--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1,2', `--peer-router-passwords-file=${file}`).peerRouters[0]!.password).toBe('SecurePassword');
+    expect(
+      parse('--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1,2', `--peer-router-passwords-file=${file}`).peerRouters[0]!
+        .password,
+    ).toBe('SecurePassword');
   });
 
   it('serves metrics only with a port, health on 20244 unless 0, as kube-router', () => {
@@ -78,21 +96,37 @@ describe('agent flags', () => {
     expect(parseDuration('x', '2h22m')).toBe((2 * 60 + 22) * 60000);
     expect(parseDuration('x', '1500ms')).toBe(1500);
     expect(parse('--routes-sync-period=15s', '--bgp-holdtime=9s').routesSyncPeriodMs).toBe(15000);
-    expect(parse('--bgp-graceful-restart', '--bgp-graceful-restart-time=120s').gracefulRestart).toEqual({ restartTime: 120, deferralTime: 360 });
+    expect(parse('--bgp-graceful-restart', '--bgp-graceful-restart-time=120s').gracefulRestart).toEqual({
+      restartTime: 120,
+      deferralTime: 360,
+    });
   });
 
   it.each([
     [['--cluster-asn=0'], /--cluster-asn: "0" is not an AS number/],
     [['--peer-router-ips=10.0.0.1,nope', '--peer-router-asns=1,2'], /--peer-router-ips: "nope" is not an IP address/],
-    [['--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1'], /--peer-router-asns: needs one AS number per --peer-router-ips entry/],
+    [
+      ['--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1'],
+      /--peer-router-asns: needs one AS number per --peer-router-ips entry/,
+    ],
     [['--peer-router-ips=10.0.0.1', '--peer-router-asns=1', '--peer-router-ports=70000'], /--peer-router-ports: "70000" is not a port/],
-    [['--peer-router-ips=10.0.0.1', '--peer-router-asns=1', '--peer-router-passwords=not base64!'], /--peer-router-passwords: passwords must be base64-encoded/],
+    [
+      ['--peer-router-ips=10.0.0.1', '--peer-router-asns=1', '--peer-router-passwords=not base64!'],
+      /--peer-router-passwords: passwords must be base64-encoded/,
+    ],
     [['--routes-sync-period=5 minutes'], /--routes-sync-period: "5 minutes" is not a duration/],
     [['--bgp-holdtime=2s'], /--bgp-holdtime: must be 0 or whole seconds from 3s/],
     [['--bgp-graceful-restart-time=5000s'], /--bgp-graceful-restart-time: must be whole seconds from 1s to 4095s/],
     [['--router-id=fe80::1'], /--router-id: "fe80::1" is neither an IPv4 address nor "generate"/],
     [['--router-id=0.0.0.0'], /--router-id: must not be 0\.0\.0\.0/],
-    [[`--peer-router-ips=10.0.0.1`, '--peer-router-asns=65000', `--peer-router-passwords=${Buffer.from('é'.repeat(41)).toString('base64')}`], /a TCP MD5 key has 1 to 80 bytes \(one has 82\)/],
+    [
+      [
+        `--peer-router-ips=10.0.0.1`,
+        '--peer-router-asns=65000',
+        `--peer-router-passwords=${Buffer.from('é'.repeat(41)).toString('base64')}`,
+      ],
+      /a TCP MD5 key has 1 to 80 bytes \(one has 82\)/,
+    ],
     [['--service-external-ip-range=10.0.0.0/40'], /--service-external-ip-range: "10.0.0.0\/40" is not a CIDR/],
     [['--run-firewall'], /--run-firewall: is not implemented/],
     [['--enable-ipv4=false'], /--enable-ipv4: at least one/],

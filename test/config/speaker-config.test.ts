@@ -13,9 +13,12 @@ describe('speaker config', () => {
   it('takes a prefix limit per neighbour', () => {
     const c = parseSpeakerConfig({ ...ok, neighbors: [{ address: '10.0.0.2', asn: 65001, maxPrefixes: 1000, maxPrefixesRestart: 120 }] });
     expect(c.neighbors[0]).toMatchObject({ maxPrefixes: 1000, maxPrefixesRestart: 120 });
-    expect(() => parseSpeakerConfig({ ...ok, neighbors: [{ address: '10.0.0.2', asn: 65001, maxPrefixes: 0 }] })).toThrow(/neighbors\[0\]\.maxPrefixes/);
+    expect(() => parseSpeakerConfig({ ...ok, neighbors: [{ address: '10.0.0.2', asn: 65001, maxPrefixes: 0 }] })).toThrow(
+      /neighbors\[0\]\.maxPrefixes/,
+    );
   });
-  it('canonicalises prefixes', () => expect(parseSpeakerConfig({ ...ok, advertise: ['10.1.2.3/24', 'FD00::1/64'] }).advertise).toEqual(['10.1.2.0/24', 'fd00::/64']));
+  it('canonicalises prefixes', () =>
+    expect(parseSpeakerConfig({ ...ok, advertise: ['10.1.2.3/24', 'FD00::1/64'] }).advertise).toEqual(['10.1.2.0/24', 'fd00::/64']));
   it.each([
     [{ ...ok, routerId: 'x' }, /routerId: must be an IPv4 address/],
     [{ ...ok, asn: 0 }, /asn: AS numbers start at 1/],
@@ -23,13 +26,43 @@ describe('speaker config', () => {
     [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 'x' }] }, /neighbors\[0\]\.asn: Expected number/],
     [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1, holdTime: 2 }] }, /neighbors\[0\]\.holdTime: must be 0 or at least 3/],
     [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1, families: ['ipv4-multicast'] }] }, /neighbors\[0\]\.families\[0\]/],
-    [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1 }, { address: '10.0.0.2', asn: 2 }] }, /neighbors\[1\]\.address: duplicate neighbor/],
+    [
+      {
+        ...ok,
+        neighbors: [
+          { address: '10.0.0.2', asn: 1 },
+          { address: '10.0.0.2', asn: 2 },
+        ],
+      },
+      /neighbors\[1\]\.address: duplicate neighbor/,
+    ],
     [{ ...ok, advertise: ['10.0.0.0/33'] }, /advertise\[0\]: bad prefix length/],
     [{ ...ok, routerId: '0.0.0.0' }, /routerId: must not be 0\.0\.0\.0/],
     // One neighbour written two ways: refused when the file is read, before anything listens.
-    [{ ...ok, neighbors: [{ address: 'fd00::2', asn: 1 }, { address: 'FD00:0:0::2', asn: 2 }] }, /neighbors\[1\]\.address: duplicate neighbor fd00::2/],
-    [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1 }, { address: '::ffff:10.0.0.2', asn: 2 }] }, /neighbors\[1\]\.address: duplicate neighbor 10\.0\.0\.2/],
-    [{ ...ok, neighbors: [{ address: '10.0.0.2', asn: 1, password: 'é'.repeat(41) }] }, /neighbors\[0\]\.password: TCP MD5 keys are at most 80 bytes/],
+    [
+      {
+        ...ok,
+        neighbors: [
+          { address: 'fd00::2', asn: 1 },
+          { address: 'FD00:0:0::2', asn: 2 },
+        ],
+      },
+      /neighbors\[1\]\.address: duplicate neighbor fd00::2/,
+    ],
+    [
+      {
+        ...ok,
+        neighbors: [
+          { address: '10.0.0.2', asn: 1 },
+          { address: '::ffff:10.0.0.2', asn: 2 },
+        ],
+      },
+      /neighbors\[1\]\.address: duplicate neighbor 10\.0\.0\.2/,
+    ],
+    [
+      { ...ok, neighbors: [{ address: '10.0.0.2', asn: 1, password: 'é'.repeat(41) }] },
+      /neighbors\[0\]\.password: TCP MD5 keys are at most 80 bytes/,
+    ],
     [{ ...ok, gracefulRestart: { restartTime: 5000 } }, /gracefulRestart\.restartTime: the restart time field has 12 bits/],
     [{ ...ok, nieghbors: [] }, /Unrecognized key\(s\) in object: 'nieghbors'/],
   ])('rejects %j with one message naming the field', (input, message) => {

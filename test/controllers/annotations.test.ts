@@ -1,4 +1,12 @@
-import { parseCommunities, parsePeersYaml, parseLegacyPeers, parseClusterId, parseBool, parsePassword, MAX_COMMUNITIES } from '../../controllers/annotations';
+import {
+  parseCommunities,
+  parsePeersYaml,
+  parseLegacyPeers,
+  parseClusterId,
+  parseBool,
+  parsePassword,
+  MAX_COMMUNITIES,
+} from '../../controllers/annotations';
 import { computeNodes, MAX_ANNOTATION_LENGTH } from '../../controllers/nodes';
 import { Problems } from '../../controllers/problems';
 import { buildAnnouncements } from '../../bgp/speaker/update-builder';
@@ -20,7 +28,15 @@ describe('kube-router annotations', () => {
     // The largest route we could export with them still fits: IPv6 /128 with a link-local next
     // hop, 4-octet ASNs prepended 64 times toward a 2-octet-AS peer (AS_PATH and AS4_PATH), MED, LOCAL_PREF.
     const asPath = prepend(prepend([], 4200000000, 64), 4200000001);
-    const attrs = { origin: 0, asPath, nextHop: 'fd00::1', linkLocalNextHop: 'fe80::1', med: 1, localPref: 100, communities: max.ok ? max.value : [] };
+    const attrs = {
+      origin: 0,
+      asPath,
+      nextHop: 'fd00::1',
+      linkLocalNextHop: 'fe80::1',
+      med: 1,
+      localPref: 100,
+      communities: max.ok ? max.value : [],
+    };
     const [msg] = buildAnnouncements('ipv6-unicast', attrs, ['fd00:1:2:3:4:5:6:7/128'], { as4: false });
     expect(msg!.length).toBeLessThan(4096);
   });
@@ -29,7 +45,14 @@ describe('kube-router annotations', () => {
     const warnings: string[] = [];
     const problems = new Problems({ warn: (_o, msg) => warnings.push(msg ?? '') });
     const node = (communities: string) => ({
-      metadata: { name: 'n1', annotations: { 'kube-router.io/node.bgp.communities': communities, 'kube-router.io/path-prepend.as': '65000', 'kube-router.io/path-prepend.repeat-n': '2' } },
+      metadata: {
+        name: 'n1',
+        annotations: {
+          'kube-router.io/node.bgp.communities': communities,
+          'kube-router.io/path-prepend.as': '65000',
+          'kube-router.io/path-prepend.repeat-n': '2',
+        },
+      },
       spec: { podCIDR: '10.244.1.0/24' },
       status: { addresses: [{ type: 'InternalIP', address: '10.0.0.11' }] },
     });
@@ -47,7 +70,9 @@ describe('kube-router annotations', () => {
   });
 
   it('reads the kube-router.io/peers YAML list', () => {
-    const r = parsePeersYaml('- remoteip: 192.168.1.99\n  remoteasn: 65000\n  password: U2VjdXJlUGFzc3dvcmQK\n- remoteip: 192.168.1.100\n  remoteasn: 65000\n  port: 1179\n  localip: 10.0.0.5\n');
+    const r = parsePeersYaml(
+      '- remoteip: 192.168.1.99\n  remoteasn: 65000\n  password: U2VjdXJlUGFzc3dvcmQK\n- remoteip: 192.168.1.100\n  remoteasn: 65000\n  port: 1179\n  localip: 10.0.0.5\n',
+    );
     expect(r).toEqual({
       ok: true,
       value: [
@@ -67,14 +92,29 @@ describe('kube-router annotations', () => {
   ])('refuses peers %j', (text, error) => expect(parsePeersYaml(text)).toMatchObject({ ok: false, error: expect.stringMatching(error) }));
 
   it('takes a prefix limit per peer in kube-router.io/peers (maxprefixes)', () => {
-    expect(parsePeersYaml('- remoteip: 192.168.1.99\n  remoteasn: 65000\n  maxprefixes: 200\n')).toEqual({ ok: true, value: [{ address: '192.168.1.99', asn: 65000, port: 179, maxPrefixes: 200 }] });
+    expect(parsePeersYaml('- remoteip: 192.168.1.99\n  remoteasn: 65000\n  maxprefixes: 200\n')).toEqual({
+      ok: true,
+      value: [{ address: '192.168.1.99', asn: 65000, port: 179, maxPrefixes: 200 }],
+    });
   });
 
   it('zips the deprecated peer.* annotations', () => {
     expect(
-      parseLegacyPeers({ 'kube-router.io/peer.ips': '192.168.1.99,192.168.1.100', 'kube-router.io/peer.asns': '65000,65001', 'kube-router.io/peer.passwords': 'U2VjdXJlUGFzc3dvcmQK,' }),
-    ).toEqual({ ok: true, value: [{ address: '192.168.1.99', asn: 65000, port: 179, password: 'SecurePassword' }, { address: '192.168.1.100', asn: 65001, port: 179 }] });
-    expect(parseLegacyPeers({ 'kube-router.io/peer.ips': '1.1.1.1,2.2.2.2', 'kube-router.io/peer.asns': '1' })).toMatchObject({ ok: false });
+      parseLegacyPeers({
+        'kube-router.io/peer.ips': '192.168.1.99,192.168.1.100',
+        'kube-router.io/peer.asns': '65000,65001',
+        'kube-router.io/peer.passwords': 'U2VjdXJlUGFzc3dvcmQK,',
+      }),
+    ).toEqual({
+      ok: true,
+      value: [
+        { address: '192.168.1.99', asn: 65000, port: 179, password: 'SecurePassword' },
+        { address: '192.168.1.100', asn: 65001, port: 179 },
+      ],
+    });
+    expect(parseLegacyPeers({ 'kube-router.io/peer.ips': '1.1.1.1,2.2.2.2', 'kube-router.io/peer.asns': '1' })).toMatchObject({
+      ok: false,
+    });
   });
 
   it('reads cluster IDs, booleans and passwords as kube-router does', () => {
@@ -86,6 +126,9 @@ describe('kube-router annotations', () => {
     expect(parsePassword('%%%')).toMatchObject({ ok: false });
     // 80 octets is the kernel's limit (TCP_MD5SIG_MAXKEYLEN); counted in bytes, not characters.
     expect(parsePassword(Buffer.from('k'.repeat(80)).toString('base64'))).toEqual({ ok: true, value: 'k'.repeat(80) });
-    expect(parsePassword(Buffer.from('é'.repeat(41)).toString('base64'))).toMatchObject({ ok: false, error: expect.stringMatching(/82\)/) });
+    expect(parsePassword(Buffer.from('é'.repeat(41)).toString('base64'))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/82\)/),
+    });
   });
 });

@@ -5,9 +5,23 @@ import { Problems } from '../../controllers/problems';
 const node = (name: string, ip: string, podCidr: string, annotations: Record<string, string> = {}, ipv6?: string): NodeObject => ({
   metadata: { name, annotations },
   spec: { podCIDR: podCidr, podCIDRs: [podCidr] },
-  status: { addresses: [{ type: 'InternalIP', address: ip }, ...(ipv6 ? [{ type: 'InternalIP', address: ipv6 }] : []), { type: 'Hostname', address: name }] },
+  status: {
+    addresses: [
+      { type: 'InternalIP', address: ip },
+      ...(ipv6 ? [{ type: 'InternalIP', address: ipv6 }] : []),
+      { type: 'Hostname', address: name },
+    ],
+  },
 });
-const opts = (over: Partial<NodesOptions> = {}): NodesOptions => ({ nodeName: 'node1', clusterAsn: 64512, fullMesh: true, enableIbgp: true, ipv4: true, ipv6: false, ...over });
+const opts = (over: Partial<NodesOptions> = {}): NodesOptions => ({
+  nodeName: 'node1',
+  clusterAsn: 64512,
+  fullMesh: true,
+  enableIbgp: true,
+  ipv4: true,
+  ipv6: false,
+  ...over,
+});
 
 function run(nodes: NodeObject[], o = opts()) {
   const warnings: string[] = [];
@@ -16,7 +30,11 @@ function run(nodes: NodeObject[], o = opts()) {
 }
 
 // The seed's cluster: 192.168.50.50-52 with /24 pod CIDRs from 10.233.64.0/18.
-const seed = () => [node('node1', '192.168.50.50', '10.233.64.0/24'), node('node2', '192.168.50.51', '10.233.66.0/24'), node('node3', '192.168.50.52', '10.233.65.0/24')];
+const seed = () => [
+  node('node1', '192.168.50.50', '10.233.64.0/24'),
+  node('node2', '192.168.50.51', '10.233.66.0/24'),
+  node('node3', '192.168.50.52', '10.233.65.0/24'),
+];
 
 describe('nodes controller', () => {
   it('full mesh: every other node is an iBGP peer in the cluster ASN; ipsets hold all pod CIDRs and node IPs', () => {
@@ -38,7 +56,9 @@ describe('nodes controller', () => {
       node('node2', '10.0.0.2', '10.1.2.0/24', { 'kube-router.io/node.asn': '65001' }),
       node('node3', '10.0.0.3', '10.1.3.0/24', { 'kube-router.io/node.asn': '65002' }),
     ];
-    expect(run(nodes, opts({ fullMesh: false })).internalPeers).toEqual([{ node: 'node2', address: '10.0.0.2', asn: 65001, rrClient: false }]);
+    expect(run(nodes, opts({ fullMesh: false })).internalPeers).toEqual([
+      { node: 'node2', address: '10.0.0.2', asn: 65001, rrClient: false },
+    ]);
   });
 
   it('route reflector roles: a client peers only with servers; a server marks its clients', () => {
@@ -89,7 +109,10 @@ describe('nodes controller', () => {
   });
 
   it('a garbage annotation is reported once and ignored; the rest of the node stays', () => {
-    const bad = [node('node1', '10.0.0.1', '10.1.1.0/24', { 'kube-router.io/node.bgp.communities': 'banana', 'kube-router.io/peers': '{{{' }), node('node2', '10.0.0.2', '10.1.2.0/24', { 'kube-router.io/node.asn': 'x' })];
+    const bad = [
+      node('node1', '10.0.0.1', '10.1.1.0/24', { 'kube-router.io/node.bgp.communities': 'banana', 'kube-router.io/peers': '{{{' }),
+      node('node2', '10.0.0.2', '10.1.2.0/24', { 'kube-router.io/node.asn': 'x' }),
+    ];
     const warnings: string[] = [];
     const problems = new Problems({ warn: (_o, m) => warnings.push(m ?? '') });
     const r = computeNodes(bad, opts(), problems);
@@ -101,7 +124,11 @@ describe('nodes controller', () => {
   });
 
   it('an API object missing fields is skipped or taken as far as it goes', () => {
-    const r = run([{ metadata: { name: 'node1' } }, { metadata: {} }, { metadata: { name: 'node9' }, status: { addresses: [{ type: 'InternalIP', address: 'garbage' }] } }]);
+    const r = run([
+      { metadata: { name: 'node1' } },
+      { metadata: {} },
+      { metadata: { name: 'node9' }, status: { addresses: [{ type: 'InternalIP', address: 'garbage' }] } },
+    ]);
     expect(r.nodes.map((n) => n.name)).toEqual(['node1', 'node9']);
     expect(r.internalPeers).toEqual([]);
     expect(r.local!.podCidrs).toEqual([]);

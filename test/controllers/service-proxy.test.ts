@@ -3,14 +3,26 @@ import { computeProxy, ProxyOptions } from '../../controllers/service-proxy';
 import type { EndpointSliceObject, ServiceObject } from '../../controllers/services';
 import { Problems } from '../../controllers/problems';
 
-const opts = (over: Partial<ProxyOptions> = {}): ProxyOptions => ({ nodeName: 'node1', nodeIps: ['10.0.0.11'], ipv4: true, ipv6: false, hairpinAll: false, ...over });
+const opts = (over: Partial<ProxyOptions> = {}): ProxyOptions => ({
+  nodeName: 'node1',
+  nodeIps: ['10.0.0.11'],
+  ipv4: true,
+  ipv6: false,
+  hairpinAll: false,
+  ...over,
+});
 const svc = (name: string, spec: ServiceObject['spec'], annotations: Record<string, string> = {}, lb?: string[]): ServiceObject => ({
   metadata: { name, namespace: 'default', annotations },
   spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }], ...spec },
   ...(lb ? { status: { loadBalancer: { ingress: lb.map((ip) => ({ ip })) } } } : {}),
 });
 /** A slice of `service` with endpoints "ip@node" (append "!" for not ready). */
-const slice = (service: string, eps: string[], ports: EndpointSliceObject['ports'] = [{ name: 'http', protocol: 'TCP', port: 8080 }], addressType = 'IPv4'): EndpointSliceObject => ({
+const slice = (
+  service: string,
+  eps: string[],
+  ports: EndpointSliceObject['ports'] = [{ name: 'http', protocol: 'TCP', port: 8080 }],
+  addressType = 'IPv4',
+): EndpointSliceObject => ({
   metadata: { name: `${service}-x`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
   addressType,
   ports,
@@ -23,7 +35,9 @@ const slice = (service: string, eps: string[], ports: EndpointSliceObject['ports
 function run(services: ServiceObject[], slices: EndpointSliceObject[], o = opts()) {
   const warnings: string[] = [];
   const d = computeProxy(services, slices, o, new Problems({ warn: (_o, m) => warnings.push(String(m)) }));
-  const lines = d.virtualServers.map((v) => `${v.kind} ${v.protocol} ${v.address}:${v.port} ${v.scheduler}${v.persistence ? ` p${v.persistence}` : ''} -> ${v.realServers.map((r) => `${r.address}:${r.port}`).join(' ')}`.trim());
+  const lines = d.virtualServers.map((v) =>
+    `${v.kind} ${v.protocol} ${v.address}:${v.port} ${v.scheduler}${v.persistence ? ` p${v.persistence}` : ''} -> ${v.realServers.map((r) => `${r.address}:${r.port}`).join(' ')}`.trim(),
+  );
   return { lines, vips: d.vips, warnings };
 }
 
@@ -35,18 +49,33 @@ describe('service proxy controller', () => {
   });
 
   it('matches slice ports by name and protocol; a service with no endpoints still gets its virtual server', () => {
-    const s = svc('dns', { clusterIP: '10.96.0.53', ports: [{ name: 'dns', protocol: 'UDP', port: 53 }, { name: 'dns-tcp', protocol: 'TCP', port: 53 }] });
-    const sl = slice('dns', ['10.244.1.5@node1'], [
-      { name: 'dns', protocol: 'UDP', port: 5353 },
-      { name: 'dns-tcp', protocol: 'TCP', port: 5354 },
+    const s = svc('dns', {
+      clusterIP: '10.96.0.53',
+      ports: [
+        { name: 'dns', protocol: 'UDP', port: 53 },
+        { name: 'dns-tcp', protocol: 'TCP', port: 53 },
+      ],
+    });
+    const sl = slice(
+      'dns',
+      ['10.244.1.5@node1'],
+      [
+        { name: 'dns', protocol: 'UDP', port: 5353 },
+        { name: 'dns-tcp', protocol: 'TCP', port: 5354 },
+      ],
+    );
+    expect(run([s], [sl]).lines).toEqual([
+      'cluster tcp 10.96.0.53:53 rr -> 10.244.1.5:5354',
+      'cluster udp 10.96.0.53:53 rr -> 10.244.1.5:5353',
     ]);
-    expect(run([s], [sl]).lines).toEqual(['cluster tcp 10.96.0.53:53 rr -> 10.244.1.5:5354', 'cluster udp 10.96.0.53:53 rr -> 10.244.1.5:5353']);
     expect(run([s], []).lines).toEqual(['cluster tcp 10.96.0.53:53 rr ->', 'cluster udp 10.96.0.53:53 rr ->']);
   });
 
   it('NodePort and LoadBalancer: node IP at the node port, external and LB IPs at the port; VIPs exclude node IPs', () => {
     const np = svc('np', { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }], externalIPs: ['198.51.100.7'] });
-    const lb = svc('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80, nodePort: 30081 }] }, {}, ['203.0.113.9']);
+    const lb = svc('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80, nodePort: 30081 }] }, {}, [
+      '203.0.113.9',
+    ]);
     const r = run([np, lb], [slice('np', ['10.244.2.2@node2']), slice('lb', ['10.244.1.2@node1'])]);
     expect(r.lines).toEqual([
       'nodeport tcp 10.0.0.11:30080 rr -> 10.244.2.2:8080',
@@ -60,23 +89,42 @@ describe('service proxy controller', () => {
   });
 
   it('externalTrafficPolicy Local keeps local endpoints on node ports and external IPs, not on the cluster IP', () => {
-    const s = svc('web', { type: 'NodePort', externalTrafficPolicy: 'Local', externalIPs: ['198.51.100.7'], ports: [{ name: 'http', port: 80, nodePort: 30080 }] });
+    const s = svc('web', {
+      type: 'NodePort',
+      externalTrafficPolicy: 'Local',
+      externalIPs: ['198.51.100.7'],
+      ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+    });
     const sl = [slice('web', ['10.244.1.2@node1', '10.244.2.2@node2'])];
-    expect(run([s], sl).lines).toEqual(['nodeport tcp 10.0.0.11:30080 rr -> 10.244.1.2:8080', 'cluster tcp 10.96.0.10:80 rr -> 10.244.1.2:8080 10.244.2.2:8080', 'external tcp 198.51.100.7:80 rr -> 10.244.1.2:8080']);
-    expect(run([s], sl, opts({ nodeName: 'node3' })).lines).toEqual(['nodeport tcp 10.0.0.11:30080 rr ->', 'cluster tcp 10.96.0.10:80 rr -> 10.244.1.2:8080 10.244.2.2:8080', 'external tcp 198.51.100.7:80 rr ->']);
+    expect(run([s], sl).lines).toEqual([
+      'nodeport tcp 10.0.0.11:30080 rr -> 10.244.1.2:8080',
+      'cluster tcp 10.96.0.10:80 rr -> 10.244.1.2:8080 10.244.2.2:8080',
+      'external tcp 198.51.100.7:80 rr -> 10.244.1.2:8080',
+    ]);
+    expect(run([s], sl, opts({ nodeName: 'node3' })).lines).toEqual([
+      'nodeport tcp 10.0.0.11:30080 rr ->',
+      'cluster tcp 10.96.0.10:80 rr -> 10.244.1.2:8080 10.244.2.2:8080',
+      'external tcp 198.51.100.7:80 rr ->',
+    ]);
     const internal = svc('web', { internalTrafficPolicy: 'Local' });
     expect(run([internal], sl, opts({ nodeName: 'node2' })).lines).toEqual(['cluster tcp 10.96.0.10:80 rr -> 10.244.2.2:8080']);
   });
 
   it('scheduler annotation and ClientIP affinity; a bad scheduler is reported once and rr used', () => {
     const lc = svc('lc', { clusterIP: '10.96.0.11', sessionAffinity: 'ClientIP' }, { 'kube-router.io/service.scheduler': 'lc' });
-    const t = svc('t', { clusterIP: '10.96.0.12', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }, { 'kube-router.io/service.scheduler': 'fastest' });
+    const t = svc(
+      't',
+      { clusterIP: '10.96.0.12', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } },
+      { 'kube-router.io/service.scheduler': 'fastest' },
+    );
     const problems = new Problems({ warn: () => undefined });
     const warnings: string[] = [];
     const p2 = new Problems({ warn: (_o, m) => warnings.push(String(m)) });
     computeProxy([t], [], opts(), p2);
     computeProxy([t], [], opts(), p2);
-    expect(warnings).toEqual(['ignoring kube-router.io/service.scheduler on service/default/t: "fastest" is not one of rr, lc, dh, sh, mh; using rr']);
+    expect(warnings).toEqual([
+      'ignoring kube-router.io/service.scheduler on service/default/t: "fastest" is not one of rr, lc, dh, sh, mh; using rr',
+    ]);
     const lines = computeProxy([lc, t], [], opts(), problems).virtualServers.map((v) => `${v.address} ${v.scheduler} ${v.persistence}`);
     expect(lines).toEqual(['10.96.0.11 lc 10800', '10.96.0.12 rr 60']);
   });
@@ -84,7 +132,8 @@ describe('service proxy controller', () => {
   it('hairpin per service by annotation (presence, as kube-router), or for all with --hairpin-mode', () => {
     const a = svc('a', { clusterIP: '10.96.0.11' }, { 'kube-router.io/service.hairpin': '' });
     const b = svc('b', { clusterIP: '10.96.0.12' });
-    const hp = (o: ProxyOptions) => computeProxy([a, b], [], o, new Problems({ warn: () => undefined })).virtualServers.map((v) => `${v.address} ${v.hairpin}`);
+    const hp = (o: ProxyOptions) =>
+      computeProxy([a, b], [], o, new Problems({ warn: () => undefined })).virtualServers.map((v) => `${v.address} ${v.hairpin}`);
     expect(hp(opts())).toEqual(['10.96.0.11 true', '10.96.0.12 false']);
     expect(hp(opts({ hairpinAll: true }))).toEqual(['10.96.0.11 true', '10.96.0.12 true']);
   });
@@ -94,7 +143,14 @@ describe('service proxy controller', () => {
       [
         svc('headless', { clusterIP: 'None' }),
         svc('ext', { type: 'ExternalName', clusterIP: undefined }),
-        svc('bad', { clusterIP: '10.96.0.30', externalIPs: ['not-an-ip'], ports: [{ name: 'x', protocol: 'ICMP', port: 1 }, { name: 'http', port: 80 }] }),
+        svc('bad', {
+          clusterIP: '10.96.0.30',
+          externalIPs: ['not-an-ip'],
+          ports: [
+            { name: 'x', protocol: 'ICMP', port: 1 },
+            { name: 'http', port: 80 },
+          ],
+        }),
         svc('dual', { clusterIP: '10.96.0.40', clusterIPs: ['10.96.0.40', 'fd00:96::40'] }),
       ],
       [slice('dual', ['10.244.1.2@node1']), slice('dual', ['fd00:244::2@node1'], undefined, 'IPv6')],
@@ -102,7 +158,17 @@ describe('service proxy controller', () => {
     expect(r.lines).toEqual(['cluster tcp 10.96.0.30:80 rr ->', 'cluster tcp 10.96.0.40:80 rr -> 10.244.1.2:8080']);
     expect(r.vips).toEqual(['10.96.0.30', '10.96.0.40']);
     expect(r.warnings).toHaveLength(2);
-    const v6 = run([svc('dual', { clusterIP: '10.96.0.40', clusterIPs: ['10.96.0.40', 'fd00:96::40'] })], [slice('dual', ['10.244.1.2@node1']), { ...slice('dual', ['fd00:244::2@node1'], undefined, 'IPv6'), metadata: { name: 'dual-y', namespace: 'default', labels: { 'kubernetes.io/service-name': 'dual' } } }], opts({ ipv6: true }));
+    const v6 = run(
+      [svc('dual', { clusterIP: '10.96.0.40', clusterIPs: ['10.96.0.40', 'fd00:96::40'] })],
+      [
+        slice('dual', ['10.244.1.2@node1']),
+        {
+          ...slice('dual', ['fd00:244::2@node1'], undefined, 'IPv6'),
+          metadata: { name: 'dual-y', namespace: 'default', labels: { 'kubernetes.io/service-name': 'dual' } },
+        },
+      ],
+      opts({ ipv6: true }),
+    );
     expect(v6.lines).toEqual(['cluster tcp 10.96.0.40:80 rr -> 10.244.1.2:8080', 'cluster tcp fd00:96::40:80 rr -> fd00:244::2:8080']);
   });
 });

@@ -20,7 +20,10 @@ const svc = (name: string, spec: ServiceObject['spec'], annotations: Record<stri
   spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ...spec },
   ...(lb ? { status: { loadBalancer: { ingress: lb.map((ip) => ({ ip })) } } } : {}),
 });
-const slice = (service: string, endpoints: EndpointSliceObject['endpoints']): EndpointSliceObject => ({ metadata: { name: `${service}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } }, endpoints });
+const slice = (service: string, endpoints: EndpointSliceObject['endpoints']): EndpointSliceObject => ({
+  metadata: { name: `${service}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+  endpoints,
+});
 
 function vips(services: ServiceObject[], slices: EndpointSliceObject[] = [], o = opts()): string[] {
   return computeServiceVips(services, slices, o, new Problems({ warn: () => undefined })).map((v) => `${v.kind} ${v.prefix}`);
@@ -31,7 +34,10 @@ describe('services controller', () => {
     const s = [svc('web', { clusterIP: '10.96.0.10', externalIPs: ['198.51.100.7'] })];
     expect(vips(s)).toEqual([]);
     expect(vips(s, [], opts({ advertiseClusterIp: true }))).toEqual(['cluster 10.96.0.10/32']);
-    expect(vips(s, [], opts({ advertiseClusterIp: true, advertiseExternalIp: true }))).toEqual(['cluster 10.96.0.10/32', 'external 198.51.100.7/32']);
+    expect(vips(s, [], opts({ advertiseClusterIp: true, advertiseExternalIp: true }))).toEqual([
+      'cluster 10.96.0.10/32',
+      'external 198.51.100.7/32',
+    ]);
   });
 
   it('per-service annotations override the flags both ways', () => {
@@ -57,10 +63,26 @@ describe('services controller', () => {
     const o = opts({ advertiseExternalIp: true, advertiseClusterIp: true });
     it.each<[string, EndpointSliceObject[], string[]]>([
       ['no endpoints: only the cluster IP', [], ['cluster 10.96.0.10/32']],
-      ['a ready endpoint elsewhere', [slice('local', [{ addresses: ['10.233.66.5'], nodeName: 'node2', conditions: { ready: true } }])], ['cluster 10.96.0.10/32']],
-      ['a not-ready endpoint here', [slice('local', [{ addresses: ['10.233.64.5'], nodeName: 'node1', conditions: { ready: false } }])], ['cluster 10.96.0.10/32']],
-      ['a ready endpoint here', [slice('local', [{ addresses: ['10.233.64.5'], nodeName: 'node1', conditions: { ready: true } }])], ['cluster 10.96.0.10/32', 'external 198.51.100.20/32']],
-      ['readiness unset counts as ready', [slice('local', [{ addresses: ['10.233.64.5'], nodeName: 'node1' }])], ['cluster 10.96.0.10/32', 'external 198.51.100.20/32']],
+      [
+        'a ready endpoint elsewhere',
+        [slice('local', [{ addresses: ['10.233.66.5'], nodeName: 'node2', conditions: { ready: true } }])],
+        ['cluster 10.96.0.10/32'],
+      ],
+      [
+        'a not-ready endpoint here',
+        [slice('local', [{ addresses: ['10.233.64.5'], nodeName: 'node1', conditions: { ready: false } }])],
+        ['cluster 10.96.0.10/32'],
+      ],
+      [
+        'a ready endpoint here',
+        [slice('local', [{ addresses: ['10.233.64.5'], nodeName: 'node1', conditions: { ready: true } }])],
+        ['cluster 10.96.0.10/32', 'external 198.51.100.20/32'],
+      ],
+      [
+        'readiness unset counts as ready',
+        [slice('local', [{ addresses: ['10.233.64.5'], nodeName: 'node1' }])],
+        ['cluster 10.96.0.10/32', 'external 198.51.100.20/32'],
+      ],
       ['a slice of another service', [slice('other', [{ addresses: ['10.233.64.5'], nodeName: 'node1' }])], ['cluster 10.96.0.10/32']],
     ])('%s', (_name, slices, expected) => expect(vips(s, slices, o)).toEqual(expected));
   });
@@ -68,7 +90,9 @@ describe('services controller', () => {
   it('internalTrafficPolicy Local gates the cluster IP the same way', () => {
     const s = [svc('itp', { internalTrafficPolicy: 'Local' })];
     expect(vips(s, [], opts({ advertiseClusterIp: true }))).toEqual([]);
-    expect(vips(s, [slice('itp', [{ addresses: ['10.233.64.5'], nodeName: 'node1' }])], opts({ advertiseClusterIp: true }))).toEqual(['cluster 10.96.0.10/32']);
+    expect(vips(s, [slice('itp', [{ addresses: ['10.233.64.5'], nodeName: 'node1' }])], opts({ advertiseClusterIp: true }))).toEqual([
+      'cluster 10.96.0.10/32',
+    ]);
   });
 
   it('a garbage annotation falls back to the flag and is reported once', () => {

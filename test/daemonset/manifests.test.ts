@@ -15,14 +15,22 @@ import { run } from '../../src/util/exec';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, 'daemonset');
-const FILES = fs.readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+const FILES = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 type Obj = Record<string, any>;
 const docs = (file: string): Obj[] => (yaml.loadAll(fs.readFileSync(path.join(DIR, file), 'utf8')) as Obj[]).filter(Boolean);
 const parseArgs = (args: string[], env: Record<string, string>): AgentConfig => {
-  const a = yargs(args).options(AGENT_OPTIONS).strict().exitProcess(false).fail((msg, err) => {
-    throw err ?? new Error(msg);
-  }).parseSync();
+  const a = yargs(args)
+    .options(AGENT_OPTIONS)
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    })
+    .parseSync();
   const saved = { ...process.env };
   Object.assign(process.env, env);
   try {
@@ -53,7 +61,12 @@ const podSpecs = (d: Obj): Obj | undefined => (d.kind === 'DaemonSet' ? d.spec.t
 
 describe('daemonset/ manifests', () => {
   it('holds the set-ups operators need', () => {
-    expect(FILES).toEqual(['kube-router-ts-all-features.yaml', 'kube-router-ts-cleanup.yaml', 'kube-router-ts-routing-cni.yaml', 'kube-router-ts-tor-peering.yaml']);
+    expect(FILES).toEqual([
+      'kube-router-ts-all-features.yaml',
+      'kube-router-ts-cleanup.yaml',
+      'kube-router-ts-routing-cni.yaml',
+      'kube-router-ts-tor-peering.yaml',
+    ]);
   });
 
   describe.each(FILES)('%s', (file) => {
@@ -69,7 +82,8 @@ describe('daemonset/ manifests', () => {
         if (d.kind === 'DaemonSet') {
           expect(d.apiVersion).toBe('apps/v1');
           // apps/v1 requires a selector, and it must match the template's labels.
-          for (const [k, v] of Object.entries(d.spec.selector.matchLabels as Record<string, string>)) expect(d.spec.template.metadata.labels[k]).toBe(v);
+          for (const [k, v] of Object.entries(d.spec.selector.matchLabels as Record<string, string>))
+            expect(d.spec.template.metadata.labels[k]).toBe(v);
         }
         const spec = podSpecs(d);
         if (spec) {
@@ -119,7 +133,11 @@ describe('daemonset/ manifests', () => {
         expect(file).toBe('kube-router-ts-cleanup.yaml'); // --cleanup-config needs no API access
         return;
       }
-      const granted = (role.rules as Obj[]).flatMap((r) => (r.apiGroups as string[]).flatMap((g) => (r.resources as string[]).map((res) => ({ apiGroup: g, resource: res, verbs: [...r.verbs].sort() }))));
+      const granted = (role.rules as Obj[]).flatMap((r) =>
+        (r.apiGroups as string[]).flatMap((g) =>
+          (r.resources as string[]).map((res) => ({ apiGroup: g, resource: res, verbs: [...r.verbs].sort() })),
+        ),
+      );
       const wanted = API_ACCESS.map((a) => ({ apiGroup: a.apiGroup, resource: a.resource, verbs: [...a.verbs].sort() }));
       const key = (x: { apiGroup: string; resource: string }) => `${x.apiGroup}/${x.resource}`;
       expect(granted.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(wanted.sort((a, b) => key(a).localeCompare(key(b))));
@@ -164,7 +182,7 @@ describe('Dockerfile', () => {
     expect(fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js'))).toBe(true);
   });
 
-  it("installs Debian packages that exist, including the CNI plugins the init container copies", async () => {
+  it('installs Debian packages that exist, including the CNI plugins the init container copies', async () => {
     const runtime = text.split(/^FROM /m)[2]!;
     const pkgs = /install -y --no-install-recommends ([^\\&]+)/.exec(runtime.replace(/\\\n/g, ' '))![1]!.trim().split(/\s+/);
     expect(pkgs).toEqual(expect.arrayContaining(['iproute2', 'ipset', 'iptables', 'containernetworking-plugins']));

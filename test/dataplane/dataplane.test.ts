@@ -28,7 +28,14 @@ describe('data path reconcilers in a namespace', () => {
 
   const sh = async (cmd: string, ...args: string[]): Promise<string> => (await ns.exec(cmd, args)).stdout;
   const reconcileRoutes = (desired: unknown) =>
-    inNetns<{ added: string[]; replaced: string[]; removed: string[]; failed: { dst: string; error: string }[]; refused: { dst: string; reason: string }[]; installed: number }>(
+    inNetns<{
+      added: string[];
+      replaced: string[];
+      removed: string[];
+      failed: { dst: string; error: string }[];
+      refused: { dst: string; reason: string }[];
+      installed: number;
+    }>(
       ns,
       `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { RouteReconciler } = dist('src/dataplane/routes.js');
        const rtnl = Rtnl.open(); try { return await new RouteReconciler(rtnl).reconcile(${JSON.stringify(desired)}); } finally { rtnl.close(); }`,
@@ -40,14 +47,30 @@ describe('data path reconcilers in a namespace', () => {
         { dst: '10.233.65.0/24', gateway: '192.168.50.52' },
         { dst: '10.233.66.0/24', gateway: '192.168.50.51' },
       ];
-      expect(await reconcileRoutes(desired)).toEqual({ added: ['10.233.65.0/24', '10.233.66.0/24'], replaced: [], removed: [], failed: [], refused: [], installed: 2 });
+      expect(await reconcileRoutes(desired)).toEqual({
+        added: ['10.233.65.0/24', '10.233.66.0/24'],
+        replaced: [],
+        removed: [],
+        failed: [],
+        refused: [],
+        installed: 2,
+      });
       expect(await reconcileRoutes(desired)).toEqual({ added: [], replaced: [], removed: [], failed: [], refused: [], installed: 2 });
-      expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.65.0/24 via 192.168.50.52 dev eth0 \n10.233.66.0/24 via 192.168.50.51 dev eth0 \n');
+      expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe(
+        '10.233.65.0/24 via 192.168.50.52 dev eth0 \n10.233.66.0/24 via 192.168.50.51 dev eth0 \n',
+      );
     });
 
     it('replaces a changed gateway and removes what is no longer wanted, leaving other routes alone', async () => {
       await ns.ip('route', 'add', '10.9.0.0/16', 'via', '192.168.50.1', 'proto', 'static');
-      expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toEqual({ added: [], replaced: ['10.233.65.0/24'], removed: ['10.233.66.0/24'], failed: [], refused: [], installed: 1 });
+      expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toEqual({
+        added: [],
+        replaced: ['10.233.65.0/24'],
+        removed: ['10.233.66.0/24'],
+        failed: [],
+        refused: [],
+        installed: 1,
+      });
       expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.65.0/24 via 192.168.50.53 dev eth0 \n');
       expect(await sh('ip', 'route', 'show', '10.9.0.0/16')).toMatch(/via 192.168.50.1 dev eth0 proto static/);
     });
@@ -55,7 +78,14 @@ describe('data path reconcilers in a namespace', () => {
     it('repairs drift: a route deleted behind its back comes back', async () => {
       await ns.ip('route', 'del', '10.233.65.0/24');
       expect(await reconcileRoutes([{ dst: '10.233.65.0/24', gateway: '192.168.50.53' }])).toMatchObject({ added: ['10.233.65.0/24'] });
-      expect(await reconcileRoutes([])).toEqual({ added: [], replaced: [], removed: ['10.233.65.0/24'], failed: [], refused: [], installed: 0 });
+      expect(await reconcileRoutes([])).toEqual({
+        added: [],
+        replaced: [],
+        removed: ['10.233.65.0/24'],
+        failed: [],
+        refused: [],
+        installed: 0,
+      });
     });
 
     it('never replaces, shadows or deletes a route of another protocol (connected, static, DHCP)', async () => {
@@ -73,7 +103,9 @@ describe('data path reconcilers in a namespace', () => {
         { dst: '10.8.0.0/16', table: 254, reason: 'a static route to 10.8.0.0/16 exists' },
         { dst: '10.7.0.0/16', table: 254, reason: 'a dhcp route to 10.7.0.0/16 exists' },
       ]);
-      expect(await sh('ip', 'route', 'show', '192.168.50.0/24')).toBe('192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.50 \n');
+      expect(await sh('ip', 'route', 'show', '192.168.50.0/24')).toBe(
+        '192.168.50.0/24 dev eth0 proto kernel scope link src 192.168.50.50 \n',
+      );
       expect(await sh('ip', 'route', 'show', '10.8.0.0/16')).toBe('10.8.0.0/16 via 192.168.50.1 dev eth0 proto static \n');
       expect(await sh('ip', 'route', 'show', '10.7.0.0/16')).toBe('10.7.0.0/16 via 192.168.50.1 dev eth0 proto dhcp metric 100 \n');
       // Withdrawn: nothing of theirs goes with ours.
@@ -87,7 +119,10 @@ describe('data path reconcilers in a namespace', () => {
     it("takes over kube-router's leftover route (protocol 0x11) for a destination it routes, and leaves its others", async () => {
       await ns.ip('route', 'add', '10.233.90.0/24', 'via', '192.168.50.1', 'proto', '17');
       await ns.ip('route', 'add', '10.233.91.0/24', 'via', '192.168.50.1', 'proto', '17');
-      expect(await reconcileRoutes([{ dst: '10.233.90.0/24', gateway: '192.168.50.9' }])).toMatchObject({ added: ['10.233.90.0/24'], refused: [] });
+      expect(await reconcileRoutes([{ dst: '10.233.90.0/24', gateway: '192.168.50.9' }])).toMatchObject({
+        added: ['10.233.90.0/24'],
+        refused: [],
+      });
       expect(await sh('ip', 'route', 'show', '10.233.90.0/24')).toBe('10.233.90.0/24 via 192.168.50.9 dev eth0 proto 44 \n');
       expect(await sh('ip', 'route', 'show', '10.233.91.0/24')).toBe('10.233.91.0/24 via 192.168.50.1 dev eth0 proto 17 \n');
       expect(await reconcileRoutes([])).toMatchObject({ removed: ['10.233.90.0/24'] });
@@ -190,8 +225,12 @@ describe('data path reconcilers in a namespace', () => {
       );
 
     it('hold exactly the members, shaped as seed 001 lists them', async () => {
-      expect(await reconcile(['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50', '192.168.50.52'])).toEqual(['kube-router-pod-subnets', 'kube-router-node-ips']);
-      expect(await reconcile(['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50', '192.168.50.52'])).toEqual([]);
+      expect(
+        await reconcile(['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50', '192.168.50.52']),
+      ).toEqual(['kube-router-pod-subnets', 'kube-router-node-ips']);
+      expect(
+        await reconcile(['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50', '192.168.50.52']),
+      ).toEqual([]);
       const pods = await sh('ipset', 'list', 'kube-router-pod-subnets');
       expect(pods).toMatch(/^Name: kube-router-pod-subnets\nType: hash:net\n/);
       expect(pods).toMatch(/Header: family inet hashsize 1024 maxelem 65536 timeout 0/);
@@ -204,10 +243,16 @@ describe('data path reconcilers in a namespace', () => {
 
     it('tells drift from one `ipset save`: a flushed set, a member added by hand, a set gone', async () => {
       const specs = JSON.stringify([
-        { name: 'kube-router-pod-subnets', type: 'hash:net', family: 'inet', members: ['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'] },
+        {
+          name: 'kube-router-pod-subnets',
+          type: 'hash:net',
+          family: 'inet',
+          members: ['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'],
+        },
         { name: 'kube-router-node-ips', type: 'hash:ip', family: 'inet', members: ['192.168.50.51', '192.168.50.50', '192.168.50.52'] },
       ]);
-      const drifted = () => inNetns<boolean>(ns, `const { IpSets } = dist('src/dataplane/ipsets.js'); return await new IpSets().drifted(${specs});`);
+      const drifted = () =>
+        inNetns<boolean>(ns, `const { IpSets } = dist('src/dataplane/ipsets.js'); return await new IpSets().drifted(${specs});`);
       expect(await drifted()).toBe(false);
       await ns.exec('ipset', ['flush', 'kube-router-pod-subnets']);
       expect(await drifted()).toBe(true);
@@ -219,7 +264,10 @@ describe('data path reconcilers in a namespace', () => {
     });
 
     it('changes membership in one swap, leaving no temporary sets', async () => {
-      expect(await reconcile(['10.233.66.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50'])).toEqual(['kube-router-pod-subnets', 'kube-router-node-ips']);
+      expect(await reconcile(['10.233.66.0/24', '10.233.64.0/24'], ['192.168.50.51', '192.168.50.50'])).toEqual([
+        'kube-router-pod-subnets',
+        'kube-router-node-ips',
+      ]);
       const all = await sh('ipset', 'list', '-n');
       expect(all.trim().split('\n').sort()).toEqual(['kube-router-node-ips', 'kube-router-pod-subnets']);
       expect(await sh('ipset', 'list', 'kube-router-pod-subnets')).not.toContain('10.233.68.0/24');
@@ -228,7 +276,10 @@ describe('data path reconcilers in a namespace', () => {
 
   describe('iptables', () => {
     const reconcile = (podEgress: boolean) =>
-      inNetns(ns, `const { Iptables } = dist('src/dataplane/iptables.js'); await new Iptables().reconcile([4], { podEgress: ${podEgress} });`);
+      inNetns(
+        ns,
+        `const { Iptables } = dist('src/dataplane/iptables.js'); await new Iptables().reconcile([4], { podEgress: ${podEgress} });`,
+      );
 
     it("writes seed 001's MASQUERADE rule in our chain, jumped to once however often it runs", async () => {
       await reconcile(true);
@@ -243,11 +294,23 @@ describe('data path reconcilers in a namespace', () => {
       expect(filter.match(/-A FORWARD -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-FORWARD/g)).toHaveLength(1);
     });
 
-    it("reads back our lines, so a deleted jump or a flushed chain shows as a difference", async () => {
-      const ours = () => inNetns<string[]>(ns, `const { Iptables } = dist('src/dataplane/iptables.js'); return await new Iptables().ours([4]);`);
+    it('reads back our lines, so a deleted jump or a flushed chain shows as a difference', async () => {
+      const ours = () =>
+        inNetns<string[]>(ns, `const { Iptables } = dist('src/dataplane/iptables.js'); return await new Iptables().ours([4]);`);
       const baseline = await ours();
       expect(baseline).toContain('4 -A POSTROUTING -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-POSTROUTING');
-      await ns.exec('iptables', ['-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'kube-router-ts', '-j', 'KUBE-ROUTER-TS-POSTROUTING']);
+      await ns.exec('iptables', [
+        '-t',
+        'nat',
+        '-D',
+        'POSTROUTING',
+        '-m',
+        'comment',
+        '--comment',
+        'kube-router-ts',
+        '-j',
+        'KUBE-ROUTER-TS-POSTROUTING',
+      ]);
       expect(await ours()).not.toEqual(baseline);
       await reconcile(true);
       expect(await ours()).toEqual(baseline);
@@ -268,7 +331,9 @@ describe('data path reconcilers in a namespace', () => {
 
   it('sysctls: ip_forward on, once', async () => {
     await ns.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=0']);
-    expect(await inNetns(ns, `return dist('src/dataplane/sysctl.js').reconcileSysctls({ 'net.ipv4.ip_forward': '1' });`)).toEqual(['net.ipv4.ip_forward']);
+    expect(await inNetns(ns, `return dist('src/dataplane/sysctl.js').reconcileSysctls({ 'net.ipv4.ip_forward': '1' });`)).toEqual([
+      'net.ipv4.ip_forward',
+    ]);
     expect(await inNetns(ns, `return dist('src/dataplane/sysctl.js').reconcileSysctls({ 'net.ipv4.ip_forward': '1' });`)).toEqual([]);
     expect((await sh('sysctl', '-n', 'net.ipv4.ip_forward')).trim()).toBe('1');
   });
@@ -281,7 +346,13 @@ describe('CNI config', () => {
     expect(reconcileCniConfig(file, s)).toBe(true);
     expect(reconcileCniConfig(file, s)).toBe(false);
     const conf = JSON.parse(fs.readFileSync(file, 'utf8'));
-    expect(conf.plugins[0]).toMatchObject({ type: 'bridge', bridge: 'kube-bridge', isDefaultGateway: true, mtu: 1500, ipam: { type: 'host-local', ranges: [[{ subnet: '10.233.64.0/24' }]] } });
+    expect(conf.plugins[0]).toMatchObject({
+      type: 'bridge',
+      bridge: 'kube-bridge',
+      isDefaultGateway: true,
+      mtu: 1500,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.233.64.0/24' }]] },
+    });
     expect(conf.plugins[1]).toMatchObject({ type: 'portmap' });
     expect(reconcileCniConfig(file, { ...s, podCidrs: ['10.233.64.0/24', 'fd00:1::/64'] })).toBe(true);
     expect(JSON.parse(renderCniConfig({ ...s, podCidrs: ['10.233.64.0/24', 'fd00:1::/64'] })).plugins[0].ipam.ranges).toHaveLength(2);

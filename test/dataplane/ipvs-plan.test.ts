@@ -15,7 +15,14 @@ const SAVED = `-A -t 10.0.0.11:30080 -s lc
 -A -f 7 -s rr
 `;
 
-const svc = (protocol: IpvsService['protocol'], address: string, port: number, scheduler: string, reals: string[] = [], persistence?: number): IpvsService => ({
+const svc = (
+  protocol: IpvsService['protocol'],
+  address: string,
+  port: number,
+  scheduler: string,
+  reals: string[] = [],
+  persistence?: number,
+): IpvsService => ({
   protocol,
   address,
   port,
@@ -61,7 +68,12 @@ describe('ipvs reconciler (pure)', () => {
       added: ['tcp:10.96.0.20:80'],
       edited: ['tcp:10.96.0.10:80', 'udp:10.96.0.10:53'],
       removed: ['tcp:[fd00:96::10]:443'],
-      realServers: ['tcp:10.96.0.10:80 -> 10.244.2.2:8080', 'udp:10.96.0.10:53 -x 10.244.1.3:53', 'udp:10.96.0.10:53 -> 10.244.1.4:53', 'tcp:10.96.0.20:80 -> 10.244.3.2:8080'],
+      realServers: [
+        'tcp:10.96.0.10:80 -> 10.244.2.2:8080',
+        'udp:10.96.0.10:53 -x 10.244.1.3:53',
+        'udp:10.96.0.10:53 -> 10.244.1.4:53',
+        'tcp:10.96.0.20:80 -> 10.244.3.2:8080',
+      ],
     });
     // 10.0.0.11:30080 is not ours here: left alone.
     expect(script.some((l) => l.includes('30080'))).toBe(false);

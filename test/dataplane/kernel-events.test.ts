@@ -1,7 +1,15 @@
 /** Which loop a kernel event wakes: the one owning the object it touched, no other. */
 import { classify, KernelEvent, KernelWatch } from '../../src/dataplane/kernel-events';
 
-const ctx = { names: new Map([[5, 'kube-bridge'], [6, 'kube-dummy-if'], [7, 'tun-100012'], [2, 'eth0']]), routeDsts: new Set(['10.244.2.0/24']) };
+const ctx = {
+  names: new Map([
+    [5, 'kube-bridge'],
+    [6, 'kube-dummy-if'],
+    [7, 'tun-100012'],
+    [2, 'eth0'],
+  ]),
+  routeDsts: new Set(['10.244.2.0/24']),
+};
 const link = (index: number, ifname?: string): KernelEvent => ({ kind: 'link', data: { index }, attrs: ifname ? { ifname } : {} });
 const address = (index: number): KernelEvent => ({ kind: 'address', data: { index }, attrs: {} });
 const route = (dst: string, protocol: unknown): KernelEvent => {
@@ -30,7 +38,11 @@ describe('the kernel event socket', () => {
   it('survives a receive error (ENOBUFS: events were dropped) and then checks every loop', () => {
     const seen: string[][] = [];
     const lost: string[] = [];
-    const w = new KernelWatch(false, (loops) => seen.push([...loops].sort()), (e) => lost.push(e.message));
+    const w = new KernelWatch(
+      false,
+      (loops) => seen.push([...loops].sort()),
+      (e) => lost.push(e.message),
+    );
     try {
       const socket = (w as unknown as { socket: { socket: { emit(e: string, err: Error): boolean } } }).socket.socket;
       expect(() => socket.emit('error', Object.assign(new Error('recvmsg ENOBUFS'), { code: 'ENOBUFS' }))).not.toThrow();

@@ -6,7 +6,11 @@ describe('probe shell', () => {
   afterAll(() => probe.close());
 
   it('runs commands in turn and returns each output and exit code', async () => {
-    const r = await probe.run([['printf', 'a\\nb\\n'], ['sh', '-c', 'echo oops >&2; exit 3'], ['echo', "it's quoted; $HOME"]]);
+    const r = await probe.run([
+      ['printf', 'a\\nb\\n'],
+      ['sh', '-c', 'echo oops >&2; exit 3'],
+      ['echo', "it's quoted; $HOME"],
+    ]);
     expect(r).toEqual([
       { stdout: 'a\nb\n', code: 0 },
       { stdout: '', code: 3 },

@@ -47,7 +47,12 @@ export class Bytes {
 /** A whole BGP message: marker, length, type, body. */
 export function message(type: number, body: Bytes | Buffer): Buffer {
   const b = body instanceof Bytes ? body.build() : body;
-  return new Bytes().hex('ff'.repeat(16)).u16(19 + b.length).u8(type).append(b).build();
+  return new Bytes()
+    .hex('ff'.repeat(16))
+    .u16(19 + b.length)
+    .u8(type)
+    .append(b)
+    .build();
 }
 
 /** An UPDATE built from raw withdrawn, attribute and NLRI sections. */

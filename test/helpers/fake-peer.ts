@@ -25,7 +25,13 @@ export function establishFake(speaker: Speaker, o: FakePeerOptions): FakeTranspo
   if (!peer) throw new Error(`no neighbor ${o.address}`);
   const t = new FakeTransport();
   t.remoteAddress = o.address;
-  const open = buildOpen({ asn: o.asn, routerId: o.routerId ?? o.address, holdTime: 90, families: o.families ?? ['ipv4-unicast', 'ipv6-unicast'], ...(o.gracefulRestart ? { gracefulRestart: o.gracefulRestart } : {}) });
+  const open = buildOpen({
+    asn: o.asn,
+    routerId: o.routerId ?? o.address,
+    holdTime: 90,
+    families: o.families ?? ['ipv4-unicast', 'ipv6-unicast'],
+    ...(o.gracefulRestart ? { gracefulRestart: o.gracefulRestart } : {}),
+  });
   if (o.as4 === false) {
     open.capabilities = open.capabilities.filter((c) => c.kind !== 'fourOctetAs');
     if (o.asn > 0xffff) throw new Error('a 2-octet-AS peer needs an AS below 65536');

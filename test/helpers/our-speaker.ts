@@ -30,7 +30,16 @@ export class OurSpeaker {
     const s = new OurSpeaker(ns, dir, config);
     s.write();
     s.child = ns.spawn(process.execPath, [CLI, 'speaker', '--config', s.configFile, '--log-level', 'debug'], { logFile: s.logFile });
-    await until(async () => fs.existsSync(s.socket) && (await s.global().then(() => true, () => false)), 15000, `admin socket ${s.socket} (log: ${s.logFile})`);
+    await until(
+      async () =>
+        fs.existsSync(s.socket) &&
+        (await s.global().then(
+          () => true,
+          () => false,
+        )),
+      15000,
+      `admin socket ${s.socket} (log: ${s.logFile})`,
+    );
     return s;
   }
 

@@ -23,7 +23,8 @@ const HOSTILE_AS = 65009;
 const LIMIT = 50;
 
 /** An UPDATE from the hostile AS with an AS path of `length` 4-octet ASNs, for `prefixes`, as hex. */
-const update = (prefixes: string[], length = 2): string => ipv4Update(prefixes, { asn: HOSTILE_AS, nextHop: '10.0.0.9', pathLength: length }).toString('hex');
+const update = (prefixes: string[], length = 2): string =>
+  ipv4Update(prefixes, { asn: HOSTILE_AS, nextHop: '10.0.0.9', pathLength: length }).toString('hex');
 
 describe('chaos: a hostile neighbour beside well-behaved ones', () => {
   let topo: Topology;
@@ -36,7 +37,10 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
 
   /** Runs one function of the hostile driver in the hostile's namespace. */
   const attack = <T>(fn: string, ...args: unknown[]): Promise<T> =>
-    inNetns<T>(hostile.ns, `const h = dist('lab/peers/hostile.js'); return await h.${fn}(${[target, ...args].map((a) => JSON.stringify(a)).join(', ')});`);
+    inNetns<T>(
+      hostile.ns,
+      `const h = dist('lab/peers/hostile.js'); return await h.${fn}(${[target, ...args].map((a) => JSON.stringify(a)).join(', ')});`,
+    );
 
   /** The process is alive, and BIRD and FRR are Established on both sides and never flapped. */
   async function wellBehavedUntouched(after: string): Promise<void> {
@@ -67,13 +71,28 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
         ],
         advertise: ['10.200.0.0/24'],
       });
-      for (const [kind, n, asn] of [['bird', 2, 65002], ['frr', 3, 65003]] as const) {
+      for (const [kind, n, asn] of [
+        ['bird', 2, 65002],
+        ['frr', 3, 65003],
+      ] as const) {
         const host = await topo.host(kind, n);
-        const o = { ns: host.ns, dir: host.dir, asn, address: host.address, address6: host.address6, neighbor: { address: us.address, asn: 65000, passive: true }, routes: [`10.${100 + n}.0.0/24`] };
+        const o = {
+          ns: host.ns,
+          dir: host.dir,
+          asn,
+          address: host.address,
+          address6: host.address6,
+          neighbor: { address: us.address, asn: 65000, passive: true },
+          routes: [`10.${100 + n}.0.0/24`],
+        };
         daemons.push(kind === 'bird' ? await BirdDaemon.start(o) : await FrrDaemon.start(o));
       }
       target = { host: us.address, port: 179, asn: HOSTILE_AS, routerId: '10.0.0.9' };
-      await until(async () => (await speaker.neighbors()).filter((n) => n.state === 'Established').length === 2, 60000, 'BIRD and FRR Established');
+      await until(
+        async () => (await speaker.neighbors()).filter((n) => n.state === 'Established').length === 2,
+        60000,
+        'BIRD and FRR Established',
+      );
     } catch (e) {
       await cleanup();
       throw e;
@@ -96,12 +115,15 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
     await wellBehavedUntouched('200 resets');
   });
 
-  it.each<ResetPoint>(['connected', 'openSent', 'openConfirm', 'established', 'midMessage'])('a connection reset in state %s', async (point) => {
-    const seen = await attack<number[]>('resetAt', point);
-    if (point !== 'connected') expect(seen).toContain(MessageType.Open);
-    await until(async () => (await speaker.neighbor('10.0.0.9')).state !== 'Established', 5000, 'the reset to be noticed');
-    await wellBehavedUntouched(`RST in ${point}`);
-  });
+  it.each<ResetPoint>(['connected', 'openSent', 'openConfirm', 'established', 'midMessage'])(
+    'a connection reset in state %s',
+    async (point) => {
+      const seen = await attack<number[]>('resetAt', point);
+      if (point !== 'connected') expect(seen).toContain(MessageType.Open);
+      await until(async () => (await speaker.neighbor('10.0.0.9')).state !== 'Established', 5000, 'the reset to be noticed');
+      await wellBehavedUntouched(`RST in ${point}`);
+    },
+  );
 
   it('a second connection colliding with its own Established session is refused (Cease 7), the first kept', async () => {
     const r = await attack<{ firstSurvived: boolean; second: { type: number; code?: number; subcode?: number }[] }>('collide');
@@ -132,9 +154,15 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
 
   it(`${LIMIT + 10} prefixes over a limit of ${LIMIT}: Cease/1, the routes gone, refused for the restart interval`, async () => {
     const prefixes = Array.from({ length: LIMIT + 10 }, (_, i) => `10.80.${i}.0/24`);
-    const r = await attack<{ received: { type: number; code?: number; subcode?: number }[]; closed: boolean }>('sendAll', [update(prefixes)], 1000);
+    const r = await attack<{ received: { type: number; code?: number; subcode?: number }[]; closed: boolean }>(
+      'sendAll',
+      [update(prefixes)],
+      1000,
+    );
     expect(r.closed).toBe(true);
-    expect(r.received.filter((m) => m.type === MessageType.Notification)).toEqual([{ type: MessageType.Notification, code: 6, subcode: 1 }]);
+    expect(r.received.filter((m) => m.type === MessageType.Notification)).toEqual([
+      { type: MessageType.Notification, code: 6, subcode: 1 },
+    ]);
     expect((await speaker.rib()).some((p) => p.prefix.startsWith('10.80.'))).toBe(false);
     // Within the 3 s restart interval a new connection is closed without an OPEN.
     const seen = await attack<number[]>('resetAt', 'openSent');

@@ -17,7 +17,8 @@ describe('graceful restart with BIRD', () => {
   let us: Host;
   let speaker: OurSpeaker;
   let bird: BirdDaemon;
-  const has = async (prefix: string): Promise<boolean> => (await speaker.rib()).some((p) => p.prefix === prefix && p.source === '10.0.0.11');
+  const has = async (prefix: string): Promise<boolean> =>
+    (await speaker.rib()).some((p) => p.prefix === prefix && p.source === '10.0.0.11');
 
   beforeAll(async () => {
     topo = await Topology.create('gr');

@@ -46,7 +46,16 @@ describe('TCP MD5 signatures', () => {
       });
       for (const p of plan) {
         const h = await topo.host(`${p.name}${p.n}`, p.n);
-        daemons.push(await p.start({ ns: h.ns, dir: h.dir, asn: 65100 + p.n, address: h.address, address6: h.address6, neighbor: { address: us.address, asn: 65000, passive: p.weDial, password: p.key } }));
+        daemons.push(
+          await p.start({
+            ns: h.ns,
+            dir: h.dir,
+            asn: 65100 + p.n,
+            address: h.address,
+            address6: h.address6,
+            neighbor: { address: us.address, asn: 65000, passive: p.weDial, password: p.key },
+          }),
+        );
       }
     } catch (e) {
       await cleanup();

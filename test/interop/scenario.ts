@@ -131,7 +131,11 @@ export function interopSuite(label: string, start: Start): void {
   it('our prefixes reach every instance with the expected next hop, AS path, origin, local preference', async () => {
     for (const { inst, d } of daemons.values()) {
       const ibgp = inst.asn === LOCAL_AS;
-      await until(async () => !!find(await d.routes('ipv4'), OURS_V4) && !!find(await d.routes('ipv6'), OURS_V6), 20000, `${inst.name} has our prefixes`);
+      await until(
+        async () => !!find(await d.routes('ipv4'), OURS_V4) && !!find(await d.routes('ipv6'), OURS_V6),
+        20000,
+        `${inst.name} has our prefixes`,
+      );
       const r4 = find(await d.routes('ipv4'), OURS_V4)!;
       const r6 = find(await d.routes('ipv6'), OURS_V6)!;
       expect(r4).toMatchObject({ nextHop: us.address, asPath: ibgp ? [] : [LOCAL_AS], origin: 'i' });
@@ -142,7 +146,11 @@ export function interopSuite(label: string, start: Start): void {
 
   it("every instance's prefixes reach our RIB", async () => {
     for (const { inst, host } of daemons.values()) {
-      await until(async () => !!(await ribHas(v4(inst), host.address)) && !!(await ribHas(v6(inst), host.address)), 20000, `${inst.name}'s prefixes in our RIB`);
+      await until(
+        async () => !!(await ribHas(v4(inst), host.address)) && !!(await ribHas(v6(inst), host.address)),
+        20000,
+        `${inst.name}'s prefixes in our RIB`,
+      );
       const p4 = (await ribHas(v4(inst), host.address))!;
       const p6 = (await ribHas(v6(inst), host.address))!;
       const path = inst.asn === LOCAL_AS ? '' : String(inst.asn);
@@ -188,10 +196,12 @@ export function interopSuite(label: string, start: Start): void {
     await until(async () => !!find(await b.routes('ipv4'), v4(a)), 20000, "A's route back at B");
 
     await speaker.reconfigure((c) => ({ ...c, advertise: [OURS_V6] }));
-    for (const { inst, d } of daemons.values()) await until(async () => !find(await d.routes('ipv4'), OURS_V4), 20000, `our route withdrawn from ${inst.name}`);
+    for (const { inst, d } of daemons.values())
+      await until(async () => !find(await d.routes('ipv4'), OURS_V4), 20000, `our route withdrawn from ${inst.name}`);
     expect(find(await get('C').d.routes('ipv6'), OURS_V6)).toBeDefined();
     await speaker.reconfigure((c) => ({ ...c, advertise: [OURS_V4, OURS_V6] }));
-    for (const { inst, d } of daemons.values()) await until(async () => !!find(await d.routes('ipv4'), OURS_V4), 20000, `our route back at ${inst.name}`);
+    for (const { inst, d } of daemons.values())
+      await until(async () => !!find(await d.routes('ipv4'), OURS_V4), 20000, `our route back at ${inst.name}`);
   });
 
   it('route refresh: our ROUTE-REFRESH makes the peer resend, and we answer theirs', async () => {
@@ -199,7 +209,11 @@ export function interopSuite(label: string, start: Start): void {
     const before = await speaker.neighbor(he.address);
     const asked = await speaker.refresh(he.address);
     expect(asked.refreshRequested).toEqual(['ipv4-unicast', 'ipv6-unicast']);
-    await until(async () => (await speaker.neighbor(he.address)).messages.received.update >= before.messages.received.update + 2, 20000, 'E resent its routes');
+    await until(
+      async () => (await speaker.neighbor(he.address)).messages.received.update >= before.messages.received.update + 2,
+      20000,
+      'E resent its routes',
+    );
     expect((await speaker.neighbor(he.address)).messages.sent.routeRefresh).toBeGreaterThan(before.messages.sent.routeRefresh);
 
     const sentBefore = (await speaker.neighbor(he.address)).messages.sent.update;
@@ -208,7 +222,11 @@ export function interopSuite(label: string, start: Start): void {
       process.stdout.write(`[${label}] not checked: answering the daemon's ROUTE-REFRESH, because ${cannot}\n`);
       return;
     }
-    await until(async () => (await speaker.neighbor(he.address)).messages.received.routeRefresh > before.messages.received.routeRefresh, 20000, 'E sent ROUTE-REFRESH');
+    await until(
+      async () => (await speaker.neighbor(he.address)).messages.received.routeRefresh > before.messages.received.routeRefresh,
+      20000,
+      'E sent ROUTE-REFRESH',
+    );
     await until(async () => (await speaker.neighbor(he.address)).messages.sent.update > sentBefore, 20000, 'we resent our routes to E');
     expect(find(await e.routes('ipv4'), OURS_V4)).toBeDefined();
   });

@@ -44,11 +44,24 @@ describe('embedded API server', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  function request(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+  function request(
+    method: string,
+    p: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; json: any }> {
     return new Promise((resolve, reject) => {
       const req = https.request(
         // No keep-alive: a pooled socket the server cut (down()) would fail the next request.
-        { host: '127.0.0.1', port: server.port, path: p, method, ca, agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers } },
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: p,
+          method,
+          ca,
+          agent: false,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+        },
         (res) => {
           let text = '';
           res.on('data', (c) => (text += c));
@@ -86,7 +99,9 @@ describe('embedded API server', () => {
   const node = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, ...extra } });
 
   it('refuses requests without the bearer token', async () => {
-    const r = await new Promise<number>((resolve) => https.get({ host: '127.0.0.1', port: server.port, path: '/api/v1/nodes', ca }, (res) => resolve(res.statusCode!)));
+    const r = await new Promise<number>((resolve) =>
+      https.get({ host: '127.0.0.1', port: server.port, path: '/api/v1/nodes', ca }, (res) => resolve(res.statusCode!)),
+    );
     expect(r).toBe(401);
   });
 
@@ -99,7 +114,12 @@ describe('embedded API server', () => {
     expect(list.json).toMatchObject({ kind: 'NodeList', metadata: { resourceVersion: created.json.metadata.resourceVersion } });
     const stale = { ...created.json, spec: { podCIDR: '10.0.0.0/24' }, metadata: { ...created.json.metadata, resourceVersion: '1' } };
     expect((await request('PUT', '/api/v1/nodes/n1', stale)).json).toMatchObject({ code: 409, reason: 'Conflict' });
-    const patched = await request('PATCH', '/api/v1/nodes/n1', { metadata: { annotations: { 'kube-router.io/node.asn': '65000' } } }, { 'content-type': 'application/merge-patch+json' });
+    const patched = await request(
+      'PATCH',
+      '/api/v1/nodes/n1',
+      { metadata: { annotations: { 'kube-router.io/node.asn': '65000' } } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
     expect(patched.json.metadata.annotations).toEqual({ 'kube-router.io/node.asn': '65000' });
     expect(Number(patched.json.metadata.resourceVersion)).toBeGreaterThan(Number(created.json.metadata.resourceVersion));
     expect((await request('DELETE', '/api/v1/nodes/n1')).status).toBe(200);
@@ -107,12 +127,28 @@ describe('embedded API server', () => {
   });
 
   it('keeps status behind the status subresource, as the real API server does for pods', async () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1' }, spec: { nodeName: 'n9' }, status: { phase: 'Running', podIP: '10.1.1.1' } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p1' },
+      spec: { nodeName: 'n9' },
+      status: { phase: 'Running', podIP: '10.1.1.1' },
+    };
     const created = await request('POST', '/api/v1/namespaces/default/pods', pod);
     expect(created.json.status).toEqual({ phase: 'Pending' });
-    const viaMain = await request('PATCH', '/api/v1/namespaces/default/pods/p1', { spec: { nodeName: 'n9' }, status: { phase: 'Failed' } }, { 'content-type': 'application/merge-patch+json' });
+    const viaMain = await request(
+      'PATCH',
+      '/api/v1/namespaces/default/pods/p1',
+      { spec: { nodeName: 'n9' }, status: { phase: 'Failed' } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
     expect(viaMain.json.status).toEqual({ phase: 'Pending' });
-    const viaStatus = await request('PATCH', '/api/v1/namespaces/default/pods/p1/status', { spec: { nodeName: 'other' }, status: { phase: 'Running', podIP: '10.1.1.1' } }, { 'content-type': 'application/merge-patch+json' });
+    const viaStatus = await request(
+      'PATCH',
+      '/api/v1/namespaces/default/pods/p1/status',
+      { spec: { nodeName: 'other' }, status: { phase: 'Running', podIP: '10.1.1.1' } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
     expect(viaStatus.status).toBe(200);
     expect(viaStatus.json).toMatchObject({ spec: { nodeName: 'n9' }, status: { phase: 'Running', podIP: '10.1.1.1' } });
     expect(viaStatus.json.metadata.generation).toBe(created.json.metadata.generation + 1);
@@ -123,10 +159,20 @@ describe('embedded API server', () => {
   it('serves namespaced resources, selectors and the discovery group', async () => {
     await request('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'p1', labels: { app: 'web' } }, spec: { nodeName: 'a' } });
     await request('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'p2', labels: { app: 'db' } }, spec: { nodeName: 'b' } });
-    await request('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', { metadata: { name: 's1', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [] });
-    expect((await request('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Da')).json.items.map((p: any) => p.metadata.name)).toEqual(['p1']);
-    expect((await request('GET', '/api/v1/namespaces/default/pods?labelSelector=app!%3Dweb')).json.items.map((p: any) => p.metadata.name)).toEqual(['p2']);
-    expect((await request('GET', '/apis/discovery.k8s.io/v1/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb')).json.items).toHaveLength(1);
+    await request('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', {
+      metadata: { name: 's1', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [],
+    });
+    expect((await request('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Da')).json.items.map((p: any) => p.metadata.name)).toEqual([
+      'p1',
+    ]);
+    expect(
+      (await request('GET', '/api/v1/namespaces/default/pods?labelSelector=app!%3Dweb')).json.items.map((p: any) => p.metadata.name),
+    ).toEqual(['p2']);
+    expect(
+      (await request('GET', '/apis/discovery.k8s.io/v1/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb')).json.items,
+    ).toHaveLength(1);
   });
 
   it('watches from a resourceVersion, in order, with bookmarks when asked', async () => {
@@ -137,7 +183,11 @@ describe('embedded API server', () => {
     await request('DELETE', '/api/v1/nodes/w1');
     await until(() => w.events.filter((e) => e.type !== 'BOOKMARK').length >= 3 && w.events.some((e) => e.type === 'BOOKMARK'), 5000);
     w.stop();
-    expect(w.events.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED w1', 'MODIFIED w1', 'DELETED w1']);
+    expect(w.events.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual([
+      'ADDED w1',
+      'MODIFIED w1',
+      'DELETED w1',
+    ]);
     const bookmark = w.events.find((e) => e.type === 'BOOKMARK');
     expect(bookmark.object).toMatchObject({ kind: 'Node', metadata: { resourceVersion: expect.any(String) } });
     // Resuming from the version of the first event replays what followed.
@@ -151,7 +201,12 @@ describe('embedded API server', () => {
   it('reports objects leaving a label selector as DELETED', async () => {
     const rv = (await request('POST', '/api/v1/nodes', node('sel', { labels: { role: 'edge' } }))).json.metadata.resourceVersion;
     const w = watch(`/api/v1/nodes?watch=true&resourceVersion=${Number(rv) - 1}&labelSelector=role%3Dedge`);
-    await request('PATCH', '/api/v1/nodes/sel', { metadata: { labels: { role: 'core' } } }, { 'content-type': 'application/merge-patch+json' });
+    await request(
+      'PATCH',
+      '/api/v1/nodes/sel',
+      { metadata: { labels: { role: 'core' } } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
     await until(() => w.events.length >= 2, 5000);
     w.stop();
     expect(w.events.map((e) => e.type)).toEqual(['ADDED', 'DELETED']);
@@ -170,12 +225,22 @@ describe('embedded API server', () => {
 
   describe('Informer over client-node', () => {
     let informer: Informer<V1Node>;
-    const names = () => informer.list().map((n) => n.metadata!.name).sort();
+    const names = () =>
+      informer
+        .list()
+        .map((n) => n.metadata!.name)
+        .sort();
 
     beforeAll(async () => {
       const api = kc.makeApiClient(CoreV1Api);
       for (const n of ['i1', 'i2', 'i3']) await request('POST', '/api/v1/nodes', node(n));
-      informer = new Informer<V1Node>(kc, { name: 'nodes', path: '/api/v1/nodes', list: () => api.listNode(), backoff: () => 200, log: quiet });
+      informer = new Informer<V1Node>(kc, {
+        name: 'nodes',
+        path: '/api/v1/nodes',
+        list: () => api.listNode(),
+        backoff: () => 200,
+        log: quiet,
+      });
       await informer.start();
     });
     afterAll(() => informer.stop());

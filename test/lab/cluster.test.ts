@@ -21,7 +21,8 @@ jest.setTimeout(120000);
 const PREFIX = `${TEST_NETNS_PREFIX}lab-`;
 const DIR = '/run/kube-router-ts/test-lab';
 const cli = labCli;
-const SEED_MASQUERADE = '-m set --match-set kube-router-pod-subnets src -m set ! --match-set kube-router-pod-subnets dst -m set ! --match-set kube-router-node-ips dst -j MASQUERADE --random-fully';
+const SEED_MASQUERADE =
+  '-m set --match-set kube-router-pod-subnets src -m set ! --match-set kube-router-pod-subnets dst -m set ! --match-set kube-router-node-ips dst -j MASQUERADE --random-fully';
 
 describe('lab: 3 nodes and a ToR', () => {
   let lab: Lab;
@@ -43,12 +44,16 @@ describe('lab: 3 nodes and a ToR', () => {
   const sh = async (netns: string, cmd: string, ...args: string[]): Promise<string> => (await lab.netns(netns).exec(cmd, args)).stdout;
   /** Our routes in a node's kernel table, as `ip -j route show proto 44` reports them. */
   const kernelRoutes = async (netns: string): Promise<{ dst: string; gateway?: string; protocol: string }[]> =>
-    (JSON.parse(await sh(netns, 'ip', '-j', 'route', 'show')) as { dst: string; gateway?: string; protocol?: string }[]).filter((r) => r.protocol === '44') as never;
+    (JSON.parse(await sh(netns, 'ip', '-j', 'route', 'show')) as { dst: string; gateway?: string; protocol?: string }[]).filter(
+      (r) => r.protocol === '44',
+    ) as never;
   const torPrefix = async (prefix: string): Promise<string[]> => (await torRoutes(lab)).find((r) => r.prefix === prefix)?.nextHops ?? [];
 
   /** Starts tcpdump in a namespace, runs `trigger`, returns the first matching packet line. */
   async function sniff(netns: string, filter: string, trigger: () => Promise<unknown>): Promise<string> {
-    const child = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-l', '-n', '-i', 'eth0', '-c', '1', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-l', '-n', '-i', 'eth0', '-c', '1', filter], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
@@ -78,7 +83,9 @@ describe('lab: 3 nodes and a ToR', () => {
       const have = (await kernelRoutes(n.netns)).map((r) => ({ dst: r.dst, gateway: r.gateway, protocol: String(r.protocol) }));
       expect(have.sort((a, b) => a.dst.localeCompare(b.dst))).toEqual(want);
       // kube-bridge holds the first address of the node's pod CIDR (the pods' gateway).
-      expect(await sh(n.netns, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'kube-bridge')).toContain(`inet ${n.podCidr.replace(/0\/24$/, '1/24')}`);
+      expect(await sh(n.netns, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'kube-bridge')).toContain(
+        `inet ${n.podCidr.replace(/0\/24$/, '1/24')}`,
+      );
     }
   });
 
@@ -86,7 +93,8 @@ describe('lab: 3 nodes and a ToR', () => {
     const routes = await torRoutes(lab);
     expect(routes).toEqual(nodes().map((n) => ({ prefix: n.podCidr, nextHops: [n.ip] })));
     const bird = await lab.birdc('show', 'route', 'all');
-    for (const n of nodes()) expect(bird).toMatch(new RegExp(`${n.podCidr.replace(/[./]/g, '\\$&')}\\s+unicast \\[${n.name} [^\\n]*AS64512i\\]`));
+    for (const n of nodes())
+      expect(bird).toMatch(new RegExp(`${n.podCidr.replace(/[./]/g, '\\$&')}\\s+unicast \\[${n.name} [^\\n]*AS64512i\\]`));
   });
 
   it('ipset list and iptables-save show what the seed notes show', async () => {
@@ -110,7 +118,9 @@ describe('lab: 3 nodes and a ToR', () => {
   it('pod egress to a host outside the cluster leaves with the node IP; pod-to-pod traffic keeps pod IPs', async () => {
     const p = pod('node1-pod1');
     const egress = await sniff(lab.state.tor!.netns, `icmp and dst host ${EXTERNAL_HOST}`, () => podPing(lab, p, EXTERNAL_HOST));
-    expect(egress).toMatch(new RegExp(`IP ${nodes()[0]!.ip.replace(/\./g, '\\.')} > ${EXTERNAL_HOST.replace(/\./g, '\\.')}: ICMP echo request`));
+    expect(egress).toMatch(
+      new RegExp(`IP ${nodes()[0]!.ip.replace(/\./g, '\\.')} > ${EXTERNAL_HOST.replace(/\./g, '\\.')}: ICMP echo request`),
+    );
     const ct = await sh(nodes()[0]!.netns, 'conntrack', '-L', '-p', 'icmp', '-d', EXTERNAL_HOST);
     expect(ct).toMatch(new RegExp(`src=${p.ip} dst=${EXTERNAL_HOST}.* src=${EXTERNAL_HOST} dst=${nodes()[0]!.ip} `));
 
@@ -144,7 +154,12 @@ describe('lab: 3 nodes and a ToR', () => {
     const VIP = '198.51.100.10';
     const base = '/api/v1/namespaces/default/services';
     const slices = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
-    const endpoint = (p: LabPod, ready: boolean) => ({ addresses: [p.ip], conditions: { ready, serving: ready, terminating: false }, nodeName: p.node, targetRef: { kind: 'Pod', namespace: 'default', name: p.name } });
+    const endpoint = (p: LabPod, ready: boolean) => ({
+      addresses: [p.ip],
+      conditions: { ready, serving: ready, terminating: false },
+      nodeName: p.node,
+      targetRef: { kind: 'Pod', namespace: 'default', name: p.name },
+    });
     const slice = (eps: unknown[]) => ({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -153,7 +168,12 @@ describe('lab: 3 nodes and a ToR', () => {
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
       endpoints: eps,
     });
-    const advertisedBy = (hops: string[]) => until(async () => JSON.stringify(await torPrefix(`${VIP}/32`)) === JSON.stringify(hops), 15000, `the ToR to hold ${VIP}/32 via [${hops.join(', ')}]`);
+    const advertisedBy = (hops: string[]) =>
+      until(
+        async () => JSON.stringify(await torPrefix(`${VIP}/32`)) === JSON.stringify(hops),
+        15000,
+        `the ToR to hold ${VIP}/32 via [${hops.join(', ')}]`,
+      );
 
     afterAll(async () => {
       await lab.api.delete(`${slices}/web-x7k2p`);
@@ -179,13 +199,18 @@ describe('lab: 3 nodes and a ToR', () => {
       await sleep(1000);
       expect(await torPrefix(`${VIP}/32`)).toEqual([]);
 
-      await lab.api.create(slices, slice([endpoint(pod('node1-pod1'), true), endpoint(pod('node3-pod1'), true), endpoint(pod('node2-pod2'), false)]));
+      await lab.api.create(
+        slices,
+        slice([endpoint(pod('node1-pod1'), true), endpoint(pod('node3-pod1'), true), endpoint(pod('node2-pod2'), false)]),
+      );
       await advertisedBy(['10.0.0.11', '10.0.0.13']);
       // The cluster IP is not advertised (--advertise-cluster-ip is off); nodes install no route for the VIP.
       expect(await torPrefix('10.96.0.50/32')).toEqual([]);
       for (const n of nodes()) expect((await kernelRoutes(n.netns)).map((r) => r.dst)).not.toContain(VIP);
 
-      await lab.api.mergePatch(`${slices}/web-x7k2p`, { endpoints: [endpoint(pod('node1-pod1'), true), endpoint(pod('node3-pod1'), false), endpoint(pod('node2-pod2'), true)] });
+      await lab.api.mergePatch(`${slices}/web-x7k2p`, {
+        endpoints: [endpoint(pod('node1-pod1'), true), endpoint(pod('node3-pod1'), false), endpoint(pod('node2-pod2'), true)],
+      });
       await advertisedBy(['10.0.0.11', '10.0.0.12']);
 
       await lab.api.delete(`${slices}/web-x7k2p`);
@@ -205,11 +230,29 @@ describe('lab: 3 nodes and a ToR', () => {
     const torRoute = () => lab.birdc('show', 'route', '10.244.1.0/24', 'all');
 
     it('node.bgp.communities and path-prepend.* change what the node advertises; a garbage value is logged once and ignored', async () => {
-      await annotate({ 'kube-router.io/node.bgp.communities': '64512:100,64512:200', 'kube-router.io/path-prepend.as': '64512', 'kube-router.io/path-prepend.repeat-n': '2' });
-      await until(async () => /BGP\.community: \(64512,100\) \(64512,200\)/.test(await torRoute()) && /BGP\.as_path: 64512 64512 64512\n/.test(await torRoute()), 15000, 'communities and prepending at the ToR');
+      await annotate({
+        'kube-router.io/node.bgp.communities': '64512:100,64512:200',
+        'kube-router.io/path-prepend.as': '64512',
+        'kube-router.io/path-prepend.repeat-n': '2',
+      });
+      await until(
+        async () =>
+          /BGP\.community: \(64512,100\) \(64512,200\)/.test(await torRoute()) &&
+          /BGP\.as_path: 64512 64512 64512\n/.test(await torRoute()),
+        15000,
+        'communities and prepending at the ToR',
+      );
 
-      await annotate({ 'kube-router.io/node.bgp.communities': 'banana', 'kube-router.io/path-prepend.as': null, 'kube-router.io/path-prepend.repeat-n': null });
-      await until(async () => !/BGP\.community/.test(await torRoute()) && /BGP\.as_path: 64512\n/.test(await torRoute()), 15000, 'the garbage community ignored, prepending gone');
+      await annotate({
+        'kube-router.io/node.bgp.communities': 'banana',
+        'kube-router.io/path-prepend.as': null,
+        'kube-router.io/path-prepend.repeat-n': null,
+      });
+      await until(
+        async () => !/BGP\.community/.test(await torRoute()) && /BGP\.as_path: 64512\n/.test(await torRoute()),
+        15000,
+        'the garbage community ignored, prepending gone',
+      );
       // Another change to the Node makes every agent compute again: still one log line.
       await lab.api.mergePatch(nodePath, { metadata: { labels: { resync: 'yes' } } });
       await sleep(500);
@@ -224,18 +267,41 @@ describe('lab: 3 nodes and a ToR', () => {
       const dir = `${DIR}/edge`;
       fs.mkdirSync(dir, { recursive: true });
       const edgeNs = await lab.addHost('edge', ['10.0.0.200/24']);
-      const edge = await Bird.start(edgeNs, dir, { routerId: '10.0.0.200', asn: 65010, localAddress: '10.0.0.200', routes: [], protocols: [{ name: 'node1', neighbor: '10.0.0.11', asn: 64512, password: 'edge-secret' }] });
+      const edge = await Bird.start(edgeNs, dir, {
+        routerId: '10.0.0.200',
+        asn: 65010,
+        localAddress: '10.0.0.200',
+        routes: [],
+        protocols: [{ name: 'node1', neighbor: '10.0.0.11', asn: 64512, password: 'edge-secret' }],
+      });
       try {
-        await annotate({ 'kube-router.io/peer.ips': '10.0.0.200', 'kube-router.io/peer.asns': '65010', 'kube-router.io/peer.passwords': Buffer.from('edge-secret').toString('base64') });
-        await until(async () => /node1\s+BGP\s+\S+\s+up\s+.*Established/.test(await edge.birdc('show', 'protocols')), 20000, 'the edge router to peer with node1');
+        await annotate({
+          'kube-router.io/peer.ips': '10.0.0.200',
+          'kube-router.io/peer.asns': '65010',
+          'kube-router.io/peer.passwords': Buffer.from('edge-secret').toString('base64'),
+        });
+        await until(
+          async () => /node1\s+BGP\s+\S+\s+up\s+.*Established/.test(await edge.birdc('show', 'protocols')),
+          20000,
+          'the edge router to peer with node1',
+        );
         const routes = parseBirdRoutes(await edge.birdc('show', 'route', 'all'));
-        expect(routes.map((r) => ({ prefix: r.prefix, nextHop: r.nextHop, asPath: r.asPath }))).toEqual([{ prefix: '10.244.1.0/24', nextHop: '10.0.0.11', asPath: [64512] }]);
-        expect((await lab.neighbors(nodes()[0]!)).find((x) => x.address === '10.0.0.200')).toMatchObject({ asn: 65010, state: 'Established' });
+        expect(routes.map((r) => ({ prefix: r.prefix, nextHop: r.nextHop, asPath: r.asPath }))).toEqual([
+          { prefix: '10.244.1.0/24', nextHop: '10.0.0.11', asPath: [64512] },
+        ]);
+        expect((await lab.neighbors(nodes()[0]!)).find((x) => x.address === '10.0.0.200')).toMatchObject({
+          asn: 65010,
+          state: 'Established',
+        });
         // Only node1 carries the annotation.
         expect((await lab.neighbors(nodes()[1]!)).map((x) => x.address)).not.toContain('10.0.0.200');
 
         await annotate({ 'kube-router.io/peer.ips': null, 'kube-router.io/peer.asns': null, 'kube-router.io/peer.passwords': null });
-        await until(async () => parseBirdRoutes(await edge.birdc('show', 'route', 'all')).length === 0, 15000, 'the edge router to lose node1 routes');
+        await until(
+          async () => parseBirdRoutes(await edge.birdc('show', 'route', 'all')).length === 0,
+          15000,
+          'the edge router to lose node1 routes',
+        );
         expect((await lab.neighbors(nodes()[0]!)).map((x) => x.address)).not.toContain('10.0.0.200');
       } finally {
         edge.stop();
@@ -252,7 +318,11 @@ describe('lab: 3 nodes and a ToR', () => {
     await lab.deleteNode(n3);
     let removal: number;
     try {
-      await until(async () => !(await routedOn(n1, n3.podCidr)) && !(await routedOn(n2, n3.podCidr)) && (await torPrefix(n3.podCidr)).length === 0, 20000, `${n3.podCidr} to leave node1, node2 and the ToR`);
+      await until(
+        async () => !(await routedOn(n1, n3.podCidr)) && !(await routedOn(n2, n3.podCidr)) && (await torPrefix(n3.podCidr)).length === 0,
+        20000,
+        `${n3.podCidr} to leave node1, node2 and the ToR`,
+      );
       removal = Date.now() - t;
       // The deleted node left the cluster: it holds no routes to the others any more.
       await until(async () => (await kernelRoutes(n3.netns)).length === 0, 10000, 'node3 to drop its learned routes');
@@ -265,7 +335,11 @@ describe('lab: 3 nodes and a ToR', () => {
     t = Date.now();
     await lab.createNode(n3);
     await until(
-      async () => (await routedOn(n1, n3.podCidr)) && (await routedOn(n2, n3.podCidr)) && (await kernelRoutes(n3.netns)).length === 2 && JSON.stringify(await torPrefix(n3.podCidr)) === JSON.stringify([n3.ip]),
+      async () =>
+        (await routedOn(n1, n3.podCidr)) &&
+        (await routedOn(n2, n3.podCidr)) &&
+        (await kernelRoutes(n3.netns)).length === 2 &&
+        JSON.stringify(await torPrefix(n3.podCidr)) === JSON.stringify([n3.ip]),
       30000,
       `${n3.podCidr} to be back on node1, node2 and the ToR, and node3 to route to the others`,
     );
@@ -289,7 +363,11 @@ describe('lab: 3 nodes and a ToR', () => {
     };
     const informerTotals = async (n: Lab['state']['nodes'][number]) => {
       const st = await lab.agentStatus(n);
-      return { lists: st.informers.reduce((a, i) => a + i.lists, 0), restarts: st.informers.reduce((a, i) => a + i.restarts, 0), objects: st.informers.map((i) => `${i.name}=${i.objects}`).join(' ') };
+      return {
+        lists: st.informers.reduce((a, i) => a + i.lists, 0),
+        restarts: st.informers.reduce((a, i) => a + i.restarts, 0),
+        objects: st.informers.map((i) => `${i.name}=${i.objects}`).join(' '),
+      };
     };
     const service = (name: string, ip: string) => {
       const clusterIP = `10.96.1.${ip.split('.')[3]}`;
@@ -297,12 +375,23 @@ describe('lab: 3 nodes and a ToR', () => {
         apiVersion: 'v1',
         kind: 'Service',
         metadata: { name, namespace: 'default' },
-        spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], selector: { app: name }, ports: [{ port: 80, protocol: 'TCP' }], externalIPs: [ip] },
+        spec: {
+          type: 'ClusterIP',
+          clusterIP,
+          clusterIPs: [clusterIP],
+          selector: { app: name },
+          ports: [{ port: 80, protocol: 'TCP' }],
+          externalIPs: [ip],
+        },
       };
     };
     const svcPath = '/api/v1/namespaces/default/services';
     const allNodesAdvertise = (ip: string, yes: boolean) =>
-      until(async () => JSON.stringify(await torPrefix(`${ip}/32`)) === JSON.stringify(yes ? nodes().map((n) => n.ip) : []), 45000, `${ip}/32 ${yes ? 'advertised by every node' : 'withdrawn'} at the ToR`);
+      until(
+        async () => JSON.stringify(await torPrefix(`${ip}/32`)) === JSON.stringify(yes ? nodes().map((n) => n.ip) : []),
+        45000,
+        `${ip}/32 ${yes ? 'advertised by every node' : 'withdrawn'} at the ToR`,
+      );
 
     it('a dropped watch resumes where it was: later changes arrive, nothing is listed again', async () => {
       const before = await Promise.all(nodes().map(informerTotals));
@@ -324,12 +413,23 @@ describe('lab: 3 nodes and a ToR', () => {
       await allNodesAdvertise('198.51.100.21', true);
       // Something nobody watches changes, then history is compacted: every informer's last
       // resourceVersion is now too old, as after an etcd compaction on a busy cluster.
-      await lab.api.create('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'lab-tick' }, spec: { holderIdentity: 'lab' } });
+      await lab.api.create('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'lab-tick' },
+        spec: { holderIdentity: 'lab' },
+      });
       await lab.api.lab('compact');
       await lab.api.lab('drop-watches');
-      await until(async () => (await Promise.all(nodes().map(informerTotals))).every((a, i) => a.lists >= before[i]!.lists + 4), 30000, 'every informer of every agent to list again after 410');
+      await until(
+        async () => (await Promise.all(nodes().map(informerTotals))).every((a, i) => a.lists >= before[i]!.lists + 4),
+        30000,
+        'every informer of every agent to list again after 410',
+      );
       const after = await Promise.all(nodes().map(informerTotals));
-      expect(after.map((a) => a.objects)).toEqual(before.map((b) => b.objects.replace(/services=(\d+)/, (_, n) => `services=${Number(n) + 1}`)));
+      expect(after.map((a) => a.objects)).toEqual(
+        before.map((b) => b.objects.replace(/services=(\d+)/, (_, n) => `services=${Number(n) + 1}`)),
+      );
       expect(await torPrefix('198.51.100.21/32')).toEqual(nodes().map((n) => n.ip));
       await lab.api.delete(`${svcPath}/before-410`);
       await allNodesAdvertise('198.51.100.21', false);
@@ -353,7 +453,9 @@ describe('lab: 3 nodes and a ToR', () => {
       }
       const t = Date.now();
       await allNodesAdvertise('198.51.100.22', true);
-      measured.push(`API server back after 4.5 s away -> change made meanwhile advertised by all nodes: ${Date.now() - t} ms (informer restart backoff)`);
+      measured.push(
+        `API server back after 4.5 s away -> change made meanwhile advertised by all nodes: ${Date.now() - t} ms (informer restart backoff)`,
+      );
       const after = await Promise.all(nodes().map(informerTotals));
       after.forEach((a, i) => expect(a.restarts).toBeGreaterThan(before[i]!.restarts));
       await lab.api.delete(`${svcPath}/while-down`);
@@ -362,13 +464,22 @@ describe('lab: 3 nodes and a ToR', () => {
     });
   });
 
-  const nat = async (netns: string) => (await sh(netns, 'iptables-save')).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':KUBE'));
+  const nat = async (netns: string) =>
+    (await sh(netns, 'iptables-save')).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':KUBE'));
 
   it('an agent restart keeps its kernel routes while it is away, then converges again adding nothing twice', async () => {
     const [n1, n2] = nodes() as [Lab['state']['nodes'][number], Lab['state']['nodes'][number]];
-    const before = { routes: await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44'), rules: await nat(n2.netns), sets: await sh(n2.netns, 'ipset', 'save') };
+    const before = {
+      routes: await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44'),
+      rules: await nat(n2.netns),
+      sets: await sh(n2.netns, 'ipset', 'save'),
+    };
     await lab.stopAgent(n2);
-    await until(async () => !(await kernelRoutes(n1.netns)).some((r) => r.dst === n2.podCidr), 10000, 'node1 to drop node2 pod CIDR (Cease, no graceful restart)');
+    await until(
+      async () => !(await kernelRoutes(n1.netns)).some((r) => r.dst === n2.podCidr),
+      10000,
+      'node1 to drop node2 pod CIDR (Cease, no graceful restart)',
+    );
     // Forwarding state is preserved on the stopped node: its routes and rules stay.
     expect(await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44')).toBe(before.routes);
     expect(await podPing(lab, pod('node2-pod1'), pod('node2-pod2').ip!)).toBe(true);
@@ -382,11 +493,14 @@ describe('lab: 3 nodes and a ToR', () => {
 
   it('--cleanup-config removes everything the agent set up, and a restarted agent sets it all up again', async () => {
     const n3 = nodes()[2]!;
-    const cleanup = () => lab.netns(n3.netns).exec(process.execPath, [CLI, '--cleanup-config', `--cni-conf-path=${n3.cniConfList}`], { allowFail: true });
+    const cleanup = () =>
+      lab.netns(n3.netns).exec(process.execPath, [CLI, '--cleanup-config', `--cni-conf-path=${n3.cniConfList}`], { allowFail: true });
     await lab.stopAgent(n3);
     const r = await cleanup();
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^removed: iptables chains nat\/KUBE-ROUTER-TS-POSTROUTING, filter\/KUBE-ROUTER-TS-FORWARD.*; ipsets kube-router-pod-subnets, kube-router-node-ips; 2 routes; kube-bridge; .*10-kuberouter\.conflist\n$/);
+    expect(r.stdout).toMatch(
+      /^removed: iptables chains nat\/KUBE-ROUTER-TS-POSTROUTING, filter\/KUBE-ROUTER-TS-FORWARD.*; ipsets kube-router-pod-subnets, kube-router-node-ips; 2 routes; kube-bridge; .*10-kuberouter\.conflist\n$/,
+    );
     expect(await sh(n3.netns, 'ip', 'route', 'show', 'proto', '44')).toBe('');
     expect((await lab.netns(n3.netns).exec('ip', ['link', 'show', 'kube-bridge'], { allowFail: true })).code).not.toBe(0);
     expect(await sh(n3.netns, 'ipset', 'list', '-n')).toBe('');
@@ -398,7 +512,10 @@ describe('lab: 3 nodes and a ToR', () => {
     await lab.waitConverged(30000);
     expect(fs.existsSync(n3.cniConfList)).toBe(true);
     expect(await sh(n3.netns, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'kube-bridge')).toContain('inet 10.244.3.1/24');
-    expect((await sh(n3.netns, 'ipset', 'list', '-n')).split('\n').filter(Boolean).sort()).toEqual(['kube-router-node-ips', 'kube-router-pod-subnets']);
+    expect((await sh(n3.netns, 'ipset', 'list', '-n')).split('\n').filter(Boolean).sort()).toEqual([
+      'kube-router-node-ips',
+      'kube-router-pod-subnets',
+    ]);
     expect(await nat(n3.netns)).toContain(`-A KUBE-ROUTER-TS-POSTROUTING ${SEED_MASQUERADE}`);
   });
 });

@@ -35,8 +35,12 @@ describe('lab: dual-stack, 2 nodes and a ToR', () => {
   it('IPv6 pod CIDRs are in the kernel via the IPv6 node address, and at the ToR', async () => {
     const [n1, n2] = lab.state.nodes as [Lab['state']['nodes'][number], Lab['state']['nodes'][number]];
     const v6 = JSON.parse(await sh(n1.netns, 'ip', '-6', '-j', 'route', 'show')) as { dst: string; gateway?: string; protocol?: string }[];
-    expect(v6.filter((r) => r.protocol === '44').map((r) => ({ dst: r.dst, gateway: r.gateway }))).toEqual([{ dst: n2.podCidr6, gateway: n2.ip6 }]);
-    expect(await sh(n1.netns, 'ip', '-6', '-o', 'addr', 'show', 'dev', 'kube-bridge')).toContain(`inet6 ${n1.podCidr6!.replace('::/64', '::1/64')}`);
+    expect(v6.filter((r) => r.protocol === '44').map((r) => ({ dst: r.dst, gateway: r.gateway }))).toEqual([
+      { dst: n2.podCidr6, gateway: n2.ip6 },
+    ]);
+    expect(await sh(n1.netns, 'ip', '-6', '-o', 'addr', 'show', 'dev', 'kube-bridge')).toContain(
+      `inet6 ${n1.podCidr6!.replace('::/64', '::1/64')}`,
+    );
     expect(await torRoutes(lab, 6)).toEqual(lab.state.nodes.map((n) => ({ prefix: n.podCidr6, nextHops: [n.ip6] })));
     expect(await sh(n1.netns, 'sysctl', '-n', 'net.ipv6.conf.all.forwarding')).toBe('1\n');
   });

@@ -19,11 +19,17 @@ const cli = labCli;
 describe('lab: metrics, Prometheus and health', () => {
   let lab: Lab;
   const byNode = async (query: string): Promise<Record<string, number>> =>
-    Object.fromEntries((await lab.promQuery(query)).map((s) => [s.metric.node ?? '', s.value]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+    Object.fromEntries(
+      (await lab.promQuery(query)).map((s) => [s.metric.node ?? '', s.value]).sort(([a], [b]) => String(a).localeCompare(String(b))),
+    );
   /** Waits until Prometheus answers `query` with `want` per node (it scrapes every 2 s). */
   const expectByNode = async (query: string, want: Record<string, number>, timeoutMs = 30000): Promise<void> => {
     let last: Record<string, number> = {};
-    await until(async () => JSON.stringify((last = await byNode(query))) === JSON.stringify(want), timeoutMs, `Prometheus: ${query} = ${JSON.stringify(want)}`).catch((e: Error) => {
+    await until(
+      async () => JSON.stringify((last = await byNode(query))) === JSON.stringify(want),
+      timeoutMs,
+      `Prometheus: ${query} = ${JSON.stringify(want)}`,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}; last answer ${JSON.stringify(last)}`);
     });
   };
@@ -56,7 +62,11 @@ describe('lab: metrics, Prometheus and health', () => {
   it('Prometheus holds the right values: every target up, peers Established = nodes - 1, two routes of ours per node', async () => {
     const all = { node1: 1, node2: 1, node3: 1 };
     await expectByNode('up{job="kube-router-ts"}', all);
-    await expectByNode('count by (node) (kube_router_bgp_peer_info{type="internal",state="established"})', { node1: 2, node2: 2, node3: 2 });
+    await expectByNode('count by (node) (kube_router_bgp_peer_info{type="internal",state="established"})', {
+      node1: 2,
+      node2: 2,
+      node3: 2,
+    });
     await expectByNode('sum by (node) (kube_router_bgp_peer_state{type="external"})', { node1: 5, node2: 5, node3: 5 });
     await expectByNode('kube_router_host_routes_synced', { node1: 2, node2: 2, node3: 2 });
     await expectByNode('kube_router_kernel_routes{protocol="44"}', { node1: 2, node2: 2, node3: 2 });
@@ -83,13 +93,19 @@ describe('lab: metrics, Prometheus and health', () => {
     try {
       await expectByNode('count by (node) (kube_router_bgp_peer_info{type="internal",state="established"})', { node1: 1, node2: 1 });
       await expectByNode('kube_router_healthy', { node1: 1, node2: 1, node3: 0 });
-      expect((await health()).stdout).toBe('Unhealthy\nnot part of the cluster: no Node object with this name (see --hostname-override)\n\n500');
+      expect((await health()).stdout).toBe(
+        'Unhealthy\nnot part of the cluster: no Node object with this name (see --hostname-override)\n\n500',
+      );
       // node3 has no route of ours left, so no series for protocol 44.
       await expectByNode('kube_router_kernel_routes{protocol="44"}', { node1: 1, node2: 1 });
     } finally {
       await lab.createNode(n3);
     }
-    await expectByNode('count by (node) (kube_router_bgp_peer_info{type="internal",state="established"})', { node1: 2, node2: 2, node3: 2 });
+    await expectByNode('count by (node) (kube_router_bgp_peer_info{type="internal",state="established"})', {
+      node1: 2,
+      node2: 2,
+      node3: 2,
+    });
     await expectByNode('kube_router_healthy', { node1: 1, node2: 1, node3: 1 });
     expect((await health()).stdout).toBe('OK\n\n200');
   });

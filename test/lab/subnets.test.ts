@@ -21,7 +21,12 @@ describe('lab: nodes in two subnets on this kernel', () => {
 
   it('--enable-overlay=false with a ToR: only same-subnet routes from us, the ToR routes the rest, every pod reaches every other', async () => {
     const { lab } = await labUp(DIR, PREFIX, ['--nodes', '4', '--subnets', '2', '--pods', '1', '--tor', '--enable-overlay=false']);
-    expect(lab.state.nodes.map((n) => `${n.name} ${n.ip} subnet ${n.subnet}`)).toEqual(['node1 10.0.0.11 subnet 1', 'node2 10.0.0.12 subnet 1', 'node3 10.0.1.13 subnet 2', 'node4 10.0.1.14 subnet 2']);
+    expect(lab.state.nodes.map((n) => `${n.name} ${n.ip} subnet ${n.subnet}`)).toEqual([
+      'node1 10.0.0.11 subnet 1',
+      'node2 10.0.0.12 subnet 1',
+      'node3 10.0.1.13 subnet 2',
+      'node4 10.0.1.14 subnet 2',
+    ]);
     const pings = await pingMatrix(lab);
     expect(pings).toHaveLength(12);
     expect(pings.filter((p) => !p.ok)).toEqual([]);
@@ -42,13 +47,18 @@ describe('lab: nodes in two subnets on this kernel', () => {
     if (problem) {
       process.stdout.write(`\n[subnets] this kernel has no ipip (${problem}): checking the refusal\n`);
       expect(up.code).toBe(1);
-      expect(up.stderr).toMatch(/this kernel cannot create ipip tunnels .*it lacks the ipip module\. The overlay cannot work here: run the lab in a VM \(lab up --vm \.\.\.\), or with --enable-overlay=false/);
+      expect(up.stderr).toMatch(
+        /this kernel cannot create ipip tunnels .*it lacks the ipip module\. The overlay cannot work here: run the lab in a VM \(lab up --vm \.\.\.\), or with --enable-overlay=false/,
+      );
       expect(up.stderr.trim().split('\n')).toHaveLength(1);
       expect(await listNetns(PREFIX)).toEqual([]);
     } else {
       process.stdout.write('\n[subnets] this kernel has ipip: checking the tunnels\n');
       if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.stderr}${up.stdout}`);
-      const s = JSON.parse((await cli('lab', 'status', '--json', `--dir=${DIR}`)).stdout) as { ok: boolean; nodes: { tunnels: { name: string }[] }[] };
+      const s = JSON.parse((await cli('lab', 'status', '--json', `--dir=${DIR}`)).stdout) as {
+        ok: boolean;
+        nodes: { tunnels: { name: string }[] }[];
+      };
       expect(s.ok).toBe(true);
       expect(s.nodes.map((n) => n.tunnels.map((t) => t.name))).toEqual([['tun-100112'], ['tun-100011']]);
     }

@@ -51,7 +51,8 @@ describe('net: prefixes', () => {
     expect(canonicalPrefix('fd00:10:244:1::5/64')).toBe('fd00:10:244:1::/64');
     expect(canonicalPrefix('0.0.0.0/0')).toBe('0.0.0.0/0');
     expect(networkOf('192.168.7.9/16')).toBe('192.168.0.0/16');
-    for (const bad of ['10.0.0.0', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/-1', '10.0.0.0/ 8', 'x/8']) expect(() => canonicalPrefix(bad)).toThrow(RangeError);
+    for (const bad of ['10.0.0.0', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/-1', '10.0.0.0/ 8', 'x/8'])
+      expect(() => canonicalPrefix(bad)).toThrow(RangeError);
   });
   it('containment: addresses and prefixes, one family at a time', () => {
     expect(prefixContains('10.244.0.0/16', '10.244.1.0/24')).toBe(true);
@@ -64,7 +65,7 @@ describe('net: prefixes', () => {
     expect(containingPrefix('10.0.0.5/32', ['10.1.0.0/16', '10.0.0.0/24'])).toBe('10.0.0.0/24');
     expect(inPrefixes('10.2.0.1', ['10.1.0.0/16', 'fd00::/8'])).toBe(false);
   });
-  it('the first host (a pod CIDR\'s gateway), carrying across bytes', () => {
+  it("the first host (a pod CIDR's gateway), carrying across bytes", () => {
     expect(firstHost('10.233.66.0/24')).toBe('10.233.66.1/24');
     expect(firstHost('fd00:1::/64')).toBe('fd00:1::1/64');
   });

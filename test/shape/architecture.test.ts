@@ -22,11 +22,14 @@ function sources(dir: string): string[] {
 /** Every module a file imports (or requires or re-exports), as a repository path or a package name. */
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|require\('([^']+)'\)|^import\s+'([^']+)'/gm)].map((m) => m[1] ?? m[2] ?? m[3]!);
+  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|require\('([^']+)'\)|^import\s+'([^']+)'/gm)].map(
+    (m) => m[1] ?? m[2] ?? m[3]!,
+  );
   return specs.map((s) => {
     if (!s.startsWith('.')) return s;
     const target = path.normalize(path.join(path.dirname(file), s));
-    for (const candidate of [`${target}.ts`, path.join(target, 'index.ts'), target]) if (fs.existsSync(path.join(ROOT, candidate))) return candidate;
+    for (const candidate of [`${target}.ts`, path.join(target, 'index.ts'), target])
+      if (fs.existsSync(path.join(ROOT, candidate))) return candidate;
     return target;
   });
 }
@@ -46,23 +49,48 @@ describe('architecture: the arrows that must never exist', () => {
   });
 
   it('net/ imports nothing of ours but itself', () => {
-    expect(violations((f) => under(f, 'net'), (t) => LAYERS.some((l) => l !== 'net' && under(t, l)))).toEqual([]);
+    expect(
+      violations(
+        (f) => under(f, 'net'),
+        (t) => LAYERS.some((l) => l !== 'net' && under(t, l)),
+      ),
+    ).toEqual([]);
   });
 
   it('bgp/ is a library: no src/, controllers/, lab/, bench/, no Kubernetes', () => {
-    expect(violations((f) => under(f, 'bgp'), (t) => ['src', 'controllers', 'lab', 'bench', 'test'].some((l) => under(t, l)) || t.startsWith('@kubernetes/'))).toEqual([]);
+    expect(
+      violations(
+        (f) => under(f, 'bgp'),
+        (t) => ['src', 'controllers', 'lab', 'bench', 'test'].some((l) => under(t, l)) || t.startsWith('@kubernetes/'),
+      ),
+    ).toEqual([]);
   });
 
   it('controllers/ never reach the data path, and bgp/ only through its public surface', () => {
-    expect(violations((f) => under(f, 'controllers'), (t) => under(t, 'src/dataplane') || (under(t, 'bgp') && t !== 'bgp/index.ts'))).toEqual([]);
+    expect(
+      violations(
+        (f) => under(f, 'controllers'),
+        (t) => under(t, 'src/dataplane') || (under(t, 'bgp') && t !== 'bgp/index.ts'),
+      ),
+    ).toEqual([]);
   });
 
   it('src/dataplane/ never imports controllers/', () => {
-    expect(violations((f) => under(f, 'src/dataplane'), (t) => under(t, 'controllers'))).toEqual([]);
+    expect(
+      violations(
+        (f) => under(f, 'src/dataplane'),
+        (t) => under(t, 'controllers'),
+      ),
+    ).toEqual([]);
   });
 
   it('the agent uses bgp/ through bgp/index.ts only', () => {
-    expect(violations((f) => under(f, 'src'), (t) => under(t, 'bgp') && t !== 'bgp/index.ts')).toEqual([]);
+    expect(
+      violations(
+        (f) => under(f, 'src'),
+        (t) => under(t, 'bgp') && t !== 'bgp/index.ts',
+      ),
+    ).toEqual([]);
   });
 
   it('nothing of the product imports test/, lab/ or bench/', () => {
@@ -83,7 +111,9 @@ describe('architecture: the arrows that must never exist', () => {
   });
 
   it('no source file is over 600 lines', () => {
-    const long = [...files, ...sources('test')].map((f) => [f, fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').length] as const).filter(([, n]) => n > 600);
+    const long = [...files, ...sources('test')]
+      .map((f) => [f, fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').length] as const)
+      .filter(([, n]) => n > 600);
     expect(long).toEqual([]);
   });
 });

@@ -26,7 +26,9 @@ describe('VM harness', () => {
 
   it("sees the host's tree read-only through an overlay, and shares the scratch directory both ways", async () => {
     const vm = g.vm();
-    const r = await vm.run(`node -e 'process.stdout.write(process.version)'; echo x > /etc/krt-vm-probe; cat /etc/krt-vm-probe; echo from-vm > ${vm.scratch}/probe`);
+    const r = await vm.run(
+      `node -e 'process.stdout.write(process.version)'; echo x > /etc/krt-vm-probe; cat /etc/krt-vm-probe; echo from-vm > ${vm.scratch}/probe`,
+    );
     expect(r.stdout).toBe(`${process.version}x\n`);
     expect(fs.existsSync('/etc/krt-vm-probe')).toBe(false);
     expect(fs.readFileSync(path.join(vm.scratch, 'probe'), 'utf8')).toBe('from-vm\n');

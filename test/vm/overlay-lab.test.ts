@@ -25,7 +25,8 @@ describe('overlay in the VM: 4 nodes in two subnets and a ToR', () => {
   const g = vmGroup('overlay', { memoryMiB: 4096 });
   const measured: string[] = [];
 
-  const lab = (args: string, allowFail = false) => g.vm().run(`cd ${REPO} && node dist/kube-router-ts.js lab ${args}`, { allowFail, timeoutMs: 540000 });
+  const lab = (args: string, allowFail = false) =>
+    g.vm().run(`cd ${REPO} && node dist/kube-router-ts.js lab ${args}`, { allowFail, timeoutMs: 540000 });
   const sh = async (script: string): Promise<string> => (await g.vm().run(script)).stdout;
   const status = async (): Promise<LabStatus> => JSON.parse((await lab(`status --json --dir=${DIR}`, true)).stdout) as LabStatus;
   const restart = async (agentArgs: string): Promise<void> => {
@@ -114,7 +115,9 @@ cat ${out}.out; rm -f ${out}.out ${out}.err`);
       ['tun-100114', 'ipip'],
     ]);
     expect(await sh(`ip netns exec ${PREFIX}node1 ip fou show 2>/dev/null || true`)).toBe('');
-    expect(await sh(`ip -n ${PREFIX}node1 route show table 77`)).toBe('10.0.1.13 dev tun-100113 proto 44 scope link \n10.0.1.14 dev tun-100114 proto 44 scope link \n');
+    expect(await sh(`ip -n ${PREFIX}node1 route show table 77`)).toBe(
+      '10.0.1.13 dev tun-100113 proto 44 scope link \n10.0.1.14 dev tun-100114 proto 44 scope link \n',
+    );
 
     await restart('--enable-overlay=false');
     s = await status();
@@ -133,7 +136,9 @@ cat ${out}.out; rm -f ${out}.out ${out}.err`);
   it('a node deleted from the API loses its tunnel on the others, and gets it back when re-added', async () => {
     await restart('--overlay-type=subnet');
     const node4 = async (op: 'deleteNode' | 'createNode') =>
-      sh(`cd ${REPO} && node -e ${q(`const { Lab } = require('./dist/lab/cluster.js'); const l = Lab.load('${DIR}'); l.${op}(l.node('node4')).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`)}`);
+      sh(
+        `cd ${REPO} && node -e ${q(`const { Lab } = require('./dist/lab/cluster.js'); const l = Lab.load('${DIR}'); l.${op}(l.node('node4')).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`)}`,
+      );
     await node4('deleteNode');
     const gone = async () => !(await tunnels('node1')).some((t) => t.name === 'tun-100114');
     for (let i = 0; i < 60 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 1000));
@@ -149,10 +154,22 @@ cat ${out}.out; rm -f ${out}.out ${out}.err`);
   it('self-heal: a tunnel deleted or set down, the table-77 route and the rule removed are repaired by the drift machinery (timed; the host lab holds the 2 s target)', async () => {
     const heal = (breakIt: string, check: string) => timeToHeal(g.vm(), `${PREFIX}node1`, breakIt, check);
     const rows: [string, number][] = [
-      ['tunnel deleted (ip link del tun-100113)', await heal('ip link del tun-100113', 'ip route show 10.244.3.0/24 | grep -q "dev tun-100113" && ip link show tun-100113 | grep -q ",UP"')],
+      [
+        'tunnel deleted (ip link del tun-100113)',
+        await heal(
+          'ip link del tun-100113',
+          'ip route show 10.244.3.0/24 | grep -q "dev tun-100113" && ip link show tun-100113 | grep -q ",UP"',
+        ),
+      ],
       ['tunnel set down', await heal('ip link set tun-100114 down', 'ip link show tun-100114 | grep -q ",UP"')],
-      ['table 77 route deleted', await heal('ip route del 10.0.1.13 table 77', 'ip route show table 77 | grep -q "10.0.1.13 dev tun-100113"')],
-      ['rule "from <pod CIDR> lookup 77" deleted', await heal('ip rule del from 10.244.1.0/24 lookup 77', 'ip rule show | grep -q "from 10.244.1.0/24 lookup 77"')],
+      [
+        'table 77 route deleted',
+        await heal('ip route del 10.0.1.13 table 77', 'ip route show table 77 | grep -q "10.0.1.13 dev tun-100113"'),
+      ],
+      [
+        'rule "from <pod CIDR> lookup 77" deleted',
+        await heal('ip rule del from 10.244.1.0/24 lookup 77', 'ip rule show | grep -q "from 10.244.1.0/24 lookup 77"'),
+      ],
     ];
     // No event for a sysctl: the check (every 5 s here) puts it back.
     const rp = await heal('sysctl -qw net.ipv4.conf.tun-100113.rp_filter=1', '[ $(sysctl -n net.ipv4.conf.tun-100113.rp_filter) = 2 ]');
@@ -164,5 +181,4 @@ cat ${out}.out; rm -f ${out}.out ${out}.err`);
     for (const [what, ms] of rows) expect({ what, healed: ms >= 0 && ms < VM_HEAL_MS }).toEqual({ what, healed: true });
     expect((await status()).pings.filter((p) => !p.ok)).toEqual([]);
   });
-
 });

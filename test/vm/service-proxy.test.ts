@@ -21,7 +21,8 @@ const AGENT_ARGS = '--run-service-proxy --self-heal-period=5s';
 describe('service proxy in the VM: 2 nodes and a ToR', () => {
   const g = vmGroup('service-proxy', { memoryMiB: 3072 });
   const sh = async (script: string): Promise<string> => (await g.vm().run(script, { timeoutMs: 300000 })).stdout;
-  const lab = (args: string, allowFail = false) => g.vm().run(`cd ${REPO} && node dist/kube-router-ts.js lab ${args}`, { allowFail, timeoutMs: 540000 });
+  const lab = (args: string, allowFail = false) =>
+    g.vm().run(`cd ${REPO} && node dist/kube-router-ts.js lab ${args}`, { allowFail, timeoutMs: 540000 });
   /** Runs `body` with `lab` (the Lab) and `pod(name)` in scope, inside the VM. */
   const withLab = (body: string) =>
     sh(
@@ -44,7 +45,9 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     }
   };
   const web = (extra: string) =>
-    withLab(`await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node1-pod1'), pod('node2-pod1')], ${extra} });`);
+    withLab(
+      `await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node1-pod1'), pod('node2-pod1')], ${extra} });`,
+    );
 
   beforeAll(async () => {
     const r = await lab(`up --nodes 2 --tor --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=${q(AGENT_ARGS)}`, true);
@@ -77,7 +80,9 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
           '',
         ].join('\n'),
       );
-      expect(await sh(`ip -n ${PREFIX}${node} -4 addr show kube-dummy-if`)).toMatch(new RegExp(`kube-dummy-if: <BROADCAST,NOARP,UP,LOWER_UP>[^]*inet ${VIP.replace(/\./g, '\\.')}/32 scope link kube-dummy-if`));
+      expect(await sh(`ip -n ${PREFIX}${node} -4 addr show kube-dummy-if`)).toMatch(
+        new RegExp(`kube-dummy-if: <BROADCAST,NOARP,UP,LOWER_UP>[^]*inet ${VIP.replace(/\./g, '\\.')}/32 scope link kube-dummy-if`),
+      );
       const pod = node === 'node1' ? '10.244.1.0/24' : '10.244.2.0/24';
       expect(await sh(`ip netns exec ${PREFIX}${node} iptables-save -t nat`)).toContain(
         `-A KUBE-ROUTER-TS-SERVICES ! -s ${pod} ! -d ${pod} -m ipvs --vdir ORIGINAL --vmethod MASQ -m comment --comment "kube-router-ts service SNAT" -j SNAT --to-source ${ip} --random-fully`,
@@ -103,13 +108,19 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
       () => sh(`ip netns exec ${PREFIX}node1 iptables-save -t nat`),
       (t) => t.includes('hairpin'),
     );
-    expect(rules).toContain(`-A KUBE-ROUTER-TS-SERVICES -s 10.244.1.2/32 -d 10.244.1.2/32 -p tcp -m ipvs --vaddr ${VIP} --vport 80 -m comment --comment "kube-router-ts hairpin" -j SNAT --to-source ${VIP}`);
-    expect(rules).toContain(`-A KUBE-ROUTER-TS-SERVICES -s 10.244.1.2/32 -d 10.244.1.2/32 -p tcp -m ipvs --vaddr 10.0.0.11 --vport 30080 -m comment --comment "kube-router-ts hairpin" -j SNAT --to-source 10.0.0.11`);
+    expect(rules).toContain(
+      `-A KUBE-ROUTER-TS-SERVICES -s 10.244.1.2/32 -d 10.244.1.2/32 -p tcp -m ipvs --vaddr ${VIP} --vport 80 -m comment --comment "kube-router-ts hairpin" -j SNAT --to-source ${VIP}`,
+    );
+    expect(rules).toContain(
+      `-A KUBE-ROUTER-TS-SERVICES -s 10.244.1.2/32 -d 10.244.1.2/32 -p tcp -m ipvs --vaddr 10.0.0.11 --vport 30080 -m comment --comment "kube-router-ts hairpin" -j SNAT --to-source 10.0.0.11`,
+    );
     // Known problem, not asserted: in this VM hairpin connections succeed only sometimes (the
     // pod's first SYN-ACK through the SNAT is lost); the rate is printed for the record.
     const out = await sh(`for i in $(seq 1 8); do ip netns exec ${PREFIX}node1-pod1 curl -s -m 2 http://${VIP}/ || echo FAIL; done`);
     const lines = out.split('\n').filter(Boolean);
-    process.stdout.write(`\nhairpin through ${VIP} from node1-pod1: ${lines.filter((l) => l === 'node1-pod1').length} of ${lines.filter((l) => l !== 'node2-pod1').length} self-connections answered\n`);
+    process.stdout.write(
+      `\nhairpin through ${VIP} from node1-pod1: ${lines.filter((l) => l === 'node1-pod1').length} of ${lines.filter((l) => l !== 'node2-pod1').length} self-connections answered\n`,
+    );
     await web('');
   });
 
@@ -118,14 +129,38 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     const vs = `-t ${VIP}:80`;
     // [what, by events (at once) or by the 5 s check, ms]
     const rows: [string, 'event' | 'check', number][] = [
-      ['VIP removed from kube-dummy-if', 'event', await heal(`ip addr del ${VIP}/32 dev kube-dummy-if`, `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`)],
-      ['kube-dummy-if deleted', 'event', await heal('ip link del kube-dummy-if', `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`)],
+      [
+        'VIP removed from kube-dummy-if',
+        'event',
+        await heal(`ip addr del ${VIP}/32 dev kube-dummy-if`, `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`),
+      ],
+      [
+        'kube-dummy-if deleted',
+        'event',
+        await heal('ip link del kube-dummy-if', `ip -o addr show dev kube-dummy-if | grep -q "${VIP}/32"`),
+      ],
       ['IPVS virtual server deleted', 'check', await heal(`ipvsadm -D ${vs}`, `ipvsadm -Sn | grep -q -- "-A ${vs}"`)],
-      ['IPVS real server deleted', 'check', await heal(`ipvsadm -d ${vs} -r $(ipvsadm -Sn | grep -- "-a ${vs}" | head -1 | awk '{ for (i = 1; i < NF; i++) if ($i == "-r") print $(i + 1) }')`, `[ $(ipvsadm -Sn | grep -c -- "-a ${vs}") -eq 2 ]`)],
-      ['service SNAT chain flushed', 'event', await heal('iptables -t nat -F KUBE-ROUTER-TS-SERVICES', 'iptables-save -t nat | grep -q -- "-A KUBE-ROUTER-TS-SERVICES .*-j SNAT"')],
+      [
+        'IPVS real server deleted',
+        'check',
+        await heal(
+          `ipvsadm -d ${vs} -r $(ipvsadm -Sn | grep -- "-a ${vs}" | head -1 | awk '{ for (i = 1; i < NF; i++) if ($i == "-r") print $(i + 1) }')`,
+          `[ $(ipvsadm -Sn | grep -c -- "-a ${vs}") -eq 2 ]`,
+        ),
+      ],
+      [
+        'service SNAT chain flushed',
+        'event',
+        await heal(
+          'iptables -t nat -F KUBE-ROUTER-TS-SERVICES',
+          'iptables-save -t nat | grep -q -- "-A KUBE-ROUTER-TS-SERVICES .*-j SNAT"',
+        ),
+      ],
       ['net.ipv4.vs.conntrack=0', 'check', await heal('sysctl -qw net.ipv4.vs.conntrack=0', '[ $(sysctl -n net.ipv4.vs.conntrack) = 1 ]')],
     ];
-    process.stdout.write(`\nservice proxy self-heal (TCG, checks every 5 s):\n  ${rows.map(([what, how, ms]) => `${what} (${how}): ${ms < 0 ? 'not within 45 s' : `${ms} ms`}`).join('\n  ')}\n`);
+    process.stdout.write(
+      `\nservice proxy self-heal (TCG, checks every 5 s):\n  ${rows.map(([what, how, ms]) => `${what} (${how}): ${ms < 0 ? 'not within 45 s' : `${ms} ms`}`).join('\n  ')}\n`,
+    );
     // Under emulation a reconcile's forks take seconds each, so the bound here is "well before the
     // 60 s periodic sync": repaired by the drift machinery. The host lab holds its objects to 2 s.
     for (const [what, , ms] of rows) expect({ what, healed: ms >= 0 && ms < VM_HEAL_MS }).toEqual({ what, healed: true });
@@ -145,12 +180,16 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     expect(await answers('tor', 'http://10.0.0.12:30080/')).toEqual(['node2-pod1']);
     expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(['node1-pod1', 'node2-pod1']);
 
-    await withLab(`await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node2-pod1')] });`);
+    await withLab(
+      `await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node2-pod1')] });`,
+    );
     const one = await eventually(
       () => ipvs('node1'),
       (t) => !t.includes('10.244.1.2'),
     );
-    expect(one).toBe(`-A -t 10.0.0.11:30080 -s rr\n-a -t 10.0.0.11:30080 -r 10.244.2.2:8080 -m -w 1\n-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r 10.244.2.2:8080 -m -w 1\n`);
+    expect(one).toBe(
+      `-A -t 10.0.0.11:30080 -s rr\n-a -t 10.0.0.11:30080 -r 10.244.2.2:8080 -m -w 1\n-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r 10.244.2.2:8080 -m -w 1\n`,
+    );
     expect(await answers('node1-pod2', `http://${VIP}/`)).toEqual(['node2-pod1']);
 
     // An IPVS service that is not ours stays.
@@ -173,7 +212,9 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
       (t) => t.includes(VIP),
     );
     await withLab(`await lab.stopAgent(lab.node('node1'));`);
-    const out = await sh(`cd ${REPO} && ip netns exec ${PREFIX}node1 node dist/kube-router-ts.js --cleanup-config --cni-conf-path=${DIR}/node1/cni/10-kuberouter.conflist 2>&1`);
+    const out = await sh(
+      `cd ${REPO} && ip netns exec ${PREFIX}node1 node dist/kube-router-ts.js --cleanup-config --cni-conf-path=${DIR}/node1/cni/10-kuberouter.conflist 2>&1`,
+    );
     expect(out).toMatch(/IPVS services tcp:10\.0\.0\.11:30080, tcp:10\.96\.0\.100:80/);
     expect(out).toMatch(/kube-dummy-if/);
     expect(await ipvs('node1')).toBe('-A -t 192.0.2.77:80 -s rr\n');

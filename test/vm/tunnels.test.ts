@@ -28,7 +28,11 @@ describe('overlay tunnels in the VM', () => {
   const v6 = { name: 'tun-4c49ed0a816', family: 6, local: 'fd00::11', remote: 'fd00:1::13', encap: 'ipip', port: 5555, mtu: 1460 };
 
   it('creates ipip, GUE (fou) and ip6ip6 tunnels with their MTUs, up, and changes nothing the second time', async () => {
-    expect(await reconcile([ipip, fou, v6])).toEqual({ created: ['tun-100113', 'tun-100114', 'tun-4c49ed0a816'], recreated: [], removed: [] });
+    expect(await reconcile([ipip, fou, v6])).toEqual({
+      created: ['tun-100113', 'tun-100114', 'tun-4c49ed0a816'],
+      recreated: [],
+      removed: [],
+    });
     expect(await reconcile([ipip, fou, v6])).toEqual({ created: [], recreated: [], removed: [] });
     const a = await ip('-d', 'link', 'show', 'tun-100113');
     expect(a).toMatch(/tun-100113@NONE: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1480/);
@@ -43,7 +47,11 @@ describe('overlay tunnels in the VM', () => {
 
   it('re-creates a tunnel whose encapsulation or endpoint changed; prunes its own tunnels and nothing else', async () => {
     await ip('link', 'add', 'other0', 'type', 'ipip', 'local', '10.0.0.11', 'remote', '10.9.9.9');
-    expect(await reconcile([{ ...ipip, encap: 'fou', mtu: 1468 }, { ...fou, remote: '10.0.1.15' }, v6])).toEqual({ created: [], recreated: ['tun-100113', 'tun-100114'], removed: [] });
+    expect(await reconcile([{ ...ipip, encap: 'fou', mtu: 1468 }, { ...fou, remote: '10.0.1.15' }, v6])).toEqual({
+      created: [],
+      recreated: ['tun-100113', 'tun-100114'],
+      removed: [],
+    });
     expect(await ip('-d', 'link', 'show', 'tun-100113')).toMatch(/encap gue/);
     expect(await reconcile([v6], false)).toEqual({ created: [], recreated: [], removed: [] });
     expect(await reconcile([v6])).toEqual({ created: [], recreated: [], removed: ['tun-100113', 'tun-100114'] });
@@ -53,9 +61,23 @@ describe('overlay tunnels in the VM', () => {
 
   it('sets up and removes the GUE receive port per family', async () => {
     const fouPorts = (want: unknown) =>
-      inVmNetns<string[]>(g.vm(), NS, `const { reconcileFouPorts } = dist('src/dataplane/fou.js'); return await reconcileFouPorts(${JSON.stringify(want)}, [5555]);`);
-    expect(await fouPorts([{ port: 5555, family: 4 }, { port: 5555, family: 6 }])).toEqual(['added 5555/4', 'added 5555/6']);
-    expect(await fouPorts([{ port: 5555, family: 4 }, { port: 5555, family: 6 }])).toEqual([]);
+      inVmNetns<string[]>(
+        g.vm(),
+        NS,
+        `const { reconcileFouPorts } = dist('src/dataplane/fou.js'); return await reconcileFouPorts(${JSON.stringify(want)}, [5555]);`,
+      );
+    expect(
+      await fouPorts([
+        { port: 5555, family: 4 },
+        { port: 5555, family: 6 },
+      ]),
+    ).toEqual(['added 5555/4', 'added 5555/6']);
+    expect(
+      await fouPorts([
+        { port: 5555, family: 4 },
+        { port: 5555, family: 6 },
+      ]),
+    ).toEqual([]);
     expect((await g.vm().run(`ip netns exec ${NS} ip fou show`)).stdout).toMatch(/port 5555 gue/);
     expect(await fouPorts([])).toEqual(['removed 5555/4', 'removed 5555/6']);
   });
@@ -64,7 +86,9 @@ describe('overlay tunnels in the VM', () => {
     // Module loading off and the modules unloaded: this kernel now behaves like the host's.
     await g.vm().run('echo /bin/false > /proc/sys/kernel/modprobe; modprobe -r ipip || true');
     try {
-      await expect(reconcile([ipip])).rejects.toThrow(/cannot create tunnel tun-100113: this kernel has no ipip support \(module ipip\); the overlay needs it/);
+      await expect(reconcile([ipip])).rejects.toThrow(
+        /cannot create tunnel tun-100113: this kernel has no ipip support \(module ipip\); the overlay needs it/,
+      );
     } finally {
       await g.vm().run('echo /sbin/modprobe > /proc/sys/kernel/modprobe');
     }

@@ -25,7 +25,8 @@ function attributesOf(f: Fixture): Attribute[] {
 }
 
 describe('captured sessions', () => {
-  it('has the three captures', () => expect(fixtures.map(([n]) => n).sort()).toEqual(['bird-gobgp-ebgp-as4', 'exabgp-bird-ibgp', 'frr-exabgp-as2']));
+  it('has the three captures', () =>
+    expect(fixtures.map(([n]) => n).sort()).toEqual(['bird-gobgp-ebgp-as4', 'exabgp-bird-ibgp', 'frr-exabgp-as2']));
 
   describe.each(fixtures)('%s', (_name, fixture) => {
     const all = fixture.directions.flatMap((d) => d.messages.map((hex, i) => [`${d.from} #${i}`, hex] as const));
@@ -46,7 +47,9 @@ describe('captured sessions', () => {
     expect([...kinds(byName['exabgp-bird-ibgp']!)]).toEqual(
       expect.arrayContaining(['localPref', 'atomicAggregate', 'aggregator', 'originatorId', 'clusterList', 'unknown 99', 'mpReach']),
     );
-    expect([...kinds(byName['bird-gobgp-ebgp-as4']!)]).toEqual(expect.arrayContaining(['med', 'communities', 'largeCommunities', 'mpReach', 'mpUnreach']));
+    expect([...kinds(byName['bird-gobgp-ebgp-as4']!)]).toEqual(
+      expect.arrayContaining(['med', 'communities', 'largeCommunities', 'mpReach', 'mpUnreach']),
+    );
     const as2 = attributesOf(byName['frr-exabgp-as2']!);
     const as4Path = as2.find((a) => a.kind === 'as4Path');
     expect(as4Path).toMatchObject({ segments: [{ type: 2, asns: [4200000003] }] });

@@ -1,4 +1,14 @@
-import { decodeMessage, encodeMessage, Framer, BgpError, keepalive, MessageType, notification, routeRefresh, RouteRefreshMessage } from '../../../bgp/codec';
+import {
+  decodeMessage,
+  encodeMessage,
+  Framer,
+  BgpError,
+  keepalive,
+  MessageType,
+  notification,
+  routeRefresh,
+  RouteRefreshMessage,
+} from '../../../bgp/codec';
 import { Bytes, message } from '../../helpers/bytes';
 
 function errorOf(f: () => unknown): BgpError {
@@ -70,7 +80,9 @@ describe('Framer', () => {
       for (const cut2 of [cut, Math.min(stream.length, cut + 7)]) {
         const f = new Framer();
         const out = [...f.push(stream.subarray(0, cut)), ...f.push(stream.subarray(cut, cut2)), ...f.push(stream.subarray(cut2))];
-        expect(out.map((m) => m.toString('hex'))).toEqual([keepalive(), encodeMessage(notification(6, 4)), encodeMessage(routeRefresh(1, 1))].map((m) => m.toString('hex')));
+        expect(out.map((m) => m.toString('hex'))).toEqual(
+          [keepalive(), encodeMessage(notification(6, 4)), encodeMessage(routeRefresh(1, 1))].map((m) => m.toString('hex')),
+        );
         expect(f.buffered).toBe(0);
       }
     }

@@ -12,11 +12,19 @@ const kubeRouterOpen = message(
     .u8(41)
     .u8(2, 39) // one Capabilities parameter
     .u8(2, 0) // route refresh
-    .u8(73, 7).hex('056e6f646531 00') // FQDN "node1", empty domain
-    .u8(1, 4).u16(1).u8(0, 1) // multiprotocol IPv4 unicast
-    .u8(65, 4).u32(64512) // 4-octet AS
-    .u8(64, 6).u16(90).u16(1).u8(1, 0) // graceful restart, 90 s, IPv4 unicast
-    .u8(5, 6).u16(1, 1, 2), // extended next hop: IPv4 unicast over IPv6
+    .u8(73, 7)
+    .hex('056e6f646531 00') // FQDN "node1", empty domain
+    .u8(1, 4)
+    .u16(1)
+    .u8(0, 1) // multiprotocol IPv4 unicast
+    .u8(65, 4)
+    .u32(64512) // 4-octet AS
+    .u8(64, 6)
+    .u16(90)
+    .u16(1)
+    .u8(1, 0) // graceful restart, 90 s, IPv4 unicast
+    .u8(5, 6)
+    .u16(1, 1, 2), // extended next hop: IPv4 unicast over IPv6
 );
 
 describe('OPEN', () => {
@@ -39,10 +47,7 @@ describe('OPEN', () => {
   });
 
   it('keeps one parameter per capability when the sender used that layout', () => {
-    const open = message(
-      1,
-      new Bytes().u8(4).u16(65001).u16(180).ip('10.0.0.1').u8(12).u8(2, 2).u8(2, 0).u8(2, 6).u8(65, 4).u32(65001),
-    );
+    const open = message(1, new Bytes().u8(4).u16(65001).u16(180).ip('10.0.0.1').u8(12).u8(2, 2).u8(2, 0).u8(2, 6).u8(65, 4).u32(65001));
     const m = decodeMessage(open) as OpenMessage;
     expect(m.paramLayout).toEqual([1, 1]);
     expect(encodeMessage(m).equals(open)).toBe(true);
@@ -56,7 +61,19 @@ describe('OPEN', () => {
 
   it('decodes RFC 9072 extended optional parameters', () => {
     const caps = new Bytes().u8(2, 0).build();
-    const open = message(1, new Bytes().u8(4).u16(65001).u16(90).ip('10.0.0.1').u8(255, 255).u16(caps.length + 3).u8(2).u16(caps.length).append(caps));
+    const open = message(
+      1,
+      new Bytes()
+        .u8(4)
+        .u16(65001)
+        .u16(90)
+        .ip('10.0.0.1')
+        .u8(255, 255)
+        .u16(caps.length + 3)
+        .u8(2)
+        .u16(caps.length)
+        .append(caps),
+    );
     const m = decodeMessage(open) as OpenMessage;
     expect(m.extendedParams).toBe(true);
     expect(m.capabilities).toEqual([{ kind: 'routeRefresh' }]);
@@ -83,6 +100,8 @@ describe('OPEN', () => {
   });
 
   it('rejects an OPEN shorter than 29 octets as Bad Message Length', () => {
-    expect(() => decodeMessage(message(1, new Bytes().u8(4).u16(1)))).toThrow(expect.objectContaining({ code: ErrorCode.MessageHeader, subcode: 2 }));
+    expect(() => decodeMessage(message(1, new Bytes().u8(4).u16(1)))).toThrow(
+      expect.objectContaining({ code: ErrorCode.MessageHeader, subcode: 2 }),
+    );
   });
 });

@@ -18,8 +18,10 @@ const seedAttrs = () =>
   new Bytes()
     .u8(0x40, 1, 1, 0) // ORIGIN IGP
     .u8(0x40, 2, 0) // AS_PATH empty
-    .u8(0x40, 3, 4).ip('192.168.50.50') // NEXT_HOP
-    .u8(0x40, 5, 4).u32(100); // LOCAL_PREF
+    .u8(0x40, 3, 4)
+    .ip('192.168.50.50') // NEXT_HOP
+    .u8(0x40, 5, 4)
+    .u32(100); // LOCAL_PREF
 const seedUpdate = update(new Bytes(), seedAttrs(), new Bytes().u8(24, 10, 233, 64));
 
 function decode(buf: Buffer, ctx: CodecContext = AS4): ReceivedUpdate {
@@ -37,7 +39,11 @@ function expectNotification(buf: Buffer, code: number, subcode: number, ctx: Cod
   throw new Error('expected a NOTIFICATION error');
 }
 
-const base = { origin: () => new Bytes().u8(0x40, 1, 1, 0), path: () => new Bytes().u8(0x40, 2, 0), nh: () => new Bytes().u8(0x40, 3, 4).ip('10.0.0.1') };
+const base = {
+  origin: () => new Bytes().u8(0x40, 1, 1, 0),
+  path: () => new Bytes().u8(0x40, 2, 0),
+  nh: () => new Bytes().u8(0x40, 3, 4).ip('10.0.0.1'),
+};
 const nlri24 = () => new Bytes().u8(24, 10, 1, 2);
 const mandatory = () => new Bytes().append(base.origin().build()).append(base.path().build()).append(base.nh().build());
 
@@ -60,23 +66,43 @@ describe('UPDATE', () => {
   it('encodes every attribute it decodes, byte for byte', () => {
     const attrs = new Bytes()
       .u8(0x40, 1, 1, 2)
-      .u8(0x40, 2, 16).u8(2, 2).u32(65001, 4200000001).u8(1, 1).u32(65100) // sequence + set
-      .u8(0x40, 3, 4).ip('10.0.0.1')
-      .u8(0x80, 4, 4).u32(50)
+      .u8(0x40, 2, 16)
+      .u8(2, 2)
+      .u32(65001, 4200000001)
+      .u8(1, 1)
+      .u32(65100) // sequence + set
+      .u8(0x40, 3, 4)
+      .ip('10.0.0.1')
+      .u8(0x80, 4, 4)
+      .u32(50)
       .u8(0x40, 6, 0)
-      .u8(0xc0, 7, 8).u32(65001).ip('10.0.0.9')
-      .u8(0xc0, 8, 8).u32(0xfde80001, 0xffffff01)
-      .u8(0x80, 9, 4).ip('1.1.1.1')
-      .u8(0x80, 10, 8).ip('2.2.2.2').ip('3.3.3.3')
-      .u8(0xc0, 16, 8).hex('0002fde800000064')
-      .u8(0xc0, 32, 12).u32(4200000001, 1, 2)
-      .u8(0xe0, 99, 3).hex('abcdef'); // unknown optional transitive, partial
+      .u8(0xc0, 7, 8)
+      .u32(65001)
+      .ip('10.0.0.9')
+      .u8(0xc0, 8, 8)
+      .u32(0xfde80001, 0xffffff01)
+      .u8(0x80, 9, 4)
+      .ip('1.1.1.1')
+      .u8(0x80, 10, 8)
+      .ip('2.2.2.2')
+      .ip('3.3.3.3')
+      .u8(0xc0, 16, 8)
+      .hex('0002fde800000064')
+      .u8(0xc0, 32, 12)
+      .u32(4200000001, 1, 2)
+      .u8(0xe0, 99, 3)
+      .hex('abcdef'); // unknown optional transitive, partial
     const buf = update(new Bytes().u8(16, 10, 9), attrs, nlri24());
     const u = decode(buf);
     expect(u.action).toBe(ErrorAction.None);
     expect(u.withdrawn).toEqual(['10.9.0.0/16']);
     const byKind = Object.fromEntries(u.attributes.map((a) => [a.kind, a]));
-    expect(byKind.asPath).toMatchObject({ segments: [{ type: 2, asns: [65001, 4200000001] }, { type: 1, asns: [65100] }] });
+    expect(byKind.asPath).toMatchObject({
+      segments: [
+        { type: 2, asns: [65001, 4200000001] },
+        { type: 1, asns: [65100] },
+      ],
+    });
     expect(byKind.aggregator).toMatchObject({ asn: 65001, address: '10.0.0.9' });
     expect(byKind.communities).toMatchObject({ communities: [0xfde80001, 0xffffff01] });
     expect(byKind.clusterList).toMatchObject({ clusterIds: ['2.2.2.2', '3.3.3.3'] });
@@ -87,9 +113,15 @@ describe('UPDATE', () => {
 
   it('reads 2-octet AS_PATH and AGGREGATOR from a peer without the 4-octet AS capability', () => {
     const attrs = mandatory()
-      .u8(0xc0, 7, 6).u16(23456).ip('10.0.0.9')
-      .u8(0xc0, 17, 6).u8(2, 1).u32(4200000001)
-      .u8(0xc0, 18, 8).u32(4200000001).ip('10.0.0.9');
+      .u8(0xc0, 7, 6)
+      .u16(23456)
+      .ip('10.0.0.9')
+      .u8(0xc0, 17, 6)
+      .u8(2, 1)
+      .u32(4200000001)
+      .u8(0xc0, 18, 8)
+      .u32(4200000001)
+      .ip('10.0.0.9');
     const pathAttrs = new Bytes().u8(0x40, 1, 1, 0).u8(0x40, 2, 6).u8(2, 2).u16(23456, 65002).u8(0x40, 3, 4).ip('10.0.0.1');
     const buf = update(new Bytes(), Buffer.concat([pathAttrs.build(), attrs.build().subarray(mandatory().length)]), nlri24());
     const u = decode(buf, AS2);
@@ -113,20 +145,41 @@ describe('UPDATE', () => {
         { kind: 'nextHop', flags: 0x40, nextHop: '10.0.0.1' },
       ],
     };
-    const expected = update(new Bytes(), new Bytes().u8(0x40, 1, 1, 0).u8(0x40, 2, 6).u8(2, 2).u16(23456, 65002).u8(0x40, 3, 4).ip('10.0.0.1'), nlri24());
+    const expected = update(
+      new Bytes(),
+      new Bytes().u8(0x40, 1, 1, 0).u8(0x40, 2, 6).u8(2, 2).u16(23456, 65002).u8(0x40, 3, 4).ip('10.0.0.1'),
+      nlri24(),
+    );
     expect(encodeMessage(u, AS2).equals(expected)).toBe(true);
   });
 
   it('decodes IPv6 MP_REACH with global and link-local next hops, and MP_UNREACH', () => {
-    const mp = new Bytes().u16(2).u8(1).u8(32).hex('fd000099000000000000000000000001').hex('fe80000000000000a826a1fffe7072ce').u8(0).u8(64).hex('fd50000000000000');
+    const mp = new Bytes()
+      .u16(2)
+      .u8(1)
+      .u8(32)
+      .hex('fd000099000000000000000000000001')
+      .hex('fe80000000000000a826a1fffe7072ce')
+      .u8(0)
+      .u8(64)
+      .hex('fd50000000000000');
     const unreach = new Bytes().u16(2).u8(1).u8(48).hex('20010db80001');
-    const attrs = new Bytes().append(base.origin().build()).append(base.path().build())
-      .u8(0x80, 14, mp.length).append(mp.build())
-      .u8(0x80, 15, unreach.length).append(unreach.build());
+    const attrs = new Bytes()
+      .append(base.origin().build())
+      .append(base.path().build())
+      .u8(0x80, 14, mp.length)
+      .append(mp.build())
+      .u8(0x80, 15, unreach.length)
+      .append(unreach.build());
     const buf = update(new Bytes(), attrs);
     const u = decode(buf);
     expect(u.action).toBe(ErrorAction.None);
-    expect(u.attributes.find((a) => a.kind === 'mpReach')).toMatchObject({ afi: 2, safi: 1, nextHops: ['fd00:99::1', 'fe80::a826:a1ff:fe70:72ce'], nlri: ['fd50::/64'] });
+    expect(u.attributes.find((a) => a.kind === 'mpReach')).toMatchObject({
+      afi: 2,
+      safi: 1,
+      nextHops: ['fd00:99::1', 'fe80::a826:a1ff:fe70:72ce'],
+      nlri: ['fd50::/64'],
+    });
     expect(u.attributes.find((a) => a.kind === 'mpUnreach')).toMatchObject({ withdrawn: ['2001:db8:1::/48'] });
     expect(encodeMessage(u).equals(buf)).toBe(true);
   });
@@ -147,29 +200,126 @@ describe('UPDATE', () => {
   describe('RFC 7606 outcomes', () => {
     const withAttr = (extra: Bytes, nlri: Bytes = nlri24()) => update(new Bytes(), mandatory().append(extra.build()), nlri);
     const cases: [string, () => Buffer, ErrorAction, string[]][] = [
-      ['ORIGIN of length 2', () => update(new Bytes(), new Bytes().u8(0x40, 1, 2, 0, 0).append(base.path().build()).append(base.nh().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['undefined ORIGIN value', () => update(new Bytes(), new Bytes().u8(0x40, 1, 1, 3).append(base.path().build()).append(base.nh().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['ORIGIN flagged optional', () => update(new Bytes(), new Bytes().u8(0xc0, 1, 1, 0).append(base.path().build()).append(base.nh().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['AS_PATH with an unknown segment type', () => update(new Bytes(), new Bytes().append(base.origin().build()).u8(0x40, 2, 6, 5, 1).u32(1).append(base.nh().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['AS_PATH with an empty segment', () => update(new Bytes(), new Bytes().append(base.origin().build()).u8(0x40, 2, 2, 2, 0).append(base.nh().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['AS_PATH segment overrunning the attribute', () => update(new Bytes(), new Bytes().append(base.origin().build()).u8(0x40, 2, 6, 2, 2).u32(1).append(base.nh().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['AS_PATH with a stray trailing octet', () => update(new Bytes(), new Bytes().append(base.origin().build()).u8(0x40, 2, 7, 2, 1).u32(1).u8(9).append(base.nh().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['NEXT_HOP of length 5', () => update(new Bytes(), new Bytes().append(base.origin().build()).append(base.path().build()).u8(0x40, 3, 5, 1, 2, 3, 4, 5), nlri24()), ErrorAction.TreatAsWithdraw, []],
+      [
+        'ORIGIN of length 2',
+        () => update(new Bytes(), new Bytes().u8(0x40, 1, 2, 0, 0).append(base.path().build()).append(base.nh().build()), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'undefined ORIGIN value',
+        () => update(new Bytes(), new Bytes().u8(0x40, 1, 1, 3).append(base.path().build()).append(base.nh().build()), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'ORIGIN flagged optional',
+        () => update(new Bytes(), new Bytes().u8(0xc0, 1, 1, 0).append(base.path().build()).append(base.nh().build()), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'AS_PATH with an unknown segment type',
+        () =>
+          update(new Bytes(), new Bytes().append(base.origin().build()).u8(0x40, 2, 6, 5, 1).u32(1).append(base.nh().build()), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'AS_PATH with an empty segment',
+        () => update(new Bytes(), new Bytes().append(base.origin().build()).u8(0x40, 2, 2, 2, 0).append(base.nh().build()), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'AS_PATH segment overrunning the attribute',
+        () =>
+          update(new Bytes(), new Bytes().append(base.origin().build()).u8(0x40, 2, 6, 2, 2).u32(1).append(base.nh().build()), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'AS_PATH with a stray trailing octet',
+        () =>
+          update(
+            new Bytes(),
+            new Bytes().append(base.origin().build()).u8(0x40, 2, 7, 2, 1).u32(1).u8(9).append(base.nh().build()),
+            nlri24(),
+          ),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'NEXT_HOP of length 5',
+        () =>
+          update(
+            new Bytes(),
+            new Bytes().append(base.origin().build()).append(base.path().build()).u8(0x40, 3, 5, 1, 2, 3, 4, 5),
+            nlri24(),
+          ),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
       ['MED of length 3', () => withAttr(new Bytes().u8(0x80, 4, 3, 0, 0, 1)), ErrorAction.TreatAsWithdraw, ['med']],
       ['LOCAL_PREF of length 2', () => withAttr(new Bytes().u8(0x40, 5, 2, 0, 1)), ErrorAction.TreatAsWithdraw, ['localPref']],
       ['ATOMIC_AGGREGATE of length 1', () => withAttr(new Bytes().u8(0x40, 6, 1, 0)), ErrorAction.AttributeDiscard, ['atomicAggregate']],
-      ['AGGREGATOR of length 7', () => withAttr(new Bytes().u8(0xc0, 7, 7).u32(1).u8(1, 2, 3)), ErrorAction.AttributeDiscard, ['aggregator']],
+      [
+        'AGGREGATOR of length 7',
+        () => withAttr(new Bytes().u8(0xc0, 7, 7).u32(1).u8(1, 2, 3)),
+        ErrorAction.AttributeDiscard,
+        ['aggregator'],
+      ],
       ['COMMUNITIES of length 6', () => withAttr(new Bytes().u8(0xc0, 8, 6).u32(1).u16(2)), ErrorAction.TreatAsWithdraw, ['communities']],
-      ['COMMUNITIES flagged non-transitive', () => withAttr(new Bytes().u8(0x80, 8, 4).u32(1)), ErrorAction.TreatAsWithdraw, ['communities']],
+      [
+        'COMMUNITIES flagged non-transitive',
+        () => withAttr(new Bytes().u8(0x80, 8, 4).u32(1)),
+        ErrorAction.TreatAsWithdraw,
+        ['communities'],
+      ],
       ['ORIGINATOR_ID of length 3', () => withAttr(new Bytes().u8(0x80, 9, 3, 1, 2, 3)), ErrorAction.TreatAsWithdraw, ['originatorId']],
-      ['CLUSTER_LIST of length 5', () => withAttr(new Bytes().u8(0x80, 10, 5, 1, 2, 3, 4, 5)), ErrorAction.TreatAsWithdraw, ['clusterList']],
-      ['LARGE_COMMUNITIES of length 8', () => withAttr(new Bytes().u8(0xc0, 32, 8).u32(1, 2)), ErrorAction.TreatAsWithdraw, ['largeCommunities']],
+      [
+        'CLUSTER_LIST of length 5',
+        () => withAttr(new Bytes().u8(0x80, 10, 5, 1, 2, 3, 4, 5)),
+        ErrorAction.TreatAsWithdraw,
+        ['clusterList'],
+      ],
+      [
+        'LARGE_COMMUNITIES of length 8',
+        () => withAttr(new Bytes().u8(0xc0, 32, 8).u32(1, 2)),
+        ErrorAction.TreatAsWithdraw,
+        ['largeCommunities'],
+      ],
       ['AS4_PATH with an empty segment', () => withAttr(new Bytes().u8(0xc0, 17, 2, 2, 0)), ErrorAction.AttributeDiscard, ['as4Path']],
-      ['a missing ORIGIN', () => update(new Bytes(), new Bytes().append(base.path().build()).append(base.nh().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['a missing NEXT_HOP with classic NLRI', () => update(new Bytes(), new Bytes().append(base.origin().build()).append(base.path().build()), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['an attribute overrunning the attribute field', () => update(new Bytes(), mandatory().u8(0xc0, 8, 40).u32(1), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['two stray octets after the last attribute', () => update(new Bytes(), mandatory().u8(0xc0, 8), nlri24()), ErrorAction.TreatAsWithdraw, []],
-      ['a duplicate MED (the second is dropped)', () => withAttr(new Bytes().u8(0x80, 4, 4).u32(1).u8(0x80, 4, 4).u32(2)), ErrorAction.None, []],
+      [
+        'a missing ORIGIN',
+        () => update(new Bytes(), new Bytes().append(base.path().build()).append(base.nh().build()), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'a missing NEXT_HOP with classic NLRI',
+        () => update(new Bytes(), new Bytes().append(base.origin().build()).append(base.path().build()), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'an attribute overrunning the attribute field',
+        () => update(new Bytes(), mandatory().u8(0xc0, 8, 40).u32(1), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'two stray octets after the last attribute',
+        () => update(new Bytes(), mandatory().u8(0xc0, 8), nlri24()),
+        ErrorAction.TreatAsWithdraw,
+        [],
+      ],
+      [
+        'a duplicate MED (the second is dropped)',
+        () => withAttr(new Bytes().u8(0x80, 4, 4).u32(1).u8(0x80, 4, 4).u32(2)),
+        ErrorAction.None,
+        [],
+      ],
     ];
     it.each(cases)('%s', (_name, build, action, absent) => {
       const u = decode(build());
@@ -188,7 +338,12 @@ describe('UPDATE', () => {
 
     it('MP_REACH with an impossible next hop length withdraws its NLRI', () => {
       const mp = new Bytes().u16(2).u8(1).u8(5).u8(1, 2, 3, 4, 5).u8(0).u8(64).hex('fd50000000000000');
-      const u = decode(update(new Bytes(), new Bytes().append(base.origin().build()).append(base.path().build()).u8(0x80, 14, mp.length).append(mp.build())));
+      const u = decode(
+        update(
+          new Bytes(),
+          new Bytes().append(base.origin().build()).append(base.path().build()).u8(0x80, 14, mp.length).append(mp.build()),
+        ),
+      );
       expect(u.action).toBe(ErrorAction.TreatAsWithdraw);
       expect(u.withdrawnByError).toEqual([{ afi: 2, safi: 1, nlri: ['fd50::/64'] }]);
     });
@@ -196,7 +351,9 @@ describe('UPDATE', () => {
     it('keeps unknown optional transitive attributes and drops unknown non-transitive ones', () => {
       const u = decode(withAttr(new Bytes().u8(0xc0, 200, 2, 1, 2).u8(0x80, 201, 1, 7)));
       expect(u.action).toBe(ErrorAction.None);
-      expect(u.attributes.filter((a) => a.kind === 'unknown')).toEqual([{ kind: 'unknown', flags: 0xc0, code: 200, value: Buffer.from([1, 2]) }]);
+      expect(u.attributes.filter((a) => a.kind === 'unknown')).toEqual([
+        { kind: 'unknown', flags: 0xc0, code: 200, value: Buffer.from([1, 2]) },
+      ]);
     });
   });
 

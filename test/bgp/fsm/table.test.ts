@@ -2,7 +2,8 @@
 import { transition } from '../../../bgp/fsm/table';
 import { Action, FsmEvent, State } from '../../../bgp/fsm/states';
 
-const types = (actions: Action[]): string[] => actions.map((a) => (a.type === 'sendNotification' ? `notify ${a.code}/${a.subcode}` : a.type));
+const types = (actions: Action[]): string[] =>
+  actions.map((a) => (a.type === 'sendNotification' ? `notify ${a.code}/${a.subcode}` : a.type));
 
 function run(start: State, ...events: FsmEvent[]): { state: State; actions: string[][] } {
   let state = start;
@@ -70,7 +71,12 @@ describe('FSM table', () => {
   });
 
   it('leaving Established always flushes the session (sessionDown) and stops timers', () => {
-    for (const e of [{ type: 'HoldTimerExpires' }, { type: 'NotifMsg', code: 6, subcode: 2 }, { type: 'TcpConnectionFails', reason: 'x' }, { type: 'UpdateMsgErr', ...err }] as FsmEvent[]) {
+    for (const e of [
+      { type: 'HoldTimerExpires' },
+      { type: 'NotifMsg', code: 6, subcode: 2 },
+      { type: 'TcpConnectionFails', reason: 'x' },
+      { type: 'UpdateMsgErr', ...err },
+    ] as FsmEvent[]) {
       const a = types(transition(State.Established, e).actions);
       expect(a).toEqual(expect.arrayContaining(['sessionDown', 'stopHoldTimer', 'stopKeepaliveTimer', 'drop']));
     }
@@ -96,11 +102,28 @@ describe('FSM table', () => {
 
   it('every state answers every event without throwing', () => {
     const events: FsmEvent[] = [
-      { type: 'ManualStart' }, { type: 'ManualStop' }, { type: 'AutomaticStart' }, { type: 'ManualStartPassive' }, { type: 'AutomaticStartPassive' },
-      { type: 'ConnectRetryTimerExpires' }, { type: 'HoldTimerExpires' }, { type: 'KeepaliveTimerExpires' }, { type: 'TcpConnectionConfirmed' },
-      { type: 'TcpCrAcked' }, { type: 'TcpConnectionFails', reason: 'x' }, { type: 'BgpOpen', holdTime: 9 }, { type: 'BgpHeaderErr', ...err },
-      { type: 'BgpOpenMsgErr', ...err }, { type: 'OpenCollisionDump' }, { type: 'NotifMsgVerErr' }, { type: 'NotifMsg', code: 6, subcode: 2 },
-      { type: 'KeepAliveMsg' }, { type: 'UpdateMsg' }, { type: 'UpdateMsgErr', ...err }, { type: 'RouteRefreshMsg' }, { type: 'Shutdown', subcode: 2 },
+      { type: 'ManualStart' },
+      { type: 'ManualStop' },
+      { type: 'AutomaticStart' },
+      { type: 'ManualStartPassive' },
+      { type: 'AutomaticStartPassive' },
+      { type: 'ConnectRetryTimerExpires' },
+      { type: 'HoldTimerExpires' },
+      { type: 'KeepaliveTimerExpires' },
+      { type: 'TcpConnectionConfirmed' },
+      { type: 'TcpCrAcked' },
+      { type: 'TcpConnectionFails', reason: 'x' },
+      { type: 'BgpOpen', holdTime: 9 },
+      { type: 'BgpHeaderErr', ...err },
+      { type: 'BgpOpenMsgErr', ...err },
+      { type: 'OpenCollisionDump' },
+      { type: 'NotifMsgVerErr' },
+      { type: 'NotifMsg', code: 6, subcode: 2 },
+      { type: 'KeepAliveMsg' },
+      { type: 'UpdateMsg' },
+      { type: 'UpdateMsgErr', ...err },
+      { type: 'RouteRefreshMsg' },
+      { type: 'Shutdown', subcode: 2 },
     ];
     for (const s of Object.values(State)) for (const e of events) expect(() => transition(s, e)).not.toThrow();
   });

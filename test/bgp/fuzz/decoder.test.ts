@@ -58,7 +58,10 @@ describe('decoder fuzz', () => {
       const outcome = check(buf, m.int(4) === 0 ? !s.as4 : s.as4);
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
-    const summary = [...outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ');
+    const summary = [...outcomes]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ');
     process.stdout.write(`decoder fuzz: ${CASES} cases from ${seeds.length} seed messages (seed ${SEED}); ${summary}\n`);
     // The mutations must reach deep: treat-as-withdraw and attribute discard outcomes both occur.
     expect(outcomes.get('update TreatAsWithdraw')).toBeGreaterThan(100);

@@ -39,7 +39,13 @@ function lastNotification(t: FakeTransport, from: number): NotificationMessage |
 describe('session fuzz', () => {
   it(`survives ${CASES} random and mutated messages in Established sessions`, async () => {
     const bugs: string[] = [];
-    const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, log: bugCatchingLogger(bugs), gracefulRestart: { restartTime: 30, restarting: false, preserved: false } });
+    const speaker = new Speaker({
+      asn: 65000,
+      routerId: '10.0.0.1',
+      listen: false,
+      log: bugCatchingLogger(bugs),
+      gracefulRestart: { restartTime: 30, restarting: false, preserved: false },
+    });
     speaker.originate('10.200.0.0/24');
     speaker.originate('fd00:200::/64');
     const peer: Peer = speaker.addNeighbor({ address: '10.0.0.2', asn: 65001, passive: true, families: ['ipv4-unicast', 'ipv6-unicast'] });
@@ -48,7 +54,12 @@ describe('session fuzz', () => {
     let transport = new FakeTransport();
 
     const establish = (): void => {
-      transport = establishFake(speaker, { address: '10.0.0.2', asn: 65001, as4: m.int(3) !== 0, gracefulRestart: { restartTime: 5, restarting: false, preserved: true } });
+      transport = establishFake(speaker, {
+        address: '10.0.0.2',
+        asn: 65001,
+        as4: m.int(3) !== 0,
+        gracefulRestart: { restartTime: 5, restarting: false, preserved: true },
+      });
     };
 
     const resets = new Map<string, number>();
@@ -91,8 +102,13 @@ describe('session fuzz', () => {
     await new Promise((r) => setImmediate(r));
     await speaker.stop();
     expect(bugs).toEqual([]);
-    const summary = [...resets].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ');
-    process.stdout.write(`session fuzz: ${CASES} cases (seed ${SEED}), ${sessions} sessions; stayed Established ${stayed}; NOTIFICATIONs ${summary}\n`);
+    const summary = [...resets]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ');
+    process.stdout.write(
+      `session fuzz: ${CASES} cases (seed ${SEED}), ${sessions} sessions; stayed Established ${stayed}; NOTIFICATIONs ${summary}\n`,
+    );
     expect(stayed).toBeGreaterThan(CASES / 20);
   });
 });

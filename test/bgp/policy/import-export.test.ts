@@ -30,7 +30,9 @@ const base = (path: number[], extra: Attribute[] = []): Attribute[] => [
 describe('import', () => {
   it('accepts a plain eBGP route', () => {
     const r = importUpdate(update(base([65001])), ctx(EBGP));
-    expect(r.routes).toEqual([{ prefix: '10.1.0.0/24', attrs: expect.objectContaining({ nextHop: '10.0.0.2', asPath: [{ type: 2, asns: [65001] }] }) }]);
+    expect(r.routes).toEqual([
+      { prefix: '10.1.0.0/24', attrs: expect.objectContaining({ nextHop: '10.0.0.2', asPath: [{ type: 2, asns: [65001] }] }) },
+    ]);
   });
   it('keeps but rejects a route with our AS in the path (loop)', () => {
     const r = importUpdate(update(base([65001, 65000, 7])), ctx(EBGP));
@@ -78,7 +80,11 @@ describe('import', () => {
     expect(importUpdate(bad, ctx(EBGP)).routes).toEqual([{ prefix: '10.1.0.0/24', attrs: undefined }]);
   });
   it('withdraws routes with an unusable next hop', () => {
-    const u = update([{ kind: 'origin', flags: 0x40, origin: 0 }, { kind: 'asPath', flags: 0x40, segments: [{ type: 2, asns: [65001] }] }, { kind: 'nextHop', flags: 0x40, nextHop: '224.0.0.1' }]);
+    const u = update([
+      { kind: 'origin', flags: 0x40, origin: 0 },
+      { kind: 'asPath', flags: 0x40, segments: [{ type: 2, asns: [65001] }] },
+      { kind: 'nextHop', flags: 0x40, nextHop: '224.0.0.1' },
+    ]);
     expect(importUpdate(u, ctx(EBGP)).routes).toEqual([{ prefix: '10.1.0.0/24', attrs: undefined }]);
   });
   it('ignores families that were not negotiated, and recognises End-of-RIB', () => {
@@ -94,7 +100,11 @@ describe('unknown optional transitive attributes', () => {
     const u = update(base([65001], [{ kind: 'unknown', flags: 0xc0, code: 99, value: Buffer.from('abcdef', 'hex') }]));
     const attrs = importUpdate(u, ctx(EBGP)).routes[0]!.attrs!;
     expect(attrs.unknown).toEqual([{ flags: 0xc0, code: 99, value: Buffer.from('abcdef', 'hex') }]);
-    const out = exportPath({ prefix: '10.1.0.0/24', family: 'ipv4-unicast', attrs, source: EBGP, since: 0, accepted: true }, { address: '10.0.0.9', asn: 65009, ibgp: false, families: ['ipv4-unicast'], nextHop: () => '10.0.0.1' }, { asn: 65000 })!;
+    const out = exportPath(
+      { prefix: '10.1.0.0/24', family: 'ipv4-unicast', attrs, source: EBGP, since: 0, accepted: true },
+      { address: '10.0.0.9', asn: 65009, ibgp: false, families: ['ipv4-unicast'], nextHop: () => '10.0.0.1' },
+      { asn: 65000 },
+    )!;
     const wire = toWire(out);
     expect(wire.find((a) => a.kind === 'unknown')).toEqual({ kind: 'unknown', flags: 0xe0, code: 99, value: Buffer.from('abcdef', 'hex') });
   });
@@ -102,15 +112,32 @@ describe('unknown optional transitive attributes', () => {
 
 describe('export', () => {
   const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '10.0.0.2', med: 9, localPref: 150 };
-  const path = (source: PeerRef | undefined, a: PathAttributes = attrs): Path => ({ prefix: '10.1.0.0/24', family: 'ipv4-unicast', attrs: a, source, since: 0, accepted: true });
-  const target = (peer: PeerRef): ExportTarget => ({ address: peer.address, asn: peer.asn, ibgp: peer.ibgp, families: ['ipv4-unicast'], nextHop: () => '10.0.0.1' });
+  const path = (source: PeerRef | undefined, a: PathAttributes = attrs): Path => ({
+    prefix: '10.1.0.0/24',
+    family: 'ipv4-unicast',
+    attrs: a,
+    source,
+    since: 0,
+    accepted: true,
+  });
+  const target = (peer: PeerRef): ExportTarget => ({
+    address: peer.address,
+    asn: peer.asn,
+    ibgp: peer.ibgp,
+    families: ['ipv4-unicast'],
+    nextHop: () => '10.0.0.1',
+  });
   const EBGP2: PeerRef = { address: '10.0.0.4', asn: 65002, routerId: '10.0.0.4', ibgp: false };
   const IBGP2: PeerRef = { address: '10.0.0.5', asn: 65000, routerId: '10.0.0.5', ibgp: true };
   const local = { asn: 65000 };
 
   it('never sends a route back to where it came from', () => expect(exportPath(path(EBGP), target(EBGP), local)).toBeUndefined());
   it('eBGP to eBGP: our AS prepended, next hop self, no MED, no LOCAL_PREF', () => {
-    expect(exportPath(path(EBGP), target(EBGP2), local)).toEqual({ origin: 0, asPath: [{ type: 2, asns: [65000, 65001] }], nextHop: '10.0.0.1' });
+    expect(exportPath(path(EBGP), target(EBGP2), local)).toEqual({
+      origin: 0,
+      asPath: [{ type: 2, asns: [65000, 65001] }],
+      nextHop: '10.0.0.1',
+    });
   });
   it('eBGP to iBGP: path and next hop kept, LOCAL_PREF set', () => {
     const out = exportPath(path(EBGP, { ...attrs, localPref: undefined }), target(IBGP2), local)!;
@@ -118,12 +145,26 @@ describe('export', () => {
   });
   it('iBGP to iBGP is split horizon', () => expect(exportPath(path(IBGP), target(IBGP2), local)).toBeUndefined());
   it('iBGP to eBGP: prepended, next hop self', () => {
-    expect(exportPath(path(IBGP, { ...attrs, asPath: [] }), target(EBGP2), local)).toMatchObject({ asPath: [{ type: 2, asns: [65000] }], nextHop: '10.0.0.1' });
+    expect(exportPath(path(IBGP, { ...attrs, asPath: [] }), target(EBGP2), local)).toMatchObject({
+      asPath: [{ type: 2, asns: [65000] }],
+      nextHop: '10.0.0.1',
+    });
   });
   it('our own routes keep their MED toward eBGP and get LOCAL_PREF 100 toward iBGP', () => {
     const own: PathAttributes = { origin: 0, asPath: [], nextHop: '', med: 3 };
-    expect(exportPath(path(undefined, own), target(EBGP2), local)).toEqual({ origin: 0, asPath: [{ type: 2, asns: [65000] }], nextHop: '10.0.0.1', med: 3 });
-    expect(exportPath(path(undefined, own), target(IBGP2), local)).toEqual({ origin: 0, asPath: [], nextHop: '10.0.0.1', med: 3, localPref: 100 });
+    expect(exportPath(path(undefined, own), target(EBGP2), local)).toEqual({
+      origin: 0,
+      asPath: [{ type: 2, asns: [65000] }],
+      nextHop: '10.0.0.1',
+      med: 3,
+    });
+    expect(exportPath(path(undefined, own), target(IBGP2), local)).toEqual({
+      origin: 0,
+      asPath: [],
+      nextHop: '10.0.0.1',
+      med: 3,
+      localPref: 100,
+    });
   });
   it('does not offer a peer a path that already contains its AS', () => {
     expect(exportPath(path(EBGP, { ...attrs, asPath: [{ type: 2, asns: [65001, 65002] }] }), target(EBGP2), local)).toBeUndefined();

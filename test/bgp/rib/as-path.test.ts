@@ -28,7 +28,10 @@ describe('AS path', () => {
       expect(mergeAs4Path([seq(23456)], [seq(1, 2, 3)])).toEqual([seq(23456)]);
     });
     it('keeps sets from the AS4_PATH', () => {
-      expect(mergeAs4Path([seq(100, 23456), set(23456, 300)], [seq(4200000001), set(4200000002, 300)])).toEqual([seq(100, 4200000001), set(4200000002, 300)]);
+      expect(mergeAs4Path([seq(100, 23456), set(23456, 300)], [seq(4200000001), set(4200000002, 300)])).toEqual([
+        seq(100, 4200000001),
+        set(4200000002, 300),
+      ]);
     });
   });
 });

@@ -22,17 +22,63 @@ describe('best path selection', () => {
   const cases: [string, Path[], number, BestPathReason][] = [
     ['a single path', [path(ebgp('1.1.1.1', 1))], 0, BestPathReason.OnlyPath],
     ['our own route over a learned one', [path(ibgp('1.1.1.1'), { localPref: 500 }), path(undefined)], 1, BestPathReason.LocalOrigin],
-    ['higher LOCAL_PREF', [path(ibgp('1.1.1.1'), { localPref: 100 }), path(ibgp('2.2.2.2'), { localPref: 200 })], 1, BestPathReason.LocalPref],
-    ['LOCAL_PREF from eBGP is ignored (100)', [path(ebgp('1.1.1.1', 1), { localPref: 900, asPath: seq(1, 5) }), path(ibgp('2.2.2.2'), { localPref: 150, asPath: seq(7, 8, 9) })], 1, BestPathReason.LocalPref],
-    ['shorter AS path', [path(ebgp('1.1.1.1', 1), { asPath: seq(1, 2, 3) }), path(ebgp('2.2.2.2', 2), { asPath: seq(2, 3) })], 1, BestPathReason.AsPathLength],
-    ['an AS_SET counts as one', [path(ebgp('1.1.1.1', 1), { asPath: [{ type: 2, asns: [1] }, { type: 1, asns: [4, 5, 6] }] }), path(ebgp('2.2.2.2', 2), { asPath: seq(2, 3, 4) })], 0, BestPathReason.AsPathLength],
+    [
+      'higher LOCAL_PREF',
+      [path(ibgp('1.1.1.1'), { localPref: 100 }), path(ibgp('2.2.2.2'), { localPref: 200 })],
+      1,
+      BestPathReason.LocalPref,
+    ],
+    [
+      'LOCAL_PREF from eBGP is ignored (100)',
+      [path(ebgp('1.1.1.1', 1), { localPref: 900, asPath: seq(1, 5) }), path(ibgp('2.2.2.2'), { localPref: 150, asPath: seq(7, 8, 9) })],
+      1,
+      BestPathReason.LocalPref,
+    ],
+    [
+      'shorter AS path',
+      [path(ebgp('1.1.1.1', 1), { asPath: seq(1, 2, 3) }), path(ebgp('2.2.2.2', 2), { asPath: seq(2, 3) })],
+      1,
+      BestPathReason.AsPathLength,
+    ],
+    [
+      'an AS_SET counts as one',
+      [
+        path(ebgp('1.1.1.1', 1), {
+          asPath: [
+            { type: 2, asns: [1] },
+            { type: 1, asns: [4, 5, 6] },
+          ],
+        }),
+        path(ebgp('2.2.2.2', 2), { asPath: seq(2, 3, 4) }),
+      ],
+      0,
+      BestPathReason.AsPathLength,
+    ],
     ['lower ORIGIN', [path(ebgp('1.1.1.1', 1), { origin: 2 }), path(ebgp('2.2.2.2', 2), { origin: 0 })], 1, BestPathReason.Origin],
     ['lower MED from the same AS', [path(ebgp('1.1.1.1', 1), { med: 20 }), path(ebgp('2.2.2.2', 1), { med: 10 })], 1, BestPathReason.Med],
     ['missing MED counts as 0', [path(ebgp('1.1.1.1', 1), { med: 20 }), path(ebgp('2.2.2.2', 1))], 1, BestPathReason.Med],
-    ['eBGP over iBGP', [path(ibgp('1.1.1.1'), { asPath: seq(7) }), path(ebgp('2.2.2.2', 7), { asPath: seq(7) })], 1, BestPathReason.EbgpOverIbgp],
+    [
+      'eBGP over iBGP',
+      [path(ibgp('1.1.1.1'), { asPath: seq(7) }), path(ebgp('2.2.2.2', 7), { asPath: seq(7) })],
+      1,
+      BestPathReason.EbgpOverIbgp,
+    ],
     ['lower router ID', [path(ebgp('1.1.1.1', 1, '9.9.9.9')), path(ebgp('2.2.2.2', 2, '3.3.3.3'))], 1, BestPathReason.RouterId],
-    ['ORIGINATOR_ID stands in for the router ID', [path(ibgp('1.1.1.1', '1.1.1.1'), { originatorId: '8.8.8.8' }), path(ibgp('2.2.2.2', '5.5.5.5'))], 1, BestPathReason.RouterId],
-    ['shorter CLUSTER_LIST', [path(ibgp('1.1.1.1', '4.4.4.4'), { originatorId: '7.7.7.7', clusterList: ['1.0.0.1', '1.0.0.2'] }), path(ibgp('2.2.2.2', '4.4.4.4'), { originatorId: '7.7.7.7', clusterList: ['1.0.0.1'] })], 1, BestPathReason.ClusterListLength],
+    [
+      'ORIGINATOR_ID stands in for the router ID',
+      [path(ibgp('1.1.1.1', '1.1.1.1'), { originatorId: '8.8.8.8' }), path(ibgp('2.2.2.2', '5.5.5.5'))],
+      1,
+      BestPathReason.RouterId,
+    ],
+    [
+      'shorter CLUSTER_LIST',
+      [
+        path(ibgp('1.1.1.1', '4.4.4.4'), { originatorId: '7.7.7.7', clusterList: ['1.0.0.1', '1.0.0.2'] }),
+        path(ibgp('2.2.2.2', '4.4.4.4'), { originatorId: '7.7.7.7', clusterList: ['1.0.0.1'] }),
+      ],
+      1,
+      BestPathReason.ClusterListLength,
+    ],
     ['lower peer address', [path(ebgp('10.0.0.9', 1, '4.4.4.4')), path(ebgp('10.0.0.3', 2, '4.4.4.4'))], 1, BestPathReason.PeerAddress],
   ];
   it.each(cases)('%s', (_name, paths, winner, reason) => {
@@ -52,7 +98,12 @@ describe('best path selection', () => {
     const a1 = path(ebgp('1.1.1.1', 1, '5.5.5.5'), { med: 10 });
     const a2 = path(ebgp('1.1.1.2', 1, '1.0.0.1'), { med: 20 });
     const b = path(ebgp('2.2.2.2', 2, '3.3.3.3'), { med: 0 });
-    for (const order of [[a1, a2, b], [b, a2, a1], [a2, b, a1]]) expect(selectBest(order, LOCAL_AS).best).toBe(b);
+    for (const order of [
+      [a1, a2, b],
+      [b, a2, a1],
+      [a2, b, a1],
+    ])
+      expect(selectBest(order, LOCAL_AS).best).toBe(b);
   });
 
   it('rejected paths are never best', () => {

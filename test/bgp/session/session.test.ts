@@ -17,7 +17,8 @@ function setup(holdTime = 90): { speaker: Speaker; t: FakeTransport } {
   return { speaker, t };
 }
 
-const theirOpen = (over: Partial<OpenMessage> = {}): Buffer => encodeMessage({ ...buildOpen({ asn: 65001, routerId: '10.0.0.2', holdTime: 30, families: ['ipv4-unicast'] }), ...over });
+const theirOpen = (over: Partial<OpenMessage> = {}): Buffer =>
+  encodeMessage({ ...buildOpen({ asn: 65001, routerId: '10.0.0.2', holdTime: 30, families: ['ipv4-unicast'] }), ...over });
 const written = (t: FakeTransport, type: MessageType) => t.written.filter((b) => b[18] === type);
 const lastNotification = (t: FakeTransport) => decodeMessage(written(t, MessageType.Notification).pop()!) as NotificationMessage;
 

@@ -29,7 +29,9 @@ describe('TCP MD5 keys', () => {
 
   it('a speaker refuses a neighbour whose password is over 80 octets, naming it', () => {
     const s = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false });
-    expect(() => s.addNeighbor({ address: '10.0.0.2', asn: 65001, password: 'é'.repeat(41) })).toThrow(/neighbor 10\.0\.0\.2: TCP MD5 key of 82 bytes; at most 80/);
+    expect(() => s.addNeighbor({ address: '10.0.0.2', asn: 65001, password: 'é'.repeat(41) })).toThrow(
+      /neighbor 10\.0\.0\.2: TCP MD5 key of 82 bytes; at most 80/,
+    );
     expect(s.peers.size).toBe(0);
   });
 });

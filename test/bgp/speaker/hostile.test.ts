@@ -26,13 +26,20 @@ function recordingLogger(lines: Line[], bindings: Record<string, unknown> = {}):
     (obj: object, msg?: string): void => {
       lines.push({ level, obj: { ...bindings, ...obj }, msg });
     };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (b) => recordingLogger(lines, { ...bindings, ...b }) };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (b) => recordingLogger(lines, { ...bindings, ...b }),
+  };
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** An UPDATE from AS 65001 whose AS_PATH is `asns` long (4-octet ASNs), for one IPv4 prefix. */
-const updateWithPath = (prefix: string, asns: number): Buffer => ipv4Update([prefix], { asn: 65001, nextHop: '10.0.0.2', pathLength: asns });
+const updateWithPath = (prefix: string, asns: number): Buffer =>
+  ipv4Update([prefix], { asn: 65001, nextHop: '10.0.0.2', pathLength: asns });
 
 /** Prefixes announced and withdrawn in the UPDATEs written to a transport from index `from`. */
 function updatesSent(t: FakeTransport, from = 0): { announced: string[]; withdrawn: string[] } {
@@ -132,7 +139,12 @@ describe('bugs are contained to one session', () => {
         return true;
       },
     });
-    for (const [address, asn] of [['10.0.0.2', 65001], ['10.0.0.3', 65002], ['10.0.0.4', 65003]] as const) speaker.addNeighbor({ address, asn, passive: true });
+    for (const [address, asn] of [
+      ['10.0.0.2', 65001],
+      ['10.0.0.3', 65002],
+      ['10.0.0.4', 65003],
+    ] as const)
+      speaker.addNeighbor({ address, asn, passive: true });
     const a = establishFake(speaker, { address: '10.0.0.2', asn: 65001, families: ['ipv4-unicast'] });
     establishFake(speaker, { address: '10.0.0.3', asn: 65002, families: ['ipv4-unicast'] });
     const c = establishFake(speaker, { address: '10.0.0.4', asn: 65003, families: ['ipv4-unicast'] });
@@ -181,7 +193,13 @@ describe('connection storms from a neighbour address (real TCP on loopback)', ()
 
   it('200 connections reset by the neighbour while its session is Established: the process and the session live', async () => {
     const lines: Line[] = [];
-    const a = new Speaker({ asn: 65001, routerId: '10.0.0.1', listen: { address: '127.0.0.1', port: 0 }, connectRetry: 1, log: recordingLogger(lines) });
+    const a = new Speaker({
+      asn: 65001,
+      routerId: '10.0.0.1',
+      listen: { address: '127.0.0.1', port: 0 },
+      connectRetry: 1,
+      log: recordingLogger(lines),
+    });
     const b = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: false, connectRetry: 1 });
     speakers = [a, b];
     await a.start();

@@ -6,13 +6,34 @@ import { Speaker } from '../../../bgp/speaker/speaker';
 import { State } from '../../../bgp/fsm/states';
 import { until } from '../../../lab/wait';
 
-async function pair(opts: { asnA?: number; asnB?: number; passiveB?: boolean; extendedNextHopA?: boolean } = {}): Promise<[Speaker, Speaker]> {
-  const a = new Speaker({ asn: opts.asnA ?? 65001, routerId: '10.0.0.1', listen: { address: '127.0.0.1', port: 0 }, connectRetry: 1, extendedNextHop: opts.extendedNextHopA ?? true });
+async function pair(
+  opts: { asnA?: number; asnB?: number; passiveB?: boolean; extendedNextHopA?: boolean } = {},
+): Promise<[Speaker, Speaker]> {
+  const a = new Speaker({
+    asn: opts.asnA ?? 65001,
+    routerId: '10.0.0.1',
+    listen: { address: '127.0.0.1', port: 0 },
+    connectRetry: 1,
+    extendedNextHop: opts.extendedNextHopA ?? true,
+  });
   const b = new Speaker({ asn: opts.asnB ?? 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 }, connectRetry: 1 });
   await a.start();
   await b.start();
-  b.addNeighbor({ address: '127.0.0.1', asn: a.options.asn, port: a.listenPort!, localAddress: '127.0.0.2', passive: opts.passiveB ?? false, families: ['ipv4-unicast', 'ipv6-unicast'] });
-  a.addNeighbor({ address: '127.0.0.2', asn: b.options.asn, port: b.listenPort!, localAddress: '127.0.0.1', families: ['ipv4-unicast', 'ipv6-unicast'] });
+  b.addNeighbor({
+    address: '127.0.0.1',
+    asn: a.options.asn,
+    port: a.listenPort!,
+    localAddress: '127.0.0.2',
+    passive: opts.passiveB ?? false,
+    families: ['ipv4-unicast', 'ipv6-unicast'],
+  });
+  a.addNeighbor({
+    address: '127.0.0.2',
+    asn: b.options.asn,
+    port: b.listenPort!,
+    localAddress: '127.0.0.1',
+    families: ['ipv4-unicast', 'ipv6-unicast'],
+  });
   return [a, b];
 }
 
@@ -62,7 +83,8 @@ describe('two speakers on loopback', () => {
     speakers = [a, b];
     const seen: string[] = [];
     b.on('bestChanges', (changes: { prefix: string; best?: { source?: { address: string } } }[]) => {
-      for (const c of changes) seen.push(`${c.best ? 'best' : 'gone'} ${c.prefix}${c.best ? ` via ${c.best.source?.address ?? 'local'}` : ''}`);
+      for (const c of changes)
+        seen.push(`${c.best ? 'best' : 'gone'} ${c.prefix}${c.best ? ` via ${c.best.source?.address ?? 'local'}` : ''}`);
     });
     a.originate('10.7.0.0/16');
     await until(() => seen.length === 1, 10000);
@@ -91,9 +113,19 @@ describe('two speakers on loopback', () => {
       listen: { address: '127.0.0.1', port: 0 },
       connectRetry: 1,
       exportPolicy: (path) =>
-        path.prefix === '198.51.100.7/32' ? (allowVip ? { communities: [0xffffff01] } : 'deny') : { communities: [0xffffff01], prepend: { asn: 65001, times: 2 }, nextHop: '10.0.0.1' },
+        path.prefix === '198.51.100.7/32'
+          ? allowVip
+            ? { communities: [0xffffff01] }
+            : 'deny'
+          : { communities: [0xffffff01], prepend: { asn: 65001, times: 2 }, nextHop: '10.0.0.1' },
     });
-    const b = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 }, connectRetry: 1, importPolicy: (prefix) => !(rejectPod && prefix === '10.233.64.0/24') });
+    const b = new Speaker({
+      asn: 65002,
+      routerId: '10.0.0.2',
+      listen: { address: '127.0.0.2', port: 0 },
+      connectRetry: 1,
+      importPolicy: (prefix) => !(rejectPod && prefix === '10.233.64.0/24'),
+    });
     await a.start();
     await b.start();
     speakers = [a, b];
@@ -114,7 +146,10 @@ describe('two speakers on loopback', () => {
     a.reapplyPolicies();
     rejectPod = false;
     b.reapplyPolicies();
-    await until(() => b.rib.destination('198.51.100.7/32')?.best !== undefined && b.rib.destination('10.233.64.0/24')?.best !== undefined, 5000);
+    await until(
+      () => b.rib.destination('198.51.100.7/32')?.best !== undefined && b.rib.destination('10.233.64.0/24')?.best !== undefined,
+      5000,
+    );
     // Without a next hop from the policy: the session's own address.
     expect(b.rib.destination('198.51.100.7/32')!.best!.attrs.nextHop).toBe('127.0.0.1');
     allowVip = false;

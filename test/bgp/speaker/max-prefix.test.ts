@@ -21,7 +21,13 @@ describe('max-prefix', () => {
 
   it('warns at 75 %, closes with Cease/1 (AFI, SAFI, limit) over the limit, drops the routes and stays down for the restart interval', async () => {
     const warnings: { obj: Record<string, unknown>; msg?: string }[] = [];
-    const log: Logger = { debug: () => undefined, info: () => undefined, warn: (obj, msg) => void warnings.push({ obj: obj as Record<string, unknown>, msg }), error: () => undefined, child: () => log };
+    const log: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (obj, msg) => void warnings.push({ obj: obj as Record<string, unknown>, msg }),
+      error: () => undefined,
+      child: () => log,
+    };
     const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, log });
     speaker.addNeighbor({ address: '10.0.0.2', asn: 65001, passive: true, maxPrefixes: 10, maxPrefixesRestart: 30 });
     speaker.addNeighbor({ address: '10.0.0.3', asn: 65003, passive: true });
@@ -32,7 +38,9 @@ describe('max-prefix', () => {
     expect(warnings.filter((w) => w.obj.event === 'maxPrefixes')).toEqual([]);
     a.push(update(nets(8, 1)));
     a.push(update(nets(1, 8))); // the same again: no new prefixes, no second warning
-    expect(warnings.filter((w) => w.obj.event === 'maxPrefixes').map((w) => w.msg)).toEqual(['neighbour is at 80 % of its ipv4-unicast prefix limit']);
+    expect(warnings.filter((w) => w.obj.event === 'maxPrefixes').map((w) => w.msg)).toEqual([
+      'neighbour is at 80 % of its ipv4-unicast prefix limit',
+    ]);
     expect(speaker.rib.received('10.0.0.2', 'ipv4-unicast')).toBe(8);
     jest.advanceTimersByTime(1); // let the 8 routes reach the other peer
     const before = other.written.length;
@@ -45,10 +53,15 @@ describe('max-prefix', () => {
     expect(speaker.rib.destination('10.20.0.0/16')).toBeUndefined();
     jest.advanceTimersByTime(1);
     // The other peer never heard of the three over the limit, and lost the eight.
-    const toOther = other.written.slice(before).filter((b) => b[18] === MessageType.Update).map((b) => decodeMessage(b) as { nlri: string[]; withdrawn: string[] });
+    const toOther = other.written
+      .slice(before)
+      .filter((b) => b[18] === MessageType.Update)
+      .map((b) => decodeMessage(b) as { nlri: string[]; withdrawn: string[] });
     expect(toOther.flatMap((u) => u.nlri)).toEqual([]);
     expect(toOther.flatMap((u) => u.withdrawn).sort()).toEqual(nets(1, 8).sort());
-    expect(warnings.some((w) => /sent 11 ipv4-unicast prefixes, over its limit of 10: closing the session for 30 s/.test(w.msg ?? ''))).toBe(true);
+    expect(
+      warnings.some((w) => /sent 11 ipv4-unicast prefixes, over its limit of 10: closing the session for 30 s/.test(w.msg ?? '')),
+    ).toBe(true);
 
     // Down for 30 s: a new connection from it is refused at once.
     const early = new FakeTransport();

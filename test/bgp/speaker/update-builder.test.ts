@@ -25,29 +25,46 @@ describe('UPDATE packing', () => {
   it('sends IPv6 in MP_REACH_NLRI with the next hop, first among the attributes', () => {
     const [m] = buildAnnouncements('ipv6-unicast', { ...attrs, nextHop: 'fd00::1' }, ['fd00:1::/64', '2001:db8::/32'], ctx);
     const u = decodeMessage(m!) as ReceivedUpdate;
-    expect(u.attributes[0]).toMatchObject({ kind: 'mpReach', afi: 2, safi: 1, nextHops: ['fd00::1'], nlri: ['fd00:1::/64', '2001:db8::/32'] });
+    expect(u.attributes[0]).toMatchObject({
+      kind: 'mpReach',
+      afi: 2,
+      safi: 1,
+      nextHops: ['fd00::1'],
+      nlri: ['fd00:1::/64', '2001:db8::/32'],
+    });
     expect(u.nlri).toEqual([]);
   });
 
   it('sends IPv4 with an IPv6 next hop in MP_REACH_NLRI (RFC 8950)', () => {
     const [m] = buildAnnouncements('ipv4-unicast', { ...attrs, nextHop: 'fd00::1' }, ['10.0.0.0/24'], ctx);
-    expect((decodeMessage(m!) as ReceivedUpdate).attributes[0]).toMatchObject({ kind: 'mpReach', afi: 1, nextHops: ['fd00::1'], nlri: ['10.0.0.0/24'] });
+    expect((decodeMessage(m!) as ReceivedUpdate).attributes[0]).toMatchObject({
+      kind: 'mpReach',
+      afi: 1,
+      nextHops: ['fd00::1'],
+      nlri: ['10.0.0.0/24'],
+    });
   });
 
   it('packs withdrawals of both families', () => {
     const v4 = buildWithdrawals('ipv4-unicast', prefixes(3000), ctx);
     expect(v4.flatMap((m) => (decodeMessage(m) as ReceivedUpdate).withdrawn)).toEqual(prefixes(3000));
     const [v6] = buildWithdrawals('ipv6-unicast', ['fd00::/64'], ctx);
-    expect((decodeMessage(v6!) as ReceivedUpdate).attributes).toEqual([expect.objectContaining({ kind: 'mpUnreach', withdrawn: ['fd00::/64'] })]);
+    expect((decodeMessage(v6!) as ReceivedUpdate).attributes).toEqual([
+      expect.objectContaining({ kind: 'mpUnreach', withdrawn: ['fd00::/64'] }),
+    ]);
   });
 
   it('End-of-RIB: an empty UPDATE for IPv4, an empty MP_UNREACH for IPv6 (RFC 4724 2)', () => {
     expect(endOfRib('ipv4-unicast', ctx).length).toBe(23);
-    expect((decodeMessage(endOfRib('ipv6-unicast', ctx)) as ReceivedUpdate).attributes).toEqual([expect.objectContaining({ kind: 'mpUnreach', afi: 2, withdrawn: [] })]);
+    expect((decodeMessage(endOfRib('ipv6-unicast', ctx)) as ReceivedUpdate).attributes).toEqual([
+      expect.objectContaining({ kind: 'mpUnreach', afi: 2, withdrawn: [] }),
+    ]);
   });
 
   it('adds AS4_PATH toward a 2-octet peer when the path needs it', () => {
-    const [m] = buildAnnouncements('ipv4-unicast', { ...attrs, asPath: [{ type: 2, asns: [4200000001, 65001] }] }, ['10.0.0.0/24'], { as4: false });
+    const [m] = buildAnnouncements('ipv4-unicast', { ...attrs, asPath: [{ type: 2, asns: [4200000001, 65001] }] }, ['10.0.0.0/24'], {
+      as4: false,
+    });
     const u = decodeMessage(m!, { as4: false }) as ReceivedUpdate;
     expect(u.attributes.find((a) => a.kind === 'asPath')).toMatchObject({ segments: [{ type: 2, asns: [23456, 65001] }] });
     expect(u.attributes.find((a) => a.kind === 'as4Path')).toMatchObject({ segments: [{ type: 2, asns: [4200000001, 65001] }] });
