@@ -179,12 +179,10 @@ export function runLab(args: string[]): Promise<unknown> {
       'restart',
       'Restart every agent (as a DaemonSet rollout would), with --agent-args replacing their extra flags when given',
       (c) =>
-        c
-          .option('dir', DIR_OPTION)
-          .option('agent-args', {
-            type: 'string',
-            describe: 'The extra flags, given with "=": --agent-args="--overlay-type=full --overlay-encap=fou"',
-          }),
+        c.option('dir', DIR_OPTION).option('agent-args', {
+          type: 'string',
+          describe: 'The extra flags, given with "=": --agent-args="--overlay-type=full --overlay-encap=fou"',
+        }),
       async (argv) => {
         if (await forwardToVm('restart')) return;
         const lab = Lab.load(argv.dir);

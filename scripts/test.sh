@@ -13,5 +13,7 @@ done
 
 echo "test: tsc --noEmit"
 npx tsc -p tsconfig.json --noEmit
+echo "test: lint (eslint, prettier --check)"
+npm run --silent lint
 echo "test: jest"
 npx jest --ci "$@"
