@@ -361,6 +361,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return true;
   }
 
+  /** Changes a neighbour's description (shown by `bgp neighbors`); the session goes on. */
+  setDescription(address: string, description: string | undefined): void {
+    const peer = this.peers.get(normalizeAddress(address)!);
+    if (!peer) return;
+    if (description === undefined) delete peer.settings.description;
+    else peer.settings.description = description;
+  }
+
   /** Changes a neighbour's prefix limit in place (no session restart); a lower one applies at once. */
   setPrefixLimit(address: string, maxPrefixes: number | undefined): void {
     const key = normalizeAddress(address)!;

@@ -1,48 +1,28 @@
 /**
- * The agent's BGP: one speaker per node, configured from the agent's flags and this node's
- * desired state. Peers (other nodes, external routers) and originated prefixes (pod CIDRs,
- * service VIPs) are applied by difference; export and import follow kube-router's policies:
- * pod CIDRs to nodes, and to external peers with --advertise-pod-cidr; service VIPs to external
- * peers only, with the node's communities and AS path prepending; service IPs and the node's
- * custom-import-reject prefixes are never taken from peers; nothing learned is passed on.
+ * The agent's BGP: one speaker per node, configured from the agent's flags. Each sync turns the
+ * node's desired state into a plan (bgp-plan.ts, pure) and applies it by difference: neighbours
+ * added, removed, restarted or changed in place as `neighbourChange` decides; originated
+ * prefixes; and the policies' inputs, re-applied to known routes only when they changed.
  */
 import crypto from 'node:crypto';
-import {
-  Speaker,
-  tcpTransports,
-  type NeighborInput,
-  type ExportDecision,
-  type ImportVerdict,
-  type Peer,
-  type Path,
-  type Family,
-  type Logger,
-} from '../../bgp';
+import { Speaker, tcpTransports, type NeighborInput, type ImportVerdict, type Logger } from '../../bgp';
 import type { AgentConfig } from '../config/agent-config';
-import type { InternalPeer, LocalNode } from '../../controllers/nodes';
-import type { AdvertisedVip } from '../../controllers/services';
+import type { LocalNode } from '../../controllers/nodes';
 import type { LearnedRoute } from './kernel-plan';
-import { containingPrefix, ipFamily } from '../../net';
+import {
+  compilePolicy,
+  DEFAULT_ROUTES,
+  exportDecision,
+  importVerdict,
+  neighbourChange,
+  planBgp,
+  policyKey,
+  type BgpPlan,
+  type CompiledPolicy,
+  type RoutingInputs,
+} from './bgp-plan';
 
-export interface RoutingInputs {
-  local: LocalNode;
-  internalPeers: readonly InternalPeer[];
-  vips: readonly AdvertisedVip[];
-  /** Every service IP in the cluster: never imported from peers. */
-  serviceIps: ReadonlySet<string>;
-  /** Nodes in the cluster: sets the prefix limit of sessions between nodes. */
-  clusterSize: number;
-}
-
-/**
- * Prefix limit of a session with another node: a node sends its pod CIDR (a reflector all of
- * them), so four per node and family is generous, and 1,000 the floor. Only a peer gone mad
- * (or an attacker on its address) reaches it.
- */
-export const internalPrefixLimit = (clusterSize: number): number => Math.max(1000, 4 * clusterSize);
-
-/** The part of a neighbour's settings whose change restarts its session (the limit changes in place). */
-const sessionKey = (n: NeighborInput): string => JSON.stringify({ ...n, maxPrefixes: undefined });
+export { importVerdict, internalPrefixLimit, type RoutingInputs } from './bgp-plan';
 
 /** kube-router's "generate": a stable router ID from the node name (for IPv6-only nodes). */
 export function generateRouterId(nodeName: string): string {
@@ -50,34 +30,29 @@ export function generateRouterId(nodeName: string): string {
   return [h[0]! | 1, h[1], h[2], h[3]].join('.');
 }
 
-const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
-
-/**
- * kube-router's import policy: service IPs are never taken from peers (every node originates
- * them), nor the default route (a router announcing 0.0.0.0/0 would take over the node's
- * uplink) unless --bgp-accept-default-route, nor the node's custom-import-reject prefixes.
- */
-export function importVerdict(
-  prefix: string,
-  i: { serviceIps: ReadonlySet<string>; importReject: readonly string[]; acceptDefaultRoute: boolean },
-): ImportVerdict {
-  if (DEFAULT_ROUTES.has(prefix) && !i.acceptDefaultRoute) return 'default route (accepted only with --bgp-accept-default-route)';
-  if (i.serviceIps.has(prefix)) return 'a service IP of this cluster';
-  const reject = i.importReject.length ? containingPrefix(prefix, i.importReject) : undefined;
-  if (reject) return `inside ${reject} (kube-router.io/node.bgp.customimportreject)`;
-  return true;
-}
-
 export class Routing {
   readonly speaker: Speaker;
-  private readonly internal = new Set<string>();
-  private readonly applied = new Map<string, string>();
-  private inputs: RoutingInputs;
-  private policyKey = '';
+  /** The plan last applied: what the speaker has now. */
+  private plan: BgpPlan = {
+    neighbours: new Map(),
+    originate: [],
+    policy: {
+      podCidrs: [],
+      vips: [],
+      serviceIps: [],
+      importReject: [],
+      communities: [],
+      internal: [],
+      advertisePodCidr: false,
+      overrideNextHop: false,
+      acceptDefaultRoute: false,
+    },
+  };
+  private policy: CompiledPolicy = compilePolicy(this.plan.policy);
+  private policyText = '';
   private warnedReflector = false;
   /** "peer prefix" of default routes refused, so each is logged once. */
   private readonly refusedDefaults = new Set<string>();
-  private readonly originatedPods = new Set<string>();
   readonly startedAt = Date.now();
 
   constructor(
@@ -87,7 +62,6 @@ export class Routing {
     /** Told of each prefix we start or stop originating (kube-router's advertisement types). */
     private readonly onAdvertise: (type: 'pod-route' | 'withdraw-pod-route' | 'advertise-vip' | 'withdraw-vip') => void = () => undefined,
   ) {
-    this.inputs = { local, internalPeers: [], vips: [], serviceIps: new Set(), clusterSize: 1 };
     const asn = config.nodesFullMesh ? config.clusterAsn : (local.asn ?? config.clusterAsn);
     const routerId = config.routerId === 'generate' ? generateRouterId(local.name) : (config.routerId ?? local.ipv4);
     if (!routerId) throw new Error(`node ${local.name} has no IPv4 address: give --router-id (an IPv4 address, or "generate")`);
@@ -110,14 +84,14 @@ export class Routing {
       gracefulRestart: gr ? { restartTime: gr.restartTime, restarting: false, preserved: true } : undefined,
       transports: tcpTransports,
       log,
-      exportPolicy: (path, peer) => this.exportDecision(path, peer),
+      exportPolicy: (path, peer) => exportDecision(this.policy, path, peer.address),
       importPolicy: (prefix, peer) => this.importVerdict(prefix, peer.address),
     });
   }
 
   /** 'internal' for another node (iBGP mesh or reflector peering), 'external' otherwise. */
   peerType(address: string): 'internal' | 'external' {
-    return this.internal.has(address) ? 'internal' : 'external';
+    return this.policy.internalSet.has(address) ? 'internal' : 'external';
   }
 
   get asn(): number {
@@ -132,13 +106,8 @@ export class Routing {
     await this.speaker.stop();
   }
 
-  private families(): Family[] {
-    return [...(this.config.ipv4 ? (['ipv4-unicast'] as const) : []), ...(this.config.ipv6 ? (['ipv6-unicast'] as const) : [])];
-  }
-
-  /** Applies desired peers, prefixes and policy inputs; only differences reach the speaker. */
+  /** Applies the plan for these inputs; only differences reach the speaker. */
   sync(inputs: RoutingInputs): void {
-    this.inputs = inputs;
     const local = inputs.local;
     if (local.rrServer !== undefined && !this.warnedReflector) {
       // Peer selection follows the rr annotations already; reflecting (RFC 4456) comes with the
@@ -149,117 +118,72 @@ export class Routing {
         'kube-router.io/rr.server is set: this node peers with its route reflector clients but does not reflect routes between them yet',
       );
     }
-    const localAddress = this.config.ipv4 ? local.ipv4 : local.ipv6;
-    const common = {
-      holdTime: this.config.bgpHoldTime,
-      families: this.families(),
-      ...(this.config.ipv6 && local.ipv6 ? { nextHopIpv6: local.ipv6 } : {}),
-    };
-    const desired = new Map<string, NeighborInput>();
-    this.internal.clear();
-    const internalLimit = internalPrefixLimit(inputs.clusterSize);
-    for (const p of inputs.internalPeers) {
-      desired.set(p.address, {
-        address: p.address,
-        asn: p.asn,
-        port: this.config.bgpPort,
-        localAddress,
-        description: `node ${p.node}`,
-        maxPrefixes: internalLimit,
-        ...common,
-      });
-      this.internal.add(p.address);
+    const next = planBgp(this.config, inputs);
+    const previous = this.plan;
+    this.plan = next;
+    // The policies read the new inputs from now on, also for the neighbours added below.
+    const text = policyKey(next.policy);
+    const policyChanged = text !== this.policyText;
+    if (policyChanged) {
+      this.policyText = text;
+      this.policy = compilePolicy(next.policy);
     }
-    const external = [...this.config.peerRouters, ...local.peers];
-    for (const p of external) {
-      if (desired.has(p.address)) continue;
-      const n: NeighborInput = { address: p.address, asn: p.asn, port: p.port, description: 'external', ...common };
-      const localIp = (p as { localAddress?: string }).localAddress ?? localAddress;
-      if (localIp) n.localAddress = localIp;
-      if (p.password) n.password = p.password;
-      if (this.config.peerMultihopTtl) n.multihopTtl = this.config.peerMultihopTtl;
-      if (p.maxPrefixes) n.maxPrefixes = p.maxPrefixes;
-      desired.set(p.address, n);
-    }
-    for (const [address, key] of this.applied) {
-      const want = desired.get(address);
-      if (want && sessionKey(want) === key) {
-        this.speaker.setPrefixLimit(address, want.maxPrefixes);
-        continue;
-      }
-      this.speaker.removeNeighbor(address);
-      this.applied.delete(address);
-      if (!want) this.log.info({ peer: address }, 'removed BGP peer');
-    }
-    for (const [address, n] of desired) {
-      if (this.applied.has(address)) continue;
-      this.speaker.addNeighbor(n);
-      this.applied.set(address, sessionKey(n));
-      this.log.info({ peer: address, asn: n.asn, internal: this.internal.has(address) }, 'added BGP peer');
-    }
+    this.applyNeighbours(previous.neighbours, next.neighbours);
+    this.applyOriginated(previous, next);
+    if (policyChanged) this.speaker.reapplyPolicies();
+  }
 
-    const originate = new Set([
-      ...local.podCidrs.filter((c) => (ipFamily(c) === 6 ? this.config.ipv6 : this.config.ipv4)),
-      ...inputs.vips.map((v) => v.prefix),
-    ]);
-    const vips = new Set(inputs.vips.map((v) => v.prefix));
-    for (const p of this.speaker.originated()) {
-      if (originate.has(p)) continue;
-      this.speaker.withdraw(p);
-      this.onAdvertise(this.originatedPods.delete(p) ? 'withdraw-pod-route' : 'withdraw-vip');
-    }
-    const have = new Set(this.speaker.originated());
-    for (const p of originate) {
-      if (have.has(p)) continue;
-      this.speaker.originate(p);
-      if (vips.has(p)) this.onAdvertise('advertise-vip');
-      else {
-        this.originatedPods.add(p);
-        this.onAdvertise('pod-route');
+  private applyNeighbours(before: ReadonlyMap<string, NeighborInput>, after: ReadonlyMap<string, NeighborInput>): void {
+    for (const address of new Set([...before.keys(), ...after.keys()])) {
+      const want = after.get(address);
+      const change = neighbourChange(before.get(address), want);
+      switch (change.kind) {
+        case 'unchanged':
+          break;
+        case 'remove':
+          this.speaker.removeNeighbor(address);
+          this.log.info({ peer: address }, 'removed BGP peer');
+          break;
+        case 'add':
+          this.speaker.addNeighbor(want!);
+          this.log.info({ peer: address, asn: want!.asn, internal: this.policy.internalSet.has(address) }, 'added BGP peer');
+          break;
+        case 'restart':
+          this.speaker.removeNeighbor(address);
+          this.speaker.addNeighbor(want!);
+          this.log.info({ peer: address, changed: change.fields }, 'BGP peer changed: session restarted');
+          break;
+        case 'inPlace':
+          this.speaker.setPrefixLimit(address, want!.maxPrefixes);
+          this.speaker.setDescription(address, want!.description);
+          this.log.info({ peer: address, changed: change.fields }, 'BGP peer changed in place');
+          break;
       }
-    }
-
-    // Policies read these inputs: apply them again only when they changed.
-    const key = JSON.stringify([
-      [...this.internal].sort(),
-      inputs.vips.map((v) => v.prefix),
-      [...inputs.serviceIps].sort(),
-      local.communities,
-      local.prepend,
-      local.importReject,
-      local.podCidrs,
-    ]);
-    if (key !== this.policyKey) {
-      this.policyKey = key;
-      this.speaker.reapplyPolicies();
     }
   }
 
-  private exportDecision(path: Path, peer: Peer): ExportDecision {
-    // Default deny, as kube-router: only what this node originates leaves it.
-    if (path.source) return 'deny';
-    const isPod = this.inputs.local.podCidrs.includes(path.prefix);
-    // As kube-router: toward nodes the next hop is the node IP, unless --override-nexthop asks
-    // for the session's local address (they differ on nodes with several interfaces).
-    if (this.internal.has(peer.address)) return isPod ? this.nodeNextHop(path.prefix) : 'deny';
-    const isVip = this.inputs.vips.some((v) => v.prefix === path.prefix);
-    if (!isVip && !(isPod && this.config.advertisePodCidr)) return 'deny';
-    const l = this.inputs.local;
-    return { ...(l.communities.length ? { communities: l.communities } : {}), ...(l.prepend ? { prepend: l.prepend } : {}) };
-  }
-
-  private nodeNextHop(prefix: string): { nextHop?: string } {
-    if (this.config.overrideNextHop) return {};
-    const ip = ipFamily(prefix) === 6 ? this.inputs.local.ipv6 : this.inputs.local.ipv4;
-    return ip ? { nextHop: ip } : {};
+  private applyOriginated(before: BgpPlan, after: BgpPlan): void {
+    const want = new Map(after.originate.map((o) => [o.prefix, o.kind]));
+    const had = new Map(before.originate.map((o) => [o.prefix, o.kind]));
+    for (const [prefix, kind] of had) {
+      if (want.has(prefix)) continue;
+      this.speaker.withdraw(prefix);
+      this.onAdvertise(kind === 'pod' ? 'withdraw-pod-route' : 'withdraw-vip');
+    }
+    for (const [prefix, kind] of want) {
+      if (had.has(prefix)) continue;
+      this.speaker.originate(prefix);
+      this.onAdvertise(kind === 'pod' ? 'pod-route' : 'advertise-vip');
+    }
   }
 
   /** The import policy, with each default route it refuses logged once per peer. */
   private importVerdict(prefix: string, peer: string): ImportVerdict {
+    const p = this.policy;
     const verdict = importVerdict(prefix, {
-      serviceIps: this.inputs.serviceIps,
-      importReject: this.inputs.local.importReject,
-      acceptDefaultRoute: this.config.acceptDefaultRoute,
+      serviceIps: p.serviceIpSet,
+      importReject: p.importReject,
+      acceptDefaultRoute: p.acceptDefaultRoute,
     });
     if (verdict !== true && DEFAULT_ROUTES.has(prefix) && !this.refusedDefaults.has(`${peer} ${prefix}`)) {
       this.refusedDefaults.add(`${peer} ${prefix}`);
@@ -273,7 +197,7 @@ export class Routing {
 
   /** Every configured peer has sent End-of-RIB (or there are none): routes may be pruned. */
   get converged(): boolean {
-    return [...this.applied.keys()].every((a) => this.speaker.peerSynced(a));
+    return [...this.plan.neighbours.keys()].every((a) => this.speaker.peerSynced(a));
   }
 
   /** Default routes from peers refused by the import policy (for the metrics). */

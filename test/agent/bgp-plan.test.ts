@@ -1,0 +1,147 @@
+/**
+ * The BGP plan (pure) and the differ that applies it: which neighbours, prefixes and policy
+ * inputs a node's desired state gives, and which changes restart a session and which do not.
+ */
+import yargs from 'yargs';
+import { AGENT_OPTIONS, agentConfigFrom } from '../../src/config/agent-config';
+import { compilePolicy, exportDecision, neighbourChange, planBgp, type RoutingInputs } from '../../src/agent/bgp-plan';
+import { Routing } from '../../src/agent/routing';
+import type { LocalNode } from '../../controllers/nodes';
+import { silentLogger, type NeighborInput } from '../../bgp';
+
+function config(...argv: string[]) {
+  const a = yargs(argv).options(AGENT_OPTIONS).strict().exitProcess(false).parseSync();
+  return agentConfigFrom(a as never, () => 'node1');
+}
+
+const local = (over: Partial<LocalNode> = {}): LocalNode => ({
+  name: 'node1',
+  ipv4: '127.0.0.1',
+  podCidrs: ['10.244.1.0/24'],
+  communities: [],
+  peers: [],
+  localAddresses: [],
+  importReject: [],
+  ...over,
+});
+
+const inputs = (over: Partial<RoutingInputs> = {}): RoutingInputs => ({
+  local: local(),
+  internalPeers: [
+    { node: 'node2', address: '127.0.0.2', asn: 64512, rrClient: false },
+    { node: 'node3', address: '127.0.0.3', asn: 64512, rrClient: false },
+  ],
+  vips: [{ prefix: '10.96.0.10/32', service: 'default/web', kind: 'cluster' }],
+  serviceIps: new Set(['10.96.0.10/32']),
+  clusterSize: 3,
+  ...over,
+});
+
+describe('planBgp', () => {
+  it('peers with the other nodes (node IP as next hop, a prefix limit) and with external routers', () => {
+    const c = config(
+      '--peer-router-ips=192.0.2.1',
+      '--peer-router-asns=64513',
+      '--peer-router-passwords=c2VjcmV0',
+      '--advertise-cluster-ip',
+    );
+    const plan = planBgp(c, inputs());
+    expect([...plan.neighbours.keys()]).toEqual(['127.0.0.2', '127.0.0.3', '192.0.2.1']);
+    expect(plan.neighbours.get('127.0.0.2')).toMatchObject({
+      asn: 64512,
+      localAddress: '127.0.0.1',
+      description: 'node node2',
+      maxPrefixes: 1000,
+      families: ['ipv4-unicast'],
+    });
+    expect(plan.neighbours.get('192.0.2.1')).toMatchObject({ asn: 64513, password: 'secret', description: 'external' });
+    expect(plan.originate).toEqual([
+      { prefix: '10.244.1.0/24', kind: 'pod' },
+      { prefix: '10.96.0.10/32', kind: 'vip' },
+    ]);
+    expect(plan.policy.internal).toEqual(['127.0.0.2', '127.0.0.3']);
+  });
+
+  it('is a function of its inputs: the same inputs, the same plan', () => {
+    const c = config();
+    expect(planBgp(c, inputs())).toEqual(planBgp(c, inputs()));
+  });
+
+  it('an annotation peer on a node address stays the internal session', () => {
+    const plan = planBgp(config(), inputs({ local: local({ peers: [{ address: '127.0.0.2', asn: 65000, port: 179 }] }) }));
+    expect(plan.neighbours.get('127.0.0.2')?.asn).toBe(64512);
+  });
+});
+
+describe('neighbourChange: restart or in place, as BIRD reconfigures', () => {
+  const base: NeighborInput = { address: '192.0.2.1', asn: 64513, holdTime: 90, maxPrefixes: 100, description: 'external' };
+  it.each([
+    ['nothing', {}, { kind: 'unchanged' }],
+    ['the prefix limit', { maxPrefixes: 200 }, { kind: 'inPlace', fields: ['maxPrefixes'] }],
+    ['the description', { description: 'tor' }, { kind: 'inPlace', fields: ['description'] }],
+    ['the password', { password: 'x' }, { kind: 'restart', fields: ['password'] }],
+    ['the hold time', { holdTime: 30 }, { kind: 'restart', fields: ['holdTime'] }],
+    ['the AS', { asn: 64514 }, { kind: 'restart', fields: ['asn'] }],
+    ['the limit and the password', { maxPrefixes: 5, password: 'x' }, { kind: 'restart', fields: ['password'] }],
+  ] as const)('%s', (_what, change, want) => {
+    expect(neighbourChange(base, { ...base, ...change })).toEqual(want);
+  });
+  it('adds and removes', () => {
+    expect(neighbourChange(undefined, base)).toEqual({ kind: 'add' });
+    expect(neighbourChange(base, undefined)).toEqual({ kind: 'remove' });
+  });
+});
+
+describe('exportDecision (kube-router: default deny)', () => {
+  const policy = compilePolicy(planBgp(config('--advertise-cluster-ip'), inputs()).policy);
+  const ours = (prefix: string) => ({ prefix, source: undefined });
+  it.each([
+    ['pod CIDR to a node: the node IP as next hop', '10.244.1.0/24', '127.0.0.2', { nextHop: '127.0.0.1' }],
+    ['VIP to a node: never', '10.96.0.10/32', '127.0.0.2', 'deny'],
+    ['VIP to an external peer', '10.96.0.10/32', '192.0.2.1', {}],
+    ['pod CIDR to an external peer (--advertise-pod-cidr, on by default)', '10.244.1.0/24', '192.0.2.1', {}],
+  ] as const)('%s', (_what, prefix, peer, want) => expect(exportDecision(policy, ours(prefix), peer)).toEqual(want));
+  it('pod CIDR to an external peer with --advertise-pod-cidr=false: never', () => {
+    const off = compilePolicy(planBgp(config('--advertise-pod-cidr=false'), inputs()).policy);
+    expect(exportDecision(off, ours('10.244.1.0/24'), '192.0.2.1')).toBe('deny');
+  });
+  it('nothing learned is passed on', () => {
+    expect(
+      exportDecision(
+        policy,
+        { prefix: '10.244.2.0/24', source: { address: '127.0.0.2', asn: 64512, routerId: '1.1.1.1', ibgp: true } },
+        '192.0.2.1',
+      ),
+    ).toBe('deny');
+  });
+});
+
+describe('Routing applies plans by difference', () => {
+  // Neighbours on loopback at a port nothing listens on: connections are refused at once.
+  const c = config('--bgp-port=1');
+  let routing: Routing;
+  beforeEach(() => (routing = new Routing(c, local(), silentLogger)));
+  afterEach(() => routing.stop());
+
+  it('a new prefix limit keeps the session; a new local address restarts it', () => {
+    routing.sync(inputs());
+    const before = routing.speaker.peers.get('127.0.0.2')!;
+    routing.sync(inputs({ clusterSize: 1000 }));
+    const limited = routing.speaker.peers.get('127.0.0.2')!;
+    expect(limited).toBe(before);
+    expect(limited.settings.maxPrefixes).toBe(4000);
+    routing.sync(inputs({ clusterSize: 1000, local: local({ ipv4: '127.0.0.9' }) }));
+    const moved = routing.speaker.peers.get('127.0.0.2')!;
+    expect(moved).not.toBe(before);
+    expect(moved.settings.localAddress).toBe('127.0.0.9');
+  });
+
+  it('originates the plan and withdraws what left it', () => {
+    routing.sync(inputs());
+    expect(routing.speaker.originated().sort()).toEqual(['10.244.1.0/24', '10.96.0.10/32']);
+    routing.sync(inputs({ vips: [] }));
+    expect(routing.speaker.originated()).toEqual(['10.244.1.0/24']);
+    routing.sync(inputs({ internalPeers: [] }));
+    expect([...routing.speaker.peers.keys()]).toEqual([]);
+  });
+});
