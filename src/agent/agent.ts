@@ -1,8 +1,10 @@
 /**
- * The node agent: informers -> controllers -> desired state -> speaker and data path.
- * Level-triggered: any informer change or the --routes-sync-period timer runs one sync that
- * recomputes everything from the caches and applies differences; best-path changes, the timer
- * and kernel route events run the route reconcile. Both run one at a time (SerialTask).
+ * The node agent: informers -> controllers -> desired state -> speaker and data path, in
+ * explicit phases (phase.ts: starting, waiting for its Node, joined, leaving, stopping).
+ * Level-triggered: any informer change or the --routes-sync-period timer runs the sync loop,
+ * which recomputes everything from the caches, applies the setup and the BGP plan, and hands
+ * the routes and services loops an immutable snapshot of desired state (desired.ts). Each loop
+ * runs one at a time (SerialTask) and shares no mutable state with the others.
  */
 import os from 'node:os';
 import type http from 'node:http';
@@ -13,20 +15,23 @@ import { computeNodes, LocalNode, NodesDesired, primaryIp } from '../../controll
 import { LastState, loadLastState, saveLastState } from './last-state';
 import { allServiceIps, computeServiceVips, AdvertisedVip } from '../../controllers/services';
 import { computeLocalPods, LocalPod } from '../../controllers/pods';
-import { computeProxy, virtualServerKey, ProxyDesired } from '../../controllers/service-proxy';
+import { virtualServerKey } from '../../controllers/service-proxy';
 import { Problems } from '../../controllers/problems';
 import { loadKubeConfig } from './kube';
 import { Routing } from './routing';
 import { DataPlane } from './dataplane';
 import { SerialTask } from '../util/serial-task';
-import { planKernel, KernelPlan } from './kernel-plan';
 import type { TunnelView } from '../dataplane/tunnels';
-import type { RouteChanges } from '../dataplane/routes';
 import type { Loop } from '../dataplane/kernel-events';
 import { AgentMetrics } from './metrics';
 import { checkHealth, HealthReport } from './health';
 import { startEndpoints, Endpoint } from './endpoints';
 import { FibStatus } from './fib-status';
+import { transition, type Phase, type PhaseEvent } from './phase';
+import { snapshot, type Desired, type Joined } from './desired';
+import { RoutesLoop } from './routes-loop';
+import { ServicesLoop } from './services-loop';
+import { DriftRepair } from './drift';
 
 /** Reported in kube_router_build_info. */
 export const VERSION = '0.1.0';
@@ -56,57 +61,42 @@ export interface AgentStatus {
   health: HealthReport;
 }
 
-/** What a saved state holds, as text: a sync that computes the same saves nothing. */
-const stateText = (s: Omit<LastState, 'savedAt'>): string => JSON.stringify([s.node, s.nodes, s.vips, s.serviceIps]);
-
-/** After an nftables change event, how soon iptables is checked (a burst of changes costs one check). */
-const EARLY_CHECK_MS = 100;
-
 /** How long after start the agent waits for the API server before using the saved state. */
 const STATE_FALLBACK_MS = 3000;
 
-/** When kernel route changes failed, how soon they are tried again. */
-const ROUTE_RETRY_MS = 10000;
-
-/** How long routes from before a restart may stay without BGP having converged. */
-const PRUNE_DEADLINE_NO_GR_MS = 60000;
+/** What a saved state holds, as text: a sync that computes the same saves nothing. */
+const stateText = (s: Omit<LastState, 'savedAt'>): string => JSON.stringify([s.node, s.nodes, s.vips, s.serviceIps]);
 
 export class Agent {
-  private cluster: ClusterWatch | undefined;
-  private routing: Routing | undefined;
-  private dataplane: DataPlane | undefined;
-  private admin: http.Server | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private readonly problems: Problems;
-  private desired: NodesDesired | undefined;
-  private vips: AdvertisedVip[] = [];
-  private unreachable: string[] = [];
-  /** Set once BGP has converged after (re)joining: from then on kernel routes are pruned. */
-  private pruning = false;
-  /** Own Node gone: the routes task removes every learned route, tunnel and rule once. */
-  private leaving = false;
-  private pruneTimer: NodeJS.Timeout | undefined;
-  /** Why sync is waiting for the Node object (logged once per reason). */
-  private waitingFor: string | undefined;
-  readonly syncTask: SerialTask;
-  readonly routesTask: SerialTask;
-  readonly servicesTask: SerialTask;
-  private proxy: ProxyDesired | undefined;
-  private metrics: AgentMetrics | undefined;
-  private http: http.Server[] = [];
   private readonly fib: FibStatus;
+  private readonly startedAt = Date.now();
+  readonly syncTask: SerialTask;
+  readonly routesTask: SerialTask<Desired>;
+  readonly servicesTask: SerialTask<Joined>;
+  // Set once by start():
+  private cluster: ClusterWatch | undefined;
+  private dataplane: DataPlane | undefined;
+  private routesLoop: RoutesLoop | undefined;
+  private servicesLoop: ServicesLoop | undefined;
+  private drift: DriftRepair | undefined;
+  private metrics: AgentMetrics | undefined;
+  private admin: http.Server | undefined;
+  private http: http.Server[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private fallbackTimer: NodeJS.Timeout | undefined;
   /** What the last run saved, read at start; used until the API server answers. */
   private saved: LastState | undefined;
+  // Written by the sync loop only (read by status, health and metrics):
+  private phase: Phase = 'starting';
+  private routing: Routing | undefined;
+  /** The last snapshot handed to the loops. */
+  private current: Desired | undefined;
+  /** Why sync is waiting for the Node object (logged once per reason). */
+  private waitingFor: string | undefined;
   private savedText: string | undefined;
-  private fallbackTimer: NodeJS.Timeout | undefined;
-  private driftTimer: NodeJS.Timeout | undefined;
-  private checkingDrift = false;
-  private earlyCheck: NodeJS.Timeout | undefined;
   /** Where the node state in use comes from. */
   private stateSource: 'api' | 'saved' | undefined;
-  /** Retries kernel route changes that failed, without failing the loop (and /healthz) for them. */
-  private routeRetry: NodeJS.Timeout | undefined;
-  private readonly startedAt = Date.now();
 
   constructor(
     private readonly config: AgentConfig,
@@ -116,8 +106,8 @@ export class Agent {
     this.fib = new FibStatus(log.child({ component: 'routes' }));
     const observe = (name: string, ms: number, failed: boolean): void => this.metrics?.observeTask(name, ms, failed);
     this.syncTask = new SerialTask('sync', () => this.sync(), log, observe);
-    this.routesTask = new SerialTask('routes', () => this.syncRoutes(), log, observe);
-    this.servicesTask = new SerialTask('services', () => this.syncServices(), log, observe);
+    this.routesTask = new SerialTask<Desired>('routes', (d) => this.routesLoop?.run(d) ?? Promise.resolve(), log, observe);
+    this.servicesTask = new SerialTask<Joined>('services', (d) => this.servicesLoop?.run(d) ?? Promise.resolve(), log, observe);
   }
 
   /**
@@ -126,18 +116,31 @@ export class Agent {
    * without being waited for.
    */
   async start(): Promise<void> {
+    const c = this.config;
     this.createMetrics();
-    const kc = loadKubeConfig(this.config);
+    const kc = loadKubeConfig(c);
     await this.startEndpoints();
     this.admin = await startAdminServer(
       () => this.routing?.speaker,
-      this.config.adminSocket,
+      c.adminSocket,
       this.log,
       { '/agent/status': () => this.status() },
       (prefix) => this.fib.view(prefix),
     );
     this.loadState();
-    this.cluster = new ClusterWatch(kc, this.config.nodeName, this.log.child({ component: 'informers' }));
+    this.cluster = new ClusterWatch(kc, c.nodeName, this.log.child({ component: 'informers' }));
+    if (c.runRouter || c.runServiceProxy) {
+      const dp = new DataPlane(c, this.log.child({ component: 'dataplane' }));
+      this.dataplane = dp;
+      const again = (): void => this.routesTask.trigger();
+      if (c.runRouter) this.routesLoop = new RoutesLoop(c, dp, this.fib, this.log.child({ component: 'routes' }), this.metrics, again);
+      if (c.runServiceProxy)
+        this.servicesLoop = new ServicesLoop(c, this.cluster, dp, this.problems, this.log.child({ component: 'services' }));
+      this.drift = new DriftRepair(dp, c.selfHealPeriodMs, this.log.child({ component: 'dataplane' }), (loops, why) =>
+        this.runLoops(loops, why),
+      );
+      this.drift.start();
+    }
     this.cluster.on('changed', () => this.syncTask.trigger());
     void this.cluster.start();
     if (this.saved) {
@@ -147,10 +150,10 @@ export class Agent {
     this.timer = setInterval(() => {
       this.syncTask.trigger();
       this.routesTask.trigger();
-      if (this.config.runServiceProxy) this.servicesTask.trigger();
-    }, this.config.routesSyncPeriodMs);
+      if (c.runServiceProxy) this.servicesTask.trigger();
+    }, c.routesSyncPeriodMs);
     this.syncTask.trigger();
-    this.log.info({ node: this.config.nodeName, adminSocket: this.config.adminSocket }, 'agent started');
+    this.log.info({ node: c.nodeName, adminSocket: c.adminSocket }, 'agent started');
   }
 
   private loadState(): void {
@@ -171,14 +174,12 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.fallbackTimer);
-    clearInterval(this.driftTimer);
-    clearTimeout(this.earlyCheck);
-    clearTimeout(this.pruneTimer);
-    clearTimeout(this.routeRetry);
+    this.drift?.stop();
+    this.routesLoop?.stop();
     for (const t of this.tasks()) t.stop();
     for (const t of this.tasks()) await t.idle();
     await this.cluster?.stop();
-    await this.routing?.stop();
+    await this.enter('stop');
     this.admin?.close();
     for (const server of this.http) server.close();
     this.dataplane?.close();
@@ -241,54 +242,88 @@ export class Agent {
   }
 
   private async sync(): Promise<void> {
-    const desired = this.nodesView();
-    if (!desired) return;
+    const nodes = this.nodesView();
+    if (!nodes) return;
     const c = this.config;
-    this.desired = desired;
-    const local = desired.local;
+    const local = nodes.local;
     const nodeIp = local && primaryIp(local, c);
     if (!local || !nodeIp) {
       const why = !local
         ? 'no Node object with this name (see --hostname-override)'
         : 'the Node object has no InternalIP or ExternalIP address';
-      if (this.routing) await this.leaveCluster(why);
-      else if (this.waitingFor !== why) this.log.warn({ node: c.nodeName }, `${why}; waiting`);
-      this.waitingFor = why;
+      await this.enter('nodeMissing', why);
       return;
     }
     this.waitingFor = undefined;
-    if (c.runServiceProxy) this.servicesTask.trigger();
-    if (!c.runRouter) return;
-    this.ensureDataPlane();
-    if (!this.routing) {
-      this.leaving = false;
-      this.pruning = false;
-      clearTimeout(this.pruneTimer);
-      this.pruneTimer = setTimeout(() => this.routesTask.trigger(), this.pruneDeadlineMs() + 100);
-      const routing = new Routing(c, local, this.log.child({ component: 'bgp' }), (type) => this.metrics?.advertisementsSent.inc({ type }));
-      await routing.start();
-      routing.speaker.on('bestChanges', (changes) => {
-        this.metrics?.advertisementsReceived.inc(changes.length);
-        this.routesTask.trigger();
-      });
-      routing.speaker.on('endOfRib', () => this.routesTask.trigger());
-      this.routing = routing;
-      this.log.info({ asn: routing.asn, routerId: routing.speaker.options.routerId, nodeIp }, 'BGP speaker started');
-    }
+    await this.enter('nodeReady', local);
     if (local.podCidrs.length === 0)
       this.log.warn({ node: c.nodeName }, 'the Node has no pod CIDR (spec.podCIDRs or kube-router.io/pod-cidr): nothing to advertise');
     const services = this.servicesView(local);
-    this.vips = services.vips;
+    const d = snapshot({ phase: 'joined', nodes, local, nodeIp, vips: services.vips, routing: this.routing });
+    this.current = d;
+    if (c.runServiceProxy) this.servicesTask.trigger(d);
+    if (!c.runRouter || !this.routing) return;
     this.routing.sync({
       local,
-      internalPeers: desired.internalPeers,
+      internalPeers: nodes.internalPeers,
       vips: services.vips,
       serviceIps: services.serviceIps,
-      clusterSize: desired.nodes.length,
+      clusterSize: nodes.nodes.length,
     });
-    await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: desired.podSubnets, nodeIps: desired.nodeIps, nodeIp });
-    if (this.stateSource === 'api' && services.live) this.saveState(desired, services.vips, services.serviceIps);
-    this.routesTask.trigger();
+    await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: nodes.podSubnets, nodeIps: nodes.nodeIps, nodeIp });
+    if (this.stateSource === 'api' && services.live) this.saveState(nodes, services.vips, services.serviceIps);
+    this.routesTask.trigger(d);
+  }
+
+  /**
+   * Runs a phase event through the table and its actions. Leaving (the Node object deleted, as
+   * with `kubectl delete node`): the node stops peering and advertising and drops the routes it
+   * learned; the data path for local pods stays, and the Node coming back starts BGP again.
+   */
+  private async enter(event: PhaseEvent, about?: LocalNode | string): Promise<void> {
+    const from = this.phase;
+    const t = transition(from, event);
+    this.phase = t.next;
+    if (event === 'nodeMissing' && typeof about === 'string') {
+      if (t.next === 'leaving' && from !== 'leaving') {
+        this.log.warn(
+          { node: this.config.nodeName },
+          `${about}: leaving the cluster (BGP sessions closed, learned routes removed) until it is back`,
+        );
+      } else if (this.waitingFor !== about) this.log.warn({ node: this.config.nodeName }, `${about}; waiting`);
+      this.waitingFor = about;
+    }
+    for (const action of t.actions) {
+      if (action === 'startBgp' && this.config.runRouter && typeof about === 'object') await this.startBgp(about);
+      if (action === 'stopBgp') {
+        const routing = this.routing;
+        this.routing = undefined;
+        await routing?.stop();
+      }
+      if (action === 'clearRoutes') {
+        this.current = snapshot({ phase: 'leaving' });
+        // The kernel is changed by the routes loop only, so a run under way cannot put back
+        // what this removes: the loop runs again with this snapshot.
+        this.routesTask.trigger(this.current);
+      }
+    }
+  }
+
+  private async startBgp(local: LocalNode): Promise<void> {
+    const routing = new Routing(this.config, local, this.log.child({ component: 'bgp' }), (type) =>
+      this.metrics?.advertisementsSent.inc({ type }),
+    );
+    await routing.start();
+    routing.speaker.on('bestChanges', (changes) => {
+      this.metrics?.advertisementsReceived.inc(changes.length);
+      this.routesTask.trigger();
+    });
+    routing.speaker.on('endOfRib', () => this.routesTask.trigger());
+    this.routing = routing;
+    this.log.info(
+      { asn: routing.asn, routerId: routing.speaker.options.routerId, nodeIp: primaryIp(local, this.config) },
+      'BGP speaker started',
+    );
   }
 
   /** Keeps what this sync computed for the next start (only what came from the API server, only when changed). */
@@ -306,67 +341,6 @@ export class Agent {
     }
   }
 
-  /**
-   * This node's Node object is gone (deleted, as with `kubectl delete node`): it is no longer
-   * part of the cluster, so it stops peering and advertising, and drops the routes it learned.
-   * The data path for local pods stays; the Node coming back starts everything again.
-   */
-  private async leaveCluster(why: string): Promise<void> {
-    this.log.warn(
-      { node: this.config.nodeName },
-      `${why}: leaving the cluster (BGP sessions closed, learned routes removed) until it is back`,
-    );
-    const routing = this.routing!;
-    this.routing = undefined;
-    this.vips = [];
-    this.leaving = true;
-    await routing.stop();
-    // The kernel is changed by the routes task only, so a run already under way cannot put
-    // back what this removes.
-    this.routesTask.trigger();
-  }
-
-  /**
-   * The data path, with its drift repair: kernel events (links, addresses, routes, rules) run
-   * the loop owning what changed at once; what has no events (sysctls, ipsets, iptables, IPVS)
-   * is checked every second. Either way, someone else's change is undone within about a second.
-   */
-  private ensureDataPlane(): DataPlane {
-    if (!this.dataplane) {
-      const dp = new DataPlane(this.config, this.log.child({ component: 'dataplane' }));
-      this.dataplane = dp;
-      dp.watchKernel(
-        (loops) => this.runLoops(loops, 'kernel event'),
-        () => {
-          // A ruleset change (ours too): check soon, once for a burst.
-          if (this.earlyCheck) return;
-          this.earlyCheck = setTimeout(() => {
-            this.earlyCheck = undefined;
-            this.checkDrift(dp);
-          }, EARLY_CHECK_MS);
-          this.earlyCheck.unref();
-        },
-      );
-      if (this.config.selfHealPeriodMs > 0) {
-        this.driftTimer = setInterval(() => this.checkDrift(dp), this.config.selfHealPeriodMs);
-        this.driftTimer.unref();
-      }
-    }
-    return this.dataplane;
-  }
-
-  /** One drift check at a time; what it finds runs the loops owning it. */
-  private checkDrift(dp: DataPlane): void {
-    if (this.checkingDrift) return;
-    this.checkingDrift = true;
-    dp.drifted()
-      .then(
-        (loops) => this.runLoops(loops, 'drift check'),
-        (e: Error) => this.log.debug({ err: e.message }, 'drift check failed'),
-      )
-      .finally(() => (this.checkingDrift = false));
-  }
-
   /** Runs the loops that own what changed (only those this agent runs). */
   private runLoops(loops: Set<Loop>, why: string): void {
     if (loops.size === 0) return;
@@ -377,130 +351,8 @@ export class Agent {
   }
 
   /** The loops this agent runs (the service proxy's only with --run-service-proxy). */
-  private tasks(): SerialTask[] {
-    return [this.syncTask, this.routesTask, ...(this.config.runServiceProxy ? [this.servicesTask] : [])];
-  }
-
-  /**
-   * The service proxy (kube-proxy's job): IPVS virtual servers and kube-dummy-if VIPs from
-   * Services and EndpointSlices. It keeps running while the Node is away (local pods still use
-   * services); it waits only for the first Node, whose IPs the node ports listen on.
-   */
-  private async syncServices(): Promise<void> {
-    const cluster = this.cluster!;
-    const local = this.desired?.local;
-    if (!cluster.services.synced || !cluster.endpointSlices.synced || !local) return;
-    const c = this.config;
-    const nodeIps = [c.ipv4 ? local.ipv4 : undefined, c.ipv6 ? local.ipv6 : undefined].filter((x): x is string => !!x);
-    const desired = computeProxy(
-      cluster.services.list(),
-      cluster.endpointSlices.list(),
-      { nodeName: c.nodeName, nodeIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode },
-      this.problems,
-    );
-    const changes = await this.ensureDataPlane().reconcileServices({
-      virtualServers: desired.virtualServers,
-      vips: desired.vips,
-      nodeIps,
-      podCidrs: local.podCidrs,
-    });
-    this.proxy = desired;
-    if (
-      changes.added.length ||
-      changes.edited.length ||
-      changes.removed.length ||
-      changes.realServers.length ||
-      changes.vipsAdded.length ||
-      changes.vipsRemoved.length
-    ) {
-      this.log.info({ ...changes }, 'service proxy updated');
-    }
-  }
-
-  private pruneDeadlineMs(): number {
-    return this.config.gracefulRestart ? this.config.gracefulRestart.deferralTime * 1000 : PRUNE_DEADLINE_NO_GR_MS;
-  }
-
-  private async syncRoutes(): Promise<void> {
-    const routing = this.routing;
-    if (!routing) {
-      if (this.leaving && this.dataplane) {
-        await this.applyPlan({ routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [], refused: [] }, true);
-        this.fib.clear();
-        this.leaving = false;
-      }
-      return;
-    }
-    if (!this.dataplane || !this.desired?.local) return;
-    const local = this.desired.local;
-    const ifs = await this.dataplane.interfaces(primaryIp(local, this.config));
-    const learned = routing.learnedRoutes();
-    const plan = planKernel({
-      learned,
-      ownPodCidrs: local.podCidrs,
-      connected: ifs.connected,
-      serviceRanges: this.config.serviceClusterIpRanges,
-      nodeIps: new Set(this.desired.nodeIps),
-      local: { ...(local.ipv4 ? { ipv4: local.ipv4 } : {}), ...(local.ipv6 ? { ipv6: local.ipv6 } : {}) },
-      ...(this.config.overlay ? { overlay: this.config.overlay } : {}),
-      uplinkMtu: ifs.uplinkMtu ?? 1500,
-    });
-    // Left the cluster while this run waited: the next run removes everything instead.
-    if (this.routing !== routing) return;
-    const unreachable = plan.unreachable;
-    if (unreachable.join() !== this.unreachable.join() && unreachable.length) {
-      this.log.warn(
-        { prefixes: unreachable },
-        this.config.overlay
-          ? 'learned routes whose next hop is neither on our subnets nor a node get no kernel route'
-          : 'learned routes whose next hop is not on our subnets get no kernel route (a router must carry them, or use --enable-overlay)',
-      );
-    }
-    this.unreachable = unreachable;
-    // Routes installed before a restart stay until BGP has converged once (every peer sent
-    // End-of-RIB), or a deadline passes; from then on, what BGP no longer has goes.
-    if (!this.pruning) {
-      const converged = routing.converged;
-      if (converged || Date.now() - routing.startedAt > this.pruneDeadlineMs()) {
-        this.pruning = true;
-        this.log.info(
-          { converged },
-          converged
-            ? 'BGP converged: routes BGP no longer has are removed from now on'
-            : 'BGP did not converge in time: removing routes BGP does not have',
-        );
-      }
-    }
-    const changes = await this.applyPlan(plan, this.pruning);
-    this.fib.record(learned, plan, changes);
-  }
-
-  /**
-   * Applies a kernel plan, counting what changed. A route the kernel refuses is reported per
-   * route (agent status, `bgp rib`, metrics) and retried shortly; it does not fail the loop,
-   * so one bad route never makes /healthz (and the kubelet) restart the agent.
-   */
-  private async applyPlan(plan: KernelPlan, prune: boolean): Promise<RouteChanges> {
-    const t0 = Date.now();
-    const changes = await this.dataplane!.reconcileKernel(plan, prune);
-    const m = this.metrics;
-    if (m) {
-      m.hostRoutesSyncTime.observe((Date.now() - t0) / 1000);
-      m.hostRoutesAdded.inc(changes.added.length + changes.replaced.length);
-      m.hostRoutesRemoved.inc(changes.removed.length);
-      m.hostRoutesSynced.set(changes.installed);
-      m.routeInstallErrors.inc(changes.failed.length);
-    }
-    if (changes.failed.length) {
-      this.log.warn(
-        { failed: changes.failed, retryInMs: ROUTE_RETRY_MS },
-        `${changes.failed.length} kernel route change(s) failed; retrying`,
-      );
-      clearTimeout(this.routeRetry);
-      this.routeRetry = setTimeout(() => this.routesTask.trigger(), ROUTE_RETRY_MS);
-      this.routeRetry.unref();
-    }
-    return changes;
+  private tasks(): SerialTask<never>[] {
+    return [this.syncTask, this.routesTask, ...(this.config.runServiceProxy ? [this.servicesTask] : [])] as SerialTask<never>[];
   }
 
   /** /healthz's verdict (see health.ts). */
@@ -568,18 +420,20 @@ export class Agent {
   }
 
   async status(): Promise<AgentStatus> {
-    const local = this.desired?.local;
+    const joined = this.current?.phase === 'joined' ? this.current : undefined;
+    const local = joined?.local;
+    const proxy = this.servicesLoop?.proxy;
     const s: AgentStatus = {
       node: this.config.nodeName,
       podCidrs: local?.podCidrs ?? [],
       ready: !!this.routing,
       informers: this.cluster?.status() ?? [],
       localPods: computeLocalPods(this.cluster?.pods.list() ?? [], this.config.nodeName),
-      advertisedVips: this.vips,
-      internalPeers: this.desired?.internalPeers.map((p) => `${p.node} ${p.address}`) ?? [],
+      advertisedVips: [...(joined?.vips ?? [])],
+      internalPeers: joined?.nodes.internalPeers.map((p) => `${p.node} ${p.address}`) ?? [],
       kernelRoutes: (await this.dataplane?.installedRoutes()) ?? [],
       tunnels: (await this.dataplane?.tunnelStatus()) ?? [],
-      unreachableRoutes: this.unreachable,
+      unreachableRoutes: this.routesLoop?.unreachable ?? [],
       notInstalled: this.fib.notInstalled(),
       ...(this.stateSource ? { stateSource: this.stateSource } : {}),
       converged: this.routing?.converged ?? false,
@@ -593,10 +447,10 @@ export class Agent {
     };
     const ip = local && primaryIp(local, this.config);
     if (ip) s.nodeIp = ip;
-    if (this.proxy) {
+    if (proxy) {
       s.serviceProxy = {
-        vips: this.proxy.vips,
-        virtualServers: this.proxy.virtualServers.map(
+        vips: proxy.vips,
+        virtualServers: proxy.virtualServers.map(
           (v) =>
             `${virtualServerKey(v)} ${v.scheduler} -> ${v.realServers.map((r) => `${r.address}:${r.port}`).join(' ') || '(no endpoints)'}`,
         ),

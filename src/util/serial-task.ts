@@ -1,14 +1,17 @@
 /**
  * A task that runs one at a time and coalesces triggers: a trigger while it runs schedules
  * exactly one more run. Failures are logged and retried with backoff (1 s doubling to 30 s),
- * so a reconcile that hits a transient error converges later without a tight loop.
+ * so a reconcile that hits a transient error converges later without a tight loop. A trigger
+ * may hand the task a new input (an immutable snapshot of desired state): each run gets the
+ * latest one given, so loops share no mutable state, only values passed along.
  */
 export interface TaskLogger {
   error(obj: object, msg?: string): void;
 }
 
-export class SerialTask {
+export class SerialTask<T = undefined> {
   private running = false;
+  private input: T | undefined;
   private again = false;
   private failures = 0;
   private retry: NodeJS.Timeout | undefined;
@@ -22,13 +25,15 @@ export class SerialTask {
 
   constructor(
     readonly name: string,
-    private readonly fn: () => Promise<void>,
+    private readonly fn: (input: T | undefined) => Promise<void>,
     private readonly log: TaskLogger,
     /** Told of every run: its duration and whether it failed (for metrics). */
     private readonly onRun?: (name: string, ms: number, failed: boolean) => void,
   ) {}
 
-  trigger(): void {
+  /** Runs the task (again) soon; with `input`, that run and later ones get it. */
+  trigger(input?: T): void {
+    if (input !== undefined) this.input = input;
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -55,7 +60,7 @@ export class SerialTask {
       const t0 = Date.now();
       let failed = false;
       try {
-        await this.fn();
+        await this.fn(this.input);
         this.runs++;
         this.failures = 0;
         this.lastSuccessAt = Date.now();

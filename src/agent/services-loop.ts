@@ -1,0 +1,49 @@
+/**
+ * The service proxy loop (kube-proxy's job): IPVS virtual servers and kube-dummy-if VIPs from
+ * Services and EndpointSlices. It runs with the last joined snapshot, so it keeps serving while
+ * the Node object is away (local pods still use services); it waits only for the first Node,
+ * whose IPs the node ports listen on, and for both informers to have listed.
+ */
+import type { Logger } from '../../bgp';
+import type { AgentConfig } from '../config/agent-config';
+import type { ClusterWatch } from '../../controllers/cluster-watch';
+import type { Problems } from '../../controllers/problems';
+import { computeProxy, type ProxyDesired } from '../../controllers/service-proxy';
+import type { DataPlane } from './dataplane';
+import type { Joined } from './desired';
+
+export class ServicesLoop {
+  /** What the proxy was last set to (for the status). */
+  proxy: ProxyDesired | undefined;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly cluster: ClusterWatch,
+    private readonly dataplane: DataPlane,
+    private readonly problems: Problems,
+    private readonly log: Logger,
+  ) {}
+
+  async run(d: Joined | undefined): Promise<void> {
+    const cluster = this.cluster;
+    if (!d || !cluster.services.synced || !cluster.endpointSlices.synced) return;
+    const c = this.config;
+    const local = d.local;
+    const nodeIps = [c.ipv4 ? local.ipv4 : undefined, c.ipv6 ? local.ipv6 : undefined].filter((x): x is string => !!x);
+    const desired = computeProxy(
+      cluster.services.list(),
+      cluster.endpointSlices.list(),
+      { nodeName: c.nodeName, nodeIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode },
+      this.problems,
+    );
+    const changes = await this.dataplane.reconcileServices({
+      virtualServers: desired.virtualServers,
+      vips: desired.vips,
+      nodeIps,
+      podCidrs: local.podCidrs,
+    });
+    this.proxy = desired;
+    const counts = [changes.added, changes.edited, changes.removed, changes.realServers, changes.vipsAdded, changes.vipsRemoved];
+    if (counts.some((x) => x.length)) this.log.info({ ...changes }, 'service proxy updated');
+  }
+}
