@@ -19,7 +19,7 @@ import { virtualServerKey } from '../../controllers/service-proxy';
 import { Problems } from '../../controllers/problems';
 import { loadKubeConfig } from './kube';
 import { Routing } from './routing';
-import { DataPlane } from './dataplane';
+import { DataPlane, systemDeps } from './dataplane';
 import { SerialTask } from '../util/serial-task';
 import type { TunnelView } from '../dataplane/tunnels';
 import type { Loop } from '../dataplane/kernel-events';
@@ -130,7 +130,8 @@ export class Agent {
     this.loadState();
     this.cluster = new ClusterWatch(kc, c.nodeName, this.log.child({ component: 'informers' }));
     if (c.runRouter || c.runServiceProxy) {
-      const dp = new DataPlane(c, this.log.child({ component: 'dataplane' }));
+      const dpLog = this.log.child({ component: 'dataplane' });
+      const dp = new DataPlane(c, dpLog, systemDeps(dpLog));
       this.dataplane = dp;
       const again = (): void => this.routesTask.trigger();
       if (c.runRouter) this.routesLoop = new RoutesLoop(c, dp, this.fib, this.log.child({ component: 'routes' }), this.metrics, again);

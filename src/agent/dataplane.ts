@@ -15,7 +15,7 @@ import { BridgeReconciler, BRIDGE } from '../dataplane/bridge';
 import { reconcileCniConfig } from '../dataplane/cni';
 import { differingSets, IpSets, IpSetSpec, NODE_IPS, parseIpsetSave, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
 import { Iptables } from '../dataplane/iptables';
-import { forwardingSysctls, readSysctl, reconcileSysctls, serviceProxySysctls } from '../dataplane/sysctl';
+import { forwardingSysctls, procSysctls, reconcileSysctls, serviceProxySysctls, type Sysctls } from '../dataplane/sysctl';
 import { KernelWatch, Loop } from '../dataplane/kernel-events';
 import { NftWatch } from '../dataplane/nft-events';
 import { Probe } from '../dataplane/probe';
@@ -23,7 +23,7 @@ import { DummyReconciler } from '../dataplane/dummy';
 import { Ipvs, IpvsService, IpvsChanges, parseIpvsSave, planIpvs } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
 import { hairpinRules, ipvsSnatRules, ourLines, saveCommand, SERVICES_CHAIN } from '../dataplane/iptables';
-import { run } from '../util/exec';
+import { run, type Runner } from '../util/exec';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp';
 
@@ -46,22 +46,43 @@ export interface ServicesDataPlane {
   podCidrs: readonly string[];
 }
 
+/** What the data path talks to the kernel through: real ones from `systemDeps`, fakes in unit tests. */
+export interface DataPlaneDeps {
+  rtnl: Rtnl;
+  run: Runner;
+  sysctls: Sysctls;
+  /** The long-lived shell the drift checks read ipsets, IPVS and iptables through. */
+  probe: Probe;
+}
+
+/** The node's own: an rtnetlink socket, child processes, /proc/sys. */
+export function systemDeps(log: Logger): DataPlaneDeps {
+  return {
+    rtnl: Rtnl.open((err) => log.warn({ err: err.message }, 'rtnetlink socket error')),
+    run,
+    sysctls: procSysctls,
+    probe: new Probe(),
+  };
+}
+
 export class DataPlane {
   readonly rtnl: Rtnl;
   private readonly routesReconciler: RouteReconciler;
   private readonly bridge: BridgeReconciler;
-  private readonly ipsets = new IpSets();
-  private readonly iptables = new Iptables();
+  private readonly ipsets: IpSets;
+  private readonly iptables: Iptables;
   private readonly tunnels: TunnelReconciler;
   private readonly rules: RuleReconciler;
   private readonly dummy: DummyReconciler;
-  private readonly ipvs = new Ipvs();
+  private readonly ipvs: Ipvs;
+  private readonly sysctls: Sysctls;
+  private readonly run: Runner;
+  private readonly probe: Probe;
   private proxyReady = false;
   private watch: KernelWatch | undefined;
   /** nftables change events (undefined: none here, so iptables is read at every check). */
   private nft: NftWatch | undefined;
   private iptablesChanged = false;
-  private readonly probe = new Probe();
   private warnedIpvs = false;
   /** The sysctls the routes loop set (rp_filter on tunnels), for the drift check. */
   private routesSysctls: Record<string, string> = {};
@@ -80,8 +101,15 @@ export class DataPlane {
   constructor(
     private readonly config: AgentConfig,
     private readonly log: Logger,
+    deps: DataPlaneDeps,
   ) {
-    this.rtnl = Rtnl.open((err) => this.log.warn({ err: err.message }, 'rtnetlink socket error'));
+    this.rtnl = deps.rtnl;
+    this.run = deps.run;
+    this.sysctls = deps.sysctls;
+    this.probe = deps.probe;
+    this.ipsets = new IpSets(deps.run);
+    this.iptables = new Iptables(deps.run);
+    this.ipvs = new Ipvs(deps.run);
     this.routesReconciler = new RouteReconciler(this.rtnl);
     this.bridge = new BridgeReconciler(this.rtnl);
     this.tunnels = new TunnelReconciler(this.rtnl);
@@ -96,7 +124,7 @@ export class DataPlane {
   /** Everything but routes: sysctls, bridge and CNI config, ipsets, then iptables (which use them). */
   async reconcileSetup(d: NodeDataPlane): Promise<void> {
     const sysctls = forwardingSysctls(this.config.ipv4, this.config.ipv6);
-    const changed = reconcileSysctls(sysctls);
+    const changed = reconcileSysctls(sysctls, this.sysctls);
     if (changed.length) this.log.info({ sysctls: changed }, 'enabled forwarding');
     const podCidrs = d.podCidrs.filter((c) => (v4(c) ? this.config.ipv4 : this.config.ipv6));
     if (this.config.enableCni && podCidrs.length) {
@@ -133,7 +161,7 @@ export class DataPlane {
     if (t.created.length || t.recreated.length || t.removed.length) this.log.info({ ...t }, 'overlay tunnels updated');
     const managedPorts = this.config.overlay ? [this.config.overlay.port] : [];
     if (plan.fouPorts.length || prune) {
-      const fou = await reconcileFouPorts(plan.fouPorts, managedPorts);
+      const fou = await reconcileFouPorts(plan.fouPorts, managedPorts, this.run);
       if (fou.length) this.log.info({ fou }, 'GUE ports updated');
     }
     const changes = await this.routesReconciler.reconcile(plan.routes, prune);
@@ -147,7 +175,7 @@ export class DataPlane {
     // while the main table reaches that node over the uplink, which strict mode would drop.
     // (IPv6 has no rp_filter sysctl.)
     const rpFilter = Object.fromEntries(plan.tunnels.filter((x) => x.family === 4).map((x) => [`net.ipv4.conf.${x.name}.rp_filter`, '2']));
-    const rp = reconcileSysctls(rpFilter);
+    const rp = reconcileSysctls(rpFilter, this.sysctls);
     if (rp.length) this.log.debug({ sysctls: rp }, 'rp_filter set on tunnels');
     this.routesSysctls = rpFilter;
     return changes;
@@ -160,12 +188,12 @@ export class DataPlane {
    */
   async reconcileServices(d: ServicesDataPlane): Promise<IpvsChanges & { vipsAdded: string[]; vipsRemoved: string[] }> {
     if (!this.proxyReady) {
-      const loaded = await ensureModules(['ip_vs', 'br_netfilter']);
+      const loaded = await ensureModules(['ip_vs', 'br_netfilter'], this.run);
       if (loaded.length) this.log.info({ modules: loaded }, 'loaded kernel modules');
       this.proxyReady = true;
     }
     const sysctls = serviceProxySysctls(this.config.ipv6);
-    const changed = reconcileSysctls(sysctls);
+    const changed = reconcileSysctls(sysctls, this.sysctls);
     if (changed.length) this.log.info({ sysctls: changed }, 'service proxy sysctls set');
     const link = await this.dummy.reconcile(d.vips);
     const vips = new Set(d.vips);
@@ -200,7 +228,7 @@ export class DataPlane {
    */
   async drifted(): Promise<Set<Loop>> {
     const loops = new Set<Loop>();
-    const sysctlsDiffer = (want: Record<string, string>): boolean => Object.entries(want).some(([k, v]) => readSysctl(k) !== v);
+    const sysctlsDiffer = (want: Record<string, string>): boolean => Object.entries(want).some(([k, v]) => this.sysctls.read(k) !== v);
     if (sysctlsDiffer(this.routesSysctls)) loops.add('routes');
     const setup = this.setupWant;
     const services = this.servicesWant;
@@ -307,7 +335,7 @@ export class DataPlane {
       this.iptablesChanged = true;
       onRulesChanged();
     });
-    run('iptables', ['-V'], { allowFail: true }).then(
+    this.run('iptables', ['-V'], { allowFail: true }).then(
       (r) => {
         if (/nf_tables/.test(r.stdout)) return;
         this.nft?.close();

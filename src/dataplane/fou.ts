@@ -3,7 +3,7 @@
  * over generic netlink; iproute2 speaks it, so this one object goes through `ip fou`. The fou
  * module is loaded first: generic netlink families are not loaded on demand.
  */
-import { run } from '../util/exec';
+import { run, type Runner } from '../util/exec';
 
 export interface FouPort {
   port: number;
@@ -11,10 +11,10 @@ export interface FouPort {
 }
 
 /** The GUE ports configured now ("port 5555 gue" and "port 5555 gue -6" lines). */
-export async function fouPorts(): Promise<FouPort[]> {
+export async function fouPorts(exec: Runner = run): Promise<FouPort[]> {
   const out: FouPort[] = [];
   for (const family of [4, 6] as const) {
-    const r = await run('ip', [...(family === 6 ? ['-6'] : []), 'fou', 'show'], { allowFail: true });
+    const r = await exec('ip', [...(family === 6 ? ['-6'] : []), 'fou', 'show'], { allowFail: true });
     if (r.code !== 0) continue;
     for (const line of r.stdout.split('\n')) {
       const m = /^port (\d+) gue( -6)?/.exec(line.trim());
@@ -25,21 +25,21 @@ export async function fouPorts(): Promise<FouPort[]> {
 }
 
 /** Makes the GUE ports exactly `want` among ports this agent manages (`managed`); returns changes. */
-export async function reconcileFouPorts(want: readonly FouPort[], managed: readonly number[]): Promise<string[]> {
+export async function reconcileFouPorts(want: readonly FouPort[], managed: readonly number[], exec: Runner = run): Promise<string[]> {
   const changes: string[] = [];
   const key = (p: FouPort): string => `${p.port}/${p.family}`;
-  if (want.length) await run('modprobe', ['fou'], { allowFail: true });
-  const have = await fouPorts().catch(() => [] as FouPort[]);
+  if (want.length) await exec('modprobe', ['fou'], { allowFail: true });
+  const have = await fouPorts(exec).catch(() => [] as FouPort[]);
   const haveKeys = new Set(have.map(key));
   for (const p of want) {
     if (haveKeys.has(key(p))) continue;
-    await run('ip', [...(p.family === 6 ? ['-6'] : []), 'fou', 'add', 'port', String(p.port), 'gue']);
+    await exec('ip', [...(p.family === 6 ? ['-6'] : []), 'fou', 'add', 'port', String(p.port), 'gue']);
     changes.push(`added ${key(p)}`);
   }
   const wantKeys = new Set(want.map(key));
   for (const p of have) {
     if (wantKeys.has(key(p)) || !managed.includes(p.port)) continue;
-    await run('ip', [...(p.family === 6 ? ['-6'] : []), 'fou', 'del', 'port', String(p.port)], { allowFail: true });
+    await exec('ip', [...(p.family === 6 ? ['-6'] : []), 'fou', 'del', 'port', String(p.port)], { allowFail: true });
     changes.push(`removed ${key(p)}`);
   }
   return changes;

@@ -5,7 +5,7 @@
  * created with "timeout 0", as kube-router makes them (seed 001's `ipset list`).
  */
 import crypto from 'node:crypto';
-import { run } from '../util/exec';
+import { run, type Runner } from '../util/exec';
 
 export interface IpSetSpec {
   name: string;
@@ -44,11 +44,14 @@ export function differingSets(have: ReadonlyMap<string, string[]> | undefined, s
 }
 
 export class IpSets {
-  constructor(private readonly ipset = 'ipset') {}
+  constructor(
+    private readonly exec: Runner = run,
+    private readonly ipset = 'ipset',
+  ) {}
 
   /** Every set and its members (sorted), from one `ipset save`; undefined if ipset cannot be read. */
   private async all(): Promise<Map<string, string[]> | undefined> {
-    const r = await run(this.ipset, ['save'], { allowFail: true });
+    const r = await this.exec(this.ipset, ['save'], { allowFail: true });
     return r.code === 0 ? parseIpsetSave(r.stdout) : undefined;
   }
 
@@ -77,12 +80,12 @@ export class IpSets {
       for (const m of [...new Set(s.members)].sort()) script.push(`add ${tmp} ${m} timeout 0`);
       script.push(`swap ${tmp} ${s.name}`, `destroy ${tmp}`);
     }
-    if (script.length) await run(this.ipset, ['restore'], { input: `${script.join('\n')}\n` });
+    if (script.length) await this.exec(this.ipset, ['restore'], { input: `${script.join('\n')}\n` });
     return changed.map((s) => s.name);
   }
 
   /** Destroys sets (they must not be referenced by iptables rules any more). */
   async destroy(names: readonly string[]): Promise<void> {
-    for (const n of names) await run(this.ipset, ['destroy', n], { allowFail: true });
+    for (const n of names) await this.exec(this.ipset, ['destroy', n], { allowFail: true });
   }
 }

@@ -5,7 +5,7 @@
  * MASQUERADE rule of seed 001, verbatim; FORWARD accepts pod traffic where a DROP policy
  * would stop it.
  */
-import { run } from '../util/exec';
+import { run, type Runner } from '../util/exec';
 import { addressBits, inPrefixes, ipFamily } from '../../net';
 import { NODE_IPS, POD_SUBNETS, v6Name } from './ipsets';
 
@@ -85,11 +85,11 @@ const JUMPS: Jump[] = [
 ];
 const SERVICE_JUMP: Jump = { table: 'nat', chain: 'POSTROUTING', target: SERVICES_CHAIN };
 
-async function ensureJump(f: Family, j: Jump): Promise<void> {
+async function ensureJump(exec: Runner, f: Family, j: Jump): Promise<void> {
   const t = tools(f);
   const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
-  const exists = await run(t.cmd, ['-w', WAIT, '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
-  if (exists.code !== 0) await run(t.cmd, ['-w', WAIT, '-t', j.table, '-I', j.chain, '1', ...rule]);
+  const exists = await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
+  if (exists.code !== 0) await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-I', j.chain, '1', ...rule]);
 }
 
 /** Lines of `iptables-save` that are ours: our chains, their rules, the jumps into them. */
@@ -132,13 +132,15 @@ export class Iptables {
   /** Per group of chains (setup, services): what was last written and how it read back. */
   private readonly last = new Map<string, { input: string; lines: string[] }>();
 
+  constructor(private readonly exec: Runner = run) {}
+
   /**
    * Our lines as the kernel has them now, per family (one `iptables-save` each): compared with
    * what they were right after we wrote them, a difference is someone else's change.
    */
   async ours(families: readonly Family[]): Promise<string[]> {
     const out: string[] = [];
-    for (const f of families) out.push(...ourLines(f, (await run(tools(f).save, [], { allowFail: true })).stdout));
+    for (const f of families) out.push(...ourLines(f, (await this.exec(tools(f).save, [], { allowFail: true })).stdout));
     return out.sort();
   }
 
@@ -178,8 +180,8 @@ export class Iptables {
     const inputs = families.map((f) => renderRules(f, s));
     return this.apply('setup', inputs.join('\n'), families, want, async () => {
       for (const [i, f] of families.entries()) {
-        await run(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
-        for (const j of JUMPS) await ensureJump(f, j);
+        await this.exec(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
+        for (const j of JUMPS) await ensureJump(this.exec, f, j);
       }
     });
   }
@@ -193,8 +195,8 @@ export class Iptables {
     );
     return this.apply('services', inputs.join('\n'), families, want, async () => {
       for (const [i, f] of families.entries()) {
-        await run(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
-        await ensureJump(f, SERVICE_JUMP);
+        await this.exec(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
+        await ensureJump(this.exec, f, SERVICE_JUMP);
       }
     });
   }
@@ -206,9 +208,9 @@ export class Iptables {
       const t = tools(f);
       for (const j of [...JUMPS, SERVICE_JUMP]) {
         const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
-        while ((await run(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
-        await run(t.cmd, ['-w', WAIT, '-t', j.table, '-F', j.target], { allowFail: true });
-        const deleted = await run(t.cmd, ['-w', WAIT, '-t', j.table, '-X', j.target], { allowFail: true });
+        while ((await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
+        await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-F', j.target], { allowFail: true });
+        const deleted = await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-X', j.target], { allowFail: true });
         if (deleted.code === 0) removed.push(`${j.table}/${j.target}${f === 6 ? ' (IPv6)' : ''}`);
       }
     }

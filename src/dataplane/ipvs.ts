@@ -5,7 +5,7 @@
  * caller says are ours (on a VIP or a node IP) are edited or pruned; anyone else's are left.
  */
 import { hostPort } from '../../net';
-import { run } from '../util/exec';
+import { run, type Runner } from '../util/exec';
 
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
 
@@ -135,10 +135,13 @@ export function planIpvs(
 }
 
 export class Ipvs {
-  constructor(private readonly ipvsadm = 'ipvsadm') {}
+  constructor(
+    private readonly exec: Runner = run,
+    private readonly ipvsadm = 'ipvsadm',
+  ) {}
 
   async services(): Promise<IpvsService[]> {
-    const r = await run(this.ipvsadm, ['-Sn'], { allowFail: true });
+    const r = await this.exec(this.ipvsadm, ['-Sn'], { allowFail: true });
     if (r.code !== 0)
       throw new Error(`cannot read the IPVS table: ${(r.stderr || r.stdout).trim()} (the service proxy needs the ip_vs kernel module)`);
     return parseIpvsSave(r.stdout);
@@ -147,7 +150,7 @@ export class Ipvs {
   /** Makes the IPVS table hold `want`, removing services of ours that are not wanted. */
   async reconcile(want: readonly IpvsService[], owned: (s: IpvsService) => boolean): Promise<IpvsChanges> {
     const { script, changes } = planIpvs(await this.services(), want, owned);
-    if (script.length) await run(this.ipvsadm, ['-R'], { input: `${script.join('\n')}\n` });
+    if (script.length) await this.exec(this.ipvsadm, ['-R'], { input: `${script.join('\n')}\n` });
     return changes;
   }
 }

@@ -4,15 +4,15 @@
  * or a container without modprobe where the host loaded them, needs no modprobe.
  */
 import fs from 'node:fs';
-import { run } from '../util/exec';
+import { run, type Runner } from '../util/exec';
 
 /** Loads each missing module; throws naming the ones that could not be loaded and why. */
-export async function ensureModules(names: readonly string[], sysModule = '/sys/module'): Promise<string[]> {
+export async function ensureModules(names: readonly string[], exec: Runner = run, sysModule = '/sys/module'): Promise<string[]> {
   const loaded: string[] = [];
   const failed: string[] = [];
   for (const name of names) {
     if (fs.existsSync(`${sysModule}/${name}`)) continue;
-    const r = await run('modprobe', [name], { allowFail: true }).catch((e: Error) => ({ code: 1, stderr: e.message, stdout: '' }));
+    const r = await exec('modprobe', [name], { allowFail: true }).catch((e: Error) => ({ code: 1, stderr: e.message, stdout: '' }));
     if (r.code === 0) loaded.push(name);
     else failed.push(`${name} (${(r.stderr || r.stdout).trim().split('\n')[0]})`);
   }

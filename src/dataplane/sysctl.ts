@@ -3,6 +3,12 @@ import fs from 'node:fs';
 
 const file = (key: string): string => `/proc/sys/${key.replace(/\./g, '/')}`;
 
+/** Where sysctls are read and written: /proc/sys, or a map in unit tests. */
+export interface Sysctls {
+  read(key: string): string | undefined;
+  write(key: string, value: string): void;
+}
+
 export function readSysctl(key: string): string | undefined {
   try {
     return fs.readFileSync(file(key), 'utf8').trim();
@@ -11,14 +17,16 @@ export function readSysctl(key: string): string | undefined {
   }
 }
 
+export const procSysctls: Sysctls = { read: readSysctl, write: (key, value) => fs.writeFileSync(file(key), value) };
+
 /** Sets each key to its value; returns the keys it changed. Missing keys are an error. */
-export function reconcileSysctls(want: Record<string, string>): string[] {
+export function reconcileSysctls(want: Record<string, string>, sys: Sysctls = procSysctls): string[] {
   const changed: string[] = [];
   for (const [key, value] of Object.entries(want)) {
-    const have = readSysctl(key);
+    const have = sys.read(key);
     if (have === undefined) throw new Error(`sysctl ${key} does not exist in this kernel or namespace`);
     if (have === value) continue;
-    fs.writeFileSync(file(key), value);
+    sys.write(key, value);
     changed.push(key);
   }
   return changed;

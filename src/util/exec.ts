@@ -22,6 +22,9 @@ export class CommandError extends Error {
  */
 export const COMMAND_TIMEOUT_MS = 30000;
 
+/** How the data path runs commands: `run`, or a fake in unit tests. */
+export type Runner = (cmd: string, args: readonly string[], opts?: { allowFail?: boolean; input?: string }) => Promise<RunResult>;
+
 /** Runs a command; rejects with CommandError on a non-zero exit unless `allowFail`, and always on a timeout. */
 export function run(
   cmd: string,
