@@ -1,28 +1,25 @@
 /**
  * The node's data path, driven by desired state: forwarding sysctls, kube-bridge, the CNI
- * config, the ipsets and iptables rules for pod egress, and the routes learned over BGP. Each
- * reconciler reads the kernel and applies the difference; kernel route events trigger a route
- * reconcile, so a route removed behind our back is put back.
+ * config, the ipsets and iptables rules for pod egress, the routes learned over BGP and the
+ * service proxy. Each loop (setup, kernel, services) hands its share of desired state to the
+ * reconcilers of pieces.ts, walked in their one order; each reads the kernel and applies the
+ * difference. Drift (kernel events, the periodic check) runs the loop owning what changed.
  */
 import { inPrefixes, ipFamily, networkOf } from '../../net';
 import { MAIN_TABLE, Rtnl } from '../dataplane/rtnl';
 import { RouteReconciler, RouteChanges, protocolName } from '../dataplane/routes';
 import { TunnelReconciler, TunnelView } from '../dataplane/tunnels';
-import { RuleReconciler } from '../dataplane/rules';
-import { reconcileFouPorts } from '../dataplane/fou';
 import type { KernelPlan } from './kernel-plan';
-import { BridgeReconciler, BRIDGE } from '../dataplane/bridge';
-import { reconcileCniConfig } from '../dataplane/cni';
-import { differingSets, IpSets, IpSetSpec, NODE_IPS, parseIpsetSave, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
-import { Iptables } from '../dataplane/iptables';
-import { forwardingSysctls, procSysctls, reconcileSysctls, serviceProxySysctls, type Sysctls } from '../dataplane/sysctl';
+import { BRIDGE } from '../dataplane/bridge';
+import { differingSets, IpSetSpec, NODE_IPS, parseIpsetSave, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
+import { forwardingSysctls, procSysctls, serviceProxySysctls, type Sysctls } from '../dataplane/sysctl';
 import { KernelWatch, Loop } from '../dataplane/kernel-events';
 import { NftWatch } from '../dataplane/nft-events';
 import { Probe } from '../dataplane/probe';
-import { DummyReconciler } from '../dataplane/dummy';
-import { Ipvs, IpvsService, IpvsChanges, parseIpvsSave, planIpvs } from '../dataplane/ipvs';
+import { IpvsService, IpvsChanges, parseIpvsSave, planIpvs } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
 import { hairpinRules, ipvsSnatRules, ourLines, saveCommand, SERVICES_CHAIN } from '../dataplane/iptables';
+import { DEFAULT_FOU_PORT, makePieces, walk, type Pieces } from '../dataplane/pieces';
 import { run, type Runner } from '../util/exec';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp';
@@ -67,14 +64,11 @@ export function systemDeps(log: Logger): DataPlaneDeps {
 
 export class DataPlane {
   readonly rtnl: Rtnl;
-  private readonly routesReconciler: RouteReconciler;
-  private readonly bridge: BridgeReconciler;
-  private readonly ipsets: IpSets;
-  private readonly iptables: Iptables;
-  private readonly tunnels: TunnelReconciler;
-  private readonly rules: RuleReconciler;
-  private readonly dummy: DummyReconciler;
-  private readonly ipvs: Ipvs;
+  /** The reconcilers, walked in their one order (pieces.ts). */
+  private readonly pieces: Pieces;
+  /** Readers for the status (not reconcilers: they change nothing). */
+  private readonly routesView: RouteReconciler;
+  private readonly tunnelsView: TunnelReconciler;
   private readonly sysctls: Sysctls;
   private readonly run: Runner;
   private readonly probe: Probe;
@@ -107,14 +101,9 @@ export class DataPlane {
     this.run = deps.run;
     this.sysctls = deps.sysctls;
     this.probe = deps.probe;
-    this.ipsets = new IpSets(deps.run);
-    this.iptables = new Iptables(deps.run);
-    this.ipvs = new Ipvs(deps.run);
-    this.routesReconciler = new RouteReconciler(this.rtnl);
-    this.bridge = new BridgeReconciler(this.rtnl);
-    this.tunnels = new TunnelReconciler(this.rtnl);
-    this.rules = new RuleReconciler(this.rtnl);
-    this.dummy = new DummyReconciler(this.rtnl);
+    this.pieces = makePieces({ ...deps, cniConfPath: config.cniConfPath, fouPort: config.overlay?.port ?? DEFAULT_FOU_PORT });
+    this.routesView = new RouteReconciler(this.rtnl);
+    this.tunnelsView = new TunnelReconciler(this.rtnl);
   }
 
   private families(): (4 | 6)[] {
@@ -123,66 +112,67 @@ export class DataPlane {
 
   /** Everything but routes: sysctls, bridge and CNI config, ipsets, then iptables (which use them). */
   async reconcileSetup(d: NodeDataPlane): Promise<void> {
-    const sysctls = forwardingSysctls(this.config.ipv4, this.config.ipv6);
-    const changed = reconcileSysctls(sysctls, this.sysctls);
-    if (changed.length) this.log.info({ sysctls: changed }, 'enabled forwarding');
-    const podCidrs = d.podCidrs.filter((c) => (v4(c) ? this.config.ipv4 : this.config.ipv6));
-    if (this.config.enableCni && podCidrs.length) {
-      const mtu = this.config.autoMtu ? (await this.interfaces(d.nodeIp)).uplinkMtu : undefined;
-      const b = await this.bridge.reconcile(podCidrs, mtu);
-      if (b.created || b.addressesChanged) this.log.info({ bridge: BRIDGE, podCidrs, mtu }, 'kube-bridge configured');
-      if (reconcileCniConfig(this.config.cniConfPath, { podCidrs, mtu, hairpin: this.config.hairpinMode })) {
-        this.log.info({ file: this.config.cniConfPath, podCidrs }, 'wrote CNI config');
-      }
-    }
+    const c = this.config;
+    const sysctls = forwardingSysctls(c.ipv4, c.ipv6);
+    const podCidrs = d.podCidrs.filter((x) => (v4(x) ? c.ipv4 : c.ipv6));
+    const cni = c.enableCni && podCidrs.length > 0;
+    const mtu = cni && c.autoMtu ? (await this.interfaces(d.nodeIp)).uplinkMtu : undefined;
     const sets: IpSetSpec[] = [];
-    if (this.config.ipv4) {
+    if (c.ipv4) {
       sets.push({ name: POD_SUBNETS, type: 'hash:net', family: 'inet', members: d.podSubnets.filter(v4) });
       sets.push({ name: NODE_IPS, type: 'hash:ip', family: 'inet', members: d.nodeIps.filter(v4) });
     }
-    if (this.config.ipv6) {
+    if (c.ipv6) {
       sets.push({ name: v6Name(POD_SUBNETS), type: 'hash:net', family: 'inet6', members: d.podSubnets.filter((x) => !v4(x)) });
       sets.push({ name: v6Name(NODE_IPS), type: 'hash:ip', family: 'inet6', members: d.nodeIps.filter((x) => !v4(x)) });
     }
-    const setsChanged = await this.ipsets.reconcile(sets);
-    if (setsChanged.length) this.log.info({ ipsets: setsChanged }, 'ipsets updated');
-    const iptables = await this.iptables.reconcile(this.families(), { podEgress: this.config.enablePodEgress });
-    this.setupWant = { sysctls, sets, iptables };
+    const r = await walk(this.pieces, {
+      sysctls,
+      ...(cni ? { 'kube-bridge': { podCidrs, mtu }, cni: { podCidrs, mtu, hairpin: c.hairpinMode } } : {}),
+      ipsets: sets,
+      iptables: { families: this.families(), settings: { podEgress: c.enablePodEgress } },
+    });
+    if (r.sysctls?.length) this.log.info({ sysctls: r.sysctls }, 'enabled forwarding');
+    const b = r['kube-bridge'];
+    if (b && (b.created || b.addressesChanged)) this.log.info({ bridge: BRIDGE, podCidrs, mtu }, 'kube-bridge configured');
+    if (r.cni) this.log.info({ file: c.cniConfPath, podCidrs }, 'wrote CNI config');
+    if (r.ipsets?.length) this.log.info({ ipsets: r.ipsets }, 'ipsets updated');
+    this.setupWant = { sysctls, sets, iptables: r.iptables };
   }
 
   /**
-   * Tunnels first (routes name them), the GUE port, routes, then the rules that send pod
-   * traffic to table 77. With `prune` false nothing stale is removed yet (after a restart,
-   * until BGP has converged).
+   * Tunnels first (routes name them), the GUE port, routes, the rules that send pod traffic to
+   * table 77, then loose reverse-path filtering on the tunnels. With `prune` false nothing stale
+   * is removed yet (after a restart, until BGP has converged).
    */
   async reconcileKernel(plan: KernelPlan, prune: boolean): Promise<RouteChanges> {
     this.watch?.setRouteDsts(new Set(plan.routes.map((r) => r.dst)));
-    const t = await this.tunnels.reconcile(plan.tunnels, prune);
+    // Loose rp_filter: a remote node's own packets arrive over the tunnel while the main table
+    // reaches that node over the uplink, which strict mode would drop. (IPv6 has no rp_filter.)
+    const rpFilter = Object.fromEntries(plan.tunnels.filter((x) => x.family === 4).map((x) => [`net.ipv4.conf.${x.name}.rp_filter`, '2']));
+    const r = await walk(this.pieces, {
+      tunnels: { tunnels: plan.tunnels, prune },
+      ...(plan.fouPorts.length || prune
+        ? { fou: { want: plan.fouPorts, managed: this.config.overlay ? [this.config.overlay.port] : [] } }
+        : {}),
+      routes: { routes: plan.routes, prune },
+      ...(plan.rules.length || prune ? { rules: plan.rules } : {}),
+      'tunnel-sysctls': rpFilter,
+    });
+    const t = r.tunnels!;
     if (t.created.length || t.recreated.length || t.removed.length) this.log.info({ ...t }, 'overlay tunnels updated');
-    const managedPorts = this.config.overlay ? [this.config.overlay.port] : [];
-    if (plan.fouPorts.length || prune) {
-      const fou = await reconcileFouPorts(plan.fouPorts, managedPorts, this.run);
-      if (fou.length) this.log.info({ fou }, 'GUE ports updated');
-    }
-    const changes = await this.routesReconciler.reconcile(plan.routes, prune);
+    if (r.fou?.length) this.log.info({ fou: r.fou }, 'GUE ports updated');
+    const changes = r.routes!;
     if (changes.added.length || changes.replaced.length || changes.removed.length)
       this.log.info({ added: changes.added, replaced: changes.replaced, removed: changes.removed }, 'kernel routes updated');
-    if (plan.rules.length || prune) {
-      const r = await this.rules.reconcile(plan.rules);
-      if (r.added.length || r.removed.length) this.log.info({ ...r }, 'policy rules updated');
-    }
-    // Loose reverse-path filtering on tunnels: a remote node's own packets arrive over the tunnel
-    // while the main table reaches that node over the uplink, which strict mode would drop.
-    // (IPv6 has no rp_filter sysctl.)
-    const rpFilter = Object.fromEntries(plan.tunnels.filter((x) => x.family === 4).map((x) => [`net.ipv4.conf.${x.name}.rp_filter`, '2']));
-    const rp = reconcileSysctls(rpFilter, this.sysctls);
-    if (rp.length) this.log.debug({ sysctls: rp }, 'rp_filter set on tunnels');
+    if (r.rules && (r.rules.added.length || r.rules.removed.length)) this.log.info({ ...r.rules }, 'policy rules updated');
+    if (r['tunnel-sysctls']?.length) this.log.debug({ sysctls: r['tunnel-sysctls'] }, 'rp_filter set on tunnels');
     this.routesSysctls = rpFilter;
     return changes;
   }
 
   /**
-   * The service proxy: modules and sysctls once, kube-dummy-if holding the VIPs, the IPVS table,
+   * The service proxy: modules once, sysctls, kube-dummy-if holding the VIPs, the IPVS table,
    * then the SNAT rules. Virtual servers are ours when their address is a VIP (now or before),
    * a node IP or in --service-cluster-ip-range; others' are left alone.
    */
@@ -193,9 +183,9 @@ export class DataPlane {
       this.proxyReady = true;
     }
     const sysctls = serviceProxySysctls(this.config.ipv6);
-    const changed = reconcileSysctls(sysctls, this.sysctls);
-    if (changed.length) this.log.info({ sysctls: changed }, 'service proxy sysctls set');
-    const link = await this.dummy.reconcile(d.vips);
+    const first = await walk(this.pieces, { sysctls, 'kube-dummy-if': d.vips });
+    if (first.sysctls?.length) this.log.info({ sysctls: first.sysctls }, 'service proxy sysctls set');
+    const link = first['kube-dummy-if']!;
     const vips = new Set(d.vips);
     // VIPs just taken off kube-dummy-if: their virtual servers are still ours to remove.
     const previous = new Set(link.removed.map((c) => c.split('/')[0]!));
@@ -203,7 +193,6 @@ export class DataPlane {
     const ranges = this.config.serviceClusterIpRanges;
     const owned = (s: IpvsService): boolean =>
       vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges);
-    const changes = await this.ipvs.reconcile(d.virtualServers, owned);
     const rules = new Map<4 | 6, string[]>();
     for (const f of this.families()) {
       const nodeIp = d.nodeIps.find((ip) => v4(ip) === (f === 4));
@@ -215,9 +204,9 @@ export class DataPlane {
       );
       rules.set(f, [...hairpin, ...ipvsSnatRules({ nodeIp, podCidrs, masqueradeAll: this.config.masqueradeAll })]);
     }
-    const iptables = await this.iptables.reconcileServices(rules);
-    this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables };
-    return { ...changes, vipsAdded: link.added, vipsRemoved: link.removed };
+    const r = await walk(this.pieces, { ipvs: { virtualServers: d.virtualServers, owned }, 'service-iptables': rules });
+    this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables: r['service-iptables'] };
+    return { ...r.ipvs!, vipsAdded: link.added, vipsRemoved: link.removed };
   }
 
   /**
@@ -288,13 +277,13 @@ export class DataPlane {
 
   /** Our tunnels now: name, endpoints, encapsulation, MTU. */
   tunnelStatus(): Promise<TunnelView[]> {
-    return this.tunnels.describe();
+    return this.tunnelsView.describe();
   }
 
   /** Our routes in the kernel now. */
   async installedRoutes(): Promise<{ dst: string; gateway?: string; dev?: string; table?: number }[]> {
     const names = new Map((await this.rtnl.links()).map((l) => [l.index, l.name]));
-    return (await this.routesReconciler.current()).map((r) => ({
+    return (await this.routesView.current()).map((r) => ({
       dst: r.dst,
       ...(r.gateway ? { gateway: r.gateway } : {}),
       ...(r.oif !== undefined && !r.gateway ? { dev: names.get(r.oif) ?? String(r.oif) } : {}),

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { timeToHeal, vmGroup, VM_HEAL_MS } from './group';
 import type { LabStatus } from '../../lab/status';
 
-jest.setTimeout(600000);
+// Two lab restarts per test, each up to 5 min under emulation on a loaded 2-core machine.
+jest.setTimeout(1200000);
 
 const REPO = path.resolve(__dirname, '../..');
 const DIR = '/run/kube-router-ts/test-overlay';
