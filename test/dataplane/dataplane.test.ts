@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Netns } from '../../lab/netns';
-import { inNetns } from '../helpers/in-netns';
+import { netnsCall, netnsReconcile } from '../helpers/in-netns';
+import type { DesiredRoute } from '../../src/dataplane/routes';
+import type { DesiredRule } from '../../src/dataplane/rules';
+import type { IpSetSpec } from '../../src/dataplane/ipsets';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 import { renderCniConfig, reconcileCniConfig } from '../../src/dataplane/cni';
 import { gatewayOf } from '../../src/dataplane/bridge';
@@ -27,19 +30,7 @@ describe('data path reconcilers in a namespace', () => {
   afterAll(() => ns.destroy());
 
   const sh = async (cmd: string, ...args: string[]): Promise<string> => (await ns.exec(cmd, args)).stdout;
-  const reconcileRoutes = (desired: unknown) =>
-    inNetns<{
-      added: string[];
-      replaced: string[];
-      removed: string[];
-      failed: { dst: string; error: string }[];
-      refused: { dst: string; reason: string }[];
-      installed: number;
-    }>(
-      ns,
-      `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { RouteReconciler } = dist('src/dataplane/routes.js');
-       const rtnl = Rtnl.open(); try { return await new RouteReconciler(rtnl).reconcile(${JSON.stringify(desired)}); } finally { rtnl.close(); }`,
-    );
+  const reconcileRoutes = (routes: DesiredRoute[]) => netnsReconcile(ns, 'routes', { routes, prune: true });
 
   describe('routes', () => {
     it('installs the desired routes with our protocol number, and only changes what differs', async () => {
@@ -145,16 +136,7 @@ describe('data path reconcilers in a namespace', () => {
     });
 
     it('serves concurrent callers on one socket (the kernel allows one dump at a time per socket)', async () => {
-      const counts = await inNetns<number[]>(
-        ns,
-        `const { Rtnl } = dist('src/dataplane/rtnl.js'); const rtnl = Rtnl.open();
-         try {
-           const work = [];
-           for (let i = 0; i < 20; i++) work.push(rtnl.routes().then((r) => r.length), rtnl.links().then((l) => l.length), rtnl.addresses().then((a) => a.length));
-           work.push(rtnl.replaceRoute({ dst: '10.233.99.0/24', gateway: '192.168.50.9', protocol: 44, table: 254 }).then(() => 1));
-           return await Promise.all(work);
-         } finally { rtnl.close(); }`,
-      );
+      const counts = await netnsCall(ns, 'rtnlConcurrency', { dst: '10.233.99.0/24', gateway: '192.168.50.9' });
       expect(counts.every((n) => n > 0)).toBe(true);
       expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.99.0/24 via 192.168.50.9 dev eth0 \n');
       expect(await reconcileRoutes([])).toMatchObject({ removed: ['10.233.99.0/24'] });
@@ -162,16 +144,11 @@ describe('data path reconcilers in a namespace', () => {
   });
 
   describe('policy rules', () => {
-    const reconcile = (desired: unknown) =>
-      inNetns<{ added: string[]; removed: string[] }>(
-        ns,
-        `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { RuleReconciler } = dist('src/dataplane/rules.js');
-         const rtnl = Rtnl.open(); try { return await new RuleReconciler(rtnl).reconcile(${JSON.stringify(desired)}); } finally { rtnl.close(); }`,
-      );
+    const reconcile = (desired: DesiredRule[]) => netnsReconcile(ns, 'rules', desired);
 
     it('adds "from <pod CIDR> lookup 77" with our protocol, once, and removes only its own rules', async () => {
       await ns.ip('rule', 'add', 'from', '10.99.0.0/16', 'lookup', '99');
-      const want = [
+      const want: DesiredRule[] = [
         { family: 4, src: '10.233.66.0/24', table: 77 },
         { family: 6, src: 'fd00:233:66::/64', table: 77 },
       ];
@@ -186,12 +163,8 @@ describe('data path reconcilers in a namespace', () => {
   });
 
   describe('kube-bridge', () => {
-    const reconcile = (cidrs: string[], mtu?: number) =>
-      inNetns<{ created: boolean; addressesChanged: boolean }>(
-        ns,
-        `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { BridgeReconciler } = dist('src/dataplane/bridge.js');
-         const rtnl = Rtnl.open(); try { return await new BridgeReconciler(rtnl).reconcile(${JSON.stringify(cidrs)}, ${mtu ?? 'undefined'}); } finally { rtnl.close(); }`,
-      );
+    const reconcile = (podCidrs: string[], mtu?: number) =>
+      netnsReconcile(ns, 'kube-bridge', mtu === undefined ? { podCidrs } : { podCidrs, mtu });
 
     it('is a bridge, up, with the first address of the pod CIDR (seed 001: 10.233.66.1/24)', async () => {
       expect(gatewayOf('10.233.66.0/24')).toBe('10.233.66.1/24');
@@ -216,13 +189,10 @@ describe('data path reconcilers in a namespace', () => {
 
   describe('ipsets', () => {
     const reconcile = (pods: string[], nodes: string[]) =>
-      inNetns<string[]>(
-        ns,
-        `const { IpSets } = dist('src/dataplane/ipsets.js');
-         return await new IpSets().reconcile([
-           { name: 'kube-router-pod-subnets', type: 'hash:net', family: 'inet', members: ${JSON.stringify(pods)} },
-           { name: 'kube-router-node-ips', type: 'hash:ip', family: 'inet', members: ${JSON.stringify(nodes)} }]);`,
-      );
+      netnsReconcile(ns, 'ipsets', [
+        { name: 'kube-router-pod-subnets', type: 'hash:net', family: 'inet', members: pods },
+        { name: 'kube-router-node-ips', type: 'hash:ip', family: 'inet', members: nodes },
+      ]);
 
     it('hold exactly the members, shaped as seed 001 lists them', async () => {
       expect(
@@ -242,7 +212,7 @@ describe('data path reconcilers in a namespace', () => {
     });
 
     it('tells drift from one `ipset save`: a flushed set, a member added by hand, a set gone', async () => {
-      const specs = JSON.stringify([
+      const specs: IpSetSpec[] = [
         {
           name: 'kube-router-pod-subnets',
           type: 'hash:net',
@@ -250,9 +220,8 @@ describe('data path reconcilers in a namespace', () => {
           members: ['10.233.66.0/24', '10.233.68.0/24', '10.233.64.0/24'],
         },
         { name: 'kube-router-node-ips', type: 'hash:ip', family: 'inet', members: ['192.168.50.51', '192.168.50.50', '192.168.50.52'] },
-      ]);
-      const drifted = () =>
-        inNetns<boolean>(ns, `const { IpSets } = dist('src/dataplane/ipsets.js'); return await new IpSets().drifted(${specs});`);
+      ];
+      const drifted = () => netnsCall(ns, 'ipsetsDrifted', specs);
       expect(await drifted()).toBe(false);
       await ns.exec('ipset', ['flush', 'kube-router-pod-subnets']);
       expect(await drifted()).toBe(true);
@@ -275,11 +244,7 @@ describe('data path reconcilers in a namespace', () => {
   });
 
   describe('iptables', () => {
-    const reconcile = (podEgress: boolean) =>
-      inNetns(
-        ns,
-        `const { Iptables } = dist('src/dataplane/iptables.js'); await new Iptables().reconcile([4], { podEgress: ${podEgress} });`,
-      );
+    const reconcile = (podEgress: boolean) => netnsReconcile(ns, 'iptables', { families: [4], settings: { podEgress } });
 
     it("writes seed 001's MASQUERADE rule in our chain, jumped to once however often it runs", async () => {
       await reconcile(true);
@@ -295,8 +260,7 @@ describe('data path reconcilers in a namespace', () => {
     });
 
     it('reads back our lines, so a deleted jump or a flushed chain shows as a difference', async () => {
-      const ours = () =>
-        inNetns<string[]>(ns, `const { Iptables } = dist('src/dataplane/iptables.js'); return await new Iptables().ours([4]);`);
+      const ours = () => netnsCall(ns, 'iptablesOurs', [4]);
       const baseline = await ours();
       expect(baseline).toContain('4 -A POSTROUTING -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-POSTROUTING');
       await ns.exec('iptables', [
@@ -323,7 +287,7 @@ describe('data path reconcilers in a namespace', () => {
     it('--enable-pod-egress=false empties the chain; cleanup removes chains and jumps', async () => {
       await reconcile(false);
       expect(await sh('iptables-save', '-t', 'nat')).not.toContain('MASQUERADE');
-      await inNetns(ns, `const { Iptables } = dist('src/dataplane/iptables.js'); await new Iptables().cleanup([4]);`);
+      await netnsCall(ns, 'cleanup', 'service-iptables');
       const all = await sh('iptables-save');
       expect(all).not.toContain('KUBE-ROUTER-TS');
     });
@@ -331,10 +295,8 @@ describe('data path reconcilers in a namespace', () => {
 
   it('sysctls: ip_forward on, once', async () => {
     await ns.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=0']);
-    expect(await inNetns(ns, `return dist('src/dataplane/sysctl.js').reconcileSysctls({ 'net.ipv4.ip_forward': '1' });`)).toEqual([
-      'net.ipv4.ip_forward',
-    ]);
-    expect(await inNetns(ns, `return dist('src/dataplane/sysctl.js').reconcileSysctls({ 'net.ipv4.ip_forward': '1' });`)).toEqual([]);
+    expect(await netnsReconcile(ns, 'sysctls', { 'net.ipv4.ip_forward': '1' })).toEqual(['net.ipv4.ip_forward']);
+    expect(await netnsReconcile(ns, 'sysctls', { 'net.ipv4.ip_forward': '1' })).toEqual([]);
     expect((await sh('sysctl', '-n', 'net.ipv4.ip_forward')).trim()).toBe('1');
   });
 });

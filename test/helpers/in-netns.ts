@@ -1,9 +1,13 @@
 /**
- * Runs a snippet of our compiled code inside a network namespace and returns its result: jest
- * cannot enter a namespace, a child process can. `dist(path)` requires a module from dist/.
+ * Runs our compiled code inside a network namespace and returns its result: jest cannot enter a
+ * namespace, a child process can. `netnsCall` runs one of the typed operations of
+ * lab/netns-calls.ts (arguments and result type-checked); `inNetns` runs a snippet of
+ * JavaScript, for the few callers left that need one (`dist(path)` requires a module).
  */
 import path from 'node:path';
 import type { Netns } from '../../lab/netns';
+import type { NetnsCalls } from '../../lab/netns-calls';
+import type { PieceName, Plan, Results } from '../../src/dataplane/pieces';
 
 const DIST = path.resolve(__dirname, '../../dist');
 
@@ -15,4 +19,20 @@ export async function inNetns<T = unknown>(ns: Netns, body: string): Promise<T> 
   const r = await ns.exec(process.execPath, ['-e', script], { allowFail: true });
   if (r.code !== 0) throw new Error(`in ${ns.name}: ${r.stderr.trim()}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** One typed operation of lab/netns-calls.ts, run in `ns`. */
+export async function netnsCall<K extends keyof NetnsCalls>(
+  ns: Netns,
+  name: K,
+  ...args: Parameters<NetnsCalls[K]>
+): Promise<Awaited<ReturnType<NetnsCalls[K]>>> {
+  const r = await ns.exec(process.execPath, [path.join(DIST, 'lab', 'netns-calls.js'), name, JSON.stringify(args)], { allowFail: true });
+  if (r.code !== 0) throw new Error(`${name} in ${ns.name}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as Awaited<ReturnType<NetnsCalls[K]>>;
+}
+
+/** One data path piece's reconcile in `ns`, typed by the piece. */
+export function netnsReconcile<N extends PieceName>(ns: Netns, name: N, desired: NonNullable<Plan[N]>): Promise<NonNullable<Results[N]>> {
+  return netnsCall(ns, 'reconcile', name, desired) as Promise<NonNullable<Results[N]>>;
 }

@@ -8,7 +8,8 @@
  */
 import { Topology, Host } from '../helpers/topology';
 import { OurSpeaker } from '../helpers/our-speaker';
-import { inNetns } from '../helpers/in-netns';
+import { netnsCall } from '../helpers/in-netns';
+import type { HostileAttack } from '../../lab/netns-calls';
 import { until } from '../../lab/wait';
 import { BirdDaemon } from '../../lab/peers/bird';
 import { FrrDaemon } from '../../lab/peers/frr';
@@ -36,11 +37,10 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
   const steps: string[] = [];
 
   /** Runs one function of the hostile driver in the hostile's namespace. */
-  const attack = <T>(fn: string, ...args: unknown[]): Promise<T> =>
-    inNetns<T>(
-      hostile.ns,
-      `const h = dist('lab/peers/hostile.js'); return await h.${fn}(${[target, ...args].map((a) => JSON.stringify(a)).join(', ')});`,
-    );
+  type Attacks = typeof import('../../lab/peers/hostile');
+  type Rest<F> = F extends (t: never, ...rest: infer R) => unknown ? R : never;
+  const attack = <F extends HostileAttack>(fn: F, ...args: Rest<Attacks[F]>): Promise<Awaited<ReturnType<Attacks[F]>>> =>
+    netnsCall(hostile.ns, 'hostile', fn, [target, ...args]) as Promise<Awaited<ReturnType<Attacks[F]>>>;
 
   /** The process is alive, and BIRD and FRR are Established on both sides and never flapped. */
   async function wellBehavedUntouched(after: string): Promise<void> {
@@ -110,7 +110,7 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
   });
 
   it('a storm of 200 connections from the neighbour address, each reset at once', async () => {
-    const connected = await attack<number>('resetStorm', 200);
+    const connected = await attack('resetStorm', 200);
     expect(connected).toBe(200);
     await wellBehavedUntouched('200 resets');
   });
@@ -118,7 +118,7 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
   it.each<ResetPoint>(['connected', 'openSent', 'openConfirm', 'established', 'midMessage'])(
     'a connection reset in state %s',
     async (point) => {
-      const seen = await attack<number[]>('resetAt', point);
+      const seen = await attack('resetAt', point);
       if (point !== 'connected') expect(seen).toContain(MessageType.Open);
       await until(async () => (await speaker.neighbor('10.0.0.9')).state !== 'Established', 5000, 'the reset to be noticed');
       await wellBehavedUntouched(`RST in ${point}`);
@@ -126,14 +126,14 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
   );
 
   it('a second connection colliding with its own Established session is refused (Cease 7), the first kept', async () => {
-    const r = await attack<{ firstSurvived: boolean; second: { type: number; code?: number; subcode?: number }[] }>('collide');
+    const r = await attack('collide');
     expect(r.firstSurvived).toBe(true);
     expect(r.second.filter((m) => m.type === MessageType.Notification)).toEqual([{ type: MessageType.Notification, code: 6, subcode: 7 }]);
     await wellBehavedUntouched('a collision');
   });
 
   it('half-open connections: two get an FSM, the rest are closed at once; nothing else notices', async () => {
-    const closedEarly = await attack<number>('halfOpen', 5, 1500);
+    const closedEarly = await attack('halfOpen', 5, 1500);
     expect(closedEarly).toBe(3);
     await wellBehavedUntouched('5 half-open sockets');
   });
@@ -143,7 +143,7 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
     expect(big.length / 2).toBeGreaterThan(4090);
     const bird = daemons[0]!;
     // The hostile session holds its routes for 6 s; BIRD is checked meanwhile.
-    const session = attack<{ closed: boolean }>('sendAll', [big, update(['10.67.0.0/24'])], 6000);
+    const session = attack('sendAll', [big, update(['10.67.0.0/24'])], 6000);
     await until(async () => (await bird.routes('ipv4')).some((x) => x.prefix === '10.67.0.0/24'), 6000, 'the normal route at BIRD');
     expect((await bird.routes('ipv4')).some((x) => x.prefix === '10.66.0.0/24')).toBe(false);
     expect((await speaker.rib()).some((p) => p.prefix === '10.66.0.0/24' && p.best)).toBe(true);
@@ -154,18 +154,14 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
 
   it(`${LIMIT + 10} prefixes over a limit of ${LIMIT}: Cease/1, the routes gone, refused for the restart interval`, async () => {
     const prefixes = Array.from({ length: LIMIT + 10 }, (_, i) => `10.80.${i}.0/24`);
-    const r = await attack<{ received: { type: number; code?: number; subcode?: number }[]; closed: boolean }>(
-      'sendAll',
-      [update(prefixes)],
-      1000,
-    );
+    const r = await attack('sendAll', [update(prefixes)], 1000);
     expect(r.closed).toBe(true);
     expect(r.received.filter((m) => m.type === MessageType.Notification)).toEqual([
       { type: MessageType.Notification, code: 6, subcode: 1 },
     ]);
     expect((await speaker.rib()).some((p) => p.prefix.startsWith('10.80.'))).toBe(false);
     // Within the 3 s restart interval a new connection is closed without an OPEN.
-    const seen = await attack<number[]>('resetAt', 'openSent');
+    const seen = await attack('resetAt', 'openSent');
     expect(seen).not.toContain(MessageType.Open);
     await wellBehavedUntouched('a max-prefix flood');
   });

@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { NetnsCalls } from '../../lab/netns-calls';
+import type { PieceName, Plan, Results } from '../../src/dataplane/pieces';
 import { Vm, vmUnavailable } from '../../lab/vm/vm';
 
 export interface VmGroup {
@@ -36,29 +38,32 @@ export function vmGroup(name: string, o: { memoryMiB?: number } = {}): VmGroup {
   };
 }
 
-let snippets = 0;
-
 /**
- * Runs a snippet of our compiled code in a network namespace inside the VM and returns its
- * result (like test/helpers/in-netns.ts on the host). `dist(path)` requires a module from dist/.
+ * One typed operation of lab/netns-calls.ts, run inside the VM, in a network namespace or (netns
+ * undefined) in the VM's own (as test/helpers/in-netns.ts `netnsCall` on the host).
  */
-export async function inVmNetns<T = unknown>(vm: Vm, netns: string, body: string): Promise<T> {
-  const dist = path.resolve(__dirname, '../../dist');
-  const file = `${vm.scratch}/snippet-${process.pid}-${++snippets}.js`;
-  fs.writeFileSync(
-    file,
-    `const dist = (p) => require(${JSON.stringify(dist)} + '/' + p);
-(async () => { ${body} })().then(
-  (v) => { process.stdout.write(JSON.stringify(v === undefined ? null : v)); process.exit(0); },
-  (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });`,
-  );
-  try {
-    const r = await vm.run(`ip netns exec ${netns} node ${file}`, { allowFail: true });
-    if (r.code !== 0) throw new Error(`in the VM, in ${netns}: ${r.stderr.trim()}`);
-    return JSON.parse(r.stdout) as T;
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
+export async function vmNetnsCall<K extends keyof NetnsCalls>(
+  vm: Vm,
+  netns: string | undefined,
+  name: K,
+  ...args: Parameters<NetnsCalls[K]>
+): Promise<Awaited<ReturnType<NetnsCalls[K]>>> {
+  const program = path.resolve(__dirname, '../../dist/lab/netns-calls.js');
+  const quote = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
+  const inNs = netns ? `ip netns exec ${netns} ` : '';
+  const r = await vm.run(`${inNs}node ${program} ${name} ${quote(JSON.stringify(args))}`, { allowFail: true, timeoutMs: 300000 });
+  if (r.code !== 0) throw new Error(`in the VM${netns ? `, in ${netns}` : ''}: ${name}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as Awaited<ReturnType<NetnsCalls[K]>>;
+}
+
+/** One data path piece's reconcile in a namespace inside the VM, typed by the piece. */
+export function vmNetnsReconcile<N extends PieceName>(
+  vm: Vm,
+  netns: string,
+  name: N,
+  desired: NonNullable<Plan[N]>,
+): Promise<NonNullable<Results[N]>> {
+  return vmNetnsCall(vm, netns, 'reconcile', name, desired) as Promise<NonNullable<Results[N]>>;
 }
 
 /**

@@ -5,7 +5,7 @@
  * nodes' uplinks, tunnels and routes with ip.
  */
 import path from 'node:path';
-import { timeToHeal, vmGroup, VM_HEAL_MS } from './group';
+import { timeToHeal, vmGroup, vmNetnsCall, VM_HEAL_MS } from './group';
 import type { LabStatus } from '../../lab/status';
 
 // Two lab restarts per test, each up to 5 min under emulation on a loaded 2-core machine.
@@ -136,10 +136,7 @@ cat ${out}.out; rm -f ${out}.out ${out}.err`);
 
   it('a node deleted from the API loses its tunnel on the others, and gets it back when re-added', async () => {
     await restart('--overlay-type=subnet');
-    const node4 = async (op: 'deleteNode' | 'createNode') =>
-      sh(
-        `cd ${REPO} && node -e ${q(`const { Lab } = require('./dist/lab/cluster.js'); const l = Lab.load('${DIR}'); l.${op}(l.node('node4')).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`)}`,
-      );
+    const node4 = (op: 'deleteNode' | 'createNode') => vmNetnsCall(g.vm(), undefined, 'labNode', DIR, 'node4', op);
     await node4('deleteNode');
     const gone = async () => !(await tunnels('node1')).some((t) => t.name === 'tun-100114');
     for (let i = 0; i < 60 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 1000));

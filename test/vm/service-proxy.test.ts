@@ -6,7 +6,11 @@
  * ipvsadm, ip and iptables-save.
  */
 import path from 'node:path';
-import { timeToHeal, vmGroup, VM_HEAL_MS } from './group';
+import { timeToHeal, vmGroup, vmNetnsCall, VM_HEAL_MS } from './group';
+import type { NetnsCalls } from '../../lab/netns-calls';
+import type { LabService } from '../../lab/cluster';
+
+type Tail<T> = T extends [unknown, ...infer R] ? R : never;
 
 jest.setTimeout(600000);
 
@@ -23,12 +27,11 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
   const sh = async (script: string): Promise<string> => (await g.vm().run(script, { timeoutMs: 300000 })).stdout;
   const lab = (args: string, allowFail = false) =>
     g.vm().run(`cd ${REPO} && node dist/kube-router-ts.js lab ${args}`, { allowFail, timeoutMs: 540000 });
-  /** Runs `body` with `lab` (the Lab) and `pod(name)` in scope, inside the VM. */
-  const withLab = (body: string) =>
-    sh(
-      `cd ${REPO} && node -e ${q(`const { Lab } = require('./dist/lab/cluster.js'); const lab = Lab.load('${DIR}'); const pod = (n) => lab.state.pods.find((p) => p.name === n);
-(async () => { ${body} })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`)}`,
-    );
+  /** Drives the lab inside the VM (lab/netns-calls.ts). */
+  const labCall = <K extends 'labServePodWeb' | 'labApplyService' | 'labDeleteService' | 'labStopAgent'>(
+    name: K,
+    ...args: Tail<Parameters<NetnsCalls[K]>>
+  ) => vmNetnsCall(g.vm(), undefined, name, ...([DIR, ...args] as unknown as Parameters<NetnsCalls[K]>));
   const ipvs = (node: string) => sh(`ip netns exec ${PREFIX}${node} ipvsadm -Sn`);
   /** Names answering `n` requests from `ns` to `url` (sorted, duplicates kept out). */
   const answers = async (ns: string, url: string, n = 6): Promise<string[]> => {
@@ -44,16 +47,23 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
   };
-  const web = (extra: string) =>
-    withLab(
-      `await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node1-pod1'), pod('node2-pod1')], ${extra} });`,
-    );
+  const web = (extra: Partial<Omit<LabService, 'pods'>> = {}) =>
+    labCall('labApplyService', {
+      name: 'web',
+      type: 'NodePort',
+      clusterIP: VIP,
+      port: 80,
+      targetPort: 8080,
+      nodePort: 30080,
+      pods: ['node1-pod1', 'node2-pod1'],
+      ...extra,
+    });
 
   beforeAll(async () => {
     const r = await lab(`up --nodes 2 --tor --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=${q(AGENT_ARGS)}`, true);
     if (r.code !== 0) throw new Error(`lab up in the VM failed (${r.code}): ${r.stderr}${r.stdout}`);
-    await withLab(`await Promise.all([lab.servePodWeb(pod('node1-pod1')), lab.servePodWeb(pod('node2-pod1'))]);`);
-    await web('');
+    await labCall('labServePodWeb', ['node1-pod1', 'node2-pod1']);
+    await web();
   }, 600000);
 
   afterAll(async () => {
@@ -103,7 +113,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
   it('hairpin: kube-router.io/service.hairpin adds the SNAT rule per local endpoint (success rate printed, see README)', async () => {
     // Without it a pod cannot reach itself through its service: the reply would not pass the host.
     expect(await answers('node1-pod1', `http://${VIP}/`)).toEqual(['FAIL', 'node2-pod1']);
-    await web(`annotations: { 'kube-router.io/service.hairpin': '' }`);
+    await web({ annotations: { 'kube-router.io/service.hairpin': '' } });
     const rules = await eventually(
       () => sh(`ip netns exec ${PREFIX}node1 iptables-save -t nat`),
       (t) => t.includes('hairpin'),
@@ -121,7 +131,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     process.stdout.write(
       `\nhairpin through ${VIP} from node1-pod1: ${lines.filter((l) => l === 'node1-pod1').length} of ${lines.filter((l) => l !== 'node2-pod1').length} self-connections answered\n`,
     );
-    await web('');
+    await web();
   });
 
   it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are repaired by the drift machinery (timed; the host lab holds the 2 s target)', async () => {
@@ -168,7 +178,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
   });
 
   it('follows changes: scheduler annotation, externalTrafficPolicy Local, endpoints, and removal', async () => {
-    await web(`annotations: { 'kube-router.io/service.scheduler': 'lc' }, externalTrafficPolicy: 'Local'`);
+    await web({ annotations: { 'kube-router.io/service.scheduler': 'lc' }, externalTrafficPolicy: 'Local' });
     const table = await eventually(
       () => ipvs('node2'),
       (t) => t.includes(`-A -t ${VIP}:80 -s lc`) && !t.includes('-a -t 10.0.0.12:30080 -r 10.244.1.2'),
@@ -180,9 +190,15 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     expect(await answers('tor', 'http://10.0.0.12:30080/')).toEqual(['node2-pod1']);
     expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(['node1-pod1', 'node2-pod1']);
 
-    await withLab(
-      `await lab.applyService({ name: 'web', type: 'NodePort', clusterIP: '${VIP}', port: 80, targetPort: 8080, nodePort: 30080, pods: [pod('node2-pod1')] });`,
-    );
+    await labCall('labApplyService', {
+      name: 'web',
+      type: 'NodePort',
+      clusterIP: VIP,
+      port: 80,
+      targetPort: 8080,
+      nodePort: 30080,
+      pods: ['node2-pod1'],
+    });
     const one = await eventually(
       () => ipvs('node1'),
       (t) => !t.includes('10.244.1.2'),
@@ -194,7 +210,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
 
     // An IPVS service that is not ours stays.
     await sh(`ip netns exec ${PREFIX}node1 ipvsadm -A -t 192.0.2.77:80 -s rr`);
-    await withLab(`await lab.deleteService('web');`);
+    await labCall('labDeleteService', 'web');
     for (const node of ['node1', 'node2']) {
       const left = await eventually(
         () => ipvs(node),
@@ -206,12 +222,12 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
   });
 
   it('--cleanup-config removes the IPVS services on local addresses, kube-dummy-if and the SNAT chain', async () => {
-    await web('');
+    await web();
     await eventually(
       () => ipvs('node1'),
       (t) => t.includes(VIP),
     );
-    await withLab(`await lab.stopAgent(lab.node('node1'));`);
+    await labCall('labStopAgent', 'node1');
     const out = await sh(
       `cd ${REPO} && ip netns exec ${PREFIX}node1 node dist/kube-router-ts.js --cleanup-config --cni-conf-path=${DIR}/node1/cni/10-kuberouter.conflist 2>&1`,
     );

@@ -2,20 +2,16 @@
  * The tunnel and GUE-port reconcilers against a kernel that has ipip, fou and ip6_tunnel (the
  * VM's), read back with `ip -d link` and `ip fou`.
  */
-import { vmGroup, inVmNetns } from './group';
+import { vmGroup, vmNetnsCall, vmNetnsReconcile } from './group';
+import type { DesiredTunnel } from '../../src/dataplane/tunnels';
+import type { FouPort } from '../../src/dataplane/fou';
 
 jest.setTimeout(180000);
 
 describe('overlay tunnels in the VM', () => {
   const g = vmGroup('tunnels');
   const NS = 'tun-test';
-  const reconcile = (desired: unknown, prune = true) =>
-    inVmNetns<{ created: string[]; recreated: string[]; removed: string[] }>(
-      g.vm(),
-      NS,
-      `const { Rtnl } = dist('src/dataplane/rtnl.js'); const { TunnelReconciler } = dist('src/dataplane/tunnels.js');
-       const rtnl = Rtnl.open(); try { return await new TunnelReconciler(rtnl).reconcile(${JSON.stringify(desired)}, ${prune}); } finally { rtnl.close(); }`,
-    );
+  const reconcile = (tunnels: DesiredTunnel[], prune = true) => vmNetnsReconcile(g.vm(), NS, 'tunnels', { tunnels, prune });
   const ip = async (...args: string[]) => (await g.vm().run(`ip -n ${NS} ${args.join(' ')}`)).stdout;
 
   beforeAll(async () => {
@@ -23,9 +19,33 @@ describe('overlay tunnels in the VM', () => {
       ip -n ${NS} addr add 10.0.0.11/24 dev eth0 && ip -n ${NS} addr add fd00::11/64 dev eth0 nodad && ip -n ${NS} link set eth0 up && ip -n ${NS} link set eth1 up`);
   });
 
-  const ipip = { name: 'tun-100113', family: 4, local: '10.0.0.11', remote: '10.0.1.13', encap: 'ipip', port: 5555, mtu: 1480 };
-  const fou = { name: 'tun-100114', family: 4, local: '10.0.0.11', remote: '10.0.1.14', encap: 'fou', port: 5555, mtu: 1468 };
-  const v6 = { name: 'tun-4c49ed0a816', family: 6, local: 'fd00::11', remote: 'fd00:1::13', encap: 'ipip', port: 5555, mtu: 1460 };
+  const ipip: DesiredTunnel = {
+    name: 'tun-100113',
+    family: 4,
+    local: '10.0.0.11',
+    remote: '10.0.1.13',
+    encap: 'ipip',
+    port: 5555,
+    mtu: 1480,
+  };
+  const fou: DesiredTunnel = {
+    name: 'tun-100114',
+    family: 4,
+    local: '10.0.0.11',
+    remote: '10.0.1.14',
+    encap: 'fou',
+    port: 5555,
+    mtu: 1468,
+  };
+  const v6: DesiredTunnel = {
+    name: 'tun-4c49ed0a816',
+    family: 6,
+    local: 'fd00::11',
+    remote: 'fd00:1::13',
+    encap: 'ipip',
+    port: 5555,
+    mtu: 1460,
+  };
 
   it('creates ipip, GUE (fou) and ip6ip6 tunnels with their MTUs, up, and changes nothing the second time', async () => {
     expect(await reconcile([ipip, fou, v6])).toEqual({
@@ -60,12 +80,7 @@ describe('overlay tunnels in the VM', () => {
   });
 
   it('sets up and removes the GUE receive port per family', async () => {
-    const fouPorts = (want: unknown) =>
-      inVmNetns<string[]>(
-        g.vm(),
-        NS,
-        `const { reconcileFouPorts } = dist('src/dataplane/fou.js'); return await reconcileFouPorts(${JSON.stringify(want)}, [5555]);`,
-      );
+    const fouPorts = (want: FouPort[]) => vmNetnsCall(g.vm(), NS, 'fouPorts', want, [5555]);
     expect(
       await fouPorts([
         { port: 5555, family: 4 },
