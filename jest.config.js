@@ -27,8 +27,10 @@ const SYSTEM = [
 ];
 
 module.exports = {
-  // Interop and lab tests create network namespaces and spawn daemons: few workers.
+  // Interop and lab tests create network namespaces and spawn daemons: few workers, long timeouts
+  // (set here too: jest takes the run's timeout from the top level).
   maxWorkers: 2,
+  testTimeout: common.testTimeout,
   verbose: false,
   reporters: [['default', { summaryThreshold: 0 }]],
   projects: [

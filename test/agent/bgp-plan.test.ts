@@ -2,17 +2,13 @@
  * The BGP plan (pure) and the differ that applies it: which neighbours, prefixes and policy
  * inputs a node's desired state gives, and which changes restart a session and which do not.
  */
-import yargs from 'yargs';
-import { AGENT_OPTIONS, agentConfigFrom } from '../../src/config/agent-config';
+import { agentConfigOf } from '../helpers/agent-flags';
 import { compilePolicy, exportDecision, neighbourChange, planBgp, type RoutingInputs } from '../../src/agent/bgp-plan';
 import { Routing } from '../../src/agent/routing';
 import type { LocalNode } from '../../controllers/nodes';
 import { silentLogger, type NeighborInput } from '../../bgp';
 
-function config(...argv: string[]) {
-  const a = yargs(argv).options(AGENT_OPTIONS).strict().exitProcess(false).parseSync();
-  return agentConfigFrom(a as never, () => 'node1');
-}
+const config = (...argv: string[]) => agentConfigOf(argv);
 
 const local = (over: Partial<LocalNode> = {}): LocalNode => ({
   name: 'node1',

@@ -1,21 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import yargs from 'yargs';
-import { AGENT_OPTIONS, agentConfigFrom, parseDuration } from '../../src/config/agent-config';
+import { parseDuration } from '../../src/config/agent-config';
+import { agentConfigOf } from '../helpers/agent-flags';
 import { flagsMarkdown } from '../../src/config/flags-doc';
 
-function parse(...argv: string[]) {
-  const a = yargs(argv)
-    .options(AGENT_OPTIONS)
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    })
-    .parseSync();
-  return agentConfigFrom(a as never, () => 'node-from-hostname');
-}
+const parse = (...argv: string[]) => agentConfigOf(argv, 'node-from-hostname');
 
 describe('agent flags', () => {
   it("takes kube-router's defaults", () => {

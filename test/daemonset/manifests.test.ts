@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import yargs from 'yargs';
-import { AGENT_OPTIONS, agentConfigFrom, AgentConfig } from '../../src/config/agent-config';
+import type { AgentConfig } from '../../src/config/agent-config';
+import { agentConfigOf } from '../helpers/agent-flags';
 import { API_ACCESS } from '../../controllers/cluster-watch';
 import { run } from '../../src/util/exec';
 
@@ -23,18 +23,10 @@ const FILES = fs
 type Obj = Record<string, any>;
 const docs = (file: string): Obj[] => (yaml.loadAll(fs.readFileSync(path.join(DIR, file), 'utf8')) as Obj[]).filter(Boolean);
 const parseArgs = (args: string[], env: Record<string, string>): AgentConfig => {
-  const a = yargs(args)
-    .options(AGENT_OPTIONS)
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    })
-    .parseSync();
   const saved = { ...process.env };
   Object.assign(process.env, env);
   try {
-    return agentConfigFrom(a as never, () => env.NODE_NAME ?? 'unset');
+    return agentConfigOf(args, env.NODE_NAME ?? 'unset');
   } finally {
     process.env = saved;
   }

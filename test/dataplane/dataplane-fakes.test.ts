@@ -3,18 +3,14 @@
  * idempotence (a second run writes nothing), and drift detection, without root. The same code
  * against the real kernel: test/dataplane/dataplane.test.ts and the lab.
  */
-import yargs from 'yargs';
-import { AGENT_OPTIONS, agentConfigFrom } from '../../src/config/agent-config';
+import { agentConfigOf } from '../helpers/agent-flags';
 import { DataPlane } from '../../src/agent/dataplane';
 import type { Rtnl } from '../../src/dataplane/rtnl';
 import type { Probe } from '../../src/dataplane/probe';
 import { silentLogger } from '../../bgp';
 import { FakeKernel } from '../helpers/fake-kernel';
 
-function config(...argv: string[]) {
-  const a = yargs(argv).options(AGENT_OPTIONS).strict().exitProcess(false).parseSync();
-  return agentConfigFrom(a as never, () => 'node1');
-}
+const config = (...argv: string[]) => agentConfigOf(argv);
 
 const rtnl = {
   links: async () => [
