@@ -1,8 +1,7 @@
 /**
  * Runs our compiled code inside a network namespace and returns its result: jest cannot enter a
  * namespace, a child process can. `netnsCall` runs one of the typed operations of
- * lab/netns-calls.ts (arguments and result type-checked); `inNetns` runs a snippet of
- * JavaScript, for the few callers left that need one (`dist(path)` requires a module).
+ * lab/netns-calls.ts, its arguments and result type-checked.
  */
 import path from 'node:path';
 import type { Netns } from '../../lab/netns';
@@ -10,16 +9,6 @@ import type { NetnsCalls } from '../../lab/netns-calls';
 import type { PieceName, Plan, Results } from '../../src/dataplane/pieces';
 
 const DIST = path.resolve(__dirname, '../../dist');
-
-export async function inNetns<T = unknown>(ns: Netns, body: string): Promise<T> {
-  const script = `const dist = (p) => require(${JSON.stringify(DIST)} + '/' + p);
-(async () => { ${body} })().then(
-  (v) => { process.stdout.write(JSON.stringify(v === undefined ? null : v)); process.exit(0); },
-  (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });`;
-  const r = await ns.exec(process.execPath, ['-e', script], { allowFail: true });
-  if (r.code !== 0) throw new Error(`in ${ns.name}: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout) as T;
-}
 
 /** One typed operation of lab/netns-calls.ts, run in `ns`. */
 export async function netnsCall<K extends keyof NetnsCalls>(
