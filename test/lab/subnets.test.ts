@@ -39,6 +39,12 @@ describe('lab: nodes in two subnets on this kernel', () => {
     const status = await cli('lab', 'status', '--json', `--dir=${DIR}`);
     expect(status.code).toBe(0);
     expect((JSON.parse(status.stdout) as { nodes: { tunnels: unknown[] }[] }).nodes.map((n) => n.tunnels)).toEqual([[], [], [], []]);
+
+    // `lab restart` waits only for what the nodes carry: cross-subnet pod CIDRs are the ToR's.
+    const restart = await cli('lab', 'restart', `--dir=${DIR}`);
+    expect(restart.stderr).toBe('');
+    expect(restart.stdout).toMatch(/agents restarted with .*--enable-overlay=false.*; BGP converged/);
+    expect((await pingMatrix(lab)).filter((p) => !p.ok)).toEqual([]);
   });
 
   it('with the overlay on: tunnels where the kernel has ipip, otherwise a clear refusal that leaves nothing behind', async () => {
