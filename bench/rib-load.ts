@@ -319,7 +319,8 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.name} | ${r.setupMs} ms | ${r.toRib.toFixed(3)} s | ${r.toSecondPeer.toFixed(3)} s | ${r.rss.toFixed(0)} MiB | ${ours ? `${ratio(r.toRib, ours.toRib)}, ${ratio(r.toSecondPeer, ours.toSecondPeer)}, ${ratio(r.rss, ours.rss)}` : '-'} |`,
+        `| ${r.name} | ${r.setupMs} ms | ${r.toRib.toFixed(3)} s | ${r.toSecondPeer.toFixed(3)} s |` +
+        ` ${r.rss.toFixed(0)} MiB | ${ours ? `${ratio(r.toRib, ours.toRib)}, ${ratio(r.toSecondPeer, ours.toSecondPeer)}, ${ratio(r.rss, ours.rss)}` : '-'} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -551,7 +551,8 @@ export async function labUp(o: LabOptions): Promise<Lab> {
 
     for (const n of state.nodes) {
       out(
-        `${n.name} ${[n.ip, n.ip6].filter(Boolean).join(' ')}${subnets > 1 ? ` (subnet ${subnet4(n.subnet)})` : ''}, pod CIDR ${[n.podCidr, n.podCidr6].filter(Boolean).join(' ')} (namespace ${n.netns})`,
+        `${n.name} ${[n.ip, n.ip6].filter(Boolean).join(' ')}${subnets > 1 ? ` (subnet ${subnet4(n.subnet)})` : ''}` +
+          `, pod CIDR ${[n.podCidr, n.podCidr6].filter(Boolean).join(' ')} (namespace ${n.netns})`,
       );
       const ns = await Netns.create(n.netns);
       await segments[n.subnet - 1]!.join(ns, 'eth0', [`${n.ip}/24`, ...(n.ip6 ? [`${n.ip6}/64`] : [])]);

@@ -159,7 +159,8 @@ export function runLab(args: string[]): Promise<unknown> {
           return;
         }
         say(
-          `lab is up. Next: kube-router-ts lab status; explore with "ip netns exec ${lab.state.nodes[0]!.netns} ip route", ipset list, iptables-save, or "kube-router-ts bgp neighbors --socket ${lab.state.nodes[0]!.adminSocket}"; remove with kube-router-ts lab down`,
+          `lab is up. Next: kube-router-ts lab status; explore with "ip netns exec ${lab.state.nodes[0]!.netns} ip route"` +
+            `, ipset list, iptables-save, or "kube-router-ts bgp neighbors --socket ${lab.state.nodes[0]!.adminSocket}"; remove with kube-router-ts lab down`,
         );
       },
     )

@@ -156,7 +156,8 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
   const n1 = lab.state.nodes[0];
   if (n1) {
     lines.push(
-      `Each node serves http://NODE_IP:${METRICS_PORT}/metrics and http://NODE_IP:${HEALTH_PORT}/healthz in its namespace (ip netns exec ${lab.state.api.netns} curl http://${n1.ip}:${METRICS_PORT}/metrics)` +
+      `Each node serves http://NODE_IP:${METRICS_PORT}/metrics and http://NODE_IP:${HEALTH_PORT}/healthz` +
+        ` in its namespace (ip netns exec ${lab.state.api.netns} curl http://${n1.ip}:${METRICS_PORT}/metrics)` +
         (lab.state.prometheus
           ? `; Prometheus scrapes them all at ${lab.state.prometheus.url} (ip netns exec ${lab.state.api.netns} curl '${lab.state.prometheus.url}/api/v1/query?query=kube_router_bgp_peer_info')`
           : ''),

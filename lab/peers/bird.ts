@@ -49,12 +49,24 @@ export function renderBirdConfig(c: BirdConfig, logFile: string): string {
       .filter(([prefix]) => (ipFamily(prefix) === 6) === v6)
       .map(([prefix, attrs]) => `  route ${prefix} blackhole${attrs ? ` ${attrs}` : ''};`)
       .join('\n');
+  /** The optional lines of a protocol, each ending in a newline. */
+  const options = (p: BirdProtocol): string =>
+    [
+      p.disabled ? '  disabled;' : '',
+      p.passive ? '  passive on;' : '',
+      p.asn === c.asn ? '  direct;' : '',
+      p.password ? `  password "${p.password}";` : '',
+      p.gracefulRestart ? `  graceful restart on; graceful restart time ${p.gracefulRestart};` : '',
+    ]
+      .filter(Boolean)
+      .map((l) => `${l}\n`)
+      .join('');
   const protocol = (p: BirdProtocol): string => {
     const exp = p.exportSets?.length ? `filter { ${p.exportSets.join(' ')} accept; }` : 'all';
     return `protocol bgp ${p.name} {
   local ${p.localAddress ?? c.localAddress} as ${c.asn};
   neighbor ${p.neighbor} as ${p.asn};
-${p.disabled ? '  disabled;\n' : ''}${p.passive ? '  passive on;\n' : ''}${p.asn === c.asn ? '  direct;\n' : ''}${p.password ? `  password "${p.password}";\n` : ''}${p.gracefulRestart ? `  graceful restart on; graceful restart time ${p.gracefulRestart};\n` : ''}  hold time ${p.holdTime ?? 90};
+${options(p)}  hold time ${p.holdTime ?? 90};
   connect delay time 1;
   connect retry time 2;
   error wait time 1, 4;

@@ -233,7 +233,8 @@ export class AgentMetrics {
     scraped(
       'gauge',
       'learned_routes_not_installed',
-      'Learned routes kept out of the kernel, by reason: default-route (refused at import), own-prefix (inside a node subnet, its pod CIDR or the service range), foreign-route (another protocol holds the destination), no-next-hop, kernel-error',
+      'Learned routes kept out of the kernel, by reason: default-route (refused at import),' +
+        ' own-prefix (inside a node subnet, its pod CIDR or the service range), foreign-route (another protocol holds the destination), no-next-hop, kernel-error',
       ['reason'],
       () => Object.entries(src.notInstalled()).map(([reason, n]): Sample => [{ reason }, n]),
     );

@@ -258,7 +258,8 @@ export const AGENT_OPTIONS = {
     type: 'string',
     default: '1s',
     describe:
-      'How often what the kernel sends no events about (ipsets, IPVS, sysctls; iptables without nf_tables) is compared with what the agent set up, and repaired. 0 turns these checks off (the periodic sync still repairs).',
+      'How often what the kernel sends no events about (ipsets, IPVS, sysctls; iptables without nf_tables)' +
+      ' is compared with what the agent set up, and repaired. 0 turns these checks off (the periodic sync still repairs).',
   },
   'state-file': {
     type: 'string',

@@ -67,7 +67,8 @@ export function hairpinRules(
     const host = addressBits(ipFamily(v.address));
     for (const r of v.realServers.filter((x) => ipFamily(x.address) === ipFamily(v.address) && inPrefixes(x.address, localPodCidrs))) {
       rules.add(
-        `-s ${r.address}/${host} -d ${r.address}/${host} -p ${v.protocol} -m ipvs --vaddr ${v.address}/${host} --vport ${v.port} -m comment --comment "${COMMENT} hairpin" -j SNAT --to-source ${v.address}`,
+        `-s ${r.address}/${host} -d ${r.address}/${host} -p ${v.protocol} -m ipvs --vaddr ${v.address}/${host} --vport ${v.port}` +
+          ` -m comment --comment "${COMMENT} hairpin" -j SNAT --to-source ${v.address}`,
       );
     }
   }

@@ -251,7 +251,8 @@ describe('data path reconcilers in a namespace', () => {
       await reconcile(true);
       const nat = await sh('iptables-save', '-t', 'nat');
       expect(nat).toContain(
-        '-A KUBE-ROUTER-TS-POSTROUTING -m set --match-set kube-router-pod-subnets src -m set ! --match-set kube-router-pod-subnets dst -m set ! --match-set kube-router-node-ips dst -j MASQUERADE --random-fully',
+        '-A KUBE-ROUTER-TS-POSTROUTING -m set --match-set kube-router-pod-subnets src' +
+          ' -m set ! --match-set kube-router-pod-subnets dst -m set ! --match-set kube-router-node-ips dst -j MASQUERADE --random-fully',
       );
       expect(nat.match(/-A POSTROUTING -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-POSTROUTING/g)).toHaveLength(1);
       const filter = await sh('iptables-save', '-t', 'filter');

@@ -499,7 +499,10 @@ describe('lab: 3 nodes and a ToR', () => {
     const r = await cleanup();
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^removed: iptables chains nat\/KUBE-ROUTER-TS-POSTROUTING, filter\/KUBE-ROUTER-TS-FORWARD.*; 2 routes; ipsets kube-router-pod-subnets, kube-router-node-ips; .*10-kuberouter\.conflist; kube-bridge\n$/,
+      new RegExp(
+        '^removed: iptables chains nat/KUBE-ROUTER-TS-POSTROUTING, filter/KUBE-ROUTER-TS-FORWARD.*; 2 routes; ' +
+          'ipsets kube-router-pod-subnets, kube-router-node-ips; .*10-kuberouter\\.conflist; kube-bridge\n$',
+      ),
     );
     expect(await sh(n3.netns, 'ip', 'route', 'show', 'proto', '44')).toBe('');
     expect((await lab.netns(n3.netns).exec('ip', ['link', 'show', 'kube-bridge'], { allowFail: true })).code).not.toBe(0);

@@ -58,7 +58,8 @@ describe('lab: dual-stack, 2 nodes and a ToR', () => {
     expect(sets.split('Members:\n')[1]!.trim().split('\n').sort()).toEqual(lab.state.nodes.map((n) => `${n.podCidr6} timeout 0`).sort());
     const rules = (await sh(n1.netns, 'ip6tables-save', '-t', 'nat')).split('\n');
     expect(rules).toContain(
-      '-A KUBE-ROUTER-TS-POSTROUTING -m set --match-set inet6:kube-router-pod-subnets src -m set ! --match-set inet6:kube-router-pod-subnets dst -m set ! --match-set inet6:kube-router-node-ips dst -j MASQUERADE --random-fully',
+      '-A KUBE-ROUTER-TS-POSTROUTING -m set --match-set inet6:kube-router-pod-subnets src' +
+        ' -m set ! --match-set inet6:kube-router-pod-subnets dst -m set ! --match-set inet6:kube-router-node-ips dst -j MASQUERADE --random-fully',
     );
   });
 });

@@ -333,7 +333,8 @@ describe('lab: trust', () => {
       const [self1, kids1] = ticks();
       const pct = (t: number): string => `${((t / 100 / seconds) * 100).toFixed(1)} %`;
       report.push(
-        `idle agent CPU with the once-a-second drift checks, over ${seconds} s: ${pct(self1 - self0)} of one core in the agent, ${pct(kids1 - kids0)} in its probe shell and the commands it runs (ipset save)`,
+        `idle agent CPU with the once-a-second drift checks, over ${seconds} s: ${pct(self1 - self0)}` +
+          ` of one core in the agent, ${pct(kids1 - kids0)} in its probe shell and the commands it runs (ipset save)`,
       );
       expect((self1 - self0 + kids1 - kids0) / 100 / seconds).toBeLessThan(0.1);
     });
@@ -398,7 +399,8 @@ describe('lab: trust', () => {
         await allPingsOk();
         const back = Date.now() - t0;
         report.push(
-          `API server down, node2 killed and restarted: back from its saved state (peered, all routes everywhere, pings ok) in ${back} ms; samples of the 3 nodes' kernel tables missing a route: ${lost}`,
+          `API server down, node2 killed and restarted: back from its saved state (peered, all routes everywhere, pings ok)` +
+            ` in ${back} ms; samples of the 3 nodes' kernel tables missing a route: ${lost}`,
         );
         expect(lost).toBe(0);
         await sleep(Math.max(0, 60000 - (Date.now() - t0)));
