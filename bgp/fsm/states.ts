@@ -42,7 +42,12 @@ export type FsmEvent =
   | { type: 'UpdateMsgErr'; code: number; subcode: number; data: Buffer } // 28
   | { type: 'RouteRefreshMsg' } // RFC 2918: handled like an UPDATE for timers
   /** Administrative stop with a chosen Cease subcode (RFC 4486), e.g. peer de-configured. */
-  | { type: 'Shutdown'; subcode: number; data?: Buffer };
+  | { type: 'Shutdown'; subcode: number; data?: Buffer }
+  /**
+   * Closes the connection without a NOTIFICATION (RFC 4724): we stop for a graceful restart, or
+   * the peer restarted and this is its old session. Peers with graceful restart keep the routes.
+   */
+  | { type: 'Release'; reason: string };
 
 export type EventType = FsmEvent['type'];
 

@@ -26,6 +26,7 @@ function connected(fsmSubcode: FsmSubcode, sessionDown: Action[]): Omit<Row, 'ot
       down('administratively stopped', notify(ErrorCode.Cease, CeaseSubcode.AdministrativeShutdown), ...stopTimers, ...sessionDown),
     Shutdown: (e) =>
       down(`stopped (Cease subcode ${e.subcode})`, notify(ErrorCode.Cease, e.subcode, e.data), ...stopTimers, ...sessionDown),
+    Release: (e) => down(e.reason, ...stopTimers, ...sessionDown),
     HoldTimerExpires: () => down('hold timer expired', notify(ErrorCode.HoldTimerExpired, 0), ...stopTimers, ...sessionDown),
     TcpConnectionFails: (e) => down(`connection lost: ${e.reason}`, ...stopTimers, ...sessionDown),
     BgpHeaderErr: (e) => down('sent NOTIFICATION: bad message header', notify(e.code, e.subcode, e.data), ...stopTimers, ...sessionDown),
@@ -63,6 +64,7 @@ const TABLE: Record<State, Row> = {
   [State.Connect]: {
     ManualStop: stopped,
     Shutdown: stopped,
+    Release: stopped,
     ConnectRetryTimerExpires: () => go(State.Connect, { type: 'drop' }, { type: 'startConnectRetryTimer' }, { type: 'connect' }),
     TcpCrAcked: sendOpen,
     TcpConnectionConfirmed: sendOpen,
@@ -72,6 +74,7 @@ const TABLE: Record<State, Row> = {
   [State.Active]: {
     ManualStop: stopped,
     Shutdown: stopped,
+    Release: stopped,
     ConnectRetryTimerExpires: () => go(State.Connect, { type: 'startConnectRetryTimer' }, { type: 'connect' }),
     TcpConnectionConfirmed: sendOpen,
     TcpCrAcked: sendOpen,

@@ -125,6 +125,16 @@ export class Peer extends EventEmitter implements ConnectionOwner {
   }
 
   /**
+   * Ends every connection without a NOTIFICATION and stays down: our graceful restart (RFC
+   * 4724). A peer that negotiated it keeps our routes, stale, until we are back or its timer ends.
+   */
+  release(reason: string): void {
+    this.enabled = false;
+    clearTimeout(this.restartTimer);
+    for (const c of [...this.connections]) c.dispatch({ type: 'Release', reason });
+  }
+
+  /**
    * The peer sent more prefixes of `family` than it may (RFC 4486 Cease/1): the session ends
    * with AFI, SAFI and the limit as data, and stays down for the restart interval, incoming
    * connections included.
@@ -153,7 +163,9 @@ export class Peer extends EventEmitter implements ConnectionOwner {
    * An incoming TCP connection from this peer's address. At most two connections run an FSM at
    * once (RFC 4271 6.8: one each way while a collision is resolved); any further one, and any
    * while a session is Established, is refused at once, so a storm of connections from the
-   * neighbour's address costs nothing but the accept.
+   * neighbour's address costs nothing but the accept. With graceful restart negotiated, a
+   * connection beside the Established session may be the peer back from a restart whose old
+   * session we have not seen end (RFC 4724 4.2): it runs, and its OPEN decides (losesCollision).
    */
   accept(socket: Transport): void {
     socket.on('error', () => undefined);
@@ -161,7 +173,8 @@ export class Peer extends EventEmitter implements ConnectionOwner {
       socket.destroy();
       return;
     }
-    if (this.established || this.connections.size >= MAX_CONNECTIONS) {
+    const mayBeRestart = !!this.negotiated?.gracefulRestart;
+    if ((this.established && !mayBeRestart) || this.connections.size >= MAX_CONNECTIONS) {
       this.refuse(socket);
       return;
     }
@@ -280,7 +293,13 @@ export class Peer extends EventEmitter implements ConnectionOwner {
     const localId = ipv4ToNumber(this.local.routerId);
     for (const other of this.connections) {
       if (other === conn) continue;
-      if (other.state === State.Established) return true;
+      if (other.state === State.Established) {
+        if (!this.restartedWith(conn)) return true;
+        // RFC 4724 4.2: an OPEN with graceful restart while its session is Established means the
+        // peer restarted: the old session ends without a NOTIFICATION, its routes kept as stale.
+        other.dispatch({ type: 'Release', reason: 'peer restarted (new OPEN with graceful restart, RFC 4724 4.2)' });
+        continue;
+      }
       if (other.state !== State.OpenConfirm) continue;
       // RFC 4271 6.8: the higher identifier keeps the connection it initiated. Equal
       // identifiers (allowed between ASes, RFC 6286 2.3): the larger AS keeps its own.
@@ -291,6 +310,12 @@ export class Peer extends EventEmitter implements ConnectionOwner {
       other.dispatch({ type: 'OpenCollisionDump' });
     }
     return false;
+  }
+
+  /** Whether a new connection's OPEN is the restart of a peer whose session negotiated graceful restart. */
+  private restartedWith(conn: Connection): boolean {
+    if (!this.negotiated?.gracefulRestart || !conn.peerOpen) return false;
+    return conn.peerOpen.capabilities.some((c) => c.kind === 'gracefulRestart');
   }
 
   onEstablished(conn: Connection): void {

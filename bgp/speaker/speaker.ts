@@ -153,10 +153,33 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return this.listener.port;
   }
 
-  /** Stops every peer with Cease/Administrative Shutdown and stops accepting connections. */
-  async stop(): Promise<void> {
-    for (const peer of this.peers.values()) peer.stop(CeaseSubcode.AdministrativeShutdown);
+  /**
+   * Stops accepting connections and ends every session: with Cease/Administrative Shutdown, or,
+   * for a graceful restart (RFC 4724, when we offer it), by closing the connections without a
+   * NOTIFICATION so that peers keep our routes until we are back.
+   */
+  async stop(options: { graceful?: boolean } = {}): Promise<void> {
+    const graceful = options.graceful === true && this.local.gracefulRestart !== undefined;
+    if (graceful) this.log.info({ peers: this.peers.size }, 'stopping for a graceful restart: closing sessions without NOTIFICATION');
+    for (const peer of this.peers.values()) {
+      if (graceful) peer.release('stopped for a graceful restart');
+      else peer.stop(CeaseSubcode.AdministrativeShutdown);
+    }
     this.listener.close();
+  }
+
+  /**
+   * Our restart is over (every peer's routes are in, or the deferral time ended): OPENs from now
+   * on no longer set the Restart State bit (RFC 4724 3).
+   */
+  restartComplete(): void {
+    const gr = this.local.gracefulRestart;
+    if (gr?.restarting) this.local.gracefulRestart = { ...gr, restarting: false };
+  }
+
+  /** Whether OPENs still set the Restart State bit. */
+  get restarting(): boolean {
+    return this.local.gracefulRestart?.restarting ?? false;
   }
 
   addNeighbor(input: NeighborInput): Peer {

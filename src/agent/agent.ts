@@ -296,10 +296,10 @@ export class Agent {
     }
     for (const action of t.actions) {
       if (action === 'startBgp' && this.config.runRouter && typeof about === 'object') await this.startBgp(about);
-      if (action === 'stopBgp') {
+      if (action === 'stopBgp' || action === 'releaseBgp') {
         const routing = this.routing;
         this.routing = undefined;
-        await routing?.stop();
+        await routing?.stop({ graceful: action === 'releaseBgp' });
       }
       if (action === 'clearRoutes') {
         this.current = snapshot({ phase: 'leaving' });

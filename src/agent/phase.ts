@@ -8,11 +8,13 @@
  *
  * Joining starts the speaker; leaving (the Node object was deleted) stops it and clears the
  * learned routes, tunnels and rules, while local pods keep their data path. Waiting for the Node
- * before the first join clears nothing: routes kept from before a restart must survive.
+ * before the first join clears nothing: routes kept from before a restart must survive. Stopping
+ * the process releases the sessions (without NOTIFICATION when graceful restart is on, so that
+ * peers keep our routes across a rollout); leaving ends them with Cease, so peers drop them.
  */
 export type Phase = 'starting' | 'waitingForNode' | 'joined' | 'leaving' | 'stopping';
 export type PhaseEvent = 'nodeReady' | 'nodeMissing' | 'stop';
-export type PhaseAction = 'startBgp' | 'stopBgp' | 'clearRoutes';
+export type PhaseAction = 'startBgp' | 'stopBgp' | 'releaseBgp' | 'clearRoutes';
 
 interface Transition {
   next: Phase;
@@ -31,7 +33,7 @@ const TABLE: Record<Phase, Partial<Record<PhaseEvent, Transition>>> = {
   },
   joined: {
     nodeMissing: { next: 'leaving', actions: ['stopBgp', 'clearRoutes'] },
-    stop: { next: 'stopping', actions: ['stopBgp'] },
+    stop: { next: 'stopping', actions: ['releaseBgp'] },
   },
   leaving: {
     nodeReady: { next: 'joined', actions: ['startBgp'] },

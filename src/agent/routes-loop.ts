@@ -82,6 +82,7 @@ export class RoutesLoop {
       const converged = routing.converged;
       if (converged || Date.now() - routing.startedAt > this.pruneDeadlineMs()) {
         join.pruning = true;
+        routing.restartComplete();
         this.log.info(
           { converged },
           converged

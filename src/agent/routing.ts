@@ -80,8 +80,9 @@ export class Routing {
       holdTime: config.bgpHoldTime,
       connectRetry: 10,
       hostname: local.name,
-      // Kernel routes outlive a restart of the agent: the forwarding state is preserved.
-      gracefulRestart: gr ? { restartTime: gr.restartTime, restarting: false, preserved: true } : undefined,
+      // Kernel routes outlive a restart of the agent: the forwarding state is preserved (F=1).
+      // Every start may follow a stop of ours, so OPENs set R=1 until BGP has converged once.
+      gracefulRestart: gr ? { restartTime: gr.restartTime, restarting: true, preserved: true } : undefined,
       transports: tcpTransports,
       log,
       exportPolicy: (path, peer) => exportDecision(this.policy, path, peer.address),
@@ -102,8 +103,14 @@ export class Routing {
     return this.speaker.start();
   }
 
-  async stop(): Promise<void> {
-    await this.speaker.stop();
+  /** Ends the sessions; `graceful` (the process stops) keeps peers' copies of our routes when graceful restart is on. */
+  async stop(options: { graceful?: boolean } = {}): Promise<void> {
+    await this.speaker.stop(options);
+  }
+
+  /** BGP converged after a start, or the deferral time ended: R=1 is no longer sent. */
+  restartComplete(): void {
+    this.speaker.restartComplete();
   }
 
   /** Applies the plan for these inputs; only differences reach the speaker. */

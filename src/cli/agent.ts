@@ -48,9 +48,14 @@ export const agentCommand: CommandModule = {
     const agent = new Agent(config, log);
     await agent.start();
     const signal = await untilSignalled();
-    log.info({ signal }, 'stopping: sending Cease to every peer; kernel routes stay (forwarding is preserved)');
+    log.info(
+      { signal, gracefulRestart: config.gracefulRestart !== undefined },
+      config.gracefulRestart
+        ? 'stopping: closing BGP sessions without NOTIFICATION (graceful restart); kernel routes stay'
+        : 'stopping: sending Cease to every peer; kernel routes stay (forwarding is preserved)',
+    );
     await agent.stop();
-    // Let the Cease NOTIFICATIONs leave, then exit even if a peer keeps its side of a socket open.
+    // Let the Cease NOTIFICATIONs (if any) leave, then exit even if a peer keeps its side of a socket open.
     await new Promise((r) => setTimeout(r, 200));
     process.exit(0);
   },

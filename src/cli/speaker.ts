@@ -52,8 +52,17 @@ export const speakerCommand: CommandModule<object, SpeakerArgs> = {
       holdTime: config.holdTime,
       connectRetry: config.connectRetry,
       hostname: config.hostname,
-      gracefulRestart: config.gracefulRestart && { restartTime: config.gracefulRestart.restartTime, restarting: false, preserved: false },
+      // No FIB of its own: the forwarding state is not preserved (F=0).
+      gracefulRestart: config.gracefulRestart && {
+        restartTime: config.gracefulRestart.restartTime,
+        restarting: config.gracefulRestart.restarting,
+        preserved: false,
+      },
       log,
+    });
+    // RFC 4724 4.1: the restart is over once every neighbour's routes are in.
+    speaker.on('endOfRib', () => {
+      if ([...speaker.peers.keys()].every((a) => speaker.peerSynced(a))) speaker.restartComplete();
     });
     await speaker.start();
     const admin = await startAdminServer(speaker, config.adminSocket, log);
@@ -82,13 +91,18 @@ export const speakerCommand: CommandModule<object, SpeakerArgs> = {
         // A second signal while stopping is ignored rather than killing us mid-shutdown.
         if (stopping) return;
         stopping = true;
-        log.info({ signal }, 'stopping: sending Cease to every peer');
+        log.info(
+          { signal },
+          config.gracefulRestart
+            ? 'stopping for a graceful restart: closing sessions without NOTIFICATION'
+            : 'stopping: sending Cease to every peer',
+        );
         resolve();
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
-    await speaker.stop();
+    await speaker.stop({ graceful: true });
     admin.close();
     // Let the Cease NOTIFICATIONs leave, then exit even if a peer keeps its side of a socket open.
     await new Promise((r) => setTimeout(r, 200));

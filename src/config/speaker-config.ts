@@ -40,7 +40,11 @@ export const speakerConfigSchema = z
     hostname: z.string().optional(),
     /** RFC 4724: advertise graceful restart and keep the routes of peers that restart. */
     gracefulRestart: z
-      .object({ restartTime: z.number().int().min(1).max(4095, 'the restart time field has 12 bits (max 4095 s)') })
+      .object({
+        restartTime: z.number().int().min(1).max(4095, 'the restart time field has 12 bits (max 4095 s)'),
+        /** This start follows a graceful stop: OPENs set the Restart State bit until every peer's End-of-RIB. */
+        restarting: z.boolean().default(false),
+      })
       .strict()
       .optional(),
     neighbors: z.array(neighbor).default([]),

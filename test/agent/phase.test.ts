@@ -10,7 +10,7 @@ describe('agent phases', () => {
     ['joined', 'nodeMissing', 'leaving', ['stopBgp', 'clearRoutes']],
     ['leaving', 'nodeMissing', 'leaving', []],
     ['leaving', 'nodeReady', 'joined', ['startBgp']],
-    ['joined', 'stop', 'stopping', ['stopBgp']],
+    ['joined', 'stop', 'stopping', ['releaseBgp']],
     ['stopping', 'nodeReady', 'stopping', []],
   ] as [Phase, PhaseEvent, Phase, string[]][])('%s + %s -> %s %j', (phase, event, next, actions) => {
     expect(transition(phase, event)).toEqual({ next, actions });
