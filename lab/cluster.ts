@@ -41,6 +41,7 @@ import {
   LabPod,
   LabState,
   TOR_ASN,
+  TOR_RESTART_TIME,
   labNode,
   nodeObject,
   routerIp,
@@ -178,6 +179,10 @@ export class Lab {
       `--service-external-ip-range=${EXTERNAL_IP_RANGE}`,
       ...(s.tor?.bgp ? [`--peer-router-ips=${routerIp(n.subnet)}`, `--peer-router-asns=${s.tor.asn}`] : []),
       ...(s.ipv6 ? ['--enable-ipv6'] : []),
+      // Restarts (lab restart, a rollout) keep pod traffic flowing; --agent-args may say otherwise.
+      ...(s.agentArgs.some((a) => a.startsWith('--bgp-graceful-restart=') || a === '--bgp-graceful-restart')
+        ? []
+        : ['--bgp-graceful-restart=true']),
       ...s.agentArgs,
     ];
     const child = this.netns(n.netns).spawn(process.execPath, args, { logFile: path.join(n.dir, 'agent.log') });
@@ -386,26 +391,36 @@ export class Lab {
 
   /**
    * Restarts every agent, with `agentArgs` replacing the extra flags when given (say
-   * --overlay-type=full), as a DaemonSet rollout would; waits until BGP has converged again
-   * (minutes under emulation on a busy machine).
+   * --overlay-type=full). By default as a DaemonSet rollout does (maxUnavailable 1): one node at
+   * a time, the next once this one has converged again; `allAtOnce` stops them all, then starts
+   * them all. Waits until BGP has converged everywhere (minutes under emulation on a busy machine).
    */
-  async restartAgents(agentArgs?: string[], timeoutMs = 300000): Promise<void> {
+  async restartAgents(agentArgs?: string[], timeoutMs = 300000, allAtOnce = false): Promise<void> {
     if (agentArgs) {
       this.state.agentArgs = agentArgs;
       this.save();
     }
-    await Promise.all(this.state.nodes.map((n) => this.stopAgent(n)));
-    for (const n of this.state.nodes) this.startAgent(n);
-    await this.waitConverged(timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    if (allAtOnce) {
+      await Promise.all(this.state.nodes.map((n) => this.stopAgent(n)));
+      for (const n of this.state.nodes) this.startAgent(n);
+    } else {
+      for (const n of this.state.nodes) {
+        await this.stopAgent(n);
+        this.startAgent(n);
+        await this.waitConverged(Math.max(1, deadline - Date.now()), [n]);
+      }
+    }
+    await this.waitConverged(Math.max(1, deadline - Date.now()));
   }
 
-  /** Waits until every node's agent is up, every session Established and every pod CIDR routed. */
-  async waitConverged(timeoutMs: number): Promise<void> {
+  /** Waits until the agents of `only` (default every node) are up, their sessions Established and every pod CIDR routed. */
+  async waitConverged(timeoutMs: number, only?: readonly LabNode[]): Promise<void> {
     const { nodes, tor } = this.state;
     const overlay = overlayEnabled(this.state.agentArgs);
     await until(
       async () => {
-        for (const n of nodes) {
+        for (const n of only ?? nodes) {
           const [st, nb] = await Promise.all([this.agentStatus(n), this.neighbors(n)]).catch(() => [undefined, undefined] as const);
           if (!st?.ready || !nb) return false;
           const want = nodes.length - 1 + (tor?.bgp ? 1 : 0);
@@ -543,6 +558,8 @@ export async function labUp(o: LabOptions): Promise<Lab> {
             neighbor: n.ip,
             asn: CLUSTER_ASN,
             localAddress: routerIp(n.subnet),
+            // A helper (RFC 4724) as top-of-rack routers are: a node's agent restarting keeps its routes.
+            gracefulRestart: TOR_RESTART_TIME,
             ...(ipv6 ? { ipv6NextHop: routerIp6(n.subnet) } : {}),
           })),
         });

@@ -10,6 +10,8 @@ export const LAB_PREFIX = 'krl-';
 export const LAB_DIR = '/run/kube-router-ts/lab';
 export const CLUSTER_ASN = 64512;
 export const TOR_ASN = 64513;
+/** Restart time the ToR's BIRD advertises and gives restarting nodes (RFC 4724), seconds. */
+export const TOR_RESTART_TIME = 120;
 export const API_IP = '10.0.0.250';
 export const API_PORT = 6443;
 /** Every agent serves metrics here (kube-router's docs use 8080) and /healthz on kube-router's default. */

@@ -32,24 +32,35 @@ export class FrrDaemon extends SpawnedDaemon implements PeerDaemon {
   static async start(options: DaemonOptions): Promise<FrrDaemon> {
     const d = new FrrDaemon(options);
     fs.mkdirSync(d.vty, { recursive: true });
-    const conf = path.join(options.dir, 'bgpd.conf');
-    fs.writeFileSync(conf, d.config());
+    await d.launch();
+    return d;
+  }
+
+  private async launch(): Promise<void> {
+    const o = this.options;
+    const conf = path.join(o.dir, 'bgpd.conf');
+    fs.writeFileSync(conf, this.config());
     // -S: run as root without privilege changes; -P 0: no TCP vty port.
-    d.child = options.ns.spawn(
+    this.child = o.ns.spawn(
       BGPD,
-      ['-Z', '-S', '-P', '0', '-l', options.address, '-f', conf, '-i', path.join(options.dir, 'bgpd.pid'), '--vty_socket', d.vty],
-      { logFile: path.join(options.dir, 'bgpd.out') },
+      ['-Z', '-S', '-P', '0', '-l', o.address, '-f', conf, '-i', path.join(o.dir, 'bgpd.pid'), '--vty_socket', this.vty],
+      { logFile: path.join(o.dir, 'bgpd.out') },
     );
     await until(
       () =>
-        d.vtysh('show bgp summary').then(
+        this.vtysh('show bgp summary').then(
           () => true,
           () => false,
         ),
       15000,
       'FRR vty',
     );
-    return d;
+  }
+
+  /** Starts again (after crash()) announcing `routes`, with the same configuration otherwise. */
+  async restart(routes: string[]): Promise<void> {
+    (this as { options: DaemonOptions }).options = { ...this.options, routes };
+    await this.launch();
   }
 
   private config(): string {
@@ -80,7 +91,7 @@ router bgp ${o.asn}
  bgp router-id ${o.address}
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
- neighbor ${n.address} remote-as ${n.asn}
+${o.gracefulRestart ? ` bgp graceful-restart\n bgp graceful-restart preserve-fw-state\n bgp graceful-restart restart-time ${o.gracefulRestart}\n` : ''} neighbor ${n.address} remote-as ${n.asn}
  neighbor ${n.address} timers connect 2
  neighbor ${n.address} timers ${Math.max(1, Math.floor(hold / 3))} ${hold}
  ${n.passive ? `neighbor ${n.address} passive` : ''}

@@ -25,28 +25,53 @@ export class GobgpDaemon extends SpawnedDaemon implements PeerDaemon {
 
   static async start(options: DaemonOptions): Promise<GobgpDaemon> {
     const d = new GobgpDaemon(options);
-    const conf = path.join(options.dir, 'gobgpd.toml');
-    fs.writeFileSync(conf, d.config());
-    d.child = options.ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', d.target], {
-      logFile: path.join(options.dir, 'gobgpd.log'),
+    await d.launch([]);
+    return d;
+  }
+
+  private async launch(extraArgs: string[]): Promise<void> {
+    const o = this.options;
+    const conf = path.join(o.dir, 'gobgpd.toml');
+    fs.writeFileSync(conf, this.config());
+    // A killed gobgpd leaves its API socket behind, and a new one cannot bind it.
+    fs.rmSync(this.target.replace('unix://', ''), { force: true });
+    this.child = o.ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', this.target, ...extraArgs], {
+      logFile: path.join(o.dir, 'gobgpd.log'),
     });
     await until(
       () =>
-        d.cli('global').then(
+        this.cli('global').then(
           () => true,
           () => false,
         ),
       10000,
       'gobgpd API',
     );
-    for (const r of options.routes ?? []) await d.announce(r);
-    return d;
+    for (const r of o.routes ?? []) await this.announce(r);
+  }
+
+  /** Starts again (after crash()) announcing `routes`; -r sets the Restart State bit (RFC 4724). */
+  async restart(routes: string[]): Promise<void> {
+    (this as { options: DaemonOptions }).options = { ...this.options, routes };
+    await this.launch(this.options.gracefulRestart ? ['-r'] : []);
+  }
+
+  /** Routes from the neighbour in GoBGP's RIB, stale ones included (adj-in empties when the session goes). */
+  async held(afi: Afi): Promise<string[]> {
+    const out = await this.cli('-j', 'global', 'rib', '-a', afi);
+    const table = JSON.parse(out || '{}') as Record<string, { 'source-id'?: string; neighbor_ip?: string; 'neighbor-ip'?: string }[]>;
+    return Object.entries(table)
+      .filter(([, paths]) => paths.some((p) => (p['neighbor-ip'] ?? p.neighbor_ip) === this.options.neighbor.address))
+      .map(([prefix]) => prefix);
   }
 
   private config(): string {
     const o = this.options;
     const n = o.neighbor;
-    const family = (name: string) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${name}"\n`;
+    const gr = o.gracefulRestart;
+    const family = (name: string) =>
+      `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${name}"\n` +
+      (gr ? `    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n` : '');
     return `[global.config]
   as = ${o.asn}
   router-id = "${o.address}"
@@ -61,7 +86,7 @@ export class GobgpDaemon extends SpawnedDaemon implements PeerDaemon {
     connect-retry = 2
     hold-time = ${n.holdTime ?? 90}
     keepalive-interval = ${Math.max(1, Math.floor((n.holdTime ?? 90) / 3))}
-  [neighbors.transport.config]
+${gr ? `  [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = ${gr}\n` : ''}  [neighbors.transport.config]
     local-address = "${o.address}"
     passive-mode = ${n.passive ? 'true' : 'false'}
 ${family('ipv4-unicast')}${family('ipv6-unicast')}`;

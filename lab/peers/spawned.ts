@@ -14,6 +14,15 @@ export abstract class SpawnedDaemon {
     if (this.child?.pid) killGroup(this.child.pid, 'SIGCONT');
   }
 
+  /** Dies at once (SIGKILL): the kernel closes its connections, no NOTIFICATION is sent. */
+  async crash(): Promise<void> {
+    const child = this.child;
+    if (!child?.pid) return;
+    const gone = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+    killGroup(child.pid, 'SIGKILL');
+    await gone;
+  }
+
   async stop(): Promise<void> {
     if (!this.child?.pid) return;
     killGroup(this.child.pid, 'SIGCONT');

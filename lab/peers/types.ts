@@ -38,7 +38,7 @@ export interface DaemonOptions {
     /** "65001:1:2" */
     largeCommunities?: string[];
   };
-  /** Advertise graceful restart with this restart time (BIRD only). */
+  /** Advertise graceful restart with this restart time (BIRD, FRR, GoBGP). */
   gracefulRestart?: number;
   /** Do not advertise the 4-octet AS capability (ExaBGP only): a 2-octet "OLD" speaker. */
   noAs4?: boolean;

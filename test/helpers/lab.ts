@@ -22,3 +22,19 @@ export async function labDown(dir: string, prefix: string): Promise<void> {
   expect(await listNetns(prefix)).toEqual([]);
   expect(fs.existsSync(dir)).toBe(false);
 }
+
+/** A ping every 10 ms from a namespace, counted when stopped (SIGINT makes ping print its summary). */
+export function continuousPing(lab: Lab, netns: string, target: string, logFile: string): { stop(): Promise<{ sent: number; received: number }> } {
+  const child = lab.netns(netns).spawn('ping', ['-n', '-i', '0.01', '-W', '1', target], { logFile });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+      const out = fs.readFileSync(logFile, 'utf8');
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+      if (!m) throw new Error(`no ping summary in ${logFile}: ${out.slice(-500)}`);
+      return { sent: Number(m[1]), received: Number(m[2]) };
+    },
+  };
+}

@@ -32,7 +32,7 @@ describe('overlay in the VM: 4 nodes in two subnets and a ToR', () => {
   const status = async (): Promise<LabStatus> => JSON.parse((await lab(`status --json --dir=${DIR}`, true)).stdout) as LabStatus;
   const restart = async (agentArgs: string): Promise<void> => {
     const t = Date.now();
-    await lab(`restart --dir=${DIR} --agent-args=${q(`${agentArgs} ${EMULATED}`)}`);
+    await lab(`restart --all-at-once --dir=${DIR} --agent-args=${q(`${agentArgs} ${EMULATED}`)}`);
     measured.push(`restart with ${agentArgs}: converged in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   };
   const tunnels = async (node: string) => (await status()).nodes.find((n) => n.name === node)!.tunnels;
