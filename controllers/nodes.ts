@@ -189,11 +189,13 @@ export function computeNodes(objects: readonly NodeObject[], o: NodesOptions, pr
     for (const n of nodes) {
       const ip = primaryIp(n, o);
       if (n.name === local.name || !ip || ip === localIp || localAsn === undefined) continue;
-      // kube-router bgp_peers.go: a reflector client peers only with reflector servers; without
-      // the full mesh only nodes of the same ASN peer.
-      if (local.rrClient !== undefined && n.rrServer === undefined) continue;
+      // kube-router bgp_peers.go: a reflector client peers only with reflector servers (here: of
+      // its own cluster), a reflector with no other cluster's clients; without the full mesh
+      // only nodes of the same ASN peer.
+      if (local.rrClient !== undefined && n.rrServer !== local.rrClient) continue;
+      if (local.rrServer !== undefined && n.rrClient !== undefined && n.rrClient !== local.rrServer) continue;
       if (!o.fullMesh && n.asn !== localAsn) continue;
-      internalPeers.push({ node: n.name, address: ip, asn: localAsn, rrClient: local.rrServer !== undefined && n.rrClient !== undefined });
+      internalPeers.push({ node: n.name, address: ip, asn: localAsn, rrClient: local.rrServer !== undefined && n.rrClient === local.rrServer });
     }
   }
   const fam = (c: string): boolean => (ipFamily(c) === 6 ? o.ipv6 : o.ipv4);

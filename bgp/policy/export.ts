@@ -1,7 +1,8 @@
 /**
  * What we tell a peer about a best path (RFC 4271 5.1, 9.2): nothing back to where it came from,
- * no iBGP-learned route to another iBGP peer (split horizon), our AS prepended and ourselves as
- * next hop toward eBGP, LOCAL_PREF only inside the AS, MED not carried to a third AS.
+ * no iBGP-learned route to another iBGP peer (split horizon) unless we reflect it (RFC 4456),
+ * our AS prepended and ourselves as next hop toward eBGP, LOCAL_PREF only inside the AS, MED not
+ * carried to a third AS.
  */
 import type { Family } from '../codec/constants';
 import { containsAs, prepend } from '../rib/as-path';
@@ -12,6 +13,8 @@ export interface ExportTarget {
   address: string;
   asn: number;
   ibgp: boolean;
+  /** A route reflection client of ours (RFC 4456). */
+  client?: boolean;
   families: readonly Family[];
   /** Our next hop toward this peer for a family (next-hop-self); undefined if we have none. */
   nextHop(family: Family): string | undefined;
@@ -19,13 +22,17 @@ export interface ExportTarget {
 
 export interface ExportLocal {
   asn: number;
+  /** Our cluster ID, when we reflect routes between iBGP peers (RFC 4456). */
+  clusterId?: string;
 }
 
 export function exportPath(path: Path, target: ExportTarget, local: ExportLocal): PathAttributes | undefined {
   if (!target.families.includes(path.family)) return undefined;
   const src = path.source;
   if (src && src.address === target.address) return undefined;
-  if (src?.ibgp && target.ibgp) return undefined;
+  const reflect = !!src?.ibgp && target.ibgp;
+  // RFC 4456 6: from a client to every other peer, from a non-client to clients only.
+  if (reflect && (local.clusterId === undefined || (!src.client && !target.client))) return undefined;
   const a = path.attrs;
 
   if (!target.ibgp) {
@@ -48,5 +55,10 @@ export function exportPath(path: Path, target: ExportTarget, local: ExportLocal)
   if (!nextHop) return undefined;
   const out: PathAttributes = { ...a, nextHop, localPref: a.localPref ?? DEFAULT_LOCAL_PREF };
   delete out.linkLocalNextHop;
+  if (reflect) {
+    // RFC 4456 8: who put the route into the AS, and each cluster it went through.
+    out.originatorId = a.originatorId ?? src.routerId;
+    out.clusterList = [local.clusterId!, ...(a.clusterList ?? [])];
+  }
   return out;
 }

@@ -33,6 +33,8 @@ export interface PeerRef {
   asn: number;
   routerId: string;
   ibgp: boolean;
+  /** A route reflection client of ours (RFC 4456). */
+  client?: boolean;
 }
 
 export interface Path {

@@ -36,6 +36,8 @@ export interface NeighborSettings {
   maxPrefixes?: number;
   /** How long the session stays down after the limit was hit, seconds (default 60). */
   maxPrefixesRestart?: number;
+  /** We reflect routes to and from this iBGP peer as its route reflector (RFC 4456). */
+  routeReflectorClient?: boolean;
 }
 
 export interface PeerCounters extends ConnectionStats {

@@ -37,6 +37,8 @@ function withPolicy(adv: Advertised, d: Exclude<ExportDecision, 'deny'>, prefix:
 
 export interface OutboundContext {
   asn: number;
+  /** Our cluster ID when we reflect routes (RFC 4456). */
+  clusterId?: string;
   exportPolicy?: (path: Path, peer: Peer) => ExportDecision;
   log: Logger;
   /** False once this session has ended: a flush scheduled before then does nothing. */
@@ -73,7 +75,7 @@ export class Outbound {
     }
     let adv = this.out.exportCache.get(best.attrs);
     if (adv === undefined) {
-      const attrs = exportPath(best, this.target, { asn: this.ctx.asn });
+      const attrs = exportPath(best, this.target, { asn: this.ctx.asn, ...(this.ctx.clusterId ? { clusterId: this.ctx.clusterId } : {}) });
       adv = attrs ? advertised(attrs) : null;
       // Paths of one UPDATE and family share an attribute object (same source, same family), so
       // the export result is the same for all of them; ours are per prefix and not cached.

@@ -43,6 +43,11 @@ export interface SpeakerOptions {
   extendedNextHop?: boolean;
   enforceFirstAs?: boolean;
   /**
+   * Route reflection (RFC 4456): our cluster ID. Neighbours with routeReflectorClient are our
+   * clients; with any of them and no cluster ID, the router ID serves as one.
+   */
+  clusterId?: string;
+  /**
    * Export policy: decides per path and peer, on top of the BGP rules (split horizon, loops).
    * 'deny' withholds the path; an object adds communities or AS path prepending. Call
    * reapplyPolicies() when what it depends on changes.
@@ -270,7 +275,25 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   private peerRef(peer: Peer): PeerRef {
-    return { address: peer.address, asn: peer.settings.asn, routerId: peer.negotiated?.peerRouterId ?? '0.0.0.0', ibgp: peer.ibgp };
+    const ref: PeerRef = {
+      address: peer.address,
+      asn: peer.settings.asn,
+      routerId: peer.negotiated?.peerRouterId ?? '0.0.0.0',
+      ibgp: peer.ibgp,
+    };
+    if (this.isClient(peer)) ref.client = true;
+    return ref;
+  }
+
+  private isClient(peer: Peer): boolean {
+    return peer.ibgp && peer.settings.routeReflectorClient === true;
+  }
+
+  /** Our cluster ID when we reflect: configured, or the router ID once a neighbour is a client. */
+  get clusterId(): string | undefined {
+    if (this.options.clusterId) return this.options.clusterId;
+    for (const peer of this.peers.values()) if (this.isClient(peer)) return this.options.routerId;
+    return undefined;
   }
 
   private target(peer: Peer): ExportTarget {
@@ -287,6 +310,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       address: peer.address,
       asn: peer.settings.asn,
       ibgp: peer.ibgp,
+      client: this.isClient(peer),
       families: peer.negotiated?.families ?? [],
       nextHop: (family) => nextHops.get(family),
     };
@@ -294,8 +318,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   private onEstablished(peer: Peer): void {
     this.gr.peerUp(peer);
+    const clusterId = this.clusterId;
     const outbound: Outbound = new Outbound(peer, this.target(peer), {
       asn: this.options.asn,
+      ...(clusterId ? { clusterId } : {}),
       exportPolicy: this.options.exportPolicy,
       log: this.log,
       current: () => this.sessions.get(peer.address)?.outbound === outbound,
@@ -318,6 +344,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const result = importUpdate(update, {
       localAsn: this.options.asn,
       routerId: this.options.routerId,
+      ...(this.options.clusterId ? { clusterId: this.options.clusterId } : {}),
       peer: this.peerRef(peer),
       as4: negotiated.as4,
       families: negotiated.families,

@@ -81,6 +81,7 @@ export function planBgp(c: BgpPlanConfig, inputs: RoutingInputs): BgpPlan {
       ...(localAddress ? { localAddress } : {}),
       description: `node ${p.node}`,
       maxPrefixes: limit,
+      ...(p.rrClient ? { routeReflectorClient: true } : {}),
       ...common,
     });
   }
@@ -183,10 +184,11 @@ export function importVerdict(
  * CIDRs go to other nodes with the node IP as next hop (unless --override-nexthop asks for the
  * session's own address; they differ on nodes with several interfaces), and to external peers
  * with --advertise-pod-cidr; service VIPs go to external peers only, with the node's
- * communities and AS path prepending.
+ * communities and AS path prepending. A route reflector (kube-router.io/rr.server) also passes
+ * on what nodes told it to other nodes; the speaker applies RFC 4456 (which node gets what).
  */
 export function exportDecision(p: CompiledPolicy, path: Pick<Path, 'prefix' | 'source'>, peer: string): ExportDecision {
-  if (path.source) return 'deny';
+  if (path.source) return p.internalSet.has(path.source.address) && p.internalSet.has(peer) ? {} : 'deny';
   const isPod = p.podSet.has(path.prefix);
   if (p.internalSet.has(peer)) {
     if (!isPod) return 'deny';

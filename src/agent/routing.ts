@@ -80,6 +80,8 @@ export class Routing {
       holdTime: config.bgpHoldTime,
       connectRetry: 10,
       hostname: local.name,
+      // kube-router.io/rr.server: this node reflects routes between the nodes it peers with (RFC 4456).
+      ...(local.rrServer !== undefined ? { clusterId: local.rrServer } : {}),
       // Kernel routes outlive a restart of the agent: the forwarding state is preserved (F=1).
       // Every start may follow a stop of ours, so OPENs set R=1 until BGP has converged once.
       gracefulRestart: gr ? { restartTime: gr.restartTime, restarting: true, preserved: true } : undefined,
@@ -116,13 +118,12 @@ export class Routing {
   /** Applies the plan for these inputs; only differences reach the speaker. */
   sync(inputs: RoutingInputs): void {
     const local = inputs.local;
-    if (local.rrServer !== undefined && !this.warnedReflector) {
-      // Peer selection follows the rr annotations already; reflecting (RFC 4456) comes with the
-      // production-peering work. Said once, so nobody mistakes it for a working reflector.
+    if (local.rrServer !== this.speaker.options.clusterId && !this.warnedReflector) {
+      // As kube-router, the reflector role is read when BGP starts; said once.
       this.warnedReflector = true;
       this.log.warn(
-        { node: local.name, clusterId: local.rrServer },
-        'kube-router.io/rr.server is set: this node peers with its route reflector clients but does not reflect routes between them yet',
+        { node: local.name, clusterId: local.rrServer ?? null, running: this.speaker.options.clusterId ?? null },
+        'kube-router.io/rr.server changed: the route reflector role changes when the agent restarts',
       );
     }
     const next = planBgp(this.config, inputs);

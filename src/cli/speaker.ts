@@ -52,6 +52,7 @@ export const speakerCommand: CommandModule<object, SpeakerArgs> = {
       holdTime: config.holdTime,
       connectRetry: config.connectRetry,
       hostname: config.hostname,
+      ...(config.clusterId ? { clusterId: config.clusterId } : {}),
       // No FIB of its own: the forwarding state is not preserved (F=0).
       gracefulRestart: config.gracefulRestart && {
         restartTime: config.gracefulRestart.restartTime,

@@ -23,6 +23,8 @@ const neighbor = z
     maxPrefixes: z.number().int().min(1).max(4294967295).optional(),
     /** Seconds the session stays down after the limit was hit (default 60). */
     maxPrefixesRestart: z.number().int().min(1).max(86400).optional(),
+    /** RFC 4456: this iBGP neighbour is our route reflection client. */
+    routeReflectorClient: z.boolean().optional(),
   })
   .strict();
 
@@ -38,6 +40,8 @@ export const speakerConfigSchema = z
     holdTime: holdTime.default(90),
     connectRetry: z.number().int().min(1).default(120),
     hostname: z.string().optional(),
+    /** RFC 4456: our route reflection cluster ID (default: the router ID, when a neighbour is a client). */
+    clusterId: routerId.optional(),
     /** RFC 4724: advertise graceful restart and keep the routes of peers that restart. */
     gracefulRestart: z
       .object({

@@ -101,14 +101,29 @@ describe('exportDecision (kube-router: default deny)', () => {
     const off = compilePolicy(planBgp(config('--advertise-pod-cidr=false'), inputs()).policy);
     expect(exportDecision(off, ours('10.244.1.0/24'), '192.0.2.1')).toBe('deny');
   });
-  it('nothing learned is passed on', () => {
-    expect(
-      exportDecision(
-        policy,
-        { prefix: '10.244.2.0/24', source: { address: '127.0.0.2', asn: 64512, routerId: '1.1.1.1', ibgp: true } },
-        '192.0.2.1',
-      ),
-    ).toBe('deny');
+  it('nothing learned goes to external peers; what a node said may go to other nodes (the speaker reflects only as a reflector)', () => {
+    const fromNode2 = { prefix: '10.244.2.0/24', source: { address: '127.0.0.2', asn: 64512, routerId: '1.1.1.1', ibgp: true } };
+    expect(exportDecision(policy, fromNode2, '192.0.2.1')).toBe('deny');
+    expect(exportDecision(policy, fromNode2, '127.0.0.3')).toEqual({});
+    const fromRouter = { prefix: '10.9.0.0/16', source: { address: '192.0.2.1', asn: 64513, routerId: '2.2.2.2', ibgp: false } };
+    expect(exportDecision(policy, fromRouter, '127.0.0.3')).toBe('deny');
+  });
+  it('a reflector (kube-router.io/rr.server) has the cluster ID and its clients marked', () => {
+    const plan = planBgp(
+      config(),
+      inputs({
+        local: local({ rrServer: '0.0.0.42' }),
+        internalPeers: [
+          { node: 'node2', address: '127.0.0.2', asn: 64512, rrClient: true },
+          { node: 'node3', address: '127.0.0.3', asn: 64512, rrClient: false },
+        ],
+      }),
+    );
+    expect(plan.neighbours.get('127.0.0.2')!.routeReflectorClient).toBe(true);
+    expect(plan.neighbours.get('127.0.0.3')!.routeReflectorClient).toBeUndefined();
+    const routing = new Routing(config('--bgp-port=1'), local({ rrServer: '0.0.0.42' }), silentLogger);
+    expect(routing.speaker.options.clusterId).toBe('0.0.0.42');
+    void routing.stop();
   });
 });
 

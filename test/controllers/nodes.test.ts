@@ -74,6 +74,22 @@ describe('nodes controller', () => {
     ]);
   });
 
+  it('route reflector clusters: clients peer with their own cluster\'s reflectors, reflectors with their own clients', () => {
+    const cluster = [
+      node('r1', '10.0.0.1', '10.1.1.0/24', { 'kube-router.io/rr.server': '1' }),
+      node('r2', '10.0.0.2', '10.1.2.0/24', { 'kube-router.io/rr.server': '1' }),
+      node('s1', '10.0.0.3', '10.1.3.0/24', { 'kube-router.io/rr.server': '2' }),
+      node('c1', '10.0.0.4', '10.1.4.0/24', { 'kube-router.io/rr.client': '1' }),
+      node('c2', '10.0.0.5', '10.1.5.0/24', { 'kube-router.io/rr.client': '2' }),
+    ];
+    const peers = (name: string) =>
+      run(cluster, opts({ nodeName: name })).internalPeers.map((p) => `${p.node}${p.rrClient ? ' (client)' : ''}`);
+    expect(peers('c1')).toEqual(['r1', 'r2']);
+    expect(peers('c2')).toEqual(['s1']);
+    expect(peers('r1')).toEqual(['r2', 's1', 'c1 (client)']);
+    expect(peers('s1')).toEqual(['r1', 'r2', 'c2 (client)']);
+  });
+
   it('the kube-router.io/pod-cidr annotation wins over spec.podCIDRs', () => {
     const r = run([node('node1', '10.0.0.1', '10.1.1.0/24', { 'kube-router.io/pod-cidr': '10.9.9.0/24' })]);
     expect(r.local!.podCidrs).toEqual(['10.9.9.0/24']);
