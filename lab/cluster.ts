@@ -100,6 +100,8 @@ export interface LabOptions {
   agentArgs?: string[];
   /** Run Prometheus scraping every node (in the API server's namespace). */
   prometheus?: boolean;
+  /** The first K nodes are route reflectors (kube-router.io/rr.server), the others their clients. */
+  routeReflectors?: number;
   /** The agents will build tunnels: check first that this kernel can. */
   needsTunnels?: boolean;
   out?: (line: string) => void;
@@ -423,7 +425,9 @@ export class Lab {
         for (const n of only ?? nodes) {
           const [st, nb] = await Promise.all([this.agentStatus(n), this.neighbors(n)]).catch(() => [undefined, undefined] as const);
           if (!st?.ready || !nb) return false;
-          const want = nodes.length - 1 + (tor?.bgp ? 1 : 0);
+          // A reflector client peers with the reflectors only; everyone else with every other node.
+          const reflectors = nodes.filter((m) => m.rr === 'server').length;
+          const want = (n.rr === 'client' ? reflectors : nodes.length - 1) + (tor?.bgp ? 1 : 0);
           if (nb.filter((x) => x.state === 'Established').length !== want) return false;
           // Without the overlay, pod CIDRs of other subnets are the ToR's to carry, not ours.
           const routed = new Set(st.kernelRoutes.map((r) => r.dst));
@@ -478,13 +482,19 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   if (!Number.isInteger(subnets) || subnets < 1 || subnets > Math.min(o.nodes, 200))
     throw new Error('--subnets must be 1 to the number of nodes');
   const ipv6 = !!o.ipv6;
+  const reflectors = o.routeReflectors ?? 0;
+  if (!Number.isInteger(reflectors) || reflectors < 0 || reflectors > o.nodes)
+    throw new Error('--route-reflectors must be 0 to the number of nodes');
   const state: LabState = {
     prefix,
     dir,
     cli: o.cli,
     subnets,
     api: { netns: `${prefix}api`, ip: API_IP, port: API_PORT, socket: path.join(apiDir, 'api.sock'), dir: apiDir },
-    nodes: Array.from({ length: o.nodes }, (_, i) => labNode(prefix, dir, i + 1, o.nodes, subnets, ipv6)),
+    nodes: Array.from({ length: o.nodes }, (_, i) => ({
+      ...labNode(prefix, dir, i + 1, o.nodes, subnets, ipv6),
+      ...(reflectors ? { rr: i < reflectors ? ('server' as const) : ('client' as const) } : {}),
+    })),
     pods: [],
     agentArgs: o.agentArgs ?? [],
     ipv6,

@@ -10,6 +10,8 @@ export const LAB_PREFIX = 'krl-';
 export const LAB_DIR = '/run/kube-router-ts/lab';
 export const CLUSTER_ASN = 64512;
 export const TOR_ASN = 64513;
+/** The route reflection cluster ID of `lab up --route-reflectors` (kube-router.io/rr.server and rr.client). */
+export const RR_CLUSTER_ID = '42';
 /** Restart time the ToR's BIRD advertises and gives restarting nodes (RFC 4724), seconds. */
 export const TOR_RESTART_TIME = 120;
 export const API_IP = '10.0.0.250';
@@ -45,6 +47,8 @@ export interface LabNode {
   kubeconfig: string;
   cniConfList: string;
   cniState: string;
+  /** Route reflection role (lab up --route-reflectors): the kube-router.io/rr.* annotation it gets. */
+  rr?: 'server' | 'client';
 }
 
 export interface LabPod {
@@ -101,7 +105,11 @@ export function nodeObject(n: LabNode): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' } },
+    metadata: {
+      name: n.name,
+      labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' },
+      ...(n.rr ? { annotations: { [`kube-router.io/rr.${n.rr}`]: RR_CLUSTER_ID } } : {}),
+    },
     spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr, ...(n.podCidr6 ? [n.podCidr6] : [])] },
     status: {
       addresses: [

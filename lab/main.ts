@@ -66,6 +66,7 @@ type UpArgs = {
   'overlay-type': string;
   'overlay-encap': string;
   'agent-args'?: string;
+  'route-reflectors': number;
 };
 
 /** Parses and runs ARGS, the words after `kube-router-ts lab`. */
@@ -102,6 +103,11 @@ export function runLab(args: string[]): Promise<unknown> {
             describe: 'Spread the nodes over this many subnets, joined by the ToR (a router even without --tor)',
           })
           .option('pods', { type: 'number', default: 2, describe: 'Pods per node' })
+          .option('route-reflectors', {
+            type: 'number',
+            default: 0,
+            describe: 'Make the first K nodes route reflectors (kube-router.io/rr.server) and the others their clients (rr.client)',
+          })
           .option('ipv6', {
             type: 'boolean',
             default: false,
@@ -149,6 +155,7 @@ export function runLab(args: string[]): Promise<unknown> {
           agentArgs: agentArgsFrom(argv),
           needsTunnels,
           prometheus: argv.prometheus,
+          routeReflectors: argv['route-reflectors'],
         });
         say('waiting for BGP to converge...');
         try {

@@ -22,6 +22,8 @@ export interface LabNodeStatus {
   routes: { dst: string; gateway?: string; dev?: string; table?: number }[];
   tunnels: { name: string; remote?: string; encap?: string; mtu?: number; up: boolean }[];
   subnet: number;
+  /** Route reflection role (lab up --route-reflectors): reflector, client, or mesh (none). */
+  role: 'reflector' | 'client' | 'mesh';
   advertisedVips: string[];
   /** What the agent's /healthz says (problems empty when healthy). */
   health?: { healthy: boolean; problems: string[] };
@@ -89,6 +91,7 @@ async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<L
     routes: [],
     tunnels: [],
     subnet: n.subnet,
+    role: n.rr === 'server' ? 'reflector' : n.rr === 'client' ? 'client' : 'mesh',
     advertisedVips: [],
     localPods: [],
   };
@@ -140,9 +143,10 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
   lines.push('NODES');
   lines.push(
     table([
-      ['NAME', 'IP', 'POD CIDR', 'AGENT', 'HEALTH', 'SESSIONS', 'ROUTES', 'TUNNELS'],
+      ['NAME', 'ROLE', 'IP', 'POD CIDR', 'AGENT', 'HEALTH', 'SESSIONS', 'ROUTES', 'TUNNELS'],
       ...s.nodes.map((n) => [
         n.name,
+        n.role,
         [n.ip, n.ip6].filter(Boolean).join(' '),
         [n.podCidr, n.podCidr6].filter(Boolean).join(' '),
         n.agent,
