@@ -29,6 +29,8 @@ export interface BirdProtocol {
   disabled?: boolean;
   /** Our address for this session, when not the global one (a router on several subnets). */
   localAddress?: string;
+  /** This neighbour is a route reflection client of ours, in this cluster (RFC 4456). */
+  rrClient?: { clusterId: string };
 }
 
 export interface BirdConfig {
@@ -57,6 +59,7 @@ export function renderBirdConfig(c: BirdConfig, logFile: string): string {
       p.asn === c.asn ? '  direct;' : '',
       p.password ? `  password "${p.password}";` : '',
       p.gracefulRestart ? `  graceful restart on; graceful restart time ${p.gracefulRestart};` : '',
+      p.rrClient ? `  rr client; rr cluster id ${p.rrClient.clusterId};` : '',
     ]
       .filter(Boolean)
       .map((l) => `${l}\n`)
@@ -222,25 +225,22 @@ function configOf(o: DaemonOptions, routes: string[]): BirdConfig {
     ...(a.largeCommunities ?? []).map((c) => `bgp_large_community.add((${c.replaceAll(':', ',')}));`),
   ].filter(Boolean);
   const n = o.neighbor;
-  return {
-    routerId: o.address,
-    asn: o.asn,
-    localAddress: o.address,
-    routes,
-    protocols: [
-      {
-        name: 'peer',
-        neighbor: n.address,
-        asn: n.asn,
-        passive: n.passive,
-        holdTime: n.holdTime,
-        password: n.password,
-        exportSets,
-        gracefulRestart: o.gracefulRestart,
-        ipv6NextHop: o.address6,
-      },
-    ],
+  const rr = o.routeReflector;
+  const peer: BirdProtocol = {
+    name: 'peer',
+    neighbor: n.address,
+    asn: n.asn,
+    passive: n.passive,
+    holdTime: n.holdTime,
+    password: n.password,
+    exportSets,
+    gracefulRestart: o.gracefulRestart,
+    ipv6NextHop: o.address6,
+    ...(rr ? { rrClient: { clusterId: rr.clusterId } } : {}),
   };
+  // More reflection clients: sessions like the first, each in its own protocol.
+  const extra = (rr?.extraClients ?? []).map((address, i): BirdProtocol => ({ ...peer, name: `client${i + 2}`, neighbor: address, password: undefined }));
+  return { routerId: o.address, asn: o.asn, localAddress: o.address, routes, protocols: [peer, ...extra] };
 }
 
 /**

@@ -81,6 +81,29 @@ export class FrrDaemon extends SpawnedDaemon implements PeerDaemon {
         .filter((r) => afiOf(r) === afi)
         .map((r) => `  network ${r}`)
         .join('\n');
+    const rr = o.routeReflector;
+    // The neighbour, and with routeReflector more clients like it (iBGP, no password).
+    const peers = [n, ...(rr?.extraClients ?? []).map((address) => ({ ...n, address, asn: o.asn, password: undefined }))];
+    const session = (p: typeof n): string =>
+      [
+        ` neighbor ${p.address} remote-as ${p.asn}`,
+        ` neighbor ${p.address} timers connect 2`,
+        ` neighbor ${p.address} timers ${Math.max(1, Math.floor(hold / 3))} ${hold}`,
+        p.passive ? ` neighbor ${p.address} passive` : '',
+        p.password ? ` neighbor ${p.address} password ${p.password}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+    const activate = (afi: Afi, p: typeof n): string =>
+      [
+        `  neighbor ${p.address} activate`,
+        rr ? `  neighbor ${p.address} route-reflector-client` : '',
+        afi === 'ipv6' ? `  neighbor ${p.address} route-map V6NH out` : sets ? `  neighbor ${p.address} route-map ATTRS out` : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+    const family = (afi: Afi): string =>
+      ` address-family ${afi} unicast\n${nets(afi)}\n${peers.map((p) => activate(afi, p)).join('\n')}\n exit-address-family`;
     return `frr defaults traditional
 hostname frr-${o.address}
 log file ${path.join(o.dir, 'bgpd.log')} debugging
@@ -91,21 +114,9 @@ router bgp ${o.asn}
  bgp router-id ${o.address}
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
-${o.gracefulRestart ? ` bgp graceful-restart\n bgp graceful-restart preserve-fw-state\n bgp graceful-restart restart-time ${o.gracefulRestart}\n` : ''} neighbor ${n.address} remote-as ${n.asn}
- neighbor ${n.address} timers connect 2
- neighbor ${n.address} timers ${Math.max(1, Math.floor(hold / 3))} ${hold}
- ${n.passive ? `neighbor ${n.address} passive` : ''}
- ${n.password ? `neighbor ${n.address} password ${n.password}` : ''}
- address-family ipv4 unicast
-${nets('ipv4')}
-  neighbor ${n.address} activate
-  ${sets ? `neighbor ${n.address} route-map ATTRS out` : ''}
- exit-address-family
- address-family ipv6 unicast
-${nets('ipv6')}
-  neighbor ${n.address} activate
-  neighbor ${n.address} route-map V6NH out
- exit-address-family
+${rr ? ` bgp cluster-id ${rr.clusterId}\n` : ''}${o.gracefulRestart ? ` bgp graceful-restart\n bgp graceful-restart preserve-fw-state\n bgp graceful-restart restart-time ${o.gracefulRestart}\n` : ''}${peers.map(session).join('\n')}
+${family('ipv4')}
+${family('ipv6')}
 !
 ! Without zebra bgpd knows no interface addresses: name the IPv6 next hop.
 route-map V6NH permit 10

@@ -38,6 +38,11 @@ export interface DaemonOptions {
     /** "65001:1:2" */
     largeCommunities?: string[];
   };
+  /**
+   * Be a route reflector (RFC 4456; BIRD and FRR): the neighbour and `extraClients` (iBGP peers
+   * in the daemon's AS) are its clients, `clusterId` its cluster ID.
+   */
+  routeReflector?: { clusterId: string; extraClients: string[] };
   /** Advertise graceful restart with this restart time (BIRD, FRR, GoBGP). */
   gracefulRestart?: number;
   /** Do not advertise the 4-octet AS capability (ExaBGP only): a 2-octet "OLD" speaker. */
