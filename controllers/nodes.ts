@@ -195,7 +195,12 @@ export function computeNodes(objects: readonly NodeObject[], o: NodesOptions, pr
       if (local.rrClient !== undefined && n.rrServer !== local.rrClient) continue;
       if (local.rrServer !== undefined && n.rrClient !== undefined && n.rrClient !== local.rrServer) continue;
       if (!o.fullMesh && n.asn !== localAsn) continue;
-      internalPeers.push({ node: n.name, address: ip, asn: localAsn, rrClient: local.rrServer !== undefined && n.rrClient === local.rrServer });
+      internalPeers.push({
+        node: n.name,
+        address: ip,
+        asn: localAsn,
+        rrClient: local.rrServer !== undefined && n.rrClient === local.rrServer,
+      });
     }
   }
   const fam = (c: string): boolean => (ipFamily(c) === 6 ? o.ipv6 : o.ipv4);

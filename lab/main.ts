@@ -11,7 +11,8 @@ import { hideBin } from 'yargs/helpers';
 import type { Argv } from 'yargs';
 import { agentProgram } from './programs';
 import { speakerDemoDown, speakerDemoUp } from './speaker-demo';
-import { Lab, destroyLab, labUp } from './cluster';
+import { Lab, destroyLab } from './cluster';
+import { labUp } from './up';
 import { LAB_DIR, LAB_PREFIX } from './layout';
 import { formatLabStatus, labStatus } from './status';
 import { ApiServer } from './apiserver/server';
@@ -193,7 +194,11 @@ export function runLab(args: string[]): Promise<unknown> {
             type: 'string',
             describe: 'The extra flags, given with "=": --agent-args="--overlay-type=full --overlay-encap=fou"',
           })
-          .option('all-at-once', { type: 'boolean', default: false, describe: 'Stop every agent, then start them all (faster, not a rollout)' }),
+          .option('all-at-once', {
+            type: 'boolean',
+            default: false,
+            describe: 'Stop every agent, then start them all (faster, not a rollout)',
+          }),
       async (argv) => {
         if (await forwardToVm('restart')) return;
         const lab = Lab.load(argv.dir);

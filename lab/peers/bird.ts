@@ -239,7 +239,12 @@ function configOf(o: DaemonOptions, routes: string[]): BirdConfig {
     ...(rr ? { rrClient: { clusterId: rr.clusterId } } : {}),
   };
   // More reflection clients: sessions like the first, each in its own protocol.
-  const extra = (rr?.extraClients ?? []).map((address, i): BirdProtocol => ({ ...peer, name: `client${i + 2}`, neighbor: address, password: undefined }));
+  const extra = (rr?.extraClients ?? []).map((address, i): BirdProtocol => ({
+    ...peer,
+    name: `client${i + 2}`,
+    neighbor: address,
+    password: undefined,
+  }));
   return { routerId: o.address, asn: o.asn, localAddress: o.address, routes, protocols: [peer, ...extra] };
 }
 

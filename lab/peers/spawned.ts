@@ -18,7 +18,9 @@ export abstract class SpawnedDaemon {
   async crash(): Promise<void> {
     const child = this.child;
     if (!child?.pid) return;
-    const gone = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+    const gone = new Promise<void>((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+    );
     killGroup(child.pid, 'SIGKILL');
     await gone;
   }

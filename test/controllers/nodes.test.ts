@@ -74,7 +74,7 @@ describe('nodes controller', () => {
     ]);
   });
 
-  it('route reflector clusters: clients peer with their own cluster\'s reflectors, reflectors with their own clients', () => {
+  it("route reflector clusters: clients peer with their own cluster's reflectors, reflectors with their own clients", () => {
     const cluster = [
       node('r1', '10.0.0.1', '10.1.1.0/24', { 'kube-router.io/rr.server': '1' }),
       node('r2', '10.0.0.2', '10.1.2.0/24', { 'kube-router.io/rr.server': '1' }),

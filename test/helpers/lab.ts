@@ -24,7 +24,12 @@ export async function labDown(dir: string, prefix: string): Promise<void> {
 }
 
 /** A ping every 10 ms from a namespace, counted when stopped (SIGINT makes ping print its summary). */
-export function continuousPing(lab: Lab, netns: string, target: string, logFile: string): { stop(): Promise<{ sent: number; received: number }> } {
+export function continuousPing(
+  lab: Lab,
+  netns: string,
+  target: string,
+  logFile: string,
+): { stop(): Promise<{ sent: number; received: number }> } {
   const child = lab.netns(netns).spawn('ping', ['-n', '-i', '0.01', '-W', '1', target], { logFile });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {

@@ -51,13 +51,29 @@ describe.each(kinds)('route reflection with %s', (name, start) => {
       [c1, '10.111.0.0/24'],
       [c2, '10.112.0.0/24'],
     ] as const) {
-      const d = await start({ ns: c.ns, dir: c.dir, asn: AS, address: c.address, address6: c.address6, neighbor: { address: us.address, asn: AS }, routes: [prefix] });
+      const d = await start({
+        ns: c.ns,
+        dir: c.dir,
+        asn: AS,
+        address: c.address,
+        address6: c.address6,
+        neighbor: { address: us.address, asn: AS },
+        routes: [prefix],
+      });
       daemons.push(d);
       clients.push(d);
     }
     const [d1, d2] = clients as [PeerDaemon, PeerDaemon];
-    await until(async () => (await d1.routes('ipv4')).some((r) => r.prefix === '10.112.0.0/24'), 60000, `${name} client 1 learns client 2's route`);
-    await until(async () => (await d2.routes('ipv4')).some((r) => r.prefix === '10.111.0.0/24'), 60000, `${name} client 2 learns client 1's route`);
+    await until(
+      async () => (await d1.routes('ipv4')).some((r) => r.prefix === '10.112.0.0/24'),
+      60000,
+      `${name} client 1 learns client 2's route`,
+    );
+    await until(
+      async () => (await d2.routes('ipv4')).some((r) => r.prefix === '10.111.0.0/24'),
+      60000,
+      `${name} client 2 learns client 1's route`,
+    );
     expect((await d1.routes('ipv4')).find((r) => r.prefix === '10.112.0.0/24')!.nextHop).toBe(c2.address);
     expect((await d2.routes('ipv4')).find((r) => r.prefix === '10.111.0.0/24')!.nextHop).toBe(c1.address);
   });

@@ -23,16 +23,26 @@ describe('lab: route reflectors', () => {
   afterAll(() => labDown(DIR, PREFIX));
 
   it('clients peer only with the reflectors, learn every pod CIDR reflected, and survive a reflector going away', async () => {
-    const { lab } = await labUp(DIR, PREFIX, ['--nodes', '4', '--pods', '1', '--route-reflectors', '2', '--agent-args=--bgp-graceful-restart=false']);
+    const { lab } = await labUp(DIR, PREFIX, [
+      '--nodes',
+      '4',
+      '--pods',
+      '1',
+      '--route-reflectors',
+      '2',
+      '--agent-args=--bgp-graceful-restart=false',
+    ]);
     const statusOut = await labCli('lab', 'status', '--json', `--dir=${DIR}`);
     const status = JSON.parse(statusOut.stdout) as LabStatus;
-    expect(status.nodes.map((n) => `${n.name} ${n.role} ${n.sessions.filter((s) => s.state === 'Established').length}/${n.sessions.length}`)).toEqual([
-      'node1 reflector 3/3',
-      'node2 reflector 3/3',
-      'node3 client 2/2',
-      'node4 client 2/2',
-    ]);
-    expect(status.nodes.find((n) => n.name === 'node3')!.sessions.map((s) => s.peer).sort()).toEqual(['10.0.0.11', '10.0.0.12']);
+    expect(
+      status.nodes.map((n) => `${n.name} ${n.role} ${n.sessions.filter((s) => s.state === 'Established').length}/${n.sessions.length}`),
+    ).toEqual(['node1 reflector 3/3', 'node2 reflector 3/3', 'node3 client 2/2', 'node4 client 2/2']);
+    expect(
+      status.nodes
+        .find((n) => n.name === 'node3')!
+        .sessions.map((s) => s.peer)
+        .sort(),
+    ).toEqual(['10.0.0.11', '10.0.0.12']);
     const text = (await labCli('lab', 'status', `--dir=${DIR}`)).stdout;
     expect(text).toMatch(/node3\s+client\s+10\.0\.0\.13/);
     expect(text).toMatch(/node1\s+reflector\s+10\.0\.0\.11/);
@@ -56,6 +66,8 @@ describe('lab: route reflectors', () => {
     expect((await rib()).length).toBe(1);
     const [p3, p4] = ['node3-pod1', 'node4-pod1'].map((n) => lab.state.pods.find((p) => p.name === n)!);
     expect(await podPing(lab, p3!, p4!.ip!)).toBe(true);
-    expect((await lab.netns(node3.netns).exec('ip', ['route', 'show', 'proto', '44'])).stdout).toMatch(/10\.244\.4\.0\/24 via 10\.0\.0\.14/);
+    expect((await lab.netns(node3.netns).exec('ip', ['route', 'show', 'proto', '44'])).stdout).toMatch(
+      /10\.244\.4\.0\/24 via 10\.0\.0\.14/,
+    );
   });
 });

@@ -20,8 +20,7 @@ const types = (t: FakeTransport): number[] => t.written.map((b) => b[18]!);
 const grCapability = (t: FakeTransport) => {
   const open = decodeMessage(t.written.find((b) => b[18] === MessageType.Open)!) as OpenMessage;
   return open.capabilities.find((c) => c.kind === 'gracefulRestart') as
-    | { restartFlags: number; restartTime: number; families: { flags: number }[] }
-    | undefined;
+    { restartFlags: number; restartTime: number; families: { flags: number }[] } | undefined;
 };
 const has = (speaker: Speaker, prefix: string): boolean => !!speaker.rib.destination(prefix)?.best;
 

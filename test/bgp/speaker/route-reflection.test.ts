@@ -52,7 +52,8 @@ const attr = <K extends string>(attrs: UpdateMessage['attributes'] | undefined, 
 
 function reflector(clusterId: string | undefined, clients: string[]) {
   const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, ...(clusterId ? { clusterId } : {}) });
-  for (const address of [A, B, C]) speaker.addNeighbor({ address, asn: 65000, passive: true, routeReflectorClient: clients.includes(address) });
+  for (const address of [A, B, C])
+    speaker.addNeighbor({ address, asn: 65000, passive: true, routeReflectorClient: clients.includes(address) });
   speaker.addNeighbor({ address: D, asn: 65001, passive: true });
   const t = {
     a: establishFake(speaker, { address: A, asn: 65000, families: ['ipv4-unicast'] }),
