@@ -63,8 +63,24 @@ export function prefixContains(outer: string, inner: string): boolean {
 
 /** The first of `prefixes` that equals or contains `inner` (an address or a prefix), if any. */
 export function containingPrefix(inner: string, prefixes: readonly string[]): string | undefined {
-  const i = asPrefix(inner);
-  return prefixes.find((p) => covers(parsePrefix(p), i));
+  return prefixList(prefixes).containing(inner);
+}
+
+/** A list of prefixes parsed once, for asking about many addresses or prefixes in a row. */
+export interface PrefixList {
+  /** The first prefix that equals or contains `inner` (an address or a prefix), if any. */
+  containing(inner: string): string | undefined;
+}
+
+export function prefixList(prefixes: readonly string[]): PrefixList {
+  const parsed = prefixes.map((text) => ({ text, p: parsePrefix(text) }));
+  return {
+    containing(inner) {
+      if (parsed.length === 0) return undefined;
+      const i = asPrefix(inner);
+      return parsed.find(({ p }) => covers(p, i))?.text;
+    },
+  };
 }
 
 /** True when the address or prefix `inner` lies in one of `prefixes`. */

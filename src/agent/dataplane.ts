@@ -11,7 +11,7 @@ import { RouteReconciler, RouteChanges, protocolName } from '../dataplane/routes
 import { TunnelReconciler, TunnelView } from '../dataplane/tunnels';
 import type { KernelPlan } from './kernel-plan';
 import { BRIDGE } from '../dataplane/bridge';
-import { differingSets, IpSetSpec, NODE_IPS, parseIpsetSave, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
+import { IpSetSpec, NODE_IPS, POD_SUBNETS, savedSetsDiffer, v6Name } from '../dataplane/ipsets';
 import { forwardingSysctls, procSysctls, serviceProxySysctls, type Sysctls } from '../dataplane/sysctl';
 import { KernelWatch, Loop } from '../dataplane/kernel-events';
 import { NftWatch } from '../dataplane/nft-events';
@@ -247,7 +247,7 @@ export class DataPlane {
       !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
     if (setup) {
       const ipt = iptables?.filter((l) => !l.includes(SERVICES_CHAIN));
-      const sets = ipset?.code === 0 ? differingSets(parseIpsetSave(ipset.stdout), setup.sets).length > 0 : false;
+      const sets = ipset?.code === 0 ? savedSetsDiffer(ipset.stdout, setup.sets) : false;
       if (sysctlsDiffer(setup.sysctls) || !same(ipt, setup.iptables) || sets) loops.add('setup');
     }
     if (services) {

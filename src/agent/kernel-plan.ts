@@ -8,7 +8,7 @@
  * itself owns (kube-router #584): a prefix equal to or inside a subnet on its interfaces, its own
  * pod CIDRs or the service cluster IP range is refused, with the reason. Pure: no I/O.
  */
-import { canonicalIp, containingPrefix, inPrefixes, ipFamily, isIp } from '../../net';
+import { canonicalIp, ipFamily, isIp, prefixList, type PrefixList } from '../../net';
 import type { DesiredRoute } from '../dataplane/routes';
 import { DesiredTunnel, Encap, tunnelName, tunnelOverhead } from '../dataplane/tunnels';
 import { DesiredRule, OVERLAY_TABLE } from '../dataplane/rules';
@@ -54,13 +54,20 @@ export interface KernelPlan {
   refused: RefusedRoute[];
 }
 
+/** What the node owns, parsed once per plan (thousands of learned routes are checked against it). */
+interface Owned {
+  own: PrefixList;
+  connected: PrefixList;
+  service: PrefixList;
+}
+
 /** Why a learned prefix must not be installed on this node, or undefined when it may be. */
-function protectedBy(prefix: string, i: PlanInput): string | undefined {
-  const own = containingPrefix(prefix, i.ownPodCidrs);
+function protectedBy(prefix: string, o: Owned): string | undefined {
+  const own = o.own.containing(prefix);
   if (own) return `inside this node's pod CIDR ${own}`;
-  const connected = containingPrefix(prefix, i.connected);
+  const connected = o.connected.containing(prefix);
   if (connected) return `inside ${connected}, a subnet on this node's interfaces`;
-  const service = containingPrefix(prefix, i.serviceRanges ?? []);
+  const service = o.service.containing(prefix);
   if (service) return `inside the service cluster IP range ${service}`;
   return undefined;
 }
@@ -69,16 +76,17 @@ export function planKernel(i: PlanInput): KernelPlan {
   const plan: KernelPlan = { routes: [], tunnels: [], rules: [], fouPorts: [], unreachable: [], refused: [] };
   const tunnels = new Map<string, DesiredTunnel>();
   const hostRoutes = new Set<string>();
+  const owned: Owned = { own: prefixList(i.ownPodCidrs), connected: prefixList(i.connected), service: prefixList(i.serviceRanges ?? []) };
   for (const r of i.learned) {
     if (!isIp(r.nextHop)) continue;
-    const reason = protectedBy(r.prefix, i);
+    const reason = protectedBy(r.prefix, owned);
     if (reason) {
       plan.refused.push({ prefix: r.prefix, ...(r.peer ? { peer: r.peer } : {}), reason });
       continue;
     }
     const nh = canonicalIp(r.nextHop);
     const f = ipFamily(nh);
-    const sameSubnet = inPrefixes(nh, i.connected);
+    const sameSubnet = owned.connected.containing(nh) !== undefined;
     const localIp = f === 4 ? i.local.ipv4 : i.local.ipv6;
     const tunnel = i.overlay && localIp && i.nodeIps.has(nh) && (i.overlay.type === 'full' || !sameSubnet);
     if (tunnel && i.overlay && localIp) {

@@ -19,6 +19,12 @@ export const NODE_IPS = 'kube-router-node-ips';
 /** kube-router's naming of the IPv6 twins of its sets. */
 export const v6Name = (name: string): string => `inet6:${name}`;
 
+/** A set's temporary twin for the swap: a fixed name per set (at most 31 characters, as ipset allows). */
+const tmpName = (name: string): string => `krt-tmp-${crypto.createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+/** Tries of a restore the kernel refused with EBUSY (a dump in progress), and the wait between. */
+const BUSY_ATTEMPTS = 5;
+const BUSY_RETRY_MS = 50;
+
 const createLine = (name: string, s: IpSetSpec): string =>
   `create ${name} ${s.type} family ${s.family} hashsize 1024 maxelem 65536 timeout 0 -exist`;
 
@@ -41,6 +47,46 @@ export function differingSets(have: ReadonlyMap<string, string[]> | undefined, s
     const want = [...new Set(s.members)].sort();
     return !members || members.length !== want.length || members.some((m, i) => m !== want[i]);
   });
+}
+
+/** The members of each spec as a set, made once per spec (the drift check runs every second). */
+const wantedMembers = new WeakMap<readonly string[], Set<string>>();
+const wanted = (s: IpSetSpec): Set<string> => {
+  let set = wantedMembers.get(s.members);
+  if (!set) wantedMembers.set(s.members, (set = new Set(s.members)));
+  return set;
+};
+
+/**
+ * Whether `ipset save` output differs from the specs (a set missing, a member added or
+ * removed), read in one pass without sorting: thousands of members are checked every second.
+ */
+export function savedSetsDiffer(text: string, specs: readonly IpSetSpec[]): boolean {
+  const want = new Map(specs.map((s) => [s.name, wanted(s)]));
+  const counts = new Map<string, number>();
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const isAdd = text.startsWith('add ', at);
+    if (isAdd || text.startsWith('create ', at)) {
+      const nameAt = at + (isAdd ? 4 : 7);
+      const nameEnd = text.indexOf(' ', nameAt);
+      const name = text.slice(nameAt, nameEnd < 0 || nameEnd > end ? end : nameEnd);
+      const members = want.get(name);
+      if (members) {
+        if (!isAdd) counts.set(name, counts.get(name) ?? 0);
+        else {
+          const memberEnd = text.indexOf(' ', nameEnd + 1);
+          if (!members.has(text.slice(nameEnd + 1, memberEnd < 0 || memberEnd > end ? end : memberEnd))) return true;
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+        }
+      }
+    }
+    at = end + 1;
+  }
+  for (const [name, members] of want) if (counts.get(name) !== members.size) return true;
+  return false;
 }
 
 export class IpSets {
@@ -70,17 +116,29 @@ export class IpSets {
     return (await this.differing(specs)).length > 0;
   }
 
-  /** Makes every set hold exactly its members; returns the names of the sets it changed. */
+  /**
+   * Makes every set hold exactly its members; returns the names of the sets it changed. The
+   * kernel refuses to swap or destroy a set while anyone dumps it (`ipset save`, as our drift
+   * check and operators do; large sets take a while): such a restore is run again shortly, and
+   * since each set's temporary twin has a fixed name, a half-done run leaves nothing behind.
+   */
   async reconcile(specs: readonly IpSetSpec[]): Promise<string[]> {
     const script: string[] = [];
     const changed = await this.differing(specs);
     for (const s of changed) {
-      const tmp = `krt-tmp-${crypto.randomBytes(4).toString('hex')}`;
+      const tmp = tmpName(s.name);
       script.push(createLine(s.name, s), createLine(tmp, s), `flush ${tmp}`);
       for (const m of [...new Set(s.members)].sort()) script.push(`add ${tmp} ${m} timeout 0`);
       script.push(`swap ${tmp} ${s.name}`, `destroy ${tmp}`);
     }
-    if (script.length) await this.exec(this.ipset, ['restore'], { input: `${script.join('\n')}\n` });
+    if (!script.length) return [];
+    const input = `${script.join('\n')}\n`;
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.exec(this.ipset, ['restore'], { input, allowFail: true });
+      if (r.code === 0) break;
+      if (attempt >= BUSY_ATTEMPTS || !/resource busy/i.test(r.stderr)) throw new Error(`ipset restore exited with ${r.code}: ${r.stderr.trim()}`);
+      await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS * attempt));
+    }
     return changed.map((s) => s.name);
   }
 

@@ -12,6 +12,7 @@ import {
   networkOf,
   normalizeAddress,
   prefixContains,
+  prefixList,
 } from '../../net';
 
 describe('net: addresses', () => {
@@ -64,6 +65,14 @@ describe('net: prefixes', () => {
     expect(prefixContains('::/0', 'fd00::/8')).toBe(true);
     expect(containingPrefix('10.0.0.5/32', ['10.1.0.0/16', '10.0.0.0/24'])).toBe('10.0.0.0/24');
     expect(inPrefixes('10.2.0.1', ['10.1.0.0/16', 'fd00::/8'])).toBe(false);
+    const list = prefixList(['10.1.0.0/16', '10.0.0.0/24', 'fd00::/8']);
+    expect([
+      list.containing('10.0.0.5/32'),
+      list.containing('10.1.2.3'),
+      list.containing('fd00:1::/64'),
+      list.containing('10.2.0.0/24'),
+    ]).toEqual(['10.0.0.0/24', '10.1.0.0/16', 'fd00::/8', undefined]);
+    expect(prefixList([]).containing('10.0.0.1')).toBeUndefined();
   });
   it("the first host (a pod CIDR's gateway), carrying across bytes", () => {
     expect(firstHost('10.233.66.0/24')).toBe('10.233.66.1/24');

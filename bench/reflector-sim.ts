@@ -1,0 +1,78 @@
+/**
+ * A simulated route reflector for benchmarks: reflects, as far as its one client can tell,
+ * the pod CIDRs of a whole cluster. It dials the client (iBGP), sends one UPDATE per route (each
+ * route has its own next hop: the node that owns the CIDR, also its ORIGINATOR_ID; CLUSTER_LIST
+ * is the cluster ID), then End-of-RIB, and keeps the session alive. Lines "announce PREFIX
+ * NEXTHOP" on stdin send more. Prints "established <ms>" and "written <ms>" (epoch milliseconds).
+ *
+ *   node dist/bench/reflector-sim.js --local A --peer B --asn N --cluster-id X --routes FILE
+ *   (FILE: one "PREFIX NEXTHOP" per line)
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import readline from 'node:readline';
+import { Framer } from '../bgp/codec/framer';
+import { encodeMessage, keepalive, decodeMessage } from '../bgp/codec/message';
+import { MessageType, Origin } from '../bgp/codec/constants';
+import { buildOpen } from '../bgp/session/negotiate';
+import { buildAnnouncements } from '../bgp/speaker/update-builder';
+
+const args = process.argv.slice(2);
+const opt = (name: string): string => {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0 || !args[i + 1]) throw new Error(`--${name} is required`);
+  return args[i + 1]!;
+};
+const local = opt('local');
+const peer = opt('peer');
+const asn = Number(opt('asn'));
+const clusterId = opt('cluster-id');
+const CTX = { as4: true };
+
+const update = (prefix: string, nextHop: string): Buffer[] =>
+  buildAnnouncements(
+    'ipv4-unicast',
+    { origin: Origin.Igp, asPath: [], nextHop, localPref: 100, originatorId: nextHop, clusterList: [clusterId] },
+    [prefix],
+    CTX,
+  );
+
+const routes = fs
+  .readFileSync(opt('routes'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => l.split(' ') as [string, string]);
+const initial = routes.flatMap(([p, nh]) => update(p, nh));
+const endOfRib = encodeMessage({ type: MessageType.Update, withdrawn: [], nlri: [], attributes: [] }, CTX);
+
+const socket = net.connect({ host: peer, port: 179, localAddress: local, noDelay: true });
+const framer = new Framer();
+let established = false;
+socket.on('connect', () => socket.write(encodeMessage(buildOpen({ asn, routerId: local, holdTime: 90, families: ['ipv4-unicast'] }))));
+socket.on('data', (chunk: Buffer) => {
+  for (const m of framer.push(chunk)) {
+    const type = m[18];
+    if (type === MessageType.Open) socket.write(keepalive());
+    else if (type === MessageType.Keepalive && !established) {
+      established = true;
+      process.stdout.write(`established ${Date.now()}\n`);
+      socket.cork();
+      for (const u of initial) socket.write(u);
+      socket.write(endOfRib);
+      socket.uncork();
+      socket.write(Buffer.alloc(0), () => process.stdout.write(`written ${Date.now()}\n`));
+      setInterval(() => socket.write(keepalive()), 30000);
+    } else if (type === MessageType.Notification) {
+      process.stderr.write(`NOTIFICATION ${JSON.stringify(decodeMessage(m))}\n`);
+      process.exit(1);
+    }
+  }
+});
+socket.on('error', (e) => {
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+});
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  const [verb, prefix, nextHop] = line.trim().split(/\s+/);
+  if (verb === 'announce' && prefix && nextHop) for (const u of update(prefix, nextHop)) socket.write(u);
+});
