@@ -136,7 +136,8 @@ export class IpSets {
     for (let attempt = 1; ; attempt++) {
       const r = await this.exec(this.ipset, ['restore'], { input, allowFail: true });
       if (r.code === 0) break;
-      if (attempt >= BUSY_ATTEMPTS || !/resource busy/i.test(r.stderr)) throw new Error(`ipset restore exited with ${r.code}: ${r.stderr.trim()}`);
+      if (attempt >= BUSY_ATTEMPTS || !/resource busy/i.test(r.stderr))
+        throw new Error(`ipset restore exited with ${r.code}: ${r.stderr.trim()}`);
       await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS * attempt));
     }
     return changed.map((s) => s.name);
