@@ -1,11 +1,12 @@
 /**
  * A simulated route reflector for benchmarks: reflects, as far as its one client can tell,
- * the pod CIDRs of a whole cluster. It dials the client (iBGP), sends one UPDATE per route (each
+ * the pod CIDRs of a whole cluster. It listens on LOCAL:179 for its client, as a reflector that is
+ * already running would, and on the client's iBGP session sends one UPDATE per route (each
  * route has its own next hop: the node that owns the CIDR, also its ORIGINATOR_ID; CLUSTER_LIST
  * is the cluster ID), then End-of-RIB, and keeps the session alive. Lines "announce PREFIX
  * NEXTHOP" on stdin send more. Prints "established <ms>" and "written <ms>" (epoch milliseconds).
  *
- *   node dist/bench/reflector-sim.js --local A --peer B --asn N --cluster-id X --routes FILE
+ *   node dist/bench/reflector-sim.js --local A --asn N --cluster-id X --routes FILE
  *   (FILE: one "PREFIX NEXTHOP" per line)
  */
 import fs from 'node:fs';
@@ -24,7 +25,6 @@ const opt = (name: string): string => {
   return args[i + 1]!;
 };
 const local = opt('local');
-const peer = opt('peer');
 const asn = Number(opt('asn'));
 const clusterId = opt('cluster-id');
 const CTX = { as4: true };
@@ -45,11 +45,26 @@ const routes = fs
 const initial = routes.flatMap(([p, nh]) => update(p, nh));
 const endOfRib = encodeMessage({ type: MessageType.Update, withdrawn: [], nlri: [], attributes: [] }, CTX);
 
-const socket = net.connect({ host: peer, port: 179, localAddress: local, noDelay: true });
+let socket: net.Socket | undefined;
 const framer = new Framer();
 let established = false;
-socket.on('connect', () => socket.write(encodeMessage(buildOpen({ asn, routerId: local, holdTime: 90, families: ['ipv4-unicast'] }))));
-socket.on('data', (chunk: Buffer) => {
+const server = net.createServer({ noDelay: true }, (s) => {
+  // One client: a second connection (a retry racing the first) is closed.
+  if (socket) {
+    s.destroy();
+    return;
+  }
+  socket = s;
+  s.on('data', (chunk: Buffer) => onData(s, chunk));
+  s.on('error', (e) => {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  });
+  s.write(encodeMessage(buildOpen({ asn, routerId: local, holdTime: 90, families: ['ipv4-unicast'] })));
+});
+server.listen({ host: local, port: 179 }, () => process.stdout.write(`listening ${Date.now()}\n`));
+
+function onData(socket: net.Socket, chunk: Buffer): void {
   for (const m of framer.push(chunk)) {
     const type = m[18];
     if (type === MessageType.Open) socket.write(keepalive());
@@ -67,12 +82,9 @@ socket.on('data', (chunk: Buffer) => {
       process.exit(1);
     }
   }
-});
-socket.on('error', (e) => {
-  process.stderr.write(`${e.message}\n`);
-  process.exit(1);
-});
+}
+
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const [verb, prefix, nextHop] = line.trim().split(/\s+/);
-  if (verb === 'announce' && prefix && nextHop) for (const u of update(prefix, nextHop)) socket.write(u);
+  if (verb === 'announce' && prefix && nextHop) for (const u of update(prefix, nextHop)) socket?.write(u);
 });

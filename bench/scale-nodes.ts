@@ -2,8 +2,8 @@
  * One agent in a cluster of N nodes (default 5,000), as route reflector clients see it: the
  * embedded API server (the lab's) holds N Nodes, each with a pod CIDR and an InternalIP; nodes 2
  * and 3 are route reflectors (kube-router.io/rr.server), every other node a client, the agent
- * under test (node 1) among them. Two simulated reflectors (bench/reflector-sim.ts) announce the
- * N-1 other pod CIDRs, each with its node as next hop. Measured, in one run:
+ * under test (node 1) among them. Two simulated reflectors (bench/reflector-sim.ts), listening
+ * before the agent starts, announce the N-1 other pod CIDRs, each with its node as next hop. Measured, in one run:
  * - agent start to all N-1 routes in its kernel table, and beside it `ip -batch` installing
  *   the same routes into an empty namespace (the ratio says what the agent adds);
  * - the agent's RSS afterwards (and its heap, from its metrics);
@@ -156,10 +156,27 @@ async function main(): Promise<void> {
     await batchNs.destroy();
     namespaces.pop();
 
-    // The reflectors, in one namespace with both addresses; they dial the agent.
+    // The reflectors, in one namespace with both addresses, listening before the agent starts
+    // (as running reflectors are); the agent dials them.
     const rrNs = await Netns.create(`${PREFIX}rr`);
     namespaces.push(rrNs);
     await seg.join(rrNs, 'eth0', [`${nodeIp(1)}/16`, `${nodeIp(2)}/16`]);
+    const sims: ChildProcess[] = [];
+    for (const rr of [1, 2]) {
+      const sim = rrNs.spawn(
+        process.execPath,
+        [SIM, '--local', nodeIp(rr), '--asn', String(ASN), '--cluster-id', `0.0.0.${CLUSTER_ID}`, '--routes', routesFile],
+        { stdio: ['pipe', 'ignore', 'inherit'] },
+      );
+      sims.push(sim);
+      children.push(sim);
+    }
+    await until(
+      'the reflectors listening',
+      30000,
+      async () => ((await rrNs.exec('ss', ['-Htln'])).stdout.match(/:179\b/g) ?? []).length === 2,
+      20,
+    );
 
     // The agent under test.
     const agentNs = await Netns.create(`${PREFIX}node1`);
@@ -190,31 +207,9 @@ async function main(): Promise<void> {
       { logFile: path.join(dir, 'agent.log') },
     );
     children.push(agent);
-    // The reflectors dial once the agent listens (its Node is read first).
+    // Listening means the agent read its Node (it starts BGP then).
     await until('the agent listening on 179', 60000, async () => /:179\b/.test((await agentNs.exec('ss', ['-Htln'])).stdout), 20);
     const listeningMs = Date.now() - t0;
-    const sims: ChildProcess[] = [];
-    for (const rr of [1, 2]) {
-      const sim = rrNs.spawn(
-        process.execPath,
-        [
-          SIM,
-          '--local',
-          nodeIp(rr),
-          '--peer',
-          nodeIp(0),
-          '--asn',
-          String(ASN),
-          '--cluster-id',
-          `0.0.0.${CLUSTER_ID}`,
-          '--routes',
-          routesFile,
-        ],
-        { stdio: ['pipe', 'ignore', 'inherit'] },
-      );
-      sims.push(sim);
-      children.push(sim);
-    }
     await until(`${N - 1} routes in the agent's kernel table`, 120000, async () => (await kernelRoutes(agentNs)) >= N - 1, 50);
     const syncMs = Date.now() - t0;
     await sleep(3000);

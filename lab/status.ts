@@ -141,12 +141,14 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
 export function formatLabStatus(s: LabStatus, lab: Lab): string {
   const lines: string[] = [];
   lines.push('NODES');
+  // Route reflection roles, in a lab that has them (lab up --route-reflectors).
+  const roles = s.nodes.some((n) => n.role !== 'mesh');
   lines.push(
     table([
-      ['NAME', 'ROLE', 'IP', 'POD CIDR', 'AGENT', 'HEALTH', 'SESSIONS', 'ROUTES', 'TUNNELS'],
+      ['NAME', ...(roles ? ['ROLE'] : []), 'IP', 'POD CIDR', 'AGENT', 'HEALTH', 'SESSIONS', 'ROUTES', 'TUNNELS'],
       ...s.nodes.map((n) => [
         n.name,
-        n.role,
+        ...(roles ? [n.role] : []),
         [n.ip, n.ip6].filter(Boolean).join(' '),
         [n.podCidr, n.podCidr6].filter(Boolean).join(' '),
         n.agent,

@@ -285,6 +285,12 @@ describe('lab: 3 nodes and a ToR', () => {
           20000,
           'the edge router to peer with node1',
         );
+        // Established comes first; the UPDATE a moment later.
+        await until(
+          async () => parseBirdRoutes(await edge.birdc('show', 'route', 'all')).length > 0,
+          10000,
+          "node1's pod CIDR at the edge router",
+        );
         const routes = parseBirdRoutes(await edge.birdc('show', 'route', 'all'));
         expect(routes.map((r) => ({ prefix: r.prefix, nextHop: r.nextHop, asPath: r.asPath }))).toEqual([
           { prefix: '10.244.1.0/24', nextHop: '10.0.0.11', asPath: [64512] },
@@ -467,7 +473,7 @@ describe('lab: 3 nodes and a ToR', () => {
   const nat = async (netns: string) =>
     (await sh(netns, 'iptables-save')).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':KUBE'));
 
-  it('an agent restart keeps its kernel routes while it is away, then converges again adding nothing twice', async () => {
+  it('an agent restart keeps its kernel routes while it is away (its peers keep its pod CIDR: graceful restart), then converges, adding nothing twice and sweeping what BGP no longer has', async () => {
     const [n1, n2] = nodes() as [Lab['state']['nodes'][number], Lab['state']['nodes'][number]];
     const before = {
       routes: await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44'),
@@ -475,16 +481,25 @@ describe('lab: 3 nodes and a ToR', () => {
       sets: await sh(n2.netns, 'ipset', 'save'),
     };
     await lab.stopAgent(n2);
-    await until(
-      async () => !(await kernelRoutes(n1.netns)).some((r) => r.dst === n2.podCidr),
-      10000,
-      'node1 to drop node2 pod CIDR (Cease, no graceful restart)',
-    );
+    // RFC 4724: node1 keeps node2's pod CIDR (stale) while node2's agent is away.
+    for (let i = 0; i < 4; i++) {
+      expect((await kernelRoutes(n1.netns)).some((r) => r.dst === n2.podCidr)).toBe(true);
+      await sleep(500);
+    }
+    expect(fs.readFileSync(`${n1.dir}/agent.log`, 'utf8')).toMatch(/"peer":"10\.0\.0\.12".*graceful restart: keeping routes as stale/);
     // Forwarding state is preserved on the stopped node: its routes and rules stay.
     expect(await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44')).toBe(before.routes);
     expect(await podPing(lab, pod('node2-pod1'), pod('node2-pod2').ip!)).toBe(true);
+    expect(await podPing(lab, pod('node1-pod1'), pod('node2-pod1').ip!)).toBe(true);
+    // A route of ours from before the restart that BGP will not have again: swept once BGP converged.
+    await sh(n2.netns, 'ip', 'route', 'add', '10.99.0.0/24', 'via', n1.ip, 'proto', '44');
     lab.startAgent(n2);
     await lab.waitConverged(30000);
+    await until(
+      async () => !(await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44')).includes('10.99.0.0/24'),
+      15000,
+      'the stale route swept',
+    );
     expect(await sh(n2.netns, 'ip', 'route', 'show', 'proto', '44')).toBe(before.routes);
     expect(await nat(n2.netns)).toEqual(before.rules);
     expect(await sh(n2.netns, 'ipset', 'save')).toBe(before.sets);
