@@ -101,7 +101,12 @@ export class DataPlane {
     this.run = deps.run;
     this.sysctls = deps.sysctls;
     this.probe = deps.probe;
-    this.pieces = makePieces({ ...deps, cniConfPath: config.cniConfPath, fouPort: config.overlay?.port ?? DEFAULT_FOU_PORT });
+    this.pieces = makePieces({
+      ...deps,
+      cniConfPath: config.cniConfPath,
+      fouPort: config.overlay?.port ?? DEFAULT_FOU_PORT,
+      routeChanging: (dst) => this.watch?.expectEcho(dst),
+    });
     this.routesView = new RouteReconciler(this.rtnl);
     this.tunnelsView = new TunnelReconciler(this.rtnl);
   }

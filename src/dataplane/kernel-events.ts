@@ -70,11 +70,35 @@ export function classify(events: readonly KernelEvent[], ctx: EventContext): Set
   return loops;
 }
 
+/** How long the echoes of our own route changes are waited for. */
+const ECHO_MS = 2000;
+
+/**
+ * Drops the events of route changes we made ourselves (`echoes`: destination -> changes made,
+ * consumed as their events arrive): installing thousands of routes must not run the routes
+ * loop again for each. Events come in order, so someone deleting a route right after we added
+ * it is still heard: our add's event consumes the expectation, theirs triggers.
+ */
+export function dropEchoes(events: readonly KernelEvent[], echoes: Map<string, number>): KernelEvent[] {
+  if (echoes.size === 0) return [...events];
+  return events.filter((e) => {
+    if (e.kind !== 'route' || Number(e.data.protocol) !== ROUTE_PROTOCOL) return true;
+    const dst = routeDst(e);
+    const n = dst ? echoes.get(dst) : undefined;
+    if (!dst || !n) return true;
+    if (n === 1) echoes.delete(dst);
+    else echoes.set(dst, n - 1);
+    return false;
+  });
+}
+
 /** Subscribes to the kernel's changes and calls `onLoops` with the loops to run. */
 export class KernelWatch {
   private readonly names = new Map<number, string>();
   private routeDsts: ReadonlySet<string> = new Set();
   private readonly socket = createRtNetlink();
+  private readonly echoes = new Map<string, number>();
+  private echoesUntil = 0;
 
   constructor(
     ipv6: boolean,
@@ -108,10 +132,18 @@ export class KernelWatch {
     this.routeDsts = dsts;
   }
 
+  /** We are about to change the route to `dst`: its event is ours, not drift. */
+  expectEcho(dst: string): void {
+    this.echoes.set(dst, (this.echoes.get(dst) ?? 0) + 1);
+    this.echoesUntil = Date.now() + ECHO_MS;
+  }
+
   private onMessage(parts: KernelEvent[]): void {
     for (const p of parts)
       if (p.kind === 'link' && p.data.index !== undefined && p.attrs.ifname) this.names.set(p.data.index, p.attrs.ifname);
-    const loops = classify(parts, { names: this.names, routeDsts: this.routeDsts });
+    // Expectations whose event never came (a change that failed) expire.
+    if (this.echoes.size && Date.now() > this.echoesUntil) this.echoes.clear();
+    const loops = classify(dropEchoes(parts, this.echoes), { names: this.names, routeDsts: this.routeDsts });
     if (loops.size) this.onLoops(loops);
   }
 

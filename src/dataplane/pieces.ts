@@ -79,6 +79,8 @@ export interface PieceDeps {
   cniConfPath: string;
   /** The GUE port this agent manages (--overlay-encap=fou). */
   fouPort: number;
+  /** Told of each destination whose route we are about to change (see KernelWatch.expectEcho). */
+  routeChanging?: (dst: string) => void;
 }
 
 const piece = <N extends PieceName>(name: N, p: Omit<Pieces[N], 'name'>): Pieces[N] => ({ name, ...p }) as Pieces[N];
@@ -89,7 +91,7 @@ export function makePieces(d: PieceDeps): Pieces {
   const ipsets = new IpSets(d.run);
   const iptables = new Iptables(d.run);
   const tunnels = new TunnelReconciler(d.rtnl);
-  const routes = new RouteReconciler(d.rtnl);
+  const routes = new RouteReconciler(d.rtnl, undefined, d.routeChanging);
   const rules = new RuleReconciler(d.rtnl);
   const dummy = new DummyReconciler(d.rtnl);
   const ipvs = new Ipvs(d.run);

@@ -70,6 +70,8 @@ export class RouteReconciler {
   constructor(
     private readonly rtnl: Rtnl,
     private readonly protocol = ROUTE_PROTOCOL,
+    /** Told of each destination just before we change its route (the change's kernel event is ours). */
+    private readonly changing: (dst: string) => void = () => undefined,
   ) {}
 
   /** Our routes as the kernel has them now. */
@@ -125,10 +127,12 @@ export class RouteReconciler {
       if (d.gateway) r.gateway = d.gateway;
       if (oif !== undefined) r.oif = oif;
       if (d.src) r.src = d.src;
+      this.changing(d.dst);
       if (await attempt(d.dst, () => this.rtnl.replaceRoute(r))) (have ? changes.replaced : changes.added).push(d.dst);
     }
     for (const [key, r] of current) {
       if (want.has(key) || !prune) continue;
+      this.changing(r.dst);
       if (await attempt(r.dst, () => this.rtnl.deleteRoute(r))) changes.removed.push(r.dst);
     }
     changes.installed = current.size + changes.added.length - changes.removed.length;

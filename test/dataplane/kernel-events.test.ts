@@ -1,5 +1,5 @@
 /** Which loop a kernel event wakes: the one owning the object it touched, no other. */
-import { classify, KernelEvent, KernelWatch } from '../../src/dataplane/kernel-events';
+import { classify, dropEchoes, KernelEvent, KernelWatch } from '../../src/dataplane/kernel-events';
 
 const ctx = {
   names: new Map([
@@ -31,6 +31,28 @@ describe('kernel events -> loops', () => {
     ['a burst touching two loops', [link(5, 'kube-bridge'), route('10.244.3.0/24', 44), route('10.244.3.0/24', 44)], ['setup', 'routes']],
   ])('%s', (_what, events, loops) => {
     expect([...classify(events as KernelEvent[], ctx)].sort()).toEqual([...loops].sort());
+  });
+});
+
+describe('the echoes of our own route changes', () => {
+  it('are dropped once each; anyone else touching those routes is still heard', () => {
+    const echoes = new Map([
+      ['10.244.3.0/24', 1],
+      ['10.244.4.0/24', 2],
+    ]);
+    const ours = [route('10.244.3.0/24', 44), route('10.244.4.0/24', 44), route('10.244.4.0/24', 44)];
+    expect(dropEchoes(ours, echoes)).toEqual([]);
+    expect(echoes.size).toBe(0);
+    // Someone deletes one of them afterwards: that event is theirs.
+    const theirs = [route('10.244.3.0/24', 44)];
+    expect([...classify(dropEchoes(theirs, echoes), ctx)]).toEqual(['routes']);
+  });
+
+  it('only routes of ours are ever taken for echoes', () => {
+    const echoes = new Map([['10.244.2.0/24', 1]]);
+    const static_ = [route('10.244.2.0/24', 'STATIC')];
+    expect(dropEchoes(static_, echoes)).toEqual(static_);
+    expect(echoes.get('10.244.2.0/24')).toBe(1);
   });
 });
 
