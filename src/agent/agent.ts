@@ -148,11 +148,8 @@ export class Agent {
       this.fallbackTimer = setTimeout(() => this.syncTask.trigger(), STATE_FALLBACK_MS);
       this.fallbackTimer.unref();
     }
-    this.timer = setInterval(() => {
-      this.syncTask.trigger();
-      this.routesTask.trigger();
-      if (c.runServiceProxy) this.servicesTask.trigger();
-    }, c.routesSyncPeriodMs);
+    // Each sync runs the routes and services loops with its snapshot: one run each per period.
+    this.timer = setInterval(() => this.syncTask.trigger(), c.routesSyncPeriodMs);
     this.syncTask.trigger();
     this.log.info({ node: c.nodeName, adminSocket: c.adminSocket }, 'agent started');
   }
@@ -271,9 +268,13 @@ export class Agent {
       serviceIps: services.serviceIps,
       clusterSize: nodes.nodes.length,
     });
-    await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: nodes.podSubnets, nodeIps: nodes.nodeIps, nodeIp });
-    if (this.stateSource === 'api' && services.live) this.saveState(nodes, services.vips, services.serviceIps);
-    this.routesTask.trigger(d);
+    try {
+      await this.dataplane!.reconcileSetup({ podCidrs: local.podCidrs, podSubnets: nodes.podSubnets, nodeIps: nodes.nodeIps, nodeIp });
+      if (this.stateSource === 'api' && services.live) this.saveState(nodes, services.vips, services.serviceIps);
+    } finally {
+      // Routes do not wait for a setup that failed (it is retried on its own).
+      this.routesTask.trigger(d);
+    }
   }
 
   /**
