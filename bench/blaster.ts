@@ -7,11 +7,8 @@
  *   node dist/bench/blaster.js --local A --peer B --asn N --routes N [--unique-med]
  */
 import net from 'node:net';
-import { Framer } from '../bgp/codec/framer';
-import { encodeMessage, keepalive, decodeMessage } from '../bgp/codec/message';
-import { MessageType } from '../bgp/codec/constants';
-import { buildOpen } from '../bgp/session/negotiate';
 import { buildAnnouncements } from '../bgp/speaker/update-builder';
+import { minimalSession } from './minimal-session';
 import type { PathAttributes } from '../bgp/rib/path';
 
 const args = process.argv.slice(2);
@@ -40,31 +37,5 @@ function precompute(): Buffer[] {
 
 const updates = precompute();
 const socket = net.connect({ host: peer, port: 179, localAddress: local, noDelay: true });
-const framer = new Framer();
-let established = false;
-socket.on('connect', () => {
-  process.stdout.write(`connected ${Date.now()}\n`);
-  socket.write(encodeMessage(buildOpen({ asn, routerId: local, holdTime: 90, families: ['ipv4-unicast'] })));
-});
-socket.on('data', (chunk: Buffer) => {
-  for (const m of framer.push(chunk)) {
-    const type = m[18];
-    if (type === MessageType.Open) socket.write(keepalive());
-    else if (type === MessageType.Keepalive && !established) {
-      established = true;
-      process.stdout.write(`established ${Date.now()}\n`);
-      socket.cork();
-      for (const u of updates) socket.write(u);
-      socket.uncork();
-      socket.write(Buffer.alloc(0), () => process.stdout.write(`written ${Date.now()}\n`));
-      setInterval(() => socket.write(keepalive()), 30000);
-    } else if (type === MessageType.Notification) {
-      process.stderr.write(`NOTIFICATION ${JSON.stringify(decodeMessage(m))}\n`);
-      process.exit(1);
-    }
-  }
-});
-socket.on('error', (e) => {
-  process.stderr.write(`${e.message}\n`);
-  process.exit(1);
-});
+socket.on('connect', () => process.stdout.write(`connected ${Date.now()}\n`));
+minimalSession(socket, { asn, routerId: local }, () => updates);

@@ -12,11 +12,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
-import { Framer } from '../bgp/codec/framer';
-import { encodeMessage, keepalive, decodeMessage } from '../bgp/codec/message';
+import { encodeMessage } from '../bgp/codec/message';
 import { MessageType, Origin } from '../bgp/codec/constants';
-import { buildOpen } from '../bgp/session/negotiate';
 import { buildAnnouncements } from '../bgp/speaker/update-builder';
+import { minimalSession } from './minimal-session';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string => {
@@ -46,8 +45,6 @@ const initial = routes.flatMap(([p, nh]) => update(p, nh));
 const endOfRib = encodeMessage({ type: MessageType.Update, withdrawn: [], nlri: [], attributes: [] }, CTX);
 
 let socket: net.Socket | undefined;
-const framer = new Framer();
-let established = false;
 const server = net.createServer({ noDelay: true }, (s) => {
   // One client: a second connection (a retry racing the first) is closed.
   if (socket) {
@@ -55,34 +52,9 @@ const server = net.createServer({ noDelay: true }, (s) => {
     return;
   }
   socket = s;
-  s.on('data', (chunk: Buffer) => onData(s, chunk));
-  s.on('error', (e) => {
-    process.stderr.write(`${e.message}\n`);
-    process.exit(1);
-  });
-  s.write(encodeMessage(buildOpen({ asn, routerId: local, holdTime: 90, families: ['ipv4-unicast'] })));
+  minimalSession(s, { asn, routerId: local }, () => [...initial, endOfRib]);
 });
 server.listen({ host: local, port: 179 }, () => process.stdout.write(`listening ${Date.now()}\n`));
-
-function onData(socket: net.Socket, chunk: Buffer): void {
-  for (const m of framer.push(chunk)) {
-    const type = m[18];
-    if (type === MessageType.Open) socket.write(keepalive());
-    else if (type === MessageType.Keepalive && !established) {
-      established = true;
-      process.stdout.write(`established ${Date.now()}\n`);
-      socket.cork();
-      for (const u of initial) socket.write(u);
-      socket.write(endOfRib);
-      socket.uncork();
-      socket.write(Buffer.alloc(0), () => process.stdout.write(`written ${Date.now()}\n`));
-      setInterval(() => socket.write(keepalive()), 30000);
-    } else if (type === MessageType.Notification) {
-      process.stderr.write(`NOTIFICATION ${JSON.stringify(decodeMessage(m))}\n`);
-      process.exit(1);
-    }
-  }
-}
 
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const [verb, prefix, nextHop] = line.trim().split(/\s+/);
