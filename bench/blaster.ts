@@ -10,18 +10,13 @@ import net from 'node:net';
 import { buildAnnouncements } from '../bgp/speaker/update-builder';
 import { minimalSession } from './minimal-session';
 import type { PathAttributes } from '../bgp/rib/path';
+import { flag, required } from './args';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string => {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0 || !args[i + 1]) throw new Error(`--${name} is required`);
-  return args[i + 1]!;
-};
-const local = opt('local');
-const peer = opt('peer');
-const asn = Number(opt('asn'));
-const routes = Number(opt('routes'));
-const uniqueMed = args.includes('--unique-med');
+const local = required('local');
+const peer = required('peer');
+const asn = Number(required('asn'));
+const routes = Number(required('routes'));
+const uniqueMed = flag('unique-med');
 
 function prefixes(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`);

@@ -17,6 +17,7 @@ import { Netns } from '../lab/netns';
 import { run } from '../src/util/exec';
 import { Rtnl } from '../src/dataplane/rtnl';
 import { RouteReconciler, DesiredRoute, ROUTE_PROTOCOL } from '../src/dataplane/routes';
+import { option } from './args';
 
 const GATEWAY = '10.1.0.2';
 
@@ -41,11 +42,7 @@ async function worker(n: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const opt = (name: string, d: number): number => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : d;
-  };
+  const opt = (name: string, d: number): number => Number(option(name) ?? d);
   const n = opt('routes', 10000);
   const rounds = opt('rounds', 3);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-bench-nl-'));

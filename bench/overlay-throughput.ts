@@ -92,7 +92,7 @@ ip -n ${PREFIX}a link set lo up && ip -n ${PREFIX}b link set lo up`);
       ['fou/GUE tunnel (--overlay-type=full --overlay-encap=fou)', '--overlay-type=full --overlay-encap=fou'],
     ];
     for (const [label, agentArgs] of paths) {
-      if (agentArgs) await lab(`restart --agent-args=${q(agentArgs)}`);
+      if (agentArgs) await lab(`restart --all-at-once --agent-args=${q(agentArgs)}`);
       const s = JSON.parse(
         (await vm.run(`cd ${q(repo)} && node ${q(bundle)} lab status --json --dir=${dir}`, { allowFail: true })).stdout,
       ) as LabStatus;

@@ -16,16 +16,11 @@ import { encodeMessage } from '../bgp/codec/message';
 import { MessageType, Origin } from '../bgp/codec/constants';
 import { buildAnnouncements } from '../bgp/speaker/update-builder';
 import { minimalSession } from './minimal-session';
+import { required } from './args';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string => {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0 || !args[i + 1]) throw new Error(`--${name} is required`);
-  return args[i + 1]!;
-};
-const local = opt('local');
-const asn = Number(opt('asn'));
-const clusterId = opt('cluster-id');
+const local = required('local');
+const asn = Number(required('asn'));
+const clusterId = required('cluster-id');
 const CTX = { as4: true };
 
 const update = (prefix: string, nextHop: string): Buffer[] =>
@@ -37,7 +32,7 @@ const update = (prefix: string, nextHop: string): Buffer[] =>
   );
 
 const routes = fs
-  .readFileSync(opt('routes'), 'utf8')
+  .readFileSync(required('routes'), 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => l.split(' ') as [string, string]);

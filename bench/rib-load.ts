@@ -16,15 +16,11 @@ import { Bird } from '../lab/peers/bird';
 import { run } from '../src/util/exec';
 import { adminRequest } from '../bgp/admin/client';
 import type { GlobalView } from '../bgp/admin/views';
+import { flag, option } from './args';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const ROUTES = Number(opt('routes') ?? 100000);
-const UNIQUE_MED = args.includes('--unique-med');
-const ONLY = opt('only')?.split(',');
+const ROUTES = Number(option('routes') ?? 100000);
+const UNIQUE_MED = flag('unique-med');
+const ONLY = option('only')?.split(',');
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const BLASTER = path.resolve(__dirname, 'blaster.js');
 const BGPD = '/usr/lib/frr/bgpd';

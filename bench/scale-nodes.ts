@@ -22,13 +22,9 @@ import { LabApi } from '../lab/apiserver/client';
 import { makeApiCredentials, renderKubeconfig } from '../lab/apiserver/tls';
 import { agentProgram, labProgram } from '../lab/programs';
 import { run } from '../src/util/exec';
+import { option } from './args';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const N = Number(opt('nodes') ?? 5000);
+const N = Number(option('nodes') ?? 5000);
 const PREFIX = 'krb-sc-';
 const ASN = 64512;
 const CLUSTER_ID = '42';
