@@ -185,6 +185,8 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     // BENCH_PROFILE=DIR writes a CPU profile of the agent there (open it in Chrome DevTools).
     const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    // BENCH_HEAP=DIR: a heap snapshot of the agent after sync, written there.
+    if (process.env.BENCH_HEAP) prof.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP}`);
     const agent = agentNs.spawn(
       process.execPath,
       [
@@ -210,6 +212,10 @@ async function main(): Promise<void> {
     const syncMs = Date.now() - t0;
     await sleep(3000);
     const agentAfter = procStat(pidOf(agent));
+    if (process.env.BENCH_HEAP) {
+      agent.kill('SIGUSR2');
+      await sleep(15000);
+    }
     const heapMiB = (await metric(agentNs, 'nodejs_heap_size_used_bytes')) / 2 ** 20;
     const apiAfter = procStat(pidOf(apiProc));
 
