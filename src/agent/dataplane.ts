@@ -11,7 +11,7 @@ import { RouteReconciler, RouteChanges, protocolName } from '../dataplane/routes
 import { TunnelReconciler, TunnelView } from '../dataplane/tunnels';
 import type { KernelPlan } from './kernel-plan';
 import { BRIDGE } from '../dataplane/bridge';
-import { IpSetSpec, NODE_IPS, POD_SUBNETS, savedSetsDiffer, v6Name } from '../dataplane/ipsets';
+import { differingSets, IpSetSpec, NODE_IPS, POD_SUBNETS, v6Name } from '../dataplane/ipsets';
 import { forwardingSysctls, procSysctls, serviceProxySysctls, type Sysctls } from '../dataplane/sysctl';
 import { KernelWatch, Loop } from '../dataplane/kernel-events';
 import { NftWatch } from '../dataplane/nft-events';
@@ -105,7 +105,8 @@ export class DataPlane {
       ...deps,
       cniConfPath: config.cniConfPath,
       fouPort: config.overlay?.port ?? DEFAULT_FOU_PORT,
-      routeChanging: (dst) => this.watch?.expectEcho(dst),
+      // The watch starts after the pieces are made (watchKernel): looked up at each change.
+      routeEchoes: { expect: (dst) => this.watch?.routeEchoes.expect(dst), cancel: (dst) => this.watch?.routeEchoes.cancel(dst) },
     });
     this.routesView = new RouteReconciler(this.rtnl);
     this.tunnelsView = new TunnelReconciler(this.rtnl);
@@ -252,7 +253,7 @@ export class DataPlane {
       !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
     if (setup) {
       const ipt = iptables?.filter((l) => !l.includes(SERVICES_CHAIN));
-      const sets = ipset?.code === 0 ? savedSetsDiffer(ipset.stdout, setup.sets) : false;
+      const sets = ipset?.code === 0 ? differingSets(ipset.stdout, setup.sets).length > 0 : false;
       if (sysctlsDiffer(setup.sysctls) || !same(ipt, setup.iptables) || sets) loops.add('setup');
     }
     if (services) {

@@ -28,27 +28,6 @@ const BUSY_RETRY_MS = 50;
 const createLine = (name: string, s: IpSetSpec): string =>
   `create ${name} ${s.type} family ${s.family} hashsize 1024 maxelem 65536 timeout 0 -exist`;
 
-/** `ipset save` output as set name -> members (sorted). */
-export function parseIpsetSave(text: string): Map<string, string[]> {
-  const sets = new Map<string, string[]>();
-  for (const line of text.split('\n')) {
-    const [verb, name, member] = line.split(' ');
-    if (verb === 'create' && name) sets.set(name, []);
-    else if (verb === 'add' && name && member) sets.get(name)?.push(member);
-  }
-  for (const members of sets.values()) members.sort();
-  return sets;
-}
-
-/** The specs whose sets in `have` differ from them; all of them when `have` could not be read. */
-export function differingSets(have: ReadonlyMap<string, string[]> | undefined, specs: readonly IpSetSpec[]): IpSetSpec[] {
-  return specs.filter((s) => {
-    const members = have?.get(s.name);
-    const want = [...new Set(s.members)].sort();
-    return !members || members.length !== want.length || members.some((m, i) => m !== want[i]);
-  });
-}
-
 /** The members of each spec as a set, made once per spec (the drift check runs every second). */
 const wantedMembers = new WeakMap<readonly string[], Set<string>>();
 const wanted = (s: IpSetSpec): Set<string> => {
@@ -58,35 +37,35 @@ const wanted = (s: IpSetSpec): Set<string> => {
 };
 
 /**
- * Whether `ipset save` output differs from the specs (a set missing, a member added or
- * removed), read in one pass without sorting: thousands of members are checked every second.
+ * The specs whose sets in `ipset save` output differ from them (missing, flushed, a member added
+ * or removed); all of them when the output could not be read. One pass, no sorting: thousands of
+ * members are checked every second.
  */
-export function savedSetsDiffer(text: string, specs: readonly IpSetSpec[]): boolean {
+export function differingSets(saved: string | undefined, specs: readonly IpSetSpec[]): IpSetSpec[] {
+  if (saved === undefined) return [...specs];
   const want = new Map(specs.map((s) => [s.name, wanted(s)]));
-  const counts = new Map<string, number>();
+  /** Wanted members seen per set; -1 once a member not wanted was seen. */
+  const seen = new Map<string, number>();
   let at = 0;
-  while (at < text.length) {
-    let end = text.indexOf('\n', at);
-    if (end < 0) end = text.length;
-    const isAdd = text.startsWith('add ', at);
-    if (isAdd || text.startsWith('create ', at)) {
+  while (at < saved.length) {
+    let end = saved.indexOf('\n', at);
+    if (end < 0) end = saved.length;
+    const isAdd = saved.startsWith('add ', at);
+    if (isAdd || saved.startsWith('create ', at)) {
+      /** The word starting at `from`, within this line. */
+      const word = (from: number): string => {
+        const space = saved.indexOf(' ', from);
+        return saved.slice(from, space < 0 || space > end ? end : space);
+      };
       const nameAt = at + (isAdd ? 4 : 7);
-      const nameEnd = text.indexOf(' ', nameAt);
-      const name = text.slice(nameAt, nameEnd < 0 || nameEnd > end ? end : nameEnd);
+      const name = word(nameAt);
       const members = want.get(name);
-      if (members) {
-        if (!isAdd) counts.set(name, counts.get(name) ?? 0);
-        else {
-          const memberEnd = text.indexOf(' ', nameEnd + 1);
-          if (!members.has(text.slice(nameEnd + 1, memberEnd < 0 || memberEnd > end ? end : memberEnd))) return true;
-          counts.set(name, (counts.get(name) ?? 0) + 1);
-        }
-      }
+      const n = seen.get(name) ?? 0;
+      if (members && n >= 0) seen.set(name, !isAdd ? n : members.has(word(nameAt + name.length + 1)) ? n + 1 : -1);
     }
     at = end + 1;
   }
-  for (const [name, members] of want) if (counts.get(name) !== members.size) return true;
-  return false;
+  return specs.filter((s) => seen.get(s.name) !== wanted(s).size);
 }
 
 export class IpSets {
@@ -95,20 +74,20 @@ export class IpSets {
     private readonly ipset = 'ipset',
   ) {}
 
-  /** Every set and its members (sorted), from one `ipset save`; undefined if ipset cannot be read. */
-  private async all(): Promise<Map<string, string[]> | undefined> {
+  /** `ipset save` output; undefined if ipset cannot be read. */
+  private async saved(): Promise<string | undefined> {
     const r = await this.exec(this.ipset, ['save'], { allowFail: true });
-    return r.code === 0 ? parseIpsetSave(r.stdout) : undefined;
+    return r.code === 0 ? r.stdout : undefined;
   }
 
-  /** Members of a set, or undefined if it does not exist. */
-  async members(name: string): Promise<string[] | undefined> {
-    return (await this.all())?.get(name);
+  /** Whether a set exists. */
+  async exists(name: string): Promise<boolean> {
+    return (await this.exec(this.ipset, ['list', '-n', name], { allowFail: true })).code === 0;
   }
 
   /** The specs whose sets differ from them (missing, flushed, members added or removed). */
   private async differing(specs: readonly IpSetSpec[]): Promise<IpSetSpec[]> {
-    return differingSets(await this.all(), specs);
+    return differingSets(await this.saved(), specs);
   }
 
   /** Whether any set differs from its spec: one `ipset save` for all of them. */

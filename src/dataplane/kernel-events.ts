@@ -12,7 +12,7 @@ import { formatIp } from '../../net';
 import { createRtNetlink } from 'netlink';
 import { BRIDGE } from './bridge';
 import { DUMMY } from './dummy';
-import { ROUTE_PROTOCOL } from './routes';
+import { ROUTE_PROTOCOL, type RouteEchoes } from './routes';
 import { OVERLAY_TABLE } from './rules';
 
 export type Loop = 'setup' | 'routes' | 'services';
@@ -132,11 +132,19 @@ export class KernelWatch {
     this.routeDsts = dsts;
   }
 
-  /** We are about to change the route to `dst`: its event is ours, not drift. */
-  expectEcho(dst: string): void {
-    this.echoes.set(dst, (this.echoes.get(dst) ?? 0) + 1);
-    this.echoesUntil = Date.now() + ECHO_MS;
-  }
+  /** Our own route changes: their events are not drift (see dropEchoes). */
+  readonly routeEchoes: RouteEchoes = {
+    expect: (dst) => {
+      this.echoes.set(dst, (this.echoes.get(dst) ?? 0) + 1);
+      this.echoesUntil = Date.now() + ECHO_MS;
+    },
+    // The kernel refused it: no event will come, and a later one for that route is someone else's.
+    cancel: (dst) => {
+      const n = this.echoes.get(dst) ?? 0;
+      if (n <= 1) this.echoes.delete(dst);
+      else this.echoes.set(dst, n - 1);
+    },
+  };
 
   private onMessage(parts: KernelEvent[]): void {
     for (const p of parts)

@@ -16,7 +16,7 @@ import { IpSets, NODE_IPS, POD_SUBNETS, v6Name, type IpSetSpec } from './ipsets'
 import { Iptables, type Family, type IptablesSettings } from './iptables';
 import { Ipvs, type IpvsChanges, type IpvsService } from './ipvs';
 import type { OwnedLinkChanges } from './links';
-import { RouteReconciler, type DesiredRoute, type RouteChanges } from './routes';
+import { RouteReconciler, type DesiredRoute, type RouteChanges, type RouteEchoes } from './routes';
 import type { Rtnl } from './rtnl';
 import { RuleReconciler, type DesiredRule } from './rules';
 import { reconcileSysctls, type Sysctls } from './sysctl';
@@ -79,8 +79,8 @@ export interface PieceDeps {
   cniConfPath: string;
   /** The GUE port this agent manages (--overlay-encap=fou). */
   fouPort: number;
-  /** Told of each destination whose route we are about to change (see KernelWatch.expectEcho). */
-  routeChanging?: (dst: string) => void;
+  /** Told of each route change we make (see KernelWatch.echoes). */
+  routeEchoes?: RouteEchoes;
 }
 
 const piece = <N extends PieceName>(name: N, p: Omit<Pieces[N], 'name'>): Pieces[N] => ({ name, ...p }) as Pieces[N];
@@ -91,7 +91,7 @@ export function makePieces(d: PieceDeps): Pieces {
   const ipsets = new IpSets(d.run);
   const iptables = new Iptables(d.run);
   const tunnels = new TunnelReconciler(d.rtnl);
-  const routes = new RouteReconciler(d.rtnl, undefined, d.routeChanging);
+  const routes = new RouteReconciler(d.rtnl, undefined, d.routeEchoes);
   const rules = new RuleReconciler(d.rtnl);
   const dummy = new DummyReconciler(d.rtnl);
   const ipvs = new Ipvs(d.run);
@@ -113,8 +113,7 @@ export function makePieces(d: PieceDeps): Pieces {
       reconcile: (specs) => ipsets.reconcile(specs),
       cleanup: async () => {
         const present: string[] = [];
-        for (const s of [POD_SUBNETS, NODE_IPS, v6Name(POD_SUBNETS), v6Name(NODE_IPS)])
-          if ((await ipsets.members(s)) !== undefined) present.push(s);
+        for (const s of [POD_SUBNETS, NODE_IPS, v6Name(POD_SUBNETS), v6Name(NODE_IPS)]) if (await ipsets.exists(s)) present.push(s);
         await ipsets.destroy(present);
         return said('ipsets', present);
       },

@@ -66,12 +66,18 @@ export interface RouteChanges {
 
 const keyOf = (dst: string, table: number): string => `${table} ${dst}`;
 
+/** Who hears of our own route changes: told before each (its event may come before the answer), and of each that failed. */
+export interface RouteEchoes {
+  expect(dst: string): void;
+  cancel(dst: string): void;
+}
+
 export class RouteReconciler {
   constructor(
     private readonly rtnl: Rtnl,
     private readonly protocol = ROUTE_PROTOCOL,
-    /** Told of each destination just before we change its route (the change's kernel event is ours). */
-    private readonly changing: (dst: string) => void = () => undefined,
+    /** Told of each route change we make (its kernel event is ours), and of those the kernel refused. */
+    private readonly echoes: RouteEchoes = { expect: () => undefined, cancel: () => undefined },
   ) {}
 
   /** Our routes as the kernel has them now. */
@@ -127,13 +133,15 @@ export class RouteReconciler {
       if (d.gateway) r.gateway = d.gateway;
       if (oif !== undefined) r.oif = oif;
       if (d.src) r.src = d.src;
-      this.changing(d.dst);
+      this.echoes.expect(d.dst);
       if (await attempt(d.dst, () => this.rtnl.replaceRoute(r))) (have ? changes.replaced : changes.added).push(d.dst);
+      else this.echoes.cancel(d.dst);
     }
     for (const [key, r] of current) {
       if (want.has(key) || !prune) continue;
-      this.changing(r.dst);
+      this.echoes.expect(r.dst);
       if (await attempt(r.dst, () => this.rtnl.deleteRoute(r))) changes.removed.push(r.dst);
+      else this.echoes.cancel(r.dst);
     }
     changes.installed = current.size + changes.added.length - changes.removed.length;
     return changes;

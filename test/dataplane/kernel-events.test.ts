@@ -57,6 +57,27 @@ describe('the echoes of our own route changes', () => {
 });
 
 describe('the kernel event socket', () => {
+  it('drops the echo of a route change of ours; after a change the kernel refused, the next event is heard', () => {
+    const seen: string[][] = [];
+    const w = new KernelWatch(
+      false,
+      (loops) => seen.push([...loops]),
+      () => undefined,
+    );
+    try {
+      const deliver = (events: KernelEvent[]) => (w as unknown as { onMessage(e: KernelEvent[]): void }).onMessage(events);
+      w.routeEchoes.expect('10.244.3.0/24');
+      deliver([route('10.244.3.0/24', 44)]);
+      expect(seen).toEqual([]);
+      w.routeEchoes.expect('10.244.3.0/24');
+      w.routeEchoes.cancel('10.244.3.0/24');
+      deliver([route('10.244.3.0/24', 44)]);
+      expect(seen).toEqual([['routes']]);
+    } finally {
+      w.close();
+    }
+  });
+
   it('survives a receive error (ENOBUFS: events were dropped) and then checks every loop', () => {
     const seen: string[][] = [];
     const lost: string[] = [];

@@ -41,6 +41,8 @@ export class FakeKernel {
     const family = cmd.startsWith('ip6') ? 6 : 4;
     if (cmd === 'ipset' && args[0] === 'save') return ok(this.ipsetSave());
     if (cmd === 'ipset' && args[0] === 'restore') return (this.ipsetRestore(opts.input ?? ''), ok());
+    if (cmd === 'ipset' && args[0] === 'list' && args[1] === '-n')
+      return this.sets.has(args[2]!) ? ok(`${args[2]}\n`) : fail('does not exist');
     if (cmd === 'ipset' && args[0] === 'destroy') return this.sets.delete(args[1]!) ? ok() : fail('no such set');
     if (cmd.endsWith('tables-save')) return ok(this.iptablesSave(family));
     if (cmd.endsWith('tables-restore')) return (this.iptablesRestore(family, opts.input ?? ''), ok());

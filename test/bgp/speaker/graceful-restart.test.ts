@@ -12,7 +12,7 @@ import { State } from '../../../bgp/fsm/states';
 import { decodeMessage, encodeMessage, keepalive, MessageType, OpenMessage } from '../../../bgp/codec';
 import { ipv4Update } from '../../helpers/updates';
 import { establishFake } from '../../helpers/fake-peer';
-import type { FakeTransport } from '../fuzz/fake-transport';
+import { FakeTransport } from '../fuzz/fake-transport';
 
 const GR = { restartTime: 120, restarting: false, preserved: true };
 const endOfRib = (): Buffer => encodeMessage({ type: MessageType.Update, withdrawn: [], nlri: [], attributes: [] }, { as4: true });
@@ -107,6 +107,38 @@ describe('graceful restart in the speaker', () => {
     fresh.push(keepalive());
     jest.advanceTimersByTime(31000);
     expect(has(speaker, '10.1.0.0/16')).toBe(false);
+    void speaker.stop();
+  });
+
+  it('hostile: with graceful restart negotiated, a storm of connections or an OPEN without it leaves the session up', () => {
+    const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, gracefulRestart: GR });
+    speaker.addNeighbor({ address: '10.0.0.2', asn: 65001, passive: true });
+    const old = establishFake(speaker, { address: '10.0.0.2', asn: 65001, gracefulRestart: GR });
+    old.push(ipv4Update(['10.1.0.0/16'], { asn: 65001, nextHop: '10.0.0.2' }));
+    const peer = speaker.peers.get('10.0.0.2')!;
+    // One connection that never sends its OPEN takes the one spare slot; the rest are refused.
+    const storm = Array.from({ length: 50 }, () => Object.assign(new FakeTransport(), { remoteAddress: '10.0.0.2' }));
+    for (const t of storm) peer.accept(t);
+    expect(peer.connections.size).toBe(2);
+    expect(peer.counters.connectionsRefused).toBe(49);
+    expect(old.destroyed || old.ended).toBe(false);
+    expect(peer.established).toBeDefined();
+    expect(has(speaker, '10.1.0.0/16')).toBe(true);
+    void speaker.stop();
+  });
+
+  it('hostile: an OPEN without graceful restart beside a session that negotiated it is no restart: it loses, the session stays', () => {
+    const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, gracefulRestart: GR });
+    speaker.addNeighbor({ address: '10.0.0.2', asn: 65001, passive: true });
+    const old = establishFake(speaker, { address: '10.0.0.2', asn: 65001, gracefulRestart: GR });
+    old.push(ipv4Update(['10.1.0.0/16'], { asn: 65001, nextHop: '10.0.0.2' }));
+    const peer = speaker.peers.get('10.0.0.2')!;
+    const plain = establishFake(speaker, { address: '10.0.0.2', asn: 65001 });
+    expect(peer.counters.connectionsRefused).toBe(0); // it ran, and its OPEN decided
+    expect(types(plain)).toContain(MessageType.Notification);
+    expect(old.destroyed || old.ended).toBe(false);
+    expect(peer.connections.size).toBe(1);
+    expect(has(speaker, '10.1.0.0/16')).toBe(true);
     void speaker.stop();
   });
 
