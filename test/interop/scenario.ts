@@ -114,7 +114,12 @@ export function interopSuite(label: string, start: Start): void {
     const started = Date.now();
     await until(async () => (await speaker.neighbors()).every((n) => n.state === 'Established'), 60000, 'all neighbors Established');
     const setup = (Date.now() - started) / 1000;
+    // Each side goes Established on the other's KEEPALIVE: the daemons may say so a moment later.
+    const daemonsUp = async (): Promise<boolean> =>
+      (await Promise.all([...daemons.values()].map(({ d }) => d.established()))).every(Boolean);
+    await until(daemonsUp, 10000, 'every daemon reporting Established').catch(() => undefined);
     for (const { d } of daemons.values()) expect(await d.established()).toBe(true);
+    expect((await speaker.neighbors()).every((n) => n.state === 'Established')).toBe(true);
     // Who dialed shows in the kernel's socket table: their port 179 means we connected.
     for (const { inst, host } of daemons.values()) {
       const lines = await connectionsTo(host.address);
