@@ -14,6 +14,7 @@ COPY net ./net
 COPY bgp ./bgp
 COPY controllers ./controllers
 COPY src ./src
+COPY scripts/bundle.mjs scripts/client-node-gen.mjs scripts/node-fetch-headers.mjs ./scripts/
 # The agent only: the lab, the tests and the benchmarks stay out of the image.
 RUN npm run build:agent && npm prune --omit=dev
 
@@ -26,4 +27,5 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/native/tcp-md5/build/Release/tcp_md5.node ./native/tcp-md5/build/Release/tcp_md5.node
-ENTRYPOINT ["node", "/opt/kube-router-ts/dist/src/cli/main.js"]
+# The single-file bundle: it leaves out the parts of client-node the agent never runs (scripts/bundle.mjs).
+ENTRYPOINT ["node", "/opt/kube-router-ts/dist/kube-router-ts.js"]

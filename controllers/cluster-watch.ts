@@ -3,9 +3,9 @@
  * selector keeps the rest off the wire). Any change anywhere fires one coalesced 'changed'.
  */
 import { EventEmitter } from 'node:events';
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { Informer, InformerLogger } from './informer';
-import { DEFAULT_LIST_TIMEOUT_MS, listOptions } from './watch';
 import type { NodeObject } from './nodes';
 import type { EndpointSliceObject, ServiceObject } from './services';
 import type { PodObject } from './pods';
@@ -40,31 +40,17 @@ export class ClusterWatch extends EventEmitter {
 
   constructor(kc: KubeConfig, nodeName: string, log: InformerLogger) {
     super();
-    const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
-    const podSelector = `spec.nodeName=${nodeName}`;
-    // Every list has a deadline: an API server that accepts and never answers must not hold an informer.
-    const o = listOptions(DEFAULT_LIST_TIMEOUT_MS);
-    this.nodes = new Informer(kc, { name: 'nodes', path: '/api/v1/nodes', list: () => core.listNode({}, o) as never, log });
-    this.services = new Informer(kc, {
-      name: 'services',
-      path: '/api/v1/services',
-      list: () => core.listServiceForAllNamespaces({}, o) as never,
-      log,
-    });
-    this.endpointSlices = new Informer(kc, {
-      name: 'endpointslices',
-      path: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: () => discovery.listEndpointSliceForAllNamespaces({}, o) as never,
-      log,
-    });
-    this.pods = new Informer(kc, {
-      name: 'pods',
-      path: '/api/v1/pods',
-      fieldSelector: podSelector,
-      list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }, o) as never,
-      log,
-    });
+    // A Node's status carries its images and volumes: hundreds of strings per node that no
+    // controller reads, multiplied by the cluster's size.
+    const transform = (n: KubernetesObject & NodeObject): KubernetesObject & NodeObject => {
+      const status = (n as { status?: Record<string, unknown> }).status;
+      if (status) for (const k of ['images', 'volumesInUse', 'volumesAttached', 'nodeInfo']) delete status[k];
+      return n;
+    };
+    this.nodes = new Informer(kc, { name: 'nodes', path: '/api/v1/nodes', transform, log });
+    this.services = new Informer(kc, { name: 'services', path: '/api/v1/services', log });
+    this.endpointSlices = new Informer(kc, { name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', log });
+    this.pods = new Informer(kc, { name: 'pods', path: '/api/v1/pods', fieldSelector: `spec.nodeName=${nodeName}`, log });
     for (const i of this.all()) i.on('changed', () => this.signal());
   }
 
@@ -86,7 +72,7 @@ export class ClusterWatch extends EventEmitter {
 
   status(): InformerStatus[] {
     return this.all().map((i) => {
-      const s: InformerStatus = { name: i.name, synced: i.synced, lists: i.lists, restarts: i.restarts, objects: i.list().length };
+      const s: InformerStatus = { name: i.name, synced: i.synced, lists: i.lists, restarts: i.restarts, objects: i.size };
       if (i.lastError) s.lastError = i.lastError;
       return s;
     });

@@ -17,6 +17,8 @@ export interface LocalPod {
   hostNetwork: boolean;
 }
 
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function computeLocalPods(pods: readonly PodObject[], nodeName: string): LocalPod[] {
   return pods
     .filter((p) => p.spec?.nodeName === nodeName && p.metadata?.name)
@@ -28,5 +30,5 @@ export function computeLocalPods(pods: readonly PodObject[], nodeName: string): 
       ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
       hostNetwork: p.spec?.hostNetwork === true,
     }))
-    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+    .sort((a, b) => (a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace)));
 }

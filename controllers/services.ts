@@ -150,7 +150,7 @@ export function computeServiceVips(
       add(ips, 'loadbalancer');
     }
   }
-  return [...out.values()].sort((a, b) => a.prefix.localeCompare(b.prefix));
+  return [...out.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
 }
 
 /**

@@ -1,21 +1,20 @@
 /**
- * Watch requests with deadlines, in place of client-node's Watch inside its ListWatch. Theirs
- * has none (its 30 s timeout signal is overwritten before use), so an API server that accepts a
- * connection and never answers, or a stream that stalls, leaves an informer waiting for good;
- * and it calls ListWatch's async done handler without catching what it returns, so a failure to
- * re-watch (credentials unreadable, say) becomes an unhandled rejection. This one:
- * - asks the server to end the watch after a randomised timeoutSeconds (client-go does the
- *   same) and asks for bookmarks;
- * - ends it itself when no byte arrives for `idleMs` before the response, or for the server's
- *   deadline plus a grace after it (so a silent server costs `idleMs`, a stalled stream minutes);
- * - routes every failure into ListWatch's done callback, whose own rejection goes to `onError`.
- * List calls get their deadline from `listOptions`.
+ * List and watch requests to the API server, with deadlines. client-node's KubeConfig supplies
+ * the server, TLS and credentials (token files, client certificates, exec plugins: it applies
+ * them to each request); the requests themselves are plain HTTP GETs. Its generated API clients
+ * and its ListWatch are not used: loading them means loading every generated model (hundreds of
+ * classes, tens of MiB of RSS on every node) to list four resources, and their watch has no
+ * deadline (the 30 s timeout signal is overwritten before use).
+ * - A list has a deadline on the whole request.
+ * - A watch asks the server to end it after a randomised timeoutSeconds (client-go does the
+ *   same) and asks for bookmarks; it is ended here when no byte arrives for `idleMs` before the
+ *   response, or for the server's deadline plus a grace after it (so a silent server costs
+ *   `idleMs`, a stalled stream minutes). Every way it ends reaches `done` exactly once.
  */
 import http from 'node:http';
 import https from 'node:https';
 import readline from 'node:readline';
-import { KubeConfig, Observable, Watch } from '@kubernetes/client-node';
-import type { ConfigurationOptions } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 
 export interface WatchTimeouts {
   /** Waiting for the response headers (and for any byte of a stream before the server's deadline), ms. */
@@ -29,10 +28,12 @@ export interface WatchTimeouts {
 export const DEFAULT_WATCH_TIMEOUTS: WatchTimeouts = { idleMs: 30000, serverSeconds: [300, 600], graceMs: 30000 };
 export const DEFAULT_LIST_TIMEOUT_MS = 60000;
 
-type Done = (err: unknown) => unknown;
-type Callback = (phase: string, apiObj: unknown, watchObj?: unknown) => unknown;
+/** The largest list response read (a cluster of 5,000 Nodes lists in about 25 MiB). */
+const MAX_LIST_BYTES = 512 * 1024 * 1024;
 
-class HttpStatusError extends Error {
+export type Query = Record<string, string | undefined>;
+
+export class HttpStatusError extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
@@ -41,105 +42,115 @@ class HttpStatusError extends Error {
   }
 }
 
-/** Runs a callback that may return a promise; a throw or a rejection goes to `onError`. */
-function settle(fn: () => unknown, onError: (err: unknown) => void): void {
-  try {
-    const r = fn();
-    if (r instanceof Promise) r.catch(onError);
-  } catch (e) {
-    onError(e);
-  }
+/** Sends GET `path` with the kubeconfig's credentials; resolves with the response (any status). */
+export async function apiGet(kc: KubeConfig, path: string, query: Query, signal: AbortSignal): Promise<http.IncomingMessage> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the kubeconfig');
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+  const opts: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const get = url.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = get(url, { ...opts, method: 'GET', signal, headers: { ...opts.headers, Accept: 'application/json' } });
+    req.on('error', reject);
+    req.on('response', resolve);
+    req.end();
+  });
 }
 
-export class TimedWatch extends Watch {
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly timeouts: WatchTimeouts,
-    private readonly onError: (err: unknown) => void,
-  ) {
-    super(kc);
-  }
-
-  override async watch(path: string, queryParams: Record<string, unknown>, callback: Callback, done: Done): Promise<AbortController> {
-    const controller = new AbortController();
-    let finished = false;
-    let timer: NodeJS.Timeout | undefined;
-    const finish = (err: unknown): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      controller.abort();
-      settle(() => done(err), this.onError);
-    };
-    try {
-      const cluster = this.kc.getCurrentCluster();
-      if (!cluster) throw new Error('no current cluster in the kubeconfig');
-      const url = new URL(cluster.server + path);
-      url.searchParams.set('watch', 'true');
-      url.searchParams.set('allowWatchBookmarks', 'true');
-      const [min, max] = this.timeouts.serverSeconds;
-      const serverSeconds = Math.round(min + Math.random() * (max - min));
-      url.searchParams.set('timeoutSeconds', String(serverSeconds));
-      for (const [k, v] of Object.entries(queryParams ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-      const opts: https.RequestOptions = {};
-      await this.kc.applyToHTTPSOptions(opts);
-      const idle = (ms: number, what: string): void => {
-        clearTimeout(timer);
-        timer = setTimeout(() => finish(new Error(`watch ${path}: ${what}`)), ms);
-        timer.unref();
-      };
-      idle(this.timeouts.idleMs, `no response in ${this.timeouts.idleMs / 1000} s`);
-      const get = url.protocol === 'https:' ? https.request : http.request;
-      const req = get(url, { ...opts, method: 'GET', signal: controller.signal });
-      req.on('error', finish);
-      req.on('response', (res) => {
-        res.on('error', finish);
-        if (res.statusCode !== 200) {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString().slice(0, 1000)));
-          res.on('end', () =>
-            finish(new HttpStatusError(res.statusCode ?? 0, `watch ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)),
-          );
-          return;
-        }
-        // Until the server's own deadline any silence is allowed; after it, a short grace.
-        const deadline = serverSeconds * 1000 + this.timeouts.graceMs;
-        idle(deadline, `stream silent past the server's deadline (${serverSeconds} s)`);
-        const lines = readline.createInterface({ input: res });
-        // readline re-emits its input's errors: unheard, that one would be fatal.
-        lines.on('error', finish);
-        lines.on('line', (line) => {
-          let data: { type?: string; object?: unknown };
-          try {
-            data = JSON.parse(line) as typeof data;
-          } catch {
-            return; // a garbled line: the next event or the relist puts the cache right
-          }
-          settle(() => callback(String(data.type), data.object, data), this.onError);
-        });
-        res.on('end', () => finish(null));
-        res.on('close', () => finish(null));
-      });
-      req.end();
-    } catch (e) {
-      finish(e);
-    }
-    return controller;
-  }
+/** Reads a whole response body, up to `limit` bytes. */
+function readBody(res: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) res.destroy(new Error(`response larger than ${limit} bytes`));
+      else chunks.push(c);
+    });
+    res.on('error', reject);
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
 }
 
-/** Options for a list call through client-node's generated API: a deadline on the whole request. */
-export function listOptions(timeoutMs: number): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx) => {
-          ctx.setSignal(AbortSignal.timeout(timeoutMs));
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (rsp) => new Observable(Promise.resolve(rsp)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
+/** GET `path` as JSON within `timeoutMs`; a status other than 200 rejects with HttpStatusError. */
+export async function listJson(kc: KubeConfig, path: string, query: Query, timeoutMs: number): Promise<unknown> {
+  const res = await apiGet(kc, path, query, AbortSignal.timeout(timeoutMs));
+  const body = await readBody(res, res.statusCode === 200 ? MAX_LIST_BYTES : 4096);
+  if (res.statusCode !== 200) throw new HttpStatusError(res.statusCode ?? 0, `list ${path}: HTTP ${res.statusCode} ${body.slice(0, 200)}`);
+  return JSON.parse(body) as unknown;
+}
+
+export interface WatchEvent {
+  type: string;
+  object: unknown;
+}
+
+/**
+ * Opens a watch on `path` and passes each event to `onEvent` (a garbled line is skipped: the
+ * next event or the relist puts the cache right). `done(null)` when the server ends the stream,
+ * `done(err)` on any failure; the returned controller aborts it (then `done` gets the abort).
+ */
+export function watchStream(
+  kc: KubeConfig,
+  path: string,
+  query: Query,
+  timeouts: WatchTimeouts,
+  onEvent: (e: WatchEvent) => void,
+  done: (err: unknown) => void,
+): AbortController {
+  const controller = new AbortController();
+  let finished = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (err: unknown): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    controller.abort();
+    done(err);
   };
+  const idle = (ms: number, what: string): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => finish(new Error(`watch ${path}: ${what}`)), ms);
+    timer.unref();
+  };
+  const [min, max] = timeouts.serverSeconds;
+  const serverSeconds = Math.round(min + Math.random() * (max - min));
+  idle(timeouts.idleMs, `no response in ${timeouts.idleMs / 1000} s`);
+  const q: Query = { ...query, watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(serverSeconds) };
+  apiGet(kc, path, q, controller.signal).then((res) => {
+    res.on('error', finish);
+    if (res.statusCode !== 200) {
+      readBody(res, 4096).then(
+        (text) => finish(new HttpStatusError(res.statusCode ?? 0, `watch ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)),
+        finish,
+      );
+      return;
+    }
+    // Until the server's own deadline any silence is allowed; after it, a short grace.
+    idle(serverSeconds * 1000 + timeouts.graceMs, `stream silent past the server's deadline (${serverSeconds} s)`);
+    const lines = readline.createInterface({ input: res });
+    // readline re-emits its input's errors: unheard, that one would be fatal.
+    lines.on('error', finish);
+    lines.on('line', (line) => {
+      if (finished) return;
+      let data: { type?: unknown; object?: unknown };
+      try {
+        data = JSON.parse(line) as typeof data;
+      } catch {
+        return;
+      }
+      if (data && typeof data.type === 'string') {
+        try {
+          onEvent({ type: data.type, object: data.object });
+        } catch (e) {
+          finish(e);
+        }
+      }
+    });
+    res.on('end', () => finish(null));
+    res.on('close', () => finish(null));
+  }, finish);
+  return controller;
 }

@@ -183,6 +183,17 @@ export function globalView(s: Speaker): GlobalView {
   return v;
 }
 
+/**
+ * Orders 10.2.0.0/24 before 10.10.0.0/24: runs of digits compare as numbers. Written out rather
+ * than localeCompare(..., { numeric: true }), whose ICU collator data would stay in memory.
+ */
 function comparePrefixes(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+  const x = a.split(/(\d+)/);
+  const y = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    const d = i % 2 === 1 ? Number(x[i]) - Number(y[i]) : 0;
+    return d || (x[i]! < y[i]! ? -1 : 1);
+  }
+  return x.length - y.length;
 }

@@ -2,7 +2,8 @@
  * The API client configuration, as kube-router finds it: --kubeconfig, else the in-cluster
  * service account; --master overrides the server address either way.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+// Only the kubeconfig loader: the package's index would load every generated API model too.
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { AgentConfig } from '../config/agent-config';
 
 export function loadKubeConfig(config: Pick<AgentConfig, 'kubeconfig' | 'master'>): KubeConfig {

@@ -3,60 +3,16 @@
  * it. With --cleanup-config it removes what it set up on this node and exits instead.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { AGENT_OPTIONS, agentConfigFrom } from '../config/agent-config';
-import { createLogger } from '../log';
-import { Agent, hostName } from '../agent/agent';
-import { cleanupDataPlane } from '../dataplane/cleanup';
-
-/** Resolves on the first SIGTERM or SIGINT; a second one while stopping is ignored. */
-function untilSignalled(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const done = (s: NodeJS.Signals): void => {
-      process.removeAllListeners('SIGTERM');
-      process.removeAllListeners('SIGINT');
-      process.on('SIGTERM', () => undefined);
-      process.on('SIGINT', () => undefined);
-      resolve(s);
-    };
-    process.once('SIGTERM', done);
-    process.once('SIGINT', done);
-  });
-}
+import { AGENT_OPTIONS, type AgentArgs } from '../config/agent-config';
 
 export const agentCommand: CommandModule = {
   command: ['$0', 'agent'],
   describe: 'Run the node agent (the default command): pod networking over BGP, kube-bridge and CNI config, pod egress',
   builder: (y: Argv) => y.options(AGENT_OPTIONS),
   handler: async (argv) => {
-    const config = agentConfigFrom(argv as Parameters<typeof agentConfigFrom>[0], hostName);
-    const log = createLogger(config.logLevel, { node: config.nodeName });
-    if (config.cleanupConfig) {
-      const removed = await cleanupDataPlane(config.cniConfPath, config.overlay?.port);
-      log.info({ removed }, 'cleanup done');
-      process.stdout.write(removed.length ? `removed: ${removed.join('; ')}\n` : 'nothing to remove\n');
-      return;
-    }
-    // A bug must not go unnoticed: log it with context and exit non-zero so the DaemonSet restarts us.
-    process.on('uncaughtException', (err) => {
-      log.fatal({ err }, 'uncaught exception; exiting');
-      process.exit(1);
-    });
-    process.on('unhandledRejection', (err) => {
-      log.fatal({ err }, 'unhandled rejection; exiting');
-      process.exit(1);
-    });
-    const agent = new Agent(config, log);
-    await agent.start();
-    const signal = await untilSignalled();
-    log.info(
-      { signal, gracefulRestart: config.gracefulRestart !== undefined },
-      config.gracefulRestart
-        ? 'stopping: closing BGP sessions without NOTIFICATION (graceful restart); kernel routes stay'
-        : 'stopping: sending Cease to every peer; kernel routes stay (forwarding is preserved)',
-    );
-    await agent.stop();
-    // Let the Cease NOTIFICATIONs (if any) leave, then exit even if a peer keeps its side of a socket open.
-    await new Promise((r) => setTimeout(r, 200));
-    process.exit(0);
+    // Loaded on use: see run-agent.ts.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runAgent } = require('./run-agent') as typeof import('./run-agent');
+    await runAgent(argv as unknown as AgentArgs);
   },
 };

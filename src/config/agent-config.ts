@@ -332,12 +332,12 @@ export interface AgentConfig {
   health?: { address?: string; port: number };
 }
 
-type Argv = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
+export type AgentArgs = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
 
 /** Builds the typed, validated configuration from parsed flags. Throws FlagError naming the flag. */
-export function agentConfigFrom(a: Argv, hostname: () => string): AgentConfig {
-  const str = (k: keyof Argv): string | undefined => (a[k] === undefined ? undefined : String(a[k]));
-  const bool = (k: keyof Argv): boolean => a[k] === true;
+export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConfig {
+  const str = (k: keyof AgentArgs): string | undefined => (a[k] === undefined ? undefined : String(a[k]));
+  const bool = (k: keyof AgentArgs): boolean => a[k] === true;
   for (const flag of ['run-firewall'] as const) {
     if (bool(flag)) throw new FlagError(flag, 'is not implemented in kube-router-ts yet; run it with this flag false');
   }

@@ -5,7 +5,7 @@
  * protocol (connected, static, DHCP, another daemon) is refused, never replaced or shadowed.
  * Idempotent: a second run with the same input changes nothing.
  */
-import type { Rtnl, Route } from './rtnl';
+import type { Rtnl, Route, RouteChange } from './rtnl';
 import { MAIN_TABLE } from './rtnl';
 
 /** Our rtnetlink protocol number (RTPROT_*): free in iproute2's rt_protos. */
@@ -98,15 +98,9 @@ export class RouteReconciler {
     }
     const links = desired.some((d) => d.dev) ? new Map((await this.rtnl.links()).map((l) => [l.name, l.index])) : new Map<string, number>();
     const changes: RouteChanges = { added: [], replaced: [], removed: [], failed: [], refused: [], installed: 0 };
-    const attempt = async (dst: string, fn: () => Promise<unknown>): Promise<boolean> => {
-      try {
-        await fn();
-        return true;
-      } catch (e) {
-        changes.failed.push({ dst, error: (e as Error).message });
-        return false;
-      }
-    };
+    // Every change goes to the kernel in one batched call; results come back per route.
+    const batch: RouteChange[] = [];
+    const existed: boolean[] = [];
     const want = new Set<string>();
     for (const d of desired) {
       const table = d.table ?? MAIN_TABLE;
@@ -133,16 +127,29 @@ export class RouteReconciler {
       if (d.gateway) r.gateway = d.gateway;
       if (oif !== undefined) r.oif = oif;
       if (d.src) r.src = d.src;
-      this.echoes.expect(d.dst);
-      if (await attempt(d.dst, () => this.rtnl.replaceRoute(r))) (have ? changes.replaced : changes.added).push(d.dst);
-      else this.echoes.cancel(d.dst);
+      batch.push({ op: 'replace', route: r });
+      existed.push(have !== undefined);
     }
     for (const [key, r] of current) {
       if (want.has(key) || !prune) continue;
-      this.echoes.expect(r.dst);
-      if (await attempt(r.dst, () => this.rtnl.deleteRoute(r))) changes.removed.push(r.dst);
-      else this.echoes.cancel(r.dst);
+      batch.push({ op: 'delete', route: r });
+      existed.push(true);
     }
+    for (const c of batch) this.echoes.expect(c.route.dst);
+    let results: (Error | undefined)[];
+    try {
+      results = await this.rtnl.changeRoutes(batch);
+    } catch (e) {
+      results = batch.map(() => e as Error);
+    }
+    batch.forEach((c, i) => {
+      const err = results[i];
+      if (err) {
+        this.echoes.cancel(c.route.dst);
+        changes.failed.push({ dst: c.route.dst, error: err.message });
+      } else if (c.op === 'delete') changes.removed.push(c.route.dst);
+      else (existed[i] ? changes.replaced : changes.added).push(c.route.dst);
+    });
     changes.installed = current.size + changes.added.length - changes.removed.length;
     return changes;
   }

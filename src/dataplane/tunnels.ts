@@ -149,7 +149,7 @@ export class TunnelReconciler {
           up: l.up,
         };
       })
-      .sort((x, y) => x.name.localeCompare(y.name));
+      .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   }
 
   /** Makes our tunnels the desired ones; with `prune` false, extra tunnels stay (restart, not converged). */

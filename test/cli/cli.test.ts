@@ -45,6 +45,37 @@ describe('kube-router-ts CLI', () => {
     expect((await run(process.execPath, [bundle, 'lab', '--help'])).stdout).toMatch(/lab up/);
   });
 
+  it('--version and --help load neither the agent nor the Kubernetes client, nor any BGP code', async () => {
+    // Every module the program requires, recorded by a preloaded hook (the tsc output: one file per module).
+    const hook = path.join(dir, 'record-requires.js');
+    fs.writeFileSync(
+      hook,
+      `const M = require('module'); const load = M._load; const seen = [];
+       M._load = function (req, parent) { seen.push(req + ' <- ' + (parent && parent.filename)); return load.apply(this, arguments); };
+       process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'requires.txt'))}, seen.join('\\n')));`,
+    );
+    for (const args of [['--version'], ['--help'], ['speaker', '--help'], ['bgp', '--help']]) {
+      const out = path.join(dir, 'requires.txt');
+      const r = await run(process.execPath, ['--require', hook, CLI, ...args]);
+      expect(r.stdout.length).toBeGreaterThan(0);
+      const loaded = fs.readFileSync(out, 'utf8');
+      expect(loaded).toMatch(/yargs/);
+      expect(loaded).not.toMatch(/@kubernetes|run-agent|run-speaker|agent\/agent|controllers\/|\.\.\/\.\.\/bgp|pino|zod/);
+    }
+  });
+
+  it('the bundle leaves out what the agent never runs: generated API models, node-fetch, a second js-yaml', () => {
+    const text = fs.readFileSync(path.resolve(CLI, '../../../kube-router-ts.js'), 'utf8');
+    // Class names of client-node's generated models and node-fetch's URL stack, present whenever those are bundled.
+    for (const absent of ['V1PersistentVolumeClaimSpec', 'CoreV1ApiRequestFactory', 'whatwg-url', 'tr46'])
+      expect(text.includes(absent)).toBe(false);
+    expect(text.match(/function loadDocuments\b/g)).toHaveLength(1);
+    // ASCII only: V8 keeps the source of a file with one non-ASCII character as two bytes per character.
+    expect(/[^\x00-\x7f]/.test(text)).toBe(false);
+    // The kubeconfig loader and credential plugins are there.
+    expect(text).toMatch(/loadFromCluster/);
+  });
+
   it('says how to fix a missing admin socket', async () => {
     const r = await cli('bgp', 'neighbors', '--socket', path.join(dir, 'none.sock'));
     expect(r.code).toBe(1);

@@ -170,8 +170,8 @@ describe('Dockerfile', () => {
     }
     for (const m of text.matchAll(/^COPY --from=build \/src\/(\S+) \S+$/gm)) expect(fs.existsSync(path.join(ROOT, m[1]!))).toBe(true);
     const entry = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(text)![1]!) as string[];
-    expect(entry[1]).toBe('/opt/kube-router-ts/dist/src/cli/main.js');
-    expect(fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js'))).toBe(true);
+    expect(entry[1]).toBe('/opt/kube-router-ts/dist/kube-router-ts.js');
+    expect(fs.existsSync(path.join(ROOT, 'dist/kube-router-ts.js'))).toBe(true);
   });
 
   it('installs Debian packages that exist, including the CNI plugins the init container copies', async () => {

@@ -127,12 +127,44 @@ describe('data path reconcilers in a namespace', () => {
         { dst: '10.233.72.0/24', dev: 'tun-nowhere' },
       ]);
       expect(r.added).toEqual(['10.233.71.0/24']);
-      expect(r.failed.map((f) => f.dst)).toEqual(['10.233.70.0/24', '10.233.72.0/24']);
+      expect(r.failed.map((f) => f.dst).sort()).toEqual(['10.233.70.0/24', '10.233.72.0/24']);
       expect(r.failed.find((f) => f.dst === '10.233.72.0/24')!.error).toBe('no interface tun-nowhere');
       expect(r.failed.find((f) => f.dst === '10.233.70.0/24')!.error).toMatch(/unreachable|ENETUNREACH|-101/i);
       expect(r.installed).toBe(1);
       expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.71.0/24 via 192.168.50.71 dev eth0 \n');
       expect(await reconcileRoutes([])).toMatchObject({ removed: ['10.233.71.0/24'], failed: [] });
+    });
+
+    it('sends hundreds of changes in batched requests, with each route its own result: refusals in several batches, IPv6, device and table routes', async () => {
+      await ns.ip('-6', 'addr', 'add', 'fd00:50::50/64', 'dev', 'eth0', 'nodad');
+      const desired: DesiredRoute[] = Array.from({ length: 700 }, (_, i) => ({
+        dst: `10.234.${i >> 8}.${i & 255}/32`,
+        gateway: '192.168.50.9',
+      }));
+      // Unreachable gateways, landing in the first, second and third batch of 256.
+      const refused = ['10.235.1.0/24', '10.235.2.0/24', '10.235.3.0/24'];
+      refused.forEach((dst, k) => desired.splice([10, 300, 690][k]!, 0, { dst, gateway: '172.31.99.1' }));
+      desired.push(
+        { dst: 'fd00:99::/64', gateway: 'fd00:50::9' },
+        { dst: '10.236.0.0/24', dev: 'eth0' },
+        { dst: '10.237.0.0/24', gateway: '192.168.50.9', table: 1000 },
+      );
+      const r = await reconcileRoutes(desired);
+      expect(r.failed.map((f) => f.dst)).toEqual(refused);
+      expect(r.failed.every((f) => /ENETUNREACH/.test(f.error))).toBe(true);
+      expect(r.added).toHaveLength(703);
+      expect(r.installed).toBe(703);
+      const lines = async (...args: string[]) => (await sh('ip', ...args)).split('\n').filter(Boolean);
+      expect(await lines('route', 'show', 'proto', '44')).toHaveLength(701);
+      expect(await lines('route', 'show', '10.236.0.0/24')).toEqual(['10.236.0.0/24 dev eth0 proto 44 scope link ']);
+      expect(await lines('-6', 'route', 'show', 'proto', '44')).toEqual(['fd00:99::/64 via fd00:50::9 dev eth0 metric 1024 pref medium']);
+      expect(await lines('route', 'show', 'table', '1000', 'proto', '44')).toEqual(['10.237.0.0/24 via 192.168.50.9 dev eth0 ']);
+      expect(await reconcileRoutes(desired)).toMatchObject({ added: [], replaced: [], removed: [], installed: 703 });
+      const removed = await reconcileRoutes([]);
+      expect(removed).toMatchObject({ failed: [], installed: 0 });
+      expect(removed.removed).toHaveLength(703);
+      expect(await lines('route', 'show', 'table', 'all', 'proto', '44')).toEqual([]);
+      expect(await lines('-6', 'route', 'show', 'table', 'all', 'proto', '44')).toEqual([]);
     });
 
     it('serves concurrent callers on one socket (the kernel allows one dump at a time per socket)', async () => {

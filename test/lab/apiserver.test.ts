@@ -1,19 +1,18 @@
 /**
  * The embedded API server speaks the real protocol: REST semantics, watch streams that resume
  * from a resourceVersion, 410 after compaction, bookmarks, selector transitions; and our
- * Informer (client-node's ListWatch underneath) rides through dropped watches, 410s and the
+ * Informer (client-node's KubeConfig for credentials, its own list and watch) rides through dropped watches, 410s and the
  * server going away, without losing or duplicating state.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
-import { CoreV1Api, KubeConfig, V1Node } from '@kubernetes/client-node';
+import { KubeConfig, V1Node } from '@kubernetes/client-node';
 import { ApiServer } from '../../lab/apiserver/server';
 import { RESOURCES } from '../../lab/apiserver/resources';
 import { makeApiCredentials, renderKubeconfig } from '../../lab/apiserver/tls';
 import { Informer } from '../../controllers/informer';
-import { listOptions } from '../../controllers/watch';
 import { until } from '../../lab/wait';
 
 jest.setTimeout(60000);
@@ -223,7 +222,7 @@ describe('embedded API server', () => {
     await request('DELETE', '/api/v1/nodes/c1');
   });
 
-  describe('Informer over client-node', () => {
+  describe('Informer (list and watch, credentials from client-node)', () => {
     let informer: Informer<V1Node>;
     const names = () =>
       informer
@@ -232,12 +231,10 @@ describe('embedded API server', () => {
         .sort();
 
     beforeAll(async () => {
-      const api = kc.makeApiClient(CoreV1Api);
       for (const n of ['i1', 'i2', 'i3']) await request('POST', '/api/v1/nodes', node(n));
       informer = new Informer<V1Node>(kc, {
         name: 'nodes',
         path: '/api/v1/nodes',
-        list: () => api.listNode(),
         backoff: () => 200,
         log: quiet,
       });
@@ -306,11 +303,10 @@ describe('embedded API server', () => {
 
     it('a server that accepts and never answers: lists and watches time out, the informer retries and recovers', async () => {
       // Short deadlines so the test does not wait a minute: the same code with the defaults.
-      const api = kc.makeApiClient(CoreV1Api);
       const timed = new Informer<V1Node>(kc, {
         name: 'nodes',
         path: '/api/v1/nodes',
-        list: () => api.listNode({}, listOptions(500)),
+        listTimeoutMs: 500,
         backoff: () => 100,
         watchTimeouts: { idleMs: 500, serverSeconds: [1, 1], graceMs: 500 },
         log: quiet,
@@ -339,6 +335,46 @@ describe('embedded API server', () => {
         server.hang(false);
         await timed.stop();
         if (timed.list().some((n) => n.metadata?.name === 'hang1')) server.store.delete(nodesResource(), undefined, 'hang1');
+      }
+    });
+
+    it('caches what its label selector matches, without managedFields or what its transform drops', async () => {
+      const managedFields = [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:metadata': {} } }];
+      await request('POST', '/api/v1/nodes', node('sel1', { labels: { role: 'edge' }, managedFields }));
+      await request('POST', '/api/v1/nodes', node('sel2', { labels: { role: 'core' }, managedFields }));
+      const edge = new Informer<V1Node>(kc, {
+        name: 'nodes',
+        path: '/api/v1/nodes',
+        labelSelector: 'role=edge',
+        transform: (n) => ({ ...n, status: undefined }),
+        backoff: () => 200,
+        log: quiet,
+      });
+      try {
+        await edge.start();
+        expect(edge.list().map((n) => n.metadata!.name)).toEqual(['sel1']);
+        expect(edge.get('sel1')!.metadata!.managedFields).toBeUndefined();
+        // Watched changes go through the same trimming; one leaving the selector is deleted.
+        await request(
+          'PATCH',
+          '/api/v1/nodes/sel2',
+          { metadata: { labels: { role: 'edge' } } },
+          { 'content-type': 'application/merge-patch+json' },
+        );
+        await until(() => edge.get('sel2') !== undefined, 5000);
+        expect(edge.get('sel2')!.metadata!.managedFields).toBeUndefined();
+        await request(
+          'PATCH',
+          '/api/v1/nodes/sel1',
+          { metadata: { labels: { role: 'core' } } },
+          { 'content-type': 'application/merge-patch+json' },
+        );
+        await until(() => edge.get('sel1') === undefined, 5000);
+        expect(edge.lists).toBe(1);
+      } finally {
+        await edge.stop();
+        await request('DELETE', '/api/v1/nodes/sel1');
+        await request('DELETE', '/api/v1/nodes/sel2');
       }
     });
 

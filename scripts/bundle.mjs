@@ -1,0 +1,54 @@
+// Builds a single-file program from tsc's output: node scripts/bundle.mjs ENTRY OUTFILE.
+// The agent runs from this bundle because only a bundle can leave out what it never executes:
+// - client-node's kubeconfig loader (config.js) imports its generated index for makeApiClient()
+//   and node-fetch for Headers; both are pointed at small stand-ins (see each file), so every
+//   generated API and model, node-fetch, whatwg-url and tr46 stay out;
+// - one copy of js-yaml (client-node imports its ESM build, the agent its CommonJS one);
+// - the output is ASCII: one non-ASCII character in a comment makes V8 hold the whole source
+//   as a two-byte string (twice the memory, for as long as the process lives).
+// test/cli checks the result.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const [entry, outfile] = process.argv.slice(2);
+if (!entry || !outfile) {
+  console.error('usage: node scripts/bundle.mjs ENTRY OUTFILE');
+  process.exit(2);
+}
+
+const fromConfigJs = (args) => /@kubernetes[/\\]client-node[/\\]dist[/\\]config\.js$/.test(args.importer);
+const standIns = {
+  name: 'stand-ins',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) =>
+      fromConfigJs(args) ? { path: path.join(here, 'client-node-gen.mjs') } : undefined,
+    );
+    build.onResolve({ filter: /^node-fetch$/ }, (args) =>
+      fromConfigJs(args) ? { path: path.join(here, 'node-fetch-headers.mjs') } : undefined,
+    );
+    build.onResolve({ filter: /^js-yaml$/ }, () => ({ path: path.join(here, '..', 'node_modules', 'js-yaml', 'dist', 'js-yaml.mjs') }));
+  },
+};
+
+const result = await esbuild.build({
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['netlink'],
+  keepNames: true,
+  logLevel: 'warning',
+  plugins: [standIns],
+  write: false,
+  metafile: true,
+});
+for (const file of result.outputFiles) {
+  const ascii = file.text.replace(/[^ -~\t\n\r]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  fs.writeFileSync(file.path, ascii, { mode: 0o755 });
+}
+if (process.env.BUNDLE_META) fs.writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));

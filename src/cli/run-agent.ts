@@ -1,0 +1,57 @@
+/**
+ * The agent's run: everything `kube-router-ts [flags]` does once its flags parsed. Required by
+ * agent.ts only when the command runs, so --version and --help never load the agent (nor the
+ * Kubernetes client under it).
+ */
+import { agentConfigFrom, type AgentArgs } from '../config/agent-config';
+import { createLogger } from '../log';
+import { Agent, hostName } from '../agent/agent';
+import { cleanupDataPlane } from '../dataplane/cleanup';
+
+/** Resolves on the first SIGTERM or SIGINT; a second one while stopping is ignored. */
+function untilSignalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const done = (s: NodeJS.Signals): void => {
+      process.removeAllListeners('SIGTERM');
+      process.removeAllListeners('SIGINT');
+      process.on('SIGTERM', () => undefined);
+      process.on('SIGINT', () => undefined);
+      resolve(s);
+    };
+    process.once('SIGTERM', done);
+    process.once('SIGINT', done);
+  });
+}
+
+export async function runAgent(argv: AgentArgs): Promise<void> {
+  const config = agentConfigFrom(argv, hostName);
+  const log = createLogger(config.logLevel, { node: config.nodeName });
+  if (config.cleanupConfig) {
+    const removed = await cleanupDataPlane(config.cniConfPath, config.overlay?.port);
+    log.info({ removed }, 'cleanup done');
+    process.stdout.write(removed.length ? `removed: ${removed.join('; ')}\n` : 'nothing to remove\n');
+    return;
+  }
+  // A bug must not go unnoticed: log it with context and exit non-zero so the DaemonSet restarts us.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled rejection; exiting');
+    process.exit(1);
+  });
+  const agent = new Agent(config, log);
+  await agent.start();
+  const signal = await untilSignalled();
+  log.info(
+    { signal, gracefulRestart: config.gracefulRestart !== undefined },
+    config.gracefulRestart
+      ? 'stopping: closing BGP sessions without NOTIFICATION (graceful restart); kernel routes stay'
+      : 'stopping: sending Cease to every peer; kernel routes stay (forwarding is preserved)',
+  );
+  await agent.stop();
+  // Let the Cease NOTIFICATIONs (if any) leave, then exit even if a peer keeps its side of a socket open.
+  await new Promise((r) => setTimeout(r, 200));
+  process.exit(0);
+}
