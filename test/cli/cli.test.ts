@@ -71,7 +71,7 @@ describe('kube-router-ts CLI', () => {
       expect(text.includes(absent)).toBe(false);
     expect(text.match(/function loadDocuments\b/g)).toHaveLength(1);
     // ASCII only: V8 keeps the source of a file with one non-ASCII character as two bytes per character.
-    expect(/[^\x00-\x7f]/.test(text)).toBe(false);
+    expect(/[^\t\n\r -~]/.test(text)).toBe(false);
     // The kubeconfig loader and credential plugins are there.
     expect(text).toMatch(/loadFromCluster/);
   });
