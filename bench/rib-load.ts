@@ -82,6 +82,8 @@ const receivers: Receiver[] = [
       );
       // BENCH_PROFILE=DIR writes a CPU profile of the speaker there (open it in Chrome DevTools).
       const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+      // BENCH_HEAP=DIR: a heap snapshot of the speaker once the routes are in, written there.
+      if (process.env.BENCH_HEAP) prof.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP}`);
       const child: ChildProcess = ns.spawn(process.execPath, [...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'], {
         logFile: path.join(dir, 'speaker.log'),
       });
@@ -288,7 +290,12 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
     );
     const t2 = Date.now();
     await sleep(500);
-    return { name: r.name, setupMs: t0 - connectedAt, toRib: (t1 - t0) / 1000, toSecondPeer: (t2 - t0) / 1000, rss: rssMiB(recv.pid()) };
+    const rss = rssMiB(recv.pid());
+    if (process.env.BENCH_HEAP && r.name === 'kube-router-ts') {
+      process.kill(recv.pid(), 'SIGUSR2');
+      await sleep(20000);
+    }
+    return { name: r.name, setupMs: t0 - connectedAt, toRib: (t1 - t0) / 1000, toSecondPeer: (t2 - t0) / 1000, rss };
   } finally {
     recv?.stop();
     for (const b of birds) b.stop();

@@ -67,6 +67,7 @@ export interface AgentStatusView {
   stateSource?: 'api' | 'saved';
   notInstalled?: { prefix: string; peer?: string; reason: string }[];
   tasks?: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number }[];
+  memory?: { rss: number; heapUsed: number };
 }
 
 export const stateFile = (dir: string): string => path.join(dir, 'lab.json');

@@ -29,6 +29,8 @@ export interface LabNodeStatus {
   health?: { healthy: boolean; problems: string[] };
   /** The pods the agent sees on its node (its Pods informer). */
   localPods: AgentStatusView['localPods'];
+  /** The agent's resident memory, bytes, as it reports it. */
+  rss?: number;
 }
 
 export interface PingResult {
@@ -108,6 +110,7 @@ async function nodeStatus(lab: Lab, n: Lab['state']['nodes'][number]): Promise<L
   s.advertisedVips = st.advertisedVips.map((v) => v.prefix);
   s.localPods = st.localPods;
   if (st.health) s.health = st.health;
+  if (st.memory) s.rss = st.memory.rss;
   if (!st.ready) {
     s.error = 'the agent is up but not peering: no Node object for it (deleted?) or no address on it';
     return s;
@@ -145,13 +148,14 @@ export function formatLabStatus(s: LabStatus, lab: Lab): string {
   const roles = s.nodes.some((n) => n.role !== 'mesh');
   lines.push(
     table([
-      ['NAME', ...(roles ? ['ROLE'] : []), 'IP', 'POD CIDR', 'AGENT', 'HEALTH', 'SESSIONS', 'ROUTES', 'TUNNELS'],
+      ['NAME', ...(roles ? ['ROLE'] : []), 'IP', 'POD CIDR', 'AGENT', 'RSS', 'HEALTH', 'SESSIONS', 'ROUTES', 'TUNNELS'],
       ...s.nodes.map((n) => [
         n.name,
         ...(roles ? [n.role] : []),
         [n.ip, n.ip6].filter(Boolean).join(' '),
         [n.podCidr, n.podCidr6].filter(Boolean).join(' '),
         n.agent,
+        n.rss === undefined ? '-' : `${(n.rss / 2 ** 20).toFixed(0)} MiB`,
         n.health ? (n.health.healthy ? 'ok' : 'FAILING') : '-',
         `${n.sessions.filter((x) => x.state === 'Established').length}/${n.sessions.length} up`,
         String(n.routes.length),

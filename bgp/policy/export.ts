@@ -6,7 +6,7 @@
  */
 import type { Family } from '../codec/constants';
 import { containsAs, prepend } from '../rib/as-path';
-import type { Path, PathAttributes } from '../rib/path';
+import { omitAttrs, type Path, type PathAttributes } from '../rib/path';
 import { DEFAULT_LOCAL_PREF } from '../rib/decision';
 
 export interface ExportTarget {
@@ -40,21 +40,19 @@ export function exportPath(path: Path, target: ExportTarget, local: ExportLocal)
     if (containsAs(a.asPath, target.asn)) return undefined;
     const nextHop = target.nextHop(path.family);
     if (!nextHop) return undefined;
-    const out: PathAttributes = { ...a, asPath: prepend(a.asPath, local.asn), nextHop };
-    delete out.linkLocalNextHop;
-    delete out.localPref;
-    delete out.originatorId;
-    delete out.clusterList;
     // RFC 4271 5.1.4: a MED received from one AS is not passed to another.
-    if (src) delete out.med;
+    const out = omitAttrs(a, ['linkLocalNextHop', 'localPref', 'originatorId', 'clusterList', ...(src ? (['med'] as const) : [])]);
+    out.asPath = prepend(a.asPath, local.asn);
+    out.nextHop = nextHop;
     return out;
   }
 
   // iBGP: keep the AS path and the eBGP next hop (RFC 4271 5.1.3); ours for our own routes.
   const nextHop = src && a.nextHop ? a.nextHop : target.nextHop(path.family);
   if (!nextHop) return undefined;
-  const out: PathAttributes = { ...a, nextHop, localPref: a.localPref ?? DEFAULT_LOCAL_PREF };
-  delete out.linkLocalNextHop;
+  const out = omitAttrs(a, ['linkLocalNextHop']);
+  out.nextHop = nextHop;
+  out.localPref = a.localPref ?? DEFAULT_LOCAL_PREF;
   if (reflect) {
     // RFC 4456 8: who put the route into the AS, and each cluster it went through.
     out.originatorId = a.originatorId ?? src.routerId;

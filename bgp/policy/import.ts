@@ -10,7 +10,7 @@ import type { ReceivedUpdate } from '../codec/messages';
 import type { Attribute } from '../codec/attributes';
 import { containsAs, firstAs, mergeAs4Path } from '../rib/as-path';
 import { parseIp } from '../../net';
-import { fromWire, PathAttributes, PeerRef } from '../rib/path';
+import { fromWire, omitAttrs, PathAttributes, PeerRef } from '../rib/path';
 import type { RouteInput } from '../rib/rib';
 
 export interface ImportContext {
@@ -93,13 +93,8 @@ function baseAttributes(attrs: readonly Attribute[], ctx: ImportContext): PathAt
     const as4Agg = attrs.find((x) => x.kind === 'as4Aggregator');
     if (as4Agg?.kind === 'as4Aggregator' && a.aggregator?.asn === AS_TRANS) a.aggregator = { asn: as4Agg.asn, address: as4Agg.address };
   }
-  if (!ctx.peer.ibgp) {
-    // RFC 7606 7.5 and RFC 4456 8: LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST mean nothing across ASes.
-    delete a.localPref;
-    delete a.originatorId;
-    delete a.clusterList;
-  }
-  return a;
+  // RFC 7606 7.5 and RFC 4456 8: LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST mean nothing across ASes.
+  return ctx.peer.ibgp ? a : omitAttrs(a, ['localPref', 'originatorId', 'clusterList']);
 }
 
 /** The next hop of one family: NEXT_HOP for classic IPv4 NLRI, else that family's MP_REACH. */

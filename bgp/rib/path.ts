@@ -151,7 +151,7 @@ export function toWire(a: PathAttributes, as4 = true): Attribute[] {
  */
 export function attributesKey(a: PathAttributes): string {
   let k = `${a.origin}|${a.nextHop}|${a.linkLocalNextHop ?? ''}|${a.med ?? ''}|${a.localPref ?? ''}|${a.atomicAggregate ? 1 : 0}|`;
-  for (const s of a.asPath) k += `${s.type}:${s.asns.join(',')};`;
+  k += asPathKey(a.asPath);
   if (a.aggregator) k += `|ag${a.aggregator.asn}@${a.aggregator.address}`;
   if (a.communities) k += `|c${a.communities.join(',')}`;
   if (a.extendedCommunities) k += `|x${a.extendedCommunities.map((c) => c.toString('hex')).join(',')}`;
@@ -160,4 +160,21 @@ export function attributesKey(a: PathAttributes): string {
   if (a.clusterList) k += `|cl${a.clusterList.join(',')}`;
   if (a.unknown) k += `|u${a.unknown.map((u) => `${u.flags}.${u.code}.${u.value.toString('hex')}`).join(',')}`;
   return k;
+}
+
+/** The AS path as text: equal paths, equal keys (interning). */
+export function asPathKey(segments: readonly AsPathSegment[]): string {
+  let k = '';
+  for (const s of segments) k += `${s.type}:${s.asns.join(',')};`;
+  return k;
+}
+
+/**
+ * A copy of `a` without the attributes in `drop`. Built rather than `delete`d: deleting a
+ * property turns an object into a slow hash table, about 400 bytes more for every route.
+ */
+export function omitAttrs(a: PathAttributes, drop: readonly (keyof PathAttributes)[]): PathAttributes {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(a)) if (!drop.includes(k as keyof PathAttributes)) out[k] = a[k as keyof PathAttributes];
+  return out as unknown as PathAttributes;
 }

@@ -41,6 +41,8 @@ export interface OutboundContext {
   clusterId?: string;
   exportPolicy?: (path: Path, peer: Peer) => ExportDecision;
   log: Logger;
+  /** The shared copy of an advertisement (equal attributes, one object for every route and peer). */
+  intern?: (a: Advertised) => Advertised;
   /** False once this session has ended: a flush scheduled before then does nothing. */
   current: () => boolean;
 }
@@ -77,11 +79,15 @@ export class Outbound {
     if (adv === undefined) {
       const attrs = exportPath(best, this.target, { asn: this.ctx.asn, ...(this.ctx.clusterId ? { clusterId: this.ctx.clusterId } : {}) });
       adv = attrs ? advertised(attrs) : null;
+      if (adv && this.ctx.intern) adv = this.ctx.intern(adv);
       // Paths of one UPDATE and family share an attribute object (same source, same family), so
       // the export result is the same for all of them; ours are per prefix and not cached.
       if (best.source) this.out.exportCache.set(best.attrs, adv);
     }
-    if (adv && decision && (decision.communities?.length || decision.prepend || decision.nextHop)) adv = withPolicy(adv, decision, prefix);
+    if (adv && decision && (decision.communities?.length || decision.prepend || decision.nextHop)) {
+      adv = withPolicy(adv, decision, prefix);
+      if (this.ctx.intern) adv = this.ctx.intern(adv);
+    }
     this.out.set(prefix, adv ?? undefined);
   }
 

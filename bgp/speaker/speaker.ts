@@ -19,6 +19,9 @@ import { Rib, BestChange } from '../rib/rib';
 import type { Path, PathAttributes, PeerRef } from '../rib/path';
 import { familyOfPrefix } from '../rib/path';
 import { importUpdate } from '../policy/import';
+import { AttributeCache } from '../rib/attr-cache';
+import { Interner } from '../rib/intern';
+import type { Advertised } from './adj-rib-out';
 import type { ExportTarget } from '../policy/export';
 import { ExportDecision, Outbound } from './outbound';
 import { GracefulRestart } from './graceful-restart';
@@ -108,6 +111,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly peers = new Map<string, Peer>();
   private readonly sessions = new Map<string, Session>();
   private readonly gr: GracefulRestart;
+  /** Received attribute sets and AS paths, shared between routes; and what we advertise, shared between peers. */
+  private readonly attrCache = new AttributeCache();
+  private readonly advertisements = new Interner<Advertised>();
+  /** One PeerRef per peer session, shared by all its paths. */
+  private readonly peerRefs = new WeakMap<Peer, PeerRef>();
   private readonly listener: Listener;
   private readonly log: Logger;
   private readonly local: LocalSettings;
@@ -275,6 +283,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   private peerRef(peer: Peer): PeerRef {
+    const cached = this.peerRefs.get(peer);
+    if (cached && cached.routerId === (peer.negotiated?.peerRouterId ?? '0.0.0.0') && !!cached.client === this.isClient(peer))
+      return cached;
     const ref: PeerRef = {
       address: peer.address,
       asn: peer.settings.asn,
@@ -282,6 +293,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       ibgp: peer.ibgp,
     };
     if (this.isClient(peer)) ref.client = true;
+    this.peerRefs.set(peer, ref);
     return ref;
   }
 
@@ -324,6 +336,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       ...(clusterId ? { clusterId } : {}),
       exportPolicy: this.options.exportPolicy,
       log: this.log,
+      intern: (a) => this.advertisements.intern(a.key, a),
       current: () => this.sessions.get(peer.address)?.outbound === outbound,
     });
     this.sessions.set(peer.address, { peer, outbound, eorReceived: new Set(), limitWarned: new Set(), notes: new Map() });
@@ -356,6 +369,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (result.routes.length) {
       // Checked before the routes go in: what is over the limit never reaches the RIB or other peers.
       if (session && !this.withinPrefixLimit(session, result.routes)) return;
+      this.attrCache.internRoutes(result.routes);
       this.rib.apply(this.peerRef(peer), this.options.importPolicy ? result.routes.map((r) => this.judge(peer, r)) : result.routes);
     }
     if (result.endOfRib) {

@@ -59,6 +59,8 @@ export interface AgentStatus {
   stateSource?: 'api' | 'saved';
   tasks: { name: string; runs: number; errors: number; lastError?: string; lastSuccessAt?: number; lastDurationMs: number }[];
   health: HealthReport;
+  /** The process's memory now, bytes: resident set, and the JavaScript heap in use. */
+  memory: { rss: number; heapUsed: number };
 }
 
 /** How long after start the agent waits for the API server before using the saved state. */
@@ -446,6 +448,7 @@ export class Agent {
         return v;
       }),
       health: this.health(),
+      memory: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed },
     };
     const ip = local && primaryIp(local, this.config);
     if (ip) s.nodeIp = ip;

@@ -133,7 +133,9 @@ describe('lab: 3 nodes and a ToR', () => {
     const ok = await cli('lab', 'status', `--dir=${DIR}`);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/OK: 30 of 30 pod pairs reach each other/);
-    expect(ok.stdout).toMatch(/node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +ok +3\/3 up +2/);
+    // Each agent's resident memory, as it reports it (the benchmark in bench/agent-footprint.ts measures it).
+    expect(ok.stdout).toMatch(/node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +\d+ MiB +ok +3\/3 up +2/);
+    for (const n of ['node2', 'node3']) expect(ok.stdout).toMatch(new RegExp(`${n} +\\S+ +\\S+ +up +\\d+ MiB +ok`));
     // The Pods informer of each agent sees its node's pods, Running and ready.
     expect(ok.stdout).toMatch(/node2-pod1 +node2 +10\.244\.2\.2 +Running, ready/);
     expect(ok.stdout).not.toMatch(/not seen/);
