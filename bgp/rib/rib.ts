@@ -6,8 +6,17 @@
 import { EventEmitter } from 'node:events';
 import type { Family } from '../codec/constants';
 import { BestPathReason, selectBest } from './decision';
+import type { AsPathSegment } from '../codec/attributes';
 import type { Path, PathAttributes, PeerRef } from './path';
-import { familyOfPrefix } from './path';
+import { asPathKey, attributesKey, familyOfPrefix } from './path';
+import { Interner } from './intern';
+
+/** An interned attribute set and how many paths hold it. */
+interface SharedSet {
+  attrs: PathAttributes;
+  key: string;
+  refs: number;
+}
 
 /** Key of the local "peer" that originated routes live under. */
 export const LOCAL_SOURCE = '';
@@ -41,6 +50,15 @@ export class Rib extends EventEmitter {
   private readonly loc = new Map<string, Destination>();
   /** Adj-RIB-In sizes per source and family, kept as paths come and go (max-prefix checks them per UPDATE). */
   private readonly sizes = new Map<string, Record<Family, number>>();
+  /**
+   * Attribute sets, interned as BIRD's rta cache does: every path with equal attributes holds
+   * one object (routes of one UPDATE already shared one; this shares them across UPDATEs and
+   * peers), counted so that a set leaves with its last path. AS paths are interned too (weakly:
+   * sets that differ only in a MED, say, share one).
+   */
+  private readonly setsByKey = new Map<string, SharedSet>();
+  private readonly sets = new Map<PathAttributes, SharedSet>();
+  private readonly asPaths = new Interner<AsPathSegment[]>();
 
   constructor(private readonly localAsn: number) {
     super();
@@ -56,11 +74,14 @@ export class Rib extends EventEmitter {
     }
     const now = Date.now();
     const changes: BestChange[] = [];
+    // The shared set of each attribute object in this batch, looked up once per object.
+    const memo = new Map<PathAttributes, SharedSet>();
     for (const r of routes) {
       const old = table.get(r.prefix);
       let path: Path | undefined;
       if (r.attrs) {
-        path = { prefix: r.prefix, family: familyOfPrefix(r.prefix), attrs: r.attrs, source, since: now, accepted: r.accepted ?? true };
+        const attrs = this.acquire(r.attrs, memo);
+        path = { prefix: r.prefix, family: familyOfPrefix(r.prefix), attrs, source, since: now, accepted: r.accepted ?? true };
         if (r.rejectReason) path.rejectReason = r.rejectReason;
         table.set(r.prefix, path);
         if (!old) this.count(key, path.family, 1);
@@ -70,6 +91,7 @@ export class Rib extends EventEmitter {
       } else {
         continue;
       }
+      if (old) this.release(old.attrs);
       const change = this.replace(r.prefix, old, path);
       if (change) changes.push(change);
     }
@@ -89,6 +111,7 @@ export class Rib extends EventEmitter {
       if (family && old.family !== family) continue;
       table.delete(prefix);
       this.count(address, old.family, -1);
+      this.release(old.attrs);
       const change = this.replace(prefix, old, undefined);
       if (change) changes.push(change);
     }
@@ -116,6 +139,36 @@ export class Rib extends EventEmitter {
   /** Paths a source sent us of one family, accepted or not (what max-prefix limits). */
   received(address: string, family: Family): number {
     return this.sizes.get(address)?.[family] ?? 0;
+  }
+
+  /** Distinct attribute sets held by paths. */
+  get attributeSets(): number {
+    return this.setsByKey.size;
+  }
+
+  /** The shared copy of `a`, counted once more. `a` must not change afterwards. */
+  private acquire(a: PathAttributes, memo: Map<PathAttributes, SharedSet>): PathAttributes {
+    let set = memo.get(a) ?? this.sets.get(a);
+    if (!set) {
+      const key = attributesKey(a);
+      set = this.setsByKey.get(key);
+      if (!set) {
+        a.asPath = this.asPaths.intern(asPathKey(a.asPath), a.asPath);
+        set = { attrs: a, key, refs: 0 };
+        this.setsByKey.set(key, set);
+        this.sets.set(a, set);
+      }
+    }
+    memo.set(a, set);
+    set.refs++;
+    return set.attrs;
+  }
+
+  private release(a: PathAttributes): void {
+    const set = this.sets.get(a);
+    if (!set || --set.refs > 0) return;
+    this.sets.delete(a);
+    this.setsByKey.delete(set.key);
   }
 
   private count(address: string, family: Family, delta: number): void {
@@ -154,8 +207,10 @@ export class Rib extends EventEmitter {
       dest = { prefix, family: familyOfPrefix(prefix), paths: [], best: undefined, reason: undefined };
       this.loc.set(prefix, dest);
     }
-    if (old) dest.paths = dest.paths.filter((p) => p !== old);
-    if (path) dest.paths.push(path);
+    // New arrays of the exact size: an array grown by push keeps room for 16 paths, ~130 bytes
+    // per destination that almost always has one.
+    const kept = old ? dest.paths.filter((p) => p !== old) : dest.paths;
+    dest.paths = path ? [...kept, path] : kept;
     const previous = dest.best;
     const { best, reason } = selectBest(dest.paths, this.localAsn);
     dest.best = best;

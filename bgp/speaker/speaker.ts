@@ -19,7 +19,6 @@ import { Rib, BestChange } from '../rib/rib';
 import type { Path, PathAttributes, PeerRef } from '../rib/path';
 import { familyOfPrefix } from '../rib/path';
 import { importUpdate } from '../policy/import';
-import { AttributeCache } from '../rib/attr-cache';
 import { Interner } from '../rib/intern';
 import type { Advertised } from './adj-rib-out';
 import type { ExportTarget } from '../policy/export';
@@ -111,8 +110,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly peers = new Map<string, Peer>();
   private readonly sessions = new Map<string, Session>();
   private readonly gr: GracefulRestart;
-  /** Received attribute sets and AS paths, shared between routes; and what we advertise, shared between peers. */
-  private readonly attrCache = new AttributeCache();
+  /** What we advertise, shared between routes and peers (received attributes are shared by the RIB). */
   private readonly advertisements = new Interner<Advertised>();
   /** One PeerRef per peer session, shared by all its paths. */
   private readonly peerRefs = new WeakMap<Peer, PeerRef>();
@@ -369,7 +367,6 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (result.routes.length) {
       // Checked before the routes go in: what is over the limit never reaches the RIB or other peers.
       if (session && !this.withinPrefixLimit(session, result.routes)) return;
-      this.attrCache.internRoutes(result.routes);
       this.rib.apply(this.peerRef(peer), this.options.importPolicy ? result.routes.map((r) => this.judge(peer, r)) : result.routes);
     }
     if (result.endOfRib) {
