@@ -5,7 +5,9 @@
  * test/helpers/in-netns.ts `netnsCall`, whose arguments and result are type-checked against
  * these signatures. Each call opens what it needs (an rtnetlink socket) and closes it.
  */
+import { spawnSync } from 'node:child_process';
 import { Rtnl } from '../src/dataplane/rtnl';
+import { KernelWatch } from '../src/dataplane/kernel-events';
 import { makePieces, type PieceName, type Plan, type Results } from '../src/dataplane/pieces';
 import { IpSets, type IpSetSpec } from '../src/dataplane/ipsets';
 import { Iptables, type Family } from '../src/dataplane/iptables';
@@ -88,6 +90,29 @@ export const CALLS = {
       work.push(rtnl.replaceRoute({ ...route, protocol: 44, table: 254 }).then(() => 1));
       return await Promise.all(work);
     } finally {
+      rtnl.close();
+    }
+  },
+  /**
+   * A burst of kernel events while the process is busy: our rtnetlink socket and event watch
+   * open, then `ip -batch FILE` run synchronously (the event loop blocked, the kernel queueing
+   * an event per route). Returns whether the sockets were hardened and, after the burst, a dump
+   * through the same socket (it must still work: the process must still be here to answer).
+   */
+  netlinkBurst: async (batchFile: string): Promise<{ unhardened: (string | null)[]; routesAfter: number }> => {
+    const rtnl = Rtnl.open();
+    const watch = new KernelWatch(
+      false,
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      spawnSync('ip', ['-batch', batchFile], { stdio: 'ignore' });
+      // Let the queued events (or the error an overrun leaves) reach the sockets.
+      await new Promise((r) => setTimeout(r, 500));
+      return { unhardened: [rtnl.unhardened ?? null, watch.unhardened ?? null], routesAfter: (await rtnl.routes()).length };
+    } finally {
+      watch.close();
       rtnl.close();
     }
   },

@@ -330,6 +330,16 @@ export class DataPlane {
       this.iptablesChanged = true;
       onRulesChanged();
     });
+    for (const [socket, why] of [
+      ['rtnetlink', this.rtnl.unhardened],
+      ['kernel events', this.watch.unhardened],
+      ['nftables events', this.nft?.unhardened],
+    ] as const)
+      if (why)
+        this.log.warn(
+          { socket, err: why },
+          'netlink socket not protected against receive overruns: a burst of kernel events can end the process',
+        );
     this.run('iptables', ['-V'], { allowFail: true }).then(
       (r) => {
         if (/nf_tables/.test(r.stdout)) return;

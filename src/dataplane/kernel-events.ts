@@ -10,6 +10,7 @@
  */
 import { formatIp } from '../../net';
 import { createRtNetlink } from 'netlink';
+import { hardenNetlinkSocket } from './netlink-opts';
 import { BRIDGE } from './bridge';
 import { DUMMY } from './dummy';
 import { ROUTE_PROTOCOL, type RouteEchoes } from './routes';
@@ -97,6 +98,8 @@ export class KernelWatch {
   private readonly names = new Map<number, string>();
   private routeDsts: ReadonlySet<string> = new Set();
   private readonly socket = createRtNetlink();
+  /** Why the socket could not be made to survive receive overruns (see netlink-opts.ts), if it could not. */
+  readonly unhardened: string | undefined;
   private readonly echoes = new Map<string, number>();
   private echoesUntil = 0;
 
@@ -112,6 +115,8 @@ export class KernelWatch {
       'IPV4_RULE',
       ...(ipv6 ? (['IPV6_IFADDR', 'IPV6_ROUTE', 'IPV6_RULE'] as const) : []),
     ] as const;
+    // A burst of events while we are busy overruns the receive queue; unhardened, that aborts the process.
+    this.unhardened = hardenNetlinkSocket(this.socket.socket.address().port, 0);
     for (const g of groups) this.socket.addMembership(g);
     this.socket.on('message', (parts) => this.onMessage(parts as unknown as KernelEvent[]));
     // ENOBUFS: the kernel dropped events for us, so what changed is unknown; check everything.

@@ -5,18 +5,22 @@
  * socket cannot be made (no nf_tables), the caller keeps reading every second.
  */
 import { createNetlink } from 'netlink';
+import { hardenNetlinkSocket } from './netlink-opts';
 
 const NETLINK_NETFILTER = 12;
 const NFNLGRP_NFTABLES = 7;
 
 export class NftWatch {
   private readonly socket: ReturnType<typeof createNetlink>;
+  /** Why the socket could not be made to survive receive overruns (see netlink-opts.ts), if it could not. */
+  readonly unhardened: string | undefined;
 
   private constructor(onChange: () => void) {
     this.socket = createNetlink(NETLINK_NETFILTER);
+    this.unhardened = hardenNetlinkSocket(this.socket.address().port, NETLINK_NETFILTER);
     this.socket.addMembership(NFNLGRP_NFTABLES);
     this.socket.on('message', () => onChange());
-    // Dropped events (ENOBUFS) mean changes we did not see: treat them as one.
+    // Dropped events (ENOBUFS, where the socket could not be hardened) mean changes we did not see: treat them as one.
     this.socket.on('error', () => onChange());
   }
 

@@ -8,6 +8,7 @@ import { getSystemErrorName } from 'node:util';
 import { createRtNetlink, RtNetlinkSocket, type NetlinkMessage } from 'netlink';
 
 import { formatIp, parseIp } from '../../net';
+import { hardenNetlinkSocket } from './netlink-opts';
 
 const NLM_F_REPLACE = 0x100;
 const NLM_F_EXCL = 0x200;
@@ -15,6 +16,7 @@ const NLM_F_CREATE = 0x400;
 export const CREATE_OR_REPLACE = NLM_F_CREATE | NLM_F_REPLACE;
 export const CREATE_EXCLUSIVE = NLM_F_CREATE | NLM_F_EXCL;
 
+const NETLINK_ROUTE = 0;
 const AF_INET = 2;
 const AF_INET6 = 10;
 export const MAIN_TABLE = 254;
@@ -239,11 +241,15 @@ export class Rtnl {
   /** Our netlink port id, looked up once: the package otherwise asks the kernel on every send. */
   private readonly port: number;
 
+  /** Why the socket could not be made to survive receive overruns (see netlink-opts.ts), if it could not. */
+  readonly unhardened: string | undefined;
+
   private constructor(
     private readonly rawSocket: RtNetlinkSocket,
     onError: (err: Error) => void,
   ) {
     this.port = rawSocket.socket.address().port;
+    this.unhardened = hardenNetlinkSocket(this.port, NETLINK_ROUTE);
     // The package re-emits receive errors (ENOBUFS, say) as 'error': unhandled, that kills the process.
     rawSocket.socket.on('error', onError);
   }

@@ -167,6 +167,24 @@ describe('data path reconcilers in a namespace', () => {
       expect(await lines('-6', 'route', 'show', 'table', 'all', 'proto', '44')).toEqual([]);
     });
 
+    it('survives a burst of 20,000 route events while busy (someone runs ip -batch): the netlink sockets are hardened', async () => {
+      // Unhardened, the receive queue overruns and the netlink package aborts the process
+      // ("terminate called after throwing an instance of 'Napi::Error'").
+      const file = path.join(os.tmpdir(), `krt-burst-${crypto.randomBytes(3).toString('hex')}.batch`);
+      const routes = Array.from({ length: 10000 }, (_, i) => `10.${200 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`);
+      fs.writeFileSync(
+        file,
+        [...routes.map((r) => `route add ${r} via 192.168.50.9`), ...routes.map((r) => `route del ${r}`)].join('\n') + '\n',
+      );
+      try {
+        const r = await netnsCall(ns, 'netlinkBurst', file);
+        expect(r.unhardened).toEqual([null, null]);
+        expect(r.routesAfter).toBeGreaterThan(0);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    });
+
     it('serves concurrent callers on one socket (the kernel allows one dump at a time per socket)', async () => {
       const counts = await netnsCall(ns, 'rtnlConcurrency', { dst: '10.233.99.0/24', gateway: '192.168.50.9' });
       expect(counts.every((n) => n > 0)).toBe(true);
