@@ -74,13 +74,19 @@ export class Rib extends EventEmitter {
     }
     const now = Date.now();
     const changes: BestChange[] = [];
-    // The shared set of each attribute object in this batch, looked up once per object.
-    const memo = new Map<PathAttributes, SharedSet>();
+    // Routes of one UPDATE come in a row with one attribute object: looked up once for them all.
+    let lastIn: PathAttributes | undefined;
+    let lastSet: SharedSet | undefined;
     for (const r of routes) {
       const old = table.get(r.prefix);
       let path: Path | undefined;
       if (r.attrs) {
-        const attrs = this.acquire(r.attrs, memo);
+        if (r.attrs !== lastIn || !lastSet) {
+          lastIn = r.attrs;
+          lastSet = this.shared(r.attrs);
+        }
+        lastSet.refs++;
+        const attrs = lastSet.attrs;
         path = { prefix: r.prefix, family: familyOfPrefix(r.prefix), attrs, source, since: now, accepted: r.accepted ?? true };
         if (r.rejectReason) path.rejectReason = r.rejectReason;
         table.set(r.prefix, path);
@@ -146,9 +152,9 @@ export class Rib extends EventEmitter {
     return this.setsByKey.size;
   }
 
-  /** The shared copy of `a`, counted once more. `a` must not change afterwards. */
-  private acquire(a: PathAttributes, memo: Map<PathAttributes, SharedSet>): PathAttributes {
-    let set = memo.get(a) ?? this.sets.get(a);
+  /** The shared set equal to `a` (made of `a` if there is none; `a` must not change afterwards). */
+  private shared(a: PathAttributes): SharedSet {
+    let set = this.sets.get(a);
     if (!set) {
       const key = attributesKey(a);
       set = this.setsByKey.get(key);
@@ -159,9 +165,7 @@ export class Rib extends EventEmitter {
         this.sets.set(a, set);
       }
     }
-    memo.set(a, set);
-    set.refs++;
-    return set.attrs;
+    return set;
   }
 
   private release(a: PathAttributes): void {
@@ -210,7 +214,7 @@ export class Rib extends EventEmitter {
     // New arrays of the exact size: an array grown by push keeps room for 16 paths, ~130 bytes
     // per destination that almost always has one.
     const kept = old ? dest.paths.filter((p) => p !== old) : dest.paths;
-    dest.paths = path ? [...kept, path] : kept;
+    dest.paths = !path ? kept : kept.length === 0 ? [path] : kept.concat([path]);
     const previous = dest.best;
     const { best, reason } = selectBest(dest.paths, this.localAsn);
     dest.best = best;
