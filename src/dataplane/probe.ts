@@ -55,7 +55,9 @@ export class Probe {
       const end = new RegExp(`\\n${marker}${commands.length - 1} \\d+\\n`);
       const timer = setTimeout(() => finish(new Error(`the probe shell did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       const finish = (r: string | Error): void => {
-        if (typeof r === 'string' && !end.test(r)) return;
+        // The last marker ends the output: look at the tail only (an ipset save of 10,000
+        // members arrives in a dozen chunks, and scanning it all each time was quadratic).
+        if (typeof r === 'string' && !end.test(r.slice(-(marker.length + 40)))) return;
         clearTimeout(timer);
         this.waiting = undefined;
         if (r instanceof Error) {
