@@ -56,7 +56,7 @@ describe('lab: metrics, Prometheus and health', () => {
     const status = await cli('lab', 'status', `--dir=${DIR}`);
     expect(status.stdout).toContain(`Each node serves http://NODE_IP:${METRICS_PORT}/metrics and http://NODE_IP:${HEALTH_PORT}/healthz`);
     expect(status.stdout).toContain('Prometheus scrapes them all at http://10.0.0.250:9090');
-    expect(status.stdout).toMatch(/^node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +ok /m);
+    expect(status.stdout).toMatch(/^node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +\d+ MiB +ok /m);
   });
 
   it('Prometheus holds the right values: every target up, peers Established = nodes - 1, two routes of ours per node', async () => {
