@@ -221,9 +221,9 @@ export class Informer<T extends KubernetesObject> extends EventEmitter {
   }
 
   private failed(err: unknown, gen: number): void {
+    // Reached from a list that failed or a watch that ended: nothing is open to abort here
+    // (aborting would report the same failure a second time through the watch's callback).
     if (!this.current(gen)) return;
-    this.watch?.abort();
-    this.watch = undefined;
     this.attempts++;
     this.restarts++;
     const e = err as { message?: string; statusCode?: number; code?: string };
