@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """ExaBGP API process used by the tests: lines written to a FIFO become ExaBGP commands, and
 everything ExaBGP reports (JSON events) is appended to a file the test reads."""
+import os
 import sys
 import threading
 
@@ -8,12 +9,12 @@ fifo, out = sys.argv[1], sys.argv[2]
 
 
 def forward_commands():
-    while True:
-        # open() blocks until the test opens the FIFO for writing; EOF when it closes it.
-        with open(fifo) as f:
-            for line in f:
-                sys.stdout.write(line if line.endswith("\n") else line + "\n")
-                sys.stdout.flush()
+    # Held open read-write so the FIFO never reports EOF: reopening it after each writer left
+    # raced the next writer (its line was lost, or its write failed with EPIPE).
+    with os.fdopen(os.open(fifo, os.O_RDWR), "r") as f:
+        for line in f:
+            sys.stdout.write(line if line.endswith("\n") else line + "\n")
+            sys.stdout.flush()
 
 
 threading.Thread(target=forward_commands, daemon=True).start()
