@@ -16,37 +16,52 @@ export function advertised(attrs: PathAttributes): Advertised {
   return { attrs, key: attributesKey(attrs) };
 }
 
+/** Changes taken to be sent, in the order they were queued; null withdraws. */
+export interface Taken {
+  prefixes: string[];
+  advs: (Advertised | null)[];
+}
+
 export class AdjRibOut {
   private readonly sent = new Map<string, Advertised>();
-  private readonly pending = new Map<string, Advertised | null>();
+  private pending = new Map<string, Advertised | null>();
   /** Export results per source attribute object: routes of one UPDATE share them. */
   readonly exportCache = new WeakMap<PathAttributes, Advertised | null>();
 
   /** Desired state of a prefix toward this peer; undefined means withdrawn. */
   set(prefix: string, want: Advertised | undefined): void {
+    // One lookup per table: this runs once per route and peer.
+    const queued = this.pending.get(prefix);
     // Already queued as wanted (e.g. by a refresh): keep it queued.
-    if (this.pending.has(prefix) && this.pending.get(prefix)?.key === want?.key) return;
+    if (queued !== undefined && (queued === want || queued?.key === want?.key)) return;
     const have = this.sent.get(prefix);
-    const same = want ? have?.key === want.key : have === undefined;
-    if (same) this.pending.delete(prefix);
-    else this.pending.set(prefix, want ?? null);
+    const same = want ? have !== undefined && (have === want || have.key === want.key) : have === undefined;
+    if (!same) this.pending.set(prefix, want ?? null);
+    else if (queued !== undefined) this.pending.delete(prefix);
   }
 
   get hasPending(): boolean {
     return this.pending.size > 0;
   }
 
-  /** Takes up to `limit` pending changes and records them as sent. */
-  take(limit = Infinity): Map<string, Advertised | null> {
-    const out = new Map<string, Advertised | null>();
-    for (const [prefix, adv] of this.pending) {
-      if (out.size >= limit) break;
-      out.set(prefix, adv);
-      this.pending.delete(prefix);
+  /**
+   * Takes every pending change and records it as sent; the caller sends them in this order,
+   * in batches, before it takes again. (Taking a batch at a time deleted entries from the front
+   * of a large Map, which left holes every later iteration walked over again.)
+   */
+  takeAll(): Taken {
+    const taken = this.pending;
+    this.pending = new Map();
+    const prefixes = new Array<string>(taken.size);
+    const advs = new Array<Advertised | null>(taken.size);
+    let i = 0;
+    for (const [prefix, adv] of taken) {
+      prefixes[i] = prefix;
+      advs[i++] = adv;
       if (adv) this.sent.set(prefix, adv);
       else this.sent.delete(prefix);
     }
-    return out;
+    return { prefixes, advs };
   }
 
   /** Records that these prefixes were not sent after all (they could not be encoded). */

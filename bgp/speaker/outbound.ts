@@ -13,7 +13,7 @@ import type { Path, PathAttributes } from '../rib/path';
 import { attributesKey, familyOfPrefix } from '../rib/path';
 import { prepend } from '../rib/as-path';
 import { exportPath, ExportTarget } from '../policy/export';
-import { AdjRibOut, Advertised, advertised } from './adj-rib-out';
+import { AdjRibOut, Advertised, advertised, Taken } from './adj-rib-out';
 import { packAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
 import type { Logger } from '../log';
 
@@ -56,6 +56,9 @@ export class Outbound {
   private readonly refreshing = new Set<Family>();
   /** Prefixes whose best path cannot be encoded for this peer (logged once each, withheld). */
   private readonly notSent = new Set<string>();
+  /** Changes taken from Adj-RIB-Out and not yet sent, and how far sending has got. */
+  private queue: Taken | undefined;
+  private queued = 0;
 
   constructor(
     readonly peer: Peer,
@@ -119,7 +122,7 @@ export class Outbound {
       return;
     }
     const next = (): void => {
-      if (this.out.hasPending) {
+      if (this.queue || this.out.hasPending) {
         setImmediate(() => this.flush());
         return;
       }
@@ -132,10 +135,20 @@ export class Outbound {
 
   /** One batch of pending changes, packed per family and attribute set; false when the socket is full. */
   private sendBatch(): boolean {
-    const batch = this.out.take(FLUSH_BATCH);
+    if (!this.queue) {
+      this.queue = this.out.takeAll();
+      this.queued = 0;
+    }
+    const { prefixes, advs } = this.queue;
+    const from = this.queued;
+    const to = Math.min(prefixes.length, from + FLUSH_BATCH);
+    this.queued = to;
+    if (to === prefixes.length) this.queue = undefined;
     const codec = this.peer.codec;
     const byFamily = new Map<Family, { withdraw: string[]; announce: Map<string, { attrs: PathAttributes; prefixes: string[] }> }>();
-    for (const [prefix, adv] of batch) {
+    for (let i = from; i < to; i++) {
+      const prefix = prefixes[i];
+      const adv = advs[i];
       const family = familyOfPrefix(prefix);
       let f = byFamily.get(family);
       if (!f) byFamily.set(family, (f = { withdraw: [], announce: new Map() }));
@@ -160,7 +173,7 @@ export class Outbound {
       for (const p of tooLong) withheld.add(p);
       for (const buf of buildWithdrawals(family, [...f.withdraw, ...tooLong], codec)) writable = this.peer.send(buf) && writable;
     }
-    if (withheld.size || this.notSent.size) this.recordWithheld(batch.keys(), withheld);
+    if (withheld.size || this.notSent.size) this.recordWithheld(prefixes.slice(from, to), withheld);
     return writable;
   }
 
