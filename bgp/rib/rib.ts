@@ -45,11 +45,28 @@ export interface RouteInput {
   rejectReason?: string;
 }
 
+/** Paths held from one source, per family, and how many of them import accepted. */
+interface SourceCounts {
+  'ipv4-unicast': number;
+  'ipv6-unicast': number;
+  accepted: number;
+}
+
+/** The path a source holds for a destination (each source has at most one per prefix). */
+function pathOf(dest: Destination | undefined, source: string): Path | undefined {
+  if (!dest) return undefined;
+  for (const p of dest.paths) if ((p.source?.address ?? LOCAL_SOURCE) === source) return p;
+  return undefined;
+}
+
 export class Rib extends EventEmitter {
-  private readonly adjIn = new Map<string, Map<string, Path>>();
+  /**
+   * The Loc-RIB, and the Adj-RIBs-In with it: every source's path for a prefix sits in that
+   * prefix's destination, so a route costs one table entry and one lookup, not one per source.
+   */
   private readonly loc = new Map<string, Destination>();
   /** Adj-RIB-In sizes per source and family, kept as paths come and go (max-prefix checks them per UPDATE). */
-  private readonly sizes = new Map<string, Record<Family, number>>();
+  private readonly sizes = new Map<string, SourceCounts>();
   /**
    * Attribute sets, interned as BIRD's rta cache does: every path with equal attributes holds
    * one object (routes of one UPDATE already shared one; this shares them across UPDATEs and
@@ -67,18 +84,15 @@ export class Rib extends EventEmitter {
   /** Applies routes from one source (a peer, or undefined for ours); emits and returns the changes. */
   apply(source: PeerRef | undefined, routes: readonly RouteInput[]): BestChange[] {
     const key = source?.address ?? LOCAL_SOURCE;
-    let table = this.adjIn.get(key);
-    if (!table) {
-      table = new Map();
-      this.adjIn.set(key, table);
-    }
+    const counts = this.countsOf(key);
     const now = Date.now();
     const changes: BestChange[] = [];
     // Routes of one UPDATE come in a row with one attribute object: looked up once for them all.
     let lastIn: PathAttributes | undefined;
     let lastSet: SharedSet | undefined;
     for (const r of routes) {
-      const old = table.get(r.prefix);
+      const dest = this.loc.get(r.prefix);
+      const old = pathOf(dest, key);
       let path: Path | undefined;
       if (r.attrs) {
         if (r.attrs !== lastIn || !lastSet) {
@@ -86,21 +100,23 @@ export class Rib extends EventEmitter {
           lastSet = this.shared(r.attrs);
         }
         lastSet.refs++;
-        const attrs = lastSet.attrs;
-        path = { prefix: r.prefix, family: familyOfPrefix(r.prefix), attrs, source, since: now, accepted: r.accepted ?? true };
+        path = { prefix: r.prefix, family: old?.family ?? familyOfPrefix(r.prefix), attrs: lastSet.attrs, source, since: now, accepted: r.accepted ?? true };
         if (r.rejectReason) path.rejectReason = r.rejectReason;
-        table.set(r.prefix, path);
-        if (!old) this.count(key, path.family, 1);
+        if (!old) counts[path.family]++;
+        if (path.accepted) counts.accepted++;
       } else if (old) {
-        table.delete(r.prefix);
-        this.count(key, old.family, -1);
+        counts[old.family]--;
       } else {
         continue;
       }
-      if (old) this.release(old.attrs);
-      const change = this.replace(r.prefix, old, path);
+      if (old) {
+        if (old.accepted) counts.accepted--;
+        this.release(old.attrs);
+      }
+      const change = this.replace(r.prefix, dest, old, path);
       if (change) changes.push(change);
     }
+    this.dropIfEmpty(key, counts);
     if (changes.length) this.emit('changes', changes);
     return changes;
   }
@@ -110,36 +126,44 @@ export class Rib extends EventEmitter {
    * routes of one family (graceful restart keeps the others).
    */
   removeSource(address: string, family?: Family): BestChange[] {
-    const table = this.adjIn.get(address);
-    if (!table) return [];
+    const counts = this.sizes.get(address);
+    if (!counts) return [];
     const changes: BestChange[] = [];
-    for (const [prefix, old] of table) {
-      if (family && old.family !== family) continue;
-      table.delete(prefix);
-      this.count(address, old.family, -1);
+    for (const [prefix, dest] of this.loc) {
+      if (family && dest.family !== family) continue;
+      const old = pathOf(dest, address);
+      if (!old) continue;
+      counts[old.family]--;
+      if (old.accepted) counts.accepted--;
       this.release(old.attrs);
-      const change = this.replace(prefix, old, undefined);
+      const change = this.replace(prefix, dest, old, undefined);
       if (change) changes.push(change);
     }
-    if (table.size === 0) {
-      this.adjIn.delete(address);
-      this.sizes.delete(address);
-    }
+    this.dropIfEmpty(address, counts);
     if (changes.length) this.emit('changes', changes);
     return changes;
   }
 
   /** Paths of one source (Adj-RIB-In), optionally of one family. */
   adjRibIn(address: string, family?: Family): Path[] {
-    const table = this.adjIn.get(address);
-    if (!table) return [];
-    const all = [...table.values()];
-    return family ? all.filter((p) => p.family === family) : all;
+    const out: Path[] = [];
+    if (!this.sizes.has(address)) return out;
+    for (const dest of this.loc.values()) {
+      if (family && dest.family !== family) continue;
+      const p = pathOf(dest, address);
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  /** Every path of every source (all Adj-RIBs-In), in one pass. */
+  *allPaths(): Iterable<Path> {
+    for (const dest of this.loc.values()) yield* dest.paths;
   }
 
   /** Whether a source has sent a path for this prefix (it is in its Adj-RIB-In). */
   holds(address: string, prefix: string): boolean {
-    return this.adjIn.get(address)?.has(prefix) ?? false;
+    return pathOf(this.loc.get(prefix), address) !== undefined;
   }
 
   /** Paths a source sent us of one family, accepted or not (what max-prefix limits). */
@@ -175,18 +199,20 @@ export class Rib extends EventEmitter {
     this.setsByKey.delete(set.key);
   }
 
-  private count(address: string, family: Family, delta: number): void {
-    let s = this.sizes.get(address);
-    if (!s) this.sizes.set(address, (s = { 'ipv4-unicast': 0, 'ipv6-unicast': 0 }));
-    s[family] += delta;
+  private countsOf(address: string): SourceCounts {
+    let c = this.sizes.get(address);
+    if (!c) this.sizes.set(address, (c = { 'ipv4-unicast': 0, 'ipv6-unicast': 0, accepted: 0 }));
+    return c;
+  }
+
+  private dropIfEmpty(address: string, c: SourceCounts): void {
+    if (c['ipv4-unicast'] === 0 && c['ipv6-unicast'] === 0) this.sizes.delete(address);
   }
 
   /** Counts for `bgp neighbors`: received (all) and accepted (usable) paths of a source. */
   counts(address: string): { received: number; accepted: number } {
-    const table = this.adjIn.get(address);
-    let accepted = 0;
-    for (const p of table?.values() ?? []) if (p.accepted) accepted++;
-    return { received: table?.size ?? 0, accepted };
+    const c = this.sizes.get(address);
+    return { received: c ? c['ipv4-unicast'] + c['ipv6-unicast'] : 0, accepted: c?.accepted ?? 0 };
   }
 
   destination(prefix: string): Destination | undefined {
@@ -204,11 +230,11 @@ export class Rib extends EventEmitter {
     for (const d of this.loc.values()) if (d.best && (!family || d.family === family)) yield d.best;
   }
 
-  private replace(prefix: string, old: Path | undefined, path: Path | undefined): BestChange | undefined {
-    let dest = this.loc.get(prefix);
+  private replace(prefix: string, found: Destination | undefined, old: Path | undefined, path: Path | undefined): BestChange | undefined {
+    let dest = found;
     if (!dest) {
       if (!path) return undefined;
-      dest = { prefix, family: familyOfPrefix(prefix), paths: [], best: undefined, reason: undefined };
+      dest = { prefix, family: path.family, paths: [], best: undefined, reason: undefined };
       this.loc.set(prefix, dest);
     }
     // New arrays of the exact size: an array grown by push keeps room for 16 paths, ~130 bytes
@@ -216,12 +242,19 @@ export class Rib extends EventEmitter {
     const kept = old ? dest.paths.filter((p) => p !== old) : dest.paths;
     dest.paths = !path ? kept : kept.length === 0 ? [path] : kept.concat([path]);
     const previous = dest.best;
-    const { best, reason } = selectBest(dest.paths, this.localAsn);
-    dest.best = best;
-    dest.reason = reason;
+    if (dest.paths.length === 1) {
+      // The common case, a prefix with one path, without the decision process's arrays.
+      const only = dest.paths[0]!;
+      dest.best = only.accepted ? only : undefined;
+      dest.reason = only.accepted ? BestPathReason.OnlyPath : undefined;
+    } else {
+      const { best, reason } = selectBest(dest.paths, this.localAsn);
+      dest.best = best;
+      dest.reason = reason;
+    }
     if (dest.paths.length === 0) this.loc.delete(prefix);
     // A replaced path is a change even when it wins again: its attributes may differ.
-    if (best === previous) return undefined;
-    return { prefix, family: dest.family, best, previous };
+    if (dest.best === previous) return undefined;
+    return { prefix, family: dest.family, best: dest.best, previous };
   }
 }

@@ -486,19 +486,25 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   reapplyPolicies(): void {
     const policy = this.options.importPolicy;
     if (policy) {
-      for (const peer of this.peers.values()) {
+      // One pass over every Adj-RIB-In, the paths whose verdict flips grouped per peer.
+      const flips = new Map<Peer, Path[]>();
+      for (const p of this.rib.allPaths()) {
+        const peer = p.source && this.peers.get(p.source.address);
+        if (!peer) continue;
         // Only the policy's own verdicts change; paths rejected for loops stay rejected.
-        const flips = this.rib.adjRibIn(peer.address).filter((p) => {
-          const verdict = policy(p.prefix, peer);
-          const byPolicy = p.rejectReason?.startsWith(IMPORT_POLICY) ?? false;
-          return (p.accepted && verdict !== true) || (byPolicy && (verdict === true || rejection(verdict) !== p.rejectReason));
-        });
-        if (flips.length)
-          this.rib.apply(
-            this.peerRef(peer),
-            flips.map((p) => this.judge(peer, { prefix: p.prefix, attrs: p.attrs })),
-          );
+        const verdict = policy(p.prefix, peer);
+        const byPolicy = p.rejectReason?.startsWith(IMPORT_POLICY) ?? false;
+        if ((p.accepted && verdict !== true) || (byPolicy && (verdict === true || rejection(verdict) !== p.rejectReason))) {
+          const list = flips.get(peer);
+          if (list) list.push(p);
+          else flips.set(peer, [p]);
+        }
       }
+      for (const [peer, paths] of flips)
+        this.rib.apply(
+          this.peerRef(peer),
+          paths.map((p) => this.judge(peer, { prefix: p.prefix, attrs: p.attrs })),
+        );
     }
     for (const { outbound } of this.sessions.values()) {
       for (const path of this.rib.bestPaths()) outbound.export(path.prefix, path);

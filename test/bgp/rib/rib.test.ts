@@ -56,3 +56,50 @@ describe('RIB attribute sharing', () => {
     expect(rib.destinations()).toEqual([]);
   });
 });
+
+describe('Adj-RIB-In held in the Loc-RIB', () => {
+  it('keeps each source\'s paths apart where they share prefixes: views, counts, removal', () => {
+    const rib = new Rib(65000);
+    const a = peer('192.0.2.1', 65001);
+    const b = peer('192.0.2.2', 65002);
+    rib.apply(a, [
+      { prefix: '10.0.1.0/24', attrs: attrs() },
+      { prefix: '10.0.2.0/24', attrs: attrs(), accepted: false, rejectReason: 'loop' },
+      { prefix: 'fd00:1::/64', attrs: { ...attrs(), nextHop: 'fd00::1' } },
+    ]);
+    rib.apply(b, [
+      { prefix: '10.0.1.0/24', attrs: attrs(5) },
+      { prefix: '10.0.3.0/24', attrs: attrs() },
+    ]);
+    rib.apply(undefined, [{ prefix: '10.0.9.0/24', attrs: attrs() }]);
+    const prefixes = (address: string, family?: 'ipv4-unicast' | 'ipv6-unicast') =>
+      rib.adjRibIn(address, family).map((p) => p.prefix).sort();
+    expect(prefixes(a.address)).toEqual(['10.0.1.0/24', '10.0.2.0/24', 'fd00:1::/64']);
+    expect(prefixes(a.address, 'ipv6-unicast')).toEqual(['fd00:1::/64']);
+    expect(prefixes(b.address)).toEqual(['10.0.1.0/24', '10.0.3.0/24']);
+    expect(prefixes('')).toEqual(['10.0.9.0/24']);
+    expect(rib.counts(a.address)).toEqual({ received: 3, accepted: 2 });
+    expect(rib.received(a.address, 'ipv4-unicast')).toBe(2);
+    expect(rib.holds(b.address, '10.0.2.0/24')).toBe(false);
+    expect(rib.holds(a.address, '10.0.2.0/24')).toBe(true);
+    expect(rib.destination('10.0.1.0/24')!.paths).toHaveLength(2);
+    expect(rib.destination('10.0.2.0/24')!.best).toBeUndefined();
+    expect([...rib.allPaths()]).toHaveLength(6);
+
+    // A replaced path changes the counts once; a withdrawal of what a source never sent is nothing.
+    rib.apply(a, [{ prefix: '10.0.2.0/24', attrs: attrs() }, { prefix: '10.0.3.0/24', attrs: undefined }]);
+    expect(rib.counts(a.address)).toEqual({ received: 3, accepted: 3 });
+    expect(rib.destination('10.0.3.0/24')!.paths).toHaveLength(1);
+
+    // Graceful restart drops one family of a source, a session end all of it; the others stay.
+    const changes = rib.removeSource(a.address, 'ipv6-unicast');
+    expect(changes.map((c) => [c.prefix, c.best])).toEqual([['fd00:1::/64', undefined]]);
+    expect(rib.counts(a.address)).toEqual({ received: 2, accepted: 2 });
+    rib.removeSource(a.address);
+    expect(rib.counts(a.address)).toEqual({ received: 0, accepted: 0 });
+    expect(rib.adjRibIn(a.address)).toEqual([]);
+    expect(rib.destination('10.0.1.0/24')!.best!.source).toBe(b);
+    expect(rib.destination('10.0.2.0/24')).toBeUndefined();
+    expect(prefixes(b.address)).toEqual(['10.0.1.0/24', '10.0.3.0/24']);
+  });
+});
