@@ -25,8 +25,6 @@ export interface Taken {
 export class AdjRibOut {
   private readonly sent = new Map<string, Advertised>();
   private pending = new Map<string, Advertised | null>();
-  /** Export results per source attribute object: routes of one UPDATE share them. */
-  readonly exportCache = new WeakMap<PathAttributes, Advertised | null>();
 
   /** Desired state of a prefix toward this peer; undefined means withdrawn. */
   set(prefix: string, want: Advertised | undefined): void {

@@ -59,6 +59,9 @@ export class Outbound {
   /** Changes taken from Adj-RIB-Out and not yet sent, and how far sending has got. */
   private queue: Taken | undefined;
   private queued = 0;
+  /** The last exported source attribute set and its result (null: export refused it). */
+  private exportedFrom: PathAttributes | undefined;
+  private exported: Advertised | null = null;
 
   constructor(
     readonly peer: Peer,
@@ -78,14 +81,20 @@ export class Outbound {
       this.out.set(prefix, undefined);
       return;
     }
-    let adv = this.out.exportCache.get(best.attrs);
-    if (adv === undefined) {
+    let adv: Advertised | null;
+    if (best.attrs === this.exportedFrom) adv = this.exported;
+    else {
       const attrs = exportPath(best, this.target, { asn: this.ctx.asn, ...(this.ctx.clusterId ? { clusterId: this.ctx.clusterId } : {}) });
       adv = attrs ? advertised(attrs) : null;
       if (adv && this.ctx.intern) adv = this.ctx.intern(adv);
-      // Paths of one UPDATE and family share an attribute object (same source, same family), so
-      // the export result is the same for all of them; ours are per prefix and not cached.
-      if (best.source) this.out.exportCache.set(best.attrs, adv);
+      // Paths of one UPDATE and family share an attribute object (same source, same family) and
+      // come in a row, so the export result of the last one serves the rest; ours are per prefix
+      // and not cached. (A WeakMap of every set cost more in collection than it saved when each
+      // route has attributes of its own.)
+      if (best.source) {
+        this.exportedFrom = best.attrs;
+        this.exported = adv;
+      }
     }
     if (adv && decision && (decision.communities?.length || decision.prepend || decision.nextHop)) {
       adv = withPolicy(adv, decision, prefix);
