@@ -155,10 +155,19 @@ export class Outbound {
     if (to === prefixes.length) this.queue = undefined;
     const codec = this.peer.codec;
     const byFamily = new Map<Family, { withdraw: string[]; announce: Map<string, { attrs: PathAttributes; prefixes: string[] }> }>();
+    // Runs of prefixes share one advertisement object (one source UPDATE): the group of the
+    // last one is reused while family and object stay the same.
+    let lastAdv: Advertised | undefined;
+    let lastFamily: Family | undefined;
+    let lastGroup: string[] | undefined;
     for (let i = from; i < to; i++) {
-      const prefix = prefixes[i];
+      const prefix = prefixes[i]!;
       const adv = advs[i];
       const family = familyOfPrefix(prefix);
+      if (adv && adv === lastAdv && family === lastFamily) {
+        lastGroup!.push(prefix);
+        continue;
+      }
       let f = byFamily.get(family);
       if (!f) byFamily.set(family, (f = { withdraw: [], announce: new Map() }));
       if (!adv) f.withdraw.push(prefix);
@@ -166,6 +175,9 @@ export class Outbound {
         let g = f.announce.get(adv.key);
         if (!g) f.announce.set(adv.key, (g = { attrs: adv.attrs, prefixes: [] }));
         g.prefixes.push(prefix);
+        lastAdv = adv;
+        lastFamily = family;
+        lastGroup = g.prefixes;
       }
     }
     let writable = true;

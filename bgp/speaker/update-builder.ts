@@ -13,10 +13,15 @@ import { PathAttributes, toWire } from '../rib/path';
 
 const MP_FLAGS = AttrFlag.Optional | AttrFlag.ExtendedLength;
 
+/** Octets of a prefix on the wire, from the length after its slash (read without slicing). */
 function prefixSize(prefix: string): number {
-  const len = Number(prefix.slice(prefix.indexOf('/') + 1));
+  let len = 0;
+  for (let i = prefix.lastIndexOf('/') + 1; i < prefix.length; i++) len = len * 10 + prefix.charCodeAt(i) - 48;
   return 1 + ((len + 7) >> 3);
 }
+
+/** The longest prefix on the wire: a /128, length octet and 16 address octets. */
+const MAX_PREFIX_SIZE = 17;
 
 /** Splits prefixes into runs whose encoded size fits `room` octets each. */
 function chunks(prefixes: readonly string[], room: number): string[][] {
@@ -92,7 +97,8 @@ export function packAnnouncements(
     if (e instanceof RangeError) return { messages: [], tooLong: [...prefixes] };
     throw e;
   }
-  const fitting = prefixes.filter((p) => prefixSize(p) <= room);
+  // Nearly always every prefix fits: the filters run only when attributes leave little room.
+  const fitting = room >= MAX_PREFIX_SIZE ? prefixes : prefixes.filter((p) => prefixSize(p) <= room);
   const tooLong = fitting.length === prefixes.length ? [] : prefixes.filter((p) => prefixSize(p) > room);
   return { messages: chunks(fitting, room).map((c) => encodeMessage(template(c), ctx)), tooLong };
 }
