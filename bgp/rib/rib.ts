@@ -100,7 +100,14 @@ export class Rib extends EventEmitter {
           lastSet = this.shared(r.attrs);
         }
         lastSet.refs++;
-        path = { prefix: r.prefix, family: old?.family ?? familyOfPrefix(r.prefix), attrs: lastSet.attrs, source, since: now, accepted: r.accepted ?? true };
+        path = {
+          prefix: r.prefix,
+          family: old?.family ?? familyOfPrefix(r.prefix),
+          attrs: lastSet.attrs,
+          source,
+          since: now,
+          accepted: r.accepted ?? true,
+        };
         if (r.rejectReason) path.rejectReason = r.rejectReason;
         if (!old) counts[path.family]++;
         if (path.accepted) counts.accepted++;

@@ -48,7 +48,17 @@ describe('NLRI prefix encoding', () => {
     expect(encode('2001:db8::/32')).toEqual(Buffer.from([32, 0x20, 0x01, 0x0d, 0xb8]));
     expect(encode('::ffff:10.0.0.1/128')).toEqual(expected('::ffff:10.0.0.1/128'));
     expect(encode('10.0.0.1/032')).toEqual(expected('10.0.0.1/32'));
-    for (const bad of ['10.0.0/8', '10.0.0.256/32', '10.0.0.1/33', '10.0.0.01/32', '10.0.0.1', '10.0.0.1/', 'x/8', '10..0.1/8', '10.0.0.1.5/32'])
+    for (const bad of [
+      '10.0.0/8',
+      '10.0.0.256/32',
+      '10.0.0.1/33',
+      '10.0.0.01/32',
+      '10.0.0.1',
+      '10.0.0.1/',
+      'x/8',
+      '10..0.1/8',
+      '10.0.0.1.5/32',
+    ])
       expect(() => encode(bad)).toThrow(RangeError);
   });
 });

@@ -58,7 +58,7 @@ describe('RIB attribute sharing', () => {
 });
 
 describe('Adj-RIB-In held in the Loc-RIB', () => {
-  it('keeps each source\'s paths apart where they share prefixes: views, counts, removal', () => {
+  it("keeps each source's paths apart where they share prefixes: views, counts, removal", () => {
     const rib = new Rib(65000);
     const a = peer('192.0.2.1', 65001);
     const b = peer('192.0.2.2', 65002);
@@ -73,7 +73,10 @@ describe('Adj-RIB-In held in the Loc-RIB', () => {
     ]);
     rib.apply(undefined, [{ prefix: '10.0.9.0/24', attrs: attrs() }]);
     const prefixes = (address: string, family?: 'ipv4-unicast' | 'ipv6-unicast') =>
-      rib.adjRibIn(address, family).map((p) => p.prefix).sort();
+      rib
+        .adjRibIn(address, family)
+        .map((p) => p.prefix)
+        .sort();
     expect(prefixes(a.address)).toEqual(['10.0.1.0/24', '10.0.2.0/24', 'fd00:1::/64']);
     expect(prefixes(a.address, 'ipv6-unicast')).toEqual(['fd00:1::/64']);
     expect(prefixes(b.address)).toEqual(['10.0.1.0/24', '10.0.3.0/24']);
@@ -87,7 +90,10 @@ describe('Adj-RIB-In held in the Loc-RIB', () => {
     expect([...rib.allPaths()]).toHaveLength(6);
 
     // A replaced path changes the counts once; a withdrawal of what a source never sent is nothing.
-    rib.apply(a, [{ prefix: '10.0.2.0/24', attrs: attrs() }, { prefix: '10.0.3.0/24', attrs: undefined }]);
+    rib.apply(a, [
+      { prefix: '10.0.2.0/24', attrs: attrs() },
+      { prefix: '10.0.3.0/24', attrs: undefined },
+    ]);
     expect(rib.counts(a.address)).toEqual({ received: 3, accepted: 3 });
     expect(rib.destination('10.0.3.0/24')!.paths).toHaveLength(1);
 
