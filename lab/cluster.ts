@@ -418,6 +418,13 @@ export async function destroyLab(prefix = LAB_PREFIX, dir = LAB_DIR, keepFiles =
   // Pods first (their veths go with them), then nodes (agents get SIGTERM and send Cease), the rest last.
   const rank = (n: string): number => (/-pod\d+$/.test(n) ? 0 : /node\d+$/.test(n) ? 1 : 2);
   for (const r of [0, 1, 2]) await Promise.all(names.filter((n) => rank(n) === r).map((n) => Netns.attach(n).destroy()));
+  // The API relay on the host's loopback runs in the root namespace (lab/host-access.ts).
+  try {
+    const relayPid = Number(fs.readFileSync(path.join(dir, 'api', 'relay.pid'), 'utf8').trim());
+    if (relayPid > 0) process.kill(relayPid, 'SIGTERM');
+  } catch {
+    // No relay, or gone already: it leaves by itself once the API server's socket is.
+  }
   if (keepFiles) fs.rmSync(stateFile(dir), { force: true });
   else fs.rmSync(dir, { recursive: true, force: true });
 }

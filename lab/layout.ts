@@ -16,6 +16,10 @@ export const RR_CLUSTER_ID = '42';
 export const TOR_RESTART_TIME = 120;
 export const API_IP = '10.0.0.250';
 export const API_PORT = 6443;
+/** The API server's TLS socket in its directory, relayed to the host's loopback for kubectl. */
+export const HOST_SOCKET = 'api-host.sock';
+/** `lab up` writes the host's kubeconfig (server on 127.0.0.1) here, in the lab's directory. */
+export const HOST_KUBECONFIG = 'kubeconfig';
 /** Every agent serves metrics here (kube-router's docs use 8080) and /healthz on kube-router's default. */
 export const METRICS_PORT = 8080;
 export const HEALTH_PORT = 20244;

@@ -13,7 +13,8 @@ import { agentProgram } from './programs';
 import { speakerDemoDown, speakerDemoUp } from './speaker-demo';
 import { Lab, destroyLab } from './cluster';
 import { labUp } from './up';
-import { LAB_DIR, LAB_PREFIX } from './layout';
+import { HOST_SOCKET, LAB_DIR, LAB_PREFIX } from './layout';
+import { runRelay } from './host-access';
 import { formatLabStatus, labStatus } from './status';
 import { ApiServer } from './apiserver/server';
 import { inVmLab, vmLab, vmLabDown, vmLabUp } from './vm-lab';
@@ -34,6 +35,8 @@ async function runApiServer(dir: string, listen: string): Promise<void> {
     fs.readFileSync(path.join(dir, 'apiserver.key')),
   );
   await server.listenUnix(path.join(dir, 'api.sock'));
+  // The same TLS service on a unix socket, which the host's relay (lab/host-access.ts) reaches.
+  await server.listenTlsUnix(path.join(dir, HOST_SOCKET));
   say(`API server on https://${listen} and ${path.join(dir, 'api.sock')}`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -239,6 +242,16 @@ export function runLab(args: string[]): Promise<unknown> {
           listen: string;
         }>,
       handler: (argv) => runApiServer(argv.dir, argv.listen),
+    })
+    .command<{ to: string; 'port-file': string }>({
+      command: 'relay',
+      describe: false,
+      builder: (c) =>
+        c.option('to', { type: 'string', demandOption: true }).option('port-file', { type: 'string', demandOption: true }) as Argv<{
+          to: string;
+          'port-file': string;
+        }>,
+      handler: (argv) => runRelay(argv.to, argv['port-file']),
     })
     .command<{ down: boolean }>(
       'speaker-demo',

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { Netns, Segment, listNetns } from './netns';
 import { Bird } from './peers/bird';
 import { labProgram } from './programs';
@@ -14,6 +15,8 @@ import { Lab, destroyLab, stateFile, tunnelSupportProblem } from './cluster';
 import {
   API_IP,
   API_PORT,
+  HOST_KUBECONFIG,
+  HOST_SOCKET,
   CLUSTER_ASN,
   EXTERNAL_HOST,
   EXTERNAL_HOST6,
@@ -115,7 +118,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     const sw = segments[0]!;
 
     out(`API server ${API_IP}:${API_PORT} (namespace ${state.api.netns})`);
-    const creds = await makeApiCredentials(apiDir, [API_IP]);
+    const creds = await makeApiCredentials(apiDir, [API_IP, '127.0.0.1']);
     apiNs = await Netns.create(state.api.netns);
     await sw.join(apiNs, 'eth0', [`${API_IP}/24`]);
     if (state.tor) await apiNs.ip('route', 'add', 'default', 'via', routerIp(1));
@@ -136,6 +139,8 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     for (const ns of ['default', 'kube-system'])
       await lab.api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const token = fs.readFileSync(creds.tokenFile, 'utf8').trim();
+    const hostKubeconfig = await startRelay(apiDir, dir, creds.caCert, token);
+    out(`kubectl from this shell: kubectl --kubeconfig ${hostKubeconfig} get nodes`);
 
     if (state.tor) {
       const tor = state.tor;
@@ -208,4 +213,26 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     throw new Error(`${(e as Error).message}; the lab was taken down, its logs are kept in ${dir}`);
   }
   return lab;
+}
+
+/**
+ * Starts the relay that serves the API on the host's loopback (lab/host-access.ts) and writes
+ * the kubeconfig that reaches it; returns that file's path.
+ */
+async function startRelay(apiDir: string, dir: string, caCert: string, token: string): Promise<string> {
+  const portFile = path.join(apiDir, 'relay.port');
+  fs.rmSync(portFile, { force: true });
+  const log = fs.openSync(path.join(apiDir, 'relay.log'), 'a');
+  const child = spawn(process.execPath, [labProgram(), 'relay', `--to=${path.join(apiDir, HOST_SOCKET)}`, `--port-file=${portFile}`], {
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
+  fs.closeSync(log);
+  fs.writeFileSync(path.join(apiDir, 'relay.pid'), `${child.pid}\n`);
+  child.unref();
+  await until(() => fs.existsSync(portFile), 30000, `the API relay on 127.0.0.1 (log: ${apiDir}/relay.log)`);
+  const port = Number(fs.readFileSync(portFile, 'utf8'));
+  const file = path.join(dir, HOST_KUBECONFIG);
+  fs.writeFileSync(file, renderKubeconfig(`https://127.0.0.1:${port}`, caCert, token, 'lab-admin'), { mode: 0o600 });
+  return file;
 }

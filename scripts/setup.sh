@@ -29,6 +29,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
+# Debian's kubectl 1.20 (package kubernetes-client) beside this machine's newer one: the lab's
+# API server is tested with both client generations. Installing the package would clash with
+# the kubectl package's /usr/bin/kubectl, so only its binary is unpacked, to a path of ours.
+KUBECTL_1_20=/usr/local/lib/kube-router-ts/kubectl-1.20
+if [ ! -x "$KUBECTL_1_20" ]; then
+  echo "setup: unpacking kubectl 1.20 (kubernetes-client) to $KUBECTL_1_20"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && { apt-get download kubernetes-client 2>/dev/null || { apt-get update -qq && apt-get download kubernetes-client; }; } >/dev/null &&
+    dpkg-deb -x kubernetes-client_*.deb unpacked && install -D -m 0755 unpacked/usr/bin/kubectl "$KUBECTL_1_20")
+  rm -rf "$tmp"
+fi
+
 # npm ci only when package-lock.json changed since the last install.
 stamp=node_modules/.package-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

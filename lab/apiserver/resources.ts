@@ -12,17 +12,48 @@ export interface Resource {
    * create it is kept (Nodes: kubelet registers with its status) or reset to this value.
    */
   status?: 'keep' | Record<string, unknown>;
+  /** Discovery: what kubectl accepts for the resource besides its plural and singular names. */
+  shortNames?: string[];
+  /** Discovery: groups such as "all" (`kubectl get all`). */
+  categories?: string[];
 }
 
 export const RESOURCES: readonly Resource[] = [
-  { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false, status: 'keep' },
-  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, status: { phase: 'Active' } },
-  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, status: { phase: 'Pending' } },
-  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, status: { loadBalancer: {} } },
-  { group: '', version: 'v1', plural: 'endpoints', kind: 'Endpoints', namespaced: true },
-  { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
+  { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false, status: 'keep', shortNames: ['no'] },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'namespaces',
+    kind: 'Namespace',
+    namespaced: false,
+    status: { phase: 'Active' },
+    shortNames: ['ns'],
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'pods',
+    kind: 'Pod',
+    namespaced: true,
+    status: { phase: 'Pending' },
+    shortNames: ['po'],
+    categories: ['all'],
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'services',
+    kind: 'Service',
+    namespaced: true,
+    status: { loadBalancer: {} },
+    shortNames: ['svc'],
+    categories: ['all'],
+  },
+  { group: '', version: 'v1', plural: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'] },
+  { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
+  { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true, shortNames: ['netpol'] },
 ];
 
 export const apiVersionOf = (r: Resource): string => (r.group ? `${r.group}/${r.version}` : r.version);

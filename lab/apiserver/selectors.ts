@@ -44,6 +44,8 @@ interface Selectable {
   metadata?: { name?: string; namespace?: string };
   spec?: { nodeName?: string };
   status?: { phase?: string };
+  /** Events: what `kubectl describe` lists them by. */
+  involvedObject?: { kind?: string; name?: string; namespace?: string; uid?: string };
 }
 
 const FIELDS: Record<string, (o: Selectable) => string | undefined> = {
@@ -51,6 +53,10 @@ const FIELDS: Record<string, (o: Selectable) => string | undefined> = {
   'metadata.namespace': (o) => o.metadata?.namespace,
   'spec.nodeName': (o) => o.spec?.nodeName ?? '',
   'status.phase': (o) => o.status?.phase,
+  'involvedObject.kind': (o) => o.involvedObject?.kind,
+  'involvedObject.name': (o) => o.involvedObject?.name,
+  'involvedObject.namespace': (o) => o.involvedObject?.namespace,
+  'involvedObject.uid': (o) => o.involvedObject?.uid,
 };
 
 export function matchesFields(reqs: Requirement[], obj: Selectable): boolean {

@@ -12,8 +12,16 @@ import fs from 'node:fs';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import { ApiError, KubeObject, Store, StoreEvent, jsonPatch, mergePatch } from './store';
-import { RESOURCES, Resource, apiVersionOf, parseResourcePath } from './resources';
+import { Resource, apiVersionOf, parseResourcePath } from './resources';
 import { SelectorError, matchesFields, matchesLabels, parseSelector } from './selectors';
+import { discovery } from './discovery';
+import { PatchError, strategicMergePatch } from './strategic-merge';
+import jsYaml from 'js-yaml';
+import { openApiV2 } from './openapi';
+
+/** The Kubernetes version this server answers as. */
+const VERSION = 'v1.31.0';
+import { toTable, wantsTable } from './table';
 
 export interface ApiServerOptions {
   token: string;
@@ -44,11 +52,30 @@ async function body(req: http.IncomingMessage): Promise<unknown> {
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text) return {};
+  // Server-side apply takes YAML (kubectl sends JSON, which is YAML too).
+  const yaml = (req.headers['content-type'] ?? '').includes('apply-patch+yaml');
   try {
-    return JSON.parse(text);
+    return yaml ? jsYaml.load(text) : JSON.parse(text);
   } catch {
-    throw new ApiError(400, 'BadRequest', 'the request body is not valid JSON');
+    throw new ApiError(400, 'BadRequest', `the request body is not valid ${yaml ? 'YAML' : 'JSON'}`);
   }
+}
+
+/** The object a PATCH makes of `current` (undefined: it does not exist yet, only apply creates). */
+function patched(current: KubeObject | undefined, patch: unknown, type: string, kind: string): KubeObject {
+  try {
+    const media = type.split(';')[0]!.trim();
+    if (media === 'application/json-patch+json') return jsonPatch(current, patch as never) as KubeObject;
+    if (media === 'application/merge-patch+json') return mergePatch(current, patch) as KubeObject;
+    // Strategic merge (kubectl's default) and server-side apply (the applied configuration
+    // merged in with the same list semantics; fields it no longer sets are not tracked here).
+    if (media === 'application/strategic-merge-patch+json' || media === 'application/apply-patch+yaml')
+      return strategicMergePatch(current, patch, kind) as KubeObject;
+  } catch (e) {
+    if (e instanceof PatchError) throw new ApiError(400, 'BadRequest', e.message);
+    throw e;
+  }
+  throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format: ${type}`);
 }
 
 export class ApiServer {
@@ -59,6 +86,7 @@ export class ApiServer {
   private tlsConfig: { host: string; port: number; cert: Buffer; key: Buffer } | undefined;
   private readonly sockets = new Set<net.Socket>();
   private unix: http.Server | undefined;
+  private hostAccess: https.Server | undefined;
   readonly stats = { requests: 0, watchesOpened: 0, expired: 0 };
   private hanging = false;
   /** Requests held unanswered while hanging: each ends its socket when released. */
@@ -77,6 +105,21 @@ export class ApiServer {
     await this.up();
     // Coming back up after down() must use the same port, also when the first one was picked.
     this.tlsConfig.port = this.port!;
+  }
+
+  /**
+   * HTTPS with bearer-token auth on a unix socket: the API as agents see it, for a relay that
+   * serves it on the host's loopback (kubectl from the host's shell). Not affected by down().
+   */
+  async listenTlsUnix(path: string, cert = this.tlsConfig?.cert, key = this.tlsConfig?.key): Promise<void> {
+    fs.rmSync(path, { force: true });
+    const server = https.createServer({ cert, key }, (req, res) => void this.handle(req, res, false));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    fs.chmodSync(path, 0o600);
+    this.hostAccess = server;
   }
 
   /** Plain HTTP on a unix socket, for lab tools: no auth (file permissions), plus /_lab/*. */
@@ -140,6 +183,7 @@ export class ApiServer {
     this.down();
     this.dropWatches();
     this.unix?.close();
+    this.hostAccess?.close();
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, admin: boolean): Promise<void> {
@@ -166,16 +210,14 @@ export class ApiServer {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         return;
       }
-      if (p === '/version') return send(res, 200, { major: '1', minor: '31', gitVersion: 'v1.31.0', platform: 'linux/amd64' });
-      if (p === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'] });
-      if (p === '/apis') {
-        const groups = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))];
-        return send(res, 200, {
-          kind: 'APIGroupList',
-          apiVersion: 'v1',
-          groups: groups.map((g) => ({ name: g, versions: [{ groupVersion: `${g}/v1`, version: 'v1' }] })),
-        });
+      if (p === '/version') return send(res, 200, { major: '1', minor: '31', gitVersion: VERSION, platform: 'linux/amd64' });
+      if (p === '/openapi/v2') {
+        const doc = openApiV2(req.headers.accept, VERSION);
+        res.writeHead(200, { 'content-type': doc.type, 'content-length': doc.body.length }).end(doc.body);
+        return;
       }
+      const doc = discovery(p, req.headers.host ?? '');
+      if (doc) return send(res, 200, doc);
       const parsed = parseResourcePath(p);
       if (!parsed) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${p})`);
       const { resource: r, namespace, name, subresource } = parsed;
@@ -195,10 +237,24 @@ export class ApiServer {
       if (statusOnly && req.method !== 'GET' && req.method !== 'PUT' && req.method !== 'PATCH')
         throw new ApiError(405, 'MethodNotAllowed', `${req.method} on a status subresource`);
       switch (req.method) {
-        case 'GET':
-          if (name) return send(res, 200, this.store.get(r, namespace, name));
-          if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') return this.watch(r, namespace, url, res);
-          return this.list(r, namespace, url, res);
+        case 'GET': {
+          // kubectl get asks for server-side printing (a Table) in its Accept header.
+          const table = wantsTable(req.headers.accept) && !statusOnly;
+          const includeObject = url.searchParams.get('includeObject');
+          if (name) {
+            const o = this.store.get(r, namespace, name);
+            return send(res, 200, table ? toTable(r, [o], o.metadata.resourceVersion ?? '', includeObject) : o);
+          }
+          if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1')
+            return this.watch(
+              r,
+              namespace,
+              url,
+              res,
+              table ? (o) => toTable(r, [o as KubeObject], (o as KubeObject).metadata?.resourceVersion ?? '', includeObject) : undefined,
+            );
+          return this.list(r, namespace, url, res, table ? (includeObject ?? 'Metadata') : undefined);
+        }
         case 'POST':
           if (name) throw new ApiError(405, 'MethodNotAllowed', 'POST to an object');
           return send(res, 201, this.store.create(r, namespace, (await body(req)) as KubeObject));
@@ -207,14 +263,20 @@ export class ApiServer {
           return send(res, 200, this.store.replace(r, namespace, name, (await body(req)) as KubeObject, statusOnly));
         case 'PATCH': {
           if (!name) throw new ApiError(405, 'MethodNotAllowed', 'PATCH to a collection');
-          const current = this.store.get(r, namespace, name);
-          const patch = await body(req);
           const type = req.headers['content-type'] ?? '';
-          const next = type.includes('json-patch') ? jsonPatch(current, patch as never) : mergePatch(current, patch);
+          const patch = await body(req);
+          const apply = type.includes('apply-patch');
+          // Server-side apply creates what does not exist yet; any other patch needs the object.
+          const current = apply && !statusOnly ? this.store.find(r, namespace, name) : this.store.get(r, namespace, name);
+          if (!current) {
+            const created = patched(undefined, patch, type, r.kind);
+            created.metadata = { ...created.metadata, name };
+            return send(res, 201, this.store.create(r, namespace, created));
+          }
+          const next = patched(current, patch, type, r.kind);
           // A patch applies to the current object: no resourceVersion precondition unless given.
-          const patched = next as KubeObject;
-          if (!(patch as KubeObject).metadata?.resourceVersion) patched.metadata.resourceVersion = current.metadata.resourceVersion;
-          return send(res, 200, this.store.replace(r, namespace, name, patched, statusOnly));
+          if (!(patch as KubeObject).metadata?.resourceVersion) next.metadata.resourceVersion = current.metadata.resourceVersion;
+          return send(res, 200, this.store.replace(r, namespace, name, next, statusOnly));
         }
         case 'DELETE':
           if (!name) throw new ApiError(405, 'MethodNotAllowed', 'DELETE of a collection');
@@ -248,9 +310,11 @@ export class ApiServer {
       matchesFields(fields, o);
   }
 
-  private list(r: Resource, namespace: string | undefined, url: URL, res: http.ServerResponse): void {
+  /** A list, or with `tableObject` set (includeObject) the same as a Table. */
+  private list(r: Resource, namespace: string | undefined, url: URL, res: http.ServerResponse, tableObject?: string): void {
     const match = this.filter(url, namespace);
     const items = this.store.list(r).filter(match);
+    if (tableObject !== undefined) return send(res, 200, toTable(r, items, this.store.resourceVersion, tableObject));
     send(res, 200, {
       kind: `${r.kind}List`,
       apiVersion: apiVersionOf(r),
@@ -259,7 +323,8 @@ export class ApiServer {
     });
   }
 
-  private watch(r: Resource, namespace: string | undefined, url: URL, res: http.ServerResponse): void {
+  /** A watch stream; `present` turns each event's object into what the client asked for (a Table row). */
+  private watch(r: Resource, namespace: string | undefined, url: URL, res: http.ServerResponse, present?: (o: unknown) => unknown): void {
     const match = this.filter(url, namespace);
     this.stats.watchesOpened++;
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
@@ -267,7 +332,8 @@ export class ApiServer {
     res.flushHeaders();
     // A hung server sends nothing more on streams already open either.
     const write = (type: string, object: unknown): void => {
-      if (!res.writableEnded && !this.hanging) res.write(`${JSON.stringify({ type, object })}\n`);
+      const shown = present && type !== 'ERROR' && type !== 'BOOKMARK' ? present(object) : object;
+      if (!res.writableEnded && !this.hanging) res.write(`${JSON.stringify({ type, object: shown })}\n`);
     };
     const rvParam = url.searchParams.get('resourceVersion');
     // What a watcher sees follows its selector: an object entering it is ADDED, one leaving it

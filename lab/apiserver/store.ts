@@ -70,9 +70,15 @@ export class Store {
   }
 
   get(r: Resource, ns: string | undefined, name: string): KubeObject {
-    const o = this.table(r).get(key(ns, name));
+    const o = this.find(r, ns, name);
     if (!o) throw new ApiError(404, 'NotFound', `${r.plural} "${name}" not found`);
-    return clone(o);
+    return o;
+  }
+
+  /** A copy of the object, or undefined when there is none. */
+  find(r: Resource, ns: string | undefined, name: string): KubeObject | undefined {
+    const o = this.table(r).get(key(ns, name));
+    return o && clone(o);
   }
 
   list(r: Resource, ns?: string): KubeObject[] {

@@ -15,6 +15,7 @@ import { CLI } from '../helpers/our-speaker';
 import { Bird } from '../../lab/peers/bird';
 import { parseBirdRoutes } from '../../lab/peers/bird';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
+import { run } from '../../src/util/exec';
 
 jest.setTimeout(120000);
 
@@ -127,6 +128,21 @@ describe('lab: 3 nodes and a ToR', () => {
     const target = pod('node2-pod1');
     const east = await sniff(nodes()[1]!.netns, `icmp and dst host ${target.ip}`, () => podPing(lab, p, target.ip!));
     expect(east).toContain(`IP ${p.ip} > ${target.ip}: ICMP echo request`);
+  });
+
+  it("kubectl from the host's shell reaches the lab through the kubeconfig lab up wrote (127.0.0.1 only)", async () => {
+    const kubeconfig = `${DIR}/kubeconfig`;
+    expect(fs.readFileSync(kubeconfig, 'utf8')).toMatch(/server: https:\/\/127\.0\.0\.1:\d+\n/);
+    for (const kubectl of ['/usr/bin/kubectl', '/usr/local/lib/kube-router-ts/kubectl-1.20']) {
+      const r = await run(kubectl, ['--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'wide'], { env: { ...process.env, HOME: DIR } });
+      for (const n of nodes())
+        expect(r.stdout).toMatch(new RegExp(`^${n.name}\\s+Ready\\s+<none>\\s+\\S+\\s+\\S*\\s*${n.ip.replace(/\./g, '\\.')}\\s`, 'm'));
+      const pods = await run(kubectl, ['--kubeconfig', kubeconfig, 'get', 'pods', '-A', '-o', 'wide'], {
+        env: { ...process.env, HOME: DIR },
+      });
+      for (const p of lab.state.pods)
+        expect(pods.stdout).toMatch(new RegExp(`\\s${p.name}\\s.*\\s${(p.ip ?? '').replace(/\./g, '\\.')}\\s`));
+    }
   });
 
   it('lab status prints the ping matrix and exits 0; it exits 1 and names the failing pairs when a pod is cut off', async () => {
