@@ -24,6 +24,7 @@ import { cniAdd, cniDel } from './cni-runtime';
 import { until } from './wait';
 import { adminRequest } from '../bgp/admin/client';
 import {
+  STATIC_ANNOTATION,
   EXTERNAL_IP_RANGE,
   METRICS_PORT,
   HEALTH_PORT,
@@ -249,7 +250,7 @@ export class Lab {
     await this.api.create(base, {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name, namespace: pod.namespace, labels: { app: 'lab', 'lab/node': n.name } },
+      metadata: { name, namespace: pod.namespace, labels: { app: 'lab', 'lab/node': n.name }, annotations: { [STATIC_ANNOTATION]: 'pod' } },
       spec: { nodeName: n.name, containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.9' }] },
     });
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -264,6 +265,17 @@ export class Lab {
         conditions: [
           { type: 'Ready', status: 'True', lastTransitionTime: now },
           { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+        ],
+        containerStatuses: [
+          {
+            name: 'pause',
+            ready: true,
+            started: true,
+            restartCount: 0,
+            image: 'registry.k8s.io/pause:3.9',
+            imageID: '',
+            state: { running: { startedAt: now } },
+          },
         ],
       },
     });
@@ -295,7 +307,7 @@ export class Lab {
     const service = {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: s.name, namespace: 'default', ...(s.annotations ? { annotations: s.annotations } : {}) },
+      metadata: { name: s.name, namespace: 'default', annotations: { ...s.annotations, [STATIC_ANNOTATION]: 'service' } },
       spec: {
         type: s.type ?? 'ClusterIP',
         clusterIP: s.clusterIP,
@@ -419,11 +431,14 @@ export async function destroyLab(prefix = LAB_PREFIX, dir = LAB_DIR, keepFiles =
   const rank = (n: string): number => (/-pod\d+$/.test(n) ? 0 : /node\d+$/.test(n) ? 1 : 2);
   for (const r of [0, 1, 2]) await Promise.all(names.filter((n) => rank(n) === r).map((n) => Netns.attach(n).destroy()));
   // The API relay on the host's loopback runs in the root namespace (lab/host-access.ts).
-  try {
-    const relayPid = Number(fs.readFileSync(path.join(dir, 'api', 'relay.pid'), 'utf8').trim());
-    if (relayPid > 0) process.kill(relayPid, 'SIGTERM');
-  } catch {
-    // No relay, or gone already: it leaves by itself once the API server's socket is.
+  // The helpers in the root namespace: the API relay on the host's loopback, the controllers.
+  for (const helper of ['relay', 'controllers']) {
+    try {
+      const pid = Number(fs.readFileSync(path.join(dir, 'api', `${helper}.pid`), 'utf8').trim());
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+    } catch {
+      // Not started, or gone already: each leaves by itself once the API server's socket is.
+    }
   }
   if (keepFiles) fs.rmSync(stateFile(dir), { force: true });
   else fs.rmSync(dir, { recursive: true, force: true });

@@ -20,6 +20,8 @@ export const API_PORT = 6443;
 export const HOST_SOCKET = 'api-host.sock';
 /** `lab up` writes the host's kubeconfig (server on 127.0.0.1) here, in the lab's directory. */
 export const HOST_KUBECONFIG = 'kubeconfig';
+/** Marks Pods and Services the lab made itself: its controllers (lab/controllers.ts) leave them alone. */
+export const STATIC_ANNOTATION = 'lab.kube-router-ts/static';
 /** Every agent serves metrics here (kube-router's docs use 8080) and /healthz on kube-router's default. */
 export const METRICS_PORT = 8080;
 export const HEALTH_PORT = 20244;

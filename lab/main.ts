@@ -5,6 +5,7 @@
  * two-speaker demo. `node dist/lab/main.js up ...` is the same without the hand-over.
  */
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -15,6 +16,7 @@ import { Lab, destroyLab } from './cluster';
 import { labUp } from './up';
 import { HOST_SOCKET, LAB_DIR, LAB_PREFIX } from './layout';
 import { runRelay } from './host-access';
+import { podNetns, runLabControllers } from './controllers';
 import { formatLabStatus, labStatus } from './status';
 import { ApiServer } from './apiserver/server';
 import { inVmLab, vmLab, vmLabDown, vmLabUp } from './vm-lab';
@@ -187,6 +189,31 @@ export function runLab(args: string[]): Promise<unknown> {
         if (!s.ok) process.exitCode = 1;
       },
     )
+    .command<{ dir: string; pod: string; namespace: string; cmd: string[] }>(
+      'exec <pod> [cmd..]',
+      "Run a command in a pod's network namespace: lab exec [-n NS] POD -- CMD [ARGS...]",
+      (c) =>
+        c
+          .option('dir', DIR_OPTION)
+          .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: "The pod's namespace" })
+          .positional('pod', { type: 'string', demandOption: true })
+          .positional('cmd', { type: 'string', array: true, default: [] }) as Argv<{
+          dir: string;
+          pod: string;
+          namespace: string;
+          cmd: string[];
+        }>,
+      async (argv) => {
+        // Words after "--" land in argv._ (after the command's name), not in the positional.
+        const cmd = [...argv.cmd, ...(argv as unknown as { _: unknown[] })._.slice(1)].map(String);
+        if (cmd.length === 0) throw new Error('lab exec: no command given (lab exec [-n NS] POD -- CMD [ARGS...])');
+        const netns = podNetns(Lab.load(argv.dir), argv.namespace, argv.pod);
+        const child = spawn('ip', ['netns', 'exec', netns, ...cmd], { stdio: 'inherit' });
+        process.exitCode = await new Promise<number>((resolve) =>
+          child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+        );
+      },
+    )
     .command<{ dir: string; 'agent-args'?: string; 'all-at-once': boolean }>(
       'restart',
       'Restart every agent as a DaemonSet rollout does (one node at a time), with --agent-args replacing their extra flags when given',
@@ -252,6 +279,12 @@ export function runLab(args: string[]): Promise<unknown> {
           'port-file': string;
         }>,
       handler: (argv) => runRelay(argv.to, argv['port-file']),
+    })
+    .command<{ dir: string }>({
+      command: 'controllers',
+      describe: false,
+      builder: (c) => c.option('dir', { type: 'string', demandOption: true }) as Argv<{ dir: string }>,
+      handler: (argv) => runLabControllers(argv.dir),
     })
     .command<{ down: boolean }>(
       'speaker-demo',

@@ -203,6 +203,8 @@ export async function labUp(o: LabOptions): Promise<Lab> {
         out(`  pod ${pod.name} ${[pod.ip, pod.ip6].filter(Boolean).join(' ')}`);
       }
     }
+    // Kubelet, Service IP allocator and endpoint-slice controller for what kubectl applies.
+    startHelper(apiDir, 'controllers', [`--dir=${dir}`]);
     if (o.prometheus) {
       state.prometheus = await startPrometheus(apiNs, state);
       lab.save();
@@ -215,6 +217,15 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   return lab;
 }
 
+/** Starts a lab helper process in the root namespace (`lab NAME ...`), its pid in apiDir/NAME.pid. */
+function startHelper(apiDir: string, name: string, args: string[]): void {
+  const log = fs.openSync(path.join(apiDir, `${name}.log`), 'a');
+  const child = spawn(process.execPath, [labProgram(), name, ...args], { stdio: ['ignore', log, log], detached: true });
+  fs.closeSync(log);
+  fs.writeFileSync(path.join(apiDir, `${name}.pid`), `${child.pid}\n`);
+  child.unref();
+}
+
 /**
  * Starts the relay that serves the API on the host's loopback (lab/host-access.ts) and writes
  * the kubeconfig that reaches it; returns that file's path.
@@ -222,14 +233,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
 async function startRelay(apiDir: string, dir: string, caCert: string, token: string): Promise<string> {
   const portFile = path.join(apiDir, 'relay.port');
   fs.rmSync(portFile, { force: true });
-  const log = fs.openSync(path.join(apiDir, 'relay.log'), 'a');
-  const child = spawn(process.execPath, [labProgram(), 'relay', `--to=${path.join(apiDir, HOST_SOCKET)}`, `--port-file=${portFile}`], {
-    stdio: ['ignore', log, log],
-    detached: true,
-  });
-  fs.closeSync(log);
-  fs.writeFileSync(path.join(apiDir, 'relay.pid'), `${child.pid}\n`);
-  child.unref();
+  startHelper(apiDir, 'relay', [`--to=${path.join(apiDir, HOST_SOCKET)}`, `--port-file=${portFile}`]);
   await until(() => fs.existsSync(portFile), 30000, `the API relay on 127.0.0.1 (log: ${apiDir}/relay.log)`);
   const port = Number(fs.readFileSync(portFile, 'utf8'));
   const file = path.join(dir, HOST_KUBECONFIG);

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { Lab } from '../../lab/cluster';
-import { LabPod, EXTERNAL_HOST } from '../../lab/layout';
+import { LabPod, EXTERNAL_HOST, STATIC_ANNOTATION } from '../../lab/layout';
 import { pingMatrix, podPing, torRoutes } from '../../lab/status';
 import { until, sleep } from '../../lab/wait';
 import { labCli, labDown, labUp } from '../helpers/lab';
@@ -143,6 +143,88 @@ describe('lab: 3 nodes and a ToR', () => {
       for (const p of lab.state.pods)
         expect(pods.stdout).toMatch(new RegExp(`\\s${p.name}\\s.*\\s${(p.ip ?? '').replace(/\./g, '\\.')}\\s`));
     }
+  });
+
+  it('acts as kubelet, Service IP allocator and endpoint-slice controller for what kubectl applies; lab exec reaches the pod', async () => {
+    const kubectl = (...args: string[]) =>
+      run('/usr/bin/kubectl', ['--kubeconfig', `${DIR}/kubeconfig`, ...args], { env: { ...process.env, HOME: DIR } }).then((r) => r.stdout);
+    const manifest = `${DIR}/web.yaml`;
+    fs.writeFileSync(
+      manifest,
+      `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default, labels: {app: web}}
+spec:
+  nodeName: ${nodes()[2]!.name}
+  containers:
+  - name: c
+    image: none
+    command: ["python3", "-m", "http.server", "8080"]
+    env: [{name: PYTHONUNBUFFERED, value: "1"}]
+    ports: [{containerPort: 8080, name: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+`,
+    );
+    await kubectl('apply', '-f', manifest);
+    try {
+      let podIp = '';
+      await until(async () => (podIp = await kubectl('get', 'pod', 'web', '-o', 'jsonpath={.status.podIP}')) !== '', 30000, 'the pod IP');
+      expect(podIp).toMatch(/^10\.244\.3\.\d+$/);
+      expect(await kubectl('get', 'pod', 'web')).toMatch(/^web\s+1\/1\s+Running\s/m);
+      // Its command serves HTTP in its own namespace, reachable from a pod on another node.
+      const fetch = () =>
+        run(
+          process.execPath,
+          [
+            CLI,
+            'lab',
+            'exec',
+            `--dir=${DIR}`,
+            pod('node1-pod1').name,
+            '--',
+            'curl',
+            '-s',
+            '-m',
+            '2',
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code}',
+            `http://${podIp}:8080/`,
+          ],
+          { allowFail: true },
+        );
+      await until(async () => (await fetch()).stdout === '200', 30000, "the pod's web server from node1-pod1");
+      const own = await run(process.execPath, [CLI, 'lab', 'exec', `--dir=${DIR}`, 'web', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+      expect(own.stdout).toContain(`inet ${podIp}/24`);
+      // The Service got a cluster IP, and an EndpointSlice of the pod with its named port resolved.
+      expect(await kubectl('get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}')).toMatch(/^10\.96\.\d+\.\d+$/);
+      type Slice = { endpoints?: { addresses: string[] }[]; ports?: { port: number }[] };
+      let slice: Slice | undefined;
+      await until(
+        async () => {
+          slice = (
+            JSON.parse(await kubectl('get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'json')) as { items: Slice[] }
+          ).items[0];
+          return (slice?.endpoints?.length ?? 0) > 0;
+        },
+        30000,
+        'the EndpointSlice',
+      );
+      expect(slice!.endpoints!.map((e) => e.addresses[0])).toEqual([podIp]);
+      expect(slice!.ports!.map((p) => p.port)).toEqual([8080]);
+    } finally {
+      await kubectl('delete', '-f', manifest, '--ignore-not-found');
+    }
+    // Deleting it stops its process and removes its network and namespace.
+    await until(async () => !(await run('ip', ['netns', 'list'])).stdout.includes(`${PREFIX}k-`), 30000, "the pod's namespace to go");
+    expect((await run('pgrep', ['-f', 'http.server 8080'], { allowFail: true })).stdout).toBe('');
   });
 
   it('lab status prints the ping matrix and exits 0; it exits 1 and names the failing pairs when a pod is cut off', async () => {
@@ -398,7 +480,8 @@ describe('lab: 3 nodes and a ToR', () => {
       return {
         apiVersion: 'v1',
         kind: 'Service',
-        metadata: { name, namespace: 'default' },
+        // Counted by the informers alone: the lab's endpoint-slice controller leaves it be.
+        metadata: { name, namespace: 'default', annotations: { [STATIC_ANNOTATION]: 'test' } },
         spec: {
           type: 'ClusterIP',
           clusterIP,
