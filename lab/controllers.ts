@@ -22,6 +22,16 @@ import { STATIC_ANNOTATION, type LabNode } from './layout';
 
 const MANAGED_BY = 'lab-controllers.kube-router-ts';
 const TICK_MS = 500;
+/** Collections whose objects go with their namespace. */
+const NAMESPACED = [
+  '/api/v1/pods',
+  '/api/v1/services',
+  '/api/v1/endpoints',
+  '/api/v1/events',
+  '/apis/discovery.k8s.io/v1/endpointslices',
+  '/apis/networking.k8s.io/v1/networkpolicies',
+  '/apis/coordination.k8s.io/v1/leases',
+];
 const RETRY_MS = 10000;
 
 interface Meta {
@@ -82,6 +92,8 @@ export class LabControllers {
   /** Pods whose wiring failed, and when to try again. */
   private readonly retryAt = new Map<string, number>();
   private readonly stateFile: string;
+  /** Namespaces as of the last tick: one missing now was deleted. */
+  private seenNamespaces = new Set<string>();
 
   constructor(
     private readonly lab: Lab,
@@ -110,12 +122,32 @@ export class LabControllers {
 
   async tick(): Promise<void> {
     const api = this.lab.api;
+    await this.namespaces();
     const pods = (await api.get<List<Pod>>('/api/v1/pods')).items;
     await this.kubelet(pods);
     const services = (await api.get<List<Service>>('/api/v1/services')).items;
     for (const s of services) await this.allocate(s);
     const slices = (await api.get<List<Slice>>('/apis/discovery.k8s.io/v1/endpointslices')).items;
     await this.endpointSlices(services, (await api.get<List<Pod>>('/api/v1/pods')).items, slices);
+  }
+
+  /**
+   * The namespace controller's part: what lived in a namespace that is gone goes too (the API
+   * server removes a deleted Namespace at once; a real one waits in Terminating meanwhile).
+   */
+  private async namespaces(): Promise<void> {
+    const api = this.lab.api;
+    const now = new Set((await api.get<List<{ metadata: Meta }>>('/api/v1/namespaces')).items.map((n) => n.metadata.name));
+    const gone = [...this.seenNamespaces].filter((n) => !now.has(n));
+    this.seenNamespaces = now;
+    for (const ns of gone) {
+      for (const collection of NAMESPACED) {
+        const at = collection.lastIndexOf('/');
+        const base = `${collection.slice(0, at)}/namespaces/${ns}${collection.slice(at)}`;
+        for (const o of (await api.get<List<{ metadata: Meta }>>(base)).items) await api.delete(`${base}/${o.metadata.name}`);
+      }
+      this.log(`namespace ${ns}: gone, its objects deleted`);
+    }
   }
 
   private ownedByLab(p: Pod): boolean {

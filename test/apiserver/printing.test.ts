@@ -5,6 +5,7 @@
 import { discovery } from '../../lab/apiserver/discovery';
 import { humanDuration, toTable, wantsTable } from '../../lab/apiserver/table';
 import { RESOURCES } from '../../lab/apiserver/resources';
+import { SelectorError, matchesFields, matchesLabels, parseSelector } from '../../lab/apiserver/selectors';
 
 const resource = (plural: string) => RESOURCES.find((r) => r.plural === plural)!;
 
@@ -122,5 +123,32 @@ describe('server-side printing', () => {
       cells: ['p', 'pod=a', '5m'],
       object: undefined,
     });
+  });
+});
+
+describe('selectors', () => {
+  // Here with the printing tests: both are what kubectl's users type.
+  const labels = { app: 'web', tier: 'front' };
+  const matches = (sel: string, l: Record<string, string> = labels) => matchesLabels(parseSelector(sel), l);
+
+  it('takes equality and set-based label requirements, with commas inside sets', () => {
+    expect(matches('app=web,tier==front')).toBe(true);
+    expect(matches('app in (web, api),tier notin (back)')).toBe(true);
+    expect(matches('app in (api,db)')).toBe(false);
+    expect(matches('app notin (web)')).toBe(false);
+    expect(matches('env notin (prod)')).toBe(true);
+    expect(matches('env in (prod)')).toBe(false);
+    expect(matches('app,!env')).toBe(true);
+    expect(matches('tier!=front')).toBe(false);
+    expect(matches('app', {})).toBe(false);
+    expect(() => parseSelector('app in web')).toThrow(SelectorError);
+    expect(() => parseSelector('a b')).toThrow(SelectorError);
+  });
+
+  it('refuses set-based field selectors and unknown fields', () => {
+    const pod = { metadata: { name: 'a' }, spec: { nodeName: 'node1' }, status: { phase: 'Running' } };
+    expect(matchesFields(parseSelector('spec.nodeName=node1,status.phase!=Failed'), pod)).toBe(true);
+    expect(() => matchesFields(parseSelector('spec.nodeName in (node1)'), pod)).toThrow(SelectorError);
+    expect(() => matchesFields(parseSelector('spec.hostname=x'), pod)).toThrow(SelectorError);
   });
 });

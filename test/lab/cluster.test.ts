@@ -225,6 +225,20 @@ spec:
     // Deleting it stops its process and removes its network and namespace.
     await until(async () => !(await run('ip', ['netns', 'list'])).stdout.includes(`${PREFIX}k-`), 30000, "the pod's namespace to go");
     expect((await run('pgrep', ['-f', 'http.server 8080'], { allowFail: true })).stdout).toBe('');
+
+    // A pod made by kubectl run in a namespace of its own goes with that namespace.
+    await kubectl('create', 'namespace', 't1');
+    await kubectl('run', 'sleeper', '-n', 't1', '--image=none', '--labels=app=in-t1', '--command', '--', 'sleep', '1234');
+    await until(
+      async () => (await kubectl('get', 'pod', '-n', 't1', 'sleeper', '-o', 'jsonpath={.status.phase}')) === 'Running',
+      30000,
+      'the pod in t1',
+    );
+    expect(await kubectl('get', 'pods', '-A', '-l', 'app in (in-t1, other)', '-o', 'name')).toBe('pod/sleeper\n');
+    expect((await run('pgrep', ['-f', 'sleep 1234'], { allowFail: true })).stdout).not.toBe('');
+    await kubectl('delete', 'namespace', 't1');
+    await until(async () => (await run('pgrep', ['-f', 'sleep 1234'], { allowFail: true })).stdout === '', 30000, 'the pod of t1 to stop');
+    expect(await kubectl('get', 'pods', '-n', 't1', '-o', 'name')).toBe('');
   });
 
   it('lab status prints the ping matrix and exits 0; it exits 1 and names the failing pairs when a pod is cut off', async () => {
