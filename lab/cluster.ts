@@ -25,6 +25,7 @@ import { until } from './wait';
 import { adminRequest } from '../bgp/admin/client';
 import {
   STATIC_ANNOTATION,
+  runningPodStatus,
   EXTERNAL_IP_RANGE,
   METRICS_PORT,
   HEALTH_PORT,
@@ -247,38 +248,14 @@ export class Lab {
     const ips = [ip, ...(ip6 ? [ip6] : [])];
     this.save();
     const base = `/api/v1/namespaces/${pod.namespace}/pods`;
+    const containers = [{ name: 'pause', image: 'registry.k8s.io/pause:3.9' }];
     await this.api.create(base, {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: pod.namespace, labels: { app: 'lab', 'lab/node': n.name }, annotations: { [STATIC_ANNOTATION]: 'pod' } },
-      spec: { nodeName: n.name, containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.9' }] },
+      spec: { nodeName: n.name, containers },
     });
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    await this.api.mergePatch(`${base}/${name}/status`, {
-      status: {
-        phase: 'Running',
-        hostIP: n.ip,
-        hostIPs: [n.ip, ...(n.ip6 ? [n.ip6] : [])].map((x) => ({ ip: x })),
-        podIP: ip,
-        podIPs: ips.map((x) => ({ ip: x })),
-        startTime: now,
-        conditions: [
-          { type: 'Ready', status: 'True', lastTransitionTime: now },
-          { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
-        ],
-        containerStatuses: [
-          {
-            name: 'pause',
-            ready: true,
-            started: true,
-            restartCount: 0,
-            image: 'registry.k8s.io/pause:3.9',
-            imageID: '',
-            state: { running: { startedAt: now } },
-          },
-        ],
-      },
-    });
+    await this.api.mergePatch(`${base}/${name}/status`, { status: runningPodStatus(n, ips, containers) });
     return pod;
   }
 

@@ -18,7 +18,7 @@ import { Lab } from './cluster';
 import { Netns } from './netns';
 import { cniAdd, cniDel, CniTarget } from './cni-runtime';
 import { ipFamily } from '../net';
-import { STATIC_ANNOTATION, type LabNode } from './layout';
+import { STATIC_ANNOTATION, runningPodStatus, type LabNode } from './layout';
 
 const MANAGED_BY = 'lab-controllers.kube-router-ts';
 const TICK_MS = 500;
@@ -44,6 +44,7 @@ interface Meta {
 }
 interface Container {
   name: string;
+  image?: string;
   command?: string[];
   args?: string[];
   env?: { name: string; value?: string }[];
@@ -236,31 +237,10 @@ export class LabControllers {
         .spawn(argv[0]!, argv.slice(1), { env, logFile: path.join(logDir, `${p.metadata.namespace}_${p.metadata.name}.log`) })
         .unref();
     }
-    const now = isoNow();
+    // Our own order: the IPv4 address first, as podIP.
+    const ordered = [ip, ...ips.filter((x) => x !== ip)];
     await this.lab.api.mergePatch(`/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`, {
-      status: {
-        phase: 'Running',
-        reason: null,
-        message: null,
-        hostIP: n.ip,
-        hostIPs: [n.ip, ...(n.ip6 ? [n.ip6] : [])].map((x) => ({ ip: x })),
-        podIP: ip,
-        podIPs: ips.map((x) => ({ ip: x })),
-        startTime: now,
-        conditions: [
-          { type: 'Ready', status: 'True', lastTransitionTime: now },
-          { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
-        ],
-        containerStatuses: (p.spec?.containers ?? []).map((x) => ({
-          name: x.name,
-          ready: true,
-          started: true,
-          restartCount: 0,
-          image: (x as { image?: string }).image ?? '',
-          imageID: '',
-          state: { running: { startedAt: now } },
-        })),
-      },
+      status: { ...runningPodStatus(n, ordered, p.spec?.containers ?? []), reason: null, message: null },
     });
     this.log(`pod ${k}: on ${n.name}, ${ips.join(' ')}${argv.length ? `, running ${argv.join(' ')}` : ''}`);
   }

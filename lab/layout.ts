@@ -127,3 +127,32 @@ export function nodeObject(n: LabNode): Record<string, unknown> {
     },
   };
 }
+
+/**
+ * The status a kubelet reports for a running pod on `node`: Running, its IPs, Ready, and each
+ * container started and ready. Used for the lab's own pods and for those applied with kubectl.
+ */
+export function runningPodStatus(node: LabNode, ips: string[], containers: { name: string; image?: string }[]): Record<string, unknown> {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    phase: 'Running',
+    hostIP: node.ip,
+    hostIPs: [node.ip, ...(node.ip6 ? [node.ip6] : [])].map((x) => ({ ip: x })),
+    podIP: ips[0],
+    podIPs: ips.map((x) => ({ ip: x })),
+    startTime: now,
+    conditions: [
+      { type: 'Ready', status: 'True', lastTransitionTime: now },
+      { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+    ],
+    containerStatuses: containers.map((c) => ({
+      name: c.name,
+      ready: true,
+      started: true,
+      restartCount: 0,
+      image: c.image ?? '',
+      imageID: '',
+      state: { running: { startedAt: now } },
+    })),
+  };
+}
