@@ -254,7 +254,7 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
           const named = (rule.ports ?? []).some((p) => typeof p.port === 'string' && !/^\d+$/.test(p.port));
           if (!named || peers === 'any') {
             // A named port toward any destination, or toward CIDRs, has no pod to resolve it on:
-            // kube-router leaves such ports out; so do we (numbered ports of the rule stay).
+            // such ports are left out (the rule's numbered ports stay).
             const ports = portsOf(rule.ports, undefined, id);
             if (ports !== 'any' && ports.length === 0) continue;
             plan.egress.push({
