@@ -162,6 +162,10 @@ export interface PolicyInputs {
   nodeName: string;
 }
 
+/** Selected pods and CIDRs as a rule's peers: the pods by their IPs. */
+const asPeers = (peers: 'any' | { pods: PodInfo[]; cidrs: { cidr: string; except: string[] }[] }): Peers =>
+  peers === 'any' ? 'any' : { ips: peers.pods.flatMap((p) => p.ips), cidrs: peers.cidrs };
+
 export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
   const problems: PolicyProblem[] = [];
   const pods = inputs.pods.map(podInfo).filter((p): p is PodInfo => p !== undefined);
@@ -242,7 +246,7 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
           if (ports !== 'any' && ports.length === 0) continue;
           plan.ingress.push({
             policy: id,
-            peers: peers === 'any' ? 'any' : { ips: peers.pods.flatMap((p) => p.ips), cidrs: peers.cidrs },
+            peers: asPeers(peers),
             ports,
           });
         }
@@ -259,7 +263,7 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
             if (ports !== 'any' && ports.length === 0) continue;
             plan.egress.push({
               policy: id,
-              peers: peers === 'any' ? 'any' : { ips: peers.pods.flatMap((p) => p.ips), cidrs: peers.cidrs },
+              peers: asPeers(peers),
               ports,
             });
             continue;

@@ -127,7 +127,11 @@ export class LabControllers {
     const pods = (await api.get<List<Pod>>('/api/v1/pods')).items;
     await this.kubelet(pods);
     const services = (await api.get<List<Service>>('/api/v1/services')).items;
-    for (const s of services) await this.allocate(s);
+    const used = {
+      ips: new Set(services.flatMap((s) => (s.spec?.clusterIP ? [s.spec.clusterIP] : []))),
+      nodePorts: new Set(services.flatMap((s) => (s.spec?.ports ?? []).map((p) => p.nodePort ?? 0))),
+    };
+    for (const s of services) await this.allocate(s, used);
     const slices = (await api.get<List<Slice>>('/apis/discovery.k8s.io/v1/endpointslices')).items;
     await this.endpointSlices(services, (await api.get<List<Pod>>('/api/v1/pods')).items, slices);
   }
@@ -262,47 +266,33 @@ export class LabControllers {
     fs.writeFileSync(this.stateFile, `${JSON.stringify(Object.fromEntries(this.wired), null, 2)}\n`);
   }
 
-  /** Cluster IP and node ports for a Service that has none. */
-  private async allocate(s: Service): Promise<void> {
+  /**
+   * Cluster IP and node ports for a Service that has none, from what `services` (this tick's
+   * list) already use; what it hands out is added to `used` for the next Service.
+   */
+  private async allocate(s: Service, used: { ips: Set<string>; nodePorts: Set<number> }): Promise<void> {
     if (s.metadata.annotations?.[STATIC_ANNOTATION] !== undefined) return;
     const spec = s.spec ?? {};
     const type = spec.type ?? 'ClusterIP';
     if (type === 'ExternalName') return;
     const patch: Record<string, unknown> = {};
     if (!spec.clusterIP) {
-      const ip = await this.freeClusterIp();
+      const ip = freeClusterIp(used.ips);
+      used.ips.add(ip);
       Object.assign(patch, { clusterIP: ip, clusterIPs: [ip], type });
     }
     if ((type === 'NodePort' || type === 'LoadBalancer') && (spec.ports ?? []).some((p) => !p.nodePort)) {
-      const used = await this.usedNodePorts();
       patch.ports = (spec.ports ?? []).map((p) => {
         if (p.nodePort) return p;
         let port = 30000;
-        while (used.has(port)) port++;
-        used.add(port);
+        while (used.nodePorts.has(port)) port++;
+        used.nodePorts.add(port);
         return { ...p, nodePort: port };
       });
     }
     if (Object.keys(patch).length === 0) return;
     await this.lab.api.mergePatch(`/api/v1/namespaces/${s.metadata.namespace}/services/${s.metadata.name}`, { spec: patch });
     this.log(`service ${key(s.metadata)}: ${JSON.stringify(patch)}`);
-  }
-
-  private async allServices(): Promise<Service[]> {
-    return (await this.lab.api.get<List<Service>>('/api/v1/services')).items;
-  }
-
-  private async freeClusterIp(): Promise<string> {
-    const used = new Set((await this.allServices()).map((s) => s.spec?.clusterIP));
-    for (let i = 10; i < 65534; i++) {
-      const ip = `10.96.${i >> 8}.${i & 255}`;
-      if ((i & 255) !== 0 && (i & 255) !== 255 && !used.has(ip)) return ip;
-    }
-    throw new Error('no free cluster IP in 10.96.0.0/16');
-  }
-
-  private async usedNodePorts(): Promise<Set<number>> {
-    return new Set((await this.allServices()).flatMap((s) => (s.spec?.ports ?? []).map((p) => p.nodePort ?? 0)));
   }
 
   /** One EndpointSlice per selecting Service, of its Running pods; stale ones of ours removed. */
@@ -397,4 +387,13 @@ export function podNetns(lab: Lab, namespace: string, name: string): string {
       `no pod ${namespace}/${name} with a network namespace in this lab (is it still Pending? kubectl describe pod -n ${namespace} ${name})`,
     );
   return w.netns;
+}
+
+/** The first free address of 10.96.0.0/16 from .10 on (network and broadcast octets skipped). */
+function freeClusterIp(used: ReadonlySet<string>): string {
+  for (let i = 10; i < 65534; i++) {
+    const ip = `10.96.${i >> 8}.${i & 255}`;
+    if ((i & 255) !== 0 && (i & 255) !== 255 && !used.has(ip)) return ip;
+  }
+  throw new Error('no free cluster IP in 10.96.0.0/16');
 }
