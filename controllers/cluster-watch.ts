@@ -1,6 +1,8 @@
 /**
- * The informers the agent runs: Nodes, Services, EndpointSlices, and this node's Pods (a field
- * selector keeps the rest off the wire). Any change anywhere fires one coalesced 'changed'.
+ * The informers the agent runs: Nodes, Services, EndpointSlices, and Pods: this node's (a field
+ * selector keeps the rest off the wire), or with the firewall every node's (policies select
+ * remote pods as peers), with NetworkPolicies and Namespaces. Any change anywhere fires one
+ * coalesced 'changed'.
  */
 import { EventEmitter } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
@@ -9,6 +11,7 @@ import { Informer, InformerLogger } from './informer';
 import type { NodeObject } from './nodes';
 import type { EndpointSliceObject, ServiceObject } from './services';
 import type { PodObject } from './pods';
+import type { NamespaceObject, NetworkPolicyObject, PolicyPodObject } from './network-policy';
 
 /**
  * Everything the agent asks of the API server: its informers list and watch these, nothing
@@ -20,7 +23,29 @@ export const API_ACCESS: readonly { apiGroup: string; resource: string; verbs: r
   { apiGroup: '', resource: 'pods', verbs: ['list', 'watch'] },
   { apiGroup: '', resource: 'services', verbs: ['list', 'watch'] },
   { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
+  // The firewall's (--run-firewall, on by default as in kube-router):
+  { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'] },
+  { apiGroup: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['list', 'watch'] },
 ];
+
+type Pod = KubernetesObject & PodObject & PolicyPodObject;
+
+/**
+ * What of a Pod the controllers read: with every node's pods cached, the rest (volumes, env,
+ * images, managed fields) would be most of the agent's memory.
+ */
+function slimPod(p: Pod): Pod {
+  const spec = p.spec as (Pod['spec'] & Record<string, unknown>) | undefined;
+  const meta = p.metadata as Record<string, unknown> | undefined;
+  if (meta) for (const k of ['managedFields', 'annotations', 'ownerReferences']) delete meta[k];
+  if (spec) {
+    for (const k of Object.keys(spec)) if (k !== 'nodeName' && k !== 'hostNetwork' && k !== 'containers') delete spec[k];
+    spec.containers = (spec.containers ?? []).map((c) => ({ ...(c.ports ? { ports: c.ports } : {}) }));
+  }
+  const status = p.status as Record<string, unknown> | undefined;
+  if (status) for (const k of Object.keys(status)) if (!['phase', 'podIP', 'podIPs', 'conditions'].includes(k)) delete status[k];
+  return p;
+}
 
 export interface InformerStatus {
   name: string;
@@ -35,10 +60,13 @@ export class ClusterWatch extends EventEmitter {
   readonly nodes: Informer<KubernetesObject & NodeObject>;
   readonly services: Informer<KubernetesObject & ServiceObject>;
   readonly endpointSlices: Informer<KubernetesObject & EndpointSliceObject>;
-  readonly pods: Informer<KubernetesObject & PodObject>;
+  readonly pods: Informer<Pod>;
+  /** With the firewall only. */
+  readonly networkPolicies: Informer<KubernetesObject & NetworkPolicyObject> | undefined;
+  readonly namespaces: Informer<KubernetesObject & NamespaceObject> | undefined;
   private pending = false;
 
-  constructor(kc: KubeConfig, nodeName: string, log: InformerLogger) {
+  constructor(kc: KubeConfig, nodeName: string, log: InformerLogger, opts: { firewall?: boolean } = {}) {
     super();
     // A Node's status carries its images and volumes: hundreds of strings per node that no
     // controller reads, multiplied by the cluster's size.
@@ -50,12 +78,24 @@ export class ClusterWatch extends EventEmitter {
     this.nodes = new Informer(kc, { name: 'nodes', path: '/api/v1/nodes', transform, log });
     this.services = new Informer(kc, { name: 'services', path: '/api/v1/services', log });
     this.endpointSlices = new Informer(kc, { name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', log });
-    this.pods = new Informer(kc, { name: 'pods', path: '/api/v1/pods', fieldSelector: `spec.nodeName=${nodeName}`, log });
+    this.pods = opts.firewall
+      ? new Informer(kc, { name: 'pods', path: '/api/v1/pods', transform: slimPod, log })
+      : new Informer(kc, { name: 'pods', path: '/api/v1/pods', fieldSelector: `spec.nodeName=${nodeName}`, log });
+    if (opts.firewall) {
+      this.networkPolicies = new Informer(kc, {
+        name: 'networkpolicies',
+        path: '/apis/networking.k8s.io/v1/networkpolicies',
+        log,
+      });
+      this.namespaces = new Informer(kc, { name: 'namespaces', path: '/api/v1/namespaces', log });
+    }
     for (const i of this.all()) i.on('changed', () => this.signal());
   }
 
   all(): Informer<KubernetesObject>[] {
-    return [this.nodes, this.services, this.endpointSlices, this.pods] as Informer<KubernetesObject>[];
+    return [this.nodes, this.services, this.endpointSlices, this.pods, this.networkPolicies, this.namespaces].filter(
+      (i) => i !== undefined,
+    ) as Informer<KubernetesObject>[];
   }
 
   get synced(): boolean {

@@ -5,8 +5,8 @@
  * pod accepts only what some rule of some selecting policy allows (policies add up, an empty
  * rule list denies all). Peers are pod IPs (podSelector, namespaceSelector, both) or ipBlocks
  * with exceptions; ports by number, range (endPort) or name, a name resolved on the pod that
- * serves it: the local pod for ingress, each destination pod for egress. Pure: no I/O. The
- * iptables and ipset reconciler that enforces the plan is not written yet (issue 15).
+ * serves it: the local pod for ingress, each destination pod for egress. Pure: no I/O; the
+ * firewall (src/dataplane/netpol.ts, firewall.ts) enforces the plan.
  */
 
 export interface LabelSelector {
@@ -160,6 +160,8 @@ export interface PolicyInputs {
   namespaces: readonly NamespaceObject[];
   pods: readonly PolicyPodObject[];
   nodeName: string;
+  /** --netpol-default-deny: every local pod isolated in both directions, selected or not. */
+  defaultDeny?: boolean;
 }
 
 /** Selected pods and CIDRs as a rule's peers: the pods by their IPs. */
@@ -175,7 +177,10 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
 
   const local = pods.filter((p) => p.node === inputs.nodeName);
   const plans = new Map(
-    local.map((p) => [`${p.namespace}/${p.name}`, { namespace: p.namespace, name: p.name, ips: p.ips } as PodPolicyPlan]),
+    local.map((p) => [
+      `${p.namespace}/${p.name}`,
+      { namespace: p.namespace, name: p.name, ips: p.ips, ...(inputs.defaultDeny ? { ingress: [], egress: [] } : {}) } as PodPolicyPlan,
+    ]),
   );
 
   const peersOf = (

@@ -164,20 +164,12 @@ export class Lab {
     const pidFile = path.join(n.dir, 'agent.pid');
     const pid = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : NaN);
     if (!pid) return;
-    const alive = (): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     try {
       process.kill(pid, signal);
     } catch {
       return;
     }
-    await until(() => !alive(), 10000, `agent of ${n.name} (pid ${pid}) to exit`);
+    await until(() => !alive(pid), 10000, `agent of ${n.name} (pid ${pid}) to exit`);
     fs.rmSync(pidFile, { force: true });
   }
 
@@ -401,22 +393,35 @@ export class Lab {
   }
 }
 
+/** Whether a process exists (signal 0 checks without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Stops the lab's processes and deletes its namespaces; its files too unless `keepFiles` (logs for a post-mortem). */
 export async function destroyLab(prefix = LAB_PREFIX, dir = LAB_DIR, keepFiles = false): Promise<void> {
+  // The helpers in the root namespace first (the API relay on the host's loopback, the
+  // controllers), waited for: the controllers would wire again the pods whose namespaces go.
+  for (const helper of ['relay', 'controllers']) {
+    let pid = 0;
+    try {
+      pid = Number(fs.readFileSync(path.join(dir, 'api', `${helper}.pid`), 'utf8').trim());
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+    } catch {
+      // Not started, or gone already: each leaves by itself once the API server's socket is.
+      continue;
+    }
+    await until(() => !alive(pid), 10000, `the lab's ${helper} (pid ${pid}) to exit`).catch(() => process.kill(pid, 'SIGKILL'));
+  }
   const names = await listNetns(prefix);
   // Pods first (their veths go with them), then nodes (agents get SIGTERM and send Cease), the rest last.
   const rank = (n: string): number => (/-pod\d+$/.test(n) ? 0 : /node\d+$/.test(n) ? 1 : 2);
   for (const r of [0, 1, 2]) await Promise.all(names.filter((n) => rank(n) === r).map((n) => Netns.attach(n).destroy()));
-  // The API relay on the host's loopback runs in the root namespace (lab/host-access.ts).
-  // The helpers in the root namespace: the API relay on the host's loopback, the controllers.
-  for (const helper of ['relay', 'controllers']) {
-    try {
-      const pid = Number(fs.readFileSync(path.join(dir, 'api', `${helper}.pid`), 'utf8').trim());
-      if (pid > 0) process.kill(pid, 'SIGTERM');
-    } catch {
-      // Not started, or gone already: each leaves by itself once the API server's socket is.
-    }
-  }
   if (keepFiles) fs.rmSync(stateFile(dir), { force: true });
   else fs.rmSync(dir, { recursive: true, force: true });
 }

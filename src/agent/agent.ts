@@ -31,6 +31,7 @@ import { transition, type Phase, type PhaseEvent } from './phase';
 import { snapshot, type Desired, type Joined } from './desired';
 import { RoutesLoop } from './routes-loop';
 import { ServicesLoop } from './services-loop';
+import { FirewallLoop } from './firewall-loop';
 import { DriftRepair } from './drift';
 
 /** Reported in kube_router_build_info. */
@@ -49,6 +50,8 @@ export interface AgentStatus {
   internalPeers: string[];
   kernelRoutes: { dst: string; gateway?: string; dev?: string; table?: number }[];
   tunnels: TunnelView[];
+  /** With --run-firewall: the pods isolated per direction, the chains and sets enforcing it. */
+  firewall?: FirewallLoop['view'];
   /** With --run-service-proxy: the VIPs on kube-dummy-if and the virtual servers, "tcp:10.96.0.10:80 rr -> 10.244.1.2:8080 ...". */
   serviceProxy?: { vips: string[]; virtualServers: string[] };
   unreachableRoutes: string[];
@@ -76,16 +79,19 @@ export class Agent {
   readonly syncTask: SerialTask;
   readonly routesTask: SerialTask<Desired>;
   readonly servicesTask: SerialTask<Joined>;
+  readonly firewallTask: SerialTask;
   // Set once by start():
   private cluster: ClusterWatch | undefined;
   private dataplane: DataPlane | undefined;
   private routesLoop: RoutesLoop | undefined;
   private servicesLoop: ServicesLoop | undefined;
+  private firewallLoop: FirewallLoop | undefined;
   private drift: DriftRepair | undefined;
   private metrics: AgentMetrics | undefined;
   private admin: http.Server | undefined;
   private http: http.Server[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private firewallTimer: NodeJS.Timeout | undefined;
   private fallbackTimer: NodeJS.Timeout | undefined;
   /** What the last run saved, read at start; used until the API server answers. */
   private saved: LastState | undefined;
@@ -110,6 +116,7 @@ export class Agent {
     this.syncTask = new SerialTask('sync', () => this.sync(), log, observe);
     this.routesTask = new SerialTask<Desired>('routes', (d) => this.routesLoop?.run(d) ?? Promise.resolve(), log, observe);
     this.servicesTask = new SerialTask<Joined>('services', (d) => this.servicesLoop?.run(d) ?? Promise.resolve(), log, observe);
+    this.firewallTask = new SerialTask('firewall', () => this.firewallLoop?.run() ?? Promise.resolve(), log, observe);
   }
 
   /**
@@ -130,8 +137,8 @@ export class Agent {
       (prefix) => this.fib.view(prefix),
     );
     this.loadState();
-    this.cluster = new ClusterWatch(kc, c.nodeName, this.log.child({ component: 'informers' }));
-    if (c.runRouter || c.runServiceProxy) {
+    this.cluster = new ClusterWatch(kc, c.nodeName, this.log.child({ component: 'informers' }), { firewall: c.runFirewall });
+    if (c.runRouter || c.runServiceProxy || c.runFirewall) {
       const dpLog = this.log.child({ component: 'dataplane' });
       const dp = new DataPlane(c, dpLog, systemDeps(dpLog));
       this.dataplane = dp;
@@ -139,12 +146,19 @@ export class Agent {
       if (c.runRouter) this.routesLoop = new RoutesLoop(c, dp, this.fib, this.log.child({ component: 'routes' }), this.metrics, again);
       if (c.runServiceProxy)
         this.servicesLoop = new ServicesLoop(c, this.cluster, dp, this.problems, this.log.child({ component: 'services' }));
+      if (c.runFirewall)
+        this.firewallLoop = new FirewallLoop(c, this.cluster, dp, this.problems, this.log.child({ component: 'firewall' }), this.metrics);
       this.drift = new DriftRepair(dp, c.selfHealPeriodMs, this.log.child({ component: 'dataplane' }), (loops, why) =>
         this.runLoops(loops, why),
       );
       this.drift.start();
     }
-    this.cluster.on('changed', () => this.syncTask.trigger());
+    this.cluster.on('changed', () => {
+      this.syncTask.trigger();
+      // Policy changes do not wait for the Node or the sync: enforced as they come.
+      if (c.runFirewall) this.firewallTask.trigger();
+    });
+    if (c.runFirewall) this.firewallTimer = setInterval(() => this.firewallTask.trigger(), c.iptablesSyncPeriodMs);
     void this.cluster.start();
     if (this.saved) {
       this.fallbackTimer = setTimeout(() => this.syncTask.trigger(), STATE_FALLBACK_MS);
@@ -173,6 +187,7 @@ export class Agent {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.firewallTimer);
     clearTimeout(this.fallbackTimer);
     this.drift?.stop();
     this.routesLoop?.stop();
@@ -352,11 +367,18 @@ export class Agent {
     if (loops.has('setup')) this.syncTask.trigger();
     if (loops.has('routes') && this.config.runRouter) this.routesTask.trigger();
     if (loops.has('services') && this.config.runServiceProxy) this.servicesTask.trigger();
+    if (loops.has('firewall') && this.config.runFirewall) this.firewallTask.trigger();
   }
 
   /** The loops this agent runs (the service proxy's only with --run-service-proxy). */
   private tasks(): SerialTask<never>[] {
-    return [this.syncTask, this.routesTask, ...(this.config.runServiceProxy ? [this.servicesTask] : [])] as SerialTask<never>[];
+    const c = this.config;
+    return [
+      this.syncTask,
+      this.routesTask,
+      ...(c.runServiceProxy ? [this.servicesTask] : []),
+      ...(c.runFirewall ? [this.firewallTask] : []),
+    ] as SerialTask<never>[];
   }
 
   /** /healthz's verdict (see health.ts). */
@@ -365,7 +387,12 @@ export class Agent {
       now: Date.now(),
       startedAt: this.startedAt,
       periodMs: this.config.routesSyncPeriodMs,
-      tasks: this.tasks().map((t) => ({ name: t.name, lastSuccessAt: t.lastSuccessAt, firstSuccessAt: t.firstSuccessAt })),
+      tasks: this.tasks().map((t) => ({
+        name: t.name,
+        lastSuccessAt: t.lastSuccessAt,
+        firstSuccessAt: t.firstSuccessAt,
+        ...(t.name === this.firewallTask.name ? { periodMs: this.config.iptablesSyncPeriodMs } : {}),
+      })),
       waitingFor: this.waitingFor,
       apiServer: this.apiServerProblem(),
       speaker: this.config.runRouter ? { running: !!this.routing?.speaker.listening } : undefined,
@@ -452,6 +479,7 @@ export class Agent {
     };
     const ip = local && primaryIp(local, this.config);
     if (ip) s.nodeIp = ip;
+    if (this.firewallLoop?.view) s.firewall = this.firewallLoop.view;
     if (proxy) {
       s.serviceProxy = {
         vips: proxy.vips,

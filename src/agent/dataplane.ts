@@ -19,6 +19,8 @@ import { Probe } from '../dataplane/probe';
 import { IpvsService, IpvsChanges, parseIpvsSave, planIpvs } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
 import { hairpinRules, ipvsSnatRules, ourLines, saveCommand, SERVICES_CHAIN } from '../dataplane/iptables';
+import { isFirewallLine, type FirewallResult } from '../dataplane/firewall';
+import type { FirewallRender } from '../dataplane/netpol';
 import { DEFAULT_FOU_PORT, makePieces, walk, type Pieces } from '../dataplane/pieces';
 import { run, type Runner } from '../util/exec';
 import type { AgentConfig } from '../config/agent-config';
@@ -83,6 +85,8 @@ export class DataPlane {
   /** What the last setup and services runs made, to tell someone else's change from ours (drift). */
   /** (iptables undefined: what the run wrote was changed before it could be read back; check again.) */
   private setupWant: { sysctls: Record<string, string>; sets: IpSetSpec[]; iptables: string[] | undefined } | undefined;
+  private firewallWant: { sets: IpSetSpec[]; iptables: string[] | undefined } | undefined;
+  private firewallCleaned = false;
   private servicesWant:
     | {
         sysctls: Record<string, string>;
@@ -136,8 +140,14 @@ export class DataPlane {
       sysctls,
       ...(cni ? { 'kube-bridge': { podCidrs, mtu }, cni: { podCidrs, mtu, hairpin: c.hairpinMode } } : {}),
       ipsets: sets,
-      iptables: { families: this.families(), settings: { podEgress: c.enablePodEgress } },
+      iptables: { families: this.families(), settings: { podEgress: c.enablePodEgress, firewall: c.runFirewall } },
     });
+    if (!c.runFirewall && !this.firewallCleaned) {
+      // A run before this one may have had the firewall on: its rules would still judge pods.
+      const removed = await this.pieces.firewall.cleanup();
+      if (removed.length) this.log.info({ removed }, 'removed the network policy firewall (--run-firewall=false)');
+      this.firewallCleaned = true;
+    }
     if (r.sysctls?.length) this.log.info({ sysctls: r.sysctls }, 'enabled forwarding');
     const b = r['kube-bridge'];
     if (b && (b.created || b.addressesChanged)) this.log.info({ bridge: BRIDGE, podCidrs, mtu }, 'kube-bridge configured');
@@ -175,6 +185,13 @@ export class DataPlane {
     if (r['tunnel-sysctls']?.length) this.log.debug({ sysctls: r['tunnel-sysctls'] }, 'rp_filter set on tunnels');
     this.routesSysctls = rpFilter;
     return changes;
+  }
+
+  /** The network policy firewall: its sets, then its chains (see firewall.ts). */
+  async reconcileFirewall(render: FirewallRender): Promise<FirewallResult> {
+    const r = await walk(this.pieces, { firewall: { families: this.families(), render, forwardJump: !this.config.runRouter } });
+    this.firewallWant = { sets: render.sets, iptables: r.firewall!.lines };
+    return r.firewall!;
   }
 
   /**
@@ -227,14 +244,19 @@ export class DataPlane {
     if (sysctlsDiffer(this.routesSysctls)) loops.add('routes');
     const setup = this.setupWant;
     const services = this.servicesWant;
-    if (!setup && !services) return loops;
+    const firewall = this.firewallWant;
+    if (!setup && !services && !firewall) return loops;
     const families = this.families();
     const readIptables =
-      !this.nft || this.iptablesChanged || setup?.iptables === undefined || (services !== undefined && services.iptables === undefined);
+      !this.nft ||
+      this.iptablesChanged ||
+      setup?.iptables === undefined ||
+      (services !== undefined && services.iptables === undefined) ||
+      (firewall !== undefined && firewall.iptables === undefined);
     // Cleared before reading: a change announced while the shell reads is read next time.
     this.iptablesChanged = false;
     const commands: string[][] = [
-      ...(setup ? [['ipset', 'save']] : []),
+      ...(setup || firewall ? [['ipset', 'save']] : []),
       ...(services ? [['ipvsadm', '-Sn']] : []),
       ...(readIptables ? families.map(saveCommand) : []),
     ];
@@ -242,7 +264,7 @@ export class DataPlane {
       if (readIptables) this.iptablesChanged = true;
       throw e;
     });
-    const ipset = setup ? out.shift()! : undefined;
+    const ipset = setup || firewall ? out.shift()! : undefined;
     const ipvs = services ? out.shift()! : undefined;
     // A command that failed tells nothing (and its loop would fail the same way): not drift.
     if (ipvs && ipvs.code !== 0) this.servicesCheckFailed();
@@ -252,9 +274,14 @@ export class DataPlane {
     const same = (a: string[] | undefined, b: string[] | undefined): boolean =>
       !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
     if (setup) {
-      const ipt = iptables?.filter((l) => !l.includes(SERVICES_CHAIN));
+      const ipt = iptables?.filter((l) => !l.includes(SERVICES_CHAIN) && !isFirewallLine(l));
       const sets = ipset?.code === 0 ? differingSets(ipset.stdout, setup.sets).length > 0 : false;
       if (sysctlsDiffer(setup.sysctls) || !same(ipt, setup.iptables) || sets) loops.add('setup');
+    }
+    if (firewall) {
+      const ipt = iptables?.filter(isFirewallLine);
+      const sets = ipset?.code === 0 ? differingSets(ipset.stdout, firewall.sets).length > 0 : false;
+      if (!same(ipt, firewall.iptables) || sets) loops.add('firewall');
     }
     if (services) {
       const ipt = iptables?.filter((l) => l.includes(SERVICES_CHAIN));

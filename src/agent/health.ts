@@ -8,7 +8,8 @@ export interface HealthInputs {
   now: number;
   startedAt: number;
   periodMs: number;
-  tasks: { name: string; lastSuccessAt?: number | undefined; firstSuccessAt?: number | undefined }[];
+  /** `periodMs` where a loop has a period of its own (the firewall's --iptables-sync-period). */
+  tasks: { name: string; lastSuccessAt?: number | undefined; firstSuccessAt?: number | undefined; periodMs?: number }[];
   /** Why the agent is not part of the cluster (its Node is missing or has no address). */
   waitingFor?: string | undefined;
   /** Set while the agent has neither listed the API server nor a saved state to run from: why. */
@@ -33,7 +34,7 @@ export function checkHealth(i: HealthInputs): HealthReport {
     // The first run's delay after start (kube-router's TTL) also pads later deadlines.
     const ttl = t.firstSuccessAt !== undefined ? t.firstSuccessAt - i.startedAt : 0;
     const last = t.lastSuccessAt ?? i.startedAt;
-    const limit = i.periodMs + ttl + HEALTH_GRACE_MS;
+    const limit = (t.periodMs ?? i.periodMs) + ttl + HEALTH_GRACE_MS;
     if (i.now - last > limit) {
       const since = t.lastSuccessAt === undefined ? 'since start' : `for ${Math.round((i.now - last) / 1000)} s`;
       problems.push(`the ${t.name} loop has not completed ${since} (limit ${Math.round(limit / 1000)} s)`);

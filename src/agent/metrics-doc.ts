@@ -12,6 +12,10 @@ const KUBE_ROUTER_NAMES = new Set([
   'host_routes_synced',
   'host_routes_added',
   'host_routes_removed',
+  'controller_policy_chains_sync_time',
+  'controller_policy_ipset_v4_restore_time',
+  'controller_policy_chains',
+  'controller_policy_ipsets',
 ]);
 
 export function metricsMarkdown(): string {

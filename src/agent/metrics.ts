@@ -46,6 +46,10 @@ export class AgentMetrics {
   readonly routeInstallErrors: Counter;
   readonly syncDuration: Histogram<'controller'>;
   readonly syncErrors: Counter<'controller'>;
+  readonly policyChainsSyncTime: Histogram;
+  readonly policyIpsetRestoreTime: Histogram;
+  readonly policyChains: Gauge;
+  readonly policyIpsets: Gauge;
 
   constructor(sources: MetricSources, version: string) {
     const registers = [this.registry];
@@ -116,6 +120,25 @@ export class AgentMetrics {
       labelNames: ['controller'],
       registers,
     });
+
+    this.policyChainsSyncTime = new Histogram({
+      name: `${PREFIX}controller_policy_chains_sync_time`,
+      help: 'Time a network policy sync (plan, ipsets and iptables chains) took, seconds',
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
+    this.policyIpsetRestoreTime = new Histogram({
+      name: `${PREFIX}controller_policy_ipset_v4_restore_time`,
+      help: 'Time an ipset restore of the network policy sets took, seconds (both families: one restore)',
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
+    this.policyChains = new Gauge({
+      name: `${PREFIX}controller_policy_chains`,
+      help: 'iptables chains of the network policy firewall (all families)',
+      registers,
+    });
+    this.policyIpsets = new Gauge({ name: `${PREFIX}controller_policy_ipsets`, help: 'ipsets of the network policy firewall', registers });
 
     // Read whole from the sources at each scrape: a peer or informer that goes away takes its
     // series with it, and Prometheus treats a new session's counters as a reset.

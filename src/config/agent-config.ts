@@ -102,7 +102,21 @@ export const AGENT_OPTIONS = {
     describe: 'Overrides the NodeName of the node.',
   },
   'run-router': { type: 'boolean', default: true, describe: 'Enables Pod Networking: advertises and learns the routes to Pods via BGP.' },
-  'run-firewall': { type: 'boolean', default: false, describe: 'Network Policy (not implemented in kube-router-ts; must stay false).' },
+  'run-firewall': {
+    type: 'boolean',
+    default: true,
+    describe: 'Enables Network Policy: NetworkPolicies enforced for the pods on this node with iptables and ipsets.',
+  },
+  'iptables-sync-period': {
+    type: 'string',
+    default: '5m',
+    describe: "The delay between full network policy synchronizations (e.g. '5s', '1m'); changes are applied as they come. Must be greater than 0.",
+  },
+  'netpol-default-deny': {
+    type: 'boolean',
+    default: false,
+    describe: 'Isolates every pod in both directions even where no NetworkPolicy selects it: only what a policy allows passes.',
+  },
   'run-service-proxy': {
     type: 'boolean',
     default: false,
@@ -290,6 +304,10 @@ export interface AgentConfig {
   nodeName: string;
   runRouter: boolean;
   runServiceProxy: boolean;
+  runFirewall: boolean;
+  /** --iptables-sync-period: the firewall's full resync. */
+  iptablesSyncPeriodMs: number;
+  netpolDefaultDeny: boolean;
   masqueradeAll: boolean;
   clusterAsn: number;
   nodesFullMesh: boolean;
@@ -338,10 +356,6 @@ export type AgentArgs = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
 export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConfig {
   const str = (k: keyof AgentArgs): string | undefined => (a[k] === undefined ? undefined : String(a[k]));
   const bool = (k: keyof AgentArgs): boolean => a[k] === true;
-  for (const flag of ['run-firewall'] as const) {
-    if (bool(flag)) throw new FlagError(flag, 'is not implemented in kube-router-ts yet; run it with this flag false');
-  }
-
   const peerIps = ips('peer-router-ips', a['peer-router-ips']);
   const peerAsns = asns('peer-router-asns', a['peer-router-asns']);
   const peerPorts = ports('peer-router-ports', a['peer-router-ports']);
@@ -426,6 +440,8 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
   const selfHealMs = str('self-heal-period') === '0' ? 0 : parseDuration('self-heal-period', str('self-heal-period') ?? '1s');
   const syncMs = parseDuration('routes-sync-period', str('routes-sync-period') ?? '5m');
   if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
+  const iptablesSyncPeriodMs = parseDuration('iptables-sync-period', str('iptables-sync-period') ?? '5m');
+  if (iptablesSyncPeriodMs <= 0) throw new FlagError('iptables-sync-period', 'must be greater than 0');
   const asnValue = asn('cluster-asn', str('cluster-asn') ?? '64512');
   if (!bool('enable-ipv4') && !bool('enable-ipv6'))
     throw new FlagError('enable-ipv4', 'at least one of --enable-ipv4 and --enable-ipv6 must be true');
@@ -439,6 +455,9 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     nodeName,
     runRouter: bool('run-router'),
     runServiceProxy: bool('run-service-proxy'),
+    runFirewall: bool('run-firewall'),
+    iptablesSyncPeriodMs,
+    netpolDefaultDeny: bool('netpol-default-deny'),
     masqueradeAll: bool('masquerade-all'),
     clusterAsn: asnValue,
     nodesFullMesh: bool('nodes-full-mesh'),

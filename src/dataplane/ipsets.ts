@@ -2,7 +2,8 @@
  * ipsets through `ipset restore` (there is no ipset package on npm). A set whose members differ
  * from the desired ones is replaced atomically: a temporary set is filled and swapped in, so
  * the MASQUERADE rule never sees a half-updated set. Members carry "timeout 0" and sets are
- * created with "timeout 0", as kube-router makes them (seed 001's `ipset list`).
+ * created with "timeout 0", as kube-router makes them (seed 001's `ipset list`). A hash:net member
+ * may be "CIDR nomatch": an exception carved out of a larger member (network policy ipBlocks).
  */
 import crypto from 'node:crypto';
 import { run, type Runner } from '../util/exec';
@@ -61,7 +62,12 @@ export function differingSets(saved: string | undefined, specs: readonly IpSetSp
       const name = word(nameAt);
       const members = want.get(name);
       const n = seen.get(name) ?? 0;
-      if (members && n >= 0) seen.set(name, !isAdd ? n : members.has(word(nameAt + name.length + 1)) ? n + 1 : -1);
+      if (members && n >= 0) {
+        // An exception in a hash:net set is a member flagged nomatch ("10.1.0.0/16 nomatch").
+        const member = isAdd ? word(nameAt + name.length + 1) : '';
+        const key = isAdd && saved.startsWith(' nomatch', end - 8) ? `${member} nomatch` : member;
+        seen.set(name, !isAdd ? n : members.has(key) ? n + 1 : -1);
+      }
     }
     at = end + 1;
   }

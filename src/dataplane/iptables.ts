@@ -8,6 +8,7 @@
 import { run, type Runner } from '../util/exec';
 import { addressBits, inPrefixes, ipFamily } from '../../net';
 import { NODE_IPS, POD_SUBNETS, v6Name } from './ipsets';
+import { NP_FORWARD } from './netpol';
 
 export const NAT_CHAIN = 'KUBE-ROUTER-TS-POSTROUTING';
 export const FORWARD_CHAIN = 'KUBE-ROUTER-TS-FORWARD';
@@ -15,14 +16,16 @@ export const FORWARD_CHAIN = 'KUBE-ROUTER-TS-FORWARD';
 export const SERVICES_CHAIN = 'KUBE-ROUTER-TS-SERVICES';
 const COMMENT = 'kube-router-ts';
 /** Seconds to wait for the xtables lock (legacy backend) before giving up: never unbounded. */
-const WAIT = '5';
+export const WAIT = '5';
 
 export interface IptablesSettings {
   podEgress: boolean;
+  /** The network policy firewall runs: pod traffic is judged by it before FORWARD accepts it. */
+  firewall?: boolean;
 }
 
 export type Family = 4 | 6;
-const tools = (f: Family) =>
+export const iptablesTools = (f: Family) =>
   f === 4
     ? { save: 'iptables-save', restore: 'iptables-restore', cmd: 'iptables' }
     : { save: 'ip6tables-save', restore: 'ip6tables-restore', cmd: 'ip6tables' };
@@ -36,6 +39,7 @@ export function renderRules(f: Family, s: IptablesSettings): string {
   const lines = ['*nat', `:${NAT_CHAIN} - [0:0]`];
   if (s.podEgress) lines.push(`-A ${NAT_CHAIN} ${podEgressRule(f)}`);
   lines.push('COMMIT', '*filter', `:${FORWARD_CHAIN} - [0:0]`);
+  if (s.firewall) lines.push(`-A ${FORWARD_CHAIN} -j ${NP_FORWARD}`);
   lines.push(`-A ${FORWARD_CHAIN} -m set --match-set ${set(POD_SUBNETS, f)} src -j ACCEPT`);
   lines.push(`-A ${FORWARD_CHAIN} -m set --match-set ${set(POD_SUBNETS, f)} dst -j ACCEPT`);
   lines.push('COMMIT');
@@ -75,7 +79,7 @@ export function hairpinRules(
   return [...rules];
 }
 
-interface Jump {
+export interface Jump {
   table: string;
   chain: string;
   target: string;
@@ -86,8 +90,8 @@ const JUMPS: Jump[] = [
 ];
 const SERVICE_JUMP: Jump = { table: 'nat', chain: 'POSTROUTING', target: SERVICES_CHAIN };
 
-async function ensureJump(exec: Runner, f: Family, j: Jump): Promise<void> {
-  const t = tools(f);
+export async function ensureJump(exec: Runner, f: Family, j: Jump): Promise<void> {
+  const t = iptablesTools(f);
   const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
   const exists = await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
   if (exists.code !== 0) await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-I', j.chain, '1', ...rule]);
@@ -104,7 +108,7 @@ export const ourLines = (f: Family, save: string): string[] =>
     .map((l) => `${f} ${l.replace(/\[\d+:\d+\]$/, '')}`);
 
 /** The command printing a family's whole ruleset. */
-export const saveCommand = (f: Family): string[] => [tools(f).save];
+export const saveCommand = (f: Family): string[] => [iptablesTools(f).save];
 
 /** The jump into one of our chains, as `iptables-save` prints it. */
 const jumpLine = (j: Jump): string => `-A ${j.chain} -m comment --comment ${COMMENT} -j ${j.target}`;
@@ -141,7 +145,7 @@ export class Iptables {
    */
   async ours(families: readonly Family[]): Promise<string[]> {
     const out: string[] = [];
-    for (const f of families) out.push(...ourLines(f, (await this.exec(tools(f).save, [], { allowFail: true })).stdout));
+    for (const f of families) out.push(...ourLines(f, (await this.exec(iptablesTools(f).save, [], { allowFail: true })).stdout));
     return out.sort();
   }
 
@@ -176,12 +180,14 @@ export class Iptables {
   reconcile(families: readonly Family[], s: IptablesSettings): Promise<string[] | undefined> {
     const want: Want = families.flatMap((f) => [
       { family: f, chain: NAT_CHAIN, rules: s.podEgress ? 1 : 0, jump: JUMPS[0]! },
-      { family: f, chain: FORWARD_CHAIN, rules: 2, jump: JUMPS[1]! },
+      { family: f, chain: FORWARD_CHAIN, rules: s.firewall ? 3 : 2, jump: JUMPS[1]! },
     ]);
     const inputs = families.map((f) => renderRules(f, s));
     return this.apply('setup', inputs.join('\n'), families, want, async () => {
       for (const [i, f] of families.entries()) {
-        await this.exec(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
+        // The firewall's chain may not exist yet; made empty here, filled by the firewall loop.
+        if (s.firewall) await this.exec(iptablesTools(f).cmd, ['-w', WAIT, '-t', 'filter', '-N', NP_FORWARD], { allowFail: true });
+        await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
         for (const j of JUMPS) await ensureJump(this.exec, f, j);
       }
     });
@@ -196,7 +202,7 @@ export class Iptables {
     );
     return this.apply('services', inputs.join('\n'), families, want, async () => {
       for (const [i, f] of families.entries()) {
-        await this.exec(tools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
+        await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
         await ensureJump(this.exec, f, SERVICE_JUMP);
       }
     });
@@ -206,7 +212,7 @@ export class Iptables {
   async cleanup(families: readonly Family[]): Promise<string[]> {
     const removed: string[] = [];
     for (const f of families) {
-      const t = tools(f);
+      const t = iptablesTools(f);
       for (const j of [...JUMPS, SERVICE_JUMP]) {
         const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
         while ((await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);

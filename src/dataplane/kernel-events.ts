@@ -16,7 +16,7 @@ import { DUMMY } from './dummy';
 import { ROUTE_PROTOCOL, type RouteEchoes } from './routes';
 import { OVERLAY_TABLE } from './rules';
 
-export type Loop = 'setup' | 'routes' | 'services';
+export type Loop = 'setup' | 'routes' | 'services' | 'firewall';
 
 /** The parts of a parsed rtnetlink message this looks at (the `netlink` package's shape). */
 export interface KernelEvent {

@@ -14,6 +14,7 @@ import { DummyReconciler } from './dummy';
 import { reconcileFouPorts, type FouPort } from './fou';
 import { IpSets, NODE_IPS, POD_SUBNETS, v6Name, type IpSetSpec } from './ipsets';
 import { Iptables, type Family, type IptablesSettings } from './iptables';
+import { Firewall, type FirewallDesired, type FirewallResult } from './firewall';
 import { Ipvs, type IpvsChanges, type IpvsService } from './ipvs';
 import type { OwnedLinkChanges } from './links';
 import { RouteReconciler, type DesiredRoute, type RouteChanges, type RouteEchoes } from './routes';
@@ -34,6 +35,7 @@ export const ORDER = [
   'kube-bridge',
   'cni',
   'ipsets',
+  'firewall',
   'iptables',
   'tunnels',
   'fou',
@@ -52,6 +54,8 @@ export interface Pieces {
   'kube-bridge': Reconciler<{ podCidrs: readonly string[]; mtu?: number }, { created: boolean; addressesChanged: boolean }>;
   cni: Reconciler<CniSettings, boolean>;
   ipsets: Reconciler<readonly IpSetSpec[], string[]>;
+  /** Network policy: its sets and chains (before the setup chain that jumps into it). */
+  firewall: Reconciler<FirewallDesired, FirewallResult>;
   iptables: Reconciler<{ families: readonly Family[]; settings: IptablesSettings }, string[] | undefined>;
   tunnels: Reconciler<{ tunnels: readonly DesiredTunnel[]; prune: boolean }, TunnelChanges>;
   /** The GUE ports wanted, among the ports this agent manages (others' are left alone). */
@@ -90,6 +94,7 @@ export function makePieces(d: PieceDeps): Pieces {
   const bridge = new BridgeReconciler(d.rtnl);
   const ipsets = new IpSets(d.run);
   const iptables = new Iptables(d.run);
+  const firewall = new Firewall(d.run, ipsets);
   const tunnels = new TunnelReconciler(d.rtnl);
   const routes = new RouteReconciler(d.rtnl, undefined, d.routeEchoes);
   const rules = new RuleReconciler(d.rtnl);
@@ -118,6 +123,7 @@ export function makePieces(d: PieceDeps): Pieces {
         return said('ipsets', present);
       },
     }),
+    firewall: piece('firewall', { reconcile: (w) => firewall.reconcile(w), cleanup: () => firewall.cleanup([4, 6]) }),
     // Both groups of chains go with the first of them (walked backwards: service-iptables).
     iptables: piece('iptables', { reconcile: (w) => iptables.reconcile(w.families, w.settings), cleanup: async () => [] }),
     tunnels: piece('tunnels', {

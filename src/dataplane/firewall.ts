@@ -1,0 +1,122 @@
+/**
+ * The network policy firewall in the kernel: the sets of netpol.ts through `ipset restore`, then
+ * each family's chains through one `iptables-restore --noflush` transaction (chains no longer
+ * wanted are emptied and deleted in it), the jumps from INPUT and OUTPUT (FORWARD's is the
+ * setup chain's first rule, so pod traffic is judged before it is accepted), and last the sets
+ * no rule names any more. What it wrote is read back as the reference for drift checks.
+ */
+import type { Runner } from '../util/exec';
+import { ensureJump, iptablesTools, ourLines, WAIT, type Jump } from './iptables';
+import type { IpSets } from './ipsets';
+import { NP_CHAIN_PREFIX, NP_FORWARD, NP_INPUT, NP_OUTPUT, NP_SET_PREFIX, restoreInput, type Family, type FirewallRender } from './netpol';
+
+const JUMPS: Jump[] = [
+  { table: 'filter', chain: 'INPUT', target: NP_INPUT },
+  { table: 'filter', chain: 'OUTPUT', target: NP_OUTPUT },
+];
+const FORWARD_JUMP: Jump = { table: 'filter', chain: 'FORWARD', target: NP_FORWARD };
+
+/** Whether a line of `iptables-save` (family-prefixed or not) is the firewall's: in its chains, or a jump into them from a built-in chain. */
+export function isFirewallLine(line: string): boolean {
+  const m = /^(?:\d )?(?:-A |:)(\S+)/.exec(line);
+  if (!m) return false;
+  const chain = m[1]!;
+  return chain.startsWith(NP_CHAIN_PREFIX) || (!chain.startsWith('KUBE-ROUTER-TS-') && line.includes(`-j ${NP_CHAIN_PREFIX}`));
+}
+
+/** Names of the firewall's chains in one family's `iptables-save` output. */
+const chainsIn = (save: string): string[] =>
+  save
+    .split('\n')
+    .filter((l) => l.startsWith(`:${NP_CHAIN_PREFIX}`))
+    .map((l) => l.slice(1).split(' ')[0]!);
+
+export interface FirewallDesired {
+  families: readonly Family[];
+  render: FirewallRender;
+  /** Jump from FORWARD ourselves (when no setup chain does: the agent routes nothing). */
+  forwardJump: boolean;
+}
+
+export interface FirewallResult {
+  /** Our lines as read back (family-prefixed, sorted); undefined if changed before they could be read. */
+  lines: string[] | undefined;
+  /** Whether anything was written (false: the same input again, and the kernel still held it). */
+  written: boolean;
+  setsChanged: string[];
+  ipsetMs: number;
+  iptablesMs: number;
+}
+
+export class Firewall {
+  private last: { input: string; lines: string[] } | undefined;
+
+  constructor(
+    private readonly exec: Runner,
+    private readonly ipsets: IpSets,
+  ) {}
+
+  private async save(f: Family): Promise<string> {
+    return (await this.exec(iptablesTools(f).save, ['-t', 'filter'], { allowFail: true })).stdout;
+  }
+
+  private async readBack(families: readonly Family[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const f of families) out.push(...ourLines(f, await this.save(f)).filter(isFirewallLine));
+    return out.sort();
+  }
+
+  async reconcile(d: FirewallDesired): Promise<FirewallResult> {
+    const t0 = Date.now();
+    const setsChanged = await this.ipsets.reconcile(d.render.sets);
+    const ipsetMs = Date.now() - t0;
+    const input = JSON.stringify([d.families, d.forwardJump, ...d.families.map((f) => d.render.families.get(f))]);
+    if (this.last?.input === input) {
+      const now = await this.readBack(d.families);
+      if (now.length === this.last.lines.length && now.every((l, i) => l === this.last!.lines[i]))
+        return { lines: this.last.lines, written: false, setsChanged, ipsetMs, iptablesMs: 0 };
+    }
+    const t1 = Date.now();
+    for (const f of d.families) {
+      const r = d.render.families.get(f)!;
+      const want = new Set(r.chains);
+      const stale = chainsIn(await this.save(f)).filter((c) => !want.has(c));
+      await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: restoreInput(r, stale) });
+      for (const j of [...JUMPS, ...(d.forwardJump ? [FORWARD_JUMP] : [])]) await ensureJump(this.exec, f, j);
+    }
+    const iptablesMs = Date.now() - t1;
+    await this.destroyStaleSets(new Set(d.render.sets.map((s) => s.name)));
+    const lines = await this.readBack(d.families);
+    this.last = { input, lines };
+    return { lines, written: true, setsChanged, ipsetMs, iptablesMs };
+  }
+
+  /** Our sets that no rule names any more. */
+  private async destroyStaleSets(keep: ReadonlySet<string>): Promise<void> {
+    const names = (await this.exec('ipset', ['list', '-n'], { allowFail: true })).stdout.split('\n');
+    await this.ipsets.destroy(names.filter((n) => n.startsWith(NP_SET_PREFIX) && !keep.has(n)));
+  }
+
+  /** Removes the jumps, chains and sets of the firewall; says what was there. */
+  async cleanup(families: readonly Family[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const f of families) {
+      const t = iptablesTools(f);
+      const save = await this.save(f);
+      for (const j of [...JUMPS, FORWARD_JUMP]) {
+        const rule = ['-m', 'comment', '--comment', 'kube-router-ts', '-j', j.target];
+        while ((await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
+      }
+      const chains = chainsIn(save);
+      if (chains.length === 0) continue;
+      const input = ['*filter', ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+      const r = await this.exec(t.restore, ['--noflush', '--wait', WAIT], { input, allowFail: true });
+      if (r.code === 0) removed.push(`firewall chains${f === 6 ? ' (IPv6)' : ''}: ${chains.length}`);
+    }
+    this.last = undefined;
+    const sets = (await this.exec('ipset', ['list', '-n'], { allowFail: true })).stdout.split('\n').filter((n) => n.startsWith(NP_SET_PREFIX));
+    await this.ipsets.destroy(sets);
+    if (sets.length) removed.push(`firewall ipsets: ${sets.length}`);
+    return removed;
+  }
+}

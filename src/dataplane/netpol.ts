@@ -1,0 +1,170 @@
+/**
+ * Network policy as iptables rules and ipsets, pure: from the controller's per-pod plan to the
+ * filter table's chains and the sets they match, per family. kube-router's design, simplified
+ * where the plan already did the work: top-level chains jumped from INPUT, FORWARD and OUTPUT
+ * send traffic to and from each isolated local pod into that pod's ingress or egress chain;
+ * such a chain returns (lets the packet go on) for established flows, for the node itself and
+ * for what some rule allows, and rejects the rest. Each chain decides on its own, so a flow
+ * between two local pods passes the source's egress chain and then the destination's ingress
+ * chain, with no marks. Peers are ipsets named by their content (a set is filled before the
+ * rules naming it are written, and a changed selection is a new set: no half-updated matches).
+ */
+import crypto from 'node:crypto';
+import { addressBits, ipFamily } from '../../net';
+import { canonicalPrefix } from '../../net/prefix';
+import type { PodPolicyPlan, PortMatch, RulePlan } from '../../controllers/network-policy';
+import type { IpSetSpec } from './ipsets';
+
+export type Family = 4 | 6;
+
+/** Every chain and set of the firewall starts with these (what drift checks and cleanup look for). */
+export const NP_CHAIN_PREFIX = 'KUBE-ROUTER-TS-NP-';
+export const NP_SET_PREFIX = 'KRT-NP-';
+export const NP_INPUT = `${NP_CHAIN_PREFIX}INPUT`;
+export const NP_FORWARD = `${NP_CHAIN_PREFIX}FORWARD`;
+export const NP_OUTPUT = `${NP_CHAIN_PREFIX}OUTPUT`;
+const COMMENT = 'kube-router-ts';
+
+export interface FirewallInput {
+  pods: readonly PodPolicyPlan[];
+  /** --service-cluster-ip-range: a pod's traffic to a cluster IP is judged at its endpoint, not here. */
+  serviceRanges: readonly string[];
+}
+
+export interface FamilyRules {
+  /** The chains this family's ruleset declares (top-level first). */
+  chains: string[];
+  /** `-A CHAIN ...` lines. */
+  rules: string[];
+}
+
+export interface FirewallRender {
+  sets: IpSetSpec[];
+  families: Map<Family, FamilyRules>;
+}
+
+const hash = (text: string, n: number): string => crypto.createHash('sha256').update(text).digest('hex').slice(0, n).toUpperCase();
+
+/** A pod's chain per direction: at most 28 characters, as iptables allows. */
+export const podChain = (direction: 'I' | 'E', namespace: string, name: string): string =>
+  `${NP_CHAIN_PREFIX}${direction}-${hash(`${namespace}/${name}`, 8)}`;
+
+/** A set's name from its content (at most 31 characters, as ipset allows). */
+const setName = (type: string, family: Family, members: readonly string[]): string =>
+  `${NP_SET_PREFIX}${hash(`${type} ${family} ${members.join(',')}`, 16)}`;
+
+/**
+ * A CIDR as ipset keeps it in a hash:net set: host bits cleared, a host route without its
+ * length. hash:net takes no /0: it becomes two halves.
+ */
+export function netMembers(cidr: string): string[] {
+  const canonical = canonicalPrefix(cidr);
+  const [addr, len] = canonical.split('/') as [string, string];
+  const family = ipFamily(addr);
+  if (len === '0') return family === 4 ? ['0.0.0.0/1', '128.0.0.0/1'] : ['::/1', '8000::/1'];
+  return [Number(len) === addressBits(family) ? addr : canonical];
+}
+
+const ofFamily = (f: Family) => (x: string) => {
+  try {
+    return ipFamily(x.split('/')[0]!) === f;
+  } catch {
+    return false;
+  }
+};
+
+/** The port part of a rule, one per match ('' for every port and protocol). */
+function portMatches(ports: RulePlan['ports']): string[] {
+  if (ports === 'any') return [''];
+  return ports.map((p: PortMatch) => {
+    const proto = p.protocol.toLowerCase();
+    if (p.port === undefined) return ` -p ${proto}`;
+    return ` -p ${proto} --dport ${p.endPort !== undefined && p.endPort > p.port ? `${p.port}:${p.endPort}` : p.port}`;
+  });
+}
+
+/** Renders the firewall for the pods on this node; pods isolated in no direction get no chain. */
+export function renderFirewall(input: FirewallInput): FirewallRender {
+  const sets = new Map<string, IpSetSpec>();
+  const families = new Map<Family, FamilyRules>();
+  const addSet = (type: IpSetSpec['type'], f: Family, members: string[]): string => {
+    const sorted = [...new Set(members)].sort();
+    const name = setName(type, f, sorted);
+    if (!sets.has(name)) sets.set(name, { name, type, family: f === 4 ? 'inet' : 'inet6', members: sorted });
+    return name;
+  };
+
+  for (const f of [4, 6] as const) {
+    const chains = [NP_INPUT, NP_FORWARD, NP_OUTPUT];
+    const rules: string[] = [];
+    const top = { input: [] as string[], forward: [] as string[], output: [] as string[] };
+    for (const range of input.serviceRanges.filter(ofFamily(f)))
+      top.input.push(`-A ${NP_INPUT} -d ${range} -m comment --comment "${COMMENT} service IPs: judged at the endpoint" -j RETURN`);
+
+    for (const pod of input.pods) {
+      const ips = pod.ips.filter(ofFamily(f));
+      if (ips.length === 0) continue;
+      const who = `${pod.namespace}/${pod.name}`;
+      for (const direction of ['E', 'I'] as const) {
+        const plan = direction === 'I' ? pod.ingress : pod.egress;
+        if (!plan) continue;
+        const chain = podChain(direction, pod.namespace, pod.name);
+        chains.push(chain);
+        const dir = direction === 'I' ? 'src' : 'dst';
+        const peerFlag = direction === 'I' ? '-s' : '-d';
+        for (const ip of ips) {
+          const host = `${ip}/${addressBits(f)}`;
+          if (direction === 'I') {
+            top.forward.push(`-A ${NP_FORWARD} -d ${host} -m comment --comment "${COMMENT} to ${who}" -j ${chain}`);
+            top.output.push(`-A ${NP_OUTPUT} -d ${host} -m comment --comment "${COMMENT} to ${who}" -j ${chain}`);
+          } else {
+            top.forward.push(`-A ${NP_FORWARD} -s ${host} -m comment --comment "${COMMENT} from ${who}" -j ${chain}`);
+            top.input.push(`-A ${NP_INPUT} -s ${host} -m comment --comment "${COMMENT} from ${who}" -j ${chain}`);
+          }
+        }
+        // Established flows go on whatever the rules now say (a policy change spares them).
+        rules.push(`-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`);
+        rules.push(`-A ${chain} -m conntrack --ctstate INVALID -j DROP`);
+        // The node itself (kubelet probes) always reaches its pods.
+        if (direction === 'I') rules.push(`-A ${chain} -m addrtype --src-type LOCAL -m comment --comment "${COMMENT} from the node" -j RETURN`);
+        for (const rule of plan) {
+          const comment = ` -m comment --comment "${COMMENT} ${rule.policy}"`;
+          const peers: string[] = [];
+          if (rule.peers === 'any') peers.push('');
+          else {
+            const ips4 = rule.peers.ips.filter(ofFamily(f));
+            if (ips4.length) peers.push(` -m set --match-set ${addSet('hash:ip', f, ips4)} ${dir}`);
+            for (const block of rule.peers.cidrs.filter((b) => ofFamily(f)(b.cidr))) {
+              const members = [
+                ...netMembers(block.cidr),
+                ...block.except.filter(ofFamily(f)).flatMap((e) => netMembers(e).map((m) => `${m} nomatch`)),
+              ];
+              // A block of one host is a plain address match.
+              if (members.length === 1 && !members[0]!.includes('/')) peers.push(` ${peerFlag} ${members[0]}/${addressBits(f)}`);
+              else peers.push(` -m set --match-set ${addSet('hash:net', f, members)} ${dir}`);
+            }
+          }
+          for (const peer of peers) for (const port of portMatches(rule.ports)) rules.push(`-A ${chain}${peer}${port}${comment} -j RETURN`);
+        }
+        rules.push(`-A ${chain} -m comment --comment "${COMMENT} ${direction === 'I' ? 'ingress' : 'egress'} of ${who}: not allowed" -j REJECT`);
+      }
+    }
+    families.set(f, { chains, rules: [...top.input, ...top.forward, ...top.output, ...rules] });
+  }
+  return { sets: [...sets.values()], families };
+}
+
+/**
+ * The `iptables-restore --noflush` input for one family: every declared chain is flushed and
+ * refilled in one transaction; chains of ours no longer wanted (`stale`) are emptied and deleted.
+ */
+export function restoreInput(r: FamilyRules, stale: readonly string[]): string {
+  return [
+    '*filter',
+    ...[...r.chains, ...stale].map((c) => `:${c} - [0:0]`),
+    ...r.rules,
+    ...stale.map((c) => `-X ${c}`),
+    'COMMIT',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,310 @@
+/**
+ * Network policy with real traffic, in the style of the upstream Kubernetes network policy
+ * end-to-end tests: namespaces x, y and z, pods a, b and c in each (spread over both nodes of
+ * a lab, so traffic is bridged on one node and routed between nodes), each serving TCP and UDP
+ * on ports 80 and 81, all applied with kubectl. For each set of policies the whole
+ * reachability matrix (every pod to every pod, each port and protocol: 324 probes) is compared
+ * with the expected one. The agents run with their default --run-firewall=true.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Lab } from '../../lab/cluster';
+import { podNetns } from '../../lab/controllers';
+import { until } from '../../lab/wait';
+import { labDown, labUp } from '../helpers/lab';
+import { TEST_NETNS_PREFIX } from '../helpers/topology';
+import { run } from '../../src/util/exec';
+
+jest.setTimeout(300000);
+
+const PREFIX = `${TEST_NETNS_PREFIX}np-`;
+const DIR = '/run/kube-router-ts/test-netpol';
+const FIXTURES = path.resolve(__dirname, '../fixtures/netpol');
+const NAMESPACES = ['x', 'y', 'z'] as const;
+const PODS = ['a', 'b', 'c'] as const;
+const PORTS = ['80/tcp', '81/tcp', '80/udp', '81/udp'] as const;
+type Port = (typeof PORTS)[number];
+/** "x/a" */
+type PodId = `${(typeof NAMESPACES)[number]}/${(typeof PODS)[number]}`;
+const ALL: PodId[] = NAMESPACES.flatMap((ns) => PODS.map((p) => `${ns}/${p}` as PodId));
+
+type Expect = (from: PodId, to: PodId, port: Port) => boolean;
+
+describe('network policy: reachability matrix, x/y/z with pods a/b/c on 2 nodes', () => {
+  let lab: Lab;
+  const ips = new Map<PodId, string>();
+  const netns = new Map<PodId, string>();
+  const kubectl = (...args: string[]) =>
+    run('/usr/bin/kubectl', ['--kubeconfig', `${DIR}/kubeconfig`, ...args], { env: { ...process.env, HOME: DIR } }).then((r) => r.stdout);
+  const apply = async (name: string, yaml: string): Promise<void> => {
+    fs.writeFileSync(`${DIR}/${name}.yaml`, yaml);
+    await kubectl('apply', '-f', `${DIR}/${name}.yaml`);
+  };
+
+  beforeAll(async () => {
+    lab = (await labUp(DIR, PREFIX, ['--nodes', '2', '--prometheus=false'])).lab;
+    const [n1, n2] = lab.state.nodes;
+    const nodeOf: Record<string, string> = { a: n1!.name, b: n2!.name, c: n1!.name };
+    const docs: string[] = [];
+    for (const ns of NAMESPACES) {
+      // Quoted: YAML 1.1, which kubectl reads, takes a bare y for true.
+      docs.push(`apiVersion: v1\nkind: Namespace\nmetadata: {name: "${ns}", labels: {ns: "${ns}"}}`);
+      for (const p of PODS)
+        docs.push(`apiVersion: v1
+kind: Pod
+metadata: {name: "${p}", namespace: "${ns}", labels: {pod: "${p}"}}
+spec:
+  nodeName: ${nodeOf[p]}
+  containers:
+  - name: c
+    image: none
+    command: ["python3", "${FIXTURES}/server.py", "${ns}/${p}"]
+    ports:
+    - {name: serve-80-tcp, containerPort: 80, protocol: TCP}
+    - {name: serve-81-tcp, containerPort: 81, protocol: TCP}
+    - {name: serve-80-udp, containerPort: 80, protocol: UDP}
+    - {name: serve-81-udp, containerPort: 81, protocol: UDP}`);
+    }
+    await apply('pods', docs.join('\n---\n'));
+    for (const id of ALL) {
+      const [ns, name] = id.split('/') as [string, string];
+      let ip = '';
+      await until(async () => (ip = await kubectl('get', 'pod', '-n', ns, name, '-o', 'jsonpath={.status.podIP}')) !== '', 60000, `${id}'s IP`);
+      ips.set(id, ip);
+      netns.set(id, podNetns(lab, ns, name));
+    }
+  });
+
+  afterAll(async () => {
+    await labDown(DIR, PREFIX);
+  });
+
+  /** One probe run from every pod to every pod and port, in parallel; "x/a -> y/b 80/tcp" -> reached. */
+  async function matrix(timeout = 1): Promise<Map<string, boolean>> {
+    const out = new Map<string, boolean>();
+    await Promise.all(
+      ALL.map(async (from) => {
+        const targets = ALL.flatMap((to) => PORTS.map((p) => `${ips.get(to)}:${p.split('/')[0]}/${p.split('/')[1]}`));
+        const r = await run('ip', ['netns', 'exec', netns.get(from)!, 'python3', `${FIXTURES}/probe.py`, String(timeout), ...targets]);
+        const res = JSON.parse(r.stdout) as Record<string, boolean>;
+        for (const to of ALL)
+          for (const p of PORTS) out.set(`${from} -> ${to} ${p}`, res[`${ips.get(to)}:${p.split('/')[0]}/${p.split('/')[1]}`]!);
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * The probes that differ from `expect`, as "x/a -> y/b 80/tcp: reached, expected blocked". A
+   * pod reaching itself never leaves its namespace (loopback): no policy applies, as upstream's
+   * tests allow loopback too.
+   */
+  const wrong = (m: Map<string, boolean>, expect: Expect): string[] =>
+    ALL.flatMap((from) =>
+      ALL.flatMap((to) =>
+        PORTS.flatMap((p) => {
+          const got = m.get(`${from} -> ${to} ${p}`);
+          const want = from === to || expect(from, to, p);
+          return got === want ? [] : [`${from} -> ${to} ${p}: ${got ? 'reached' : 'blocked'}, expected ${want ? 'reached' : 'blocked'}`];
+        }),
+      ),
+    );
+
+  /** Waits (up to 15 s) for the matrix to be the expected one; fails listing the differences. */
+  async function expectMatrix(expect: Expect): Promise<void> {
+    let diff: string[] = [];
+    const deadline = Date.now() + 15000;
+    do {
+      diff = wrong(await matrix(), expect);
+      if (diff.length === 0) return;
+    } while (Date.now() < deadline);
+    throw new Error(`reachability differs in ${diff.length} of 324 probes:\n${diff.slice(0, 40).join('\n')}`);
+  }
+
+  const policies = (name: string, ...docs: string[]) => apply(name, docs.join('\n---\n'));
+  const clear = async () => {
+    for (const ns of NAMESPACES) await kubectl('delete', 'networkpolicy', '--all', '-n', ns);
+  };
+  const nsOf = (id: PodId) => id.split('/')[0]!;
+  // Each test starts without policies, also after one that failed.
+  afterEach(clear);
+
+  it('without policies every pod reaches every pod on every port', async () => {
+    await expectMatrix(() => true);
+  });
+
+  it('an empty ingress rule list isolates: nothing reaches x; the node itself still does (kubelet probes)', async () => {
+    const t0 = Date.now();
+    await policies(
+      'deny-x',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-ingress, namespace: "x"}
+spec: {podSelector: {}, policyTypes: [Ingress]}`,
+    );
+    // How soon after the API accepted it the policy holds (y/b on node 2 -> x/a on node 1).
+    const from = netns.get('y/b')!;
+    await until(
+      async () => {
+        const r = await run('ip', ['netns', 'exec', from, 'python3', `${FIXTURES}/probe.py`, '0.3', `${ips.get('x/a')}:80/tcp`]);
+        return !Object.values(JSON.parse(r.stdout) as Record<string, boolean>)[0];
+      },
+      10000,
+      'x/a to be isolated',
+    );
+    console.log(`network policy enforced ${Date.now() - t0} ms after kubectl apply returned (a probe with a 0.3 s timeout, back to back)`);
+    await expectMatrix((_from, to) => nsOf(to) !== 'x');
+    const node = lab.state.nodes[0]!;
+    const fromNode = await run('ip', ['netns', 'exec', node.netns, 'python3', `${FIXTURES}/probe.py`, '1', `${ips.get('x/a')}:80/tcp`]);
+    expect(Object.values(JSON.parse(fromNode.stdout) as Record<string, boolean>)).toEqual([true]);
+    await clear();
+    await expectMatrix(() => true);
+  });
+
+  it('podSelector, namespaceSelector, and both in one peer', async () => {
+    await policies(
+      'selectors',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-from-b, namespace: "x"}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`,
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-y, namespace: "x"}
+spec:
+  podSelector: {matchLabels: {pod: b}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]`,
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: c-from-z-c, namespace: "x"}
+spec:
+  podSelector: {matchExpressions: [{key: pod, operator: In, values: [c]}]}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "z"}}, podSelector: {matchLabels: {pod: c}}}]}]`,
+    );
+    await expectMatrix((from, to) => {
+      if (to === 'x/a') return from === 'x/b';
+      if (to === 'x/b') return nsOf(from) === 'y';
+      if (to === 'x/c') return from === 'z/c';
+      return true;
+    });
+  });
+
+  it('ipBlock with except, and ports by number, by name and by range (endPort), per protocol', async () => {
+    await policies(
+      'blocks-ports',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-from-block, namespace: "y"}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{ipBlock: {cidr: 10.244.0.0/16, except: ["${ips.get('z/b')}/32"]}}], ports: [{port: 80}]}]`,
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-named-port, namespace: "y"}
+spec:
+  podSelector: {matchLabels: {pod: b}}
+  ingress: [{ports: [{port: serve-81-udp, protocol: UDP}]}]`,
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: c-range, namespace: "y"}
+spec:
+  podSelector: {matchLabels: {pod: c}}
+  ingress: [{ports: [{port: 80, endPort: 81, protocol: TCP}, {port: 1000, protocol: SCTP}]}]`,
+    );
+    await expectMatrix((from, to, port) => {
+      if (to === 'y/a') return from !== 'z/b' && port === '80/tcp';
+      if (to === 'y/b') return port === '81/udp';
+      if (to === 'y/c') return port.endsWith('/tcp');
+      return true;
+    });
+  });
+
+  it('egress: to pods of a namespace on one port, to a pod by a named port resolved on it; the rest refused', async () => {
+    await policies(
+      'egress',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-egress, namespace: "x"}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {ns: "y"}}}]
+    ports: [{port: 81, protocol: UDP}]
+  - to: [{namespaceSelector: {matchLabels: {ns: "z"}}, podSelector: {matchLabels: {pod: c}}}]
+    ports: [{port: serve-80-tcp}]`,
+    );
+    await expectMatrix((from, to, port) => {
+      if (from !== 'x/a') return true;
+      return (nsOf(to) === 'y' && port === '81/udp') || (to === 'z/c' && port === '80/tcp');
+    });
+  });
+
+  it('several policies add up; ingress and egress deny both ways in y', async () => {
+    await policies(
+      'add-up',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-y-tcp80, namespace: "z"}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}], ports: [{port: 80}]}]`,
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-x-udp81, namespace: "z"}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "x"}}}], ports: [{port: 81, protocol: UDP}]}]`,
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-both, namespace: "y"}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}`,
+    );
+    await expectMatrix((from, to, port) => {
+      if (nsOf(from) === 'y' || nsOf(to) === 'y') return false;
+      if (to === 'z/a') return nsOf(from) === 'x' && port === '81/udp';
+      return true;
+    });
+    await clear();
+    await expectMatrix(() => true);
+  });
+
+  it('an established connection survives a policy change that still allows it', async () => {
+    const held = run('ip', ['netns', 'exec', netns.get('x/b')!, 'python3', `${FIXTURES}/probe.py`, '--hold', '4', `${ips.get('x/a')}:80`]);
+    await new Promise((r) => setTimeout(r, 1000));
+    await policies(
+      'still-allowed',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-from-b-80, namespace: "x"}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: 80}]}]`,
+    );
+    const r = JSON.parse((await held).stdout) as { ok: number; failed: number };
+    expect(r.failed).toBe(0);
+    expect(r.ok).toBeGreaterThan(20);
+    // And the policy was in force meanwhile: a new connection from c is refused.
+    await expectMatrix((from, to, port) => (to === 'x/a' ? from === 'x/b' && port === '80/tcp' : true));
+  });
+
+  it('someone flushing the firewall chains is undone within seconds', async () => {
+    await policies(
+      'heal',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-ingress, namespace: "z"}
+spec: {podSelector: {}, policyTypes: [Ingress]}`,
+    );
+    const expectZ: Expect = (_f, to) => nsOf(to) !== 'z';
+    await expectMatrix(expectZ);
+    for (const n of lab.state.nodes) {
+      const save = await run('ip', ['netns', 'exec', n.netns, 'iptables-save', '-t', 'filter']);
+      for (const chain of save.stdout.split('\n').filter((l) => l.startsWith(':KUBE-ROUTER-TS-NP-')))
+        await run('ip', ['netns', 'exec', n.netns, 'iptables', '-F', chain.slice(1).split(' ')[0]!]);
+    }
+    await expectMatrix(expectZ);
+  });
+});
