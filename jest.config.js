@@ -21,6 +21,7 @@ const SYSTEM = [
   '<rootDir>/test/lab/',
   '<rootDir>/test/vm/',
   '<rootDir>/test/dataplane/dataplane.test.ts',
+  '<rootDir>/test/dataplane/firewall.test.ts',
   '<rootDir>/test/cli/',
   '<rootDir>/test/daemonset/',
   '<rootDir>/test/bgp/session/tcp-md5.test.ts',

@@ -15,18 +15,24 @@ import type { NamespaceObject, NetworkPolicyObject, PolicyPodObject } from './ne
 
 /**
  * Everything the agent asks of the API server: its informers list and watch these, nothing
- * else is read or written. The ClusterRole in daemonset/ grants exactly this (tested), and the
- * lab's API server records what agents really ask for (tested against this too).
+ * else is read or written; the firewall's two only with --run-firewall (on by default, as in
+ * kube-router). The ClusterRoles in daemonset/ grant exactly this for their flags (tested), and
+ * the lab's API server records what agents really ask for (tested against this too).
  */
-export const API_ACCESS: readonly { apiGroup: string; resource: string; verbs: readonly string[] }[] = [
-  { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'] },
-  { apiGroup: '', resource: 'pods', verbs: ['list', 'watch'] },
-  { apiGroup: '', resource: 'services', verbs: ['list', 'watch'] },
-  { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
-  // The firewall's (--run-firewall, on by default as in kube-router):
-  { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'] },
-  { apiGroup: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['list', 'watch'] },
-];
+export function apiAccess(o: { firewall: boolean }): { apiGroup: string; resource: string; verbs: readonly string[] }[] {
+  return [
+    { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'] },
+    { apiGroup: '', resource: 'pods', verbs: ['list', 'watch'] },
+    { apiGroup: '', resource: 'services', verbs: ['list', 'watch'] },
+    { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
+    ...(o.firewall
+      ? [
+          { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'] },
+          { apiGroup: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['list', 'watch'] },
+        ]
+      : []),
+  ];
+}
 
 type Pod = KubernetesObject & PodObject & PolicyPodObject;
 

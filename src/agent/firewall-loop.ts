@@ -42,7 +42,8 @@ export class FirewallLoop {
     for (const p of plan.problems) this.problems.report(`NetworkPolicy ${p.policy}`, 'spec', p.problem);
     const render = renderFirewall({ pods: plan.pods, serviceRanges: c.serviceClusterIpRanges });
     const r = await this.dataplane.reconcileFirewall(render);
-    const chains = [...render.families.values()].reduce((n, f) => n + f.chains.length, 0);
+    const families = [...(c.ipv4 ? [render.families[4]] : []), ...(c.ipv6 ? [render.families[6]] : [])];
+    const chains = families.reduce((n, f) => n + f.chains.length, 0);
     const isolated = (dir: 'ingress' | 'egress') => plan.pods.filter((p) => p[dir]).map((p) => `${p.namespace}/${p.name}`);
     const before = this.view;
     this.view = { isolatedIngress: isolated('ingress'), isolatedEgress: isolated('egress'), chains, ipsets: render.sets.length };

@@ -109,14 +109,14 @@ export class AgentMetrics {
     });
     this.syncDuration = new Histogram({
       name: `${PREFIX}controller_sync_duration_seconds`,
-      help: 'Duration of each reconcile loop run, by loop (sync, routes)',
+      help: 'Duration of each reconcile loop run, by loop (sync, routes, services, firewall)',
       labelNames: ['controller'],
       buckets: SYNC_BUCKETS,
       registers,
     });
     this.syncErrors = new Counter({
       name: `${PREFIX}controller_sync_errors_total`,
-      help: 'Failed reconcile loop runs, by loop (sync, routes)',
+      help: 'Failed reconcile loop runs, by loop (sync, routes, services, firewall)',
       labelNames: ['controller'],
       registers,
     });

@@ -110,7 +110,8 @@ export const AGENT_OPTIONS = {
   'iptables-sync-period': {
     type: 'string',
     default: '5m',
-    describe: "The delay between full network policy synchronizations (e.g. '5s', '1m'); changes are applied as they come. Must be greater than 0.",
+    describe:
+      "The delay between full network policy synchronizations (e.g. '5s', '1m'); changes are applied as they come. Must be greater than 0.",
   },
   'netpol-default-deny': {
     type: 'boolean',

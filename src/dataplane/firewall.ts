@@ -70,7 +70,7 @@ export class Firewall {
     const t0 = Date.now();
     const setsChanged = await this.ipsets.reconcile(d.render.sets);
     const ipsetMs = Date.now() - t0;
-    const input = JSON.stringify([d.families, d.forwardJump, ...d.families.map((f) => d.render.families.get(f))]);
+    const input = JSON.stringify([d.families, d.forwardJump, ...d.families.map((f) => d.render.families[f])]);
     if (this.last?.input === input) {
       const now = await this.readBack(d.families);
       if (now.length === this.last.lines.length && now.every((l, i) => l === this.last!.lines[i]))
@@ -78,7 +78,7 @@ export class Firewall {
     }
     const t1 = Date.now();
     for (const f of d.families) {
-      const r = d.render.families.get(f)!;
+      const r = d.render.families[f];
       const want = new Set(r.chains);
       const stale = chainsIn(await this.save(f)).filter((c) => !want.has(c));
       await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: restoreInput(r, stale) });
@@ -114,7 +114,9 @@ export class Firewall {
       if (r.code === 0) removed.push(`firewall chains${f === 6 ? ' (IPv6)' : ''}: ${chains.length}`);
     }
     this.last = undefined;
-    const sets = (await this.exec('ipset', ['list', '-n'], { allowFail: true })).stdout.split('\n').filter((n) => n.startsWith(NP_SET_PREFIX));
+    const sets = (await this.exec('ipset', ['list', '-n'], { allowFail: true })).stdout
+      .split('\n')
+      .filter((n) => n.startsWith(NP_SET_PREFIX));
     await this.ipsets.destroy(sets);
     if (sets.length) removed.push(`firewall ipsets: ${sets.length}`);
     return removed;

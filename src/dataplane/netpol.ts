@@ -12,8 +12,29 @@
 import crypto from 'node:crypto';
 import { addressBits, ipFamily } from '../../net';
 import { canonicalPrefix } from '../../net/prefix';
-import type { PodPolicyPlan, PortMatch, RulePlan } from '../../controllers/network-policy';
 import type { IpSetSpec } from './ipsets';
+
+/** What may pass, per local pod and direction (the shape controllers/network-policy.ts computes). */
+export interface PortMatch {
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  /** Undefined: every port of the protocol. */
+  port?: number;
+  endPort?: number;
+}
+export interface RulePlan {
+  /** "namespace/name", for the rule's comment. */
+  policy: string;
+  peers: 'any' | { ips: readonly string[]; cidrs: readonly { cidr: string; except: readonly string[] }[] };
+  ports: 'any' | readonly PortMatch[];
+}
+export interface PodPolicyPlan {
+  namespace: string;
+  name: string;
+  ips: readonly string[];
+  /** Undefined: not isolated in that direction (no chain). */
+  ingress?: readonly RulePlan[];
+  egress?: readonly RulePlan[];
+}
 
 export type Family = 4 | 6;
 
@@ -40,7 +61,7 @@ export interface FamilyRules {
 
 export interface FirewallRender {
   sets: IpSetSpec[];
-  families: Map<Family, FamilyRules>;
+  families: Record<Family, FamilyRules>;
 }
 
 const hash = (text: string, n: number): string => crypto.createHash('sha256').update(text).digest('hex').slice(0, n).toUpperCase();
@@ -86,7 +107,7 @@ function portMatches(ports: RulePlan['ports']): string[] {
 /** Renders the firewall for the pods on this node; pods isolated in no direction get no chain. */
 export function renderFirewall(input: FirewallInput): FirewallRender {
   const sets = new Map<string, IpSetSpec>();
-  const families = new Map<Family, FamilyRules>();
+  const families = {} as Record<Family, FamilyRules>;
   const addSet = (type: IpSetSpec['type'], f: Family, members: string[]): string => {
     const sorted = [...new Set(members)].sort();
     const name = setName(type, f, sorted);
@@ -126,7 +147,8 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
         rules.push(`-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`);
         rules.push(`-A ${chain} -m conntrack --ctstate INVALID -j DROP`);
         // The node itself (kubelet probes) always reaches its pods.
-        if (direction === 'I') rules.push(`-A ${chain} -m addrtype --src-type LOCAL -m comment --comment "${COMMENT} from the node" -j RETURN`);
+        if (direction === 'I')
+          rules.push(`-A ${chain} -m addrtype --src-type LOCAL -m comment --comment "${COMMENT} from the node" -j RETURN`);
         for (const rule of plan) {
           const comment = ` -m comment --comment "${COMMENT} ${rule.policy}"`;
           const peers: string[] = [];
@@ -146,10 +168,12 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
           }
           for (const peer of peers) for (const port of portMatches(rule.ports)) rules.push(`-A ${chain}${peer}${port}${comment} -j RETURN`);
         }
-        rules.push(`-A ${chain} -m comment --comment "${COMMENT} ${direction === 'I' ? 'ingress' : 'egress'} of ${who}: not allowed" -j REJECT`);
+        rules.push(
+          `-A ${chain} -m comment --comment "${COMMENT} ${direction === 'I' ? 'ingress' : 'egress'} of ${who}: not allowed" -j REJECT`,
+        );
       }
     }
-    families.set(f, { chains, rules: [...top.input, ...top.forward, ...top.output, ...rules] });
+    families[f] = { chains, rules: [...top.input, ...top.forward, ...top.output, ...rules] };
   }
   return { sets: [...sets.values()], families };
 }
@@ -159,12 +183,7 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
  * refilled in one transaction; chains of ours no longer wanted (`stale`) are emptied and deleted.
  */
 export function restoreInput(r: FamilyRules, stale: readonly string[]): string {
-  return [
-    '*filter',
-    ...[...r.chains, ...stale].map((c) => `:${c} - [0:0]`),
-    ...r.rules,
-    ...stale.map((c) => `-X ${c}`),
-    'COMMIT',
-    '',
-  ].join('\n');
+  return ['*filter', ...[...r.chains, ...stale].map((c) => `:${c} - [0:0]`), ...r.rules, ...stale.map((c) => `-X ${c}`), 'COMMIT', ''].join(
+    '\n',
+  );
 }

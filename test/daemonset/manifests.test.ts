@@ -10,7 +10,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import type { AgentConfig } from '../../src/config/agent-config';
 import { agentConfigOf } from '../helpers/agent-flags';
-import { API_ACCESS } from '../../controllers/cluster-watch';
+import { apiAccess } from '../../controllers/cluster-watch';
 import { run } from '../../src/util/exec';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -130,12 +130,14 @@ describe('daemonset/ manifests', () => {
           (r.resources as string[]).map((res) => ({ apiGroup: g, resource: res, verbs: [...r.verbs].sort() })),
         ),
       );
-      const wanted = API_ACCESS.map((a) => ({ apiGroup: a.apiGroup, resource: a.resource, verbs: [...a.verbs].sort() }));
+      const ds = all.find((d) => d.kind === 'DaemonSet')!;
+      const args = (ds.spec.template.spec.containers[0].args ?? []) as string[];
+      const firewall = withSecretFiles(all, args, (a) => parseArgs(a, { NODE_NAME: 'node-a' })).runFirewall;
+      const wanted = apiAccess({ firewall }).map((a) => ({ apiGroup: a.apiGroup, resource: a.resource, verbs: [...a.verbs].sort() }));
       const key = (x: { apiGroup: string; resource: string }) => `${x.apiGroup}/${x.resource}`;
       expect(granted.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(wanted.sort((a, b) => key(a).localeCompare(key(b))));
       const binding = all.find((d) => d.kind === 'ClusterRoleBinding')!;
       const sa = all.find((d) => d.kind === 'ServiceAccount')!;
-      const ds = all.find((d) => d.kind === 'DaemonSet')!;
       expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
       expect(ds.spec.template.spec.serviceAccountName).toBe(sa.metadata.name);

@@ -50,6 +50,8 @@ describe('DataPlane over a fake kernel', () => {
     expect(k.writes).toEqual([
       'sysctl net.ipv4.ip_forward=1',
       'ipset restore (14 lines)',
+      // The firewall's chain (on by default), which FORWARD's chain jumps to first.
+      'iptables -N KUBE-ROUTER-TS-NP-FORWARD',
       'iptables-restore',
       'iptables -I POSTROUTING',
       'iptables -I FORWARD',

@@ -91,4 +91,11 @@ describe('ipset restore while someone dumps the sets', () => {
     await expect(new IpSets(runner('Syntax error')).reconcile(SPECS)).rejects.toThrow(/ipset restore exited with 1: Syntax error/);
     await expect(new IpSets(runner('Device or resource busy')).reconcile(SPECS)).rejects.toThrow(/resource busy/);
   });
+  it('an exception member (nomatch, as network policy ipBlocks use) differs from the same CIDR as a plain member', () => {
+    const want = [spec('KRT-NP-1', ['10.0.0.0/8', '10.1.0.0/16 nomatch'])];
+    const text = (flag: string) =>
+      `create KRT-NP-1 hash:net family inet hashsize 1024 maxelem 65536 timeout 0\nadd KRT-NP-1 10.1.0.0/16 timeout 0${flag}\nadd KRT-NP-1 10.0.0.0/8 timeout 0\n`;
+    expect(differingSets(text(' nomatch'), want)).toEqual([]);
+    expect(differingSets(text(''), want)).toEqual(want);
+  });
 });

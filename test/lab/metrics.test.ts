@@ -7,7 +7,7 @@ import { Lab } from '../../lab/cluster';
 import { until } from '../../lab/wait';
 import { HEALTH_PORT, METRICS_PORT } from '../../lab/layout';
 import { labCli, labDown, labUp } from '../helpers/lab';
-import { API_ACCESS } from '../../controllers/cluster-watch';
+import { apiAccess } from '../../controllers/cluster-watch';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 
 jest.setTimeout(180000);
@@ -71,14 +71,15 @@ describe('lab: metrics, Prometheus and health', () => {
     await expectByNode('kube_router_host_routes_synced', { node1: 2, node2: 2, node3: 2 });
     await expectByNode('kube_router_kernel_routes{protocol="44"}', { node1: 2, node2: 2, node3: 2 });
     await expectByNode('sum by (node) (kube_router_bgp_peer_prefixes_advertised{type="internal"})', { node1: 2, node2: 2, node3: 2 });
-    await expectByNode('count by (node) (kube_router_informer_synced == 1)', { node1: 4, node2: 4, node3: 4 });
+    // Nodes, Services, EndpointSlices, Pods, and the firewall's NetworkPolicies and Namespaces.
+    await expectByNode('count by (node) (kube_router_informer_synced == 1)', { node1: 6, node2: 6, node3: 6 });
     await expectByNode('kube_router_healthy', all);
     await expectByNode('sum by (node) (kube_router_host_route_install_errors_total)', { node1: 0, node2: 0, node3: 0 });
   });
 
   it('the agents ask the API server for nothing the shipped ClusterRole does not grant (as its authorizer sees it)', async () => {
     const stats = await lab.api.lab<{ access: Record<string, number> }>('stats');
-    const granted = new Set(API_ACCESS.flatMap((a) => a.verbs.map((v) => `${v} ${a.apiGroup}/${a.resource}`)));
+    const granted = new Set(apiAccess({ firewall: true }).flatMap((a) => a.verbs.map((v) => `${v} ${a.apiGroup}/${a.resource}`)));
     const asked = Object.keys(stats.access).sort();
     expect(asked.filter((k) => !granted.has(k))).toEqual([]);
     // And each grant is used: list then watch of every resource.

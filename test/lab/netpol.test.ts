@@ -69,7 +69,11 @@ spec:
     for (const id of ALL) {
       const [ns, name] = id.split('/') as [string, string];
       let ip = '';
-      await until(async () => (ip = await kubectl('get', 'pod', '-n', ns, name, '-o', 'jsonpath={.status.podIP}')) !== '', 60000, `${id}'s IP`);
+      await until(
+        async () => (ip = await kubectl('get', 'pod', '-n', ns, name, '-o', 'jsonpath={.status.podIP}')) !== '',
+        60000,
+        `${id}'s IP`,
+      );
       ips.set(id, ip);
       netns.set(id, podNetns(lab, ns, name));
     }
