@@ -1,13 +1,15 @@
 /**
  * Network policy as iptables rules and ipsets, pure: from the controller's per-pod plan to the
- * filter table's chains and the sets they match, per family. kube-router's design, simplified
- * where the plan already did the work: top-level chains jumped from INPUT, FORWARD and OUTPUT
- * send traffic to and from each isolated local pod into that pod's ingress or egress chain;
- * such a chain returns (lets the packet go on) for established flows, for the node itself and
- * for what some rule allows, and rejects the rest. Each chain decides on its own, so a flow
- * between two local pods passes the source's egress chain and then the destination's ingress
- * chain, with no marks. Peers are ipsets named by their content (a set is filled before the
- * rules naming it are written, and a changed selection is a new set: no half-updated matches).
+ * filter table's chains and the sets they match, per family, in kube-router's design. Top-level
+ * chains jumped from INPUT, FORWARD and OUTPUT send traffic to and from each isolated local pod
+ * into that pod's ingress or egress chain. A pod's chain returns (lets the packet go on) for
+ * established flows and, for ingress, the node itself; else it jumps to the chain of each policy
+ * selecting the pod, whose rules mark what they allow, and rejects what no policy marked. A
+ * policy's chain is shared by every pod it selects (named ports resolving differently give
+ * another chain), so rules grow with policies plus pods, not their product. A flow between two
+ * local pods passes the source's egress chain, then the destination's ingress chain: each
+ * clears the mark before and after. Peers are ipsets named by their content: a set is filled
+ * before the rules naming it are written, and a changed selection is a new set.
  */
 import crypto from 'node:crypto';
 import { addressBits, ipFamily } from '../../net';
@@ -64,11 +66,29 @@ export interface FirewallRender {
   families: Record<Family, FamilyRules>;
 }
 
-const hash = (text: string, n: number): string => crypto.createHash('sha256').update(text).digest('hex').slice(0, n).toUpperCase();
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** `n` characters of base32 (5 bits each) from a SHA-256 of `text`: names short enough for iptables and ipset. */
+const hash = (text: string, n: number): string => {
+  const digest = crypto.createHash('sha256').update(text).digest();
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const bit = i * 5;
+    const word = (digest[bit >> 3]! << 8) | digest[(bit >> 3) + 1]!;
+    out += BASE32[(word >> (11 - (bit & 7))) & 31];
+  }
+  return out;
+};
 
 /** A pod's chain per direction: at most 28 characters, as iptables allows. */
 export const podChain = (direction: 'I' | 'E', namespace: string, name: string): string =>
   `${NP_CHAIN_PREFIX}${direction}-${hash(`${namespace}/${name}`, 8)}`;
+
+/** A policy's chain, named by its rules as they apply (so pods it selects alike share it). */
+const policyChain = (key: string): string => `${NP_CHAIN_PREFIX}P-${hash(key, 8)}`;
+
+/** What a policy rule sets on a packet it allows, as kube-router marks it. */
+const ALLOWED = '0x10000/0x10000';
+const CLEARED = '0x0/0x10000';
 
 /** A set's name from its content (at most 31 characters, as ipset allows). */
 const setName = (type: string, family: Family, members: readonly string[]): string =>
@@ -116,11 +136,47 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
   };
 
   for (const f of [4, 6] as const) {
-    const chains = [NP_INPUT, NP_FORWARD, NP_OUTPUT];
-    const rules: string[] = [];
     const top = { input: [] as string[], forward: [] as string[], output: [] as string[] };
+    const podChains: string[] = [];
+    const podRules: string[] = [];
+    /** Policy chains made so far in this family: key -> name. */
+    const policies = new Map<string, string>();
+    const policyRules: string[] = [];
     for (const range of input.serviceRanges.filter(ofFamily(f)))
       top.input.push(`-A ${NP_INPUT} -d ${range} -m comment --comment "${COMMENT} service IPs: judged at the endpoint" -j RETURN`);
+
+    /** The rules of one policy for one pod and direction, as a chain of their own (made once). */
+    const chainOf = (direction: 'I' | 'E', policy: string, rules: readonly RulePlan[]): string => {
+      const key = JSON.stringify([direction, policy, rules]);
+      let chain = policies.get(key);
+      if (chain) return chain;
+      chain = policyChain(`${f} ${key}`);
+      policies.set(key, chain);
+      const dir = direction === 'I' ? 'src' : 'dst';
+      const peerFlag = direction === 'I' ? '-s' : '-d';
+      policyRules.push(`:${chain}`);
+      for (const rule of rules) {
+        const peers: string[] = [];
+        if (rule.peers === 'any') peers.push('');
+        else {
+          const ips = rule.peers.ips.filter(ofFamily(f));
+          if (ips.length) peers.push(` -m set --match-set ${addSet('hash:ip', f, ips)} ${dir}`);
+          for (const block of rule.peers.cidrs.filter((b) => ofFamily(f)(b.cidr))) {
+            const members = [
+              ...netMembers(block.cidr),
+              ...block.except.filter(ofFamily(f)).flatMap((e) => netMembers(e).map((m) => `${m} nomatch`)),
+            ];
+            // A block of one host is a plain address match.
+            if (members.length === 1 && !members[0]!.includes('/')) peers.push(` ${peerFlag} ${members[0]}/${addressBits(f)}`);
+            else peers.push(` -m set --match-set ${addSet('hash:net', f, members)} ${dir}`);
+          }
+        }
+        for (const peer of peers)
+          for (const port of portMatches(rule.ports))
+            policyRules.push(`-A ${chain}${peer}${port} -m comment --comment "${COMMENT} ${policy}" -j MARK --set-xmark ${ALLOWED}`);
+      }
+      return chain;
+    };
 
     for (const pod of input.pods) {
       const ips = pod.ips.filter(ofFamily(f));
@@ -130,9 +186,7 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
         const plan = direction === 'I' ? pod.ingress : pod.egress;
         if (!plan) continue;
         const chain = podChain(direction, pod.namespace, pod.name);
-        chains.push(chain);
-        const dir = direction === 'I' ? 'src' : 'dst';
-        const peerFlag = direction === 'I' ? '-s' : '-d';
+        podChains.push(chain);
         for (const ip of ips) {
           const host = `${ip}/${addressBits(f)}`;
           if (direction === 'I') {
@@ -144,36 +198,26 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
           }
         }
         // Established flows go on whatever the rules now say (a policy change spares them).
-        rules.push(`-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`);
-        rules.push(`-A ${chain} -m conntrack --ctstate INVALID -j DROP`);
+        podRules.push(`-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`);
+        podRules.push(`-A ${chain} -m conntrack --ctstate INVALID -j DROP`);
         // The node itself (kubelet probes) always reaches its pods.
         if (direction === 'I')
-          rules.push(`-A ${chain} -m addrtype --src-type LOCAL -m comment --comment "${COMMENT} from the node" -j RETURN`);
-        for (const rule of plan) {
-          const comment = ` -m comment --comment "${COMMENT} ${rule.policy}"`;
-          const peers: string[] = [];
-          if (rule.peers === 'any') peers.push('');
-          else {
-            const ips4 = rule.peers.ips.filter(ofFamily(f));
-            if (ips4.length) peers.push(` -m set --match-set ${addSet('hash:ip', f, ips4)} ${dir}`);
-            for (const block of rule.peers.cidrs.filter((b) => ofFamily(f)(b.cidr))) {
-              const members = [
-                ...netMembers(block.cidr),
-                ...block.except.filter(ofFamily(f)).flatMap((e) => netMembers(e).map((m) => `${m} nomatch`)),
-              ];
-              // A block of one host is a plain address match.
-              if (members.length === 1 && !members[0]!.includes('/')) peers.push(` ${peerFlag} ${members[0]}/${addressBits(f)}`);
-              else peers.push(` -m set --match-set ${addSet('hash:net', f, members)} ${dir}`);
-            }
-          }
-          for (const peer of peers) for (const port of portMatches(rule.ports)) rules.push(`-A ${chain}${peer}${port}${comment} -j RETURN`);
-        }
-        rules.push(
-          `-A ${chain} -m comment --comment "${COMMENT} ${direction === 'I' ? 'ingress' : 'egress'} of ${who}: not allowed" -j REJECT`,
-        );
+          podRules.push(`-A ${chain} -m addrtype --src-type LOCAL -m comment --comment "${COMMENT} from the node" -j RETURN`);
+        podRules.push(`-A ${chain} -j MARK --set-xmark ${CLEARED}`);
+        const byPolicy = new Map<string, RulePlan[]>();
+        for (const rule of plan) byPolicy.set(rule.policy, [...(byPolicy.get(rule.policy) ?? []), rule]);
+        for (const [policy, rules] of byPolicy)
+          podRules.push(`-A ${chain} -m comment --comment "${COMMENT} ${policy}" -j ${chainOf(direction, policy, rules)}`);
+        const what = direction === 'I' ? 'ingress' : 'egress';
+        podRules.push(`-A ${chain} -m mark ! --mark ${ALLOWED} -m comment --comment "${COMMENT} ${what} of ${who}: not allowed" -j REJECT`);
+        podRules.push(`-A ${chain} -j MARK --set-xmark ${CLEARED}`);
       }
     }
-    families[f] = { chains, rules: [...top.input, ...top.forward, ...top.output, ...rules] };
+    const policyChains = policyRules.filter((l) => l.startsWith(':')).map((l) => l.slice(1));
+    families[f] = {
+      chains: [NP_INPUT, NP_FORWARD, NP_OUTPUT, ...podChains, ...policyChains],
+      rules: [...top.input, ...top.forward, ...top.output, ...podRules, ...policyRules.filter((l) => !l.startsWith(':'))],
+    };
   }
   return { sets: [...sets.values()], families };
 }

@@ -47,8 +47,14 @@ describe('network policy firewall in a namespace', () => {
       expect(v4).toContain(`-A ${jump} -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-NP-${jump}`);
     const chainA = podChain('I', 'x', 'a');
     expect(v4).toContain(`-A KUBE-ROUTER-TS-NP-FORWARD -d 10.244.1.5/32 -m comment --comment "kube-router-ts to x/a" -j ${chainA}`);
-    expect(v4).toMatch(new RegExp(`-A ${chainA} -p tcp -m set --match-set KRT-NP-\\w+ src -m tcp --dport 80:81 .*-j RETURN`));
-    expect(v4).toContain(`-A ${podChain('E', 'x', 'b')} -m comment --comment "kube-router-ts egress of x/b: not allowed" -j REJECT`);
+    expect(v4).toMatch(new RegExp(`-A ${chainA} -m comment --comment "kube-router-ts x/p" -j (KUBE-ROUTER-TS-NP-P-\\w+)`));
+    const policyChain = new RegExp(`-A ${chainA} -m comment --comment "kube-router-ts x/p" -j (KUBE-ROUTER-TS-NP-P-\\w+)`).exec(v4)![1]!;
+    expect(v4).toMatch(
+      new RegExp(`-A ${policyChain} -p tcp -m set --match-set KRT-NP-\\w+ src -m tcp --dport 80:81 .*-j MARK --set-xmark 0x10000/0x10000`),
+    );
+    expect(v4).toContain(
+      `-A ${podChain('E', 'x', 'b')} -m mark ! --mark 0x10000/0x10000 -m comment --comment "kube-router-ts egress of x/b: not allowed" -j REJECT`,
+    );
     const v6 = await sh('ip6tables-save', '-t', 'filter');
     expect(v6).toContain(`-A KUBE-ROUTER-TS-NP-OUTPUT -d fd00:1::5/128 -m comment --comment "kube-router-ts to x/a" -j ${chainA}`);
     expect(v6).not.toContain(podChain('E', 'x', 'b')); // b has no IPv6 address
@@ -77,7 +83,7 @@ describe('network policy firewall in a namespace', () => {
   it('cleanup removes the jumps, chains and sets of the firewall, nothing else', async () => {
     await apply([A, B]);
     const removed = await netnsCall(ns, 'cleanup', 'firewall');
-    expect(removed.join(' ')).toMatch(/firewall chains: 5 .*firewall chains \(IPv6\): 4 .*firewall ipsets: \d/);
+    expect(removed.join(' ')).toMatch(/firewall chains: 6 .*firewall chains \(IPv6\): 5 .*firewall ipsets: \d/);
     expect(await sh('iptables-save', '-t', 'filter')).not.toContain('KUBE-ROUTER-TS-NP');
     expect(await sh('ip6tables-save', '-t', 'filter')).not.toContain('KUBE-ROUTER-TS-NP');
     expect(await sh('iptables-save', '-t', 'filter')).toContain(':SOMEONE-ELSE');

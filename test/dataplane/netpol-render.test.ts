@@ -22,7 +22,12 @@ describe('network policy rendering', () => {
     expect(r.sets).toEqual([]);
   });
 
-  it('an isolated pod: jumps for its addresses, established and the node first, each allowed peer and port, then REJECT', () => {
+  /** The policy chains of a family, in order, and the rules in one of them. */
+  const policyChains = (r: ReturnType<typeof renderFirewall>, f: 4 | 6) => r.families[f].chains.filter((c) => c.includes('-NP-P-'));
+  const rulesOf = (r: ReturnType<typeof renderFirewall>, f: 4 | 6, chain: string) =>
+    r.families[f].rules.filter((l) => l.startsWith(`-A ${chain} `));
+
+  it('an isolated pod: jumps for its addresses; established and the node first, then each policy chain; unmarked is rejected', () => {
     const a = pod('a', {
       ingress: [
         { policy: 'x/p1', peers: { ips: ['10.244.2.7', '10.244.1.9', 'fd00::9'], cidrs: [] }, ports: [{ protocol: 'TCP', port: 80 }] },
@@ -31,27 +36,49 @@ describe('network policy rendering', () => {
     });
     const r = renderFirewall({ pods: [a], serviceRanges: [] });
     const chain = podChain('I', 'x', 'a');
-    expect(chain).toMatch(/^KUBE-ROUTER-TS-NP-I-[0-9A-F]{8}$/);
-    expect(chain.length).toBeLessThanOrEqual(28);
+    expect(chain).toMatch(/^KUBE-ROUTER-TS-NP-I-[A-Z2-7]{8}$/);
+    const [p1, p2] = policyChains(r, 4);
+    for (const c of [chain, p1!, p2!]) expect(c.length).toBeLessThanOrEqual(28);
     const v4set = r.sets.find((s) => s.family === 'inet')!;
     expect(v4set).toMatchObject({ type: 'hash:ip', members: ['10.244.1.9', '10.244.2.7'] });
     expect(v4set.name.length).toBeLessThanOrEqual(31);
-    expect(r.families[4].rules).toEqual([
+    expect(r.families[4].rules.slice(0, 2)).toEqual([
       `-A KUBE-ROUTER-TS-NP-FORWARD -d 10.244.1.7/32 -m comment --comment "kube-router-ts to x/a" -j ${chain}`,
       `-A KUBE-ROUTER-TS-NP-OUTPUT -d 10.244.1.7/32 -m comment --comment "kube-router-ts to x/a" -j ${chain}`,
+    ]);
+    expect(rulesOf(r, 4, chain)).toEqual([
       `-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
       `-A ${chain} -m conntrack --ctstate INVALID -j DROP`,
       `-A ${chain} -m addrtype --src-type LOCAL -m comment --comment "kube-router-ts from the node" -j RETURN`,
-      `-A ${chain} -m set --match-set ${v4set.name} src -p tcp --dport 80 -m comment --comment "kube-router-ts x/p1" -j RETURN`,
-      `-A ${chain} -p udp --dport 81:90 -m comment --comment "kube-router-ts x/p2" -j RETURN`,
-      `-A ${chain} -p sctp -m comment --comment "kube-router-ts x/p2" -j RETURN`,
-      `-A ${chain} -m comment --comment "kube-router-ts ingress of x/a: not allowed" -j REJECT`,
+      `-A ${chain} -j MARK --set-xmark 0x0/0x10000`,
+      `-A ${chain} -m comment --comment "kube-router-ts x/p1" -j ${p1}`,
+      `-A ${chain} -m comment --comment "kube-router-ts x/p2" -j ${p2}`,
+      `-A ${chain} -m mark ! --mark 0x10000/0x10000 -m comment --comment "kube-router-ts ingress of x/a: not allowed" -j REJECT`,
+      `-A ${chain} -j MARK --set-xmark 0x0/0x10000`,
+    ]);
+    expect(rulesOf(r, 4, p1!)).toEqual([
+      `-A ${p1} -m set --match-set ${v4set.name} src -p tcp --dport 80 -m comment --comment "kube-router-ts x/p1" -j MARK --set-xmark 0x10000/0x10000`,
+    ]);
+    expect(rulesOf(r, 4, p2!)).toEqual([
+      `-A ${p2} -p udp --dport 81:90 -m comment --comment "kube-router-ts x/p2" -j MARK --set-xmark 0x10000/0x10000`,
+      `-A ${p2} -p sctp -m comment --comment "kube-router-ts x/p2" -j MARK --set-xmark 0x10000/0x10000`,
     ]);
     // IPv6 gets its own set and rules for the pod's IPv6 address.
     expect(r.sets.find((s) => s.family === 'inet6')!.members).toEqual(['fd00::9']);
     expect(r.families[6].rules[0]).toBe(
       `-A KUBE-ROUTER-TS-NP-FORWARD -d fd00::7/128 -m comment --comment "kube-router-ts to x/a" -j ${chain}`,
     );
+  });
+
+  it('a policy selecting many pods is one chain they all jump to; rules grow with policies plus pods', () => {
+    const rules = [{ policy: 'x/p', peers: { ips: ['10.244.9.9'], cidrs: [] }, ports: [{ protocol: 'TCP' as const, port: 80 }] }];
+    const many = Array.from({ length: 50 }, (_, i) => ({ namespace: 'x', name: `p${i}`, ips: [`10.244.1.${i + 1}`], ingress: rules }));
+    const r = renderFirewall({ pods: many, serviceRanges: [] });
+    expect(policyChains(r, 4)).toHaveLength(1);
+    expect(r.families[4].chains).toHaveLength(3 + 50 + 1);
+    // A named port resolving to another number on one pod gives that pod a chain of its own.
+    const other = { ...many[0]!, name: 'odd', ingress: [{ ...rules[0]!, ports: [{ protocol: 'TCP' as const, port: 8080 }] }] };
+    expect(policyChains(renderFirewall({ pods: [...many, other], serviceRanges: [] }), 4)).toHaveLength(2);
   });
 
   it('egress is judged on the way out (FORWARD and INPUT by source) against destination sets; an empty rule list only rejects', () => {
@@ -63,13 +90,16 @@ describe('network policy rendering', () => {
       `-A KUBE-ROUTER-TS-NP-FORWARD -s 10.244.1.8/32 -m comment --comment "kube-router-ts from x/b" -j ${chain}`,
       `-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
       `-A ${chain} -m conntrack --ctstate INVALID -j DROP`,
-      `-A ${chain} -m comment --comment "kube-router-ts egress of x/b: not allowed" -j REJECT`,
+      `-A ${chain} -j MARK --set-xmark 0x0/0x10000`,
+      `-A ${chain} -m mark ! --mark 0x10000/0x10000 -m comment --comment "kube-router-ts egress of x/b: not allowed" -j REJECT`,
+      `-A ${chain} -j MARK --set-xmark 0x0/0x10000`,
     ]);
     const c = pod('c', { egress: [{ policy: 'x/e', peers: { ips: ['10.244.3.3'], cidrs: [] }, ports: 'any' }] });
-    const set = renderFirewall({ pods: [c], serviceRanges: [] }).sets[0]!;
-    expect(renderFirewall({ pods: [c], serviceRanges: [] }).families[4].rules).toContain(
-      `-A ${podChain('E', 'x', 'c')} -m set --match-set ${set.name} dst -m comment --comment "kube-router-ts x/e" -j RETURN`,
-    );
+    const rc = renderFirewall({ pods: [c], serviceRanges: [] });
+    const p = policyChains(rc, 4)[0]!;
+    expect(rulesOf(rc, 4, p)).toEqual([
+      `-A ${p} -m set --match-set ${rc.sets[0]!.name} dst -m comment --comment "kube-router-ts x/e" -j MARK --set-xmark 0x10000/0x10000`,
+    ]);
   });
 
   it('ipBlocks: a hash:net set per block with the exceptions as nomatch members, /0 in halves, one host as a plain match', () => {
@@ -98,8 +128,10 @@ describe('network policy rendering', () => {
       ['hash:net', 'inet', ['0.0.0.0/1', '10.0.0.0/8 nomatch', '128.0.0.0/1', '192.168.1.1 nomatch']],
       ['hash:net', 'inet6', ['2001:db8:1::/48 nomatch', '2001:db8::/32']],
     ]);
-    const chain = podChain('I', 'x', 'a');
-    expect(r.families[4].rules).toContain(`-A ${chain} -s 172.16.0.5/32 -m comment --comment "kube-router-ts x/blocks" -j RETURN`);
+    const p = policyChains(r, 4)[0]!;
+    expect(r.families[4].rules).toContain(
+      `-A ${p} -s 172.16.0.5/32 -m comment --comment "kube-router-ts x/blocks" -j MARK --set-xmark 0x10000/0x10000`,
+    );
   });
 
   it('the same selection in two pods is one set; a pod of another selection gets another', () => {
