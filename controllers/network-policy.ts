@@ -148,6 +148,9 @@ function namedPort(pod: PodInfo, name: string, protocol: string): number | undef
   return pod.ports.find((p) => p.name === name && (p.protocol ?? 'TCP') === protocol)?.containerPort;
 }
 
+const hasNamedPort = (ports: PolicyPort[] | undefined): boolean =>
+  (ports ?? []).some((p) => typeof p.port === 'string' && !/^\d+$/.test(p.port));
+
 function policyTypes(p: NetworkPolicyObject): { ingress: boolean; egress: boolean } {
   const types = p.spec?.policyTypes;
   if (types?.length) return { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
@@ -164,9 +167,7 @@ export interface PolicyInputs {
   defaultDeny?: boolean;
 }
 
-/** Selected pods and CIDRs as a rule's peers: the pods by their IPs. */
-const asPeers = (peers: 'any' | { pods: PodInfo[]; cidrs: { cidr: string; except: string[] }[] }): Peers =>
-  peers === 'any' ? 'any' : { ips: peers.pods.flatMap((p) => p.ips), cidrs: peers.cidrs };
+type Selected = 'any' | { pods: PodInfo[]; cidrs: { cidr: string; except: string[] }[] };
 
 export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
   const problems: PolicyProblem[] = [];
@@ -183,12 +184,44 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
     ]),
   );
 
-  const peersOf = (
-    policyNs: string,
-    peers: PolicyPeer[] | undefined,
-    policy: string,
-  ): { pods: PodInfo[]; cidrs: { cidr: string; except: string[] }[] } | 'any' => {
+  /** Selected pods and CIDRs as a rule's peers: the pods by their IPs (made once per selection). */
+  const peersAsIps = new Map<Selected, Peers>();
+  const asPeers = (peers: Selected): Peers => {
+    if (peers === 'any') return 'any';
+    let r = peersAsIps.get(peers);
+    if (!r) peersAsIps.set(peers, (r = { ips: peers.pods.flatMap((p) => p.ips), cidrs: peers.cidrs }));
+    return r;
+  };
+  const podsByNs = new Map<string, PodInfo[]>();
+  const push = <K, V>(m: Map<K, V[]>, k: K, v: V): void => {
+    const list = m.get(k);
+    if (list) list.push(v);
+    else m.set(k, [v]);
+  };
+  for (const p of pods) push(podsByNs, p.namespace, p);
+  /** Per namespace, its pods by each "label=value" they carry: a selector's matchLabels narrow the search. */
+  const byLabel = new Map<string, Map<string, PodInfo[]>>();
+  const candidates = (ns: string, selector: LabelSelector | undefined): readonly PodInfo[] => {
+    const all = podsByNs.get(ns) ?? [];
+    const first = Object.entries(selector?.matchLabels ?? {})[0];
+    if (!first) return all;
+    let index = byLabel.get(ns);
+    if (!index) {
+      byLabel.set(ns, (index = new Map()));
+      for (const p of all) for (const [k, v] of Object.entries(p.labels)) push(index, `${k}=${v}`, p);
+    }
+    return index.get(`${first[0]}=${first[1]}`) ?? [];
+  };
+  const allNamespaces = [...new Set([...nsLabels.keys(), ...podsByNs.keys()])];
+  /** A rule's peers, computed once per rule (every pod the policy selects shares them). */
+  const peersCache = new Map<PolicyPeer[], Selected>();
+  const peersOf = (policyNs: string, peers: PolicyPeer[] | undefined, policy: string): Selected => {
     if (!peers || peers.length === 0) return 'any';
+    let r = peersCache.get(peers);
+    if (!r) peersCache.set(peers, (r = selectPeers(policyNs, peers, policy)));
+    return r;
+  };
+  const selectPeers = (policyNs: string, peers: PolicyPeer[], policy: string): Selected => {
     const selected = new Set<PodInfo>();
     const cidrs: { cidr: string; except: string[] }[] = [];
     for (const peer of peers) {
@@ -201,12 +234,11 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
         problems.push({ policy, problem: 'peer with no selector and no ipBlock: left out' });
         continue;
       }
-      for (const p of pods) {
-        const nsOk = peer.namespaceSelector
-          ? selectorMatches(peer.namespaceSelector, labelsOfNamespace(p.namespace))
-          : p.namespace === policyNs;
-        if (nsOk && selectorMatches(peer.podSelector, p.labels)) selected.add(p);
-      }
+      const namespaces = peer.namespaceSelector
+        ? allNamespaces.filter((ns) => selectorMatches(peer.namespaceSelector, labelsOfNamespace(ns)))
+        : [policyNs];
+      for (const ns of namespaces)
+        for (const p of candidates(ns, peer.podSelector)) if (selectorMatches(peer.podSelector, p.labels)) selected.add(p);
     }
     return { pods: [...selected], cidrs };
   };
@@ -235,6 +267,7 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
     return out;
   };
 
+  const sharedRules = new Map<object, RulePlan | null>();
   for (const policy of inputs.policies) {
     const ns = policy.metadata?.namespace ?? 'default';
     const id = `${ns}/${policy.metadata?.name ?? '?'}`;
@@ -245,22 +278,23 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
       if (types.ingress) {
         plan.ingress ??= [];
         for (const rule of policy.spec?.ingress ?? []) {
-          const peers = peersOf(ns, rule.from, id);
-          const ports = portsOf(rule.ports, target, id);
-          // A rule whose ports are all names the pod does not serve allows nothing.
-          if (ports !== 'any' && ports.length === 0) continue;
-          plan.ingress.push({
-            policy: id,
-            peers: asPeers(peers),
-            ports,
-          });
+          // Without named ports a rule reads the same for every pod: one object, shared.
+          const perPod = hasNamedPort(rule.ports);
+          let made = perPod ? undefined : sharedRules.get(rule);
+          if (made === undefined) {
+            const ports = portsOf(rule.ports, target, id);
+            // A rule whose ports are all names the pod does not serve allows nothing.
+            made = ports !== 'any' && ports.length === 0 ? null : { policy: id, peers: asPeers(peersOf(ns, rule.from, id)), ports };
+            if (!perPod) sharedRules.set(rule, made);
+          }
+          if (made) plan.ingress.push(made);
         }
       }
       if (types.egress) {
         plan.egress ??= [];
         for (const rule of policy.spec?.egress ?? []) {
           const peers = peersOf(ns, rule.to, id);
-          const named = (rule.ports ?? []).some((p) => typeof p.port === 'string' && !/^\d+$/.test(p.port));
+          const named = hasNamedPort(rule.ports);
           if (!named || peers === 'any') {
             // A named port toward any destination, or toward CIDRs, has no pod to resolve it on:
             // such ports are left out (the rule's numbered ports stay).

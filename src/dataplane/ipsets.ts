@@ -109,11 +109,19 @@ export class IpSets {
    */
   async reconcile(specs: readonly IpSetSpec[]): Promise<string[]> {
     const script: string[] = [];
-    const changed = await this.differing(specs);
+    const saved = await this.saved();
+    const changed = differingSets(saved, specs);
+    const existing = new Set(saved === undefined ? [] : [...saved.matchAll(/^create (\S+)/gm)].map((m) => m[1]!));
     for (const s of changed) {
+      const members = [...new Set(s.members)].sort();
+      if (saved !== undefined && !existing.has(s.name)) {
+        // A new set is filled before any rule names it: no swap needed.
+        script.push(createLine(s.name, s), ...members.map((m) => `add ${s.name} ${m} timeout 0`));
+        continue;
+      }
       const tmp = tmpName(s.name);
       script.push(createLine(s.name, s), createLine(tmp, s), `flush ${tmp}`);
-      for (const m of [...new Set(s.members)].sort()) script.push(`add ${tmp} ${m} timeout 0`);
+      for (const m of members) script.push(`add ${tmp} ${m} timeout 0`);
       script.push(`swap ${tmp} ${s.name}`, `destroy ${tmp}`);
     }
     if (!script.length) return [];

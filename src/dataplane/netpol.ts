@@ -135,6 +135,24 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
     return name;
   };
 
+  // A rule's peers are one object shared by every pod the rule applies to: its content is
+  // written out once for the policy chains' keys (not again for each pod it applies to).
+  const peerKeys = new Map<RulePlan['peers'], string>();
+  const peersId = (p: RulePlan['peers']): string => {
+    if (p === 'any') return 'any';
+    let key = peerKeys.get(p);
+    if (key === undefined) peerKeys.set(p, (key = hash(JSON.stringify(p), 16)));
+    return key;
+  };
+
+  /** A rule's content in short, once per rule object (the plan shares one among the pods it applies to). */
+  const ruleKeys = new Map<RulePlan, string>();
+  const ruleKey = (r: RulePlan): string => {
+    let key = ruleKeys.get(r);
+    if (key === undefined) ruleKeys.set(r, (key = `${peersId(r.peers)}:${JSON.stringify(r.ports)}`));
+    return key;
+  };
+
   for (const f of [4, 6] as const) {
     const top = { input: [] as string[], forward: [] as string[], output: [] as string[] };
     const podChains: string[] = [];
@@ -147,7 +165,7 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
 
     /** The rules of one policy for one pod and direction, as a chain of their own (made once). */
     const chainOf = (direction: 'I' | 'E', policy: string, rules: readonly RulePlan[]): string => {
-      const key = JSON.stringify([direction, policy, rules]);
+      const key = `${direction} ${policy} ${rules.map(ruleKey).join(' ')}`;
       let chain = policies.get(key);
       if (chain) return chain;
       chain = policyChain(`${f} ${key}`);
@@ -205,7 +223,11 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
           podRules.push(`-A ${chain} -m addrtype --src-type LOCAL -m comment --comment "${COMMENT} from the node" -j RETURN`);
         podRules.push(`-A ${chain} -j MARK --set-xmark ${CLEARED}`);
         const byPolicy = new Map<string, RulePlan[]>();
-        for (const rule of plan) byPolicy.set(rule.policy, [...(byPolicy.get(rule.policy) ?? []), rule]);
+        for (const rule of plan) {
+          const list = byPolicy.get(rule.policy);
+          if (list) list.push(rule);
+          else byPolicy.set(rule.policy, [rule]);
+        }
         for (const [policy, rules] of byPolicy)
           podRules.push(`-A ${chain} -m comment --comment "${COMMENT} ${policy}" -j ${chainOf(direction, policy, rules)}`);
         const what = direction === 'I' ? 'ingress' : 'egress';

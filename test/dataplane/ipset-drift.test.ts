@@ -69,8 +69,10 @@ describe('ipset restore while someone dumps the sets', () => {
   it('a swap refused with EBUSY is run again, with the same temporary set (nothing left behind)', async () => {
     const scripts: string[] = [];
     let busy = 2;
+    // Both sets exist (empty): they are refilled through their temporary twins and swapped.
+    const existing = save({ 'kube-router-pod-subnets': [], 'kube-router-node-ips': [] });
     const runner: Runner = async (_cmd, args, opts) => {
-      if (args[0] === 'save') return { code: 0, stdout: '', stderr: '' };
+      if (args[0] === 'save') return { code: 0, stdout: existing, stderr: '' };
       scripts.push(opts!.input!);
       if (busy-- > 0)
         return { code: 1, stdout: '', stderr: 'ipset v7.17: Error in line 5: Kernel error received: Device or resource busy\n' };
@@ -81,6 +83,19 @@ describe('ipset restore while someone dumps the sets', () => {
     expect(new Set(scripts).size).toBe(1);
     const tmps = new Set(scripts[0]!.match(/krt-tmp-[0-9a-f]{8}/g));
     expect(tmps.size).toBe(2);
+  });
+
+  it('a set that does not exist yet is created and filled directly (nothing names it yet: no swap)', async () => {
+    const scripts: string[] = [];
+    const runner: Runner = async (_cmd, args, opts) => {
+      if (args[0] !== 'save') scripts.push(opts!.input!);
+      return { code: 0, stdout: '', stderr: '' };
+    };
+    await new IpSets(runner).reconcile([spec('KRT-NP-X', ['10.0.0.0/8', '10.1.0.0/16 nomatch'])]);
+    expect(scripts).toEqual([
+      'create KRT-NP-X hash:net family inet hashsize 1024 maxelem 65536 timeout 0 -exist\n' +
+        'add KRT-NP-X 10.0.0.0/8 timeout 0\nadd KRT-NP-X 10.1.0.0/16 nomatch timeout 0\n',
+    ]);
   });
 
   it('any other failure, or EBUSY five times, is an error naming ipset', async () => {
