@@ -519,7 +519,8 @@ describe('lab: 3 nodes and a ToR', () => {
     expect(r.stdout).toMatch(
       new RegExp(
         '^removed: iptables chains nat/KUBE-ROUTER-TS-POSTROUTING, filter/KUBE-ROUTER-TS-FORWARD.*; 2 routes; ' +
-          'ipsets kube-router-pod-subnets, kube-router-node-ips; .*10-kuberouter\\.conflist; kube-bridge\n$',
+          // The firewall's top-level chains (no policy here: no pod chains).
+          'firewall chains: 3; ipsets kube-router-pod-subnets, kube-router-node-ips; .*10-kuberouter\\.conflist; kube-bridge\n$',
       ),
     );
     expect(await sh(n3.netns, 'ip', 'route', 'show', 'proto', '44')).toBe('');

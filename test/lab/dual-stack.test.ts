@@ -1,11 +1,15 @@
 /**
  * A dual-stack lab (`lab up --nodes 2 --tor --ipv6`): IPv6 pod CIDRs are advertised and routed
  * next to the IPv4 ones (IPv6 routes over the IPv4 sessions, with IPv6 next hops), pods reach
- * each other over both families, and IPv6 egress is masqueraded through the inet6 ipsets.
+ * each other over both families, IPv6 egress is masqueraded through the inet6 ipsets, and
+ * network policy is enforced over IPv6 as over IPv4.
  */
 import { Lab } from '../../lab/cluster';
 import { EXTERNAL_HOST6 } from '../../lab/layout';
 import { pingMatrix, podPing, torRoutes } from '../../lab/status';
+import fs from 'node:fs';
+import { until } from '../../lab/wait';
+import { run } from '../../src/util/exec';
 import { labDown, labUp } from '../helpers/lab';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 
@@ -61,5 +65,39 @@ describe('lab: dual-stack, 2 nodes and a ToR', () => {
       '-A KUBE-ROUTER-TS-POSTROUTING -m set --match-set inet6:kube-router-pod-subnets src' +
         ' -m set ! --match-set inet6:kube-router-pod-subnets dst -m set ! --match-set inet6:kube-router-node-ips dst -j MASQUERADE --random-fully',
     );
+  });
+
+  it("network policy holds over IPv6 too: an ipBlock of node1's IPv6 pod CIDR admits only its pods, only over IPv6", async () => {
+    const [n1] = lab.state.nodes;
+    const ns = lab.state.pods[0]!.namespace;
+    const kubectl = (...args: string[]) =>
+      run('/usr/bin/kubectl', ['--kubeconfig', `${DIR}/kubeconfig`, ...args], { env: { ...process.env, HOME: DIR } });
+    const file = `${DIR}/v6-policy.yaml`;
+    fs.writeFileSync(
+      file,
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-node1-v6, namespace: "${ns}"}
+spec:
+  podSelector: {}
+  ingress: [{from: [{ipBlock: {cidr: "${n1!.podCidr6}"}}]}]
+`,
+    );
+    await kubectl('apply', '-f', file);
+    const onNode1 = new Set(lab.state.pods.filter((p) => p.node === n1!.name).map((p) => p.name));
+    const wrong = async () => (await pingMatrix(lab)).filter((p) => p.ok !== (p.family === 6 && onNode1.has(p.from)));
+    try {
+      let last: unknown[] = [];
+      await until(async () => (last = await wrong()).length === 0, 20000, 'the IPv6 policy').catch((e: Error) => {
+        throw new Error(`${e.message}: ${JSON.stringify(last)}`);
+      });
+      // Both families' firewalls hold the pods' chains.
+      expect(await sh(n1!.netns, 'ip6tables-save', '-t', 'filter')).toMatch(
+        /-A KUBE-ROUTER-TS-NP-FORWARD -d \S+\/128 .* -j KUBE-ROUTER-TS-NP-I-/,
+      );
+    } finally {
+      await kubectl('delete', '-f', file);
+    }
+    await until(async () => (await pingMatrix(lab)).every((p) => p.ok), 20000, 'every ping again');
   });
 });

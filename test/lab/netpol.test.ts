@@ -126,6 +126,9 @@ spec:
   }
 
   const policies = (name: string, ...docs: string[]) => apply(name, docs.join('\n---\n'));
+  /** A NetworkPolicy of namespace `ns` with `spec` (YAML: a flow mapping, or block lines indented by 2). */
+  const np = (name: string, ns: string, spec: string): string =>
+    `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ${name}, namespace: "${ns}"}\nspec:${spec.startsWith('{') ? ` ${spec}` : `\n${spec}`}`;
   const clear = async () => {
     for (const ns of NAMESPACES) await kubectl('delete', 'networkpolicy', '--all', '-n', ns);
   };
@@ -139,13 +142,7 @@ spec:
 
   it('an empty ingress rule list isolates: nothing reaches x; the node itself still does (kubelet probes)', async () => {
     const t0 = Date.now();
-    await policies(
-      'deny-x',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-ingress, namespace: "x"}
-spec: {podSelector: {}, policyTypes: [Ingress]}`,
-    );
+    await policies('deny-x', np('deny-ingress', 'x', `{podSelector: {}, policyTypes: [Ingress]}`));
     // How soon after the API accepted it the policy holds (y/b on node 2 -> x/a on node 1).
     const from = netns.get('y/b')!;
     await until(
@@ -168,24 +165,24 @@ spec: {podSelector: {}, policyTypes: [Ingress]}`,
   it('podSelector, namespaceSelector, and both in one peer', async () => {
     await policies(
       'selectors',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-b, namespace: "x"}
-spec:
-  podSelector: {matchLabels: {pod: a}}
+      np(
+        'a-from-b',
+        'x',
+        `  podSelector: {matchLabels: {pod: a}}
   ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`,
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: b-from-y, namespace: "x"}
-spec:
-  podSelector: {matchLabels: {pod: b}}
+      ),
+      np(
+        'b-from-y',
+        'x',
+        `  podSelector: {matchLabels: {pod: b}}
   ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]`,
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: c-from-z-c, namespace: "x"}
-spec:
-  podSelector: {matchExpressions: [{key: pod, operator: In, values: [c]}]}
+      ),
+      np(
+        'c-from-z-c',
+        'x',
+        `  podSelector: {matchExpressions: [{key: pod, operator: In, values: [c]}]}
   ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "z"}}, podSelector: {matchLabels: {pod: c}}}]}]`,
+      ),
     );
     await expectMatrix((from, to) => {
       if (to === 'x/a') return from === 'x/b';
@@ -198,24 +195,24 @@ spec:
   it('ipBlock with except, and ports by number, by name and by range (endPort), per protocol', async () => {
     await policies(
       'blocks-ports',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-block, namespace: "y"}
-spec:
-  podSelector: {matchLabels: {pod: a}}
+      np(
+        'a-from-block',
+        'y',
+        `  podSelector: {matchLabels: {pod: a}}
   ingress: [{from: [{ipBlock: {cidr: 10.244.0.0/16, except: ["${ips.get('z/b')}/32"]}}], ports: [{port: 80}]}]`,
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: b-named-port, namespace: "y"}
-spec:
-  podSelector: {matchLabels: {pod: b}}
+      ),
+      np(
+        'b-named-port',
+        'y',
+        `  podSelector: {matchLabels: {pod: b}}
   ingress: [{ports: [{port: serve-81-udp, protocol: UDP}]}]`,
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: c-range, namespace: "y"}
-spec:
-  podSelector: {matchLabels: {pod: c}}
+      ),
+      np(
+        'c-range',
+        'y',
+        `  podSelector: {matchLabels: {pod: c}}
   ingress: [{ports: [{port: 80, endPort: 81, protocol: TCP}, {port: 1000, protocol: SCTP}]}]`,
+      ),
     );
     await expectMatrix((from, to, port) => {
       if (to === 'y/a') return from !== 'z/b' && port === '80/tcp';
@@ -228,17 +225,17 @@ spec:
   it('egress: to pods of a namespace on one port, to a pod by a named port resolved on it; the rest refused', async () => {
     await policies(
       'egress',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-egress, namespace: "x"}
-spec:
-  podSelector: {matchLabels: {pod: a}}
+      np(
+        'a-egress',
+        'x',
+        `  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - to: [{namespaceSelector: {matchLabels: {ns: "y"}}}]
     ports: [{port: 81, protocol: UDP}]
   - to: [{namespaceSelector: {matchLabels: {ns: "z"}}, podSelector: {matchLabels: {pod: c}}}]
     ports: [{port: serve-80-tcp}]`,
+      ),
     );
     await expectMatrix((from, to, port) => {
       if (from !== 'x/a') return true;
@@ -249,22 +246,19 @@ spec:
   it('several policies add up; ingress and egress deny both ways in y', async () => {
     await policies(
       'add-up',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: from-y-tcp80, namespace: "z"}
-spec:
-  podSelector: {matchLabels: {pod: a}}
+      np(
+        'from-y-tcp80',
+        'z',
+        `  podSelector: {matchLabels: {pod: a}}
   ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}], ports: [{port: 80}]}]`,
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: from-x-udp81, namespace: "z"}
-spec:
-  podSelector: {matchLabels: {pod: a}}
+      ),
+      np(
+        'from-x-udp81',
+        'z',
+        `  podSelector: {matchLabels: {pod: a}}
   ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "x"}}}], ports: [{port: 81, protocol: UDP}]}]`,
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-both, namespace: "y"}
-spec: {podSelector: {}, policyTypes: [Ingress, Egress]}`,
+      ),
+      np('deny-both', 'y', `{podSelector: {}, policyTypes: [Ingress, Egress]}`),
     );
     await expectMatrix((from, to, port) => {
       if (nsOf(from) === 'y' || nsOf(to) === 'y') return false;
@@ -280,12 +274,12 @@ spec: {podSelector: {}, policyTypes: [Ingress, Egress]}`,
     await new Promise((r) => setTimeout(r, 1000));
     await policies(
       'still-allowed',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-b-80, namespace: "x"}
-spec:
-  podSelector: {matchLabels: {pod: a}}
+      np(
+        'a-from-b-80',
+        'x',
+        `  podSelector: {matchLabels: {pod: a}}
   ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: 80}]}]`,
+      ),
     );
     const r = JSON.parse((await held).stdout) as { ok: number; failed: number };
     expect(r.failed).toBe(0);
@@ -295,13 +289,7 @@ spec:
   });
 
   it('someone flushing the firewall chains is undone within seconds', async () => {
-    await policies(
-      'heal',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-ingress, namespace: "z"}
-spec: {podSelector: {}, policyTypes: [Ingress]}`,
-    );
+    await policies('heal', np('deny-ingress', 'z', `{podSelector: {}, policyTypes: [Ingress]}`));
     const expectZ: Expect = (_f, to) => nsOf(to) !== 'z';
     await expectMatrix(expectZ);
     for (const n of lab.state.nodes) {
