@@ -73,6 +73,10 @@ describe('lab: metrics, Prometheus and health', () => {
     await expectByNode('sum by (node) (kube_router_bgp_peer_prefixes_advertised{type="internal"})', { node1: 2, node2: 2, node3: 2 });
     // Nodes, Services, EndpointSlices, Pods, and the firewall's NetworkPolicies and Namespaces.
     await expectByNode('count by (node) (kube_router_informer_synced == 1)', { node1: 6, node2: 6, node3: 6 });
+    // The firewall runs (no policy here): its three top-level chains, no sets, a sync timed.
+    await expectByNode('kube_router_controller_policy_chains', { node1: 3, node2: 3, node3: 3 });
+    await expectByNode('kube_router_controller_policy_ipsets', { node1: 0, node2: 0, node3: 0 });
+    await expectByNode('kube_router_controller_policy_chains_sync_time_count > bool 0', { node1: 1, node2: 1, node3: 1 });
     await expectByNode('kube_router_healthy', all);
     await expectByNode('sum by (node) (kube_router_host_route_install_errors_total)', { node1: 0, node2: 0, node3: 0 });
   });
