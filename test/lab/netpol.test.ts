@@ -42,7 +42,9 @@ describe('network policy: reachability matrix, x/y/z with pods a/b/c on 2 nodes'
   };
 
   beforeAll(async () => {
-    lab = (await labUp(DIR, PREFIX, ['--nodes', '2', '--prometheus=false'])).lab;
+    // A short full resync, and no periodic drift checks: what repairs a set then is the resync.
+    const agentArgs = '--agent-args=--iptables-sync-period=2s --self-heal-period=0';
+    lab = (await labUp(DIR, PREFIX, ['--nodes', '2', '--prometheus=false', agentArgs])).lab;
     const [n1, n2] = lab.state.nodes;
     const nodeOf: Record<string, string> = { a: n1!.name, b: n2!.name, c: n1!.name };
     const docs: string[] = [];
@@ -298,5 +300,23 @@ spec:
         await run('ip', ['netns', 'exec', n.netns, 'iptables', '-F', chain.slice(1).split(' ')[0]!]);
     }
     await expectMatrix(expectZ);
+  });
+
+  it('a full resync every --iptables-sync-period puts back a set someone emptied', async () => {
+    await policies(
+      'resync',
+      np('a-from-b', 'x', `{podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]}`),
+    );
+    const expectA: Expect = (from, to) => (to === 'x/a' ? from === 'x/b' : true);
+    await expectMatrix(expectA);
+    const node1 = lab.state.nodes[0]!;
+    const ipset = (...args: string[]) => run('ip', ['netns', 'exec', node1.netns, 'ipset', ...args]).then((r) => r.stdout);
+    const sets = (await ipset('list', '-n')).split('\n').filter((n) => n.startsWith('KRT-NP-'));
+    expect(sets).toHaveLength(1);
+    await ipset('flush', sets[0]!);
+    const t0 = Date.now();
+    await until(async () => (await ipset('list', sets[0]!)).includes(ips.get('x/b')!), 10000, 'the set refilled');
+    console.log(`emptied policy set refilled by the resync after ${Date.now() - t0} ms (--iptables-sync-period=2s)`);
+    await expectMatrix(expectA);
   });
 });
