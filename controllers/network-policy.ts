@@ -163,8 +163,6 @@ export interface PolicyInputs {
   namespaces: readonly NamespaceObject[];
   pods: readonly PolicyPodObject[];
   nodeName: string;
-  /** --netpol-default-deny: every local pod isolated in both directions, selected or not. */
-  defaultDeny?: boolean;
 }
 
 type Selected = 'any' | { pods: PodInfo[]; cidrs: { cidr: string; except: string[] }[] };
@@ -178,10 +176,7 @@ export function computePolicyPlan(inputs: PolicyInputs): PolicyPlan {
 
   const local = pods.filter((p) => p.node === inputs.nodeName);
   const plans = new Map(
-    local.map((p) => [
-      `${p.namespace}/${p.name}`,
-      { namespace: p.namespace, name: p.name, ips: p.ips, ...(inputs.defaultDeny ? { ingress: [], egress: [] } : {}) } as PodPolicyPlan,
-    ]),
+    local.map((p) => [`${p.namespace}/${p.name}`, { namespace: p.namespace, name: p.name, ips: p.ips } as PodPolicyPlan]),
   );
 
   /** Selected pods and CIDRs as a rule's peers: the pods by their IPs (made once per selection). */

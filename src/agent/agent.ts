@@ -147,7 +147,15 @@ export class Agent {
       if (c.runServiceProxy)
         this.servicesLoop = new ServicesLoop(c, this.cluster, dp, this.problems, this.log.child({ component: 'services' }));
       if (c.runFirewall)
-        this.firewallLoop = new FirewallLoop(c, this.cluster, dp, this.problems, this.log.child({ component: 'firewall' }), this.metrics);
+        this.firewallLoop = new FirewallLoop(
+          c,
+          this.cluster,
+          dp,
+          this.problems,
+          this.log.child({ component: 'firewall' }),
+          this.metrics,
+          () => (this.current?.phase === 'joined' ? this.current.local.podCidrs : undefined),
+        );
       this.drift = new DriftRepair(dp, c.selfHealPeriodMs, this.log.child({ component: 'dataplane' }), (loops, why) =>
         this.runLoops(loops, why),
       );
@@ -275,7 +283,10 @@ export class Agent {
       this.log.warn({ node: c.nodeName }, 'the Node has no pod CIDR (spec.podCIDRs or kube-router.io/pod-cidr): nothing to advertise');
     const services = this.servicesView(local);
     const d = snapshot({ phase: 'joined', nodes, local, nodeIp, vips: services.vips, routing: this.routing });
+    const podCidrsBefore = this.current?.phase === 'joined' ? this.current.local.podCidrs.join() : undefined;
     this.current = d;
+    // The firewall's default deny covers this node's pod CIDRs: it learns them from here.
+    if (c.runFirewall && c.netpolDefaultDeny && podCidrsBefore !== local.podCidrs.join()) this.firewallTask.trigger();
     if (c.runServiceProxy) this.servicesTask.trigger(d);
     if (!c.runRouter || !this.routing) return;
     this.routing.sync({

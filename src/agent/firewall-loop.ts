@@ -25,6 +25,8 @@ export class FirewallLoop {
     private readonly problems: Problems,
     private readonly log: Logger,
     private readonly metrics: AgentMetrics | undefined,
+    /** This node's pod CIDRs, once its Node is known. */
+    private readonly podCidrs: () => readonly string[] | undefined,
   ) {}
 
   async run(): Promise<void> {
@@ -37,10 +39,15 @@ export class FirewallLoop {
       namespaces: namespaces.list(),
       pods: pods.list(),
       nodeName: c.nodeName,
-      defaultDeny: c.netpolDefaultDeny,
     });
     for (const p of plan.problems) this.problems.report(`NetworkPolicy ${p.policy}`, 'spec', p.problem);
-    const render = renderFirewall({ pods: plan.pods, serviceRanges: c.serviceClusterIpRanges });
+    // Default deny needs this node's pod CIDRs: until the Node is known, no such rule.
+    const podCidrs = c.netpolDefaultDeny ? this.podCidrs() : undefined;
+    const render = renderFirewall({
+      pods: plan.pods,
+      serviceRanges: c.serviceClusterIpRanges,
+      ...(podCidrs?.length ? { defaultDeny: { podCidrs } } : {}),
+    });
     const r = await this.dataplane.reconcileFirewall(render);
     const families = [...(c.ipv4 ? [render.families[4]] : []), ...(c.ipv6 ? [render.families[6]] : [])];
     const chains = families.reduce((n, f) => n + f.chains.length, 0);

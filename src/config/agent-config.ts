@@ -116,7 +116,8 @@ export const AGENT_OPTIONS = {
   'netpol-default-deny': {
     type: 'boolean',
     default: false,
-    describe: 'Isolates every pod in both directions even where no NetworkPolicy selects it: only what a policy allows passes.',
+    describe:
+      "Rejects traffic from and to addresses of this node's pod CIDRs that are no pod the firewall knows yet (a pod started before its policies were written).",
   },
   'run-service-proxy': {
     type: 'boolean',

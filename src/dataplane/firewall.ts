@@ -7,8 +7,18 @@
  */
 import type { Runner } from '../util/exec';
 import { ensureJump, iptablesTools, ourLines, WAIT, type Jump } from './iptables';
-import type { IpSets } from './ipsets';
-import { NP_CHAIN_PREFIX, NP_FORWARD, NP_INPUT, NP_OUTPUT, NP_SET_PREFIX, restoreInput, type Family, type FirewallRender } from './netpol';
+import type { IpSets, IpSetSpec } from './ipsets';
+import {
+  KNOWN_PODS,
+  NP_CHAIN_PREFIX,
+  NP_FORWARD,
+  NP_INPUT,
+  NP_OUTPUT,
+  NP_SET_PREFIX,
+  restoreInput,
+  type Family,
+  type FirewallRender,
+} from './netpol';
 
 const JUMPS: Jump[] = [
   { table: 'filter', chain: 'INPUT', target: NP_INPUT },
@@ -68,13 +78,23 @@ export class Firewall {
 
   async reconcile(d: FirewallDesired): Promise<FirewallResult> {
     const t0 = Date.now();
-    const setsChanged = await this.ipsets.reconcile(d.render.sets);
+    // The known-pods set (--netpol-default-deny) changes after the chains: a pod counts as known
+    // only once its firewall is written. A set missing yet is made at once (rules name it).
+    const known = d.render.sets.filter((x) => x.name.startsWith(KNOWN_PODS));
+    const later: IpSetSpec[] = [];
+    for (const x of known) if (await this.ipsets.exists(x.name)) later.push(x);
+    const setsChanged = await this.ipsets.reconcile(d.render.sets.filter((x) => !later.includes(x)));
     const ipsetMs = Date.now() - t0;
+    const knownLater = async (): Promise<void> => {
+      if (later.length) setsChanged.push(...(await this.ipsets.reconcile(later)));
+    };
     const input = JSON.stringify([d.families, d.forwardJump, ...d.families.map((f) => d.render.families[f])]);
     if (this.last?.input === input) {
       const now = await this.readBack(d.families);
-      if (now.length === this.last.lines.length && now.every((l, i) => l === this.last!.lines[i]))
+      if (now.length === this.last.lines.length && now.every((l, i) => l === this.last!.lines[i])) {
+        await knownLater();
         return { lines: this.last.lines, written: false, setsChanged, ipsetMs, iptablesMs: 0 };
+      }
     }
     const t1 = Date.now();
     for (const f of d.families) {
@@ -85,6 +105,7 @@ export class Firewall {
       for (const j of [...JUMPS, ...(d.forwardJump ? [FORWARD_JUMP] : [])]) await ensureJump(this.exec, f, j);
     }
     const iptablesMs = Date.now() - t1;
+    await knownLater();
     await this.destroyStaleSets(new Set(d.render.sets.map((s) => s.name)));
     const lines = await this.readBack(d.families);
     this.last = { input, lines };

@@ -49,10 +49,21 @@ export const NP_OUTPUT = `${NP_CHAIN_PREFIX}OUTPUT`;
 const COMMENT = 'kube-router-ts';
 
 export interface FirewallInput {
+  /** Every pod of this node with an address (isolated or not): with `defaultDeny`, the pods whose firewall is in place. */
   pods: readonly PodPolicyPlan[];
   /** --service-cluster-ip-range: a pod's traffic to a cluster IP is judged at its endpoint, not here. */
   serviceRanges: readonly string[];
+  /**
+   * --netpol-default-deny, as kube-router: traffic from or to an address of this node's pod CIDRs
+   * that is no known pod's (a pod started before its firewall was written) is rejected, not let
+   * through unjudged. The node's own addresses in those CIDRs (the bridge's) are not pods.
+   */
+  defaultDeny?: { podCidrs: readonly string[] };
 }
+
+/** The set of this node's pods the firewall knows (with --netpol-default-deny), per family. */
+export const KNOWN_PODS = `${NP_SET_PREFIX}LOCAL-PODS`;
+export const knownPodsSet = (f: Family): string => (f === 4 ? KNOWN_PODS : `${KNOWN_PODS}6`);
 
 export interface FamilyRules {
   /** The chains this family's ruleset declares (top-level first). */
@@ -233,6 +244,23 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
         const what = direction === 'I' ? 'ingress' : 'egress';
         podRules.push(`-A ${chain} -m mark ! --mark ${ALLOWED} -m comment --comment "${COMMENT} ${what} of ${who}: not allowed" -j REJECT`);
         podRules.push(`-A ${chain} -j MARK --set-xmark ${CLEARED}`);
+      }
+    }
+    if (input.defaultDeny) {
+      const known = knownPodsSet(f);
+      sets.set(known, {
+        name: known,
+        type: 'hash:ip',
+        family: f === 4 ? 'inet' : 'inet6',
+        members: [...new Set(input.pods.flatMap((p) => p.ips.filter(ofFamily(f))))].sort(),
+      });
+      const reject = (chain: string, flag: '-s' | '-d', dir: 'src' | 'dst', cidr: string): string =>
+        `-A ${chain} ${flag} ${cidr} -m addrtype ! --${dir}-type LOCAL -m set ! --match-set ${known} ${dir}` +
+        ` -m comment --comment "${COMMENT} not a known pod (default deny)" -j REJECT`;
+      for (const cidr of input.defaultDeny.podCidrs.filter(ofFamily(f))) {
+        top.forward.push(reject(NP_FORWARD, '-s', 'src', cidr), reject(NP_FORWARD, '-d', 'dst', cidr));
+        top.input.push(reject(NP_INPUT, '-s', 'src', cidr));
+        top.output.push(reject(NP_OUTPUT, '-d', 'dst', cidr));
       }
     }
     const policyChains = policyRules.filter((l) => l.startsWith(':')).map((l) => l.slice(1));

@@ -42,18 +42,6 @@ describe('network policy plan', () => {
     expect(p.pod('b').ingress).toBeUndefined();
   });
 
-  it('--netpol-default-deny isolates every local pod both ways; policies then add what passes', () => {
-    const allow = policy('allow-b', {
-      podSelector: { matchLabels: { pod: 'a' } },
-      ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b' } } }] }],
-    });
-    const p = computePolicyPlan({ policies: [allow], namespaces, pods, nodeName: NODE, defaultDeny: true });
-    const of = (name: string) => p.pods.find((x) => x.name === name)!;
-    expect(of('b')).toEqual({ namespace: 'x', name: 'b', ips: ['10.244.1.11'], ingress: [], egress: [] });
-    expect(of('a').egress).toEqual([]);
-    expect(of('a').ingress).toEqual([{ policy: 'x/allow-b', peers: { ips: ['10.244.1.11'], cidrs: [] }, ports: 'any' }]);
-  });
-
   it('policyTypes default to Ingress, plus Egress when egress rules are given', () => {
     const p = plan(policy('both', { podSelector: {}, egress: [{}] }));
     expect(p.pod('a').ingress).toEqual([]);

@@ -160,4 +160,34 @@ describe('network policy rendering', () => {
       '',
     ]);
   });
+
+  it("--netpol-default-deny: a set of the known pods, and REJECT for any other address of the pod CIDRs (not the node's own)", () => {
+    const r = renderFirewall({
+      pods: [pod('a'), pod('b', { egress: [] })],
+      serviceRanges: [],
+      defaultDeny: { podCidrs: ['10.244.1.0/24', 'fd00::/64'] },
+    });
+    expect(r.sets.find((x) => x.name === 'KRT-NP-LOCAL-PODS')).toEqual({
+      name: 'KRT-NP-LOCAL-PODS',
+      type: 'hash:ip',
+      family: 'inet',
+      members: ['10.244.1.7', '10.244.1.8'],
+    });
+    expect(r.sets.find((x) => x.name === 'KRT-NP-LOCAL-PODS6')!.members).toEqual(['fd00::7', 'fd00::8']);
+    const tail = (chain: string, flag: string, dir: string) =>
+      `-A ${chain} ${flag} 10.244.1.0/24 -m addrtype ! --${dir}-type LOCAL -m set ! --match-set KRT-NP-LOCAL-PODS ${dir} -m comment --comment "kube-router-ts not a known pod (default deny)" -j REJECT`;
+    const rules = r.families[4].rules;
+    for (const rule of [
+      tail('KUBE-ROUTER-TS-NP-FORWARD', '-s', 'src'),
+      tail('KUBE-ROUTER-TS-NP-FORWARD', '-d', 'dst'),
+      tail('KUBE-ROUTER-TS-NP-INPUT', '-s', 'src'),
+      tail('KUBE-ROUTER-TS-NP-OUTPUT', '-d', 'dst'),
+    ])
+      expect(rules).toContain(rule);
+    // After the jumps of the known pods' own chains.
+    expect(rules.indexOf(tail('KUBE-ROUTER-TS-NP-FORWARD', '-s', 'src'))).toBeGreaterThan(
+      rules.findIndex((l) => l.startsWith('-A KUBE-ROUTER-TS-NP-FORWARD -s 10.244.1.8/32')),
+    );
+    expect(renderFirewall({ pods: [pod('a')], serviceRanges: [] }).sets).toEqual([]);
+  });
 });

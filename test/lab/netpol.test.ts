@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Lab } from '../../lab/cluster';
+import { Netns } from '../../lab/netns';
 import { podNetns } from '../../lab/controllers';
 import { until } from '../../lab/wait';
 import { labDown, labUp } from '../helpers/lab';
@@ -43,7 +44,8 @@ describe('network policy: reachability matrix, x/y/z with pods a/b/c on 2 nodes'
 
   beforeAll(async () => {
     // A short full resync, and no periodic drift checks: what repairs a set then is the resync.
-    const agentArgs = '--agent-args=--iptables-sync-period=2s --self-heal-period=0';
+    // And kube-router's default deny: an address of a pod CIDR no known pod holds is refused.
+    const agentArgs = '--agent-args=--iptables-sync-period=2s --self-heal-period=0 --netpol-default-deny';
     lab = (await labUp(DIR, PREFIX, ['--nodes', '2', '--prometheus=false', agentArgs])).lab;
     const [n1, n2] = lab.state.nodes;
     const nodeOf: Record<string, string> = { a: n1!.name, b: n2!.name, c: n1!.name };
@@ -318,5 +320,40 @@ spec:
     await until(async () => (await ipset('list', sets[0]!)).includes(ips.get('x/b')!), 10000, 'the set refilled');
     console.log(`emptied policy set refilled by the resync after ${Date.now() - t0} ms (--iptables-sync-period=2s)`);
     await expectMatrix(expectA);
+  });
+
+  it('--netpol-default-deny: an address on the bridge that is no pod the API knows neither reaches pods nor is reached', async () => {
+    // A namespace wired to node1's kube-bridge by hand, as a pod whose firewall is not written yet.
+    const node1 = lab.state.nodes[0]!;
+    const rogue = await Netns.create(`${PREFIX}rogue`);
+    const ip = node1.podCidr.replace(/\.0\/24$/, '.250');
+    const n1 = (...args: string[]) => run('ip', ['-n', node1.netns, ...args]);
+    await n1('link', 'add', 'rogue0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', rogue.name);
+    await n1('link', 'set', 'rogue0', 'master', 'kube-bridge', 'up');
+    await rogue.ip('addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    await rogue.ip('link', 'set', 'eth0', 'up');
+    await rogue.ip('link', 'set', 'lo', 'up');
+    await rogue.ip('route', 'add', 'default', 'via', node1.podCidr.replace(/\.0\/24$/, '.1'));
+    rogue.spawn('python3', [`${FIXTURES}/server.py`, 'rogue'], { logFile: `${DIR}/rogue.log` });
+    try {
+      const probe = async (from: string, to: string) =>
+        Object.values(
+          JSON.parse((await run('ip', ['netns', 'exec', from, 'python3', `${FIXTURES}/probe.py`, '1', `${to}:80/tcp`])).stdout) as Record<
+            string,
+            boolean
+          >,
+        )[0];
+      // Out to a pod on its bridge and on the other node; in from both: all refused.
+      expect(await probe(rogue.name, ips.get('x/a')!)).toBe(false);
+      expect(await probe(rogue.name, ips.get('x/b')!)).toBe(false);
+      expect(await probe(netns.get('x/c')!, ip)).toBe(false);
+      expect(await probe(netns.get('x/b')!, ip)).toBe(false);
+      // The server is there: from its own namespace it answers.
+      expect(await probe(rogue.name, ip)).toBe(true);
+      // Known pods on the same bridge still reach each other.
+      expect(await probe(netns.get('x/c')!, ips.get('x/a')!)).toBe(true);
+    } finally {
+      await rogue.destroy();
+    }
   });
 });
