@@ -3,13 +3,33 @@
  * it. With --cleanup-config it removes what it set up on this node and exits instead.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { AGENT_OPTIONS, type AgentArgs } from '../config/agent-config';
+import os from 'node:os';
+import { AGENT_OPTIONS, agentConfigFrom, type AgentArgs } from '../config/agent-config';
+
+/**
+ * --print-config: the flags validated as the agent would (a bad one ends with status 2 and one
+ * line naming it), then every option after defaults, one key per flag, as JSON. Nothing on the
+ * host or the API server is touched.
+ */
+function printConfig(argv: AgentArgs): void {
+  agentConfigFrom(argv, () => os.hostname());
+  const out: Record<string, unknown> = {};
+  for (const flag of Object.keys(AGENT_OPTIONS).sort()) {
+    if (flag === 'print-config') continue;
+    out[flag] = (argv as Record<string, unknown>)[flag] ?? null;
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
 
 export const agentCommand: CommandModule = {
   command: ['$0', 'agent'],
   describe: 'Run the node agent (the default command): pod networking over BGP, kube-bridge and CNI config, pod egress',
   builder: (y: Argv) => y.options(AGENT_OPTIONS),
   handler: async (argv) => {
+    if (argv['print-config']) {
+      printConfig(argv as unknown as AgentArgs);
+      return;
+    }
     // Loaded on use: see run-agent.ts.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runAgent } = require('./run-agent') as typeof import('./run-agent');

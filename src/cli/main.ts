@@ -14,24 +14,29 @@ import { bgpCommand } from './bgp';
 import { agentCommand } from './agent';
 
 export function cli(argv: string[]) {
-  return yargs(argv)
-    .scriptName('kube-router-ts')
-    .command(agentCommand)
-    .command(speakerCommand)
-    .command(bgpCommand)
-    .command(
-      'lab',
-      'The one-machine lab: a cluster in network namespaces (from a source checkout; the image has none)',
-      {},
-      () => undefined,
-    )
-    .strict()
-    .help()
-    .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`kube-router-ts: ${msg}\nRun with --help for usage.\n`);
-      process.exit(2);
-    });
+  return (
+    yargs(argv)
+      .scriptName('kube-router-ts')
+      .command(agentCommand)
+      .command(speakerCommand)
+      .command(bgpCommand)
+      .command(
+        'lab',
+        'The one-machine lab: a cluster in network namespaces (from a source checkout; the image has none)',
+        {},
+        () => undefined,
+      )
+      .strict()
+      .help()
+      // kube-router's short forms: -h help, -V version (-v is its log verbosity, a flag of the agent).
+      .alias('h', 'help')
+      .alias('V', 'version')
+      .fail((msg, err) => {
+        if (err) throw err;
+        process.stderr.write(`kube-router-ts: ${msg} (run with --help for usage)\n`);
+        process.exit(2);
+      })
+  );
 }
 
 /** The lab's program next to this one: dist/lab/main.js beside dist/src/cli/, or the lab bundle beside ours. */

@@ -7,6 +7,7 @@ import { agentConfigFrom, type AgentArgs } from '../config/agent-config';
 import { createLogger } from '../log';
 import { Agent, hostName } from '../agent/agent';
 import { cleanupDataPlane } from '../dataplane/cleanup';
+import { givenWithoutEffect } from '../config/pending-flags';
 
 /** Resolves on the first SIGTERM or SIGINT; a second one while stopping is ignored. */
 function untilSignalled(): Promise<NodeJS.Signals> {
@@ -26,6 +27,9 @@ function untilSignalled(): Promise<NodeJS.Signals> {
 export async function runAgent(argv: AgentArgs): Promise<void> {
   const config = agentConfigFrom(argv, hostName);
   const log = createLogger(config.logLevel, { node: config.nodeName });
+  const pending = givenWithoutEffect(process.argv.slice(2));
+  if (pending.length)
+    log.warn({ flags: pending }, `flags of kube-router without effect here yet: ${pending.map((p) => `${p.flag} (${p.why})`).join('; ')}`);
   if (config.cleanupConfig) {
     const removed = await cleanupDataPlane(config.cniConfPath, config.overlay?.port);
     log.info({ removed }, 'cleanup done');

@@ -1,5 +1,6 @@
 /** The agent's flag table for the README, rendered from AGENT_OPTIONS (one source of truth). */
 import { AGENT_OPTIONS } from './agent-config';
+import { NO_EFFECT_YET } from './pending-flags';
 
 export function flagsMarkdown(): string {
   const rows = Object.entries(AGENT_OPTIONS).map(([name, o]) => {
@@ -15,7 +16,9 @@ export function flagsMarkdown(): string {
     const dflt =
       opt.defaultDescription ?? (opt.default === undefined ? '' : Array.isArray(opt.default) ? opt.default.join(',') : String(opt.default));
     const choices = opt.choices ? ` (${opt.choices.join(', ')})` : '';
-    return `| \`${flag}\` | ${dflt ? `\`${dflt}\`` : ''} | ${opt.describe.replace(/\|/g, '\\|')}${choices} |`;
+    const pending = (NO_EFFECT_YET as Record<string, string>)[name];
+    const note = pending ? ` **No effect yet:** ${pending}.` : '';
+    return `| \`${flag}\` | ${dflt ? `\`${dflt}\`` : ''} | ${opt.describe.replace(/\|/g, '\\|')}${choices}${note} |`;
   });
   return ['| flag | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }

@@ -4,10 +4,28 @@ import path from 'node:path';
 import { parseDuration } from '../../src/config/agent-config';
 import { agentConfigOf } from '../helpers/agent-flags';
 import { flagsMarkdown } from '../../src/config/flags-doc';
+import { givenWithoutEffect } from '../../src/config/pending-flags';
 
 const parse = (...argv: string[]) => agentConfigOf(argv, 'node-from-hostname');
 
 describe('agent flags', () => {
+  it("takes kube-router's flags whose feature is not built yet, validated, and names the given ones with the reason", () => {
+    const args = [
+      '--run-router=true',
+      '--ipvs-sync-period=1m',
+      '--runtime-endpoint=unix:///run/containerd/containerd.sock',
+      '--no-enable-bfd',
+    ];
+    expect(() => parse(...args)).not.toThrow();
+    expect(givenWithoutEffect(args)).toEqual([
+      { flag: '--ipvs-sync-period', why: 'the service proxy does not have this yet (issue 16)' },
+      { flag: '--runtime-endpoint', why: 'no DSR yet (issue 16)' },
+      { flag: '--enable-bfd', why: 'no BFD in our speaker yet' },
+    ]);
+    expect(() => parse('--cache-sync-timeout=0s')).toThrow(/--cache-sync-timeout: must be greater than 0/);
+    expect(() => parse('--bfd-detection-multiplier=0')).toThrow(/--bfd-detection-multiplier: /);
+  });
+
   it("takes kube-router's defaults", () => {
     const c = parse();
     expect(c).toMatchObject({

@@ -1,0 +1,109 @@
+/**
+ * kube-router's flags whose feature kube-router-ts has not built yet: taken with kube-router's
+ * names, types and defaults, validated as kube-router validates them, so its manifests run
+ * unchanged; the agent says once at start which of them were given and why they do nothing yet
+ * (README: "Flags without effect yet"). Nothing is silently ignored.
+ */
+import type { Options } from 'yargs';
+
+export const PENDING_OPTIONS = {
+  'bfd-desired-min-tx-interval': { type: 'number', default: 1000, describe: 'BFD: desired minimum transmit interval, milliseconds.' },
+  'bfd-detection-multiplier': { type: 'number', default: 3, describe: 'BFD failure detection multiplier (1-255).' },
+  'bfd-port': { type: 'number', default: 3784, describe: 'BFD: UDP port of the control packets.' },
+  'bfd-required-min-rx-interval': { type: 'number', default: 1000, describe: 'BFD: required minimum receive interval, milliseconds.' },
+  'enable-bfd': { type: 'boolean', default: false, describe: 'BFD on the BGP sessions.' },
+  'cache-sync-timeout': {
+    type: 'string',
+    default: '1m',
+    describe: 'How long to wait for the informer caches at start. Must be greater than 0.',
+  },
+  'disable-source-dest-check': {
+    type: 'boolean',
+    default: true,
+    describe: "Turns off AWS EC2's source/destination check for this instance.",
+  },
+  'enable-pprof': { type: 'boolean', default: false, describe: "Go's pprof profiling endpoint." },
+  'excluded-cidrs': { type: 'array', string: true, default: [], describe: 'CIDRs whose IPVS services the proxy never deletes.' },
+  'gobgp-admin-address': { type: 'string', default: '127.0.0.1', describe: "Address of GoBGP's gRPC admin server." },
+  'gobgp-admin-port': { type: 'number', default: 50051, describe: "Port of GoBGP's gRPC admin server (0: off)." },
+  'injected-routes-sync-period': {
+    type: 'string',
+    default: '60s',
+    describe: 'The delay between checks of the routes injected into the kernel.',
+  },
+  'ipvs-graceful-period': {
+    type: 'string',
+    default: '30s',
+    describe: 'How long a removed IPVS destination keeps weight 0 before removal.',
+  },
+  'ipvs-graceful-termination': { type: 'boolean', default: false, describe: 'IPVS graceful termination of destinations.' },
+  'ipvs-permit-all': { type: 'boolean', default: true, describe: 'A rule accepting all incoming traffic to service VIPs on the node.' },
+  'ipvs-sync-period': { type: 'string', default: '5m', describe: 'The delay between full IPVS synchronizations. Must be greater than 0.' },
+  'loadbalancer-default-class': { type: 'boolean', default: true, describe: 'Allocate for LoadBalancer services without a class.' },
+  'loadbalancer-sync-period': {
+    type: 'string',
+    default: '1m',
+    describe: 'The delay between checks for LoadBalancer services missed. Must be greater than 0.',
+  },
+  'nodeport-bindon-all-ip': { type: 'boolean', default: false, describe: "NodePort services listen on all of the node's IPs." },
+  'run-loadbalancer': { type: 'boolean', default: false, describe: 'LoadBalancer address allocator (from --loadbalancer-ip-range).' },
+  'runtime-endpoint': { type: 'string', default: '', describe: 'CRI runtime socket, for DSR (kube-router.io/service.dsr=tunnel).' },
+  'service-node-port-range': { type: 'string', default: '30000-32767', describe: 'NodePort range, "30000-32767" or "30000:32767".' },
+  'service-tcp-timeout': { type: 'string', default: '0s', describe: 'IPVS TCP timeout (0s: the system default).' },
+  'service-tcpfin-timeout': { type: 'string', default: '0s', describe: 'IPVS TCP FIN timeout (0s: the system default).' },
+  'service-udp-timeout': { type: 'string', default: '0s', describe: 'IPVS UDP timeout (0s: the system default).' },
+  'use-nftables-for-netpol': {
+    type: 'boolean',
+    default: false,
+    describe: 'Network policy with nftables instead of iptables (kube-router: experimental).',
+  },
+} as const satisfies Record<string, Options>;
+
+export type PendingFlag = keyof typeof PENDING_OPTIONS;
+
+const SERVICE_PROXY = 'the service proxy does not have this yet (issue 16)';
+/** Why each does nothing yet: said at start for the flags given, and in the README. */
+export const NO_EFFECT_YET: Record<PendingFlag, string> = {
+  'bfd-desired-min-tx-interval': 'no BFD in our speaker yet',
+  'bfd-detection-multiplier': 'no BFD in our speaker yet',
+  'bfd-port': 'no BFD in our speaker yet',
+  'bfd-required-min-rx-interval': 'no BFD in our speaker yet',
+  'enable-bfd': 'no BFD in our speaker yet',
+  'cache-sync-timeout': 'the agent does not wait for its caches: it works from the saved state until they list (--state-file)',
+  'disable-source-dest-check': 'no cloud provider API is called (set the EC2 attribute another way)',
+  'enable-pprof': "a Go runtime feature; profile with Node's --cpu-prof instead",
+  'excluded-cidrs': SERVICE_PROXY,
+  'gobgp-admin-address': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
+  'gobgp-admin-port': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
+  'injected-routes-sync-period': 'kernel route changes are repaired as their netlink events come, not on a timer',
+  'ipvs-graceful-period': SERVICE_PROXY,
+  'ipvs-graceful-termination': SERVICE_PROXY,
+  'ipvs-permit-all': SERVICE_PROXY,
+  'ipvs-sync-period': SERVICE_PROXY,
+  'loadbalancer-default-class': 'no LoadBalancer allocator yet (issue 16)',
+  'loadbalancer-sync-period': 'no LoadBalancer allocator yet (issue 16)',
+  'nodeport-bindon-all-ip': SERVICE_PROXY,
+  'run-loadbalancer': 'no LoadBalancer allocator yet (issue 16)',
+  'runtime-endpoint': 'no DSR yet (issue 16)',
+  'service-node-port-range': SERVICE_PROXY,
+  'service-tcp-timeout': SERVICE_PROXY,
+  'service-tcpfin-timeout': SERVICE_PROXY,
+  'service-udp-timeout': SERVICE_PROXY,
+  'use-nftables-for-netpol': 'the firewall writes iptables rules (through iptables-nft where that is the backend)',
+};
+
+/** The flags named on a command line ("--x", "--x=1", "--no-x"), without their dashes. */
+export function givenFlags(rawArgs: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const a of rawArgs) {
+    const m = /^--(?:no-)?([a-z0-9-]+)/.exec(a);
+    if (m) out.add(m[1]!);
+  }
+  return out;
+}
+
+/** The pending flags among those given, with why each does nothing yet. */
+export const givenWithoutEffect = (rawArgs: readonly string[]): { flag: string; why: string }[] =>
+  [...givenFlags(rawArgs)]
+    .filter((f): f is PendingFlag => f in NO_EFFECT_YET)
+    .map((flag) => ({ flag: `--${flag}`, why: NO_EFFECT_YET[flag] }));
