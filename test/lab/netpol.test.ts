@@ -313,7 +313,8 @@ spec:
     await expectMatrix(expectA);
     const node1 = lab.state.nodes[0]!;
     const ipset = (...args: string[]) => run('ip', ['netns', 'exec', node1.netns, 'ipset', ...args]).then((r) => r.stdout);
-    const sets = (await ipset('list', '-n')).split('\n').filter((n) => n.startsWith('KRT-NP-'));
+    // The rule's peers (the known-pods set of the default deny aside).
+    const sets = (await ipset('list', '-n')).split('\n').filter((n) => n.startsWith('KRT-NP-') && !n.startsWith('KRT-NP-LOCAL-PODS'));
     expect(sets).toHaveLength(1);
     await ipset('flush', sets[0]!);
     const t0 = Date.now();
