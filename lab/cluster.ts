@@ -21,7 +21,7 @@ import { Netns, Segment, listNetns } from './netns';
 import { LabApi } from './apiserver/client';
 import { promQuery, PromSample } from './prometheus';
 import { cniAdd, cniDel } from './cni-runtime';
-import { until } from './wait';
+import { alive, until } from './wait';
 import { adminRequest } from '../bgp/admin/client';
 import {
   STATIC_ANNOTATION,
@@ -390,16 +390,6 @@ export class Lab {
   /** Stops everything and deletes the namespaces and files (also of a half-built lab). */
   async down(): Promise<void> {
     await destroyLab(this.state.prefix, this.state.dir);
-  }
-}
-
-/** Whether a process exists (signal 0 checks without sending). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -10,20 +10,11 @@ import path from 'node:path';
 import { Vm, VmClient } from './vm/vm';
 import { repoRoot } from './repo';
 import { killGroup } from './netns';
-import { until } from './wait';
+import { alive, until } from './wait';
 import type { RunResult } from '../src/util/exec';
 
 export const VM_LAB_SCRATCH = '/run/kube-router-ts/vm-lab';
 const pidFile = (): string => path.join(VM_LAB_SCRATCH, 'qemu.pid');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The running VM lab, if there is one. */
 export function vmLab(): VmClient | undefined {
