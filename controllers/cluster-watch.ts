@@ -104,6 +104,12 @@ export class ClusterWatch extends EventEmitter {
     ) as Informer<KubernetesObject>[];
   }
 
+  /** What the firewall's plan is computed from: Pods, NetworkPolicies, Namespaces (none without the firewall). */
+  policyInputs(): Informer<KubernetesObject>[] {
+    if (!this.networkPolicies || !this.namespaces) return [];
+    return [this.pods, this.networkPolicies, this.namespaces] as Informer<KubernetesObject>[];
+  }
+
   get synced(): boolean {
     return this.all().every((i) => i.synced);
   }

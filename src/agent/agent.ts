@@ -161,11 +161,10 @@ export class Agent {
       );
       this.drift.start();
     }
-    this.cluster.on('changed', () => {
-      this.syncTask.trigger();
-      // Policy changes do not wait for the Node or the sync: enforced as they come.
-      if (c.runFirewall) this.firewallTask.trigger();
-    });
+    this.cluster.on('changed', () => this.syncTask.trigger());
+    // Policy inputs only (not Node, Service or EndpointSlice churn), enforced as they come,
+    // without waiting for the Node or the sync.
+    for (const i of this.cluster.policyInputs()) i.on('changed', () => this.firewallTask.trigger());
     if (c.runFirewall) this.firewallTimer = setInterval(() => this.firewallTask.trigger(), c.iptablesSyncPeriodMs);
     void this.cluster.start();
     if (this.saved) {
