@@ -46,7 +46,7 @@ ip netns exec t ip fou add port 5555 gue
 ip -n t link add tun-fou type ipip local 10.0.0.1 remote 10.0.0.3 encap gue encap-sport auto encap-dport 5555
 ip -n t -d link show tun-10002 | grep -o 'ipip any remote 10.0.0.2 local 10.0.0.1'
 ip -n t -d link show tun-fou | grep -o 'encap gue encap-sport auto encap-dport 5555'
-ip -n t link show d0 | grep -o 'd0:'
+ip -n t -br link show d0 | awk '{print $1}'
 modprobe ip_vs
 test -e /proc/net/ip_vs && echo ip_vs
 ip netns exec t ipset create s hash:net
@@ -56,7 +56,7 @@ ip netns del t`);
     expect(r.stdout.split('\n').filter(Boolean)).toEqual([
       'ipip any remote 10.0.0.2 local 10.0.0.1',
       'encap gue encap-sport auto encap-dport 5555',
-      'd0:',
+      'd0',
       'ip_vs',
       'match-set s src -j MASQUERADE',
     ]);
