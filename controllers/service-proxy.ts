@@ -8,12 +8,14 @@
  * real servers (NAT, "Masq"). externalTrafficPolicy Local keeps only this node's endpoints for
  * node ports, external and LB IPs; internalTrafficPolicy Local does the same for cluster IPs.
  * The scheduler comes from kube-router.io/service.scheduler (rr by default), persistence from
- * sessionAffinity ClientIP. Hairpin (a pod reaching itself through its service) is per service
+ * sessionAffinity ClientIP. External and LB IPs pass --strict-external-ip-validation first (as
+ * for advertisement: service-ip-filter.ts). Hairpin (a pod reaching itself through its service) is per service
  * (kube-router.io/service.hairpin) or for all (--hairpin-mode), as in kube-router.
  */
 import { canonicalIp, hostPort, ipFamily as family, isIp } from '../net';
 import { ANNOTATIONS } from './annotations';
 import type { Problems } from './problems';
+import { filterServiceIps, type ServiceIpRanges } from './service-ip-filter';
 import { SERVICE_NAME_LABEL, type EndpointSliceObject, type ServiceObject } from './services';
 
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
@@ -39,7 +41,7 @@ export interface VirtualServer {
   hairpin: boolean;
 }
 
-export interface ProxyOptions {
+export interface ProxyOptions extends ServiceIpRanges {
   nodeName: string;
   /** Addresses node ports listen on (kube-router: the node IP of each family). */
   nodeIps: readonly string[];
@@ -143,12 +145,19 @@ export function computeProxy(
         return wanted(canonical) ? [canonical] : [];
       });
     const clusterIps = ips('spec.clusterIPs', [spec.clusterIP, ...(spec.clusterIPs ?? [])]);
-    const externalIps = ips('spec.externalIPs', spec.externalIPs ?? []);
+    // --strict-external-ip-validation: an address refused is neither a VIP nor a virtual server here.
+    const validated = (kind: 'external' | 'loadbalancer', field: string, list: string[]): string[] =>
+      filterServiceIps(kind, list, o, (_ip, why) => problems.report(`service/${id}`, field, `${why}: not proxied`));
+    const externalIps = validated('external', 'spec.externalIPs', ips('spec.externalIPs', spec.externalIPs ?? []));
     const lbIps =
       type === 'LoadBalancer'
-        ? ips(
+        ? validated(
+            'loadbalancer',
             'status.loadBalancer.ingress',
-            (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ipMode !== 'Proxy').map((i) => i.ip),
+            ips(
+              'status.loadBalancer.ingress',
+              (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ipMode !== 'Proxy').map((i) => i.ip),
+            ),
           )
         : [];
     for (const ip of [...clusterIps, ...externalIps, ...lbIps]) vips.add(ip);

@@ -7,7 +7,8 @@
  * endpoint, and with internalTrafficPolicy Local likewise the cluster IP: kube-router looks at
  * any local endpoint (its issue 466); we look at readiness. Pure: no I/O.
  */
-import { canonicalIp, hostPrefix, inPrefixes, ipFamily, isIp } from '../net';
+import { canonicalIp, hostPrefix, ipFamily, isIp } from '../net';
+import { filterServiceIps, type ServiceIpRanges } from './service-ip-filter';
 import { ANNOTATIONS, parseBool } from './annotations';
 import type { Problems } from './problems';
 
@@ -34,15 +35,12 @@ export interface EndpointSliceObject {
   ports?: { name?: string; protocol?: string; port?: number }[];
 }
 
-export interface ServicesOptions {
+export interface ServicesOptions extends ServiceIpRanges {
   nodeName: string;
   nodeIps: string[];
   advertiseClusterIp: boolean;
   advertiseExternalIp: boolean;
   advertiseLoadBalancerIp: boolean;
-  strictExternalIpValidation: boolean;
-  externalIpRanges: string[];
-  loadBalancerIpRanges: string[];
   ipv4: boolean;
   ipv6: boolean;
 }
@@ -118,15 +116,9 @@ export function computeServiceVips(
       add([...new Set([...(spec.clusterIPs ?? []), spec.clusterIP])], 'cluster');
     }
     if (flag(ANNOTATIONS.svcAdvertiseExternalIp, o.advertiseExternalIp) && (!externalLocal || local())) {
-      const ips = (spec.externalIPs ?? []).filter((ip) => {
-        if (!o.strictExternalIpValidation || (isIp(ip) && inPrefixes(ip, o.externalIpRanges))) return true;
-        problems.report(
-          `service/${id}`,
-          'spec.externalIPs',
-          `${ip} is outside --service-external-ip-range (strict validation): not advertised`,
-        );
-        return false;
-      });
+      const ips = filterServiceIps('external', spec.externalIPs ?? [], o, (_ip, why) =>
+        problems.report(`service/${id}`, 'spec.externalIPs', `${why}: not advertised`),
+      );
       add(ips, 'external');
     }
     if (
@@ -137,17 +129,11 @@ export function computeServiceVips(
     ) {
       const ips = (svc.status?.loadBalancer?.ingress ?? [])
         .filter((i) => i.ip && i.ipMode !== 'Proxy')
-        .map((i) => i.ip!)
-        .filter((ip) => {
-          if (!o.strictExternalIpValidation || (isIp(ip) && inPrefixes(ip, o.loadBalancerIpRanges))) return true;
-          problems.report(
-            `service/${id}`,
-            'status.loadBalancer.ingress',
-            `${ip} is outside --loadbalancer-ip-range (strict validation): not advertised`,
-          );
-          return false;
-        });
-      add(ips, 'loadbalancer');
+        .map((i) => i.ip!);
+      add(
+        filterServiceIps('loadbalancer', ips, o, (_ip, why) => problems.report(`service/${id}`, 'status.loadBalancer.ingress', `${why}: not advertised`)),
+        'loadbalancer',
+      );
     }
   }
   return [...out.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));

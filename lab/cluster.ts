@@ -148,6 +148,9 @@ export class Lab {
       `--service-external-ip-range=${EXTERNAL_IP_RANGE}`,
       ...(s.tor?.bgp ? [`--peer-router-ips=${routerIp(n.subnet)}`, `--peer-router-asns=${s.tor.asn}`] : []),
       ...(s.ipv6 ? ['--enable-ipv6'] : []),
+      // kube-router's default is on, but it needs IPVS, which a lab on this kind of host may lack:
+      // --agent-args=--run-service-proxy turns it on (the VM lab does).
+      '--run-service-proxy=false',
       // Restarts (lab restart, a rollout) keep pod traffic flowing; --agent-args may say otherwise.
       ...(s.agentArgs.some((a) => a.startsWith('--bgp-graceful-restart=') || a === '--bgp-graceful-restart')
         ? []

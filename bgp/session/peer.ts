@@ -28,7 +28,8 @@ export interface NeighborSettings {
   families: Family[];
   password?: string;
   localAddress?: string;
-  multihopTtl?: number;
+  /** IP TTL of the session's packets (eBGP: 1, or the multihop TTL); unset: the system's. */
+  ttl?: number;
   /** IPv6 next hop we advertise over an IPv4 session; found from the interface when unset. */
   nextHopIpv6?: string;
   description?: string;
@@ -277,7 +278,7 @@ export class Peer extends EventEmitter implements ConnectionOwner {
       port: this.settings.port,
       localAddress: this.settings.localAddress,
       password: this.settings.password,
-      ttl: this.settings.multihopTtl,
+      ttl: this.settings.ttl,
     });
   }
 

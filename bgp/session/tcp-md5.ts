@@ -1,8 +1,8 @@
 /**
- * TCP MD5 signatures (RFC 2385) through our native addon (native/tcp-md5): node:net cannot set
- * TCP_MD5SIG before connect() or on a listening socket. Loaded lazily, so speakers without
- * passwords never need it; a password without the addon is a clear error, not a silent
- * unsigned session.
+ * TCP MD5 signatures (RFC 2385) and eBGP TTLs through our native addon (native/tcp-md5):
+ * node:net cannot set TCP_MD5SIG or IP_TTL before connect(), nor TCP_MD5SIG on a listening
+ * socket. Loaded lazily, so sessions without either never need it; a password or TTL without
+ * the addon is a clear error, not a silently unsigned or wrongly scoped session.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -20,6 +20,7 @@ interface Addon {
   ): object;
   cancel(handle: object): void;
   setKey(fd: number, peer: string, key: string): void;
+  setTtl(fd: number, ttl: number): void;
 }
 
 let addon: Addon | undefined;
@@ -46,7 +47,10 @@ export function md5Available(): boolean {
   }
 }
 
-/** Opens a signed connection; the socket is a net.Socket over the fd the addon connected. */
+/**
+ * Opens a connection signed with `key` (none when "") and sent with IP TTL `ttl` (the system's
+ * default when 0); the socket is a net.Socket over the fd the addon connected.
+ */
 export function connectMd5(remote: string, port: number, local: string | undefined, key: string, ttl = 0): PendingTransport {
   const a = load();
   // The addon refuses it too, but inside the promise; say it here, where the caller asked.
@@ -61,14 +65,19 @@ export function connectMd5(remote: string, port: number, local: string | undefin
   return { done, cancel: () => handle && a.cancel(handle) };
 }
 
-/** The fd behind a listening net.Server (libuv exposes it on the handle). */
-function serverFd(server: net.Server): number {
-  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('the listener has no file descriptor to set a TCP MD5 key on');
+/** The fd behind a listening net.Server or a connected net.Socket (libuv exposes it on the handle). */
+function handleFd(s: net.Server | net.Socket, what: string): number {
+  const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error(`the ${what} has no file descriptor to set an option on`);
   return fd;
+}
+
+/** Sets the IP TTL (hop limit) of an accepted connection. */
+export function setSocketTtl(socket: net.Socket, ttl: number): void {
+  load().setTtl(handleFd(socket, 'connection'), ttl);
 }
 
 /** Installs (or with key "" removes) the key for connections from `peer` on a listener. */
 export function setListenerKey(server: net.Server, peer: string, key: string): void {
-  load().setKey(serverFd(server), peer, key);
+  load().setKey(handleFd(server, 'listener'), peer, key);
 }

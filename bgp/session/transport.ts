@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import type { PendingTransport, Transport } from '../fsm/connection';
-import { connectMd5, setListenerKey } from './tcp-md5';
+import { connectMd5, setListenerKey, setSocketTtl } from './tcp-md5';
 
 export interface ConnectOptions {
   address: string;
@@ -12,7 +12,7 @@ export interface ConnectOptions {
   localAddress?: string;
   /** TCP MD5 signature key (RFC 2385). */
   password?: string;
-  /** IP TTL for eBGP multihop; 1 for directly connected eBGP by default elsewhere. */
+  /** IP TTL of our packets: 1 for a directly connected eBGP peer, the multihop TTL otherwise; unset: the system's. */
   ttl?: number;
 }
 
@@ -20,15 +20,18 @@ export interface TransportFactory {
   connect(opts: ConnectOptions): PendingTransport;
   /** Accept signed connections from `peer` on this listener (key "" to stop). */
   setListenerKey(server: net.Server, peer: string, key: string): void;
+  /** The IP TTL of a connection a peer opened to us. */
+  setTtl?(socket: net.Socket, ttl: number): void;
 }
 
-/** TCP through node:net, or through the MD5 addon when a password is set. */
+/** TCP through node:net, or through the native addon when a password or a TTL is set. */
 export const tcpTransports: TransportFactory = {
   setListenerKey,
+  setTtl: setSocketTtl,
   connect(opts: ConnectOptions): PendingTransport {
-    if (opts.password) {
+    if (opts.password || opts.ttl) {
       try {
-        return connectMd5(opts.address, opts.port, opts.localAddress, opts.password, opts.ttl);
+        return connectMd5(opts.address, opts.port, opts.localAddress, opts.password ?? '', opts.ttl);
       } catch (e) {
         return { done: Promise.reject(e as Error), cancel: () => undefined };
       }

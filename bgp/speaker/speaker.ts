@@ -276,6 +276,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const peer = this.peers.get(remote);
     if (!peer) return false;
     socket.setNoDelay(true);
+    if (peer.settings.ttl && this.transports.setTtl) {
+      try {
+        this.transports.setTtl(socket, peer.settings.ttl);
+      } catch (e) {
+        // A session with the wrong TTL is not the one configured: refuse it, as the dial side would.
+        this.log.warn({ peer: remote, err: (e as Error).message }, 'cannot set the TTL of an incoming connection: closed');
+        socket.destroy();
+        return true;
+      }
+    }
     peer.accept(socket);
     return true;
   }

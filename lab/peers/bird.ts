@@ -31,6 +31,8 @@ export interface BirdProtocol {
   localAddress?: string;
   /** This neighbour is a route reflection client of ours, in this cluster (RFC 4456). */
   rrClient?: { clusterId: string };
+  /** eBGP multihop with this TTL (the neighbour is behind routers). */
+  multihop?: number;
 }
 
 export interface BirdConfig {
@@ -57,6 +59,7 @@ export function renderBirdConfig(c: BirdConfig, logFile: string): string {
       p.disabled ? '  disabled;' : '',
       p.passive ? '  passive on;' : '',
       p.asn === c.asn ? '  direct;' : '',
+      p.multihop ? `  multihop ${p.multihop};` : '',
       p.password ? `  password "${p.password}";` : '',
       p.gracefulRestart ? `  graceful restart on; graceful restart time ${p.gracefulRestart};` : '',
       p.rrClient ? `  rr client; rr cluster id ${p.rrClient.clusterId};` : '',
@@ -233,6 +236,7 @@ function configOf(o: DaemonOptions, routes: string[]): BirdConfig {
     passive: n.passive,
     holdTime: n.holdTime,
     password: n.password,
+    multihop: n.multihop,
     exportSets,
     gracefulRestart: o.gracefulRestart,
     ipv6NextHop: o.address6,

@@ -26,6 +26,8 @@ export interface DaemonOptions {
     holdTime?: number;
     /** TCP MD5 key (RFC 2385). */
     password?: string;
+    /** eBGP multihop with this TTL (BIRD): the neighbour is behind routers. */
+    multihop?: number;
   };
   /** Prefixes the daemon originates from the start. */
   routes?: string[];

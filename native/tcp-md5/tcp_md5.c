@@ -1,10 +1,12 @@
 /*
- * TCP MD5 signatures (RFC 2385) for BGP sessions, which node:net cannot set up:
- *  - connect(): a non-blocking socket gets TCP_MD5SIG (and optionally a TTL and a local
- *    address) before connect(); libuv polls for completion and the callback gets the fd,
- *    which JavaScript wraps in a net.Socket.
+ * Socket options for BGP sessions that node:net cannot set up: TCP MD5 signatures (RFC 2385)
+ * and the IP TTL of eBGP sessions (1 unless multihop), both needed before the first SYN:
+ *  - connect(): a non-blocking socket gets TCP_MD5SIG (when a key is given), a TTL (when > 0)
+ *    and a local address before connect(); libuv polls for completion and the callback gets
+ *    the fd, which JavaScript wraps in a net.Socket.
  *  - setKey(): installs or removes a peer's key on a listening socket, so accepted
  *    connections from that peer are signed.
+ *  - setTtl(): the TTL of an accepted connection.
  * Linux only. Errors come back as "syscall: strerror" strings.
  */
 #include <node_api.h>
@@ -170,6 +172,12 @@ static void finalize_pending(napi_env env, void *data, void *hint) {
   release((pending_t *)data);
 }
 
+/* The unicast TTL (hop limit) of a socket; NULL, or the failed call's name. */
+static const char *set_ttl(int fd, int family, int ttl) {
+  if (family == AF_INET6) return setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl) == 0 ? NULL : "setsockopt(IPV6_UNICAST_HOPS)";
+  return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) == 0 ? NULL : "setsockopt(IP_TTL)";
+}
+
 /* connect(remote, port, local|null, key, ttl, callback) -> handle for cancel() */
 static napi_value Connect(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -208,11 +216,10 @@ static napi_value Connect(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const char *failed = NULL;
-  if (set_md5(fd, family, remote, key, keylen) != 0) failed = "setsockopt(TCP_MD5SIG)";
-  else if (ttl > 0 && family == AF_INET && setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0) failed = "setsockopt(IP_TTL)";
-  else if (ttl > 0 && family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl) != 0) failed = "setsockopt(IPV6_UNICAST_HOPS)";
-  else if (has_local && bind(fd, (struct sockaddr *)&src, src_len) != 0) failed = "bind";
-  else if (connect(fd, (struct sockaddr *)&dst, dst_len) != 0 && errno != EINPROGRESS) failed = "connect";
+  if (keylen > 0 && set_md5(fd, family, remote, key, keylen) != 0) failed = "setsockopt(TCP_MD5SIG)";
+  if (!failed && ttl > 0) failed = set_ttl(fd, family, ttl);
+  if (!failed && has_local && bind(fd, (struct sockaddr *)&src, src_len) != 0) failed = "bind";
+  if (!failed && connect(fd, (struct sockaddr *)&dst, dst_len) != 0 && errno != EINPROGRESS) failed = "connect";
   if (failed) {
     int err = errno;
     close(fd);
@@ -322,13 +329,35 @@ static napi_value SetKey(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setTtl(fd, ttl): on an accepted connection, whose family getsockname tells. */
+static napi_value SetTtl(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd, ttl;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &ttl) != napi_ok || ttl < 1 || ttl > 255) {
+    napi_throw_type_error(env, NULL, "setTtl(fd: number, ttl: 1..255)");
+    return NULL;
+  }
+  struct sockaddr_storage self;
+  socklen_t len = sizeof self;
+  const char *failed = getsockname(fd, (struct sockaddr *)&self, &len) != 0 ? "getsockname" : set_ttl(fd, self.ss_family, ttl);
+  if (failed) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s: %s", failed, strerror(errno));
+    napi_throw_error(env, NULL, buf);
+  }
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"connect", NULL, Connect, NULL, NULL, NULL, napi_default, NULL},
       {"cancel", NULL, Cancel, NULL, NULL, NULL, napi_default, NULL},
       {"setKey", NULL, SetKey, NULL, NULL, NULL, napi_default, NULL},
+      {"setTtl", NULL, SetTtl, NULL, NULL, NULL, napi_default, NULL},
   };
-  CHECK(napi_define_properties(env, exports, 3, props));
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
 }
 

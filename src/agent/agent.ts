@@ -30,7 +30,7 @@ import { FibStatus } from './fib-status';
 import { transition, type Phase, type PhaseEvent } from './phase';
 import { snapshot, type Desired, type Joined } from './desired';
 import { RoutesLoop } from './routes-loop';
-import { ServicesLoop } from './services-loop';
+import { ServicesLoop, serviceIpRanges } from './services-loop';
 import { FirewallLoop } from './firewall-loop';
 import { DriftRepair } from './drift';
 
@@ -252,9 +252,7 @@ export class Agent {
         advertiseClusterIp: c.advertiseClusterIp,
         advertiseExternalIp: c.advertiseExternalIp,
         advertiseLoadBalancerIp: c.advertiseLoadBalancerIp,
-        strictExternalIpValidation: c.strictExternalIpValidation,
-        externalIpRanges: c.serviceExternalIpRanges,
-        loadBalancerIpRanges: c.loadBalancerIpRanges,
+        ...serviceIpRanges(c),
         ipv4: c.ipv4,
         ipv6: c.ipv6,
       },

@@ -32,7 +32,23 @@ export type BgpPlanConfig = Pick<
   | 'advertisePodCidr'
   | 'overrideNextHop'
   | 'acceptDefaultRoute'
+  | 'nodesFullMesh'
+  | 'clusterAsn'
 >;
+
+/** The node's own AS: the cluster's in a full mesh, else kube-router.io/node.asn when set. */
+export const speakerAsn = (c: Pick<AgentConfig, 'nodesFullMesh' | 'clusterAsn'>, local: Pick<LocalNode, 'asn'>): number =>
+  c.nodesFullMesh ? c.clusterAsn : (local.asn ?? c.clusterAsn);
+
+/**
+ * The IP TTL toward an external peer, as GoBGP sets it for kube-router: an eBGP peer is one hop
+ * away (TTL 1, so a session cannot form through routers by accident) unless
+ * --peer-router-multihop-ttl (2 or more) says how far; iBGP sessions keep the system's TTL.
+ */
+export function externalTtl(multihopTtl: number | undefined, ourAsn: number, peerAsn: number): number | undefined {
+  if (peerAsn === ourAsn) return undefined;
+  return multihopTtl !== undefined && multihopTtl >= 2 ? multihopTtl : 1;
+}
 
 /** What kube-router's policies read; the speaker re-applies them when any of it changes. */
 export interface PolicyInputs {
@@ -70,6 +86,7 @@ export function planBgp(c: BgpPlanConfig, inputs: RoutingInputs): BgpPlan {
   const local = inputs.local;
   const families: Family[] = [...(c.ipv4 ? (['ipv4-unicast'] as const) : []), ...(c.ipv6 ? (['ipv6-unicast'] as const) : [])];
   const localAddress = c.ipv4 ? local.ipv4 : local.ipv6;
+  const ourAsn = speakerAsn(c, local);
   const common = { holdTime: c.bgpHoldTime, families, ...(c.ipv6 && local.ipv6 ? { nextHopIpv6: local.ipv6 } : {}) };
   const neighbours = new Map<string, NeighborInput>();
   const limit = internalPrefixLimit(inputs.clusterSize);
@@ -92,7 +109,8 @@ export function planBgp(c: BgpPlanConfig, inputs: RoutingInputs): BgpPlan {
     const localIp = (p as { localAddress?: string }).localAddress ?? localAddress;
     if (localIp) n.localAddress = localIp;
     if (p.password) n.password = p.password;
-    if (c.peerMultihopTtl) n.multihopTtl = c.peerMultihopTtl;
+    const ttl = externalTtl(c.peerMultihopTtl, ourAsn, p.asn);
+    if (ttl) n.ttl = ttl;
     if (p.maxPrefixes) n.maxPrefixes = p.maxPrefixes;
     neighbours.set(p.address, n);
   }
@@ -181,20 +199,22 @@ export function importVerdict(
 
 /**
  * kube-router's export policy. Default deny: only what this node originates leaves it. Pod
- * CIDRs go to other nodes with the node IP as next hop (unless --override-nexthop asks for the
- * session's own address; they differ on nodes with several interfaces), and to external peers
- * with --advertise-pod-cidr; service VIPs go to external peers only, with the node's
- * communities and AS path prepending. A route reflector (kube-router.io/rr.server) also passes
- * on what nodes told it to other nodes; the speaker applies RFC 4456 (which node gets what).
+ * CIDRs go to other nodes, and to external peers with --advertise-pod-cidr; service VIPs go to
+ * external peers only, with the node's communities and AS path prepending. The next hop is the
+ * node IP (kube-router originates its paths with it, and GoBGP keeps a local path's next hop)
+ * except toward external peers with --override-nexthop: then the session's own address (they
+ * differ on nodes with several interfaces). A route reflector (kube-router.io/rr.server) also
+ * passes on what nodes told it to other nodes; the speaker applies RFC 4456 (which node gets what).
  */
 export function exportDecision(p: CompiledPolicy, path: Pick<Path, 'prefix' | 'source'>, peer: string): ExportDecision {
   if (path.source) return p.internalSet.has(path.source.address) && p.internalSet.has(peer) ? {} : 'deny';
   const isPod = p.podSet.has(path.prefix);
-  if (p.internalSet.has(peer)) {
-    if (!isPod) return 'deny';
-    const nextHop = p.overrideNextHop ? undefined : ipFamily(path.prefix) === 6 ? p.nodeIpv6 : p.nodeIpv4;
-    return nextHop ? { nextHop } : {};
-  }
+  const nodeIp = ipFamily(path.prefix) === 6 ? p.nodeIpv6 : p.nodeIpv4;
+  if (p.internalSet.has(peer)) return !isPod ? 'deny' : nodeIp ? { nextHop: nodeIp } : {};
   if (!p.vipSet.has(path.prefix) && !(isPod && p.advertisePodCidr)) return 'deny';
-  return { ...(p.communities.length ? { communities: [...p.communities] } : {}), ...(p.prepend ? { prepend: p.prepend } : {}) };
+  return {
+    ...(p.communities.length ? { communities: [...p.communities] } : {}),
+    ...(p.prepend ? { prepend: p.prepend } : {}),
+    ...(nodeIp && !p.overrideNextHop ? { nextHop: nodeIp } : {}),
+  };
 }

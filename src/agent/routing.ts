@@ -17,6 +17,7 @@ import {
   neighbourChange,
   planBgp,
   policyKey,
+  speakerAsn,
   type BgpPlan,
   type CompiledPolicy,
   type RoutingInputs,
@@ -62,7 +63,7 @@ export class Routing {
     /** Told of each prefix we start or stop originating (kube-router's advertisement types). */
     private readonly onAdvertise: (type: 'pod-route' | 'withdraw-pod-route' | 'advertise-vip' | 'withdraw-vip') => void = () => undefined,
   ) {
-    const asn = config.nodesFullMesh ? config.clusterAsn : (local.asn ?? config.clusterAsn);
+    const asn = speakerAsn(config, local);
     const routerId = config.routerId === 'generate' ? generateRouterId(local.name) : (config.routerId ?? local.ipv4);
     if (!routerId) throw new Error(`node ${local.name} has no IPv4 address: give --router-id (an IPv4 address, or "generate")`);
     const listen = [

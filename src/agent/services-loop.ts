@@ -11,6 +11,15 @@ import type { Problems } from '../../controllers/problems';
 import { computeProxy, type ProxyDesired } from '../../controllers/service-proxy';
 import type { DataPlane } from './dataplane';
 import type { Joined } from './desired';
+import type { ServiceIpRanges } from '../../controllers/service-ip-filter';
+
+/** The flags --strict-external-ip-validation reads, for the proxy and for advertisement alike. */
+export const serviceIpRanges = (c: AgentConfig): ServiceIpRanges => ({
+  strictExternalIpValidation: c.strictExternalIpValidation,
+  externalIpRanges: c.serviceExternalIpRanges,
+  loadBalancerIpRanges: c.loadBalancerIpRanges,
+  clusterIpRanges: c.serviceClusterIpRanges,
+});
 
 export class ServicesLoop {
   /** What the proxy was last set to (for the status). */
@@ -33,7 +42,7 @@ export class ServicesLoop {
     const desired = computeProxy(
       cluster.services.list(),
       cluster.endpointSlices.list(),
-      { nodeName: c.nodeName, nodeIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode },
+      { nodeName: c.nodeName, nodeIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode, ...serviceIpRanges(c) },
       this.problems,
     );
     const changes = await this.dataplane.reconcileServices({

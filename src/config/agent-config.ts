@@ -122,8 +122,9 @@ export const AGENT_OPTIONS = {
   },
   'run-service-proxy': {
     type: 'boolean',
-    default: false,
-    describe: 'Service proxy with IPVS, replacing kube-proxy (cluster IPs, node ports, external and load-balancer IPs on kube-dummy-if).',
+    default: true,
+    describe:
+      'Service proxy with IPVS, replacing kube-proxy (cluster IPs, node ports, external and load-balancer IPs on kube-dummy-if). Needs the ip_vs modules.',
   },
   'masquerade-all': {
     type: 'boolean',
@@ -183,12 +184,15 @@ export const AGENT_OPTIONS = {
     describe:
       'Most prefixes accepted per family from each --peer-router-ips peer (one value for all, or one per peer; 0 or empty: no limit). Over it the session is closed (Cease, RFC 4486) for 60 s.',
   },
-  'peer-router-multihop-ttl': { type: 'string', describe: 'Enable eBGP multihop: sets the multihop TTL (relevant only if >= 2).' },
+  'peer-router-multihop-ttl': {
+    type: 'string',
+    describe: 'Enable eBGP multihop: the IP TTL of sessions with eBGP peers (relevant only if >= 2; otherwise they are sent with TTL 1).',
+  },
   'router-id': { type: 'string', describe: 'BGP router ID; defaults to the node IPv4 address. "generate" derives one from the node name.' },
   'override-nexthop': {
     type: 'boolean',
     default: false,
-    describe: 'Override the next hop in BGP routes sent to peers with the local IP of the session.',
+    describe: 'Send routes to external peers with the session\'s local address as next hop (next-hop-self) instead of the node IP.',
   },
   'bgp-port': {
     type: 'string',
@@ -255,7 +259,8 @@ export const AGENT_OPTIONS = {
   'strict-external-ip-validation': {
     type: 'boolean',
     default: true,
-    describe: 'Only advertise external and load-balancer IPs inside --service-external-ip-range / --loadbalancer-ip-range.',
+    describe:
+      'Proxy and advertise external and load-balancer IPs only inside --service-external-ip-range / --loadbalancer-ip-range and outside --service-cluster-ip-range (none when no range is given).',
   },
   'cleanup-config': {
     type: 'boolean',

@@ -17,6 +17,8 @@ const neighbor = z
     password: md5Key.optional(),
     families: z.array(family).nonempty().default(['ipv4-unicast']),
     localAddress: ipAddress.optional(),
+    /** IP TTL of the session's packets (1 for a directly connected eBGP peer; more for multihop). */
+    ttl: z.number().int().min(1).max(255).optional(),
     nextHopIpv6: ipAddress.optional(),
     description: z.string().optional(),
     /** RFC 4486 max-prefix: most prefixes accepted per family; more closes the session. */

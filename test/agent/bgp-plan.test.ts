@@ -58,6 +58,20 @@ describe('planBgp', () => {
     expect(plan.policy.internal).toEqual(['127.0.0.2', '127.0.0.3']);
   });
 
+  it('sends to eBGP peers with TTL 1 unless --peer-router-multihop-ttl (2 or more) is given, MD5 or not; iBGP keeps the system TTL', () => {
+    const peers = ['--peer-router-ips=192.0.2.1,192.0.2.2,192.0.2.3', '--peer-router-asns=64513,64512,64514', '--peer-router-passwords=,,c2VjcmV0'];
+    const ttls = (...more: string[]) => {
+      const n = planBgp(config(...peers, ...more), inputs()).neighbours;
+      return ['127.0.0.2', '192.0.2.1', '192.0.2.2', '192.0.2.3'].map((a) => n.get(a)!.ttl);
+    };
+    expect(ttls()).toEqual([undefined, 1, undefined, 1]);
+    expect(ttls('--peer-router-multihop-ttl=1')).toEqual([undefined, 1, undefined, 1]);
+    expect(ttls('--peer-router-multihop-ttl=5')).toEqual([undefined, 5, undefined, 5]);
+    // A node with its own AS (kube-router.io/node.asn, no full mesh): the cluster AS is external to it.
+    const own = planBgp(config(...peers, '--nodes-full-mesh=false'), inputs({ local: local({ asn: 64514 }) })).neighbours;
+    expect(['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((a) => own.get(a)!.ttl)).toEqual([1, 1, undefined]);
+  });
+
   it('is a function of its inputs: the same inputs, the same plan', () => {
     const c = config();
     expect(planBgp(c, inputs())).toEqual(planBgp(c, inputs()));
@@ -94,9 +108,15 @@ describe('exportDecision (kube-router: default deny)', () => {
   it.each([
     ['pod CIDR to a node: the node IP as next hop', '10.244.1.0/24', '127.0.0.2', { nextHop: '127.0.0.1' }],
     ['VIP to a node: never', '10.96.0.10/32', '127.0.0.2', 'deny'],
-    ['VIP to an external peer', '10.96.0.10/32', '192.0.2.1', {}],
-    ['pod CIDR to an external peer (--advertise-pod-cidr, on by default)', '10.244.1.0/24', '192.0.2.1', {}],
+    ['VIP to an external peer: the node IP as next hop', '10.96.0.10/32', '192.0.2.1', { nextHop: '127.0.0.1' }],
+    ['pod CIDR to an external peer (--advertise-pod-cidr, on by default)', '10.244.1.0/24', '192.0.2.1', { nextHop: '127.0.0.1' }],
   ] as const)('%s', (_what, prefix, peer, want) => expect(exportDecision(policy, ours(prefix), peer)).toEqual(want));
+  it('--override-nexthop: next-hop-self (the session address) toward external peers only, as kube-router', () => {
+    const self = compilePolicy(planBgp(config('--advertise-cluster-ip', '--override-nexthop'), inputs()).policy);
+    expect(exportDecision(self, ours('10.96.0.10/32'), '192.0.2.1')).toEqual({});
+    expect(exportDecision(self, ours('10.244.1.0/24'), '192.0.2.1')).toEqual({});
+    expect(exportDecision(self, ours('10.244.1.0/24'), '127.0.0.2')).toEqual({ nextHop: '127.0.0.1' });
+  });
   it('pod CIDR to an external peer with --advertise-pod-cidr=false: never', () => {
     const off = compilePolicy(planBgp(config('--advertise-pod-cidr=false'), inputs()).policy);
     expect(exportDecision(off, ours('10.244.1.0/24'), '192.0.2.1')).toBe('deny');

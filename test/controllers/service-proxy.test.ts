@@ -9,6 +9,10 @@ const opts = (over: Partial<ProxyOptions> = {}): ProxyOptions => ({
   ipv4: true,
   ipv6: false,
   hairpinAll: false,
+  strictExternalIpValidation: false,
+  externalIpRanges: [],
+  loadBalancerIpRanges: [],
+  clusterIpRanges: ['10.96.0.0/12'],
   ...over,
 });
 const svc = (name: string, spec: ServiceObject['spec'], annotations: Record<string, string> = {}, lb?: string[]): ServiceObject => ({
@@ -86,6 +90,33 @@ describe('service proxy controller', () => {
       'loadbalancer tcp 203.0.113.9:80 rr -> 10.244.1.2:8080',
     ]);
     expect(r.vips).toEqual(['10.96.0.10', '10.96.0.20', '198.51.100.7', '203.0.113.9']);
+  });
+
+  it('--strict-external-ip-validation: external and LB IPs outside their ranges, or inside the cluster range, are neither proxied nor VIPs', () => {
+    const s = svc(
+      'x',
+      { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, nodePort: 30080 }], externalIPs: ['198.51.100.7', '192.0.2.1', '10.96.7.7'] },
+      {},
+      ['203.0.113.9', '100.64.0.1'],
+    );
+    const strict = { strictExternalIpValidation: true, externalIpRanges: ['198.51.100.0/24', '10.96.0.0/12'], loadBalancerIpRanges: ['203.0.113.0/24'] };
+    const r = run([s], [slice('x', ['10.244.2.2@node2'])], opts(strict));
+    expect(r.vips).toEqual(['10.96.0.10', '198.51.100.7', '203.0.113.9']);
+    expect(r.lines.filter((l) => /^(external|loadbalancer)/.test(l))).toEqual([
+      'external tcp 198.51.100.7:80 rr -> 10.244.2.2:8080',
+      'loadbalancer tcp 203.0.113.9:80 rr -> 10.244.2.2:8080',
+    ]);
+    expect(r.warnings).toEqual([
+      expect.stringContaining('192.0.2.1 is outside --service-external-ip-range'),
+      expect.stringContaining('10.96.7.7 is inside --service-cluster-ip-range'),
+      expect.stringContaining('100.64.0.1 is outside --loadbalancer-ip-range'),
+    ]);
+    // No range given: every external and LB IP is refused (kube-router's default deny), the rest stays.
+    const none = run([s], [slice('x', ['10.244.2.2@node2'])], opts({ strictExternalIpValidation: true }));
+    expect(none.vips).toEqual(['10.96.0.10']);
+    expect(none.lines).toHaveLength(2);
+    // Off: every address is taken.
+    expect(run([s], [slice('x', ['10.244.2.2@node2'])]).vips).toHaveLength(6);
   });
 
   it('externalTrafficPolicy Local keeps local endpoints on node ports and external IPs, not on the cluster IP', () => {

@@ -11,6 +11,7 @@ const opts = (over: Partial<ServicesOptions> = {}): ServicesOptions => ({
   strictExternalIpValidation: true,
   externalIpRanges: ['198.51.100.0/24'],
   loadBalancerIpRanges: ['203.0.113.0/24'],
+  clusterIpRanges: ['10.96.0.0/12'],
   ipv4: true,
   ipv6: false,
   ...over,
@@ -56,6 +57,10 @@ describe('services controller', () => {
     const o = opts({ advertiseExternalIp: true, advertiseLoadBalancerIp: true });
     expect(vips(s, [], o)).toEqual(['external 198.51.100.9/32', 'loadbalancer 203.0.113.5/32']);
     expect(vips(s, [], { ...o, strictExternalIpValidation: false })).toHaveLength(4);
+    // Inside the cluster IP range, even if a range given covers it; no range at all: none.
+    const inCluster = [svc('y', { externalIPs: ['10.96.7.7'] })];
+    expect(vips(inCluster, [], { ...o, externalIpRanges: ['10.0.0.0/8'] })).toEqual([]);
+    expect(vips(s, [], { ...o, externalIpRanges: [], loadBalancerIpRanges: [] })).toEqual([]);
   });
 
   describe('externalTrafficPolicy Local', () => {
