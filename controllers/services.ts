@@ -127,11 +127,11 @@ export function computeServiceVips(
       flag(ANNOTATIONS.svcAdvertiseLoadBalancerIp, o.advertiseLoadBalancerIp) &&
       (!externalLocal || local())
     ) {
-      const ips = (svc.status?.loadBalancer?.ingress ?? [])
-        .filter((i) => i.ip && i.ipMode !== 'Proxy')
-        .map((i) => i.ip!);
+      const ips = (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip && i.ipMode !== 'Proxy').map((i) => i.ip!);
       add(
-        filterServiceIps('loadbalancer', ips, o, (_ip, why) => problems.report(`service/${id}`, 'status.loadBalancer.ingress', `${why}: not advertised`)),
+        filterServiceIps('loadbalancer', ips, o, (_ip, why) =>
+          problems.report(`service/${id}`, 'status.loadBalancer.ingress', `${why}: not advertised`),
+        ),
         'loadbalancer',
       );
     }

@@ -192,7 +192,7 @@ export const AGENT_OPTIONS = {
   'override-nexthop': {
     type: 'boolean',
     default: false,
-    describe: 'Send routes to external peers with the session\'s local address as next hop (next-hop-self) instead of the node IP.',
+    describe: "Send routes to external peers with the session's local address as next hop (next-hop-self) instead of the node IP.",
   },
   'bgp-port': {
     type: 'string',

@@ -59,7 +59,11 @@ describe('planBgp', () => {
   });
 
   it('sends to eBGP peers with TTL 1 unless --peer-router-multihop-ttl (2 or more) is given, MD5 or not; iBGP keeps the system TTL', () => {
-    const peers = ['--peer-router-ips=192.0.2.1,192.0.2.2,192.0.2.3', '--peer-router-asns=64513,64512,64514', '--peer-router-passwords=,,c2VjcmV0'];
+    const peers = [
+      '--peer-router-ips=192.0.2.1,192.0.2.2,192.0.2.3',
+      '--peer-router-asns=64513,64512,64514',
+      '--peer-router-passwords=,,c2VjcmV0',
+    ];
     const ttls = (...more: string[]) => {
       const n = planBgp(config(...peers, ...more), inputs()).neighbours;
       return ['127.0.0.2', '192.0.2.1', '192.0.2.2', '192.0.2.3'].map((a) => n.get(a)!.ttl);

@@ -95,11 +95,19 @@ describe('service proxy controller', () => {
   it('--strict-external-ip-validation: external and LB IPs outside their ranges, or inside the cluster range, are neither proxied nor VIPs', () => {
     const s = svc(
       'x',
-      { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, nodePort: 30080 }], externalIPs: ['198.51.100.7', '192.0.2.1', '10.96.7.7'] },
+      {
+        type: 'LoadBalancer',
+        ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+        externalIPs: ['198.51.100.7', '192.0.2.1', '10.96.7.7'],
+      },
       {},
       ['203.0.113.9', '100.64.0.1'],
     );
-    const strict = { strictExternalIpValidation: true, externalIpRanges: ['198.51.100.0/24', '10.96.0.0/12'], loadBalancerIpRanges: ['203.0.113.0/24'] };
+    const strict = {
+      strictExternalIpValidation: true,
+      externalIpRanges: ['198.51.100.0/24', '10.96.0.0/12'],
+      loadBalancerIpRanges: ['203.0.113.0/24'],
+    };
     const r = run([s], [slice('x', ['10.244.2.2@node2'])], opts(strict));
     expect(r.vips).toEqual(['10.96.0.10', '198.51.100.7', '203.0.113.9']);
     expect(r.lines.filter((l) => /^(external|loadbalancer)/.test(l))).toEqual([

@@ -78,7 +78,11 @@ describe('eBGP TTL (--peer-router-multihop-ttl)', () => {
 
   it('TTL 2 reaches a peer two hops away whoever dials; TTL 1 does not, dialling or accepting', async () => {
     const state = async (n: number) => (await speaker!.neighbor(`10.9.0.${n}`)).state;
-    await until(async () => (await state(21)) === 'Established' && (await state(22)) === 'Established', 60000, 'TTL 2 sessions Established');
+    await until(
+      async () => (await state(21)) === 'Established' && (await state(22)) === 'Established',
+      60000,
+      'TTL 2 sessions Established',
+    );
     // Both sides retry every 2 s: several attempts each way have been made by now and after this.
     for (let i = 0; i < 8; i++) {
       // (The accepted connection's handshake completes, the kernel answering before the TTL is set;
