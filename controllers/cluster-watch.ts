@@ -14,21 +14,31 @@ import type { PodObject } from './pods';
 import type { NamespaceObject, NetworkPolicyObject, PolicyPodObject } from './network-policy';
 
 /**
- * Everything the agent asks of the API server: its informers list and watch these, nothing
- * else is read or written; the firewall's two only with --run-firewall (on by default, as in
- * kube-router). The ClusterRoles in daemonset/ grant exactly this for their flags (tested), and
- * the lab's API server records what agents really ask for (tested against this too).
+ * Everything the agent asks of the API server: its informers list and watch these; the
+ * firewall's two only with --run-firewall (on by default, as in kube-router); with
+ * --run-loadbalancer it also reads a Service and writes its status, and holds the Lease that
+ * elects the one allocator. The ClusterRoles in daemonset/ grant exactly this for their flags
+ * (tested), and the lab's API server records what agents really ask for (tested against this too).
  */
-export function apiAccess(o: { firewall: boolean }): { apiGroup: string; resource: string; verbs: readonly string[] }[] {
+export function apiAccess(o: {
+  firewall: boolean;
+  loadBalancer?: boolean;
+}): { apiGroup: string; resource: string; verbs: readonly string[] }[] {
   return [
     { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'] },
     { apiGroup: '', resource: 'pods', verbs: ['list', 'watch'] },
-    { apiGroup: '', resource: 'services', verbs: ['list', 'watch'] },
+    { apiGroup: '', resource: 'services', verbs: o.loadBalancer ? ['get', 'list', 'watch'] : ['list', 'watch'] },
     { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
     ...(o.firewall
       ? [
           { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'] },
           { apiGroup: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['list', 'watch'] },
+        ]
+      : []),
+    ...(o.loadBalancer
+      ? [
+          { apiGroup: '', resource: 'services/status', verbs: ['update'] },
+          { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create', 'get', 'update'] },
         ]
       : []),
   ];

@@ -42,22 +42,35 @@ export class HttpStatusError extends Error {
   }
 }
 
-/** Sends GET `path` with the kubeconfig's credentials; resolves with the response (any status). */
-export async function apiGet(kc: KubeConfig, path: string, query: Query, signal: AbortSignal): Promise<http.IncomingMessage> {
+/** Sends `method` `path` (with a JSON body) with the kubeconfig's credentials; resolves with the response (any status). */
+export async function apiRequest(
+  kc: KubeConfig,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  query: Query,
+  signal: AbortSignal,
+  body?: unknown,
+): Promise<http.IncomingMessage> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
   for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
   const opts: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
-  const get = url.protocol === 'https:' ? https.request : http.request;
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = { ...opts.headers, Accept: 'application/json', ...(payload ? { 'Content-Type': 'application/json' } : {}) };
   return new Promise((resolve, reject) => {
-    const req = get(url, { ...opts, method: 'GET', signal, headers: { ...opts.headers, Accept: 'application/json' } });
+    const req = send(url, { ...opts, method, signal, headers });
     req.on('error', reject);
     req.on('response', resolve);
-    req.end();
+    req.end(payload);
   });
 }
+
+/** Sends GET `path` with the kubeconfig's credentials; resolves with the response (any status). */
+export const apiGet = (kc: KubeConfig, path: string, query: Query, signal: AbortSignal): Promise<http.IncomingMessage> =>
+  apiRequest(kc, 'GET', path, query, signal);
 
 /** Reads a whole response body, up to `limit` bytes. */
 function readBody(res: http.IncomingMessage, limit: number): Promise<string> {
@@ -72,6 +85,28 @@ function readBody(res: http.IncomingMessage, limit: number): Promise<string> {
     res.on('error', reject);
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
+}
+
+/**
+ * One request with a JSON body and answer within `timeoutMs`: the status and the parsed body
+ * (undefined when not JSON). For the few writes the agent makes (a Lease, a Service's status).
+ */
+export async function requestJson(
+  kc: KubeConfig,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown }> {
+  const res = await apiRequest(kc, method, path, {}, AbortSignal.timeout(timeoutMs), body);
+  const text = await readBody(res, 4 * 1024 * 1024);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.statusCode ?? 0, body: parsed };
 }
 
 /** GET `path` as JSON within `timeoutMs`; a status other than 200 rejects with HttpStatusError. */

@@ -279,7 +279,8 @@ export class LabControllers {
     if (!spec.clusterIP) {
       const ip = freeClusterIp(used.ips);
       used.ips.add(ip);
-      Object.assign(patch, { clusterIP: ip, clusterIPs: [ip], type });
+      // As kube-apiserver defaults them (this lab's service range is IPv4).
+      Object.assign(patch, { clusterIP: ip, clusterIPs: [ip], type, ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack' });
     }
     if ((type === 'NodePort' || type === 'LoadBalancer') && (spec.ports ?? []).some((p) => !p.nodePort)) {
       patch.ports = (spec.ports ?? []).map((p) => {

@@ -32,6 +32,7 @@ import { snapshot, type Desired, type Joined } from './desired';
 import { RoutesLoop } from './routes-loop';
 import { ServicesLoop, serviceIpRanges } from './services-loop';
 import { FirewallLoop } from './firewall-loop';
+import { LbLoop } from './lb-loop';
 import { DriftRepair } from './drift';
 
 /** Reported in kube_router_build_info. */
@@ -52,6 +53,8 @@ export interface AgentStatus {
   tunnels: TunnelView[];
   /** With --run-firewall: the pods isolated per direction, the chains and sets enforcing it. */
   firewall?: FirewallLoop['view'];
+  /** With --run-loadbalancer: whether this agent holds the allocator's Lease, and its latest allocations. */
+  loadBalancer?: { leader: boolean; given: string[] };
   /** With --run-service-proxy: the VIPs on kube-dummy-if and the virtual servers, "tcp:10.96.0.10:80 rr -> 10.244.1.2:8080 ...". */
   serviceProxy?: { vips: string[]; virtualServers: string[] };
   unreachableRoutes: string[];
@@ -86,6 +89,7 @@ export class Agent {
   private routesLoop: RoutesLoop | undefined;
   private servicesLoop: ServicesLoop | undefined;
   private firewallLoop: FirewallLoop | undefined;
+  private lbLoop: LbLoop | undefined;
   private drift: DriftRepair | undefined;
   private metrics: AgentMetrics | undefined;
   private admin: http.Server | undefined;
@@ -161,6 +165,11 @@ export class Agent {
       );
       this.drift.start();
     }
+    if (c.runLoadBalancer) {
+      const observe = (name: string, ms: number, failed: boolean): void => this.metrics?.observeTask(name, ms, failed);
+      this.lbLoop = new LbLoop(c, kc, this.cluster, this.problems, this.log.child({ component: 'loadbalancer' }), observe);
+      this.lbLoop.start();
+    }
     this.cluster.on('changed', () => this.syncTask.trigger());
     // Policy inputs only (not Node, Service or EndpointSlice churn), enforced as they come,
     // without waiting for the Node or the sync.
@@ -198,6 +207,7 @@ export class Agent {
     clearTimeout(this.fallbackTimer);
     this.drift?.stop();
     this.routesLoop?.stop();
+    await this.lbLoop?.stop();
     for (const t of this.tasks()) t.stop();
     for (const t of this.tasks()) await t.idle();
     await this.cluster?.stop();
@@ -488,6 +498,7 @@ export class Agent {
     const ip = local && primaryIp(local, this.config);
     if (ip) s.nodeIp = ip;
     if (this.firewallLoop?.view) s.firewall = this.firewallLoop.view;
+    if (this.lbLoop) s.loadBalancer = { leader: this.lbLoop.leading, given: this.lbLoop.given.slice(-20) };
     if (proxy) {
       s.serviceProxy = {
         vips: proxy.vips,

@@ -255,7 +255,27 @@ export const AGENT_OPTIONS = {
     describe: 'CIDRs from which service cluster IPs are assigned.',
   },
   'service-external-ip-range': { type: 'string', array: true, describe: 'CIDRs from which service external IPs may come.' },
-  'loadbalancer-ip-range': { type: 'string', array: true, describe: 'CIDRs from which service load-balancer IPs may come.' },
+  'loadbalancer-ip-range': {
+    type: 'string',
+    array: true,
+    describe: 'CIDRs from which service load-balancer IPs may come, and which --run-loadbalancer hands out.',
+  },
+  'run-loadbalancer': {
+    type: 'boolean',
+    default: false,
+    describe:
+      'LoadBalancer IP allocator: Services of type LoadBalancer get an address from --loadbalancer-ip-range in their status (one agent of the cluster allocates, elected through the Lease kube-router-lballoc).',
+  },
+  'loadbalancer-default-class': {
+    type: 'boolean',
+    default: true,
+    describe: 'The allocator also serves LoadBalancer Services without a loadBalancerClass (always those of class "kube-router").',
+  },
+  'loadbalancer-sync-period': {
+    type: 'string',
+    default: '1m',
+    describe: 'The delay between checks for LoadBalancer Services the allocator missed. Must be greater than 0.',
+  },
   'strict-external-ip-validation': {
     type: 'boolean',
     default: true,
@@ -321,6 +341,10 @@ export interface AgentConfig {
   runFirewall: boolean;
   /** --iptables-sync-period: the firewall's full resync. */
   iptablesSyncPeriodMs: number;
+  /** --run-loadbalancer with --loadbalancer-default-class and --loadbalancer-sync-period. */
+  runLoadBalancer: boolean;
+  loadBalancerDefaultClass: boolean;
+  loadBalancerSyncPeriodMs: number;
   netpolDefaultDeny: boolean;
   masqueradeAll: boolean;
   clusterAsn: number;
@@ -369,13 +393,7 @@ export type AgentArgs = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
 /** kube-router's checks of the flags whose feature is not built yet (pending-flags.ts): a manifest wrong there is wrong here too. */
 function validatePending(a: AgentArgs): void {
   const val = (f: keyof typeof PENDING_OPTIONS): string => String(a[f] ?? PENDING_OPTIONS[f].default);
-  const positive = [
-    'cache-sync-timeout',
-    'ipvs-graceful-period',
-    'ipvs-sync-period',
-    'loadbalancer-sync-period',
-    'injected-routes-sync-period',
-  ] as const;
+  const positive = ['cache-sync-timeout', 'ipvs-graceful-period', 'ipvs-sync-period', 'injected-routes-sync-period'] as const;
   for (const f of positive) if (parseDuration(f, val(f)) <= 0) throw new FlagError(f, 'must be greater than 0');
   for (const f of ['service-tcp-timeout', 'service-tcpfin-timeout', 'service-udp-timeout'] as const) parseDuration(f, val(f));
   cidrs('excluded-cidrs', a['excluded-cidrs']);
@@ -480,6 +498,8 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
   if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
   const iptablesSyncPeriodMs = parseDuration('iptables-sync-period', str('iptables-sync-period') ?? '5m');
   if (iptablesSyncPeriodMs <= 0) throw new FlagError('iptables-sync-period', 'must be greater than 0');
+  const loadBalancerSyncPeriodMs = parseDuration('loadbalancer-sync-period', str('loadbalancer-sync-period') ?? '1m');
+  if (loadBalancerSyncPeriodMs <= 0) throw new FlagError('loadbalancer-sync-period', 'must be greater than 0');
   const asnValue = asn('cluster-asn', str('cluster-asn') ?? '64512');
   if (!bool('enable-ipv4') && !bool('enable-ipv6'))
     throw new FlagError('enable-ipv4', 'at least one of --enable-ipv4 and --enable-ipv6 must be true');
@@ -496,6 +516,9 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     runServiceProxy: bool('run-service-proxy'),
     runFirewall: bool('run-firewall'),
     iptablesSyncPeriodMs,
+    runLoadBalancer: bool('run-loadbalancer'),
+    loadBalancerDefaultClass: bool('loadbalancer-default-class'),
+    loadBalancerSyncPeriodMs,
     netpolDefaultDeny: bool('netpol-default-deny'),
     masqueradeAll: bool('masquerade-all'),
     clusterAsn: asnValue,

@@ -132,8 +132,12 @@ describe('daemonset/ manifests', () => {
       );
       const ds = all.find((d) => d.kind === 'DaemonSet')!;
       const args = (ds.spec.template.spec.containers[0].args ?? []) as string[];
-      const firewall = withSecretFiles(all, args, (a) => parseArgs(a, { NODE_NAME: 'node-a' })).runFirewall;
-      const wanted = apiAccess({ firewall }).map((a) => ({ apiGroup: a.apiGroup, resource: a.resource, verbs: [...a.verbs].sort() }));
+      const cfg = withSecretFiles(all, args, (a) => parseArgs(a, { NODE_NAME: 'node-a' }));
+      const wanted = apiAccess({ firewall: cfg.runFirewall, loadBalancer: cfg.runLoadBalancer }).map((a) => ({
+        apiGroup: a.apiGroup,
+        resource: a.resource,
+        verbs: [...a.verbs].sort(),
+      }));
       const key = (x: { apiGroup: string; resource: string }) => `${x.apiGroup}/${x.resource}`;
       expect(granted.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(wanted.sort((a, b) => key(a).localeCompare(key(b))));
       const binding = all.find((d) => d.kind === 'ClusterRoleBinding')!;
