@@ -69,6 +69,8 @@ export function renderBirdConfig(c: BirdConfig, logFile: string): string {
       .join('');
   const protocol = (p: BirdProtocol): string => {
     const exp = p.exportSets?.length ? `filter { ${p.exportSets.join(' ')} accept; }` : 'all';
+    // BIRD refuses direct gateways on multihop sessions: next hops are resolved through its tables.
+    const gateway = p.multihop ? 'recursive' : 'direct';
     return `protocol bgp ${p.name} {
   local ${p.localAddress ?? c.localAddress} as ${c.asn};
   neighbor ${p.neighbor} as ${p.asn};
@@ -76,8 +78,8 @@ ${options(p)}  hold time ${p.holdTime ?? 90};
   connect delay time 1;
   connect retry time 2;
   error wait time 1, 4;
-  ipv4 { import all; export ${exp}; gateway direct; };
-  ipv6 { import all; export ${exp}; gateway direct;${p.ipv6NextHop ? ` next hop address ${p.ipv6NextHop};` : ''} };
+  ipv4 { import all; export ${exp}; gateway ${gateway}; };
+  ipv6 { import all; export ${exp}; gateway ${gateway};${p.ipv6NextHop ? ` next hop address ${p.ipv6NextHop};` : ''} };
 }`;
   };
   // gateway direct: next hops are on the shared segment; no IGP table is needed for iBGP.

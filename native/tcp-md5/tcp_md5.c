@@ -174,7 +174,11 @@ static void finalize_pending(napi_env env, void *data, void *hint) {
 
 /* The unicast TTL (hop limit) of a socket; NULL, or the failed call's name. */
 static const char *set_ttl(int fd, int family, int ttl) {
-  if (family == AF_INET6) return setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl) == 0 ? NULL : "setsockopt(IPV6_UNICAST_HOPS)";
+  if (family == AF_INET6) {
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl) != 0) return "setsockopt(IPV6_UNICAST_HOPS)";
+    /* A dual-stack listener's connections from IPv4 peers (::ffff:a.b.c.d) go out with IP_TTL. */
+    return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) == 0 ? NULL : "setsockopt(IP_TTL)";
+  }
   return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) == 0 ? NULL : "setsockopt(IP_TTL)";
 }
 
