@@ -11,12 +11,35 @@ import { AGENT_OPTIONS, agentConfigFrom, type AgentArgs } from '../config/agent-
  * line naming it), then every option after defaults, one key per flag, as JSON. Nothing on the
  * host or the API server is touched.
  */
+/** Flags parsed here from text (for one clear error each) that kube-router types as integers. */
+const INTEGER_FLAGS = new Set([
+  'bgp-port',
+  'cluster-asn',
+  'health-port',
+  'metrics-port',
+  'overlay-encap-port',
+  'peer-router-asns',
+  'peer-router-multihop-ttl',
+  'peer-router-ports',
+]);
+
+/** A validated value as kube-router's type has it: integers as numbers, comma lists split. */
+function typed(flag: string, value: unknown): unknown {
+  if (!INTEGER_FLAGS.has(flag) || value === undefined || value === null) return value;
+  if (Array.isArray(value))
+    return value
+      .flatMap((v) => String(v).split(','))
+      .filter((v) => v.trim() !== '')
+      .map(Number);
+  return Number(value);
+}
+
 function printConfig(argv: AgentArgs): void {
   agentConfigFrom(argv, () => os.hostname());
   const out: Record<string, unknown> = {};
   for (const flag of Object.keys(AGENT_OPTIONS).sort()) {
     if (flag === 'print-config') continue;
-    out[flag] = (argv as Record<string, unknown>)[flag] ?? null;
+    out[flag] = typed(flag, (argv as Record<string, unknown>)[flag]) ?? null;
   }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

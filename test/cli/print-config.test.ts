@@ -32,7 +32,27 @@ describe("kube-router's flags and manifests", () => {
       'ipvs-permit-all': true,
       'gobgp-admin-port': 50051,
       'bfd-detection-multiplier': 3,
+      'run-service-proxy': true,
+      'strict-external-ip-validation': true,
+      'run-loadbalancer': false,
+      'loadbalancer-default-class': true,
+      // Integers in kube-router are numbers here too, lists of them included.
+      'bgp-port': 179,
+      'cluster-asn': 64512,
+      'health-port': 20244,
+      'metrics-port': 0,
     });
+    const peers = JSON.parse(
+      (
+        await cli(
+          '--peer-router-ips=192.0.2.1,192.0.2.2',
+          '--peer-router-asns=65001,65002',
+          '--peer-router-multihop-ttl=3',
+          '--print-config',
+        )
+      ).stdout,
+    ) as Record<string, unknown>;
+    expect(peers).toMatchObject({ 'peer-router-asns': [65001, 65002], 'peer-router-multihop-ttl': 3 });
   });
 
   it.each(Object.entries(FIXTURE.args).filter(([, args]) => !args.some((a) => a.includes('<CHANGE ME>'))))(
