@@ -46,6 +46,8 @@ export class FirewallLoop {
     const render = renderFirewall({
       pods: plan.pods,
       serviceRanges: c.serviceClusterIpRanges,
+      nodePortRange: c.nodePortRange,
+      vipRanges: [...c.serviceExternalIpRanges, ...c.loadBalancerIpRanges],
       ...(podCidrs?.length ? { defaultDeny: { podCidrs } } : {}),
     });
     const r = await this.dataplane.reconcileFirewall(render);

@@ -260,6 +260,12 @@ export const AGENT_OPTIONS = {
     array: true,
     describe: 'CIDRs from which service load-balancer IPs may come, and which --run-loadbalancer hands out.',
   },
+  'service-node-port-range': {
+    type: 'string',
+    default: '30000-32767',
+    describe:
+      'NodePort range, "30000-32767" or "30000:32767": the firewall lets pods\' traffic to the node at these ports through INPUT (judged at the endpoint).',
+  },
   'run-loadbalancer': {
     type: 'boolean',
     default: false,
@@ -344,6 +350,8 @@ export interface AgentConfig {
   /** --run-loadbalancer with --loadbalancer-default-class and --loadbalancer-sync-period. */
   runLoadBalancer: boolean;
   loadBalancerDefaultClass: boolean;
+  /** --service-node-port-range as iptables takes it: "30000:32767". */
+  nodePortRange: string;
   loadBalancerSyncPeriodMs: number;
   netpolDefaultDeny: boolean;
   masqueradeAll: boolean;
@@ -397,12 +405,6 @@ function validatePending(a: AgentArgs): void {
   for (const f of positive) if (parseDuration(f, val(f)) <= 0) throw new FlagError(f, 'must be greater than 0');
   for (const f of ['service-tcp-timeout', 'service-tcpfin-timeout', 'service-udp-timeout'] as const) parseDuration(f, val(f));
   cidrs('excluded-cidrs', a['excluded-cidrs']);
-  const range = /^(\d+)[-:](\d+)$/.exec(val('service-node-port-range'));
-  if (!range || Number(range[1]) >= Number(range[2]) || Number(range[2]) > 65535)
-    throw new FlagError(
-      'service-node-port-range',
-      `${JSON.stringify(val('service-node-port-range'))} is not a port range like 30000-32767`,
-    );
   integer('bfd-detection-multiplier', val('bfd-detection-multiplier'), 1, 255);
   for (const f of ['bfd-port', 'gobgp-admin-port'] as const) integer(f, val(f), 0, 65535, 'a port');
   for (const f of ['bfd-desired-min-tx-interval', 'bfd-required-min-rx-interval'] as const) integer(f, val(f), 0, 2 ** 32 - 1);
@@ -498,6 +500,10 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
   if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
   const iptablesSyncPeriodMs = parseDuration('iptables-sync-period', str('iptables-sync-period') ?? '5m');
   if (iptablesSyncPeriodMs <= 0) throw new FlagError('iptables-sync-period', 'must be greater than 0');
+  const portRange = str('service-node-port-range') ?? '30000-32767';
+  const range = /^(\d+)[-:](\d+)$/.exec(portRange);
+  if (!range || Number(range[1]) >= Number(range[2]) || Number(range[2]) > 65535)
+    throw new FlagError('service-node-port-range', `${JSON.stringify(portRange)} is not a port range like 30000-32767`);
   const loadBalancerSyncPeriodMs = parseDuration('loadbalancer-sync-period', str('loadbalancer-sync-period') ?? '1m');
   if (loadBalancerSyncPeriodMs <= 0) throw new FlagError('loadbalancer-sync-period', 'must be greater than 0');
   const asnValue = asn('cluster-asn', str('cluster-asn') ?? '64512');
@@ -519,6 +525,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     runLoadBalancer: bool('run-loadbalancer'),
     loadBalancerDefaultClass: bool('loadbalancer-default-class'),
     loadBalancerSyncPeriodMs,
+    nodePortRange: `${range[1]}:${range[2]}`,
     netpolDefaultDeny: bool('netpol-default-deny'),
     masqueradeAll: bool('masquerade-all'),
     clusterAsn: asnValue,

@@ -54,6 +54,13 @@ export interface FirewallInput {
   /** --service-cluster-ip-range: a pod's traffic to a cluster IP is judged at its endpoint, not here. */
   serviceRanges: readonly string[];
   /**
+   * Also judged at the endpoint, as kube-router lets them pass INPUT: the node's own addresses at
+   * --service-node-port-range ("30000:32767"), and --service-external-ip-range and
+   * --loadbalancer-ip-range.
+   */
+  nodePortRange?: string;
+  vipRanges?: readonly string[];
+  /**
    * --netpol-default-deny, as kube-router: traffic from or to an address of this node's pod CIDRs
    * that is no known pod's (a pod started before its firewall was written) is rejected, not let
    * through unjudged. The node's own addresses in those CIDRs (the bridge's) are not pods.
@@ -173,6 +180,14 @@ export function renderFirewall(input: FirewallInput): FirewallRender {
     const policyRules: string[] = [];
     for (const range of input.serviceRanges.filter(ofFamily(f)))
       top.input.push(`-A ${NP_INPUT} -d ${range} -m comment --comment "${COMMENT} service IPs: judged at the endpoint" -j RETURN`);
+    if (input.nodePortRange)
+      for (const proto of ['tcp', 'udp', 'sctp'])
+        top.input.push(
+          `-A ${NP_INPUT} -p ${proto} -m addrtype --dst-type LOCAL -m multiport --dports ${input.nodePortRange}` +
+            ` -m comment --comment "${COMMENT} node ports: judged at the endpoint" -j RETURN`,
+        );
+    for (const range of (input.vipRanges ?? []).filter(ofFamily(f)))
+      top.input.push(`-A ${NP_INPUT} -d ${range} -m comment --comment "${COMMENT} external and LB IPs: judged at the endpoint" -j RETURN`);
 
     /** The rules of one policy for one pod and direction, as a chain of their own (made once). */
     const chainOf = (direction: 'I' | 'E', policy: string, rules: readonly RulePlan[]): string => {

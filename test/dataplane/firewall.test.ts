@@ -35,7 +35,12 @@ describe('network policy firewall in a namespace', () => {
   const apply = (pods: PodPolicyPlan[]) =>
     netnsReconcile(ns, 'firewall', {
       families: [4, 6],
-      render: renderFirewall({ pods, serviceRanges: ['10.96.0.0/12'] }),
+      render: renderFirewall({
+        pods,
+        serviceRanges: ['10.96.0.0/12'],
+        nodePortRange: '30000:32767',
+        vipRanges: ['198.51.100.0/24', '2001:db8:1::/64'],
+      }),
       forwardJump: true,
     });
 

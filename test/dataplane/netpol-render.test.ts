@@ -12,6 +12,31 @@ const pod = (name: string, extra: Partial<PodPolicyPlan> = {}): PodPolicyPlan =>
 });
 
 describe('network policy rendering', () => {
+  it('lets through INPUT, as kube-router, what is judged at the endpoint: cluster IPs, node ports, external and LB ranges', () => {
+    const r = renderFirewall({
+      pods: [],
+      serviceRanges: ['10.96.0.0/12', 'fd00:96::/112'],
+      nodePortRange: '30000:32767',
+      vipRanges: ['198.51.100.0/24', '2001:db8:1::/64'],
+    });
+    const ports = (p: string) =>
+      `-A KUBE-ROUTER-TS-NP-INPUT -p ${p} -m addrtype --dst-type LOCAL -m multiport --dports 30000:32767 -m comment --comment "kube-router-ts node ports: judged at the endpoint" -j RETURN`;
+    expect(r.families[4].rules).toEqual([
+      '-A KUBE-ROUTER-TS-NP-INPUT -d 10.96.0.0/12 -m comment --comment "kube-router-ts service IPs: judged at the endpoint" -j RETURN',
+      ports('tcp'),
+      ports('udp'),
+      ports('sctp'),
+      '-A KUBE-ROUTER-TS-NP-INPUT -d 198.51.100.0/24 -m comment --comment "kube-router-ts external and LB IPs: judged at the endpoint" -j RETURN',
+    ]);
+    expect(r.families[6].rules).toEqual([
+      '-A KUBE-ROUTER-TS-NP-INPUT -d fd00:96::/112 -m comment --comment "kube-router-ts service IPs: judged at the endpoint" -j RETURN',
+      ports('tcp'),
+      ports('udp'),
+      ports('sctp'),
+      '-A KUBE-ROUTER-TS-NP-INPUT -d 2001:db8:1::/64 -m comment --comment "kube-router-ts external and LB IPs: judged at the endpoint" -j RETURN',
+    ]);
+  });
+
   it('gives no chain to a pod no policy isolates; the top-level chains exist anyway', () => {
     const r = renderFirewall({ pods: [pod('a')], serviceRanges: ['10.96.0.0/12'] });
     expect(r.families[4].chains).toEqual(['KUBE-ROUTER-TS-NP-INPUT', 'KUBE-ROUTER-TS-NP-FORWARD', 'KUBE-ROUTER-TS-NP-OUTPUT']);
