@@ -28,6 +28,7 @@ export const ANNOTATIONS = {
   svcLocal: 'kube-router.io/service.local',
   svcSkipLbIps: 'kube-router.io/service.skiplbips',
   svcScheduler: 'kube-router.io/service.scheduler',
+  svcSchedFlags: 'kube-router.io/service.schedflags',
   svcHairpin: 'kube-router.io/service.hairpin',
 } as const;
 

@@ -33,6 +33,8 @@ export interface VirtualServer {
   scheduler: string;
   /** Client-IP affinity timeout, seconds (sessionAffinity: ClientIP). */
   persistence?: number;
+  /** IPVS scheduler flags (kube-router.io/service.schedflags, with the mh scheduler): 1, 2, 4 = flag-1..3. */
+  schedFlags?: number;
   realServers: RealServer[];
   /** namespace/name:port, for logs and status. */
   service: string;
@@ -128,6 +130,17 @@ export function computeProxy(
           `${JSON.stringify(schedText)} is not one of ${SCHEDULERS.join(', ')}; using rr`,
         );
     }
+    // As kube-router: flags only with the maglev scheduler, whose fallback and port flags they are.
+    let schedFlags = 0;
+    const flagsText = svc.metadata?.annotations?.[ANNOTATIONS.svcSchedFlags];
+    if (flagsText !== undefined && scheduler === 'mh') {
+      for (const f of flagsText.split(',').map((x) => x.trim())) {
+        const bit = { 'flag-1': 1, 'flag-2': 2, 'flag-3': 4 }[f];
+        if (bit) schedFlags |= bit;
+        else if (f)
+          problems.report(`service/${id}`, ANNOTATIONS.svcSchedFlags, `${JSON.stringify(f)} is not flag-1, flag-2 or flag-3; ignored`);
+      }
+    }
     // kube-router looks only at the annotation's presence.
     const hairpin = o.hairpinAll || svc.metadata?.annotations?.[ANNOTATIONS.svcHairpin] !== undefined;
     const persistence =
@@ -185,6 +198,7 @@ export function computeProxy(
           hairpin,
         };
         if (persistence !== undefined) v.persistence = persistence;
+        if (schedFlags) v.schedFlags = schedFlags;
         const key = virtualServerKey(v);
         if (!servers.has(key)) servers.set(key, v);
       };

@@ -23,7 +23,7 @@ import { DataPlane, systemDeps } from './dataplane';
 import { SerialTask } from '../util/serial-task';
 import type { TunnelView } from '../dataplane/tunnels';
 import type { Loop } from '../dataplane/kernel-events';
-import { AgentMetrics } from './metrics';
+import { AgentMetrics, type IpvsServiceSample } from './metrics';
 import { checkHealth, HealthReport } from './health';
 import { startEndpoints, Endpoint } from './endpoints';
 import { FibStatus } from './fib-status';
@@ -96,6 +96,7 @@ export class Agent {
   private http: http.Server[] = [];
   private timer: NodeJS.Timeout | undefined;
   private firewallTimer: NodeJS.Timeout | undefined;
+  private ipvsTimer: NodeJS.Timeout | undefined;
   private fallbackTimer: NodeJS.Timeout | undefined;
   /** What the last run saved, read at start; used until the API server answers. */
   private saved: LastState | undefined;
@@ -175,6 +176,8 @@ export class Agent {
     // without waiting for the Node or the sync.
     for (const i of this.cluster.policyInputs()) i.on('changed', () => this.firewallTask.trigger());
     if (c.runFirewall) this.firewallTimer = setInterval(() => this.firewallTask.trigger(), c.iptablesSyncPeriodMs);
+    // --ipvs-sync-period: a full services run even when nothing was seen to change.
+    if (c.runServiceProxy) this.ipvsTimer = setInterval(() => this.servicesTask.trigger(), c.ipvsSyncPeriodMs);
     void this.cluster.start();
     if (this.saved) {
       this.fallbackTimer = setTimeout(() => this.syncTask.trigger(), STATE_FALLBACK_MS);
@@ -204,6 +207,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.firewallTimer);
+    clearInterval(this.ipvsTimer);
     clearTimeout(this.fallbackTimer);
     this.drift?.stop();
     this.routesLoop?.stop();
@@ -436,9 +440,23 @@ export class Agent {
         kernelRoutes: async () => (this.dataplane ? this.dataplane.kernelRouteCounts() : {}),
         notInstalled: () => ({ ...this.fib.counts(), 'default-route': this.routing?.refusedDefaultRoutes() ?? 0 }),
         healthy: () => this.health().healthy,
+        ...(this.config.runServiceProxy ? { ipvsServices: () => this.ipvsServiceSamples() } : {}),
       },
       VERSION,
     );
+  }
+
+  /** Our virtual servers with the IPVS counters of each, for kube-router's per-service metrics. */
+  private async ipvsServiceSamples(): Promise<IpvsServiceSample[]> {
+    const proxy = this.servicesLoop?.proxy;
+    if (!proxy || !this.dataplane) return [];
+    const stats = await this.dataplane.ipvsStats();
+    return proxy.virtualServers.flatMap((v) => {
+      const s = stats.get(virtualServerKey(v));
+      // "namespace/name:port-name"
+      const m = /^([^/]*)\/([^:]*):/.exec(v.service);
+      return s && m ? [{ namespace: m[1]!, name: m[2]!, vip: v.address, protocol: v.protocol, port: v.port, stats: s }] : [];
+    });
   }
 
   private async startEndpoints(): Promise<void> {

@@ -16,7 +16,7 @@ import { forwardingSysctls, procSysctls, serviceProxySysctls, type Sysctls } fro
 import { KernelWatch, Loop } from '../dataplane/kernel-events';
 import { NftWatch } from '../dataplane/nft-events';
 import { Probe } from '../dataplane/probe';
-import { IpvsService, IpvsChanges, parseIpvsSave, planIpvs } from '../dataplane/ipvs';
+import { Ipvs, IpvsService, IpvsChanges, parseIpvsSave, planIpvs, type IpvsStats } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
 import { hairpinRules, ipvsSnatRules, ourLines, saveCommand, SERVICES_CHAIN } from '../dataplane/iptables';
 import { isFirewallLine, type FirewallResult } from '../dataplane/firewall';
@@ -138,7 +138,7 @@ export class DataPlane {
     }
     const r = await walk(this.pieces, {
       sysctls,
-      ...(cni ? { 'kube-bridge': { podCidrs, mtu }, cni: { podCidrs, mtu, hairpin: c.hairpinMode } } : {}),
+      ...(cni ? { 'kube-bridge': { podCidrs, mtu }, cni: { podCidrs, mtu } } : {}),
       ipsets: sets,
       iptables: { families: this.families(), settings: { podEgress: c.enablePodEgress, firewall: c.runFirewall } },
     });
@@ -194,6 +194,11 @@ export class DataPlane {
     return r.firewall!;
   }
 
+  /** Counters and rates of every IPVS virtual server (the per-service metrics). */
+  ipvsStats(): Promise<Map<string, IpvsStats>> {
+    return new Ipvs(this.run).stats();
+  }
+
   /**
    * The service proxy: modules once, sysctls, kube-dummy-if holding the VIPs, the IPVS table,
    * then the SNAT rules. Virtual servers are ours when their address is a VIP (now or before),
@@ -214,8 +219,10 @@ export class DataPlane {
     const previous = new Set(link.removed.map((c) => c.split('/')[0]!));
     const nodeIps = new Set(d.nodeIps);
     const ranges = this.config.serviceClusterIpRanges;
+    const excluded = this.config.excludedCidrs;
     const owned = (s: IpvsService): boolean =>
-      vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges);
+      (vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges)) &&
+      !inPrefixes(s.address, excluded);
     const rules = new Map<4 | 6, string[]>();
     for (const f of this.families()) {
       const nodeIp = d.nodeIps.find((ip) => v4(ip) === (f === 4));
@@ -227,7 +234,10 @@ export class DataPlane {
       );
       rules.set(f, [...hairpin, ...ipvsSnatRules({ nodeIp, podCidrs, masqueradeAll: this.config.masqueradeAll })]);
     }
-    const r = await walk(this.pieces, { ipvs: { virtualServers: d.virtualServers, owned }, 'service-iptables': rules });
+    const r = await walk(this.pieces, {
+      ipvs: { virtualServers: d.virtualServers, owned, timeouts: this.config.ipvsTimeouts },
+      'service-iptables': rules,
+    });
     this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables: r['service-iptables'] };
     return { ...r.ipvs!, vipsAdded: link.added, vipsRemoved: link.removed };
   }

@@ -16,6 +16,18 @@ const KUBE_ROUTER_NAMES = new Set([
   'controller_policy_ipset_v4_restore_time',
   'controller_policy_chains',
   'controller_policy_ipsets',
+  'controller_ipvs_services_sync_time',
+  'controller_ipvs_services',
+  'service_total_connections',
+  'service_packets_in',
+  'service_packets_out',
+  'service_bytes_in',
+  'service_bytes_out',
+  'service_pps_in',
+  'service_pps_out',
+  'service_cps',
+  'service_bps_in',
+  'service_bps_out',
 ]);
 
 export function metricsMarkdown(): string {
@@ -26,6 +38,8 @@ export function metricsMarkdown(): string {
     kernelRoutes: async () => ({}),
     notInstalled: () => ({}),
     healthy: () => true,
+    // Listed as with --run-service-proxy (the per-service series exist only then).
+    ipvsServices: async () => [],
   };
   const m = new AgentMetrics(none, '0');
   const rows = m.registry

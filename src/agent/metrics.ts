@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NeighborView } from '../../bgp';
 import type { InformerStatus } from '../../controllers/cluster-watch';
+import type { IpvsStats } from '../dataplane/ipvs';
 
 export const PREFIX = 'kube_router_';
 
@@ -21,7 +22,32 @@ export interface MetricSources {
   /** Learned routes kept out of the kernel, by reason. */
   notInstalled(): Record<string, number>;
   healthy(): boolean;
+  /** With the service proxy: each of our virtual servers with its service and IPVS counters. */
+  ipvsServices?(): Promise<IpvsServiceSample[]>;
 }
+
+export interface IpvsServiceSample {
+  namespace: string;
+  name: string;
+  vip: string;
+  protocol: string;
+  port: number;
+  stats: IpvsStats;
+}
+
+/** kube-router's per-service IPVS metrics: name, help, the figure. */
+const SERVICE_METRICS: [string, string, keyof IpvsStats][] = [
+  ['service_total_connections', 'Total incoming connections made', 'connections'],
+  ['service_packets_in', 'Total incoming packets', 'packetsIn'],
+  ['service_packets_out', 'Total outgoing packets', 'packetsOut'],
+  ['service_bytes_in', 'Total incoming bytes', 'bytesIn'],
+  ['service_bytes_out', 'Total outgoing bytes', 'bytesOut'],
+  ['service_pps_in', 'Incoming packets per second', 'ppsIn'],
+  ['service_pps_out', 'Outgoing packets per second', 'ppsOut'],
+  ['service_cps', 'Service connections per second', 'cps'],
+  ['service_bps_in', 'Incoming bytes per second', 'bpsIn'],
+  ['service_bps_out', 'Outgoing bytes per second', 'bpsOut'],
+];
 
 const SYNC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const STATE_NUMBER: Record<string, number> = { Idle: 0, Connect: 1, Active: 2, OpenSent: 3, OpenConfirm: 4, Established: 5 };
@@ -50,6 +76,7 @@ export class AgentMetrics {
   readonly policyIpsetRestoreTime: Histogram;
   readonly policyChains: Gauge;
   readonly policyIpsets: Gauge;
+  readonly ipvsServicesSyncTime: Histogram;
 
   constructor(sources: MetricSources, version: string) {
     const registers = [this.registry];
@@ -261,6 +288,32 @@ export class AgentMetrics {
       ['reason'],
       () => Object.entries(src.notInstalled()).map(([reason, n]): Sample => [{ reason }, n]),
     );
+    this.ipvsServicesSyncTime = new Histogram({
+      name: `${PREFIX}controller_ipvs_services_sync_time`,
+      help: 'Time a service proxy sync (plan, kube-dummy-if, IPVS, SNAT rules) took, seconds',
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
+    if (src.ipvsServices) {
+      // One read of the IPVS table per scrape, shared by the eleven series below.
+      const read = src.ipvsServices.bind(src);
+      let last: { at: number; samples: Promise<IpvsServiceSample[]> } | undefined;
+      const ipvs = (): Promise<IpvsServiceSample[]> => {
+        if (!last || Date.now() - last.at > 1000) last = { at: Date.now(), samples: read().catch(() => []) };
+        return last.samples;
+      };
+      scraped('gauge', 'controller_ipvs_services', 'Number of ipvs services in the instance', [], async () => [
+        [{}, (await ipvs()).length],
+      ]);
+      const labels = ['svc_namespace', 'service_name', 'service_vip', 'protocol', 'port'];
+      for (const [name, help, figure] of SERVICE_METRICS)
+        scraped('gauge', name, help, labels, async () =>
+          (await ipvs()).map((v): Sample => [
+            { svc_namespace: v.namespace, service_name: v.name, service_vip: v.vip, protocol: v.protocol, port: String(v.port) },
+            v.stats[figure],
+          ]),
+        );
+    }
     new Gauge({
       name: `${PREFIX}healthy`,
       help: 'What /healthz answers: 1 healthy, 0 not',
@@ -277,5 +330,6 @@ export class AgentMetrics {
     if (failed) this.syncErrors.inc({ controller: name });
     else if (name === 'sync') this.internalPeersSyncTime.observe(ms / 1000);
     else if (name === 'routes') this.routesSyncTime.observe(ms / 1000);
+    else if (name === 'services') this.ipvsServicesSyncTime.observe(ms / 1000);
   }
 }

@@ -53,6 +53,6 @@ export class ServicesLoop {
     });
     this.proxy = desired;
     const counts = [changes.added, changes.edited, changes.removed, changes.realServers, changes.vipsAdded, changes.vipsRemoved];
-    if (counts.some((x) => x.length)) this.log.info({ ...changes }, 'service proxy updated');
+    if (counts.some((x) => x.length) || changes.timeouts) this.log.info({ ...changes }, 'service proxy updated');
   }
 }

@@ -230,7 +230,7 @@ export const AGENT_OPTIONS = {
     type: 'boolean',
     default: false,
     describe:
-      'Pods may reach themselves through any service (hairpin mode on their bridge ports and SNAT rules per local endpoint); per service: the kube-router.io/service.hairpin annotation.',
+      'Pods may reach themselves through any service (SNAT rules per local endpoint; bridge ports are always in hairpin mode); per service: the kube-router.io/service.hairpin annotation.',
   },
   'enable-overlay': {
     type: 'boolean',
@@ -260,6 +260,20 @@ export const AGENT_OPTIONS = {
     array: true,
     describe: 'CIDRs from which service load-balancer IPs may come, and which --run-loadbalancer hands out.',
   },
+  'excluded-cidrs': {
+    type: 'string',
+    array: true,
+    default: [],
+    describe: "CIDRs whose IPVS virtual servers the service proxy never deletes (someone else's).",
+  },
+  'ipvs-sync-period': {
+    type: 'string',
+    default: '5m',
+    describe: 'The delay between full service proxy synchronizations (besides those on changes). Must be greater than 0.',
+  },
+  'service-tcp-timeout': { type: 'string', default: '0s', describe: "IPVS TCP connection timeout, e.g. 5s or 1m (0s: the system's)." },
+  'service-tcpfin-timeout': { type: 'string', default: '0s', describe: "IPVS timeout of TCP connections after a FIN (0s: the system's)." },
+  'service-udp-timeout': { type: 'string', default: '0s', describe: "IPVS UDP timeout (0s: the system's)." },
   'service-node-port-range': {
     type: 'string',
     default: '30000-32767',
@@ -352,6 +366,10 @@ export interface AgentConfig {
   loadBalancerDefaultClass: boolean;
   /** --service-node-port-range as iptables takes it: "30000:32767". */
   nodePortRange: string;
+  excludedCidrs: string[];
+  ipvsSyncPeriodMs: number;
+  /** --service-tcp-timeout, --service-tcpfin-timeout, --service-udp-timeout, whole seconds (0: the system's). */
+  ipvsTimeouts: { tcp: number; tcpfin: number; udp: number };
   loadBalancerSyncPeriodMs: number;
   netpolDefaultDeny: boolean;
   masqueradeAll: boolean;
@@ -401,10 +419,8 @@ export type AgentArgs = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
 /** kube-router's checks of the flags whose feature is not built yet (pending-flags.ts): a manifest wrong there is wrong here too. */
 function validatePending(a: AgentArgs): void {
   const val = (f: keyof typeof PENDING_OPTIONS): string => String(a[f] ?? PENDING_OPTIONS[f].default);
-  const positive = ['cache-sync-timeout', 'ipvs-graceful-period', 'ipvs-sync-period', 'injected-routes-sync-period'] as const;
+  const positive = ['cache-sync-timeout', 'ipvs-graceful-period', 'injected-routes-sync-period'] as const;
   for (const f of positive) if (parseDuration(f, val(f)) <= 0) throw new FlagError(f, 'must be greater than 0');
-  for (const f of ['service-tcp-timeout', 'service-tcpfin-timeout', 'service-udp-timeout'] as const) parseDuration(f, val(f));
-  cidrs('excluded-cidrs', a['excluded-cidrs']);
   integer('bfd-detection-multiplier', val('bfd-detection-multiplier'), 1, 255);
   for (const f of ['bfd-port', 'gobgp-admin-port'] as const) integer(f, val(f), 0, 65535, 'a port');
   for (const f of ['bfd-desired-min-tx-interval', 'bfd-required-min-rx-interval'] as const) integer(f, val(f), 0, 2 ** 32 - 1);
@@ -504,6 +520,10 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
   const range = /^(\d+)[-:](\d+)$/.exec(portRange);
   if (!range || Number(range[1]) >= Number(range[2]) || Number(range[2]) > 65535)
     throw new FlagError('service-node-port-range', `${JSON.stringify(portRange)} is not a port range like 30000-32767`);
+  const ipvsSyncPeriodMs = parseDuration('ipvs-sync-period', str('ipvs-sync-period') ?? '5m');
+  if (ipvsSyncPeriodMs <= 0) throw new FlagError('ipvs-sync-period', 'must be greater than 0');
+  const seconds = (f: 'service-tcp-timeout' | 'service-tcpfin-timeout' | 'service-udp-timeout'): number =>
+    Math.round(parseDuration(f, str(f) ?? '0s') / 1000);
   const loadBalancerSyncPeriodMs = parseDuration('loadbalancer-sync-period', str('loadbalancer-sync-period') ?? '1m');
   if (loadBalancerSyncPeriodMs <= 0) throw new FlagError('loadbalancer-sync-period', 'must be greater than 0');
   const asnValue = asn('cluster-asn', str('cluster-asn') ?? '64512');
@@ -526,6 +546,9 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     loadBalancerDefaultClass: bool('loadbalancer-default-class'),
     loadBalancerSyncPeriodMs,
     nodePortRange: `${range[1]}:${range[2]}`,
+    excludedCidrs: cidrs('excluded-cidrs', a['excluded-cidrs']),
+    ipvsSyncPeriodMs,
+    ipvsTimeouts: { tcp: seconds('service-tcp-timeout'), tcpfin: seconds('service-tcpfin-timeout'), udp: seconds('service-udp-timeout') },
     netpolDefaultDeny: bool('netpol-default-deny'),
     masqueradeAll: bool('masquerade-all'),
     clusterAsn: asnValue,

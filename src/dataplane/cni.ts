@@ -1,7 +1,7 @@
 /**
  * CNI config reconciler: the config list kubelet (or the lab) hands to the reference plugins:
- * bridge on kube-bridge as the pods' default gateway, host-local IPAM over this node's pod
- * CIDRs, then portmap. Written only when its content changes, atomically (temp + rename).
+ * bridge on kube-bridge as the pods' default gateway (ports in hairpin mode), host-local IPAM
+ * over this node's pod CIDRs, then portmap. Written only when its content changes, atomically (temp + rename).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +10,6 @@ import { BRIDGE } from './bridge';
 export interface CniSettings {
   podCidrs: readonly string[];
   mtu?: number;
-  hairpin: boolean;
 }
 
 export function renderCniConfig(s: CniSettings): string {
@@ -19,7 +18,10 @@ export function renderCniConfig(s: CniSettings): string {
     type: 'bridge',
     bridge: BRIDGE,
     isDefaultGateway: true,
-    hairpinMode: s.hairpin,
+    // As in kube-router's own conflists: a pod reaching itself through its service comes back
+    // bridged (br_netfilter bridges a DNATed frame whose route leads out the bridge it came in
+    // on), out the port it came from, which a bridge port drops unless in hairpin mode.
+    hairpinMode: true,
     ipam: { type: 'host-local', ranges: s.podCidrs.map((subnet) => [{ subnet }]) },
   };
   if (s.mtu !== undefined) bridge.mtu = s.mtu;

@@ -23,7 +23,32 @@ export interface IpvsService {
   scheduler: string;
   /** Persistence timeout, seconds. */
   persistence?: number;
+  /** Scheduler flags as a mask: 1 flag-1 (sh/mh-fallback), 2 flag-2 (sh/mh-port), 4 flag-3. */
+  schedFlags?: number;
   realServers: RealServer[];
+}
+
+/** ipvsadm's names for the scheduler flags (it prints sh- and mh- names for those schedulers). */
+const SCHED_FLAG_BITS: Record<string, number> = {
+  'flag-1': 1,
+  'sh-fallback': 1,
+  'mh-fallback': 1,
+  'flag-2': 2,
+  'sh-port': 2,
+  'mh-port': 2,
+  'flag-3': 4,
+};
+const schedFlagsText = (mask: number): string =>
+  [1, 2, 4]
+    .filter((b) => mask & b)
+    .map((b) => `flag-${Math.log2(b) + 1}`)
+    .join(',');
+
+/** IPVS connection timeouts, seconds (`ipvsadm --set`); 0 leaves one as it is. */
+export interface IpvsTimeouts {
+  tcp: number;
+  tcpfin: number;
+  udp: number;
 }
 
 /** "tcp:10.96.0.10:80", "udp:[fd00::10]:53", as the service proxy controller keys them. */
@@ -35,6 +60,8 @@ export interface IpvsChanges {
   removed: string[];
   /** Real servers added, re-weighted or removed, "tcp:10.96.0.10:80 -> 10.244.1.2:8080". */
   realServers: string[];
+  /** The connection timeouts were set. */
+  timeouts?: IpvsTimeouts;
 }
 
 const PROTO_FLAG: Record<IpvsProtocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
@@ -72,6 +99,9 @@ export function parseIpvsSave(text: string): IpvsService[] {
       const s: IpvsService = { protocol, ...vip, scheduler: opt('-s') ?? 'wlc', realServers: [] };
       const p = opt('-p');
       if (p !== undefined) s.persistence = Number(p);
+      const b = opt('-b');
+      const mask = (b ?? '').split(',').reduce((m, name) => m | (SCHED_FLAG_BITS[name] ?? 0), 0);
+      if (mask) s.schedFlags = mask;
       services.set(key, s);
     } else if (cmd === '-a') {
       const rs = opt('-r');
@@ -82,9 +112,58 @@ export function parseIpvsSave(text: string): IpvsService[] {
   return [...services.values()];
 }
 
+/** Counters (`ipvsadm -Ln --stats --exact`) and rates (`--rate`) of one virtual server. */
+export interface IpvsStats {
+  connections: number;
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  cps: number;
+  ppsIn: number;
+  ppsOut: number;
+  bpsIn: number;
+  bpsOut: number;
+}
+
+/** The five numbers after each virtual server of an `ipvsadm -Ln --stats|--rate --exact` listing, by key. */
+function listedNumbers(text: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const line of text.split('\n')) {
+    const m = /^(TCP|UDP|SCTP)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    if (!m) continue;
+    const protocol = m[1]!.toLowerCase() as IpvsProtocol;
+    out.set(ipvsKey({ protocol, ...splitHostPort(m[2]!) }), m.slice(3, 8).map(Number));
+  }
+  return out;
+}
+
+/** Joins the two listings: virtual servers (not real servers, "  ->" lines) present in both. */
+export function parseIpvsStats(statsText: string, rateText: string): Map<string, IpvsStats> {
+  const rates = listedNumbers(rateText);
+  const out = new Map<string, IpvsStats>();
+  for (const [key, [connections, packetsIn, packetsOut, bytesIn, bytesOut]] of listedNumbers(statsText)) {
+    const [cps, ppsIn, ppsOut, bpsIn, bpsOut] = rates.get(key) ?? [0, 0, 0, 0, 0];
+    out.set(key, {
+      connections: connections!,
+      packetsIn: packetsIn!,
+      packetsOut: packetsOut!,
+      bytesIn: bytesIn!,
+      bytesOut: bytesOut!,
+      cps: cps!,
+      ppsIn: ppsIn!,
+      ppsOut: ppsOut!,
+      bpsIn: bpsIn!,
+      bpsOut: bpsOut!,
+    });
+  }
+  return out;
+}
+
 const serviceArgs = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string =>
   `${PROTO_FLAG[s.protocol]} ${hostPort(s.address, s.port)}`;
-const serviceOptions = (s: IpvsService): string => `-s ${s.scheduler}${s.persistence !== undefined ? ` -p ${s.persistence}` : ''}`;
+const serviceOptions = (s: IpvsService): string =>
+  `-s ${s.scheduler}${s.persistence !== undefined ? ` -p ${s.persistence}` : ''}${s.schedFlags ? ` -b ${schedFlagsText(s.schedFlags)}` : ''}`;
 const realKey = (r: RealServer): string => hostPort(r.address, r.port);
 
 /**
@@ -113,7 +192,7 @@ export function planIpvs(
     if (!h) {
       script.push(`-A ${serviceArgs(w)} ${serviceOptions(w)}`);
       changes.added.push(key);
-    } else if (h.scheduler !== w.scheduler || h.persistence !== w.persistence) {
+    } else if (h.scheduler !== w.scheduler || h.persistence !== w.persistence || (h.schedFlags ?? 0) !== (w.schedFlags ?? 0)) {
       script.push(`-E ${serviceArgs(w)} ${serviceOptions(w)}`);
       changes.edited.push(key);
     }
@@ -145,6 +224,29 @@ export class Ipvs {
     if (r.code !== 0)
       throw new Error(`cannot read the IPVS table: ${(r.stderr || r.stdout).trim()} (the service proxy needs the ip_vs kernel module)`);
     return parseIpvsSave(r.stdout);
+  }
+
+  /**
+   * Sets the connection timeouts given (non-zero) that differ from the kernel's; returns
+   * whether it changed them. (--service-tcp-timeout and friends; 0 keeps the system's.)
+   */
+  async ensureTimeouts(t: IpvsTimeouts): Promise<boolean> {
+    if (!t.tcp && !t.tcpfin && !t.udp) return false;
+    const r = await this.exec(this.ipvsadm, ['-L', '--timeout']);
+    const m = /Timeout \(tcp tcpfin udp\):\s*(\d+)\s+(\d+)\s+(\d+)/.exec(r.stdout);
+    const have = m ? { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) } : undefined;
+    if (have && (['tcp', 'tcpfin', 'udp'] as const).every((k) => !t[k] || t[k] === have[k])) return false;
+    await this.exec(this.ipvsadm, ['--set', String(t.tcp), String(t.tcpfin), String(t.udp)]);
+    return true;
+  }
+
+  /** Every virtual server's counters and rates, by key (for the per-service metrics). */
+  async stats(): Promise<Map<string, IpvsStats>> {
+    const [stats, rate] = await Promise.all([
+      this.exec(this.ipvsadm, ['-Ln', '--stats', '--exact']),
+      this.exec(this.ipvsadm, ['-Ln', '--rate', '--exact']),
+    ]);
+    return parseIpvsStats(stats.stdout, rate.stdout);
   }
 
   /** Makes the IPVS table hold `want`, removing services of ours that are not wanted. */

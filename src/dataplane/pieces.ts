@@ -15,7 +15,7 @@ import { reconcileFouPorts, type FouPort } from './fou';
 import { IpSets, NODE_IPS, POD_SUBNETS, v6Name, type IpSetSpec } from './ipsets';
 import { Iptables, type Family, type IptablesSettings } from './iptables';
 import { Firewall, type FirewallDesired, type FirewallResult } from './firewall';
-import { Ipvs, type IpvsChanges, type IpvsService } from './ipvs';
+import { Ipvs, type IpvsChanges, type IpvsService, type IpvsTimeouts } from './ipvs';
 import type { OwnedLinkChanges } from './links';
 import { RouteReconciler, type DesiredRoute, type RouteChanges, type RouteEchoes } from './routes';
 import type { Rtnl } from './rtnl';
@@ -65,7 +65,7 @@ export interface Pieces {
   /** rp_filter on the tunnels, once they exist. */
   'tunnel-sysctls': Reconciler<Record<string, string>, string[]>;
   'kube-dummy-if': Reconciler<readonly string[], OwnedLinkChanges>;
-  ipvs: Reconciler<{ virtualServers: readonly IpvsService[]; owned: (s: IpvsService) => boolean }, IpvsChanges>;
+  ipvs: Reconciler<{ virtualServers: readonly IpvsService[]; owned: (s: IpvsService) => boolean; timeouts?: IpvsTimeouts }, IpvsChanges>;
   'service-iptables': Reconciler<ReadonlyMap<Family, readonly string[]>, string[] | undefined>;
 }
 
@@ -151,7 +151,11 @@ export function makePieces(d: PieceDeps): Pieces {
       cleanup: async () => ((await dummy.remove()) ? ['kube-dummy-if'] : []),
     }),
     ipvs: piece('ipvs', {
-      reconcile: (w) => ipvs.reconcile(w.virtualServers, w.owned),
+      reconcile: async (w) => {
+        const set = w.timeouts ? await ipvs.ensureTimeouts(w.timeouts) : false;
+        const changes = await ipvs.reconcile(w.virtualServers, w.owned);
+        return set ? { ...changes, timeouts: w.timeouts } : changes;
+      },
       // Virtual servers on this host's own addresses (VIPs, node ports) are the proxy's, as
       // kube-router's cleanup assumes; the table is read only when the module is loaded already.
       cleanup: async () => {

@@ -94,6 +94,60 @@ describe('agent metrics (exposition read from the sources at scrape time)', () =
   });
 });
 
+describe('per-service IPVS metrics (with the service proxy), under kube-router names and labels', () => {
+  const stats = {
+    connections: 7,
+    packetsIn: 70,
+    packetsOut: 60,
+    bytesIn: 7000,
+    bytesOut: 6000,
+    cps: 1,
+    ppsIn: 2,
+    ppsOut: 3,
+    bpsIn: 4,
+    bpsOut: 5,
+  };
+  let reads = 0;
+  const metrics = new AgentMetrics(
+    {
+      peers: () => [],
+      peerType: () => 'external',
+      informers: () => [],
+      kernelRoutes: async () => ({}),
+      notInstalled: () => ({}),
+      healthy: () => true,
+      ipvsServices: async () => {
+        reads++;
+        return [
+          { namespace: 'default', name: 'web', vip: '10.96.0.100', protocol: 'tcp', port: 80, stats },
+          { namespace: 'default', name: 'web', vip: '10.0.0.11', protocol: 'tcp', port: 30080, stats: { ...stats, connections: 2 } },
+        ];
+      },
+    },
+    '9.9.9',
+  );
+
+  it('one series per virtual server and figure, the table read once per scrape; the sync time observed', async () => {
+    metrics.observeTask('services', 40, false);
+    const text = await metrics.registry.metrics();
+    const l = (vip: string, port: number) =>
+      `{svc_namespace="default",service_name="web",service_vip="${vip}",protocol="tcp",port="${port}"}`;
+    for (const line of [
+      `kube_router_service_total_connections${l('10.96.0.100', 80)} 7`,
+      `kube_router_service_total_connections${l('10.0.0.11', 30080)} 2`,
+      `kube_router_service_packets_in${l('10.96.0.100', 80)} 70`,
+      `kube_router_service_bytes_out${l('10.96.0.100', 80)} 6000`,
+      `kube_router_service_pps_out${l('10.96.0.100', 80)} 3`,
+      `kube_router_service_cps${l('10.96.0.100', 80)} 1`,
+      `kube_router_service_bps_in${l('10.96.0.100', 80)} 4`,
+      'kube_router_controller_ipvs_services 2',
+      'kube_router_controller_ipvs_services_sync_time_count 1',
+    ])
+      expect(text.split('\n')).toContain(line);
+    expect(reads).toBe(1);
+  });
+});
+
 describe('README metrics table', () => {
   it('is the one generated from the metric definitions (node dist/src/agent/metrics-doc.js)', () => {
     const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');

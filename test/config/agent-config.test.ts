@@ -12,18 +12,50 @@ describe('agent flags', () => {
   it("takes kube-router's flags whose feature is not built yet, validated, and names the given ones with the reason", () => {
     const args = [
       '--run-router=true',
-      '--ipvs-sync-period=1m',
+      '--ipvs-graceful-termination',
       '--runtime-endpoint=unix:///run/containerd/containerd.sock',
       '--no-enable-bfd',
     ];
     expect(() => parse(...args)).not.toThrow();
     expect(givenWithoutEffect(args)).toEqual([
-      { flag: '--ipvs-sync-period', why: 'the service proxy does not have this yet (issue 16)' },
+      { flag: '--ipvs-graceful-termination', why: 'the service proxy does not have this yet (issue 16)' },
       { flag: '--runtime-endpoint', why: 'no DSR yet (issue 16)' },
       { flag: '--enable-bfd', why: 'no BFD in our speaker yet' },
     ]);
     expect(() => parse('--cache-sync-timeout=0s')).toThrow(/--cache-sync-timeout: must be greater than 0/);
     expect(() => parse('--bfd-detection-multiplier=0')).toThrow(/--bfd-detection-multiplier: /);
+  });
+
+  it('the service proxy flags: sync period, IPVS timeouts in seconds, excluded CIDRs, node port range, the allocator', () => {
+    expect(parse()).toMatchObject({
+      ipvsSyncPeriodMs: 300000,
+      ipvsTimeouts: { tcp: 0, tcpfin: 0, udp: 0 },
+      excludedCidrs: [],
+      nodePortRange: '30000:32767',
+      runServiceProxy: true,
+      runLoadBalancer: false,
+      loadBalancerDefaultClass: true,
+      loadBalancerSyncPeriodMs: 60000,
+    });
+    const c = parse(
+      '--ipvs-sync-period=30s',
+      '--service-tcp-timeout=20m',
+      '--service-tcpfin-timeout=30s',
+      '--service-udp-timeout=1m30s',
+      '--excluded-cidrs=10.96.200.0/24,fd00:96:200::/64',
+      '--service-node-port-range=31000-31999',
+    );
+    expect(c).toMatchObject({
+      ipvsSyncPeriodMs: 30000,
+      ipvsTimeouts: { tcp: 1200, tcpfin: 30, udp: 90 },
+      excludedCidrs: ['10.96.200.0/24', 'fd00:96:200::/64'],
+      nodePortRange: '31000:31999',
+    });
+    expect(() => parse('--ipvs-sync-period=0s')).toThrow(/--ipvs-sync-period: must be greater than 0/);
+    expect(() => parse('--excluded-cidrs=10.96.0.300/24')).toThrow(/--excluded-cidrs/);
+    expect(() => parse('--service-tcp-timeout=soon')).toThrow(/--service-tcp-timeout/);
+    expect(() => parse('--service-node-port-range=32767-30000')).toThrow(/--service-node-port-range/);
+    expect(() => parse('--loadbalancer-sync-period=0s')).toThrow(/--loadbalancer-sync-period: must be greater than 0/);
   });
 
   it("takes kube-router's defaults", () => {

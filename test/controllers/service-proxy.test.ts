@@ -168,6 +168,21 @@ describe('service proxy controller', () => {
     expect(lines).toEqual(['10.96.0.11 lc 10800', '10.96.0.12 rr 60']);
   });
 
+  it('schedflags with the mh scheduler only (as kube-router); an unknown flag is reported once and ignored', () => {
+    const problems: string[] = [];
+    const p = new Problems({ warn: (_o, m) => problems.push(String(m)) });
+    const a = svc('a', {}, { 'kube-router.io/service.scheduler': 'mh', 'kube-router.io/service.schedflags': 'flag-1, flag-2,bogus' });
+    const b = svc(
+      'b',
+      { clusterIP: '10.96.0.11' },
+      { 'kube-router.io/service.scheduler': 'rr', 'kube-router.io/service.schedflags': 'flag-1' },
+    );
+    const d = computeProxy([a, b], [], opts(), p);
+    expect(d.virtualServers.map((v) => `${v.address} ${v.scheduler} ${v.schedFlags ?? 0}`)).toEqual(['10.96.0.10 mh 3', '10.96.0.11 rr 0']);
+    computeProxy([a, b], [], opts(), p);
+    expect(problems).toEqual([expect.stringContaining('"bogus" is not flag-1, flag-2 or flag-3')]);
+  });
+
   it('hairpin per service by annotation (presence, as kube-router), or for all with --hairpin-mode', () => {
     const a = svc('a', { clusterIP: '10.96.0.11' }, { 'kube-router.io/service.hairpin': '' });
     const b = svc('b', { clusterIP: '10.96.0.12' });

@@ -355,7 +355,7 @@ describe('data path reconcilers in a namespace', () => {
 describe('CNI config', () => {
   it('is a bridge + host-local + portmap list over the pod CIDRs, written only when it changes', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'krt-cni-')), 'net.d', '10-kuberouter.conflist');
-    const s = { podCidrs: ['10.233.64.0/24'], mtu: 1500, hairpin: false };
+    const s = { podCidrs: ['10.233.64.0/24'], mtu: 1500 };
     expect(reconcileCniConfig(file, s)).toBe(true);
     expect(reconcileCniConfig(file, s)).toBe(false);
     const conf = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -363,6 +363,7 @@ describe('CNI config', () => {
       type: 'bridge',
       bridge: 'kube-bridge',
       isDefaultGateway: true,
+      hairpinMode: true,
       mtu: 1500,
       ipam: { type: 'host-local', ranges: [[{ subnet: '10.233.64.0/24' }]] },
     });

@@ -3,7 +3,7 @@
  * Debian's 6.1 kernel) and planning the -R script. The same reconciler runs against the real
  * kernel in test/vm/service-proxy.test.ts.
  */
-import { parseIpvsSave, planIpvs, IpvsService } from '../../src/dataplane/ipvs';
+import { parseIpvsSave, parseIpvsStats, planIpvs, IpvsService } from '../../src/dataplane/ipvs';
 
 const SAVED = `-A -t 10.0.0.11:30080 -s lc
 -A -t 10.96.0.10:80 -s rr
@@ -78,5 +78,59 @@ describe('ipvs reconciler (pure)', () => {
     // 10.0.0.11:30080 is not ours here: left alone.
     expect(script.some((l) => l.includes('30080'))).toBe(false);
     expect(planIpvs(want, want, ours).script).toEqual([]);
+  });
+});
+
+describe('ipvs scheduler flags (kube-router.io/service.schedflags)', () => {
+  // ipvsadm prints the mh scheduler's flags by their mh- names; it takes flag-N names in -R.
+  const saved = '-A -t 10.96.0.20:80 -s mh -b mh-fallback,mh-port\n-A -t 10.96.0.21:80 -s sh -b sh-port\n';
+  it('reads them as a mask whatever their names, and writes flag-N names', () => {
+    expect(parseIpvsSave(saved).map((s) => s.schedFlags)).toEqual([3, 2]);
+    const want: IpvsService[] = [
+      { ...svc('tcp', '10.96.0.20', 80, 'mh'), schedFlags: 3 },
+      { ...svc('tcp', '10.96.0.22', 80, 'mh'), schedFlags: 5 },
+    ];
+    expect(planIpvs(parseIpvsSave(saved), want, () => false).script).toEqual(['-A -t 10.96.0.22:80 -s mh -b flag-1,flag-3']);
+  });
+  it('a change of flags edits the service; dropping them too', () => {
+    const have = parseIpvsSave(saved);
+    expect(planIpvs(have, [{ ...svc('tcp', '10.96.0.20', 80, 'mh'), schedFlags: 1 }], () => false).script).toEqual([
+      '-E -t 10.96.0.20:80 -s mh -b flag-1',
+    ]);
+    expect(planIpvs(have, [svc('tcp', '10.96.0.20', 80, 'mh')], () => false).script).toEqual(['-E -t 10.96.0.20:80 -s mh']);
+  });
+});
+
+describe('ipvs statistics (per-service metrics)', () => {
+  // Captured from ipvsadm 1.31 in the test VM (`-Ln --stats --exact`, `-Ln --rate --exact`).
+  const STATS = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
+  -> RemoteAddress:Port
+TCP  10.96.0.100:80                     12      120      100    10000    20000
+  -> 10.244.1.2:8080                     6       60       50     5000    10000
+UDP  [fd00:96::10]:53                    3        3        3      180      300
+`;
+  const RATE = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS
+  -> RemoteAddress:Port
+TCP  10.96.0.100:80                      1        9        8      700      900
+  -> 10.244.1.2:8080                     1        9        8      700      900
+`;
+  it('joins counters and rates per virtual server, real servers aside', () => {
+    const s = parseIpvsStats(STATS, RATE);
+    expect([...s.keys()]).toEqual(['tcp:10.96.0.100:80', 'udp:[fd00:96::10]:53']);
+    expect(s.get('tcp:10.96.0.100:80')).toEqual({
+      connections: 12,
+      packetsIn: 120,
+      packetsOut: 100,
+      bytesIn: 10000,
+      bytesOut: 20000,
+      cps: 1,
+      ppsIn: 9,
+      ppsOut: 8,
+      bpsIn: 700,
+      bpsOut: 900,
+    });
+    expect(s.get('udp:[fd00:96::10]:53')).toMatchObject({ connections: 3, cps: 0 });
   });
 });
