@@ -30,6 +30,7 @@ export const ANNOTATIONS = {
   svcScheduler: 'kube-router.io/service.scheduler',
   svcSchedFlags: 'kube-router.io/service.schedflags',
   svcHairpin: 'kube-router.io/service.hairpin',
+  svcHairpinExternalIps: 'kube-router.io/service.hairpin.externalips',
 } as const;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };

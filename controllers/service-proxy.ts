@@ -10,7 +10,8 @@
  * The scheduler comes from kube-router.io/service.scheduler (rr by default), persistence from
  * sessionAffinity ClientIP. External and LB IPs pass --strict-external-ip-validation first (as
  * for advertisement: service-ip-filter.ts). Hairpin (a pod reaching itself through its service) is per service
- * (kube-router.io/service.hairpin) or for all (--hairpin-mode), as in kube-router.
+ * (kube-router.io/service.hairpin) or for all (--hairpin-mode), as in kube-router: for cluster IPs
+ * and node ports, external IPs with kube-router.io/service.hairpin.externalips too.
  */
 import { canonicalIp, hostPort, ipFamily as family, isIp } from '../net';
 import { ANNOTATIONS } from './annotations';
@@ -143,6 +144,10 @@ export function computeProxy(
     }
     // kube-router looks only at the annotation's presence.
     const hairpin = o.hairpinAll || svc.metadata?.annotations?.[ANNOTATIONS.svcHairpin] !== undefined;
+    // As kube-router: cluster IPs and node ports; external IPs only when asked; LB IPs never.
+    const hairpinExternal = hairpin && svc.metadata?.annotations?.[ANNOTATIONS.svcHairpinExternalIps] !== undefined;
+    const hairpinOf = (kind: VirtualServer['kind']): boolean =>
+      kind === 'external' ? hairpinExternal : kind === 'loadbalancer' ? false : hairpin;
     const persistence =
       spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : undefined;
     const externalLocal = spec.externalTrafficPolicy === 'Local' || svc.metadata?.annotations?.[ANNOTATIONS.svcLocal] === 'true';
@@ -195,7 +200,7 @@ export function computeProxy(
           realServers,
           service: `${id}:${p.name || p.port}`,
           kind,
-          hairpin,
+          hairpin: hairpinOf(kind),
         };
         if (persistence !== undefined) v.persistence = persistence;
         if (schedFlags) v.schedFlags = schedFlags;

@@ -192,6 +192,22 @@ describe('service proxy controller', () => {
     expect(hp(opts({ hairpinAll: true }))).toEqual(['10.96.0.11 true', '10.96.0.12 true']);
   });
 
+  it('hairpin covers cluster IPs and node ports; external IPs only with kube-router.io/service.hairpin.externalips; LB IPs never', () => {
+    const spec = { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, nodePort: 30080 }], externalIPs: ['198.51.100.7'] };
+    const kinds = (annotations: Record<string, string>) =>
+      computeProxy([svc('x', spec, annotations, ['203.0.113.9'])], [], opts(), new Problems({ warn: () => undefined }))
+        .virtualServers.filter((v) => v.hairpin)
+        .map((v) => v.kind)
+        .sort();
+    expect(kinds({ 'kube-router.io/service.hairpin': '' })).toEqual(['cluster', 'nodeport']);
+    expect(kinds({ 'kube-router.io/service.hairpin': '', 'kube-router.io/service.hairpin.externalips': '' })).toEqual([
+      'cluster',
+      'external',
+      'nodeport',
+    ]);
+    expect(kinds({ 'kube-router.io/service.hairpin.externalips': '' })).toEqual([]);
+  });
+
   it('skips headless and ExternalName services, garbage IPs and ports, and families not enabled', () => {
     const r = run(
       [

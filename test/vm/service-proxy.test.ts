@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { timeToHeal, vmGroup, vmNetnsCall, VM_HEAL_MS } from './group';
+import { METRICS_PORT } from '../../lab/layout';
 import type { NetnsCalls } from '../../lab/netns-calls';
 import type { LabService } from '../../lab/cluster';
 
@@ -121,6 +122,18 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     expect(await answers('node1', `http://${VIP}/`)).toEqual(both);
     expect(await answers('tor', 'http://10.0.0.11:30080/')).toEqual(both);
     expect(await answers('tor', 'http://10.0.0.12:30080/')).toEqual(both);
+    // kube-router's per-service metrics, read from IPVS at the scrape.
+    const metrics = await sh(`ip netns exec ${PREFIX}tor curl -s http://10.0.0.11:${METRICS_PORT}/metrics`);
+    const conns = (vip: string, port: number) =>
+      Number(
+        new RegExp(
+          `^kube_router_service_total_connections\\{svc_namespace="default",service_name="web",service_vip="${vip.replace(/\./g, '\\.')}",protocol="tcp",port="${port}"\\} (\\d+)$`,
+          'm',
+        ).exec(metrics)?.[1] ?? -1,
+      );
+    expect(conns(VIP, 80)).toBeGreaterThanOrEqual(12);
+    expect(conns('10.0.0.11', 30080)).toBeGreaterThanOrEqual(6);
+    expect(metrics).toMatch(/^kube_router_controller_ipvs_services 2$/m);
   });
 
   it('hairpin: kube-router.io/service.hairpin adds the SNAT rule per local endpoint, and a pod reaches itself every time', async () => {
