@@ -18,7 +18,16 @@ import { NftWatch } from '../dataplane/nft-events';
 import { Probe } from '../dataplane/probe';
 import { Ipvs, IpvsService, IpvsChanges, parseIpvsSave, planIpvs, type IpvsStats } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
-import { hairpinRules, ipvsSnatRules, ourLines, saveCommand, SERVICES_CHAIN } from '../dataplane/iptables';
+import {
+  hairpinRules,
+  ipvsSnatRules,
+  isServicesLine,
+  ourLines,
+  permitAllRules,
+  saveCommand,
+  SVIP,
+  SVIP_PORTS,
+} from '../dataplane/iptables';
 import { isFirewallLine, type FirewallResult } from '../dataplane/firewall';
 import type { FirewallRender } from '../dataplane/netpol';
 import { DEFAULT_FOU_PORT, makePieces, walk, type Pieces } from '../dataplane/pieces';
@@ -93,6 +102,7 @@ export class DataPlane {
         virtualServers: readonly IpvsService[];
         owned: (s: IpvsService) => boolean;
         iptables: string[] | undefined;
+        sets: IpSetSpec[];
       }
     | undefined;
 
@@ -224,6 +234,8 @@ export class DataPlane {
       (vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges)) &&
       !inPrefixes(s.address, excluded);
     const rules = new Map<4 | 6, string[]>();
+    const input = new Map<4 | 6, string[]>();
+    const sets: IpSetSpec[] = [];
     for (const f of this.families()) {
       const nodeIp = d.nodeIps.find((ip) => v4(ip) === (f === 4));
       if (!nodeIp) continue;
@@ -233,12 +245,27 @@ export class DataPlane {
         podCidrs,
       );
       rules.set(f, [...hairpin, ...ipvsSnatRules({ nodeIp, podCidrs, masqueradeAll: this.config.masqueradeAll })]);
+      // --ipvs-permit-all: the service IPs of kube-dummy-if (not node IPs) and their ports.
+      const family = f === 4 ? 'inet' : 'inet6';
+      const name = (n: string): string => (f === 4 ? n : v6Name(n));
+      const onVips = d.virtualServers.filter((v) => vips.has(v.address) && v4(v.address) === (f === 4));
+      sets.push(
+        { name: name(SVIP), type: 'hash:ip', family, members: [...new Set(onVips.map((v) => v.address))] },
+        {
+          name: name(SVIP_PORTS),
+          type: 'hash:ip,port',
+          family,
+          members: [...new Set(onVips.map((v) => `${v.address},${v.protocol}:${v.port}`))],
+        },
+      );
+      input.set(f, this.config.ipvsPermitAll ? permitAllRules(f) : []);
     }
     const r = await walk(this.pieces, {
+      ipsets: sets,
       ipvs: { virtualServers: d.virtualServers, owned, timeouts: this.config.ipvsTimeouts },
-      'service-iptables': rules,
+      'service-iptables': { nat: rules, input },
     });
-    this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables: r['service-iptables'] };
+    this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables: r['service-iptables'], sets };
     return { ...r.ipvs!, vipsAdded: link.added, vipsRemoved: link.removed };
   }
 
@@ -266,7 +293,7 @@ export class DataPlane {
     // Cleared before reading: a change announced while the shell reads is read next time.
     this.iptablesChanged = false;
     const commands: string[][] = [
-      ...(setup || firewall ? [['ipset', 'save']] : []),
+      ...(setup || firewall || services ? [['ipset', 'save']] : []),
       ...(services ? [['ipvsadm', '-Sn']] : []),
       ...(readIptables ? families.map(saveCommand) : []),
     ];
@@ -274,7 +301,7 @@ export class DataPlane {
       if (readIptables) this.iptablesChanged = true;
       throw e;
     });
-    const ipset = setup || firewall ? out.shift()! : undefined;
+    const ipset = setup || firewall || services ? out.shift()! : undefined;
     const ipvs = services ? out.shift()! : undefined;
     // A command that failed tells nothing (and its loop would fail the same way): not drift.
     if (ipvs && ipvs.code !== 0) this.servicesCheckFailed();
@@ -284,7 +311,7 @@ export class DataPlane {
     const same = (a: string[] | undefined, b: string[] | undefined): boolean =>
       !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
     if (setup) {
-      const ipt = iptables?.filter((l) => !l.includes(SERVICES_CHAIN) && !isFirewallLine(l));
+      const ipt = iptables?.filter((l) => !isServicesLine(l) && !isFirewallLine(l));
       const sets = ipset?.code === 0 ? differingSets(ipset.stdout, setup.sets).length > 0 : false;
       if (sysctlsDiffer(setup.sysctls) || !same(ipt, setup.iptables) || sets) loops.add('setup');
     }
@@ -294,10 +321,11 @@ export class DataPlane {
       if (!same(ipt, firewall.iptables) || sets) loops.add('firewall');
     }
     if (services) {
-      const ipt = iptables?.filter((l) => l.includes(SERVICES_CHAIN));
+      const ipt = iptables?.filter(isServicesLine);
       const table =
         ipvs?.code === 0 ? planIpvs(parseIpvsSave(ipvs.stdout), services.virtualServers, services.owned).script.length > 0 : false;
-      if (table || sysctlsDiffer(services.sysctls) || !same(ipt, services.iptables)) loops.add('services');
+      const sets = ipset?.code === 0 ? differingSets(ipset.stdout, services.sets).length > 0 : false;
+      if (table || sets || sysctlsDiffer(services.sysctls) || !same(ipt, services.iptables)) loops.add('services');
     }
     return loops;
   }

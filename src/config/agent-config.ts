@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import type { Options } from 'yargs';
 import { PENDING_OPTIONS } from './pending-flags';
+import { SERVICE_OPTIONS } from './service-flags';
 import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../../net';
 import { LOG_LEVELS, LogLevel } from '../log';
 
@@ -260,42 +261,7 @@ export const AGENT_OPTIONS = {
     array: true,
     describe: 'CIDRs from which service load-balancer IPs may come, and which --run-loadbalancer hands out.',
   },
-  'excluded-cidrs': {
-    type: 'string',
-    array: true,
-    default: [],
-    describe: "CIDRs whose IPVS virtual servers the service proxy never deletes (someone else's).",
-  },
-  'ipvs-sync-period': {
-    type: 'string',
-    default: '5m',
-    describe: 'The delay between full service proxy synchronizations (besides those on changes). Must be greater than 0.',
-  },
-  'service-tcp-timeout': { type: 'string', default: '0s', describe: "IPVS TCP connection timeout, e.g. 5s or 1m (0s: the system's)." },
-  'service-tcpfin-timeout': { type: 'string', default: '0s', describe: "IPVS timeout of TCP connections after a FIN (0s: the system's)." },
-  'service-udp-timeout': { type: 'string', default: '0s', describe: "IPVS UDP timeout (0s: the system's)." },
-  'service-node-port-range': {
-    type: 'string',
-    default: '30000-32767',
-    describe:
-      'NodePort range, "30000-32767" or "30000:32767": the firewall lets pods\' traffic to the node at these ports through INPUT (judged at the endpoint).',
-  },
-  'run-loadbalancer': {
-    type: 'boolean',
-    default: false,
-    describe:
-      'LoadBalancer IP allocator: Services of type LoadBalancer get an address from --loadbalancer-ip-range in their status (one agent of the cluster allocates, elected through the Lease kube-router-lballoc).',
-  },
-  'loadbalancer-default-class': {
-    type: 'boolean',
-    default: true,
-    describe: 'The allocator also serves LoadBalancer Services without a loadBalancerClass (always those of class "kube-router").',
-  },
-  'loadbalancer-sync-period': {
-    type: 'string',
-    default: '1m',
-    describe: 'The delay between checks for LoadBalancer Services the allocator missed. Must be greater than 0.',
-  },
+  ...SERVICE_OPTIONS,
   'strict-external-ip-validation': {
     type: 'boolean',
     default: true,
@@ -367,6 +333,7 @@ export interface AgentConfig {
   /** --service-node-port-range as iptables takes it: "30000:32767". */
   nodePortRange: string;
   excludedCidrs: string[];
+  ipvsPermitAll: boolean;
   ipvsSyncPeriodMs: number;
   /** --service-tcp-timeout, --service-tcpfin-timeout, --service-udp-timeout, whole seconds (0: the system's). */
   ipvsTimeouts: { tcp: number; tcpfin: number; udp: number };
@@ -547,6 +514,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     loadBalancerSyncPeriodMs,
     nodePortRange: `${range[1]}:${range[2]}`,
     excludedCidrs: cidrs('excluded-cidrs', a['excluded-cidrs']),
+    ipvsPermitAll: bool('ipvs-permit-all'),
     ipvsSyncPeriodMs,
     ipvsTimeouts: { tcp: seconds('service-tcp-timeout'), tcpfin: seconds('service-tcpfin-timeout'), udp: seconds('service-udp-timeout') },
     netpolDefaultDeny: bool('netpol-default-deny'),

@@ -10,7 +10,7 @@ import { run, type Runner } from '../util/exec';
 
 export interface IpSetSpec {
   name: string;
-  type: 'hash:ip' | 'hash:net';
+  type: 'hash:ip' | 'hash:net' | 'hash:ip,port';
   family: 'inet' | 'inet6';
   members: readonly string[];
 }

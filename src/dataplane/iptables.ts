@@ -14,6 +14,11 @@ export const NAT_CHAIN = 'KUBE-ROUTER-TS-POSTROUTING';
 export const FORWARD_CHAIN = 'KUBE-ROUTER-TS-FORWARD';
 /** The service proxy's SNAT rules, a chain of its own so the two loops never rewrite each other's. */
 export const SERVICES_CHAIN = 'KUBE-ROUTER-TS-SERVICES';
+/** --ipvs-permit-all: what may reach a service IP on this node (filter INPUT). */
+export const SERVICES_INPUT_CHAIN = 'KUBE-ROUTER-TS-SVC-INPUT';
+/** Service IPs on kube-dummy-if, and "IP,proto:port" of their virtual servers (kube-router's svip and svip-prt). */
+export const SVIP = 'kube-router-ts-svip';
+export const SVIP_PORTS = 'kube-router-ts-svip-prt';
 const COMMENT = 'kube-router-ts';
 /** Seconds to wait for the xtables lock (legacy backend) before giving up: never unbounded. */
 export const WAIT = '5';
@@ -44,6 +49,20 @@ export function renderRules(f: Family, s: IptablesSettings): string {
   lines.push(`-A ${FORWARD_CHAIN} -m set --match-set ${set(POD_SUBNETS, f)} dst -j ACCEPT`);
   lines.push('COMMIT');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * --ipvs-permit-all, as kube-router's chain: traffic to a service IP is accepted (whatever later
+ * INPUT rules say) for ICMP and for the ports of its virtual servers; any other port of a service
+ * IP is refused, so a host daemon listening on every address is not reachable through a VIP.
+ */
+export function permitAllRules(f: Family): string[] {
+  const [icmp, reject] = f === 4 ? ['icmp', 'icmp-port-unreachable'] : ['ipv6-icmp', 'icmp6-port-unreachable'];
+  return [
+    `-p ${icmp} -m set --match-set ${set(SVIP, f)} dst -m comment --comment "${COMMENT} ICMP to service IPs" -j ACCEPT`,
+    `-m set --match-set ${set(SVIP_PORTS, f)} dst,dst -m comment --comment "${COMMENT} service ports" -j ACCEPT`,
+    `-m set --match-set ${set(SVIP, f)} dst -m comment --comment "${COMMENT} other ports of service IPs" -j REJECT --reject-with ${reject}`,
+  ];
 }
 
 /**
@@ -89,6 +108,7 @@ const JUMPS: Jump[] = [
   { table: 'filter', chain: 'FORWARD', target: FORWARD_CHAIN },
 ];
 const SERVICE_JUMP: Jump = { table: 'nat', chain: 'POSTROUTING', target: SERVICES_CHAIN };
+const SERVICES_INPUT_JUMP: Jump = { table: 'filter', chain: 'INPUT', target: SERVICES_INPUT_CHAIN };
 
 export async function ensureJump(exec: Runner, f: Family, j: Jump): Promise<void> {
   const t = iptablesTools(f);
@@ -96,6 +116,9 @@ export async function ensureJump(exec: Runner, f: Family, j: Jump): Promise<void
   const exists = await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
   if (exists.code !== 0) await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-I', j.chain, '1', ...rule]);
 }
+
+/** Lines of the service proxy's chains (and the jumps into them): the services loop's to repair. */
+export const isServicesLine = (line: string): boolean => line.includes(SERVICES_CHAIN) || line.includes(SERVICES_INPUT_CHAIN);
 
 /** Lines of `iptables-save` that are ours: our chains, their rules, the jumps into them. */
 export const isOurLine = (line: string): boolean => line.includes('KUBE-ROUTER-TS-');
@@ -193,17 +216,38 @@ export class Iptables {
     });
   }
 
-  /** Writes the service proxy's chain (`rules` per family) and the jump into it (see apply). */
-  reconcileServices(rules: ReadonlyMap<Family, readonly string[]>): Promise<string[] | undefined> {
-    const families = [...rules.keys()];
-    const want: Want = families.map((f) => ({ family: f, chain: SERVICES_CHAIN, rules: rules.get(f)!.length, jump: SERVICE_JUMP }));
+  /**
+   * Writes the service proxy's chains and the jumps into them (see apply): the SNAT rules (`nat`
+   * per family) and the --ipvs-permit-all rules (`input` per family; none: an empty chain).
+   */
+  reconcileServices(
+    nat: ReadonlyMap<Family, readonly string[]>,
+    input: ReadonlyMap<Family, readonly string[]> = new Map(),
+  ): Promise<string[] | undefined> {
+    const families = [...nat.keys()];
+    const inputRules = (f: Family): readonly string[] => input.get(f) ?? [];
+    const want: Want = families.flatMap((f) => [
+      { family: f, chain: SERVICES_CHAIN, rules: nat.get(f)!.length, jump: SERVICE_JUMP },
+      { family: f, chain: SERVICES_INPUT_CHAIN, rules: inputRules(f).length, jump: SERVICES_INPUT_JUMP },
+    ]);
     const inputs = families.map((f) =>
-      ['*nat', `:${SERVICES_CHAIN} - [0:0]`, ...rules.get(f)!.map((l) => `-A ${SERVICES_CHAIN} ${l}`), 'COMMIT', ''].join('\n'),
+      [
+        '*nat',
+        `:${SERVICES_CHAIN} - [0:0]`,
+        ...nat.get(f)!.map((l) => `-A ${SERVICES_CHAIN} ${l}`),
+        'COMMIT',
+        '*filter',
+        `:${SERVICES_INPUT_CHAIN} - [0:0]`,
+        ...inputRules(f).map((l) => `-A ${SERVICES_INPUT_CHAIN} ${l}`),
+        'COMMIT',
+        '',
+      ].join('\n'),
     );
     return this.apply('services', inputs.join('\n'), families, want, async () => {
       for (const [i, f] of families.entries()) {
         await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
         await ensureJump(this.exec, f, SERVICE_JUMP);
+        await ensureJump(this.exec, f, SERVICES_INPUT_JUMP);
       }
     });
   }
@@ -213,7 +257,7 @@ export class Iptables {
     const removed: string[] = [];
     for (const f of families) {
       const t = iptablesTools(f);
-      for (const j of [...JUMPS, SERVICE_JUMP]) {
+      for (const j of [...JUMPS, SERVICE_JUMP, SERVICES_INPUT_JUMP]) {
         const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
         while ((await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
         await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-F', j.target], { allowFail: true });

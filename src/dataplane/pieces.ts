@@ -13,7 +13,7 @@ import { reconcileCniConfig, type CniSettings } from './cni';
 import { DummyReconciler } from './dummy';
 import { reconcileFouPorts, type FouPort } from './fou';
 import { IpSets, NODE_IPS, POD_SUBNETS, v6Name, type IpSetSpec } from './ipsets';
-import { Iptables, type Family, type IptablesSettings } from './iptables';
+import { Iptables, SVIP, SVIP_PORTS, type Family, type IptablesSettings } from './iptables';
 import { Firewall, type FirewallDesired, type FirewallResult } from './firewall';
 import { Ipvs, type IpvsChanges, type IpvsService, type IpvsTimeouts } from './ipvs';
 import type { OwnedLinkChanges } from './links';
@@ -66,7 +66,11 @@ export interface Pieces {
   'tunnel-sysctls': Reconciler<Record<string, string>, string[]>;
   'kube-dummy-if': Reconciler<readonly string[], OwnedLinkChanges>;
   ipvs: Reconciler<{ virtualServers: readonly IpvsService[]; owned: (s: IpvsService) => boolean; timeouts?: IpvsTimeouts }, IpvsChanges>;
-  'service-iptables': Reconciler<ReadonlyMap<Family, readonly string[]>, string[] | undefined>;
+  /** The SNAT rules and the --ipvs-permit-all rules, per family. */
+  'service-iptables': Reconciler<
+    { nat: ReadonlyMap<Family, readonly string[]>; input: ReadonlyMap<Family, readonly string[]> },
+    string[] | undefined
+  >;
 }
 
 /** Desired state for some of the pieces (a loop's share). */
@@ -118,7 +122,8 @@ export function makePieces(d: PieceDeps): Pieces {
       reconcile: (specs) => ipsets.reconcile(specs),
       cleanup: async () => {
         const present: string[] = [];
-        for (const s of [POD_SUBNETS, NODE_IPS, v6Name(POD_SUBNETS), v6Name(NODE_IPS)]) if (await ipsets.exists(s)) present.push(s);
+        for (const n of [POD_SUBNETS, NODE_IPS, SVIP, SVIP_PORTS])
+          for (const s of [n, v6Name(n)]) if (await ipsets.exists(s)) present.push(s);
         await ipsets.destroy(present);
         return said('ipsets', present);
       },
@@ -165,7 +170,7 @@ export function makePieces(d: PieceDeps): Pieces {
       },
     }),
     'service-iptables': piece('service-iptables', {
-      reconcile: (rulesByFamily) => iptables.reconcileServices(rulesByFamily),
+      reconcile: (w) => iptables.reconcileServices(w.nat, w.input),
       cleanup: async () => said('iptables chains', await iptables.cleanup([4, 6])),
     }),
   };

@@ -183,6 +183,27 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     );
   });
 
+  it('--ipvs-permit-all (default): a service IP takes its service ports and ICMP only; a host daemon on every address is not reached through it', async () => {
+    await sh(
+      `ip netns exec ${PREFIX}node1 sh -c 'python3 -m http.server 9999 --bind 0.0.0.0 >/dev/null 2>&1 & echo $! > /tmp/krt-9999.pid'`,
+    );
+    try {
+      const code = (url: string) =>
+        g.vm().run(`ip netns exec ${PREFIX}node1-pod1 curl -s -o /dev/null -w '%{http_code}' -m 10 ${url}`, { allowFail: true });
+      await eventually(
+        async () => (await code('http://10.0.0.11:9999/')).stdout,
+        (c) => c === '200',
+      );
+      const viaVip = await code(`http://${VIP}:9999/`);
+      expect([viaVip.code, viaVip.stdout]).toEqual([7, '000']); // refused: REJECT
+      expect((await code(`http://${VIP}/`)).stdout).toBe('200');
+      expect(await sh(`ip netns exec ${PREFIX}node1 ipset list kube-router-ts-svip-prt`)).toContain(`${VIP},tcp:80`);
+      expect(await sh(`ip netns exec ${PREFIX}node1 ping -c 1 -W 5 ${VIP} >/dev/null && echo ok`)).toBe('ok\n');
+    } finally {
+      await sh(`ip netns exec ${PREFIX}node1 sh -c 'kill $(cat /tmp/krt-9999.pid)'`);
+    }
+  });
+
   it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are repaired by the drift machinery (timed; the host lab holds the 2 s target)', async () => {
     const heal = (breakIt: string, check: string) => timeToHeal(g.vm(), `${PREFIX}node1`, breakIt, check);
     const vs = `-t ${VIP}:80`;
