@@ -64,7 +64,7 @@ export const NO_EFFECT_YET: Record<PendingFlag, string> = {
   'ipvs-graceful-period': SERVICE_PROXY,
   'ipvs-graceful-termination': SERVICE_PROXY,
   'nodeport-bindon-all-ip': SERVICE_PROXY,
-  'runtime-endpoint': 'no DSR yet (issue 16)',
+  'runtime-endpoint': 'no DSR yet: designed in docs/dsr.md, not built (issue 16)',
   'use-nftables-for-netpol': 'the firewall writes iptables rules (through iptables-nft where that is the backend)',
 };
 

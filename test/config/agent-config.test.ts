@@ -19,7 +19,7 @@ describe('agent flags', () => {
     expect(() => parse(...args)).not.toThrow();
     expect(givenWithoutEffect(args)).toEqual([
       { flag: '--ipvs-graceful-termination', why: 'the service proxy does not have this yet (issue 16)' },
-      { flag: '--runtime-endpoint', why: 'no DSR yet (issue 16)' },
+      { flag: '--runtime-endpoint', why: 'no DSR yet: designed in docs/dsr.md, not built (issue 16)' },
       { flag: '--enable-bfd', why: 'no BFD in our speaker yet' },
     ]);
     expect(() => parse('--cache-sync-timeout=0s')).toThrow(/--cache-sync-timeout: must be greater than 0/);
