@@ -6,7 +6,7 @@
  * difference. Drift (kernel events, the periodic check) runs the loop owning what changed.
  */
 import { inPrefixes, ipFamily, networkOf } from '../../net';
-import { MAIN_TABLE, Rtnl } from '../dataplane/rtnl';
+import { MAIN_TABLE, Rtnl, type Address, type Link } from '../dataplane/rtnl';
 import { RouteReconciler, RouteChanges, protocolName } from '../dataplane/routes';
 import { TunnelReconciler, TunnelView } from '../dataplane/tunnels';
 import type { KernelPlan } from './kernel-plan';
@@ -51,7 +51,28 @@ export interface ServicesDataPlane {
   vips: readonly string[];
   /** This node's IP per family (SNAT source, node ports). */
   nodeIps: readonly string[];
+  /** With --nodeport-bindon-all-ip: every address node ports listen on (their virtual servers are ours). */
+  nodePortIps?: readonly string[];
   podCidrs: readonly string[];
+}
+
+/**
+ * The addresses node ports listen on with --nodeport-bindon-all-ip, as kube-router picks them:
+ * every interface's but those named *dummy*, *kube* or *docker* (kube-dummy-if, kube-bridge);
+ * and here neither loopback (IPVS would take 127.0.0.1 for local clients, whose replies cannot
+ * be SNATed back) nor IPv6 link-local ones; only the families in use.
+ */
+export function nodePortAddresses(
+  links: readonly Pick<Link, 'index' | 'name'>[],
+  addresses: readonly Address[],
+  c: Pick<AgentConfig, 'ipv4' | 'ipv6'>,
+): string[] {
+  const skip = new Set(links.filter((l) => /dummy|kube|docker/.test(l.name) || l.name === 'lo').map((l) => l.index));
+  const ips = addresses
+    .filter((a) => !skip.has(a.index))
+    .map((a) => a.cidr.split('/')[0]!)
+    .filter((ip) => (v4(ip) ? c.ipv4 : c.ipv6 && !/^fe[89ab]/i.test(ip)));
+  return [...new Set(ips)].sort();
 }
 
 /** What the data path talks to the kernel through: real ones from `systemDeps`, fakes in unit tests. */
@@ -84,6 +105,11 @@ export class DataPlane {
   private readonly run: Runner;
   private readonly probe: Probe;
   private proxyReady = false;
+  /**
+   * Addresses node ports were put on by an earlier run (--nodeport-bindon-all-ip): when one leaves
+   * the node, its virtual servers are still ours to remove. Kept until a run succeeds without it.
+   */
+  private nodePortIpsBefore = new Set<string>();
   private watch: KernelWatch | undefined;
   /** nftables change events (undefined: none here, so iptables is read at every check). */
   private nft: NftWatch | undefined;
@@ -204,6 +230,13 @@ export class DataPlane {
     return r.firewall!;
   }
 
+  /** --nodeport-bindon-all-ip: the addresses of this node's interfaces that node ports listen on. */
+  async nodePortAddresses(): Promise<string[]> {
+    const links = await this.rtnl.links();
+    const addresses = await this.rtnl.addresses();
+    return nodePortAddresses(links, addresses, this.config);
+  }
+
   /** Counters and rates of every IPVS virtual server (the per-service metrics). */
   ipvsStats(): Promise<Map<string, IpvsStats>> {
     return new Ipvs(this.run).stats();
@@ -227,7 +260,7 @@ export class DataPlane {
     const vips = new Set(d.vips);
     // VIPs just taken off kube-dummy-if: their virtual servers are still ours to remove.
     const previous = new Set(link.removed.map((c) => c.split('/')[0]!));
-    const nodeIps = new Set(d.nodeIps);
+    const nodeIps = new Set([...d.nodeIps, ...(d.nodePortIps ?? []), ...this.nodePortIpsBefore]);
     const ranges = this.config.serviceClusterIpRanges;
     const excluded = this.config.excludedCidrs;
     const owned = (s: IpvsService): boolean =>
@@ -266,6 +299,7 @@ export class DataPlane {
       'service-iptables': { nat: rules, input },
     });
     this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables: r['service-iptables'], sets };
+    this.nodePortIpsBefore = new Set(d.nodePortIps ?? []);
     return { ...r.ipvs!, vipsAdded: link.added, vipsRemoved: link.removed };
   }
 

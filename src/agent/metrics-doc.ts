@@ -1,5 +1,5 @@
 /** The README's metrics table, rendered from the metric definitions themselves (so it cannot drift). */
-import { AgentMetrics, PREFIX } from './metrics';
+import { AgentMetrics, EMPTY_SOURCES, PREFIX } from './metrics';
 
 const KUBE_ROUTER_NAMES = new Set([
   'build_info',
@@ -31,16 +31,8 @@ const KUBE_ROUTER_NAMES = new Set([
 ]);
 
 export function metricsMarkdown(): string {
-  const none = {
-    peers: () => [],
-    peerType: () => 'external',
-    informers: () => [],
-    kernelRoutes: async () => ({}),
-    notInstalled: () => ({}),
-    healthy: () => true,
-    // Listed as with --run-service-proxy (the per-service series exist only then).
-    ipvsServices: async () => [],
-  };
+  // Listed as with --run-service-proxy (the per-service series exist only then).
+  const none = { ...EMPTY_SOURCES, ipvsServices: async () => [] };
   const m = new AgentMetrics(none, '0');
   const rows = m.registry
     .getMetricsAsArray()

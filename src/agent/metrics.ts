@@ -26,6 +26,16 @@ export interface MetricSources {
   ipvsServices?(): Promise<IpvsServiceSample[]>;
 }
 
+/** Sources that have nothing to tell (for the README table, and for tests to override). */
+export const EMPTY_SOURCES: MetricSources = {
+  peers: () => [],
+  peerType: () => 'external',
+  informers: () => [],
+  kernelRoutes: async () => ({}),
+  notInstalled: () => ({}),
+  healthy: () => true,
+};
+
 export interface IpvsServiceSample {
   namespace: string;
   name: string;

@@ -39,16 +39,19 @@ export class ServicesLoop {
     const c = this.config;
     const local = d.local;
     const nodeIps = [c.ipv4 ? local.ipv4 : undefined, c.ipv6 ? local.ipv6 : undefined].filter((x): x is string => !!x);
+    // --nodeport-bindon-all-ip: node ports on every address of the node, not only its node IPs.
+    const nodePortIps = c.nodeportBindonAllIp ? [...new Set([...nodeIps, ...(await this.dataplane.nodePortAddresses())])] : nodeIps;
     const desired = computeProxy(
       cluster.services.list(),
       cluster.endpointSlices.list(),
-      { nodeName: c.nodeName, nodeIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode, ...serviceIpRanges(c) },
+      { nodeName: c.nodeName, nodeIps: nodePortIps, ipv4: c.ipv4, ipv6: c.ipv6, hairpinAll: c.hairpinMode, ...serviceIpRanges(c) },
       this.problems,
     );
     const changes = await this.dataplane.reconcileServices({
       virtualServers: desired.virtualServers,
       vips: desired.vips,
       nodeIps,
+      nodePortIps,
       podCidrs: local.podCidrs,
     });
     this.proxy = desired;

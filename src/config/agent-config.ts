@@ -334,6 +334,7 @@ export interface AgentConfig {
   nodePortRange: string;
   excludedCidrs: string[];
   ipvsPermitAll: boolean;
+  nodeportBindonAllIp: boolean;
   ipvsSyncPeriodMs: number;
   /** --service-tcp-timeout, --service-tcpfin-timeout, --service-udp-timeout, whole seconds (0: the system's). */
   ipvsTimeouts: { tcp: number; tcpfin: number; udp: number };
@@ -515,6 +516,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     nodePortRange: `${range[1]}:${range[2]}`,
     excludedCidrs: cidrs('excluded-cidrs', a['excluded-cidrs']),
     ipvsPermitAll: bool('ipvs-permit-all'),
+    nodeportBindonAllIp: bool('nodeport-bindon-all-ip'),
     ipvsSyncPeriodMs,
     ipvsTimeouts: { tcp: seconds('service-tcp-timeout'), tcpfin: seconds('service-tcpfin-timeout'), udp: seconds('service-udp-timeout') },
     netpolDefaultDeny: bool('netpol-default-deny'),

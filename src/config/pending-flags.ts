@@ -36,7 +36,6 @@ export const PENDING_OPTIONS = {
     describe: 'How long a removed IPVS destination keeps weight 0 before removal.',
   },
   'ipvs-graceful-termination': { type: 'boolean', default: false, describe: 'IPVS graceful termination of destinations.' },
-  'nodeport-bindon-all-ip': { type: 'boolean', default: false, describe: "NodePort services listen on all of the node's IPs." },
   'runtime-endpoint': { type: 'string', default: '', describe: 'CRI runtime socket, for DSR (kube-router.io/service.dsr=tunnel).' },
   'use-nftables-for-netpol': {
     type: 'boolean',
@@ -63,7 +62,6 @@ export const NO_EFFECT_YET: Record<PendingFlag, string> = {
   'injected-routes-sync-period': 'kernel route changes are repaired as their netlink events come, not on a timer',
   'ipvs-graceful-period': SERVICE_PROXY,
   'ipvs-graceful-termination': SERVICE_PROXY,
-  'nodeport-bindon-all-ip': SERVICE_PROXY,
   'runtime-endpoint': 'no DSR yet: designed in docs/dsr.md, not built (issue 16)',
   'use-nftables-for-netpol': 'the firewall writes iptables rules (through iptables-nft where that is the backend)',
 };

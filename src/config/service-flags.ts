@@ -11,6 +11,12 @@ export const SERVICE_OPTIONS = {
     describe:
       'Accept traffic to service IPs on this node at their service ports (and ICMP) ahead of other INPUT rules; other ports of a service IP are refused.',
   },
+  'nodeport-bindon-all-ip': {
+    type: 'boolean',
+    default: false,
+    describe:
+      "NodePort services listen on every address of the node's interfaces (but loopback, kube-*, *dummy* and docker*), not only its node IPs.",
+  },
   'excluded-cidrs': {
     type: 'string',
     array: true,

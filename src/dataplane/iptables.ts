@@ -59,6 +59,9 @@ export function renderRules(f: Family, s: IptablesSettings): string {
 export function permitAllRules(f: Family): string[] {
   const [icmp, reject] = f === 4 ? ['icmp', 'icmp-port-unreachable'] : ['ipv6-icmp', 'icmp6-port-unreachable'];
   return [
+    // Replies to the node's own clients of a service reach INPUT still addressed to the VIP and
+    // its client port (IPVS undoes the NAT later in LOCAL_IN): connections already let in pass.
+    `-m set --match-set ${set(SVIP, f)} dst -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "${COMMENT} established to service IPs" -j ACCEPT`,
     `-p ${icmp} -m set --match-set ${set(SVIP, f)} dst -m comment --comment "${COMMENT} ICMP to service IPs" -j ACCEPT`,
     `-m set --match-set ${set(SVIP_PORTS, f)} dst,dst -m comment --comment "${COMMENT} service ports" -j ACCEPT`,
     `-m set --match-set ${set(SVIP, f)} dst -m comment --comment "${COMMENT} other ports of service IPs" -j REJECT --reject-with ${reject}`,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AgentMetrics } from '../../src/agent/metrics';
+import { AgentMetrics, EMPTY_SOURCES } from '../../src/agent/metrics';
 import { metricsMarkdown } from '../../src/agent/metrics-doc';
 import type { NeighborView } from '../../bgp/admin/views';
 import { State } from '../../bgp/fsm/states';
@@ -110,12 +110,7 @@ describe('per-service IPVS metrics (with the service proxy), under kube-router n
   let reads = 0;
   const metrics = new AgentMetrics(
     {
-      peers: () => [],
-      peerType: () => 'external',
-      informers: () => [],
-      kernelRoutes: async () => ({}),
-      notInstalled: () => ({}),
-      healthy: () => true,
+      ...EMPTY_SOURCES,
       ipvsServices: async () => {
         reads++;
         return [

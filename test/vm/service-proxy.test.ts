@@ -22,7 +22,7 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const VIP = '10.96.0.100';
 /** Drift checks every 5 s under emulation, where forks are dear (see overlay-lab.test.ts). */
 const AGENT_ARGS =
-  '--run-service-proxy --self-heal-period=5s --service-tcp-timeout=20m --service-udp-timeout=45s --excluded-cidrs=10.96.200.0/24';
+  '--run-service-proxy --self-heal-period=5s --service-tcp-timeout=20m --service-udp-timeout=45s --excluded-cidrs=10.96.200.0/24 --nodeport-bindon-all-ip';
 
 describe('service proxy in the VM: 2 nodes and a ToR', () => {
   const g = vmGroup('service-proxy', { memoryMiB: 3072 });
@@ -202,6 +202,29 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     } finally {
       await sh(`ip netns exec ${PREFIX}node1 sh -c 'kill $(cat /tmp/krt-9999.pid)'`);
     }
+  });
+
+  it('--nodeport-bindon-all-ip: the node port on every address of the node, gone with the address', async () => {
+    await sh(`ip -n ${PREFIX}node1 addr add 10.0.0.211/24 dev eth0`);
+    try {
+      // Any change of the Service runs the services loop, which reads the node's addresses.
+      await web({ annotations: { 'kube-router-ts.test/run': '1' } });
+      const table = await eventually(
+        () => ipvs('node1'),
+        (t) => t.includes('10.0.0.211:30080'),
+      );
+      expect(table).toContain('-A -t 10.0.0.211:30080 -s rr');
+      expect(await answers('tor', 'http://10.0.0.211:30080/')).toEqual(['node1-pod1', 'node2-pod1']);
+    } finally {
+      await sh(`ip -n ${PREFIX}node1 addr del 10.0.0.211/24 dev eth0`);
+    }
+    await web();
+    expect(
+      await eventually(
+        () => ipvs('node1'),
+        (t) => !t.includes('10.0.0.211'),
+      ),
+    ).not.toContain('10.0.0.211');
   });
 
   it('self-heal: a VIP, kube-dummy-if, an IPVS service or real server, the SNAT chain and a proxy sysctl are repaired by the drift machinery (timed; the host lab holds the 2 s target)', async () => {
