@@ -131,7 +131,12 @@ describe('lab: trust', () => {
       expect((await sh(n1, 'ip', 'route', 'show', '10.0.0.0/24')).trim()).toBe(
         '10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.11',
       );
-      expect(await metrics(n1)).toMatch(/^kube_router_learned_routes_not_installed\{reason="own-prefix"\} 0$/m);
+      // The RIB changes first; the metric follows at the route sync that the withdrawal triggers.
+      await until(
+        async () => /^kube_router_learned_routes_not_installed\{reason="own-prefix"\} 0$/m.test(await metrics(n1)),
+        10000,
+        'own-prefix refusals back to 0 after the route sync',
+      );
       await allPingsOk();
     });
   });
