@@ -55,7 +55,8 @@ function slimPod(p: Pod): Pod {
   const meta = p.metadata as Record<string, unknown> | undefined;
   if (meta) for (const k of ['managedFields', 'annotations', 'ownerReferences']) delete meta[k];
   if (spec) {
-    for (const k of Object.keys(spec)) if (k !== 'nodeName' && k !== 'hostNetwork' && k !== 'containers') delete spec[k];
+    const keep = ['nodeName', 'hostNetwork', 'containers', 'terminationGracePeriodSeconds'];
+    for (const k of Object.keys(spec)) if (!keep.includes(k)) delete spec[k];
     spec.containers = (spec.containers ?? []).map((c) => ({ ...(c.ports ? { ports: c.ports } : {}) }));
   }
   const status = p.status as Record<string, unknown> | undefined;

@@ -4,7 +4,7 @@
  */
 export interface PodObject {
   metadata?: { name?: string; namespace?: string };
-  spec?: { nodeName?: string; hostNetwork?: boolean };
+  spec?: { nodeName?: string; hostNetwork?: boolean; terminationGracePeriodSeconds?: number };
   status?: { phase?: string; podIP?: string; podIPs?: { ip: string }[]; conditions?: { type: string; status: string }[] };
 }
 
@@ -31,4 +31,19 @@ export function computeLocalPods(pods: readonly PodObject[], nodeName: string): 
       hostNetwork: p.spec?.hostNetwork === true,
     }))
     .sort((a, b) => (a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace)));
+}
+
+/**
+ * Each pod IP's terminationGracePeriodSeconds (IPVS graceful termination drains a real server for
+ * that long at most). Host-network pods share the node's IP and are left out, as are values that
+ * are not a whole number of seconds >= 0.
+ */
+export function podGracePeriods(pods: readonly PodObject[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of pods) {
+    const s = p.spec?.terminationGracePeriodSeconds;
+    if (p.spec?.hostNetwork || typeof s !== 'number' || !Number.isInteger(s) || s < 0) continue;
+    for (const ip of p.status?.podIPs?.map((x) => x.ip) ?? (p.status?.podIP ? [p.status.podIP] : [])) out.set(ip, s);
+  }
+  return out;
 }

@@ -210,7 +210,10 @@ export function computeProxy(
       for (const ip of clusterIps) add(ip, p.port, 'cluster', internalLocal);
       for (const ip of externalIps) add(ip, p.port, 'external', externalLocal);
       for (const ip of lbIps) add(ip, p.port, 'loadbalancer', externalLocal);
-      if (type !== 'ClusterIP' && p.nodePort) for (const ip of o.nodeIps.filter(wanted)) add(ip, p.nodePort, 'nodeport', externalLocal);
+      // Node ports in the families the Service has cluster IPs in (kube-router: each family on its node IP).
+      const families = new Set(clusterIps.map(family));
+      if (type !== 'ClusterIP' && p.nodePort)
+        for (const ip of o.nodeIps.filter((a) => wanted(a) && families.has(family(a)))) add(ip, p.nodePort, 'nodeport', externalLocal);
     }
   }
   return {

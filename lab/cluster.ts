@@ -45,6 +45,8 @@ export interface LabService {
   name: string;
   type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
   clusterIP: string;
+  /** Dual-stack (RequireDualStack): the IPv6 cluster IP; the pods' IPv6 addresses go in a second slice. */
+  clusterIP6?: string;
   port: number;
   targetPort: number;
   nodePort?: number;
@@ -283,25 +285,27 @@ export class Lab {
       spec: {
         type: s.type ?? 'ClusterIP',
         clusterIP: s.clusterIP,
-        clusterIPs: [s.clusterIP],
+        clusterIPs: [s.clusterIP, ...(s.clusterIP6 ? [s.clusterIP6] : [])],
+        ipFamilies: s.clusterIP6 ? ['IPv4', 'IPv6'] : ['IPv4'],
+        ipFamilyPolicy: s.clusterIP6 ? 'RequireDualStack' : 'SingleStack',
         ports: [{ name: 'http', protocol: 'TCP', port: s.port, targetPort: s.targetPort, ...(s.nodePort ? { nodePort: s.nodePort } : {}) }],
         ...(s.externalTrafficPolicy ? { externalTrafficPolicy: s.externalTrafficPolicy } : {}),
         ...(s.externalIPs ? { externalIPs: s.externalIPs } : {}),
       },
     };
-    const slice = {
+    const slice = (family: 4 | 6) => ({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
-      metadata: { name: `${s.name}-lab`, namespace: 'default', labels: { 'kubernetes.io/service-name': s.name } },
-      addressType: 'IPv4',
+      metadata: { name: `${s.name}-lab${family === 6 ? '6' : ''}`, namespace: 'default', labels: { 'kubernetes.io/service-name': s.name } },
+      addressType: family === 4 ? 'IPv4' : 'IPv6',
       ports: [{ name: 'http', protocol: 'TCP', port: s.targetPort }],
       endpoints: s.pods.map((p) => ({
-        addresses: [p.ip!],
+        addresses: [family === 4 ? p.ip! : p.ip6!],
         nodeName: p.node,
         conditions: { ready: true, serving: true, terminating: false },
         targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name },
       })),
-    };
+    });
     // Replaced whole (PUT, as kubectl replace), so fields left out are gone, not kept.
     const sliceBase = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
     const put = async (collection: string, name: string, object: { metadata: Record<string, unknown> }): Promise<void> => {
@@ -314,11 +318,16 @@ export class Lab {
         });
     };
     await put(base, s.name, service);
-    await put(sliceBase, slice.metadata.name, slice);
+    for (const f of s.clusterIP6 ? ([4, 6] as const) : ([4] as const)) {
+      const object = slice(f);
+      await put(sliceBase, object.metadata.name, object);
+    }
   }
 
   async deleteService(name: string): Promise<void> {
-    await this.api.delete(`/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${name}-lab`);
+    const slices = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+    await this.api.delete(`${slices}/${name}-lab`);
+    await this.api.delete(`${slices}/${name}-lab6`);
     await this.api.delete(`/api/v1/namespaces/default/services/${name}`);
   }
 

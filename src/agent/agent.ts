@@ -71,6 +71,8 @@ export interface AgentStatus {
 
 /** How long after start the agent waits for the API server before using the saved state. */
 const STATE_FALLBACK_MS = 3000;
+/** How often draining IPVS real servers are looked at (kube-router: gracefulTermServiceTickTime). */
+const DRAIN_CHECK_MS = 5000;
 
 /** What a saved state holds, as text: a sync that computes the same saves nothing. */
 const stateText = (s: Omit<LastState, 'savedAt'>): string => JSON.stringify([s.node, s.nodes, s.vips, s.serviceIps]);
@@ -97,6 +99,7 @@ export class Agent {
   private timer: NodeJS.Timeout | undefined;
   private firewallTimer: NodeJS.Timeout | undefined;
   private ipvsTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
   private fallbackTimer: NodeJS.Timeout | undefined;
   /** What the last run saved, read at start; used until the API server answers. */
   private saved: LastState | undefined;
@@ -178,6 +181,11 @@ export class Agent {
     if (c.runFirewall) this.firewallTimer = setInterval(() => this.firewallTask.trigger(), c.iptablesSyncPeriodMs);
     // --ipvs-sync-period: a full services run even when nothing was seen to change.
     if (c.runServiceProxy) this.ipvsTimer = setInterval(() => this.servicesTask.trigger(), c.ipvsSyncPeriodMs);
+    // --ipvs-graceful-termination: draining real servers are looked at every 5 s (kube-router's tick).
+    if (c.runServiceProxy && c.ipvsGracefulPeriodMs !== undefined)
+      this.drainTimer = setInterval(() => {
+        if (this.dataplane?.draining()) this.servicesTask.trigger();
+      }, DRAIN_CHECK_MS);
     void this.cluster.start();
     if (this.saved) {
       this.fallbackTimer = setTimeout(() => this.syncTask.trigger(), STATE_FALLBACK_MS);
@@ -208,6 +216,7 @@ export class Agent {
     clearInterval(this.timer);
     clearInterval(this.firewallTimer);
     clearInterval(this.ipvsTimer);
+    clearInterval(this.drainTimer);
     clearTimeout(this.fallbackTimer);
     this.drift?.stop();
     this.routesLoop?.stop();

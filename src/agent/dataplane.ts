@@ -34,6 +34,7 @@ import { DEFAULT_FOU_PORT, makePieces, walk, type Pieces } from '../dataplane/pi
 import { run, type Runner } from '../util/exec';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp';
+import { IpvsDrain, type PodPeriod } from '../dataplane/ipvs-drain';
 
 export interface NodeDataPlane {
   podCidrs: readonly string[];
@@ -54,6 +55,8 @@ export interface ServicesDataPlane {
   /** With --nodeport-bindon-all-ip: every address node ports listen on (their virtual servers are ours). */
   nodePortIps?: readonly string[];
   podCidrs: readonly string[];
+  /** With --ipvs-graceful-termination: the terminationGracePeriodSeconds of the pod with an IP, when known. */
+  podPeriod?: PodPeriod;
 }
 
 /**
@@ -110,6 +113,8 @@ export class DataPlane {
    * the node, its virtual servers are still ours to remove. Kept until a run succeeds without it.
    */
   private nodePortIpsBefore = new Set<string>();
+  /** --ipvs-graceful-termination: real servers draining at weight 0. */
+  private readonly drain: IpvsDrain | undefined;
   private watch: KernelWatch | undefined;
   /** nftables change events (undefined: none here, so iptables is read at every check). */
   private nft: NftWatch | undefined;
@@ -138,6 +143,7 @@ export class DataPlane {
     deps: DataPlaneDeps,
   ) {
     this.rtnl = deps.rtnl;
+    if (config.ipvsGracefulPeriodMs !== undefined) this.drain = new IpvsDrain(config.ipvsGracefulPeriodMs);
     this.run = deps.run;
     this.sysctls = deps.sysctls;
     this.probe = deps.probe;
@@ -238,6 +244,11 @@ export class DataPlane {
   }
 
   /** Counters and rates of every IPVS virtual server (the per-service metrics). */
+  /** Real servers draining at weight 0 (their end is checked by a services run). */
+  draining(): number {
+    return this.drain?.size ?? 0;
+  }
+
   ipvsStats(): Promise<Map<string, IpvsStats>> {
     return new Ipvs(this.run).stats();
   }
@@ -295,7 +306,12 @@ export class DataPlane {
     }
     const r = await walk(this.pieces, {
       ipsets: sets,
-      ipvs: { virtualServers: d.virtualServers, owned, timeouts: this.config.ipvsTimeouts },
+      ipvs: {
+        virtualServers: d.virtualServers,
+        owned,
+        timeouts: this.config.ipvsTimeouts,
+        ...(this.drain ? { drain: { drain: this.drain, podPeriod: d.podPeriod } } : {}),
+      },
       'service-iptables': { nat: rules, input },
     });
     this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables: r['service-iptables'], sets };
@@ -357,7 +373,10 @@ export class DataPlane {
     if (services) {
       const ipt = iptables?.filter(isServicesLine);
       const table =
-        ipvs?.code === 0 ? planIpvs(parseIpvsSave(ipvs.stdout), services.virtualServers, services.owned).script.length > 0 : false;
+        ipvs?.code === 0
+          ? planIpvs(parseIpvsSave(ipvs.stdout), this.drain?.keep(services.virtualServers) ?? services.virtualServers, services.owned)
+              .script.length > 0
+          : false;
       const sets = ipset?.code === 0 ? differingSets(ipset.stdout, services.sets).length > 0 : false;
       if (table || sets || sysctlsDiffer(services.sysctls) || !same(ipt, services.iptables)) loops.add('services');
     }

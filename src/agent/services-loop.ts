@@ -12,6 +12,8 @@ import { computeProxy, type ProxyDesired } from '../../controllers/service-proxy
 import type { DataPlane } from './dataplane';
 import type { Joined } from './desired';
 import type { ServiceIpRanges } from '../../controllers/service-ip-filter';
+import { podGracePeriods, type PodObject } from '../../controllers/pods';
+import type { PodPeriod } from '../dataplane/ipvs-drain';
 
 /** The flags --strict-external-ip-validation reads, for the proxy and for advertisement alike. */
 export const serviceIpRanges = (c: AgentConfig): ServiceIpRanges => ({
@@ -20,6 +22,12 @@ export const serviceIpRanges = (c: AgentConfig): ServiceIpRanges => ({
   loadBalancerIpRanges: c.loadBalancerIpRanges,
   clusterIpRanges: c.serviceClusterIpRanges,
 });
+
+/** Pod IP -> grace period, indexed on first use only (a run where nothing starts draining asks for none). */
+function lazyPodPeriods(pods: () => readonly PodObject[]): PodPeriod {
+  let index: Map<string, number> | undefined;
+  return (ip) => (index ??= podGracePeriods(pods())).get(ip);
+}
 
 export class ServicesLoop {
   /** What the proxy was last set to (for the status). */
@@ -53,9 +61,11 @@ export class ServicesLoop {
       nodeIps,
       nodePortIps,
       podCidrs: local.podCidrs,
+      ...(c.ipvsGracefulPeriodMs !== undefined ? { podPeriod: lazyPodPeriods(() => cluster.pods.list()) } : {}),
     });
     this.proxy = desired;
     const counts = [changes.added, changes.edited, changes.removed, changes.realServers, changes.vipsAdded, changes.vipsRemoved];
-    if (counts.some((x) => x.length) || changes.timeouts) this.log.info({ ...changes }, 'service proxy updated');
+    if (counts.some((x) => x.length) || changes.timeouts || changes.drainStarted || changes.drainEnded)
+      this.log.info({ ...changes }, 'service proxy updated');
   }
 }

@@ -336,6 +336,8 @@ export interface AgentConfig {
   ipvsPermitAll: boolean;
   nodeportBindonAllIp: boolean;
   ipvsSyncPeriodMs: number;
+  /** --ipvs-graceful-termination: how long a departed real server may drain at most, or undefined (removed at once). */
+  ipvsGracefulPeriodMs: number | undefined;
   /** --service-tcp-timeout, --service-tcpfin-timeout, --service-udp-timeout, whole seconds (0: the system's). */
   ipvsTimeouts: { tcp: number; tcpfin: number; udp: number };
   loadBalancerSyncPeriodMs: number;
@@ -387,7 +389,7 @@ export type AgentArgs = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
 /** kube-router's checks of the flags whose feature is not built yet (pending-flags.ts): a manifest wrong there is wrong here too. */
 function validatePending(a: AgentArgs): void {
   const val = (f: keyof typeof PENDING_OPTIONS): string => String(a[f] ?? PENDING_OPTIONS[f].default);
-  const positive = ['cache-sync-timeout', 'ipvs-graceful-period', 'injected-routes-sync-period'] as const;
+  const positive = ['cache-sync-timeout', 'injected-routes-sync-period'] as const;
   for (const f of positive) if (parseDuration(f, val(f)) <= 0) throw new FlagError(f, 'must be greater than 0');
   integer('bfd-detection-multiplier', val('bfd-detection-multiplier'), 1, 255);
   for (const f of ['bfd-port', 'gobgp-admin-port'] as const) integer(f, val(f), 0, 65535, 'a port');
@@ -490,6 +492,8 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     throw new FlagError('service-node-port-range', `${JSON.stringify(portRange)} is not a port range like 30000-32767`);
   const ipvsSyncPeriodMs = parseDuration('ipvs-sync-period', str('ipvs-sync-period') ?? '5m');
   if (ipvsSyncPeriodMs <= 0) throw new FlagError('ipvs-sync-period', 'must be greater than 0');
+  const ipvsGracefulPeriodMs = parseDuration('ipvs-graceful-period', str('ipvs-graceful-period') ?? '30s');
+  if (ipvsGracefulPeriodMs <= 0) throw new FlagError('ipvs-graceful-period', 'must be greater than 0');
   const seconds = (f: 'service-tcp-timeout' | 'service-tcpfin-timeout' | 'service-udp-timeout'): number =>
     Math.round(parseDuration(f, str(f) ?? '0s') / 1000);
   const loadBalancerSyncPeriodMs = parseDuration('loadbalancer-sync-period', str('loadbalancer-sync-period') ?? '1m');
@@ -518,6 +522,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     ipvsPermitAll: bool('ipvs-permit-all'),
     nodeportBindonAllIp: bool('nodeport-bindon-all-ip'),
     ipvsSyncPeriodMs,
+    ipvsGracefulPeriodMs: bool('ipvs-graceful-termination') ? ipvsGracefulPeriodMs : undefined,
     ipvsTimeouts: { tcp: seconds('service-tcp-timeout'), tcpfin: seconds('service-tcpfin-timeout'), udp: seconds('service-udp-timeout') },
     netpolDefaultDeny: bool('netpol-default-deny'),
     masqueradeAll: bool('masquerade-all'),

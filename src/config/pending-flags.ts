@@ -30,12 +30,6 @@ export const PENDING_OPTIONS = {
     default: '60s',
     describe: 'The delay between checks of the routes injected into the kernel.',
   },
-  'ipvs-graceful-period': {
-    type: 'string',
-    default: '30s',
-    describe: 'How long a removed IPVS destination keeps weight 0 before removal.',
-  },
-  'ipvs-graceful-termination': { type: 'boolean', default: false, describe: 'IPVS graceful termination of destinations.' },
   'runtime-endpoint': { type: 'string', default: '', describe: 'CRI runtime socket, for DSR (kube-router.io/service.dsr=tunnel).' },
   'use-nftables-for-netpol': {
     type: 'boolean',
@@ -46,7 +40,6 @@ export const PENDING_OPTIONS = {
 
 export type PendingFlag = keyof typeof PENDING_OPTIONS;
 
-const SERVICE_PROXY = 'the service proxy does not have this yet (issue 16)';
 /** Why each does nothing yet: said at start for the flags given, and in the README. */
 export const NO_EFFECT_YET: Record<PendingFlag, string> = {
   'bfd-desired-min-tx-interval': 'no BFD in our speaker yet',
@@ -60,8 +53,6 @@ export const NO_EFFECT_YET: Record<PendingFlag, string> = {
   'gobgp-admin-address': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
   'gobgp-admin-port': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
   'injected-routes-sync-period': 'kernel route changes are repaired as their netlink events come, not on a timer',
-  'ipvs-graceful-period': SERVICE_PROXY,
-  'ipvs-graceful-termination': SERVICE_PROXY,
   'runtime-endpoint': 'no DSR yet: designed in docs/dsr.md, not built (issue 16)',
   'use-nftables-for-netpol': 'the firewall writes iptables rules (through iptables-nft where that is the backend)',
 };

@@ -28,6 +28,17 @@ export const SERVICE_OPTIONS = {
     default: '5m',
     describe: 'The delay between full service proxy synchronizations (besides those on changes). Must be greater than 0.',
   },
+  'ipvs-graceful-termination': {
+    type: 'boolean',
+    default: false,
+    describe:
+      "A real server whose endpoint goes away keeps its connections: weight 0 first, removed when they are gone or its period ends (the pod's terminationGracePeriodSeconds, else --ipvs-graceful-period).",
+  },
+  'ipvs-graceful-period': {
+    type: 'string',
+    default: '30s',
+    describe: 'How long a removed real server keeps weight 0 at most, for pods whose grace period is unknown. Must be greater than 0.',
+  },
   'service-tcp-timeout': { type: 'string', default: '0s', describe: "IPVS TCP connection timeout, e.g. 5s or 1m (0s: the system's)." },
   'service-tcpfin-timeout': { type: 'string', default: '0s', describe: "IPVS timeout of TCP connections after a FIN (0s: the system's)." },
   'service-udp-timeout': { type: 'string', default: '0s', describe: "IPVS UDP timeout (0s: the system's)." },

@@ -6,6 +6,7 @@
  */
 import { hostPort } from '../../net';
 import { run, type Runner } from '../util/exec';
+import type { DrainUpdate, IpvsDrain, PodPeriod } from './ipvs-drain';
 
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
 
@@ -62,6 +63,10 @@ export interface IpvsChanges {
   realServers: string[];
   /** The connection timeouts were set. */
   timeouts?: IpvsTimeouts;
+  /** Real servers set to weight 0 to drain (--ipvs-graceful-termination), "tcp:10.96.0.10:80 10.244.1.2:8080". */
+  drainStarted?: string[];
+  /** Draining real servers removed, with why. */
+  drainEnded?: string[];
 }
 
 const PROTO_FLAG: Record<IpvsProtocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
@@ -160,6 +165,25 @@ export function parseIpvsStats(statsText: string, rateText: string): Map<string,
   return out;
 }
 
+/**
+ * Active plus inactive connections per real server ("tcp:10.96.0.10:80 10.244.1.2:8080") from
+ * `ipvsadm -Ln --exact`, whose real server lines follow their virtual server's.
+ */
+export function parseIpvsConnections(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let service: string | undefined;
+  for (const line of text.split('\n')) {
+    const vs = /^(TCP|UDP|SCTP|FWM)\s+(\S+)/.exec(line);
+    if (vs) {
+      service = vs[1] === 'FWM' ? undefined : ipvsKey({ protocol: vs[1]!.toLowerCase() as IpvsProtocol, ...splitHostPort(vs[2]!) });
+      continue;
+    }
+    const rs = /^\s+->\s+(\S+)\s+\S+\s+\d+\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    if (rs && service) out.set(`${service} ${rs[1]}`, Number(rs[2]) + Number(rs[3]));
+  }
+  return out;
+}
+
 const serviceArgs = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string =>
   `${PROTO_FLAG[s.protocol]} ${hostPort(s.address, s.port)}`;
 const serviceOptions = (s: IpvsService): string =>
@@ -213,10 +237,16 @@ export function planIpvs(
   return { script, changes };
 }
 
+/** How long timeouts read back as wanted are trusted before they are read again. */
+const TIMEOUTS_RECHECK_MS = 60_000;
+
 export class Ipvs {
+  private timeoutsChecked: { key: string; at: number } | undefined;
+
   constructor(
     private readonly exec: Runner = run,
     private readonly ipvsadm = 'ipvsadm',
+    private readonly now: () => number = Date.now,
   ) {}
 
   async services(): Promise<IpvsService[]> {
@@ -232,6 +262,10 @@ export class Ipvs {
    */
   async ensureTimeouts(t: IpvsTimeouts): Promise<boolean> {
     if (!t.tcp && !t.tcpfin && !t.udp) return false;
+    // Services runs come with every endpoint change; the timeouts are read at most once a minute.
+    const key = `${t.tcp} ${t.tcpfin} ${t.udp}`;
+    if (this.timeoutsChecked?.key === key && this.now() - this.timeoutsChecked.at < TIMEOUTS_RECHECK_MS) return false;
+    this.timeoutsChecked = { key, at: this.now() };
     const r = await this.exec(this.ipvsadm, ['-L', '--timeout']);
     const m = /Timeout \(tcp tcpfin udp\):\s*(\d+)\s+(\d+)\s+(\d+)/.exec(r.stdout);
     const have = m ? { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) } : undefined;
@@ -249,10 +283,26 @@ export class Ipvs {
     return parseIpvsStats(stats.stdout, rate.stdout);
   }
 
-  /** Makes the IPVS table hold `want`, removing services of ours that are not wanted. */
-  async reconcile(want: readonly IpvsService[], owned: (s: IpvsService) => boolean): Promise<IpvsChanges> {
-    const { script, changes } = planIpvs(await this.services(), want, owned);
+  /**
+   * Makes the IPVS table hold `want`, removing services of ours that are not wanted; with
+   * `drain`, real servers leaving a service that stays drain first (their connections are read
+   * only then).
+   */
+  async reconcile(
+    want: readonly IpvsService[],
+    owned: (s: IpvsService) => boolean,
+    drain?: { drain: IpvsDrain; podPeriod?: PodPeriod },
+  ): Promise<IpvsChanges> {
+    const have = await this.services();
+    let graceful: DrainUpdate | undefined;
+    if (drain?.drain.departing(have, want)) {
+      const listing = await this.exec(this.ipvsadm, ['-Ln', '--exact']);
+      graceful = drain.drain.update(have, want, parseIpvsConnections(listing.stdout), drain.podPeriod);
+    }
+    const { script, changes } = planIpvs(have, graceful?.want ?? want, owned);
     if (script.length) await this.exec(this.ipvsadm, ['-R'], { input: `${script.join('\n')}\n` });
+    if (graceful?.started.length) changes.drainStarted = graceful.started;
+    if (graceful?.ended.length) changes.drainEnded = graceful.ended.map((e) => `${e.id}: ${e.why}`);
     return changes;
   }
 }

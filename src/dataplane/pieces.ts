@@ -16,6 +16,7 @@ import { IpSets, NODE_IPS, POD_SUBNETS, v6Name, type IpSetSpec } from './ipsets'
 import { Iptables, SVIP, SVIP_PORTS, type Family, type IptablesSettings } from './iptables';
 import { Firewall, type FirewallDesired, type FirewallResult } from './firewall';
 import { Ipvs, type IpvsChanges, type IpvsService, type IpvsTimeouts } from './ipvs';
+import type { IpvsDrain, PodPeriod } from './ipvs-drain';
 import type { OwnedLinkChanges } from './links';
 import { RouteReconciler, type DesiredRoute, type RouteChanges, type RouteEchoes } from './routes';
 import type { Rtnl } from './rtnl';
@@ -65,7 +66,15 @@ export interface Pieces {
   /** rp_filter on the tunnels, once they exist. */
   'tunnel-sysctls': Reconciler<Record<string, string>, string[]>;
   'kube-dummy-if': Reconciler<readonly string[], OwnedLinkChanges>;
-  ipvs: Reconciler<{ virtualServers: readonly IpvsService[]; owned: (s: IpvsService) => boolean; timeouts?: IpvsTimeouts }, IpvsChanges>;
+  ipvs: Reconciler<
+    {
+      virtualServers: readonly IpvsService[];
+      owned: (s: IpvsService) => boolean;
+      timeouts?: IpvsTimeouts;
+      drain?: { drain: IpvsDrain; podPeriod?: PodPeriod };
+    },
+    IpvsChanges
+  >;
   /** The SNAT rules and the --ipvs-permit-all rules, per family. */
   'service-iptables': Reconciler<
     { nat: ReadonlyMap<Family, readonly string[]>; input: ReadonlyMap<Family, readonly string[]> },
@@ -158,7 +167,7 @@ export function makePieces(d: PieceDeps): Pieces {
     ipvs: piece('ipvs', {
       reconcile: async (w) => {
         const set = w.timeouts ? await ipvs.ensureTimeouts(w.timeouts) : false;
-        const changes = await ipvs.reconcile(w.virtualServers, w.owned);
+        const changes = await ipvs.reconcile(w.virtualServers, w.owned, w.drain);
         return set ? { ...changes, timeouts: w.timeouts } : changes;
       },
       // Virtual servers on this host's own addresses (VIPs, node ports) are the proxy's, as

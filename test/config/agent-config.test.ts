@@ -10,15 +10,9 @@ const parse = (...argv: string[]) => agentConfigOf(argv, 'node-from-hostname');
 
 describe('agent flags', () => {
   it("takes kube-router's flags whose feature is not built yet, validated, and names the given ones with the reason", () => {
-    const args = [
-      '--run-router=true',
-      '--ipvs-graceful-termination',
-      '--runtime-endpoint=unix:///run/containerd/containerd.sock',
-      '--no-enable-bfd',
-    ];
+    const args = ['--run-router=true', '--runtime-endpoint=unix:///run/containerd/containerd.sock', '--no-enable-bfd'];
     expect(() => parse(...args)).not.toThrow();
     expect(givenWithoutEffect(args)).toEqual([
-      { flag: '--ipvs-graceful-termination', why: 'the service proxy does not have this yet (issue 16)' },
       { flag: '--runtime-endpoint', why: 'no DSR yet: designed in docs/dsr.md, not built (issue 16)' },
       { flag: '--enable-bfd', why: 'no BFD in our speaker yet' },
     ]);
@@ -33,6 +27,7 @@ describe('agent flags', () => {
       excludedCidrs: [],
       nodePortRange: '30000:32767',
       runServiceProxy: true,
+      ipvsGracefulPeriodMs: undefined,
       runLoadBalancer: false,
       loadBalancerDefaultClass: true,
       loadBalancerSyncPeriodMs: 60000,
@@ -56,6 +51,11 @@ describe('agent flags', () => {
     expect(() => parse('--service-tcp-timeout=soon')).toThrow(/--service-tcp-timeout/);
     expect(() => parse('--service-node-port-range=32767-30000')).toThrow(/--service-node-port-range/);
     expect(() => parse('--loadbalancer-sync-period=0s')).toThrow(/--loadbalancer-sync-period: must be greater than 0/);
+    // --ipvs-graceful-period counts only with --ipvs-graceful-termination, and is checked either way (as kube-router's).
+    expect(parse('--ipvs-graceful-period=10s').ipvsGracefulPeriodMs).toBeUndefined();
+    expect(parse('--ipvs-graceful-termination').ipvsGracefulPeriodMs).toBe(30000);
+    expect(parse('--ipvs-graceful-termination', '--ipvs-graceful-period=1m30s').ipvsGracefulPeriodMs).toBe(90000);
+    expect(() => parse('--ipvs-graceful-period=0s')).toThrow(/--ipvs-graceful-period: must be greater than 0/);
   });
 
   it("takes kube-router's defaults", () => {

@@ -241,4 +241,26 @@ describe('service proxy controller', () => {
     );
     expect(v6.lines).toEqual(['cluster tcp 10.96.0.40:80 rr -> 10.244.1.2:8080', 'cluster tcp fd00:96::40:80 rr -> fd00:244::2:8080']);
   });
+
+  it("node ports only in the families of the Service's cluster IPs, on a dual-stack node", () => {
+    const dualNode = opts({ ipv6: true, nodeIps: ['10.0.0.11', 'fd00::11'] });
+    const port = { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
+    const v6 = slice('s', ['fd00:244::2@node1'], undefined, 'IPv6');
+    const slices = [slice('s', ['10.244.1.2@node1']), { ...v6, metadata: { ...v6.metadata, name: 's-y' } }];
+    const lines = (spec: ServiceObject['spec']): string[] => run([svc('s', { ...port, ...spec })], slices, dualNode).lines.sort();
+    expect(lines({ clusterIP: '10.96.0.50' })).toEqual([
+      'cluster tcp 10.96.0.50:80 rr -> 10.244.1.2:8080',
+      'nodeport tcp 10.0.0.11:30080 rr -> 10.244.1.2:8080',
+    ]);
+    expect(lines({ clusterIP: 'fd00:96::50', clusterIPs: ['fd00:96::50'] })).toEqual([
+      'cluster tcp fd00:96::50:80 rr -> fd00:244::2:8080',
+      'nodeport tcp fd00::11:30080 rr -> fd00:244::2:8080',
+    ]);
+    expect(lines({ clusterIP: '10.96.0.50', clusterIPs: ['10.96.0.50', 'fd00:96::50'] })).toEqual([
+      'cluster tcp 10.96.0.50:80 rr -> 10.244.1.2:8080',
+      'cluster tcp fd00:96::50:80 rr -> fd00:244::2:8080',
+      'nodeport tcp 10.0.0.11:30080 rr -> 10.244.1.2:8080',
+      'nodeport tcp fd00::11:30080 rr -> fd00:244::2:8080',
+    ]);
+  });
 });

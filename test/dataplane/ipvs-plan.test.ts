@@ -3,7 +3,8 @@
  * Debian's 6.1 kernel) and planning the -R script. The same reconciler runs against the real
  * kernel in test/vm/service-proxy.test.ts.
  */
-import { parseIpvsSave, parseIpvsStats, planIpvs, IpvsService } from '../../src/dataplane/ipvs';
+import { Ipvs, parseIpvsSave, parseIpvsStats, planIpvs, IpvsService } from '../../src/dataplane/ipvs';
+import type { Runner } from '../../src/util/exec';
 
 const SAVED = `-A -t 10.0.0.11:30080 -s lc
 -A -t 10.96.0.10:80 -s rr
@@ -132,5 +133,35 @@ TCP  10.96.0.100:80                      1        9        8      700      900
       bpsOut: 900,
     });
     expect(s.get('udp:[fd00:96::10]:53')).toMatchObject({ connections: 3, cps: 0 });
+  });
+});
+
+describe('IPVS connection timeouts (--service-*-timeout)', () => {
+  it('are set when they differ, and read again at most once a minute while a run finds them as wanted', async () => {
+    let kernel = '900 120 300';
+    const calls: string[] = [];
+    const exec: Runner = async (_cmd, args) => {
+      calls.push(args.join(' '));
+      if (args[0] === '--set') kernel = args.slice(1).join(' ');
+      return { stdout: `Timeout (tcp tcpfin udp): ${kernel}\n`, stderr: '', code: 0 };
+    };
+    let now = 0;
+    const ipvs = new Ipvs(exec, 'ipvsadm', () => now);
+    const want = { tcp: 1200, tcpfin: 0, udp: 45 };
+    expect(await ipvs.ensureTimeouts(want)).toBe(true);
+    expect(calls).toEqual(['-L --timeout', '--set 1200 0 45']);
+    expect(await ipvs.ensureTimeouts(want)).toBe(false);
+    now += 59_000;
+    expect(await ipvs.ensureTimeouts(want)).toBe(false);
+    expect(calls).toHaveLength(2);
+    kernel = '900 120 300'; // someone's ipvsadm --set
+    now += 1_000;
+    expect(await ipvs.ensureTimeouts(want)).toBe(true);
+    expect(calls).toHaveLength(4);
+    // Other flags are looked at at once.
+    expect(await ipvs.ensureTimeouts({ tcp: 1200, tcpfin: 30, udp: 45 })).toBe(true);
+    expect(calls.slice(4)).toEqual(['-L --timeout', '--set 1200 30 45']);
+    expect(await ipvs.ensureTimeouts({ tcp: 0, tcpfin: 0, udp: 0 })).toBe(false);
+    expect(calls).toHaveLength(6);
   });
 });

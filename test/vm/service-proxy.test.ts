@@ -1,7 +1,7 @@
 /**
  * The service proxy (--run-service-proxy, replacing kube-proxy) on a lab in the VM (this host's
- * kernel has no IPVS and no dummy links): 2 nodes and a ToR, as users run it (`lab up
- * --agent-args=--run-service-proxy`). Pods serve HTTP answering with their name; clients are
+ * kernel has no IPVS and no dummy links): 2 nodes and a ToR, dual-stack, as users run it (`lab up
+ * --ipv6 --agent-args=--run-service-proxy`). Pods serve HTTP answering with their name; clients are
  * other pods, a node itself and the ToR (outside the cluster). Kernel state is read back with
  * ipvsadm, ip and iptables-save.
  */
@@ -20,9 +20,12 @@ const DIR = '/run/kube-router-ts/test-svc';
 const PREFIX = 'krtt-sv-';
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const VIP = '10.96.0.100';
+/** --ipvs-graceful-period: long enough that a real server drained by its connections ending is told from one timed out. */
+const GRACE_S = 60;
 /** Drift checks every 5 s under emulation, where forks are dear (see overlay-lab.test.ts). */
 const AGENT_ARGS =
-  '--run-service-proxy --self-heal-period=5s --service-tcp-timeout=20m --service-udp-timeout=45s --excluded-cidrs=10.96.200.0/24 --nodeport-bindon-all-ip';
+  '--run-service-proxy --self-heal-period=5s --service-tcp-timeout=20m --service-udp-timeout=45s --excluded-cidrs=10.96.200.0/24 --nodeport-bindon-all-ip ' +
+  `--ipvs-graceful-termination --ipvs-graceful-period=${GRACE_S}s`;
 
 describe('service proxy in the VM: 2 nodes and a ToR', () => {
   const g = vmGroup('service-proxy', { memoryMiB: 3072 });
@@ -43,7 +46,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
   const answers = async (ns: string, url: string, n = 6): Promise<string[]> => {
     const out = await sh(
       // "NAME SECONDS" per answer (echo unquoted joins the body's line and the time).
-      `for i in $(seq 1 ${n}); do r=$(ip netns exec ${PREFIX}${ns} curl -s -m 10 -w '%{time_total}' ${url}) && echo $r || echo "FAIL $?"; done`,
+      `for i in $(seq 1 ${n}); do r=$(ip netns exec ${PREFIX}${ns} curl -g -s -m 10 -w '%{time_total}' ${url}) && echo $r || echo "FAIL $?"; done`,
     );
     const lines = out.split('\n').filter(Boolean);
     const slow = lines.filter((l) => !l.startsWith('FAIL') && Number(l.split(' ')[1]) > 1);
@@ -72,7 +75,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     });
 
   beforeAll(async () => {
-    const r = await lab(`up --nodes 2 --tor --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=${q(AGENT_ARGS)}`, true);
+    const r = await lab(`up --nodes 2 --tor --ipv6 --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=${q(AGENT_ARGS)}`, true);
     if (r.code !== 0) throw new Error(`lab up in the VM failed (${r.code}): ${r.stderr}${r.stdout}`);
     await labCall('labServePodWeb', ['node1-pod1', 'node2-pod1']);
     await web();
@@ -270,23 +273,175 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(['node1-pod1', 'node2-pod1']);
   });
 
+  it('--ipvs-graceful-termination: a departed real server keeps weight 0 and its connections; it goes when they are gone, or when the period ends', async () => {
+    const DVIP = '10.96.0.101';
+    const drain = (pods: string[]) =>
+      labCall('labApplyService', { name: 'drain', type: 'ClusterIP', clusterIP: DVIP, port: 80, targetPort: 8080, pods });
+    const rs = (ip: string, weight?: number) => `-a -t ${DVIP}:80 -r ${ip}:8080${weight === undefined ? '' : ` -m -w ${weight}`}`;
+    const log = () => sh(`cat ${DIR}/node1/agent.log`);
+    await drain(['node1-pod1', 'node2-pod1']);
+    await eventually(
+      () => ipvs('node1'),
+      (t) => t.includes(rs('10.244.1.2')) && t.includes(rs('10.244.2.2')),
+    );
+    // A client in node1-pod2 holds two connections (rr: one per real server), idle; told through
+    // a file named after a connection's local port, it sends a request on that one, reads the
+    // answer and resets it (IPVS forgets a reset connection in 10 s).
+    const client = [
+      'import socket, struct, time, os',
+      `socks = [socket.create_connection(("${DVIP}", 80), timeout=120) for _ in range(2)]`,
+      "open('/tmp/krt-drain.open', 'w').write(' '.join(str(s.getsockname()[1]) for s in socks))",
+      'while socks:',
+      '    for s in list(socks):',
+      '        port = s.getsockname()[1]',
+      "        if not os.path.exists('/tmp/krt-drain.go.%d' % port): continue",
+      "        s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')",
+      "        data = b''",
+      '        while True:',
+      '            chunk = s.recv(4096)',
+      '            if not chunk: break',
+      '            data += chunk',
+      "        open('/tmp/krt-drain.out.%d' % port, 'w').write(data.split(b'\\r\\n\\r\\n', 1)[-1].decode().strip())",
+      "        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))",
+      '        s.close()',
+      '        socks.remove(s)',
+      '    time.sleep(0.2)',
+    ].join('\n');
+    await sh(`rm -f /tmp/krt-drain.*; cat > /tmp/krt-drain.py <<'EOF'\n${client}\nEOF`);
+    await sh(`ip netns exec ${PREFIX}node1-pod2 sh -c 'python3 /tmp/krt-drain.py > /tmp/krt-drain.log 2>&1 &'`);
+    try {
+      await eventually(
+        () => sh('cat /tmp/krt-drain.open 2>/dev/null || true'),
+        (t) => t !== '',
+      );
+      // Which held connection went to which real server: IPVS's connection table says.
+      const conns = await sh(`ip netns exec ${PREFIX}node1 ipvsadm -Lnc`);
+      const portTo = (ip: string): string => {
+        const m = new RegExp(`ESTABLISHED\\s+\\S+:(\\d+)\\s+${DVIP.replace(/\./g, '\\.')}:80\\s+${ip.replace(/\./g, '\\.')}:8080`).exec(
+          conns,
+        );
+        if (!m) throw new Error(`no held connection to ${ip} in:\n${conns}`);
+        return m[1]!;
+      };
+      const [toPod1, toPod2] = [portTo('10.244.1.2'), portTo('10.244.2.2')];
+
+      // node1-pod1 leaves: weight 0, new connections go to node2-pod1, the held one is still served.
+      await drain(['node2-pod1']);
+      const table = await eventually(
+        () => ipvs('node1'),
+        (t) => t.includes(rs('10.244.1.2', 0)),
+      );
+      expect(table).toContain(rs('10.244.1.2', 0));
+      expect(table).toContain(rs('10.244.2.2', 1));
+      expect(await answers('node1-pod2', `http://${DVIP}/`, 4)).toEqual(['node2-pod1']);
+      await sh(`touch /tmp/krt-drain.go.${toPod1}`);
+      expect(
+        await eventually(
+          () => sh(`cat /tmp/krt-drain.out.${toPod1} 2>/dev/null || true`),
+          (t) => t !== '',
+        ),
+      ).toBe('node1-pod1');
+      // Reset, it goes with its last connection, well before the period.
+      const reset = Date.now();
+      expect(
+        await eventually(
+          () => ipvs('node1'),
+          (t) => !t.includes(rs('10.244.1.2')),
+          GRACE_S * 1000,
+        ),
+      ).not.toContain(rs('10.244.1.2'));
+      const drained = Date.now() - reset;
+      expect(await log()).toContain(`"tcp:${DVIP}:80 10.244.1.2:8080: no connections left"`);
+
+      // node2-pod1 leaves too while its connection stays open and idle: it goes when the period ends.
+      const left = Date.now();
+      await drain([]);
+      await eventually(
+        () => ipvs('node1'),
+        (t) => t.includes(rs('10.244.2.2', 0)),
+      );
+      const empty = await eventually(
+        () => ipvs('node1'),
+        (t) => !t.includes(rs('10.244.2.2')),
+        (GRACE_S + 60) * 1000,
+      );
+      expect(empty).toContain(`-A -t ${DVIP}:80 -s rr\n`);
+      expect(empty).not.toContain(`-a -t ${DVIP}:80`);
+      const timedOut = Date.now() - left;
+      expect(timedOut).toBeGreaterThanOrEqual(GRACE_S * 1000);
+      expect(await log()).toContain(`"tcp:${DVIP}:80 10.244.2.2:8080: grace period over"`);
+      expect(await sh(`ls /tmp/krt-drain.out.${toPod2} 2>/dev/null || echo none`)).toBe('none\n');
+      process.stdout.write(
+        `\ngraceful termination (--ipvs-graceful-period=${GRACE_S}s): removed ${drained} ms after its last connection was reset; one with a connection open removed ${timedOut} ms after it left\n`,
+      );
+    } finally {
+      await sh(`pkill -f krt-drain.py || true; rm -f /tmp/krt-drain.*`);
+      await labCall('labDeleteService', 'drain');
+    }
+  });
+
+  it('IPv6: a dual-stack Service is proxied in both families (cluster IPs, the node port on each node IP, SNAT and --ipvs-permit-all in ip6tables)', async () => {
+    const [V4, V6] = ['10.96.0.102', 'fd00:96::102'];
+    await labCall('labApplyService', {
+      name: 'web6',
+      type: 'NodePort',
+      clusterIP: V4,
+      clusterIP6: V6,
+      port: 80,
+      targetPort: 8080,
+      nodePort: 30082,
+      pods: ['node1-pod1', 'node2-pod1'],
+    });
+    try {
+      const count = (t: string, vs: string) => (t.match(new RegExp(`^-a -t ${vs.replace(/[[\].]/g, '\\$&')} `, 'gm')) ?? []).length;
+      const table = await eventually(
+        () => ipvs('node1'),
+        (t) => count(t, `[${V6}]:80`) === 2 && count(t, '[fd00::11]:30082') === 2 && count(t, `${V4}:80`) === 2,
+      );
+      expect(table).toContain(`-A -t [${V6}]:80 -s rr`);
+      for (const vs of [`[${V6}]:80`, '[fd00::11]:30082'])
+        for (const pod of ['1', '2'])
+          expect(table).toMatch(
+            new RegExp(`^-a -t ${vs.replace(/[[\].]/g, '\\$&')} -r \\[fd00:10:244:${pod}::[0-9a-f]+\\]:8080 -m -w 1$`, 'm'),
+          );
+      expect(table).toContain('-A -t 10.0.0.11:30082 -s rr');
+      expect(await sh(`ip -n ${PREFIX}node1 -6 addr show kube-dummy-if`)).toContain(`inet6 ${V6}/128`);
+      const both = ['node1-pod1', 'node2-pod1'];
+      expect(await answers('node1-pod2', `http://[${V6}]/`)).toEqual(both);
+      expect(await answers('node2-pod2', `http://[${V6}]/`)).toEqual(both);
+      expect(await answers('node1', `http://[${V6}]/`)).toEqual(both);
+      expect(await answers('tor', 'http://[fd00::11]:30082/')).toEqual(both);
+      expect(await answers('node1-pod2', `http://${V4}/`)).toEqual(both);
+      expect(await sh(`ip netns exec ${PREFIX}node1 ip6tables-save -t nat`)).toMatch(/-j SNAT --to-source fd00::11\b/);
+      // --ipvs-permit-all in IPv6: the VIP's service port passes, another port of it is refused.
+      const refused = await g.vm().run(`ip netns exec ${PREFIX}node1-pod2 curl -g -s -m 10 http://[${V6}]:9999/`, { allowFail: true });
+      expect(refused.code).toBe(7);
+      expect(await sh(`ip netns exec ${PREFIX}node1 ip6tables-save -t filter`)).toContain('KUBE-ROUTER-TS-SVC-INPUT');
+    } finally {
+      await labCall('labDeleteService', 'web6');
+    }
+  });
+
   it('follows changes: scheduler annotation, externalTrafficPolicy Local, endpoints, and removal', async () => {
     await web({ annotations: { 'kube-router.io/service.scheduler': 'lc' }, externalTrafficPolicy: 'Local' });
     const table = await eventually(
       () => ipvs('node2'),
-      (t) => t.includes(`-A -t ${VIP}:80 -s lc`) && !t.includes('-a -t 10.0.0.12:30080 -r 10.244.1.2'),
+      (t) => t.includes(`-A -t ${VIP}:80 -s lc`) && !t.includes('-a -t 10.0.0.12:30080 -r 10.244.1.2:8080 -m -w 1'),
     );
     expect(table).toContain(`-A -t ${VIP}:80 -s lc`);
-    // Local: the node port on node2 has only node2's pod; the cluster IP keeps both.
+    // Local: the node port on node2 has only node2's pod (node1's drains at weight 0 if it had
+    // connections); the cluster IP keeps both.
     expect(table).toContain('-a -t 10.0.0.12:30080 -r 10.244.2.2:8080 -m -w 1');
-    expect(table).not.toContain('-a -t 10.0.0.12:30080 -r 10.244.1.2:8080');
+    expect(table).not.toContain('-a -t 10.0.0.12:30080 -r 10.244.1.2:8080 -m -w 1');
     expect(await answers('tor', 'http://10.0.0.12:30080/')).toEqual(['node2-pod1']);
     expect(await answers('node2-pod2', `http://${VIP}/`)).toEqual(['node1-pod1', 'node2-pod1']);
 
     await web({}, ['node2-pod1']);
+    // With graceful termination node1-pod1 may drain first (if IPVS still counts connections to it).
     const one = await eventually(
       () => ipvs('node1'),
       (t) => !t.includes('10.244.1.2'),
+      (GRACE_S + 60) * 1000,
     );
     expect(one).toBe(
       `-A -t 10.0.0.11:30080 -s rr\n-a -t 10.0.0.11:30080 -r 10.244.2.2:8080 -m -w 1\n-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r 10.244.2.2:8080 -m -w 1\n`,
