@@ -69,25 +69,13 @@ describe('IPVS graceful termination (--ipvs-graceful-termination)', () => {
     const have = [svc('10.244.1.2', '10.244.1.3', '10.244.1.4')];
     const want = [svc('10.244.1.4')];
     const period = (ip: string): number | undefined => (ip === '10.244.1.2' ? 5 : undefined);
-    d.update(
-      have,
-      want,
-      new Map([
-        [A, 1],
-        [B, 1],
-      ]),
-      period,
-    );
+    const busy = new Map([
+      [A, 1],
+      [B, 1],
+    ]);
+    d.update(have, want, busy, period);
     now += 5000;
-    const u = d.update(
-      have,
-      want,
-      new Map([
-        [A, 1],
-        [B, 1],
-      ]),
-      period,
-    );
+    const u = d.update(have, want, busy, period);
     expect(u.ended).toEqual([{ id: A, why: 'grace period over' }]);
     expect(d.size).toBe(1);
   });
