@@ -20,8 +20,11 @@ const DIR = '/run/kube-router-ts/test-svc';
 const PREFIX = 'krtt-sv-';
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const VIP = '10.96.0.100';
-/** --ipvs-graceful-period: long enough that a real server drained by its connections ending is told from one timed out. */
-const GRACE_S = 60;
+/**
+ * --ipvs-graceful-period: long enough that a real server drained by its connections ending is told
+ * from one timed out, with room for a busy CI machine (drained in 15 s after the reset when idle).
+ */
+const GRACE_S = 90;
 /** Drift checks every 5 s under emulation, where forks are dear (see overlay-lab.test.ts). */
 const AGENT_ARGS =
   '--run-service-proxy --self-heal-period=5s --service-tcp-timeout=20m --service-udp-timeout=45s --excluded-cidrs=10.96.200.0/24 --nodeport-bindon-all-ip ' +
