@@ -100,6 +100,7 @@ export class Agent {
   private firewallTimer: NodeJS.Timeout | undefined;
   private ipvsTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
+  private injectedRoutesTimer: NodeJS.Timeout | undefined;
   private fallbackTimer: NodeJS.Timeout | undefined;
   /** What the last run saved, read at start; used until the API server answers. */
   private saved: LastState | undefined;
@@ -179,6 +180,8 @@ export class Agent {
     // without waiting for the Node or the sync.
     for (const i of this.cluster.policyInputs()) i.on('changed', () => this.firewallTask.trigger());
     if (c.runFirewall) this.firewallTimer = setInterval(() => this.firewallTask.trigger(), c.iptablesSyncPeriodMs);
+    // --injected-routes-sync-period: the kernel's routes checked against the RIB even without events (kube-router's route syncer).
+    if (c.runRouter) this.injectedRoutesTimer = setInterval(() => this.routesTask.trigger(), c.injectedRoutesSyncPeriodMs);
     // --ipvs-sync-period: a full services run even when nothing was seen to change.
     if (c.runServiceProxy) this.ipvsTimer = setInterval(() => this.servicesTask.trigger(), c.ipvsSyncPeriodMs);
     // --ipvs-graceful-termination: draining real servers are looked at every 5 s (kube-router's tick).
@@ -217,6 +220,7 @@ export class Agent {
     clearInterval(this.firewallTimer);
     clearInterval(this.ipvsTimer);
     clearInterval(this.drainTimer);
+    clearInterval(this.injectedRoutesTimer);
     clearTimeout(this.fallbackTimer);
     this.drift?.stop();
     this.routesLoop?.stop();

@@ -25,11 +25,6 @@ export const PENDING_OPTIONS = {
   'enable-pprof': { type: 'boolean', default: false, describe: "Go's pprof profiling endpoint." },
   'gobgp-admin-address': { type: 'string', default: '127.0.0.1', describe: "Address of GoBGP's gRPC admin server." },
   'gobgp-admin-port': { type: 'number', default: 50051, describe: "Port of GoBGP's gRPC admin server (0: off)." },
-  'injected-routes-sync-period': {
-    type: 'string',
-    default: '60s',
-    describe: 'The delay between checks of the routes injected into the kernel.',
-  },
   'runtime-endpoint': { type: 'string', default: '', describe: 'CRI runtime socket, for DSR (kube-router.io/service.dsr=tunnel).' },
   'use-nftables-for-netpol': {
     type: 'boolean',
@@ -52,7 +47,6 @@ export const NO_EFFECT_YET: Record<PendingFlag, string> = {
   'enable-pprof': "a Go runtime feature; profile with Node's --cpu-prof instead",
   'gobgp-admin-address': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
   'gobgp-admin-port': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
-  'injected-routes-sync-period': 'kernel route changes are repaired as their netlink events come, not on a timer',
   'runtime-endpoint': 'no DSR yet: designed in docs/dsr.md, not built (issue 16)',
   'use-nftables-for-netpol': 'the firewall writes iptables rules (through iptables-nft where that is the backend)',
 };

@@ -6,7 +6,7 @@
  * no rule names any more. What it wrote is read back as the reference for drift checks.
  */
 import type { Runner } from '../util/exec';
-import { ensureJump, iptablesTools, ourLines, WAIT, type Jump } from './iptables';
+import { deleteJump, ensureJump, iptablesTools, ourLines, WAIT, type Jump } from './iptables';
 import type { IpSets, IpSetSpec } from './ipsets';
 import {
   KNOWN_PODS,
@@ -124,10 +124,7 @@ export class Firewall {
     for (const f of families) {
       const t = iptablesTools(f);
       const save = await this.save(f);
-      for (const j of [...JUMPS, FORWARD_JUMP]) {
-        const rule = ['-m', 'comment', '--comment', 'kube-router-ts', '-j', j.target];
-        while ((await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
-      }
+      for (const j of [...JUMPS, FORWARD_JUMP]) await deleteJump(this.exec, f, j);
       const chains = chainsIn(save);
       if (chains.length === 0) continue;
       const input = ['*filter', ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');

@@ -113,11 +113,18 @@ const JUMPS: Jump[] = [
 const SERVICE_JUMP: Jump = { table: 'nat', chain: 'POSTROUTING', target: SERVICES_CHAIN };
 const SERVICES_INPUT_JUMP: Jump = { table: 'filter', chain: 'INPUT', target: SERVICES_INPUT_CHAIN };
 
+const jumpRule = (j: Jump): string[] => ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
+
 export async function ensureJump(exec: Runner, f: Family, j: Jump): Promise<void> {
   const t = iptablesTools(f);
-  const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
-  const exists = await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-C', j.chain, ...rule], { allowFail: true });
-  if (exists.code !== 0) await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-I', j.chain, '1', ...rule]);
+  const exists = await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-C', j.chain, ...jumpRule(j)], { allowFail: true });
+  if (exists.code !== 0) await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-I', j.chain, '1', ...jumpRule(j)]);
+}
+
+/** Deletes a jump of ours, every copy of it (cleanup; someone may have added it twice). */
+export async function deleteJump(exec: Runner, f: Family, j: Jump): Promise<void> {
+  const t = iptablesTools(f);
+  while ((await exec(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...jumpRule(j)], { allowFail: true })).code === 0);
 }
 
 /** Lines of the service proxy's chains (and the jumps into them): the services loop's to repair. */
@@ -261,8 +268,7 @@ export class Iptables {
     for (const f of families) {
       const t = iptablesTools(f);
       for (const j of [...JUMPS, SERVICE_JUMP, SERVICES_INPUT_JUMP]) {
-        const rule = ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
-        while ((await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-D', j.chain, ...rule], { allowFail: true })).code === 0);
+        await deleteJump(this.exec, f, j);
         await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-F', j.target], { allowFail: true });
         const deleted = await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-X', j.target], { allowFail: true });
         if (deleted.code === 0) removed.push(`${j.table}/${j.target}${f === 6 ? ' (IPv6)' : ''}`);

@@ -139,6 +139,9 @@ describe('agent flags', () => {
     expect(parseDuration('x', '2h22m')).toBe((2 * 60 + 22) * 60000);
     expect(parseDuration('x', '1500ms')).toBe(1500);
     expect(parse('--routes-sync-period=15s', '--bgp-holdtime=9s').routesSyncPeriodMs).toBe(15000);
+    expect(parse().injectedRoutesSyncPeriodMs).toBe(60000);
+    expect(parse('--injected-routes-sync-period=1m30s').injectedRoutesSyncPeriodMs).toBe(90000);
+    expect(() => parse('--injected-routes-sync-period=0s')).toThrow(/--injected-routes-sync-period: must be greater than 0/);
     expect(parse('--bgp-graceful-restart', '--bgp-graceful-restart-time=120s').gracefulRestart).toEqual({
       restartTime: 120,
       deferralTime: 360,

@@ -36,7 +36,7 @@ describe('lab: metrics, Prometheus and health', () => {
   const fromApiNs = async (...args: string[]) => lab.netns(lab.state.api.netns).exec('curl', ['-s', ...args], { allowFail: true });
 
   beforeAll(async () => {
-    ({ lab } = await labUp(DIR, PREFIX, ['--nodes', '3', '--tor', '--pods', '1']));
+    ({ lab } = await labUp(DIR, PREFIX, ['--nodes', '3', '--tor', '--pods', '1', '--agent-args=--injected-routes-sync-period=2s']));
   });
 
   afterAll(() => labDown(DIR, PREFIX));
@@ -79,6 +79,17 @@ describe('lab: metrics, Prometheus and health', () => {
     await expectByNode('kube_router_controller_policy_chains_sync_time_count > bool 0', { node1: 1, node2: 1, node3: 1 });
     await expectByNode('kube_router_healthy', all);
     await expectByNode('sum by (node) (kube_router_host_route_install_errors_total)', { node1: 0, node2: 0, node3: 0 });
+  });
+
+  it('--injected-routes-sync-period: the routes loop checks the kernel that often with nothing changing (the lab syncs every 60 s otherwise)', async () => {
+    const n1 = lab.state.nodes[0]!;
+    const runs = async (): Promise<number> => {
+      const body = (await fromApiNs(`http://${n1.ip}:${METRICS_PORT}/metrics`)).stdout;
+      return Number(/^kube_router_controller_sync_duration_seconds_count\{controller="routes"\} (\d+)$/m.exec(body)?.[1] ?? NaN);
+    };
+    const before = await runs();
+    await new Promise((r) => setTimeout(r, 7000));
+    expect((await runs()) - before).toBeGreaterThanOrEqual(3);
   });
 
   it('the agents ask the API server for nothing the shipped ClusterRole does not grant (as its authorizer sees it)', async () => {
