@@ -60,3 +60,23 @@ export function exportPath(path: Path, target: ExportTarget, local: ExportLocal)
   }
   return out;
 }
+
+/**
+ * Whether two learned paths of one source and family export alike toward an eBGP peer: their
+ * attributes differ at most in what that export drops or replaces (MED, LOCAL_PREF, the next
+ * hops, ORIGINATOR_ID, CLUSTER_LIST). Lists are compared by identity (AS paths are interned),
+ * so equal copies may answer false; a true answer is always right.
+ */
+export function sameEbgpExport(a: PathAttributes, b: PathAttributes): boolean {
+  return (
+    a.origin === b.origin &&
+    a.asPath === b.asPath &&
+    a.atomicAggregate === b.atomicAggregate &&
+    a.aggregator?.asn === b.aggregator?.asn &&
+    a.aggregator?.address === b.aggregator?.address &&
+    a.communities === b.communities &&
+    a.extendedCommunities === b.extendedCommunities &&
+    a.largeCommunities === b.largeCommunities &&
+    a.unknown === b.unknown
+  );
+}

@@ -10,7 +10,7 @@ import type { ReceivedUpdate } from '../codec/messages';
 import type { Attribute } from '../codec/attributes';
 import { containsAs, firstAs, mergeAs4Path } from '../rib/as-path';
 import { parseIp } from '../../net';
-import { fromWire, omitAttrs, PathAttributes, PeerRef } from '../rib/path';
+import { fromWire, PathAttributes, PeerRef } from '../rib/path';
 import type { RouteInput } from '../rib/rib';
 
 export interface ImportContext {
@@ -69,8 +69,11 @@ export function importUpdate(u: ReceivedUpdate, ctx: ImportContext): ImportResul
     return result;
   }
   const shared = baseAttributes(u.attributes, ctx);
-  for (const [family, prefixes] of announced) {
-    const attrs = { ...shared, ...nextHopOf(u.attributes, family) };
+  for (let i = 0; i < announced.length; i++) {
+    const [family, prefixes] = announced[i]!;
+    // One object per UPDATE in the usual case: the last family takes the base itself.
+    const attrs = i === announced.length - 1 ? shared : { ...shared };
+    setNextHop(attrs, u.attributes, family);
     const malformed = malformedReason(attrs, family, ctx);
     if (malformed) {
       // RFC 7606: a semantically broken path is treat-as-withdraw, not a session reset.
@@ -85,7 +88,8 @@ export function importUpdate(u: ReceivedUpdate, ctx: ImportContext): ImportResul
 }
 
 function baseAttributes(attrs: readonly Attribute[], ctx: ImportContext): PathAttributes {
-  const a = fromWire(attrs, 'ipv4-unicast');
+  // RFC 7606 7.5 and RFC 4456 8: LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST mean nothing across ASes.
+  const a = fromWire(attrs, 'ipv4-unicast', { acrossAses: !ctx.peer.ibgp });
   if (!ctx.as4) {
     // RFC 6793 4.2.3: a 2-octet peer carries the real path in AS4_PATH / AS4_AGGREGATOR.
     const as4Path = attrs.find((x) => x.kind === 'as4Path');
@@ -93,20 +97,21 @@ function baseAttributes(attrs: readonly Attribute[], ctx: ImportContext): PathAt
     const as4Agg = attrs.find((x) => x.kind === 'as4Aggregator');
     if (as4Agg?.kind === 'as4Aggregator' && a.aggregator?.asn === AS_TRANS) a.aggregator = { asn: as4Agg.asn, address: as4Agg.address };
   }
-  // RFC 7606 7.5 and RFC 4456 8: LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST mean nothing across ASes.
-  return ctx.peer.ibgp ? a : omitAttrs(a, ['localPref', 'originatorId', 'clusterList']);
+  return a;
 }
 
-/** The next hop of one family: NEXT_HOP for classic IPv4 NLRI, else that family's MP_REACH. */
-function nextHopOf(attrs: readonly Attribute[], family: Family): Pick<PathAttributes, 'nextHop' | 'linkLocalNextHop'> {
+/** Sets the next hop of one family: NEXT_HOP for classic IPv4 NLRI, else that family's MP_REACH. */
+function setNextHop(out: PathAttributes, attrs: readonly Attribute[], family: Family): void {
   const { afi } = afiSafiOf(family);
   for (const a of attrs) {
     if (a.kind === 'mpReach' && a.afi === afi && a.nextHops.length) {
-      return a.nextHops[1] ? { nextHop: a.nextHops[0]!, linkLocalNextHop: a.nextHops[1] } : { nextHop: a.nextHops[0]! };
+      out.nextHop = a.nextHops[0]!;
+      if (a.nextHops[1]) out.linkLocalNextHop = a.nextHops[1];
+      return;
     }
   }
   const nh = family === 'ipv4-unicast' ? attrs.find((a) => a.kind === 'nextHop') : undefined;
-  return { nextHop: nh?.kind === 'nextHop' ? nh.nextHop : '' };
+  out.nextHop = nh?.kind === 'nextHop' ? nh.nextHop : '';
 }
 
 /** Why no one can forward to this next hop (RFC 4271 6.3 semantic check), if so. */

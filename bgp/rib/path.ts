@@ -55,7 +55,9 @@ export const familyOfPrefix = (prefix: string): Family => (ipFamily(prefix) === 
  * Builds the attributes of a route from a received UPDATE's attribute list (already RFC 7606
  * filtered). Next hop comes from NEXT_HOP for IPv4 or from the MP_REACH of the family.
  */
-export function fromWire(attrs: readonly Attribute[], family: Family): PathAttributes {
+export function fromWire(attrs: readonly Attribute[], family: Family, options: { acrossAses?: boolean } = {}): PathAttributes {
+  // Across ASes LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST mean nothing: left out as read, not deleted after.
+  const local = !options.acrossAses;
   const out: PathAttributes = { origin: Origin.Incomplete, asPath: [], nextHop: '' };
   for (const a of attrs) {
     switch (a.kind) {
@@ -78,7 +80,7 @@ export function fromWire(attrs: readonly Attribute[], family: Family): PathAttri
         out.med = a.med;
         break;
       case 'localPref':
-        out.localPref = a.localPref;
+        if (local) out.localPref = a.localPref;
         break;
       case 'atomicAggregate':
         out.atomicAggregate = true;
@@ -96,10 +98,10 @@ export function fromWire(attrs: readonly Attribute[], family: Family): PathAttri
         out.largeCommunities = a.communities;
         break;
       case 'originatorId':
-        out.originatorId = a.originatorId;
+        if (local) out.originatorId = a.originatorId;
         break;
       case 'clusterList':
-        out.clusterList = a.clusterIds;
+        if (local) out.clusterList = a.clusterIds;
         break;
       case 'unknown':
         (out.unknown ??= []).push({ flags: a.flags, code: a.code, value: a.value });
@@ -149,9 +151,9 @@ export function toWire(a: PathAttributes, as4 = true): Attribute[] {
  * into one UPDATE. Computed once per exported attribute set; plain concatenation because it is
  * on the per-route path when every route has its own attributes.
  */
-export function attributesKey(a: PathAttributes): string {
+export function attributesKey(a: PathAttributes, pathKey = asPathKey(a.asPath)): string {
   let k = `${a.origin}|${a.nextHop}|${a.linkLocalNextHop ?? ''}|${a.med ?? ''}|${a.localPref ?? ''}|${a.atomicAggregate ? 1 : 0}|`;
-  k += asPathKey(a.asPath);
+  k += pathKey;
   if (a.aggregator) k += `|ag${a.aggregator.asn}@${a.aggregator.address}`;
   if (a.communities) k += `|c${a.communities.join(',')}`;
   if (a.extendedCommunities) k += `|x${a.extendedCommunities.map((c) => c.toString('hex')).join(',')}`;

@@ -187,10 +187,11 @@ export class Rib extends EventEmitter {
   private shared(a: PathAttributes): SharedSet {
     let set = this.sets.get(a);
     if (!set) {
-      const key = attributesKey(a);
+      const pathKey = asPathKey(a.asPath);
+      const key = attributesKey(a, pathKey);
       set = this.setsByKey.get(key);
       if (!set) {
-        a.asPath = this.asPaths.intern(asPathKey(a.asPath), a.asPath);
+        a.asPath = this.asPaths.intern(pathKey, a.asPath);
         set = { attrs: a, key, refs: 0 };
         this.setsByKey.set(key, set);
         this.sets.set(a, set);

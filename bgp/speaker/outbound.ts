@@ -12,7 +12,7 @@ import type { BestChange } from '../rib/rib';
 import type { Path, PathAttributes } from '../rib/path';
 import { attributesKey, familyOfPrefix } from '../rib/path';
 import { prepend } from '../rib/as-path';
-import { exportPath, ExportTarget } from '../policy/export';
+import { exportPath, ExportTarget, sameEbgpExport } from '../policy/export';
 import { AdjRibOut, Advertised, advertised, Taken } from './adj-rib-out';
 import { packAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
 import type { Logger } from '../log';
@@ -61,6 +61,7 @@ export class Outbound {
   private queued = 0;
   /** The last exported source attribute set and its result (null: export refused it). */
   private exportedFrom: PathAttributes | undefined;
+  private exportedPath: Path | undefined;
   private exported: Advertised | null = null;
 
   constructor(
@@ -82,7 +83,7 @@ export class Outbound {
       return;
     }
     let adv: Advertised | null;
-    if (best.attrs === this.exportedFrom) adv = this.exported;
+    if (best.attrs === this.exportedFrom || this.exportsAsBefore(best)) adv = this.exported;
     else {
       const attrs = exportPath(best, this.target, { asn: this.ctx.asn, ...(this.ctx.clusterId ? { clusterId: this.ctx.clusterId } : {}) });
       adv = attrs ? advertised(attrs) : null;
@@ -93,6 +94,7 @@ export class Outbound {
       // route has attributes of its own.)
       if (best.source) {
         this.exportedFrom = best.attrs;
+        this.exportedPath = best;
         this.exported = adv;
       }
     }
@@ -101,6 +103,22 @@ export class Outbound {
       if (this.ctx.intern) adv = this.ctx.intern(adv);
     }
     this.out.set(prefix, adv ?? undefined);
+  }
+
+  /**
+   * Toward eBGP, paths of one source whose attributes differ only in what that export drops
+   * (routes each with a MED of its own, say) export as the last one did.
+   */
+  private exportsAsBefore(best: Path): boolean {
+    const last = this.exportedPath;
+    return (
+      !this.target.ibgp &&
+      last !== undefined &&
+      best.source !== undefined &&
+      best.source === last.source &&
+      best.family === last.family &&
+      sameEbgpExport(best.attrs, last.attrs)
+    );
   }
 
   /** RFC 7313: BoRR, the family again, EoRR when the flush is done. */

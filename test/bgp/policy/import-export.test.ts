@@ -1,6 +1,6 @@
 /** Import and export policy as tables of input, peer and expected routes. */
 import { importUpdate, ImportContext } from '../../../bgp/policy/import';
-import { exportPath, ExportTarget } from '../../../bgp/policy/export';
+import { exportPath, ExportTarget, sameEbgpExport } from '../../../bgp/policy/export';
 import { decodeMessage, ReceivedUpdate, encodeMessage, MessageType, Attribute } from '../../../bgp/codec';
 import type { Path, PathAttributes, PeerRef } from '../../../bgp/rib/path';
 import { toWire } from '../../../bgp/rib/path';
@@ -171,5 +171,32 @@ describe('export', () => {
   });
   it('does not export families the peer did not negotiate', () => {
     expect(exportPath({ ...path(EBGP), prefix: 'fd00::/64', family: 'ipv6-unicast' }, target(EBGP2), local)).toBeUndefined();
+  });
+
+  it('sameEbgpExport: paths it calls alike export alike toward eBGP (the outbound reuses the last result for them)', () => {
+    const variants: PathAttributes[] = [
+      attrs,
+      { ...attrs, med: 10 },
+      { ...attrs, med: undefined, localPref: 7, originatorId: '1.1.1.1', clusterList: ['2.2.2.2'] },
+      { ...attrs, nextHop: '10.0.0.9', linkLocalNextHop: 'fe80::1' },
+      { ...attrs, origin: 2 },
+      { ...attrs, asPath: [{ type: 2, asns: [65001, 65003] }] },
+      { ...attrs, communities: [1] },
+      { ...attrs, atomicAggregate: true },
+      { ...attrs, aggregator: { asn: 65001, address: '10.0.0.2' } },
+      { ...attrs, largeCommunities: [[1, 2, 3]] },
+    ];
+    const exported = (a: PathAttributes) => JSON.stringify(exportPath(path(EBGP, a), target(EBGP2), local));
+    let alike = 0;
+    for (const a of variants)
+      for (const b of variants) {
+        if (!sameEbgpExport(a, b)) continue;
+        alike++;
+        expect(exported(a)).toBe(exported(b));
+      }
+    // The first four differ only in what eBGP export drops or replaces; the others each in something it keeps.
+    expect(alike).toBe(4 * 4 + 6);
+    // Equal lists that are not the same object are told apart (interning makes equal AS paths one object).
+    expect(sameEbgpExport(attrs, { ...attrs, asPath: [{ type: 2, asns: [65001] }] })).toBe(false);
   });
 });
