@@ -102,6 +102,10 @@ export class Agent {
   private drainTimer: NodeJS.Timeout | undefined;
   private injectedRoutesTimer: NodeJS.Timeout | undefined;
   private fallbackTimer: NodeJS.Timeout | undefined;
+  private cacheTimer: NodeJS.Timeout | undefined;
+  /** Resolves with the reason when the agent gives up (--cache-sync-timeout); the CLI then exits non-zero. */
+  readonly gaveUp: Promise<string>;
+  private giveUp: (why: string) => void = () => undefined;
   /** What the last run saved, read at start; used until the API server answers. */
   private saved: LastState | undefined;
   // Written by the sync loop only (read by status, health and metrics):
@@ -120,6 +124,7 @@ export class Agent {
     private readonly log: Logger,
   ) {
     this.problems = new Problems(log.child({ component: 'controllers' }));
+    this.gaveUp = new Promise((resolve) => (this.giveUp = resolve));
     this.fib = new FibStatus(log.child({ component: 'routes' }));
     const observe = (name: string, ms: number, failed: boolean): void => this.metrics?.observeTask(name, ms, failed);
     this.syncTask = new SerialTask('sync', () => this.sync(), log, observe);
@@ -190,6 +195,19 @@ export class Agent {
         if (this.dataplane?.draining()) this.servicesTask.trigger();
       }, DRAIN_CHECK_MS);
     void this.cluster.start();
+    // --cache-sync-timeout: as kube-router, an agent whose informers have not all listed by then
+    // gives up (its pod restarts), unless a saved state keeps the node's networking meanwhile.
+    this.cacheTimer = setTimeout(() => {
+      const waiting =
+        this.cluster
+          ?.status()
+          .filter((i) => !i.synced)
+          .map((i) => i.name) ?? [];
+      if (!waiting.length) return;
+      const why = `informers not listed within --cache-sync-timeout (${c.cacheSyncTimeoutMs / 1000} s): ${waiting.join(', ')}`;
+      if (this.saved) this.log.warn({ waiting }, `${why}; running from the saved state meanwhile`);
+      else this.giveUp(why);
+    }, c.cacheSyncTimeoutMs);
     if (this.saved) {
       this.fallbackTimer = setTimeout(() => this.syncTask.trigger(), STATE_FALLBACK_MS);
       this.fallbackTimer.unref();
@@ -222,6 +240,7 @@ export class Agent {
     clearInterval(this.drainTimer);
     clearInterval(this.injectedRoutesTimer);
     clearTimeout(this.fallbackTimer);
+    clearTimeout(this.cacheTimer);
     this.drift?.stop();
     this.routesLoop?.stop();
     await this.lbLoop?.stop();

@@ -47,7 +47,13 @@ export async function runAgent(argv: AgentArgs): Promise<void> {
   });
   const agent = new Agent(config, log);
   await agent.start();
-  const signal = await untilSignalled();
+  const ended = await Promise.race([untilSignalled().then((signal) => ({ signal })), agent.gaveUp.then((why) => ({ why }))]);
+  if ('why' in ended) {
+    log.fatal({ reason: ended.why }, `${ended.why}; exiting`);
+    await agent.stop();
+    process.exit(1);
+  }
+  const signal = ended.signal;
   log.info(
     { signal, gracefulRestart: config.gracefulRestart !== undefined },
     config.gracefulRestart

@@ -249,6 +249,12 @@ export const AGENT_OPTIONS = {
   'enable-ipv4': { type: 'boolean', default: true, describe: 'Enables IPv4 support.' },
   'enable-ipv6': { type: 'boolean', default: false, describe: 'Enables IPv6 support (dual-stack pod CIDRs).' },
   'routes-sync-period': { type: 'string', default: '5m', describe: 'The delay between full route, ipset and iptables synchronizations.' },
+  'cache-sync-timeout': {
+    type: 'string',
+    default: '1m',
+    describe:
+      'How long the informers may take to list at start: then the agent exits (its pod restarts), unless it runs from a saved state (--state-file), which it keeps doing. Must be greater than 0.',
+  },
   'injected-routes-sync-period': {
     type: 'string',
     default: '60s',
@@ -373,6 +379,8 @@ export interface AgentConfig {
   ipv4: boolean;
   ipv6: boolean;
   routesSyncPeriodMs: number;
+  /** --cache-sync-timeout. */
+  cacheSyncTimeoutMs: number;
   /** --injected-routes-sync-period: a routes loop run at least this often. */
   injectedRoutesSyncPeriodMs: number;
   /** --self-heal-period; 0: no periodic drift checks. */
@@ -397,8 +405,6 @@ export type AgentArgs = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
 /** kube-router's checks of the flags whose feature is not built yet (pending-flags.ts): a manifest wrong there is wrong here too. */
 function validatePending(a: AgentArgs): void {
   const val = (f: keyof typeof PENDING_OPTIONS): string => String(a[f] ?? PENDING_OPTIONS[f].default);
-  const positive = ['cache-sync-timeout'] as const;
-  for (const f of positive) if (parseDuration(f, val(f)) <= 0) throw new FlagError(f, 'must be greater than 0');
   integer('bfd-detection-multiplier', val('bfd-detection-multiplier'), 1, 255);
   for (const f of ['bfd-port', 'gobgp-admin-port'] as const) integer(f, val(f), 0, 65535, 'a port');
   for (const f of ['bfd-desired-min-tx-interval', 'bfd-required-min-rx-interval'] as const) integer(f, val(f), 0, 2 ** 32 - 1);
@@ -492,6 +498,8 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
   const selfHealMs = str('self-heal-period') === '0' ? 0 : parseDuration('self-heal-period', str('self-heal-period') ?? '1s');
   const syncMs = parseDuration('routes-sync-period', str('routes-sync-period') ?? '5m');
   if (syncMs <= 0) throw new FlagError('routes-sync-period', 'must be greater than 0');
+  const cacheSyncTimeoutMs = parseDuration('cache-sync-timeout', str('cache-sync-timeout') ?? '1m');
+  if (cacheSyncTimeoutMs <= 0) throw new FlagError('cache-sync-timeout', 'must be greater than 0');
   const injectedRoutesSyncPeriodMs = parseDuration('injected-routes-sync-period', str('injected-routes-sync-period') ?? '60s');
   if (injectedRoutesSyncPeriodMs <= 0) throw new FlagError('injected-routes-sync-period', 'must be greater than 0');
   const iptablesSyncPeriodMs = parseDuration('iptables-sync-period', str('iptables-sync-period') ?? '5m');
@@ -557,6 +565,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     ipv6: bool('enable-ipv6'),
     routesSyncPeriodMs: syncMs,
     injectedRoutesSyncPeriodMs,
+    cacheSyncTimeoutMs,
     selfHealPeriodMs: selfHealMs,
     serviceClusterIpRanges: cidrs('service-cluster-ip-range', a['service-cluster-ip-range']),
     serviceExternalIpRanges: cidrs('service-external-ip-range', a['service-external-ip-range']),

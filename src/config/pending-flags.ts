@@ -12,11 +12,6 @@ export const PENDING_OPTIONS = {
   'bfd-port': { type: 'number', default: 3784, describe: 'BFD: UDP port of the control packets.' },
   'bfd-required-min-rx-interval': { type: 'number', default: 1000, describe: 'BFD: required minimum receive interval, milliseconds.' },
   'enable-bfd': { type: 'boolean', default: false, describe: 'BFD on the BGP sessions.' },
-  'cache-sync-timeout': {
-    type: 'string',
-    default: '1m',
-    describe: 'How long to wait for the informer caches at start. Must be greater than 0.',
-  },
   'disable-source-dest-check': {
     type: 'boolean',
     default: true,
@@ -42,7 +37,6 @@ export const NO_EFFECT_YET: Record<PendingFlag, string> = {
   'bfd-port': 'no BFD in our speaker yet',
   'bfd-required-min-rx-interval': 'no BFD in our speaker yet',
   'enable-bfd': 'no BFD in our speaker yet',
-  'cache-sync-timeout': 'the agent does not wait for its caches: it works from the saved state until they list (--state-file)',
   'disable-source-dest-check': 'no cloud provider API is called (set the EC2 attribute another way)',
   'enable-pprof': "a Go runtime feature; profile with Node's --cpu-prof instead",
   'gobgp-admin-address': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',

@@ -18,9 +18,10 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /**
  * Under emulation a fork costs some thirty times what it does on hardware: the once-a-second
  * drift checks would take a good part of the VM's CPU, so its agents check every 5 s (events
- * still repair at once what they cover).
+ * still repair at once what they cover). Four agents starting at once there may take over a
+ * minute to list (kube-router's --cache-sync-timeout), so they get five.
  */
-const EMULATED = '--self-heal-period=5s';
+const EMULATED = '--self-heal-period=5s --cache-sync-timeout=5m';
 
 describe('overlay in the VM: 4 nodes in two subnets and a ToR', () => {
   const g = vmGroup('overlay', { memoryMiB: 4096 });

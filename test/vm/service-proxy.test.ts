@@ -25,9 +25,9 @@ const VIP = '10.96.0.100';
  * from one timed out, with room for a busy CI machine (drained in 15 s after the reset when idle).
  */
 const GRACE_S = 90;
-/** Drift checks every 5 s under emulation, where forks are dear (see overlay-lab.test.ts). */
+/** Drift checks every 5 s and five minutes to list under emulation, where forks are dear (see overlay-lab.test.ts). */
 const AGENT_ARGS =
-  '--run-service-proxy --self-heal-period=5s --service-tcp-timeout=20m --service-udp-timeout=45s --excluded-cidrs=10.96.200.0/24 --nodeport-bindon-all-ip ' +
+  '--run-service-proxy --self-heal-period=5s --cache-sync-timeout=5m --service-tcp-timeout=20m --service-udp-timeout=45s --excluded-cidrs=10.96.200.0/24 --nodeport-bindon-all-ip ' +
   `--ipvs-graceful-termination --ipvs-graceful-period=${GRACE_S}s`;
 
 describe('service proxy in the VM: 2 nodes and a ToR', () => {

@@ -1,0 +1,92 @@
+/**
+ * --cache-sync-timeout, as kube-router: an agent whose informers have not listed by then exits
+ * non-zero (its pod restarts), unless it runs from a saved state, which it keeps doing. The agent
+ * runs in a namespace of its own against a kubeconfig whose server does not answer.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Netns } from '../../lab/netns';
+import { until } from '../../lab/wait';
+import { CLI } from '../helpers/our-speaker';
+import { TEST_NETNS_PREFIX } from '../helpers/topology';
+
+describe('--cache-sync-timeout', () => {
+  let ns: Netns;
+  let dir: string;
+  const args = (): string[] => [
+    CLI,
+    `--kubeconfig=${path.join(dir, 'kubeconfig')}`,
+    '--hostname-override=n1',
+    '--cache-sync-timeout=2s',
+    `--admin-socket=${path.join(dir, 'admin.sock')}`,
+    `--state-file=${path.join(dir, 'state.json')}`,
+    `--cni-conf-path=${path.join(dir, '10-kuberouter.conflist')}`,
+  ];
+
+  beforeAll(async () => {
+    ns = await Netns.create(`${TEST_NETNS_PREFIX}cst`);
+    await ns.ip('link', 'set', 'lo', 'up');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krtt-cst-'));
+    // Nothing listens on port 1 of the namespace's loopback: every list fails at once, again and again.
+    fs.writeFileSync(
+      path.join(dir, 'kubeconfig'),
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: x, context: {cluster: c, user: u}}]',
+        'current-context: x',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  afterAll(async () => {
+    await ns?.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('without a saved state the agent exits 1 once the timeout passes, saying which informers had not listed', async () => {
+    const started = Date.now();
+    const r = await ns.exec(process.execPath, args(), { allowFail: true });
+    const output = r.stdout + r.stderr;
+    expect(r.code).toBe(1);
+    expect(output).toMatch(/informers not listed within --cache-sync-timeout \(2 s\): nodes, services, endpointslices, pods[^"]*; exiting/);
+    expect(Date.now() - started).toBeLessThan(30000);
+  });
+
+  it('with a saved state it keeps running past the timeout, from that state, and says so', async () => {
+    const local = {
+      name: 'n1',
+      ipv4: '10.9.0.1',
+      podCidrs: ['10.244.9.0/24'],
+      communities: [],
+      peers: [],
+      localAddresses: [],
+      importReject: [],
+    };
+    const state = {
+      version: 1,
+      node: 'n1',
+      savedAt: Date.now(),
+      nodes: { local, nodes: [local], internalPeers: [], podSubnets: ['10.244.9.0/24'], nodeIps: ['10.9.0.1'] },
+      vips: [],
+      serviceIps: [],
+    };
+    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state));
+    const log = path.join(dir, 'agent.log');
+    const child = ns.spawn(process.execPath, args(), { logFile: log });
+    try {
+      const read = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
+      await until(async () => read().includes('running from the saved state meanwhile'), 30000, 'the warning');
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(child.exitCode).toBeNull();
+      expect(read()).not.toMatch(/exiting/);
+    } finally {
+      child.kill('SIGTERM');
+      await until(async () => child.exitCode !== null || child.signalCode !== null, 10000, 'the agent to stop');
+    }
+  });
+});
