@@ -25,6 +25,7 @@ import type { TunnelView } from '../dataplane/tunnels';
 import type { Loop } from '../dataplane/kernel-events';
 import { AgentMetrics, type IpvsServiceSample } from './metrics';
 import { checkHealth, HealthReport } from './health';
+import { profilingEndpoints } from './profiling';
 import { startEndpoints, Endpoint } from './endpoints';
 import { FibStatus } from './fib-status';
 import { transition, type Phase, type PhaseEvent } from './phase';
@@ -515,6 +516,7 @@ export class Agent {
         },
       });
     }
+    if (c.enablePprof) endpoints.push(...profilingEndpoints());
     this.http = await startEndpoints(endpoints, this.log.child({ component: 'http' }));
   }
 

@@ -1,12 +1,13 @@
 /**
- * The agent's HTTP endpoints for Prometheus (--metrics-*) and the kubelet's liveness probe
- * (--health-*): plain node:http, one listener per address and port (both share one when they
+ * The agent's HTTP endpoints for Prometheus (--metrics-*), the kubelet's liveness probe
+ * (--health-*) and profiling (--enable-pprof): plain node:http, one listener per address and port (both share one when they
  * are given the same port).
  */
 import http from 'node:http';
 import type { Logger } from '../../bgp';
 
-export type Handler = () => Promise<{ status: number; contentType: string; body: string }>;
+/** Answers a GET of its path; `query` is the request's query string. */
+export type Handler = (query: URLSearchParams) => Promise<{ status: number; contentType: string; body: string }>;
 
 export interface Endpoint {
   address?: string | undefined;
@@ -25,7 +26,14 @@ export async function startEndpoints(endpoints: Endpoint[], log: Logger): Promis
   const servers: http.Server[] = [];
   for (const group of groups.values()) {
     const server = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://agent');
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request\n');
+        return;
+      }
+      const path = url.pathname;
       const e = group.find((x) => x.path === path);
       if (!e || (req.method !== 'GET' && req.method !== 'HEAD')) {
         res
@@ -33,7 +41,7 @@ export async function startEndpoints(endpoints: Endpoint[], log: Logger): Promis
           .end(e ? 'method not allowed\n' : `not found; try ${group.map((x) => x.path).join(' or ')}\n`);
         return;
       }
-      e.handler().then(
+      e.handler(url.searchParams).then(
         (r) => res.writeHead(r.status, { 'content-type': r.contentType }).end(req.method === 'HEAD' ? undefined : r.body),
         (err: unknown) => {
           log.error({ err: (err as Error).message, path }, 'endpoint failed');

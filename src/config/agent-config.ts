@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { Options } from 'yargs';
 import { PENDING_OPTIONS } from './pending-flags';
 import { SERVICE_OPTIONS } from './service-flags';
+import { ENDPOINT_OPTIONS } from './endpoint-flags';
 import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../../net';
 import { LOG_LEVELS, LogLevel } from '../log';
 
@@ -285,15 +286,7 @@ export const AGENT_OPTIONS = {
     default: false,
     describe: 'Remove what the agent set up on this node (routes, kube-bridge, ipsets, iptables rules, CNI config) and exit.',
   },
-  'metrics-port': { type: 'string', default: '0', describe: 'Prometheus metrics port (0: disabled).' },
-  'metrics-addr': { type: 'string', default: '', describe: 'Prometheus metrics address to listen on (default: all interfaces).' },
-  'metrics-path': { type: 'string', default: '/metrics', describe: 'Prometheus metrics path.' },
-  'health-port': { type: 'string', default: '20244', describe: 'Health check port serving /healthz (0: disabled).' },
-  'health-addr': {
-    type: 'string',
-    default: '',
-    describe: 'Health check address to listen on (default: all interfaces; the livenessProbe must use the same address).',
-  },
+  ...ENDPOINT_OPTIONS,
   'self-heal-period': {
     type: 'string',
     default: '1s',
@@ -379,6 +372,8 @@ export interface AgentConfig {
   ipv4: boolean;
   ipv6: boolean;
   routesSyncPeriodMs: number;
+  /** --enable-pprof: V8 profiles on 0.0.0.0:6060. */
+  enablePprof: boolean;
   /** --cache-sync-timeout. */
   cacheSyncTimeoutMs: number;
   /** --injected-routes-sync-period: a routes loop run at least this often. */
@@ -566,6 +561,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     routesSyncPeriodMs: syncMs,
     injectedRoutesSyncPeriodMs,
     cacheSyncTimeoutMs,
+    enablePprof: bool('enable-pprof'),
     selfHealPeriodMs: selfHealMs,
     serviceClusterIpRanges: cidrs('service-cluster-ip-range', a['service-cluster-ip-range']),
     serviceExternalIpRanges: cidrs('service-external-ip-range', a['service-external-ip-range']),

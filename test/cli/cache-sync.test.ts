@@ -1,7 +1,8 @@
 /**
  * --cache-sync-timeout, as kube-router: an agent whose informers have not listed by then exits
  * non-zero (its pod restarts), unless it runs from a saved state, which it keeps doing. The agent
- * runs in a namespace of its own against a kubeconfig whose server does not answer.
+ * runs in a namespace of its own against a kubeconfig whose server does not answer. (The second
+ * agent also shows --enable-pprof's port.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -77,13 +78,16 @@ describe('--cache-sync-timeout', () => {
     };
     fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state));
     const log = path.join(dir, 'agent.log');
-    const child = ns.spawn(process.execPath, args(), { logFile: log });
+    // --enable-pprof rides along: the agent serves its V8 profiles on port 6060 of its namespace.
+    const child = ns.spawn(process.execPath, [...args(), '--enable-pprof'], { logFile: log });
     try {
       const read = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
       await until(async () => read().includes('running from the saved state meanwhile'), 30000, 'the warning');
       await new Promise((r) => setTimeout(r, 2000));
       expect(child.exitCode).toBeNull();
       expect(read()).not.toMatch(/exiting/);
+      const index = await ns.exec('curl', ['-s', 'http://127.0.0.1:6060/debug/pprof/'], { allowFail: true });
+      expect(index.stdout).toContain('/debug/pprof/heapsnapshot');
     } finally {
       child.kill('SIGTERM');
       await until(async () => child.exitCode !== null || child.signalCode !== null, 10000, 'the agent to stop');
