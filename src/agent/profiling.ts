@@ -1,8 +1,10 @@
 /**
  * --enable-pprof: kube-router serves Go's pprof on 0.0.0.0:6060; this agent serves the V8
  * equivalents there, through the inspector of its own process: a CPU profile and a sampled
- * heap profile over N seconds, and a heap snapshot, in the formats Chrome DevTools (and
- * speedscope) open. One at a time. A heap snapshot stops the event loop while it is taken.
+ * heap profile (allocation sites) over N seconds, in the formats Chrome DevTools (and
+ * speedscope) open, one at a time. Like Go's profiles they hold code locations, never data: no
+ * heap snapshot, which would hand the service account token and BGP passwords to anyone who
+ * can reach the port.
  */
 import inspector from 'node:inspector';
 import type { Endpoint, Handler } from './endpoints';
@@ -63,7 +65,6 @@ export function profilingEndpoints(port = PPROF_PORT, address = '0.0.0.0'): Endp
           'V8 profiles of this agent (--enable-pprof):',
           `/debug/pprof/profile?seconds=N    CPU profile over N seconds (default ${DEFAULT_SECONDS}), .cpuprofile`,
           '/debug/pprof/heap?seconds=N       allocations sampled over N seconds, .heapprofile',
-          '/debug/pprof/heapsnapshot         the whole heap now, .heapsnapshot (pauses the agent while taken)',
           '',
         ].join('\n'),
       ),
@@ -72,14 +73,6 @@ export function profilingEndpoints(port = PPROF_PORT, address = '0.0.0.0'): Endp
     at(
       '/debug/pprof/heap',
       sampled('HeapProfiler.startSampling', 'HeapProfiler.stopSampling', 'HeapProfiler.enable', { samplingInterval: 32768 }),
-    ),
-    at('/debug/pprof/heapsnapshot', async () =>
-      job(async (session) => {
-        const chunks: string[] = [];
-        session.on('HeapProfiler.addHeapSnapshotChunk', (m: { params: { chunk: string } }) => chunks.push(m.params.chunk));
-        await post(session, 'HeapProfiler.takeHeapSnapshot', { reportProgress: false });
-        return { status: 200, contentType: 'application/json', body: chunks.join('') };
-      }),
     ),
   ];
 }

@@ -18,6 +18,6 @@ export const ENDPOINT_OPTIONS = {
     type: 'boolean',
     default: false,
     describe:
-      "Profiling on 0.0.0.0:6060, as kube-router's pprof: /debug/pprof/profile?seconds=N (a CPU profile), /debug/pprof/heap?seconds=N (sampled allocations), /debug/pprof/heapsnapshot, in Chrome DevTools' formats.",
+      "Profiling on 0.0.0.0:6060, as kube-router's pprof: /debug/pprof/profile?seconds=N (a CPU profile) and /debug/pprof/heap?seconds=N (sampled allocations), in Chrome DevTools' formats.",
   },
 } as const satisfies Record<string, Options>;

@@ -45,14 +45,11 @@ describe('profiling endpoints (--enable-pprof)', () => {
     }
   });
 
-  it('sampled allocations and a heap snapshot', async () => {
+  it('sampled allocations; no heap snapshot (it would hold secrets)', async () => {
     const heap = await fetch(`${base}/heap?seconds=1`);
     expect(heap.status).toBe(200);
     expect(((await heap.json()) as { head: { callFrame: unknown } }).head.callFrame).toBeDefined();
-    const snapshot = await fetch(`${base}/heapsnapshot`);
-    expect(snapshot.status).toBe(200);
-    const parsed = (await snapshot.json()) as { snapshot: { node_count: number } };
-    expect(parsed.snapshot.node_count).toBeGreaterThan(1000);
+    expect((await fetch(`${base}/heapsnapshot`)).status).toBe(404);
   });
 
   it('refuses seconds it cannot take', async () => {

@@ -87,7 +87,7 @@ describe('--cache-sync-timeout', () => {
       expect(child.exitCode).toBeNull();
       expect(read()).not.toMatch(/exiting/);
       const index = await ns.exec('curl', ['-s', 'http://127.0.0.1:6060/debug/pprof/'], { allowFail: true });
-      expect(index.stdout).toContain('/debug/pprof/heapsnapshot');
+      expect(index.stdout).toContain('/debug/pprof/profile?seconds=N');
     } finally {
       child.kill('SIGTERM');
       await until(async () => child.exitCode !== null || child.signalCode !== null, 10000, 'the agent to stop');
