@@ -15,6 +15,7 @@
  */
 import { ipFamily } from '../net';
 import fs from 'node:fs';
+import { writeFileAtomic } from '../src/util/write-atomic';
 import path from 'node:path';
 import { POD_WEB_SCRIPT } from './pod-web';
 import { Netns, Segment, listNetns } from './netns';
@@ -119,8 +120,9 @@ export class Lab {
     return new Lab(JSON.parse(text) as LabState);
   }
 
+  /** Atomic: tests and `lab` commands in other processes load it while the lab changes it. */
   save(): void {
-    fs.writeFileSync(stateFile(this.state.dir), `${JSON.stringify(this.state, null, 2)}\n`);
+    writeFileAtomic(stateFile(this.state.dir), `${JSON.stringify(this.state, null, 2)}\n`);
   }
 
   node(name: string): LabNode {

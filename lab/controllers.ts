@@ -13,6 +13,7 @@
  * change is caught on the next one. Pods the lab itself made (`lab up`'s) are left alone.
  */
 import fs from 'node:fs';
+import { writeFileAtomic } from '../src/util/write-atomic';
 import path from 'node:path';
 import { Lab } from './cluster';
 import { Netns } from './netns';
@@ -262,8 +263,9 @@ export class LabControllers {
     this.log(`pod ${k}: removed`);
   }
 
+  /** Written whole and renamed into place: readers in other processes (podNetns) never see half a file. */
   private save(): void {
-    fs.writeFileSync(this.stateFile, `${JSON.stringify(Object.fromEntries(this.wired), null, 2)}\n`);
+    writeFileAtomic(this.stateFile, `${JSON.stringify(Object.fromEntries(this.wired), null, 2)}\n`);
   }
 
   /**

@@ -6,6 +6,7 @@
  * A file that is missing, for another node, of another version or garbled is ignored (logged).
  */
 import fs from 'node:fs';
+import { writeFileAtomic } from '../util/write-atomic';
 import path from 'node:path';
 import type { NodesDesired } from '../../controllers/nodes';
 import type { AdvertisedVip } from '../../controllers/services';
@@ -22,9 +23,7 @@ export interface LastState {
 
 export function saveLastState(file: string, s: Omit<LastState, 'savedAt'>): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ version: VERSION, ...s, savedAt: Date.now() }));
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify({ version: VERSION, ...s, savedAt: Date.now() }));
 }
 
 /** The saved state for `node`, or why there is none usable. */

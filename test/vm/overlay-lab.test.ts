@@ -51,7 +51,10 @@ cat ${out}.out; rm -f ${out}.out ${out}.err`);
 
   beforeAll(async () => {
     const t = Date.now();
-    const r = await lab(`up --nodes 4 --subnets 2 --tor --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=${EMULATED}`, true);
+    const r = await lab(
+      `up --nodes 4 --subnets 2 --tor --prometheus=false --dir=${DIR} --prefix=${PREFIX} --agent-args=${q(EMULATED)}`,
+      true,
+    );
     if (r.code !== 0) throw new Error(`lab up in the VM failed (${r.code}): ${r.stderr}${r.stdout}`);
     measured.push(`lab up (4 nodes, 2 subnets, ToR) in the VM: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }, 600000);
