@@ -32,6 +32,20 @@ export function inVmLab(vm: VmClient, args: string[], timeoutMs = 900000): Promi
   return vm.run(`cd ${quote(repoRoot())} && node ${quote(bundle)} lab ${args.map(quote).join(' ')}`, { allowFail: true, timeoutMs });
 }
 
+/**
+ * `lab up`'s arguments for the lab inside the VM: under emulation several agents starting at once
+ * may take over a minute to list, kube-router's --cache-sync-timeout; they get five minutes
+ * unless --agent-args="..." names the flag itself.
+ */
+export function emulatedLabArgs(args: readonly string[]): string[] {
+  const flag = '--agent-args=';
+  const i = args.findIndex((a) => a.startsWith(flag));
+  const given = i >= 0 ? args[i]!.slice(flag.length) : '';
+  if (given.includes('--cache-sync-timeout') || args.includes('--agent-args')) return [...args];
+  const value = `${flag}${[given, '--cache-sync-timeout=5m'].filter(Boolean).join(' ')}`;
+  return i >= 0 ? args.map((a, j) => (j === i ? value : a)) : [...args, value];
+}
+
 /** Boots the VM (left running) and brings the lab up inside it with `args` (lab up's, without --vm). */
 export async function vmLabUp(args: string[], out: (line: string) => void): Promise<number> {
   if (vmLab()) throw new Error(`a VM lab is already running (${VM_LAB_SCRATCH}); take it down with "kube-router-ts lab down"`);
@@ -43,7 +57,7 @@ export async function vmLabUp(args: string[], out: (line: string) => void): Prom
   fs.writeFileSync(pidFile(), `${vm.pid}\n`);
   vm.detach();
   out(`VM up in ${(vm.bootMs / 1000).toFixed(1)} s; running "lab up" inside (a minute or two under emulation)...`);
-  const r = await inVmLab(Vm.attach(VM_LAB_SCRATCH), ['up', ...args]);
+  const r = await inVmLab(Vm.attach(VM_LAB_SCRATCH), ['up', ...emulatedLabArgs(args)]);
   if (r.stdout) out(r.stdout.trimEnd());
   if (r.stderr) process.stderr.write(r.stderr);
   return r.code;
