@@ -57,6 +57,13 @@ function readConfList(file: string): ConfList {
   return list;
 }
 
+/**
+ * How long one plugin call may take: kubelet waits minutes for a sandbox (its runtime request
+ * timeout is 2 min, the CRI's network setup within it). The plugins are Go programs, and in the
+ * emulated VM beside another VM one took over 30 s (the default command timeout) to start.
+ */
+const CNI_TIMEOUT_MS = 240000;
+
 async function invoke(
   t: CniTarget,
   command: 'ADD' | 'DEL',
@@ -86,6 +93,7 @@ async function invoke(
     input: JSON.stringify(conf),
     env,
     allowFail: true,
+    timeout: CNI_TIMEOUT_MS,
   });
   let out: unknown;
   try {

@@ -23,8 +23,10 @@ const VIP = '10.96.0.100';
 /**
  * --ipvs-graceful-period: long enough that a real server drained by its connections ending is told
  * from one timed out, with room for a busy CI machine (drained in 15 s after the reset when idle).
+ * 90 s was once too short: on a machine loaded beyond CI's, the steps between the drain and the
+ * held connection's request took longer than the period, which then removed the real server.
  */
-const GRACE_S = 90;
+const GRACE_S = 150;
 /** Drift checks every 5 s and five minutes to list under emulation, where forks are dear (see overlay-lab.test.ts). */
 const AGENT_ARGS =
   '--run-service-proxy --self-heal-period=5s --cache-sync-timeout=5m --service-tcp-timeout=20m --service-udp-timeout=45s --excluded-cidrs=10.96.200.0/24 --nodeport-bindon-all-ip ' +
