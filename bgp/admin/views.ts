@@ -8,6 +8,7 @@ import type { Speaker } from '../speaker/speaker';
 import type { Path } from '../rib/path';
 import { formatAsPath } from '../rib/as-path';
 import { State } from '../fsm/states';
+import type { BfdSessionView } from '../bfd/session';
 
 export interface NeighborView {
   address: string;
@@ -37,6 +38,8 @@ export interface NeighborView {
   lastError?: string;
   passive: boolean;
   description?: string;
+  /** The BFD session guarding this one (RFC 5880), when configured and started. */
+  bfd?: BfdSessionView;
 }
 
 export interface PathView {
@@ -112,6 +115,8 @@ export function neighborViews(s: Speaker): NeighborView[] {
     if (p.lastError) v.lastError = p.lastError;
     if (p.settings.description) v.description = p.settings.description;
     if (p.settings.maxPrefixes) v.maxPrefixes = p.settings.maxPrefixes;
+    const bfd = s.bfdSession(p.address);
+    if (bfd) v.bfd = bfd.view();
     return v;
   });
 }

@@ -62,6 +62,8 @@ export enum CeaseSubcode {
   ConnectionCollisionResolution = 7,
   OutOfResources = 8,
   HardReset = 9,
+  /** RFC 9384: the BFD session protecting this BGP session went down. */
+  BfdDown = 10,
 }
 
 /** RFC 7313 section 5. */
@@ -116,6 +118,7 @@ const SUBCODE_NAMES: Record<number, Record<number, string>> = {
     7: 'Connection Collision Resolution',
     8: 'Out of Resources',
     9: 'Hard Reset',
+    10: 'BFD Down',
   },
   7: { 1: 'Invalid Message Length' },
 };

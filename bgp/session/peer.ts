@@ -17,6 +17,7 @@ import { TransportFactory } from './transport';
 import { isIpv4, normalizeAddress } from '../../net';
 import { siblingIpv6 } from './addresses';
 import type { Logger } from '../log';
+import type { BfdSettings } from '../bfd/session';
 
 export interface NeighborSettings {
   address: string;
@@ -39,6 +40,8 @@ export interface NeighborSettings {
   maxPrefixesRestart?: number;
   /** We reflect routes to and from this iBGP peer as its route reflector (RFC 4456). */
   routeReflectorClient?: boolean;
+  /** A BFD session (RFC 5880/5881) guards the BGP session: BFD down ends it (RFC 5882). */
+  bfd?: BfdSettings;
 }
 
 export interface PeerCounters extends ConnectionStats {
@@ -155,6 +158,16 @@ export class Peer extends EventEmitter implements ConnectionOwner {
       `neighbour sent ${received} ${family} prefixes, over its limit of ${limit}: closing the session for ${seconds} s`,
     );
     for (const c of [...this.connections]) c.dispatch({ type: 'Shutdown', subcode: CeaseSubcode.MaxPrefixes, data });
+  }
+
+  /**
+   * The BFD session went down (RFC 5882 4.3): the BGP session ends at once with Cease/BFD Down
+   * (RFC 9384), its routes withdrawn, and is retried as after any failure.
+   */
+  bfdDown(reason: string): void {
+    if (!this.established) return;
+    this.log.warn({ event: 'bfdDown', reason }, 'BFD session down: ending the BGP session');
+    for (const c of [...this.connections]) c.dispatch({ type: 'Shutdown', subcode: CeaseSubcode.BfdDown });
   }
 
   /** Hard-resets the session (like `gobgp neighbor X reset`); it comes back by itself. */

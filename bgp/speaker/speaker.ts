@@ -24,6 +24,8 @@ import type { Advertised } from './adj-rib-out';
 import type { ExportTarget } from '../policy/export';
 import { ExportDecision, Outbound } from './outbound';
 import { GracefulRestart } from './graceful-restart';
+import { BfdManager } from '../bfd/manager';
+import type { BfdSession } from '../bfd/session';
 import { Listener } from './listener';
 import type { Negotiated } from '../session/negotiate';
 import { Logger, silentLogger } from '../log';
@@ -118,6 +120,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly log: Logger;
   private readonly local: LocalSettings;
   private readonly transports: TransportFactory;
+  /** BFD sessions, made with the first neighbour that asks for one. */
+  private bfd: BfdManager | undefined;
   readonly startedAt = Date.now();
 
   constructor(readonly options: SpeakerOptions) {
@@ -176,6 +180,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       if (graceful) peer.release('stopped for a graceful restart');
       else peer.stop(CeaseSubcode.AdministrativeShutdown);
     }
+    // BFD neighbours are told AdminDown, which RFC 5882 3.2 says is no failure: a peer helping our
+    // graceful restart keeps our routes.
+    this.bfd?.close();
     this.listener.close();
   }
 
@@ -227,6 +234,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const peer = this.peers.get(key);
     if (!peer) return false;
     peer.stop(CeaseSubcode.PeerDeconfigured);
+    this.bfd?.remove(key);
     if (peer.settings.password) this.listener.setKey(key, '');
     this.peers.delete(key);
     this.gr.forget(key);
@@ -350,7 +358,31 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.sessions.set(peer.address, { peer, outbound, eorReceived: new Set(), limitWarned: new Set(), notes: new Map() });
     for (const path of this.rib.bestPaths()) outbound.export(path.prefix, path);
     outbound.schedule();
+    if (peer.settings.bfd) this.startBfd(peer);
     this.emit('established', peer);
+  }
+
+  /** The BFD session guarding a neighbour's BGP session, if it has one. */
+  bfdSession(address: string): BfdSession | undefined {
+    return this.bfd?.get(address);
+  }
+
+  /**
+   * BFD starts with the first Established session (its local address is then known) and lives
+   * as long as the neighbour; its failure ends the BGP session (RFC 5882 4.3).
+   */
+  private startBfd(peer: Peer): void {
+    this.bfd ??= new BfdManager(this.log);
+    const bfd = this.bfd;
+    if (bfd.get(peer.address)) return;
+    bfd.add(peer.address, peer.localAddress, peer.settings.bfd!).then(
+      (session) => {
+        if (this.peers.get(peer.address) !== peer) return bfd.remove(peer.address);
+        session.on('failed', (reason) => peer.bfdDown(reason));
+      },
+      (err: Error) =>
+        this.log.warn({ peer: peer.address, event: 'bfd', err: err.message }, 'cannot start BFD: the BGP session runs without it'),
+    );
   }
 
   private onDown(peer: Peer, gr?: Negotiated['gracefulRestart']): void {

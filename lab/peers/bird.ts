@@ -33,6 +33,8 @@ export interface BirdProtocol {
   rrClient?: { clusterId: string };
   /** eBGP multihop with this TTL (the neighbour is behind routers). */
   multihop?: number;
+  /** BFD guards the session (`bfd on`; the intervals are BirdConfig.bfd's). */
+  bfd?: boolean;
 }
 
 export interface BirdConfig {
@@ -44,6 +46,8 @@ export interface BirdConfig {
   protocols: BirdProtocol[];
   /** Install the best BGP routes into the kernel (a router that forwards to what it learns). */
   kernel?: boolean;
+  /** A BFD protocol on every interface, for the protocols with `bfd`. */
+  bfd?: { intervalMs: number; multiplier: number };
 }
 
 export function renderBirdConfig(c: BirdConfig, logFile: string): string {
@@ -63,6 +67,7 @@ export function renderBirdConfig(c: BirdConfig, logFile: string): string {
       p.password ? `  password "${p.password}";` : '',
       p.gracefulRestart ? `  graceful restart on; graceful restart time ${p.gracefulRestart};` : '',
       p.rrClient ? `  rr client; rr cluster id ${p.rrClient.clusterId};` : '',
+      p.bfd ? '  bfd on;' : '',
     ]
       .filter(Boolean)
       .map((l) => `${l}\n`)
@@ -92,7 +97,7 @@ ${statics(false)}
 protocol static s6 { ipv6;
 ${statics(true)}
 }
-${c.kernel ? 'protocol kernel k4 { ipv4 { export where source = RTS_BGP; }; }\nprotocol kernel k6 { ipv6 { export where source = RTS_BGP; }; }\n' : ''}${c.protocols.map(protocol).join('\n')}
+${c.bfd ? `protocol bfd { interface "*" { min rx interval ${c.bfd.intervalMs} ms; min tx interval ${c.bfd.intervalMs} ms; multiplier ${c.bfd.multiplier}; }; }\n` : ''}${c.kernel ? 'protocol kernel k4 { ipv4 { export where source = RTS_BGP; }; }\nprotocol kernel k6 { ipv6 { export where source = RTS_BGP; }; }\n' : ''}${c.protocols.map(protocol).join('\n')}
 `;
 }
 
@@ -190,6 +195,11 @@ export class BirdDaemon implements PeerDaemon {
     await this.bird.birdc('reload', 'in', 'peer');
   }
 
+  /** `birdc show bfd sessions`: one line per session, with its state. */
+  bfdSessions(): Promise<string> {
+    return this.bird.birdc('show', 'bfd', 'sessions');
+  }
+
   /** Dies at once (SIGKILL): the kernel closes its connections, no NOTIFICATION is sent. */
   async crash(): Promise<void> {
     const pid = this.bird.pid;
@@ -242,6 +252,7 @@ function configOf(o: DaemonOptions, routes: string[]): BirdConfig {
     exportSets,
     gracefulRestart: o.gracefulRestart,
     ipv6NextHop: o.address6,
+    bfd: !!o.bfd,
     ...(rr ? { rrClient: { clusterId: rr.clusterId } } : {}),
   };
   // More reflection clients: sessions like the first, each in its own protocol.
@@ -251,7 +262,14 @@ function configOf(o: DaemonOptions, routes: string[]): BirdConfig {
     neighbor: address,
     password: undefined,
   }));
-  return { routerId: o.address, asn: o.asn, localAddress: o.address, routes, protocols: [peer, ...extra] };
+  return {
+    routerId: o.address,
+    asn: o.asn,
+    localAddress: o.address,
+    routes,
+    protocols: [peer, ...extra],
+    ...(o.bfd ? { bfd: o.bfd } : {}),
+  };
 }
 
 /**

@@ -47,6 +47,8 @@ export interface DaemonOptions {
   routeReflector?: { clusterId: string; extraClients: string[] };
   /** Advertise graceful restart with this restart time (BIRD, FRR, GoBGP). */
   gracefulRestart?: number;
+  /** BFD on the session (BIRD only): both intervals in ms, and the detection multiplier. */
+  bfd?: { intervalMs: number; multiplier: number };
   /** Do not advertise the 4-octet AS capability (ExaBGP only): a 2-octet "OLD" speaker. */
   noAs4?: boolean;
 }

@@ -6,6 +6,14 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { asNumber, canonicalAddress, describeZodError, family, holdTime, ipAddress, md5Key, port, prefix, routerId } from './validators';
 
+/** RFC 5880 carries intervals as 32-bit microseconds. */
+const bfdInterval = z
+  .number()
+  .int()
+  .min(1)
+  .max(Math.floor(0xffffffff / 1000));
+const bfdPort = z.number().int().min(1).max(65535);
+
 const neighbor = z
   .object({
     address: canonicalAddress,
@@ -27,6 +35,16 @@ const neighbor = z
     maxPrefixesRestart: z.number().int().min(1).max(86400).optional(),
     /** RFC 4456: this iBGP neighbour is our route reflection client. */
     routeReflectorClient: z.boolean().optional(),
+    /** BFD (RFC 5880/5881) guarding the session; intervals in milliseconds, as kube-router's flags. */
+    bfd: z
+      .object({
+        port: bfdPort.default(3784),
+        detectMultiplier: z.number().int().min(1).max(255).default(3),
+        desiredMinTxMs: bfdInterval.default(1000),
+        requiredMinRxMs: bfdInterval.default(1000),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

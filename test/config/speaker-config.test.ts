@@ -17,6 +17,15 @@ describe('speaker config', () => {
       /neighbors\[0\]\.maxPrefixes/,
     );
   });
+  it('takes BFD per neighbour, filling the defaults and refusing values outside RFC 5880', () => {
+    const c = parseSpeakerConfig({ ...ok, neighbors: [{ address: '10.0.0.2', asn: 65001, bfd: { desiredMinTxMs: 300 } }] });
+    expect(c.neighbors[0]!.bfd).toEqual({ port: 3784, detectMultiplier: 3, desiredMinTxMs: 300, requiredMinRxMs: 1000 });
+    for (const bad of [{ detectMultiplier: 0 }, { port: 0 }, { requiredMinRxMs: 4294968 }, { echo: true }])
+      expect(() => parseSpeakerConfig({ ...ok, neighbors: [{ address: '10.0.0.2', asn: 65001, bfd: bad }] })).toThrow(
+        /neighbors\[0\]\.bfd/,
+      );
+  });
+
   it('canonicalises prefixes', () =>
     expect(parseSpeakerConfig({ ...ok, advertise: ['10.1.2.3/24', 'FD00::1/64'] }).advertise).toEqual(['10.1.2.0/24', 'fd00::/64']));
   it.each([
