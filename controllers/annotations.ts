@@ -5,6 +5,8 @@
  */
 import yaml from 'js-yaml';
 import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../net';
+import { DEFAULT_BFD, bfdSettingError } from '../bgp';
+import type { BfdSettings } from '../bgp';
 
 export const ANNOTATIONS = {
   nodeAsn: 'kube-router.io/node.asn',
@@ -79,9 +81,39 @@ export interface PeerAnnotation {
   localAddress?: string;
   /** Most prefixes accepted per family (kube-router-ts's `maxprefixes` field). */
   maxPrefixes?: number;
+  /** The entry's `bfd:` block, when it says `enabled: true`. */
+  bfd?: BfdSettings;
 }
 
-/** kube-router.io/peers: a YAML list of {remoteip, remoteasn, localip?, password?, port?, maxprefixes?}. */
+const BFD_FIELDS: [string, keyof BfdSettings][] = [
+  ['port', 'port'],
+  ['detection_multiplier', 'detectMultiplier'],
+  ['desired_min_tx_interval', 'desiredMinTxMs'],
+  ['required_min_rx_interval', 'requiredMinRxMs'],
+];
+
+/**
+ * A kube-router.io/peers entry's `bfd:` block as kube-router reads it: {enabled, port,
+ * detection_multiplier, required_min_rx_interval, desired_min_tx_interval} (intervals in ms),
+ * each missing value at kube-router's default; undefined when not enabled.
+ */
+function parseBfdBlock(raw: unknown): Parsed<BfdSettings | undefined> {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return bad('must be a mapping');
+  const b = raw as Record<string, unknown>;
+  const unknown = Object.keys(b).find((k) => k !== 'enabled' && !BFD_FIELDS.some(([name]) => name === k));
+  if (unknown) return bad(`unknown field ${unknown}`);
+  if (b.enabled !== undefined && typeof b.enabled !== 'boolean') return bad(`enabled ${JSON.stringify(b.enabled)} is not true or false`);
+  const out: BfdSettings = { ...DEFAULT_BFD };
+  for (const [name, field] of BFD_FIELDS) {
+    if (b[name] === undefined) continue;
+    const error = bfdSettingError(field, Number(b[name]));
+    if (error) return bad(`${name}: ${error.replace(/^\S+/, JSON.stringify(b[name]))}`);
+    out[field] = Number(b[name]);
+  }
+  return ok(b.enabled === true ? out : undefined);
+}
+
+/** kube-router.io/peers: a YAML list of {remoteip, remoteasn, localip?, password?, port?, bfd?, maxprefixes?}. */
 export function parsePeersYaml(text: string): Parsed<PeerAnnotation[]> {
   let doc: unknown;
   try {
@@ -112,6 +144,11 @@ export function parsePeersYaml(text: string): Parsed<PeerAnnotation[]> {
       if (!Number.isInteger(n) || n < 1 || n > 4294967295)
         return bad(`entry ${i}: maxprefixes ${JSON.stringify(p.maxprefixes)} is not a prefix count (1 or more)`);
       peer.maxPrefixes = n;
+    }
+    if (p.bfd !== undefined && p.bfd !== null) {
+      const bfd = parseBfdBlock(p.bfd);
+      if (!bfd.ok) return bad(`entry ${i}: bfd: ${bfd.error}`);
+      if (bfd.value) peer.bfd = bfd.value;
     }
     if (p.localip !== undefined) {
       if (!isIp(String(p.localip))) return bad(`entry ${i}: localip ${JSON.stringify(p.localip)} is not an IP address`);

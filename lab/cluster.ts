@@ -77,15 +77,19 @@ export interface AgentStatusView {
 
 export const stateFile = (dir: string): string => path.join(dir, 'lab.json');
 
-/** Whether agents run with --enable-overlay (its default is true; the last flag wins). */
-export function overlayEnabled(agentArgs: readonly string[]): boolean {
-  let on = true;
+/** Whether agents run with boolean flag `--NAME` (the last one given wins, else `byDefault`). */
+export function agentFlagOn(agentArgs: readonly string[], name: string, byDefault: boolean): boolean {
+  let on = byDefault;
+  const re = new RegExp(`^--(no-)?${name}(?:=(true|false))?$`);
   for (const a of agentArgs) {
-    const m = /^--(no-)?enable-overlay(?:=(true|false))?$/.exec(a);
+    const m = re.exec(a);
     if (m) on = !m[1] && m[2] !== 'false';
   }
   return on;
 }
+
+/** Whether agents run with --enable-overlay (its default is true). */
+export const overlayEnabled = (agentArgs: readonly string[]): boolean => agentFlagOn(agentArgs, 'enable-overlay', true);
 
 /** Why this kernel cannot build ipip tunnels, or undefined when it can (tried in a scratch namespace). */
 export async function tunnelSupportProblem(prefix: string): Promise<string | undefined> {

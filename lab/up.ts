@@ -11,7 +11,7 @@ import { labProgram } from './programs';
 import { startPrometheus } from './prometheus';
 import { makeApiCredentials, renderKubeconfig } from './apiserver/tls';
 import { until } from './wait';
-import { Lab, destroyLab, stateFile, tunnelSupportProblem } from './cluster';
+import { Lab, agentFlagOn, destroyLab, stateFile, tunnelSupportProblem } from './cluster';
 import {
   API_IP,
   API_PORT,
@@ -156,6 +156,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
       );
       if (tor.bgp) {
         fs.mkdirSync(tor.dir, { recursive: true });
+        const bfd = agentFlagOn(state.agentArgs, 'enable-bfd', false);
         // On one subnet the ToR installs nothing (so pod egress must be SNATed to get an answer);
         // joining subnets, it routes to the pod CIDRs it learns, as a real ToR would.
         await Bird.start(torNs, tor.dir, {
@@ -164,7 +165,10 @@ export async function labUp(o: LabOptions): Promise<Lab> {
           localAddress: routerIp(1),
           routes: [],
           kernel: subnets > 1,
+          // With the agents' --enable-bfd the ToR runs BFD too (each session at the slower side's pace).
+          ...(bfd ? { bfd: { intervalMs: 300, multiplier: 3 } } : {}),
           protocols: state.nodes.map((n) => ({
+            ...(bfd ? { bfd: true } : {}),
             name: n.name,
             neighbor: n.ip,
             asn: CLUSTER_ASN,

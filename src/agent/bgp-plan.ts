@@ -5,7 +5,7 @@
  * applies a plan by difference; `neighbourChange` says per neighbour whether a change can be
  * made in place or needs the session restarted (as BIRD's reconfigure decides).
  */
-import type { ExportDecision, ImportVerdict, NeighborInput, Path, Family } from '../../bgp';
+import type { ExportDecision, ImportVerdict, NeighborInput, Path, Family, BfdSettings } from '../../bgp';
 import type { AgentConfig } from '../config/agent-config';
 import type { InternalPeer, LocalNode } from '../../controllers/nodes';
 import type { AdvertisedVip } from '../../controllers/services';
@@ -34,7 +34,8 @@ export type BgpPlanConfig = Pick<
   | 'acceptDefaultRoute'
   | 'nodesFullMesh'
   | 'clusterAsn'
->;
+> &
+  Partial<Pick<AgentConfig, 'bfd'>>;
 
 /** The node's own AS: the cluster's in a full mesh, else kube-router.io/node.asn when set. */
 export const speakerAsn = (c: Pick<AgentConfig, 'nodesFullMesh' | 'clusterAsn'>, local: Pick<LocalNode, 'asn'>): number =>
@@ -103,6 +104,7 @@ export function planBgp(c: BgpPlanConfig, inputs: RoutingInputs): BgpPlan {
     });
   }
   const internal = sorted(neighbours.keys());
+  const globalPeers = new Set(c.peerRouters.map((p) => p.address));
   for (const p of [...c.peerRouters, ...local.peers]) {
     if (neighbours.has(p.address)) continue;
     const n: NeighborInput = { address: p.address, asn: p.asn, port: p.port, description: 'external', ...common };
@@ -112,6 +114,10 @@ export function planBgp(c: BgpPlanConfig, inputs: RoutingInputs): BgpPlan {
     const ttl = externalTtl(c.peerMultihopTtl, ourAsn, p.asn);
     if (ttl) n.ttl = ttl;
     if (p.maxPrefixes) n.maxPrefixes = p.maxPrefixes;
+    // BFD as kube-router: --enable-bfd's timers for --peer-router-ips, a per-node peer's own
+    // (kube-router.io/peers `bfd:`) for it.
+    const bfd = globalPeers.has(p.address) ? c.bfd : (p as { bfd?: BfdSettings }).bfd;
+    if (bfd) n.bfd = bfd;
     neighbours.set(p.address, n);
   }
   const vips = inputs.vips.map((v) => v.prefix);

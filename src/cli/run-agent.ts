@@ -30,6 +30,11 @@ export async function runAgent(argv: AgentArgs): Promise<void> {
   const pending = givenWithoutEffect(process.argv.slice(2));
   if (pending.length)
     log.warn({ flags: pending }, `flags of kube-router without effect here yet: ${pending.map((p) => `${p.flag} (${p.why})`).join('; ')}`);
+  if (config.bfd && config.gracefulRestart)
+    log.warn(
+      { event: 'bfd' },
+      'both --enable-bfd and --bgp-graceful-restart: a peer whose BFD session goes down ends the BGP session and drops our routes at once, graceful restart or not (as kube-router warns)',
+    );
   if (config.cleanupConfig) {
     const removed = await cleanupDataPlane(config.cniConfPath, config.overlay?.port);
     log.info({ removed }, 'cleanup done');

@@ -7,11 +7,6 @@
 import type { Options } from 'yargs';
 
 export const PENDING_OPTIONS = {
-  'bfd-desired-min-tx-interval': { type: 'number', default: 1000, describe: 'BFD: desired minimum transmit interval, milliseconds.' },
-  'bfd-detection-multiplier': { type: 'number', default: 3, describe: 'BFD failure detection multiplier (1-255).' },
-  'bfd-port': { type: 'number', default: 3784, describe: 'BFD: UDP port of the control packets.' },
-  'bfd-required-min-rx-interval': { type: 'number', default: 1000, describe: 'BFD: required minimum receive interval, milliseconds.' },
-  'enable-bfd': { type: 'boolean', default: false, describe: 'BFD on the BGP sessions.' },
   'disable-source-dest-check': {
     type: 'boolean',
     default: true,
@@ -31,11 +26,6 @@ export type PendingFlag = keyof typeof PENDING_OPTIONS;
 
 /** Why each does nothing yet: said at start for the flags given, and in the README. */
 export const NO_EFFECT_YET: Record<PendingFlag, string> = {
-  'bfd-desired-min-tx-interval': 'no BFD in our speaker yet',
-  'bfd-detection-multiplier': 'no BFD in our speaker yet',
-  'bfd-port': 'no BFD in our speaker yet',
-  'bfd-required-min-rx-interval': 'no BFD in our speaker yet',
-  'enable-bfd': 'no BFD in our speaker yet',
   'disable-source-dest-check': 'no cloud provider API is called (set the EC2 attribute another way)',
   'gobgp-admin-address': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
   'gobgp-admin-port': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',

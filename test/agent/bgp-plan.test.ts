@@ -58,6 +58,36 @@ describe('planBgp', () => {
     expect(plan.policy.internal).toEqual(['127.0.0.2', '127.0.0.3']);
   });
 
+  it("--enable-bfd guards --peer-router-ips' sessions with the flags' timers; a per-node peer uses its own bfd block; other nodes none", () => {
+    const c = config(
+      '--peer-router-ips=192.0.2.1',
+      '--peer-router-asns=64513',
+      '--enable-bfd',
+      '--bfd-desired-min-tx-interval=300',
+      '--bfd-required-min-rx-interval=400',
+      '--bfd-detection-multiplier=5',
+    );
+    const own = { port: 3785, detectMultiplier: 2, desiredMinTxMs: 1000, requiredMinRxMs: 1000 };
+    const plan = planBgp(
+      c,
+      inputs({
+        local: local({
+          peers: [
+            { address: '192.0.2.9', asn: 64519, port: 179, bfd: own },
+            { address: '192.0.2.8', asn: 64518, port: 179 },
+          ],
+        }),
+      }),
+    );
+    expect(plan.neighbours.get('192.0.2.1')!.bfd).toEqual({ port: 3784, detectMultiplier: 5, desiredMinTxMs: 300, requiredMinRxMs: 400 });
+    expect(plan.neighbours.get('192.0.2.9')!.bfd).toEqual(own);
+    expect(plan.neighbours.get('192.0.2.8')!.bfd).toBeUndefined();
+    expect(plan.neighbours.get('127.0.0.2')!.bfd).toBeUndefined();
+    // Without --enable-bfd the global peers have none.
+    const off = planBgp(config('--peer-router-ips=192.0.2.1', '--peer-router-asns=64513'), inputs());
+    expect(off.neighbours.get('192.0.2.1')!.bfd).toBeUndefined();
+  });
+
   it('sends to eBGP peers with TTL 1 unless --peer-router-multihop-ttl (2 or more) is given, MD5 or not; iBGP keeps the system TTL', () => {
     const peers = [
       '--peer-router-ips=192.0.2.1,192.0.2.2,192.0.2.3',

@@ -14,10 +14,23 @@ describe('agent flags', () => {
     expect(() => parse(...args)).not.toThrow();
     expect(givenWithoutEffect(args)).toEqual([
       { flag: '--runtime-endpoint', why: 'no DSR yet: designed in docs/dsr.md, not built (issue 16)' },
-      { flag: '--enable-bfd', why: 'no BFD in our speaker yet' },
     ]);
     expect(() => parse('--cache-sync-timeout=0s')).toThrow(/--cache-sync-timeout: must be greater than 0/);
-    expect(() => parse('--bfd-detection-multiplier=0')).toThrow(/--bfd-detection-multiplier: /);
+  });
+
+  it("BFD flags: kube-router's defaults and ranges, timers only with --enable-bfd", () => {
+    expect(parse().bfd).toBeUndefined();
+    expect(parse('--enable-bfd').bfd).toEqual({ port: 3784, detectMultiplier: 3, desiredMinTxMs: 1000, requiredMinRxMs: 1000 });
+    expect(parse('--enable-bfd', '--bfd-port=3785', '--bfd-desired-min-tx-interval=300').bfd).toMatchObject({
+      port: 3785,
+      desiredMinTxMs: 300,
+    });
+    // Checked whether BFD is on or not, as kube-router does.
+    expect(() => parse('--bfd-detection-multiplier=0')).toThrow(/--bfd-detection-multiplier: "0" is not a detection multiplier \(1-255\)/);
+    expect(() => parse('--bfd-port=0')).toThrow(/--bfd-port: "0" is not a UDP port/);
+    expect(() => parse('--bfd-port=70000')).toThrow(/--bfd-port: /);
+    expect(() => parse('--enable-bfd', '--bfd-required-min-rx-interval=4294968')).toThrow(/--bfd-required-min-rx-interval: .*1-4294967/);
+    expect(() => parse('--bfd-desired-min-tx-interval=abc')).toThrow(/--bfd-desired-min-tx-interval: /);
   });
 
   it('the service proxy flags: sync period, IPVS timeouts in seconds, excluded CIDRs, node port range, the allocator', () => {

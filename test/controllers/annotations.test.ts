@@ -91,6 +91,39 @@ describe('kube-router annotations', () => {
     ['- remoteip: 1.1.1.1\n  remoteasn: 1\n  maxprefixes: -5', /maxprefixes -5 is not a prefix count/],
   ])('refuses peers %j', (text, error) => expect(parsePeersYaml(text)).toMatchObject({ ok: false, error: expect.stringMatching(error) }));
 
+  it("takes a peer's bfd block in kube-router.io/peers as kube-router does (missing values at kube-router's defaults)", () => {
+    const r = parsePeersYaml(
+      '- remoteip: 192.168.1.99\n  remoteasn: 65000\n  bfd:\n    enabled: true\n    port: 3785\n    detection_multiplier: 2\n    required_min_rx_interval: 300\n' +
+        '- remoteip: 192.168.1.100\n  remoteasn: 65000\n  bfd:\n    enabled: false\n    port: 3785\n',
+    );
+    expect(r).toEqual({
+      ok: true,
+      value: [
+        {
+          address: '192.168.1.99',
+          asn: 65000,
+          port: 179,
+          bfd: { port: 3785, detectMultiplier: 2, desiredMinTxMs: 1000, requiredMinRxMs: 300 },
+        },
+        { address: '192.168.1.100', asn: 65000, port: 179 },
+      ],
+    });
+  });
+
+  it.each([
+    ['  bfd: yes', /bfd: must be a mapping/],
+    ['  bfd:\n    enabled: true\n    port: 0', /bfd: port: 0 is not a UDP port/],
+    ['  bfd:\n    enabled: true\n    detection_multiplier: 256', /detection_multiplier: 256 is not a detection multiplier/],
+    ['  bfd:\n    enabled: true\n    desired_min_tx_interval: fast', /desired_min_tx_interval: "fast" is not an interval/],
+    ['  bfd:\n    enabled: "yes"', /enabled "yes" is not true or false/],
+    ['  bfd:\n    echo: true', /bfd: unknown field echo/],
+  ])('refuses a bfd block %j', (block, error) =>
+    expect(parsePeersYaml(`- remoteip: 1.1.1.1\n  remoteasn: 1\n${block}\n`)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(error),
+    }),
+  );
+
   it('takes a prefix limit per peer in kube-router.io/peers (maxprefixes)', () => {
     expect(parsePeersYaml('- remoteip: 192.168.1.99\n  remoteasn: 65000\n  maxprefixes: 200\n')).toEqual({
       ok: true,

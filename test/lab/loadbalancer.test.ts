@@ -3,6 +3,9 @@
  * (written by the one agent holding the Lease kube-router-lballoc), the nodes advertise it to the
  * ToR, deleting the Service withdraws it and frees the address; Services of another class are
  * left alone; killing the leader hands the Lease to the other agent, which goes on allocating.
+ * The agents also run --enable-bfd toward the ToR (whose BIRD then runs BFD too): the sessions
+ * come Up at the flags' intervals, and a node cut off from the ToR loses its BGP session within
+ * the detection time, not the hold time.
  */
 import { Lab } from '../../lab/cluster';
 import { torRoutes } from '../../lab/status';
@@ -55,7 +58,9 @@ describe('load-balancer allocator: 2 nodes and a ToR', () => {
   const nextHops = async (prefix: string) => (await torRoutes(lab)).find((r) => r.prefix === prefix)?.nextHops ?? [];
 
   beforeAll(async () => {
-    const agentArgs = `--agent-args=--run-loadbalancer --loadbalancer-ip-range=${RANGE} --advertise-loadbalancer-ip`;
+    const agentArgs =
+      `--agent-args=--run-loadbalancer --loadbalancer-ip-range=${RANGE} --advertise-loadbalancer-ip ` +
+      '--enable-bfd --bfd-desired-min-tx-interval=300 --bfd-required-min-rx-interval=300';
     lab = (await labUp(DIR, PREFIX, ['--nodes', '2', '--tor', '--prometheus=false', agentArgs])).lab;
   });
 
@@ -109,5 +114,35 @@ describe('load-balancer allocator: 2 nodes and a ToR', () => {
     const asked = Object.keys(stats.access);
     expect(asked.filter((k) => !granted.has(k)).sort()).toEqual([]);
     expect(asked).toEqual(expect.arrayContaining(['update /services/status', 'create coordination.k8s.io/leases', 'get /services']));
+  });
+
+  it("--enable-bfd: BFD Up with the ToR at the flags' intervals; a node cut off from the ToR loses its session within the detection time", async () => {
+    const tor = '10.0.0.254';
+    const bfdOf = async (name: string) => (await lab.neighbors(lab.node(name))).find((x) => x.address === tor)?.bfd;
+    for (const name of ['node1', 'node2'])
+      await until(async () => (await bfdOf(name))?.state === 'Up', 60000, `${name}: BFD Up with the ToR`);
+    expect(await bfdOf('node1')).toMatchObject({ remoteState: 'Up', txIntervalMs: 300, detectTimeMs: 900 });
+    expect(await lab.birdc('show', 'bfd', 'sessions')).toMatch(/10\.0\.0\.11\s+\S+\s+Up/);
+    // The sessions between nodes run no BFD (kube-router: external peers only).
+    expect((await lab.neighbors(lab.node('node1'))).find((x) => x.address === '10.0.0.12')?.bfd).toBeUndefined();
+
+    const torNs = lab.netns(lab.state.tor!.netns);
+    const cut = (op: '-I' | '-D') =>
+      Promise.all([
+        torNs.exec('iptables', [op, 'INPUT', '-s', '10.0.0.11', '-j', 'DROP']),
+        torNs.exec('iptables', [op, 'OUTPUT', '-d', '10.0.0.11', '-j', 'DROP']),
+      ]);
+    const state = async () => (await lab.neighbors(lab.node('node1'))).find((x) => x.address === tor)?.state;
+    await cut('-I');
+    try {
+      const t0 = Date.now();
+      await until(async () => (await state()) !== 'Established', 15000, 'node1: session with the ToR ended by BFD');
+      process.stdout.write(`lab BFD: node1's session with the ToR ended ${Date.now() - t0} ms after the path was cut (hold time 90 s)\n`);
+      expect(Date.now() - t0).toBeLessThan(10000);
+      expect((await lab.neighbors(lab.node('node1'))).find((x) => x.address === tor)?.notifications.sent['6/10']).toBe(1);
+    } finally {
+      await cut('-D');
+    }
+    await until(async () => (await state()) === 'Established', 60000, 'node1: session with the ToR back');
   });
 });
