@@ -1,7 +1,7 @@
 /**
  * The IPVS reconciler's pure parts: reading `ipvsadm -Sn` (text captured from ipvsadm 1.31 on
  * Debian's 6.1 kernel) and planning the -R script. The same reconciler runs against the real
- * kernel in test/vm/service-proxy.test.ts.
+ * kernel in test/vm/service-proxy.suite.ts.
  */
 import { Ipvs, parseIpvsSave, parseIpvsStats, planIpvs, IpvsService } from '../../src/dataplane/ipvs';
 import type { Runner } from '../../src/util/exec';

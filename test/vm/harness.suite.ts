@@ -8,8 +8,6 @@ import path from 'node:path';
 import { kernelVersion } from '../../lab/vm/kernel';
 import { vmGroup } from './group';
 
-jest.setTimeout(180000);
-
 describe('VM harness', () => {
   const g = vmGroup('harness');
 

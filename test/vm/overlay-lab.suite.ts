@@ -9,7 +9,6 @@ import { timeToHeal, vmGroup, vmNetnsCall, VM_HEAL_MS } from './group';
 import type { LabStatus } from '../../lab/status';
 
 // Two lab restarts per test, each up to 5 min under emulation on a loaded 2-core machine.
-jest.setTimeout(1200000);
 
 const REPO = path.resolve(__dirname, '../..');
 const DIR = '/run/kube-router-ts/test-overlay';

@@ -6,8 +6,6 @@ import { vmGroup, vmNetnsCall, vmNetnsReconcile } from './group';
 import type { DesiredTunnel } from '../../src/dataplane/tunnels';
 import type { FouPort } from '../../src/dataplane/fou';
 
-jest.setTimeout(180000);
-
 describe('overlay tunnels in the VM', () => {
   const g = vmGroup('tunnels');
   const NS = 'tun-test';
