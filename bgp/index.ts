@@ -19,7 +19,7 @@ export { adminRequest, AdminError } from './admin/client';
 export { neighborViews, ribView, globalView } from './admin/views';
 export type { NeighborView, PathView, GlobalView, FibStatus, FibLookup } from './admin/views';
 export { duration, table, formatNeighbors, formatNeighborDetail, formatGlobal, formatRib } from './admin/format';
-export { DEFAULT_BFD, BFD_MAX_INTERVAL_MS, bfdSettingError } from './bfd/session';
+export { DEFAULT_BFD, bfdSettingError } from './bfd/session';
 export type { BfdSettings, BfdSessionView } from './bfd/session';
 export { silentLogger } from './log';
 export type { Logger } from './log';

@@ -21,14 +21,19 @@ export const BFD_OPTIONS = {
 
 type BfdArgs = { [K in keyof typeof BFD_OPTIONS]?: unknown };
 
-/** RFC 5880 carries intervals as 32-bit microseconds. */
-const MAX_INTERVAL_MS = Math.floor(0xffffffff / 1000);
+/** Largest value of each setting (all start at 1); RFC 5880 carries intervals as 32-bit microseconds. */
+export const BFD_MAX: Record<keyof BfdSettings, number> = {
+  port: 65535,
+  detectMultiplier: 255,
+  desiredMinTxMs: Math.floor(0xffffffff / 1000),
+  requiredMinRxMs: Math.floor(0xffffffff / 1000),
+};
 
-const FIELDS: [keyof typeof BFD_OPTIONS, keyof BfdSettings, number, string][] = [
-  ['bfd-port', 'port', 65535, 'a UDP port'],
-  ['bfd-detection-multiplier', 'detectMultiplier', 255, 'a detection multiplier'],
-  ['bfd-desired-min-tx-interval', 'desiredMinTxMs', MAX_INTERVAL_MS, 'an interval in milliseconds'],
-  ['bfd-required-min-rx-interval', 'requiredMinRxMs', MAX_INTERVAL_MS, 'an interval in milliseconds'],
+const FIELDS: [keyof typeof BFD_OPTIONS, keyof BfdSettings, string][] = [
+  ['bfd-port', 'port', 'a UDP port'],
+  ['bfd-detection-multiplier', 'detectMultiplier', 'a detection multiplier'],
+  ['bfd-desired-min-tx-interval', 'desiredMinTxMs', 'an interval in milliseconds'],
+  ['bfd-required-min-rx-interval', 'requiredMinRxMs', 'an interval in milliseconds'],
 ];
 
 /**
@@ -38,9 +43,10 @@ const FIELDS: [keyof typeof BFD_OPTIONS, keyof BfdSettings, number, string][] = 
  */
 export function bfdFromFlags(a: BfdArgs, fail: (flag: string, why: string) => never): BfdSettings | undefined {
   const out = {} as BfdSettings;
-  for (const [flag, field, max, what] of FIELDS) {
+  for (const [flag, field, what] of FIELDS) {
     const raw = a[flag] ?? BFD_OPTIONS[flag].default;
     const value = Number(raw);
+    const max = BFD_MAX[field];
     if (!Number.isInteger(value) || value < 1 || value > max) fail(flag, `${JSON.stringify(String(raw))} is not ${what} (1-${max})`);
     out[field] = value;
   }

@@ -4,15 +4,10 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
+import { BFD_MAX } from './bfd-flags';
 import { asNumber, canonicalAddress, describeZodError, family, holdTime, ipAddress, md5Key, port, prefix, routerId } from './validators';
 
-/** RFC 5880 carries intervals as 32-bit microseconds. */
-const bfdInterval = z
-  .number()
-  .int()
-  .min(1)
-  .max(Math.floor(0xffffffff / 1000));
-const bfdPort = z.number().int().min(1).max(65535);
+const bfdSetting = (field: keyof typeof BFD_MAX) => z.number().int().min(1).max(BFD_MAX[field]);
 
 const neighbor = z
   .object({
@@ -38,10 +33,10 @@ const neighbor = z
     /** BFD (RFC 5880/5881) guarding the session; intervals in milliseconds, as kube-router's flags. */
     bfd: z
       .object({
-        port: bfdPort.default(3784),
-        detectMultiplier: z.number().int().min(1).max(255).default(3),
-        desiredMinTxMs: bfdInterval.default(1000),
-        requiredMinRxMs: bfdInterval.default(1000),
+        port: bfdSetting('port').default(3784),
+        detectMultiplier: bfdSetting('detectMultiplier').default(3),
+        desiredMinTxMs: bfdSetting('desiredMinTxMs').default(1000),
+        requiredMinRxMs: bfdSetting('requiredMinRxMs').default(1000),
       })
       .strict()
       .optional(),

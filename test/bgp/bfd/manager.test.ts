@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import { BfdManager } from '../../../bgp/bfd/manager';
 import { BfdState, ControlPacket, decodeControl, encodeControl } from '../../../bgp/bfd/packet';
 import { silentLogger } from '../../../bgp/log';
+import { controlPacket } from '../../helpers/bfd';
 import { until } from '../../../lab/wait';
 
 const PORT = 20000 + crypto.randomInt(20000);
@@ -32,22 +33,7 @@ describe('BFD manager on loopback (RFC 5881)', () => {
   const send = (b: Buffer): Promise<void> =>
     new Promise((resolve, reject) => neighbour.send(b, PORT, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
   const ours = (p: Partial<ControlPacket>): Buffer =>
-    encodeControl({
-      diag: 0,
-      state: BfdState.Down,
-      poll: false,
-      final: false,
-      cpi: false,
-      auth: false,
-      demand: false,
-      detectMult: 3,
-      myDiscr: 4242,
-      yourDiscr: 0,
-      desiredMinTx: 200_000,
-      requiredMinRx: 200_000,
-      requiredMinEchoRx: 0,
-      ...p,
-    });
+    encodeControl(controlPacket({ myDiscr: 4242, desiredMinTx: 200_000, requiredMinRx: 200_000, ...p }));
 
   it('sends from one source port in 49152-65535 to the BFD port, comes Up, and survives hostile packets', async () => {
     const session = await manager.add('127.0.0.2', '127.0.0.1', {

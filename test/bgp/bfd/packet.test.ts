@@ -1,22 +1,9 @@
-import { BfdPacketError, BfdState, ControlPacket, decodeControl, encodeControl } from '../../../bgp/bfd/packet';
+import { BfdPacketError, BfdState, decodeControl, encodeControl } from '../../../bgp/bfd/packet';
+import { controlPacket } from '../../helpers/bfd';
 import { bfdTransition } from '../../../bgp/bfd/fsm';
 import { Diag } from '../../../bgp/bfd/packet';
 
-const base: ControlPacket = {
-  diag: 0,
-  state: BfdState.Down,
-  poll: false,
-  final: false,
-  cpi: false,
-  auth: false,
-  demand: false,
-  detectMult: 3,
-  myDiscr: 0x01020304,
-  yourDiscr: 0,
-  desiredMinTx: 1_000_000,
-  requiredMinRx: 300_000,
-  requiredMinEchoRx: 0,
-};
+const base = controlPacket();
 
 describe('BFD Control packet (RFC 5880 4.1)', () => {
   it('encodes the fields where the RFC puts them', () => {
