@@ -14,6 +14,7 @@ export type { BestChange } from './rib/rib';
 export { FAMILIES } from './codec/constants';
 export type { Family } from './codec/constants';
 export { startAdminServer } from './admin/server';
+export { startGobgpApi } from './admin/gobgp-api';
 export type { ExtraEndpoints } from './admin/server';
 export { adminRequest, AdminError } from './admin/client';
 export { neighborViews, ribView, globalView } from './admin/views';

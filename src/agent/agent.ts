@@ -9,7 +9,7 @@
 import os from 'node:os';
 import type http from 'node:http';
 import type { AgentConfig } from '../config/agent-config';
-import { type Logger, startAdminServer, neighborViews } from '../../bgp';
+import { type Logger, startAdminServer, startGobgpApi, neighborViews } from '../../bgp';
 import { ClusterWatch } from '../../controllers/cluster-watch';
 import { computeNodes, LocalNode, NodesDesired, primaryIp } from '../../controllers/nodes';
 import { LastState, loadLastState, saveLastState } from './last-state';
@@ -96,6 +96,7 @@ export class Agent {
   private drift: DriftRepair | undefined;
   private metrics: AgentMetrics | undefined;
   private admin: http.Server | undefined;
+  private gobgpApi: { close(): void }[] = [];
   private http: http.Server[] = [];
   private timer: NodeJS.Timeout | undefined;
   private firewallTimer: NodeJS.Timeout | undefined;
@@ -151,6 +152,7 @@ export class Agent {
       { '/agent/status': () => this.status() },
       (prefix) => this.fib.view(prefix),
     );
+    await this.startGobgpApi();
     this.loadState();
     this.cluster = new ClusterWatch(kc, c.nodeName, this.log.child({ component: 'informers' }), { firewall: c.runFirewall });
     if (c.runRouter || c.runServiceProxy || c.runFirewall) {
@@ -250,8 +252,24 @@ export class Agent {
     await this.cluster?.stop();
     await this.enter('stop');
     this.admin?.close();
+    for (const server of this.gobgpApi) server.close();
     for (const server of this.http) server.close();
     this.dataplane?.close();
+  }
+
+  /** GoBGP's gRPC API for the gobgp CLI; a port taken elsewhere costs that view, not the node's networking. */
+  private async startGobgpApi(): Promise<void> {
+    const g = this.config.gobgpAdmin;
+    if (!g) return;
+    try {
+      this.gobgpApi = await startGobgpApi(() => this.routing?.speaker, g.addresses, g.port, this.log.child({ component: 'gobgp-api' }));
+      this.log.info({ addresses: g.addresses, port: g.port }, "GoBGP's gRPC API (read-only) listening");
+    } catch (e) {
+      this.log.error(
+        { err: (e as Error).message, addresses: g.addresses, port: g.port },
+        "GoBGP's gRPC API not started; the agent runs on without it",
+      );
+    }
   }
 
   /**

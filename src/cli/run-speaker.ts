@@ -2,7 +2,7 @@
  * The standalone speaker's run, required by speaker.ts only when that command runs (so that
  * --version and --help load no BGP code).
  */
-import { Speaker, startAdminServer, type Logger } from '../../bgp';
+import { Speaker, startAdminServer, startGobgpApi, type Logger } from '../../bgp';
 import { loadSpeakerConfig, SpeakerConfig } from '../config/speaker-config';
 import { createLogger } from '../log';
 import type { SpeakerArgs } from './speaker';
@@ -54,6 +54,7 @@ export async function runSpeaker(argv: SpeakerArgs): Promise<void> {
   });
   await speaker.start();
   const admin = await startAdminServer(speaker, config.adminSocket, log);
+  const gobgpApi = config.gobgpAdmin ? await startGobgpApi(speaker, config.gobgpAdmin.addresses, config.gobgpAdmin.port, log) : [];
   applyConfig(speaker, undefined, config, log);
   log.info({ neighbors: config.neighbors.length, advertise: config.advertise.length, adminSocket: config.adminSocket }, 'speaker running');
 
@@ -89,6 +90,7 @@ export async function runSpeaker(argv: SpeakerArgs): Promise<void> {
   });
   await speaker.stop({ graceful: true });
   admin.close();
+  for (const server of gobgpApi) server.close();
   // Let the Cease NOTIFICATIONs leave, then exit even if a peer keeps its side of a socket open.
   await new Promise((r) => setTimeout(r, 200));
   process.exit(0);

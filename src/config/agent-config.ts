@@ -10,6 +10,7 @@ import { PENDING_OPTIONS } from './pending-flags';
 import { SERVICE_OPTIONS } from './service-flags';
 import { ENDPOINT_OPTIONS } from './endpoint-flags';
 import { BFD_OPTIONS, bfdFromFlags } from './bfd-flags';
+import { GOBGP_ADMIN_OPTIONS } from './gobgp-admin-flags';
 import type { BfdSettings } from '../../bgp';
 import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../../net';
 import { LOG_LEVELS, LogLevel } from '../log';
@@ -314,6 +315,7 @@ export const AGENT_OPTIONS = {
     default: false,
     describe: 'Validate the flags, print the effective configuration as JSON (one key per flag) and exit; touches nothing.',
   },
+  ...GOBGP_ADMIN_OPTIONS,
   ...BFD_OPTIONS,
   ...PENDING_OPTIONS,
 } as const satisfies Record<string, Options>;
@@ -391,6 +393,8 @@ export interface AgentConfig {
   strictExternalIpValidation: boolean;
   cleanupConfig: boolean;
   adminSocket: string;
+  /** GoBGP's gRPC API (read-only); absent when --gobgp-admin-port is 0. */
+  gobgpAdmin?: { addresses: string[]; port: number };
   /** --state-file; absent when "". */
   stateFile?: string;
   logLevel: LogLevel;
@@ -401,12 +405,6 @@ export interface AgentConfig {
 }
 
 export type AgentArgs = { [K in keyof typeof AGENT_OPTIONS]?: unknown };
-
-/** kube-router's checks of the flags whose feature is not built yet (pending-flags.ts): a manifest wrong there is wrong here too. */
-function validatePending(a: AgentArgs): void {
-  const val = (f: keyof typeof PENDING_OPTIONS): string => String(a[f] ?? PENDING_OPTIONS[f].default);
-  integer('gobgp-admin-port', val('gobgp-admin-port'), 0, 65535, 'a port');
-}
 
 /** Builds the typed, validated configuration from parsed flags. Throws FlagError naming the flag. */
 export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConfig {
@@ -519,7 +517,10 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     throw new FlagError('enable-ipv4', 'at least one of --enable-ipv4 and --enable-ipv6 must be true');
   const encapPort = integer('overlay-encap-port', str('overlay-encap-port') ?? '5555', 1, 65535, 'a port');
 
-  validatePending(a);
+  const gobgpAdminPort = integer('gobgp-admin-port', str('gobgp-admin-port') ?? '50051', 0, 65535, 'a port');
+  const gobgpAdminAddresses = ips('gobgp-admin-address', a['gobgp-admin-address'] ?? '127.0.0.1');
+  if (gobgpAdminPort && !gobgpAdminAddresses.length)
+    throw new FlagError('gobgp-admin-address', 'no address to listen on (set --gobgp-admin-port=0 for none)');
   const v = str('v') === undefined ? undefined : integer('v', str('v')!, 0, 10);
   const logLevel: LogLevel = v === undefined ? ((str('log-level') ?? 'info') as LogLevel) : v >= 3 ? 'trace' : v >= 1 ? 'debug' : 'info';
   const nodeName = str('hostname-override') || hostname();
@@ -588,6 +589,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
   if (bfd) config.bfd = bfd;
   if (bool('bgp-graceful-restart')) config.gracefulRestart = { restartTime: grTime, deferralTime: grDeferral };
   if (metricsPort) config.metrics = { ...(metricsAddr ? { address: metricsAddr } : {}), port: metricsPort, path: metricsPath };
+  if (gobgpAdminPort) config.gobgpAdmin = { addresses: [...new Set(gobgpAdminAddresses)], port: gobgpAdminPort };
   if (healthPort) config.health = { ...(healthAddr ? { address: healthAddr } : {}), port: healthPort };
   if (bool('enable-overlay'))
     config.overlay = { type: str('overlay-type') as 'subnet' | 'full', encap: str('overlay-encap') as 'ipip' | 'fou', port: encapPort };

@@ -12,8 +12,6 @@ export const PENDING_OPTIONS = {
     default: true,
     describe: "Turns off AWS EC2's source/destination check for this instance.",
   },
-  'gobgp-admin-address': { type: 'string', default: '127.0.0.1', describe: "Address of GoBGP's gRPC admin server." },
-  'gobgp-admin-port': { type: 'number', default: 50051, describe: "Port of GoBGP's gRPC admin server (0: off)." },
   'runtime-endpoint': { type: 'string', default: '', describe: 'CRI runtime socket, for DSR (kube-router.io/service.dsr=tunnel).' },
   'use-nftables-for-netpol': {
     type: 'boolean',
@@ -27,8 +25,6 @@ export type PendingFlag = keyof typeof PENDING_OPTIONS;
 /** Why each does nothing yet: said at start for the flags given, and in the README. */
 export const NO_EFFECT_YET: Record<PendingFlag, string> = {
   'disable-source-dest-check': 'no cloud provider API is called (set the EC2 attribute another way)',
-  'gobgp-admin-address': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
-  'gobgp-admin-port': 'there is no GoBGP inside; `kube-router-ts bgp` reads the speaker through --admin-socket',
   'runtime-endpoint': 'no DSR yet: designed in docs/dsr.md, not built (issue 16)',
   'use-nftables-for-netpol': 'the firewall writes iptables rules (through iptables-nft where that is the backend)',
 };

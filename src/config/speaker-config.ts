@@ -69,6 +69,11 @@ export const speakerConfigSchema = z
     neighbors: z.array(neighbor).default([]),
     advertise: z.array(prefix).default([]),
     adminSocket: z.string().min(1).default('/run/kube-router-ts/speaker.sock'),
+    /** GoBGP's gRPC API, read-only, for the gobgp CLI (the agent's --gobgp-admin-address/-port). */
+    gobgpAdmin: z
+      .object({ addresses: z.array(ipAddress).min(1).default(['127.0.0.1']), port })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

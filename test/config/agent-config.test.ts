@@ -141,6 +141,18 @@ describe('agent flags', () => {
     ).toBe('SecurePassword');
   });
 
+  it("serves GoBGP's gRPC API on 127.0.0.1:50051 unless the port is 0, on each address given", () => {
+    expect(parse().gobgpAdmin).toEqual({ addresses: ['127.0.0.1'], port: 50051 });
+    expect(parse('--gobgp-admin-port=0').gobgpAdmin).toBeUndefined();
+    expect(parse('--gobgp-admin-address=127.0.0.1,::1', '--gobgp-admin-port=50052').gobgpAdmin).toEqual({
+      addresses: ['127.0.0.1', '::1'],
+      port: 50052,
+    });
+    expect(() => parse('--gobgp-admin-address=localhost')).toThrow(/--gobgp-admin-address: "localhost" is not an IP address/);
+    expect(() => parse('--gobgp-admin-port=70000')).toThrow(/--gobgp-admin-port/);
+    expect(() => parse('--gobgp-admin-address=')).toThrow(/--gobgp-admin-address: no address to listen on/);
+  });
+
   it('serves metrics only with a port, health on 20244 unless 0, as kube-router', () => {
     expect(parse().metrics).toBeUndefined();
     expect(parse().health).toEqual({ port: 20244 });

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { Lab } from '../../lab/cluster';
-import { LabPod, EXTERNAL_HOST, STATIC_ANNOTATION } from '../../lab/layout';
+import { LabNode, LabPod, EXTERNAL_HOST, STATIC_ANNOTATION } from '../../lab/layout';
 import { pingMatrix, podPing, torRoutes } from '../../lab/status';
 import { until, sleep } from '../../lab/wait';
 import { labCli, labDown, labUp } from '../helpers/lab';
@@ -95,6 +95,19 @@ describe('lab: 3 nodes and a ToR', () => {
     const bird = await lab.birdc('show', 'route', 'all');
     for (const n of nodes())
       expect(bird).toMatch(new RegExp(`${n.podCidr.replace(/[./]/g, '\\$&')}\\s+unicast \\[${n.name} [^\\n]*AS64512i\\]`));
+  });
+
+  it('the gobgp CLI in a node reads its agent as in a kube-router pod (--gobgp-admin-port 50051 by default): every peer Established, every pod CIDR in the RIB', async () => {
+    const [n1, n2] = nodes() as [LabNode, LabNode];
+    const rows = (await sh(n1.netns, 'gobgp', 'neighbor')).trim().split('\n');
+    expect(rows[0]).toMatch(/^Peer\s+AS\s+Up\/Down\s+State/);
+    // The two other nodes (iBGP, AS 64512) and the ToR.
+    expect(rows.slice(1)).toHaveLength(3);
+    for (const row of rows.slice(1)) expect(row).toMatch(/^\S+\s+\d+\s+\d\d:\d\d:\d\d\s+Establ\s/);
+    expect(rows.find((r) => r.startsWith(`${n2.ip} `))).toMatch(/\s64512\s/);
+    const rib = await sh(n1.netns, 'gobgp', 'global', 'rib');
+    for (const n of nodes()) expect(rib).toContain(n.podCidr);
+    expect(rib).toMatch(new RegExp(`\\*>\\s+${n2.podCidr.replace(/[./]/g, '\\$&')}\\s+${n2.ip.replace(/\./g, '\\.')}\\s`));
   });
 
   it('ipset list and iptables-save show what the seed notes show', async () => {

@@ -1,0 +1,307 @@
+/**
+ * GoBGP's gRPC API, read-only, over our speaker (kube-router's --gobgp-admin-address/-port): the
+ * `gobgp` CLI that kube-router users run in the pod (`gobgp neighbor`, `gobgp neighbor ADDR`,
+ * `gobgp global`, `gobgp global rib [-a ipv6]`, `gobgp neighbor ADDR adj-in|adj-out`) works
+ * unchanged. Changing calls (add path, add neighbor, ...) answer UNIMPLEMENTED: configuration
+ * comes from the flags and the API server, as ever. protobufjs is loaded on the first call.
+ */
+import type net from 'node:net';
+import type { Type, Root } from 'protobufjs';
+import type { Speaker } from '../speaker/speaker';
+import type { Peer } from '../session/peer';
+import type { Path, PathAttributes } from '../rib/path';
+import type { Family } from '../codec/constants';
+import { State } from '../fsm/states';
+import { canonicalIp, canonicalPrefix, hostPrefix, ipFamily, isIp, normalizeAddress, parsePrefix, prefixContains } from '../../net';
+import type { Logger } from '../log';
+import { GOBGP_SCHEMA, PeerType, SessionState, TableType } from './gobgp-schema';
+import { GrpcError, GrpcStatus, startGrpcServer, type GrpcMethod } from './grpc';
+
+const SERVICE = '/apipb.GobgpApi/';
+
+type Obj = Record<string, unknown>;
+
+/** Encodes plain objects as apipb messages; Any values are built from a type name and an object. */
+class Codec {
+  private readonly types = new Map<string, Type>();
+  constructor(private readonly root: Root) {}
+
+  type(name: string): Type {
+    let t = this.types.get(name);
+    if (!t) this.types.set(name, (t = this.root.lookupType(name)));
+    return t;
+  }
+
+  encode(name: string, value: Obj): Uint8Array {
+    const t = this.type(`apipb.${name}`);
+    return t.encode(t.fromObject(value)).finish();
+  }
+
+  decode(name: string, bytes: Buffer): Obj {
+    const t = this.type(`apipb.${name}`);
+    try {
+      return t.toObject(t.decode(bytes), { defaults: true, longs: Number }) as Obj;
+    } catch (e) {
+      throw new GrpcError(GrpcStatus.InvalidArgument, `bad ${name}: ${(e as Error).message}`);
+    }
+  }
+
+  any(name: string, value: Obj): Obj {
+    return { type_url: `type.googleapis.com/apipb.${name}`, value: this.encode(name, value) };
+  }
+}
+
+function loadCodec(): Codec {
+  // Loaded at the first call, not at start: most agents never get one.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const protobuf = require('protobufjs/light') as typeof import('protobufjs');
+  return new Codec(protobuf.Root.fromJSON(GOBGP_SCHEMA));
+}
+
+const FAMILY: Record<Family, Obj> = { 'ipv4-unicast': { afi: 1, safi: 1 }, 'ipv6-unicast': { afi: 2, safi: 1 } };
+
+function familyOf(f: Obj | undefined): Family {
+  const afi = Number(f?.afi ?? 0);
+  const safi = Number(f?.safi ?? 0);
+  if ((afi === 0 || afi === 1) && (safi === 0 || safi === 1)) return 'ipv4-unicast';
+  if (afi === 2 && (safi === 0 || safi === 1)) return 'ipv6-unicast';
+  throw new GrpcError(GrpcStatus.InvalidArgument, `family afi ${afi} safi ${safi} is not served (ipv4-unicast and ipv6-unicast are)`);
+}
+
+const timestamp = (ms: number): Obj => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+
+const SESSION_STATE: Record<State, number> = {
+  [State.Idle]: SessionState.Idle,
+  [State.Connect]: SessionState.Connect,
+  [State.Active]: SessionState.Active,
+  [State.OpenSent]: SessionState.OpenSent,
+  [State.OpenConfirm]: SessionState.OpenConfirm,
+  [State.Established]: SessionState.Established,
+};
+
+function messages(c: Peer['counters']['received']): Obj {
+  return { notification: c.notification, update: c.update, open: c.open, keepalive: c.keepalive, refresh: c.routeRefresh, total: c.total };
+}
+
+function peerMessage(s: Speaker, p: Peer): Obj {
+  const n = p.negotiated;
+  const type = p.ibgp ? PeerType.Internal : PeerType.External;
+  const common = { description: p.settings.description ?? '', localAsn: s.options.asn, peerAsn: p.settings.asn, type };
+  const timersState: Obj = { keepaliveInterval: n?.keepaliveTime ?? 0, negotiatedHoldTime: n?.holdTime ?? 0 };
+  // gobgp shows "never" without an uptime, and the down time of a session that was once up.
+  if (p.establishedAt !== undefined) {
+    timersState.uptime = timestamp(p.establishedAt);
+    if (p.state !== State.Established) timersState.downtime = timestamp(p.lastTransition);
+  }
+  return {
+    conf: { ...common, neighborAddress: p.address },
+    routeReflector: { routeReflectorClient: p.settings.routeReflectorClient === true, routeReflectorClusterId: s.clusterId ?? '' },
+    state: {
+      ...common,
+      neighborAddress: p.address,
+      messages: { received: messages(p.counters.received), sent: messages(p.counters.sent) },
+      queues: {},
+      sessionState: SESSION_STATE[p.state],
+      adminState: 0,
+      flops: p.flaps,
+      routerId: n?.peerRouterId ?? '',
+    },
+    timers: {
+      config: {
+        connectRetry: p.settings.connectRetry,
+        holdTime: p.settings.holdTime,
+        keepaliveInterval: Math.floor(p.settings.holdTime / 3),
+      },
+      state: timersState,
+    },
+    transport: {
+      localAddress: p.localAddress ?? '',
+      passiveMode: p.settings.passive,
+      remoteAddress: p.address,
+      remotePort: p.settings.port,
+    },
+    routeServer: {},
+    afiSafis: p.settings.families.map((family) => {
+      const received = s.rib.adjRibIn(p.address, family);
+      return {
+        config: { family: FAMILY[family], enabled: true },
+        state: {
+          family: FAMILY[family],
+          enabled: n?.families.includes(family) ?? false,
+          received: received.length,
+          accepted: received.filter((r) => r.accepted).length,
+          advertised: s.advertised(p.address, family).length,
+        },
+      };
+    }),
+  };
+}
+
+/** A path in GoBGP's form: the NLRI and each attribute as an Any of its own message type. */
+function pathMessage(c: Codec, prefix: string, family: Family, a: PathAttributes, extra: Obj): Obj {
+  const p = parsePrefix(prefix);
+  const nlri = c.any('IPAddressPrefix', { prefixLen: p.length, prefix: prefix.split('/')[0] });
+  const nextHop = a.nextHop || (family === 'ipv6-unicast' ? '::' : '0.0.0.0');
+  const pattrs = [
+    c.any('OriginAttribute', { origin: a.origin }),
+    c.any('AsPathAttribute', { segments: a.asPath.map((seg) => ({ type: seg.type, numbers: seg.asns })) }),
+    family === 'ipv4-unicast'
+      ? c.any('NextHopAttribute', { nextHop })
+      : c.any('MpReachNLRIAttribute', { family: FAMILY[family], nextHops: [nextHop], nlris: [nlri] }),
+  ];
+  if (a.med !== undefined) pattrs.push(c.any('MultiExitDiscAttribute', { med: a.med }));
+  if (a.localPref !== undefined) pattrs.push(c.any('LocalPrefAttribute', { localPref: a.localPref }));
+  if (a.atomicAggregate) pattrs.push(c.any('AtomicAggregateAttribute', {}));
+  if (a.aggregator) pattrs.push(c.any('AggregatorAttribute', { asn: a.aggregator.asn, address: a.aggregator.address }));
+  if (a.communities?.length) pattrs.push(c.any('CommunitiesAttribute', { communities: a.communities }));
+  if (a.originatorId) pattrs.push(c.any('OriginatorIdAttribute', { id: a.originatorId }));
+  if (a.clusterList?.length) pattrs.push(c.any('ClusterListAttribute', { ids: a.clusterList }));
+  if (a.largeCommunities?.length)
+    pattrs.push(
+      c.any('LargeCommunitiesAttribute', {
+        communities: a.largeCommunities.map(([globalAdmin, localData1, localData2]) => ({ globalAdmin, localData1, localData2 })),
+      }),
+    );
+  return { nlri, pattrs, family: FAMILY[family], ...extra };
+}
+
+function ribPath(c: Codec, p: Path, best: boolean): Obj {
+  const src = p.source;
+  return pathMessage(c, p.prefix, p.family, p.attrs, {
+    age: timestamp(p.since),
+    best,
+    filtered: !p.accepted,
+    sourceAsn: src?.asn ?? 0,
+    sourceId: src?.routerId ?? '',
+    neighborIp: src?.address ?? '',
+    isFromExternal: src ? !src.ibgp : false,
+  });
+}
+
+/** TableLookupPrefix: EXACT (a prefix, or an address: the longest prefix holding it), LONGER, SHORTER. */
+function prefixFilter(prefixes: Obj[] | undefined): (prefix: string, all: readonly string[]) => boolean {
+  if (!prefixes?.length) return () => true;
+  const tests = prefixes.map((q) => {
+    const text = String(q.prefix ?? '');
+    let target: string;
+    try {
+      target = isIp(text) ? hostPrefix(canonicalIp(text)) : canonicalPrefix(text);
+    } catch {
+      throw new GrpcError(GrpcStatus.InvalidArgument, `${JSON.stringify(text)} is neither a prefix nor an address`);
+    }
+    const type = Number(q.type ?? 0);
+    if (type === 1) return (prefix: string) => sameFamily(prefix, target) && prefixContains(target, prefix);
+    if (type === 2) return (prefix: string) => sameFamily(prefix, target) && prefixContains(prefix, target);
+    if (!isIp(text)) return (prefix: string) => prefix === target;
+    return (prefix: string, all: readonly string[]) => prefix === longestHolding(target, all);
+  });
+  return (prefix, all) => tests.some((t) => t(prefix, all));
+}
+
+const sameFamily = (a: string, b: string): boolean => ipFamily(a) === ipFamily(b);
+
+function longestHolding(host: string, prefixes: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const p of prefixes)
+    if (sameFamily(p, host) && prefixContains(p, host) && (!best || parsePrefix(p).length > parsePrefix(best).length)) best = p;
+  return best;
+}
+
+type Source = Speaker | (() => Speaker | undefined);
+
+function methods(source: Source, codec: () => Codec): Record<string, GrpcMethod> {
+  const speaker = (): Speaker => {
+    const s = typeof source === 'function' ? source() : source;
+    if (!s) throw new GrpcError(GrpcStatus.Unavailable, 'the BGP speaker is not running');
+    return s;
+  };
+  const peer = (s: Speaker, address: string): Peer => {
+    const p = s.peers.get(normalizeAddress(address) ?? '');
+    if (!p) throw new GrpcError(GrpcStatus.NotFound, `no neighbor ${JSON.stringify(address)}`);
+    return p;
+  };
+  const destinations = (s: Speaker, c: Codec, req: Obj): Obj[] => {
+    const family = familyOf(req.family as Obj | undefined);
+    const table = Number(req.tableType ?? 0);
+    const name = String(req.name ?? '');
+    const keep = prefixFilter(req.prefixes as Obj[] | undefined);
+    let rows: [string, Obj[]][];
+    if (table === TableType.Global) {
+      rows = s.rib
+        .destinations(family)
+        .map((d) => [
+          d.prefix,
+          [...d.paths].sort((x, y) => Number(y === d.best) - Number(x === d.best)).map((p) => ribPath(c, p, p === d.best)),
+        ]);
+    } else if (table === TableType.AdjIn) {
+      const address = peer(s, name).address;
+      const byPrefix = new Map<string, Obj[]>();
+      for (const p of s.rib.adjRibIn(address, family)) {
+        if (req.enableFiltered !== true && !p.accepted) continue;
+        byPrefix.set(p.prefix, [...(byPrefix.get(p.prefix) ?? []), ribPath(c, p, s.rib.destination(p.prefix)?.best === p)]);
+      }
+      rows = [...byPrefix];
+    } else if (table === TableType.AdjOut) {
+      rows = s
+        .advertised(peer(s, name).address, family)
+        .map(([prefix, attrs]) => [prefix, [pathMessage(c, prefix, family, attrs, { best: true })]]);
+    } else {
+      throw new GrpcError(GrpcStatus.Unimplemented, `table type ${table} is not served (global, adj-in and adj-out are)`);
+    }
+    const all = rows.map(([prefix]) => prefix);
+    return rows.filter(([prefix]) => keep(prefix, all)).map(([prefix, paths]) => ({ prefix, paths }));
+  };
+  return {
+    [`${SERVICE}GetBgp`]: (_req, send) => {
+      const s = speaker();
+      const listen = s.options.listen;
+      const global: Obj = { asn: s.options.asn, routerId: s.options.routerId, listenPort: s.listenPort ?? -1 };
+      if (listen) global.listenAddresses = [listen.address ?? '0.0.0.0'];
+      send(codec().encode('GetBgpResponse', { global }));
+    },
+    [`${SERVICE}ListPeer`]: (req, send) => {
+      const c = codec();
+      const s = speaker();
+      const address = normalizeAddress(String(c.decode('ListPeerRequest', req).address ?? ''));
+      // As gobgpd: an unknown address lists nothing (the CLI says "not found neighbor").
+      for (const p of s.peers.values())
+        if (!address || p.address === address) send(c.encode('ListPeerResponse', { peer: peerMessage(s, p) }));
+    },
+    [`${SERVICE}ListPath`]: (req, send) => {
+      const c = codec();
+      const s = speaker();
+      for (const destination of destinations(s, c, c.decode('ListPathRequest', req))) send(c.encode('ListPathResponse', { destination }));
+    },
+    [`${SERVICE}GetTable`]: (req, send) => {
+      const c = codec();
+      const s = speaker();
+      const r = c.decode('GetTableRequest', req);
+      const dests = destinations(s, c, { ...r, enableFiltered: true });
+      const paths = dests.flatMap((d) => d.paths as Obj[]);
+      send(
+        c.encode('GetTableResponse', {
+          numDestination: dests.length,
+          numPath: paths.length,
+          numAccepted: paths.filter((p) => p.filtered !== true).length,
+        }),
+      );
+    },
+  };
+}
+
+/**
+ * Serves the API on each address at `port`, for the speaker `source` gives at each call (an
+ * agent's speaker comes and goes with its node); UNAVAILABLE while there is none.
+ */
+export async function startGobgpApi(source: Source, addresses: readonly string[], port: number, log: Logger): Promise<net.Server[]> {
+  let codec: Codec | undefined;
+  const m = methods(source, () => (codec ??= loadCodec()));
+  const servers: net.Server[] = [];
+  try {
+    for (const address of addresses) servers.push(await startGrpcServer(m, address, port, log));
+  } catch (e) {
+    for (const server of servers) server.close();
+    throw e;
+  }
+  return servers;
+}
