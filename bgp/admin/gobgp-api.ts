@@ -11,6 +11,7 @@ import type { Speaker } from '../speaker/speaker';
 import type { Peer } from '../session/peer';
 import type { Path, PathAttributes } from '../rib/path';
 import type { Family } from '../codec/constants';
+import type { AfiSafi, Capability } from '../codec/capabilities';
 import { State } from '../fsm/states';
 import { canonicalIp, canonicalPrefix, hostPrefix, ipFamily, isIp, normalizeAddress, parsePrefix, prefixContains } from '../../net';
 import type { Logger } from '../log';
@@ -83,7 +84,58 @@ function messages(c: Peer['counters']['received']): Obj {
   return { notification: c.notification, update: c.update, open: c.open, keepalive: c.keepalive, refresh: c.routeRefresh, total: c.total };
 }
 
-function peerMessage(s: Speaker, p: Peer): Obj {
+/**
+ * Capabilities our codec keeps as unknown but the gobgp CLI only takes typed (given as unknown, it
+ * panics): ADD-PATH (RFC 7911, 4-byte tuples) and long-lived graceful restart (RFC 9494, 7-byte
+ * tuples), decoded here; one that does not parse is left out. Other unknown codes go as unknown.
+ */
+const TYPED_BY_GOBGP: Record<number, { size: number; name: string; tuple: (v: Buffer, at: number) => Obj }> = {
+  69: { size: 4, name: 'AddPathCapability', tuple: (v, at) => ({ mode: v[at + 3] }) },
+  71: { size: 7, name: 'LongLivedGracefulRestartCapability', tuple: (v, at) => ({ flags: v[at + 3], time: v.readUIntBE(at + 4, 3) }) },
+};
+
+function unknownCapabilityAny(c: Codec, code: number, value: Buffer): Obj | undefined {
+  const typed = TYPED_BY_GOBGP[code];
+  if (!typed) return c.any('UnknownCapability', { code, value });
+  if (value.length % typed.size !== 0) return undefined;
+  const tuples: Obj[] = [];
+  for (let at = 0; at < value.length; at += typed.size)
+    tuples.push({ family: { afi: value.readUInt16BE(at), safi: value[at + 2] }, ...typed.tuple(value, at) });
+  return c.any(typed.name, { tuples });
+}
+
+/** A capability in GoBGP's form (the CLI lists ours and the peer's side by side). */
+function capabilityAny(c: Codec, cap: Capability): Obj | undefined {
+  const fam = (a: AfiSafi): Obj => ({ afi: a.afi, safi: a.safi });
+  switch (cap.kind) {
+    case 'multiprotocol':
+      return c.any('MultiProtocolCapability', { family: fam(cap) });
+    case 'routeRefresh':
+      return c.any('RouteRefreshCapability', {});
+    case 'routeRefreshCisco':
+      return c.any('RouteRefreshCiscoCapability', {});
+    case 'enhancedRouteRefresh':
+      return c.any('EnhancedRouteRefreshCapability', {});
+    case 'fourOctetAs':
+      return c.any('FourOctetASNCapability', { asn: cap.asn });
+    case 'gracefulRestart':
+      return c.any('GracefulRestartCapability', {
+        flags: cap.restartFlags,
+        time: cap.restartTime,
+        tuples: cap.families.map((t) => ({ family: fam(t), flags: t.flags })),
+      });
+    case 'extendedNextHop':
+      return c.any('ExtendedNexthopCapability', {
+        tuples: cap.entries.map((e) => ({ nlriFamily: fam(e), nexthopFamily: { afi: e.nextHopAfi, safi: 1 } })),
+      });
+    case 'fqdn':
+      return c.any('FqdnCapability', { hostName: cap.hostname, domainName: cap.domain });
+    case 'unknown':
+      return unknownCapabilityAny(c, cap.code, cap.value);
+  }
+}
+
+function peerMessage(c: Codec, s: Speaker, p: Peer): Obj {
   const n = p.negotiated;
   const type = p.ibgp ? PeerType.Internal : PeerType.External;
   const common = { description: p.settings.description ?? '', localAsn: s.options.asn, peerAsn: p.settings.asn, type };
@@ -105,6 +157,9 @@ function peerMessage(s: Speaker, p: Peer): Obj {
       adminState: 0,
       flops: p.flaps,
       routerId: n?.peerRouterId ?? '',
+      // What we offer, and what the peer offered on the session now up.
+      localCap: p.localOpen().capabilities.flatMap((cap) => capabilityAny(c, cap) ?? []),
+      remoteCap: (n?.peerCapabilities ?? []).flatMap((cap) => capabilityAny(c, cap) ?? []),
     },
     timers: {
       config: {
@@ -265,7 +320,7 @@ function methods(source: Source, codec: () => Codec): Record<string, GrpcMethod>
       const address = normalizeAddress(String(c.decode('ListPeerRequest', req).address ?? ''));
       // As gobgpd: an unknown address lists nothing (the CLI says "not found neighbor").
       for (const p of s.peers.values())
-        if (!address || p.address === address) send(c.encode('ListPeerResponse', { peer: peerMessage(s, p) }));
+        if (!address || p.address === address) send(c.encode('ListPeerResponse', { peer: peerMessage(c, s, p) }));
     },
     [`${SERVICE}ListPath`]: (req, send) => {
       const c = codec();

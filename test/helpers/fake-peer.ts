@@ -6,6 +6,7 @@ import type { Speaker } from '../../bgp/speaker/speaker';
 import type { Family } from '../../bgp/codec/constants';
 import { State } from '../../bgp/fsm/states';
 import { buildOpen } from '../../bgp/session/negotiate';
+import type { Capability } from '../../bgp/codec/capabilities';
 import { encodeMessage, keepalive } from '../../bgp/codec';
 import { FakeTransport } from '../bgp/fuzz/fake-transport';
 
@@ -17,6 +18,8 @@ export interface FakePeerOptions {
   /** Advertise 4-octet AS support (default true). */
   as4?: boolean;
   gracefulRestart?: { restartTime: number; restarting: boolean; preserved: boolean };
+  /** More capabilities to offer, after those of buildOpen. */
+  extraCapabilities?: Capability[];
 }
 
 /** Brings the configured neighbor `o.address` to Established over a new fake transport. */
@@ -32,6 +35,7 @@ export function establishFake(speaker: Speaker, o: FakePeerOptions): FakeTranspo
     families: o.families ?? ['ipv4-unicast', 'ipv6-unicast'],
     ...(o.gracefulRestart ? { gracefulRestart: o.gracefulRestart } : {}),
   });
+  open.capabilities.push(...(o.extraCapabilities ?? []));
   if (o.as4 === false) {
     open.capabilities = open.capabilities.filter((c) => c.kind !== 'fourOctetAs');
     if (o.asn > 0xffff) throw new Error('a 2-octet-AS peer needs an AS below 65536');

@@ -78,6 +78,11 @@ describe("GoBGP's gRPC API, read by the gobgp CLI", () => {
     expect(r.out).toMatch(new RegExp(`BGP version 4, remote router ID ${bird.address.replace(/\./g, '\\.')}`));
     expect(r.out).toContain('Hold time is 90, keepalive interval is 30 seconds');
     expect(r.out).toMatch(/Received:\s+3/);
+    // Both sides' capabilities (BIRD's long-lived graceful restart among them), message counts.
+    expect(r.out).toMatch(/multiprotocol:\n\s+ipv4-unicast:\tadvertised and received\n\s+ipv6-unicast:\tadvertised and received/);
+    expect(r.out).toMatch(/4-octet-as:\tadvertised and received/);
+    expect(r.out).toMatch(/long-lived-graceful-restart:\treceived/);
+    expect(r.out).toMatch(/Opens:\s+1\s+1/);
     const missing = await gobgp('neighbor', '10.0.0.77');
     expect(missing.code).not.toBe(0);
     expect(missing.out).toContain('not found neighbor 10.0.0.77');
