@@ -1,6 +1,8 @@
 # kube-router-ts image: build on Node 20 with the toolchain for the TCP MD5 addon, run on a slim
-# Debian with the tools the data path drives (iproute2, ipset, iptables, ipvsadm, conntrack, kmod) and
-# the CNI reference plugins (/usr/lib/cni, copied to the node by the DaemonSet's init container).
+# Debian with the tools the data path drives (iproute2, ipset, iptables, ipvsadm, conntrack, kmod),
+# the CNI reference plugins (/usr/lib/cni, copied to the node by the DaemonSet's init container) and,
+# as in kube-router's image, the gobgp CLI (package gobgpd) that reads the agent's GoBGP API:
+# `kubectl -n kube-system exec ds/kube-router -- gobgp neighbor`.
 #   docker build -t ghcr.io/kube-router-ts/kube-router-ts:0.1.0 .
 
 FROM node:20-bookworm AS build
@@ -20,7 +22,7 @@ RUN npm run build:agent && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iproute2 ipset iptables ipvsadm conntrack kmod containernetworking-plugins ca-certificates \
+ && apt-get install -y --no-install-recommends iproute2 ipset iptables ipvsadm conntrack kmod containernetworking-plugins gobgpd ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/kube-router-ts
 COPY --from=build /src/package.json ./

@@ -185,6 +185,9 @@ describe('Dockerfile', () => {
     const pkgs = /install -y --no-install-recommends ([^\\&]+)/.exec(runtime.replace(/\\\n/g, ' '))![1]!.trim().split(/\s+/);
     expect(pkgs).toEqual(expect.arrayContaining(['iproute2', 'ipset', 'iptables', 'containernetworking-plugins']));
     for (const p of pkgs) expect((await run('apt-cache', ['show', '--no-all-versions', p], { allowFail: true })).code).toBe(0);
+    // The gobgp CLI of kube-router's image comes with Debian's gobgpd (it reads --gobgp-admin-port).
+    expect(pkgs).toContain('gobgpd');
+    expect((await run('dpkg', ['-S', '/usr/bin/gobgp'])).stdout).toMatch(/^gobgpd: \/usr\/bin\/gobgp$/m);
     // Debian's containernetworking-plugins puts them where the init container looks.
     for (const plugin of ['bridge', 'host-local', 'portmap', 'loopback']) expect(fs.existsSync(`/usr/lib/cni/${plugin}`)).toBe(true);
   });
