@@ -38,14 +38,16 @@ export class GobgpDaemon extends SpawnedDaemon implements PeerDaemon {
     this.child = o.ns.spawn('gobgpd', ['-f', conf, '-p', '--pprof-disable', '--api-hosts', this.target, ...extraArgs], {
       logFile: path.join(o.dir, 'gobgpd.log'),
     });
+    // The API answers before the configuration file is applied: until then `global` shows AS 0
+    // and adding a route fails with "bgp server hasn't started yet" (seen on a loaded CI machine).
     await until(
       () =>
         this.cli('global').then(
-          () => true,
+          (out) => /^AS:\s+[1-9]/m.test(out),
           () => false,
         ),
       10000,
-      'gobgpd API',
+      'gobgpd API with its configuration applied',
     );
     for (const r of o.routes ?? []) await this.announce(r);
   }
