@@ -233,10 +233,14 @@ function ribPath(c: Codec, p: Path, best: boolean): Obj {
   });
 }
 
-/** TableLookupPrefix: EXACT (a prefix, or an address: the longest prefix holding it), LONGER, SHORTER. */
-function prefixFilter(prefixes: Obj[] | undefined): (prefix: string, all: readonly string[]) => boolean {
+/**
+ * The prefixes a TableLookupPrefix list keeps out of `all`: EXACT (a prefix, or an address: the
+ * longest prefix holding it), LONGER, SHORTER. Each query is one pass over the table.
+ */
+function lookup(prefixes: Obj[] | undefined, all: readonly string[]): (prefix: string) => boolean {
   if (!prefixes?.length) return () => true;
-  const tests = prefixes.map((q) => {
+  const kept = new Set<string>();
+  for (const q of prefixes) {
     const text = String(q.prefix ?? '');
     let target: string;
     try {
@@ -245,12 +249,17 @@ function prefixFilter(prefixes: Obj[] | undefined): (prefix: string, all: readon
       throw new GrpcError(GrpcStatus.InvalidArgument, `${JSON.stringify(text)} is neither a prefix nor an address`);
     }
     const type = Number(q.type ?? 0);
-    if (type === 1) return (prefix: string) => sameFamily(prefix, target) && prefixContains(target, prefix);
-    if (type === 2) return (prefix: string) => sameFamily(prefix, target) && prefixContains(prefix, target);
-    if (!isIp(text)) return (prefix: string) => prefix === target;
-    return (prefix: string, all: readonly string[]) => prefix === longestHolding(target, all);
-  });
-  return (prefix, all) => tests.some((t) => t(prefix, all));
+    if (type === 0) {
+      const hit = isIp(text) ? longestHolding(target, all) : all.includes(target) ? target : undefined;
+      if (hit) kept.add(hit);
+      continue;
+    }
+    for (const prefix of all) {
+      if (!sameFamily(prefix, target)) continue;
+      if (type === 1 ? prefixContains(target, prefix) : type === 2 && prefixContains(prefix, target)) kept.add(prefix);
+    }
+  }
+  return (prefix) => kept.has(prefix);
 }
 
 const sameFamily = (a: string, b: string): boolean => ipFamily(a) === ipFamily(b);
@@ -264,6 +273,12 @@ function longestHolding(host: string, prefixes: readonly string[]): string | und
 
 type Source = Speaker | (() => Speaker | undefined);
 
+/** One destination of a table: its paths, each encoded only if sent. */
+interface Row {
+  prefix: string;
+  paths: { accepted: boolean; message: () => Obj }[];
+}
+
 function methods(source: Source, codec: () => Codec): Record<string, GrpcMethod> {
   const speaker = (): Speaker => {
     const s = typeof source === 'function' ? source() : source;
@@ -275,36 +290,42 @@ function methods(source: Source, codec: () => Codec): Record<string, GrpcMethod>
     if (!p) throw new GrpcError(GrpcStatus.NotFound, `no neighbor ${JSON.stringify(address)}`);
     return p;
   };
-  const destinations = (s: Speaker, c: Codec, req: Obj): Obj[] => {
+  /** A table's rows kept by the request's lookups; each path's message is built only when sent. */
+  const table = (s: Speaker, c: Codec, req: Obj): Row[] => {
     const family = familyOf(req.family as Obj | undefined);
-    const table = Number(req.tableType ?? 0);
+    const type = Number(req.tableType ?? 0);
     const name = String(req.name ?? '');
-    const keep = prefixFilter(req.prefixes as Obj[] | undefined);
-    let rows: [string, Obj[]][];
-    if (table === TableType.Global) {
-      rows = s.rib
-        .destinations(family)
-        .map((d) => [
-          d.prefix,
-          [...d.paths].sort((x, y) => Number(y === d.best) - Number(x === d.best)).map((p) => ribPath(c, p, p === d.best)),
-        ]);
-    } else if (table === TableType.AdjIn) {
+    let rows: Row[];
+    if (type === TableType.Global) {
+      rows = s.rib.destinations(family).map((d) => ({
+        prefix: d.prefix,
+        paths: [...d.paths]
+          .sort((x, y) => Number(y === d.best) - Number(x === d.best))
+          .map((p) => ({ accepted: p.accepted, message: () => ribPath(c, p, p === d.best) })),
+      }));
+    } else if (type === TableType.AdjIn) {
       const address = peer(s, name).address;
-      const byPrefix = new Map<string, Obj[]>();
+      const byPrefix = new Map<string, Row>();
       for (const p of s.rib.adjRibIn(address, family)) {
         if (req.enableFiltered !== true && !p.accepted) continue;
-        byPrefix.set(p.prefix, [...(byPrefix.get(p.prefix) ?? []), ribPath(c, p, s.rib.destination(p.prefix)?.best === p)]);
+        let row = byPrefix.get(p.prefix);
+        if (!row) byPrefix.set(p.prefix, (row = { prefix: p.prefix, paths: [] }));
+        row.paths.push({ accepted: p.accepted, message: () => ribPath(c, p, s.rib.destination(p.prefix)?.best === p) });
       }
-      rows = [...byPrefix];
-    } else if (table === TableType.AdjOut) {
-      rows = s
-        .advertised(peer(s, name).address, family)
-        .map(([prefix, attrs]) => [prefix, [pathMessage(c, prefix, family, attrs, { best: true })]]);
+      rows = [...byPrefix.values()];
+    } else if (type === TableType.AdjOut) {
+      rows = s.advertised(peer(s, name).address, family).map(([prefix, attrs]) => ({
+        prefix,
+        paths: [{ accepted: true, message: () => pathMessage(c, prefix, family, attrs, { best: true }) }],
+      }));
     } else {
-      throw new GrpcError(GrpcStatus.Unimplemented, `table type ${table} is not served (global, adj-in and adj-out are)`);
+      throw new GrpcError(GrpcStatus.Unimplemented, `table type ${type} is not served (global, adj-in and adj-out are)`);
     }
-    const all = rows.map(([prefix]) => prefix);
-    return rows.filter(([prefix]) => keep(prefix, all)).map(([prefix, paths]) => ({ prefix, paths }));
+    const keep = lookup(
+      req.prefixes as Obj[] | undefined,
+      rows.map((r) => r.prefix),
+    );
+    return rows.filter((r) => keep(r.prefix));
   };
   return {
     [`${SERVICE}GetBgp`]: (_req, send) => {
@@ -325,19 +346,20 @@ function methods(source: Source, codec: () => Codec): Record<string, GrpcMethod>
     [`${SERVICE}ListPath`]: (req, send) => {
       const c = codec();
       const s = speaker();
-      for (const destination of destinations(s, c, c.decode('ListPathRequest', req))) send(c.encode('ListPathResponse', { destination }));
+      for (const row of table(s, c, c.decode('ListPathRequest', req)))
+        send(c.encode('ListPathResponse', { destination: { prefix: row.prefix, paths: row.paths.map((p) => p.message()) } }));
     },
     [`${SERVICE}GetTable`]: (req, send) => {
       const c = codec();
       const s = speaker();
       const r = c.decode('GetTableRequest', req);
-      const dests = destinations(s, c, { ...r, enableFiltered: true });
-      const paths = dests.flatMap((d) => d.paths as Obj[]);
+      const rows = table(s, c, { ...r, enableFiltered: true });
+      const paths = rows.flatMap((row) => row.paths);
       send(
         c.encode('GetTableResponse', {
-          numDestination: dests.length,
+          numDestination: rows.length,
           numPath: paths.length,
-          numAccepted: paths.filter((p) => p.filtered !== true).length,
+          numAccepted: paths.filter((p) => p.accepted).length,
         }),
       );
     },
