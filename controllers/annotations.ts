@@ -33,6 +33,7 @@ export const ANNOTATIONS = {
   svcSchedFlags: 'kube-router.io/service.schedflags',
   svcHairpin: 'kube-router.io/service.hairpin',
   svcHairpinExternalIps: 'kube-router.io/service.hairpin.externalips',
+  svcDsr: 'kube-router.io/service.dsr',
 } as const;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };

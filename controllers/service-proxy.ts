@@ -15,6 +15,7 @@
  */
 import { canonicalIp, hostPort, ipFamily as family, isIp } from '../net';
 import { ANNOTATIONS } from './annotations';
+import { dsrMarks, markText } from './dsr';
 import type { Problems } from './problems';
 import { filterServiceIps, type ServiceIpRanges } from './service-ip-filter';
 import { SERVICE_NAME_LABEL, type EndpointSliceObject, type ServiceObject } from './services';
@@ -25,6 +26,8 @@ export interface RealServer {
   address: string;
   port: number;
   weight: number;
+  /** IPVS forwards to it in an IPIP tunnel (DSR), not with NAT. */
+  tunnel?: boolean;
 }
 
 export interface VirtualServer {
@@ -42,6 +45,18 @@ export interface VirtualServer {
   kind: 'cluster' | 'nodeport' | 'external' | 'loadbalancer';
   /** Pods may reach themselves through it (kube-router.io/service.hairpin or --hairpin-mode). */
   hairpin: boolean;
+  /**
+   * DSR (kube-router.io/service.dsr=tunnel, external and LB IPs): IPVS balances this firewall
+   * mark, which mangle sets on packets for the address, protocol and port; the address is not
+   * put on kube-dummy-if and the real servers are reached through IPIP.
+   */
+  fwmark?: number;
+}
+
+/** A local endpoint of DSR services: inside its pod, the addresses its tunnel device holds. */
+export interface PodTunnel {
+  podIp: string;
+  vips: string[];
 }
 
 export interface ProxyOptions extends ServiceIpRanges {
@@ -56,8 +71,10 @@ export interface ProxyOptions extends ServiceIpRanges {
 
 export interface ProxyDesired {
   virtualServers: VirtualServer[];
-  /** Host addresses for kube-dummy-if: cluster, external and LB IPs (never node IPs). */
+  /** Host addresses for kube-dummy-if: cluster, external and LB IPs (never node IPs, never DSR addresses). */
   vips: string[];
+  /** Local endpoints of DSR virtual servers (docs/dsr.md), by pod IP. */
+  podTunnels: PodTunnel[];
 }
 
 /** kube-router's accepted values for kube-router.io/service.scheduler. */
@@ -113,6 +130,9 @@ export function computeProxy(
 ): ProxyDesired {
   const servers = new Map<string, VirtualServer>();
   const vips = new Set<string>();
+  const dsrServers: VirtualServer[] = [];
+  /** Local DSR endpoint -> the DSR addresses it serves. */
+  const tunnels = new Map<string, Set<string>>();
   const wanted = (ip: string): boolean => (family(ip) === 4 ? o.ipv4 : o.ipv6);
   for (const svc of services) {
     const id = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
@@ -178,7 +198,21 @@ export function computeProxy(
             ),
           )
         : [];
-    for (const ip of [...clusterIps, ...externalIps, ...lbIps]) vips.add(ip);
+    const dsrText = svc.metadata?.annotations?.[ANNOTATIONS.svcDsr];
+    const dsr = dsrText === 'tunnel';
+    if (dsrText !== undefined && !dsr)
+      problems.report(
+        `service/${id}`,
+        ANNOTATIONS.svcDsr,
+        `${JSON.stringify(dsrText)} is not "tunnel" (the only DSR mode); proxied with NAT`,
+      );
+    // A DSR address must not be local on the director (docs/dsr.md): no VIP for it. IPv4 only
+    // (IPv6 DSR, ip6ip6 in the pods, is not built): an IPv6 address of such a service keeps NAT.
+    const dsrAddress = (ip: string): boolean => dsr && family(ip) === 4;
+    if (dsr && [...externalIps, ...lbIps].some((ip) => !dsrAddress(ip)))
+      problems.report(`service/${id}`, ANNOTATIONS.svcDsr, 'DSR is IPv4 only here; its IPv6 addresses are proxied with NAT');
+    for (const ip of clusterIps) vips.add(ip);
+    for (const ip of [...externalIps, ...lbIps]) if (!dsrAddress(ip)) vips.add(ip);
 
     for (const p of spec.ports ?? []) {
       const protocol = (p.protocol ?? 'TCP').toLowerCase();
@@ -188,7 +222,7 @@ export function computeProxy(
       }
       const endpoints = endpointsFor(svc, p.name ?? '', p.protocol ?? 'TCP', slices, o.nodeName);
       const add = (address: string, port: number, kind: VirtualServer['kind'], localOnly: boolean): void => {
-        const realServers = endpoints
+        const realServers: RealServer[] = endpoints
           .filter((e) => family(e.address) === family(address) && (!localOnly || e.local))
           .map((e) => ({ address: e.address, port: e.port, weight: 1 }))
           .sort((a, b) => byText(hostPort(a.address, a.port), hostPort(b.address, b.port)));
@@ -205,7 +239,15 @@ export function computeProxy(
         if (persistence !== undefined) v.persistence = persistence;
         if (schedFlags) v.schedFlags = schedFlags;
         const key = virtualServerKey(v);
-        if (!servers.has(key)) servers.set(key, v);
+        if (servers.has(key)) return;
+        servers.set(key, v);
+        if (!dsrAddress(address) || (kind !== 'external' && kind !== 'loadbalancer')) return;
+        dsrServers.push(v);
+        for (const r of realServers) r.tunnel = true;
+        for (const e of endpoints.filter((x) => x.local && family(x.address) === family(address))) {
+          const t = tunnels.get(e.address) ?? new Set<string>();
+          tunnels.set(e.address, t.add(address));
+        }
       };
       for (const ip of clusterIps) add(ip, p.port, 'cluster', internalLocal);
       for (const ip of externalIps) add(ip, p.port, 'external', externalLocal);
@@ -216,8 +258,13 @@ export function computeProxy(
         for (const ip of o.nodeIps.filter((a) => wanted(a) && families.has(family(a)))) add(ip, p.nodePort, 'nodeport', externalLocal);
     }
   }
+  const marks = dsrMarks(dsrServers.map((v) => ({ ip: v.address, protocol: v.protocol, port: v.port })));
+  for (const v of dsrServers) v.fwmark = marks.get(markText(v.address, v.protocol, v.port))!;
   return {
     virtualServers: [...servers.values()].sort((a, b) => byText(virtualServerKey(a), virtualServerKey(b))),
     vips: [...vips].sort(byText),
+    podTunnels: [...tunnels.entries()]
+      .map(([podIp, set]) => ({ podIp, vips: [...set].sort(byText) }))
+      .sort((a, b) => byText(a.podIp, b.podIp)),
   };
 }

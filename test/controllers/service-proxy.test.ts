@@ -2,6 +2,7 @@
 import { computeProxy, ProxyOptions } from '../../controllers/service-proxy';
 import type { EndpointSliceObject, ServiceObject } from '../../controllers/services';
 import { Problems } from '../../controllers/problems';
+import { dsrMarks, markText } from '../../controllers/dsr';
 
 const opts = (over: Partial<ProxyOptions> = {}): ProxyOptions => ({
   nodeName: 'node1',
@@ -206,6 +207,97 @@ describe('service proxy controller', () => {
       'nodeport',
     ]);
     expect(kinds({ 'kube-router.io/service.hairpin.externalips': '' })).toEqual([]);
+  });
+
+  it('DSR (kube-router.io/service.dsr=tunnel): external and LB IPs get a firewall mark, tunnel real servers and no VIP; local endpoints get pod tunnels', () => {
+    const spec = {
+      type: 'LoadBalancer',
+      ports: [
+        { name: 'http', port: 8080, nodePort: 30080 },
+        { name: 'dns', protocol: 'UDP', port: 53, nodePort: 30053 },
+      ],
+      externalIPs: ['198.51.100.7'],
+    };
+    const slices = [
+      slice(
+        'x',
+        ['10.244.1.5@node1', '10.244.2.6@node2'],
+        [
+          { name: 'http', protocol: 'TCP', port: 8080 },
+          { name: 'dns', protocol: 'UDP', port: 53 },
+        ],
+      ),
+    ];
+    const warnings: string[] = [];
+    const d = computeProxy(
+      [svc('x', spec, { 'kube-router.io/service.dsr': 'tunnel' }, ['203.0.113.9'])],
+      slices,
+      opts(),
+      new Problems({ warn: (_o, m) => warnings.push(String(m)) }),
+    );
+    const dsr = d.virtualServers.filter((v) => v.fwmark);
+    expect(dsr.map((v) => `${v.kind} ${v.protocol} ${v.address}:${v.port}`).sort()).toEqual([
+      'external tcp 198.51.100.7:8080',
+      'external udp 198.51.100.7:53',
+      'loadbalancer tcp 203.0.113.9:8080',
+      'loadbalancer udp 203.0.113.9:53',
+    ]);
+    // Marks: kube-router's FNV-1a of "IP-protocol-port" in 14 bits, distinct.
+    expect(new Set(dsr.map((v) => v.fwmark)).size).toBe(4);
+    for (const v of dsr) {
+      expect(v.fwmark).toBe(dsrMarks([{ ip: v.address, protocol: v.protocol, port: v.port }]).get(markText(v.address, v.protocol, v.port)));
+      expect(v.realServers.every((r) => r.tunnel)).toBe(true);
+      expect(v.realServers.map((r) => r.address)).toEqual(['10.244.1.5', '10.244.2.6']);
+    }
+    // The cluster IP and node ports stay NAT; the DSR addresses are not local on the director.
+    expect(
+      d.virtualServers
+        .filter((v) => !v.fwmark)
+        .map((v) => v.kind)
+        .sort(),
+    ).toEqual(['cluster', 'cluster', 'nodeport', 'nodeport']);
+    expect(d.virtualServers.filter((v) => !v.fwmark).every((v) => v.realServers.every((r) => !r.tunnel))).toBe(true);
+    expect(d.vips).toEqual(['10.96.0.10']);
+    expect(d.podTunnels).toEqual([{ podIp: '10.244.1.5', vips: ['198.51.100.7', '203.0.113.9'] }]);
+    expect(warnings).toEqual([]);
+
+    // Another value is reported and proxied with NAT; so is an IPv6 address (IPv4 DSR only).
+    const other = computeProxy(
+      [svc('x', spec, { 'kube-router.io/service.dsr': 'direct' })],
+      slices,
+      opts(),
+      new Problems({ warn: (_o, m) => warnings.push(String(m)) }),
+    );
+    expect(other.virtualServers.some((v) => v.fwmark)).toBe(false);
+    expect(other.vips).toEqual(['10.96.0.10', '198.51.100.7']);
+    expect(warnings).toEqual([expect.stringContaining('"direct" is not "tunnel"')]);
+    const v6 = computeProxy(
+      [
+        svc(
+          'x',
+          { ...spec, externalIPs: ['2001:db8::7'], clusterIPs: ['10.96.0.10', 'fd00::10'] },
+          { 'kube-router.io/service.dsr': 'tunnel' },
+        ),
+      ],
+      [],
+      opts({ ipv6: true, nodeIps: ['10.0.0.11', 'fd00::11'] }),
+      new Problems({ warn: (_o, m) => warnings.push(String(m)) }),
+    );
+    expect(v6.virtualServers.some((v) => v.fwmark)).toBe(false);
+    expect(v6.vips).toContain('2001:db8::7');
+    expect(warnings[1]).toContain('IPv4 only');
+  });
+
+  it('DSR marks: unique and non-zero across many addresses, stable whatever the order', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => ({ ip: `198.51.${i >> 8}.${i & 255}`, protocol: 'tcp', port: 80 }));
+    const a = dsrMarks(keys);
+    const b = dsrMarks([...keys].reverse());
+    expect(a.size).toBe(3000);
+    expect(new Set(a.values()).size).toBe(3000);
+    expect([...a.values()].every((m) => m > 0 && m <= 0x3fff)).toBe(true);
+    expect([...a.entries()]).toEqual([...b.entries()]);
+    // Known value: FNV-1a 32 of "10.0.0.1-tcp-80" is 0xff3635c6 (computed independently, in Python).
+    expect(dsrMarks([{ ip: '10.0.0.1', protocol: 'tcp', port: 80 }]).get('10.0.0.1-tcp-80')).toBe(0xff3635c6 & 0x3fff);
   });
 
   it('skips headless and ExternalName services, garbage IPs and ports, and families not enabled', () => {
