@@ -16,6 +16,7 @@ import { LastState, loadLastState, saveLastState } from './last-state';
 import { allServiceIps, computeServiceVips, AdvertisedVip } from '../../controllers/services';
 import { computeLocalPods, LocalPod } from '../../controllers/pods';
 import { virtualServerKey } from '../../controllers/service-proxy';
+import { ipvsKey } from '../dataplane/ipvs';
 import { Problems } from '../../controllers/problems';
 import { loadKubeConfig } from './kube';
 import { Routing } from './routing';
@@ -503,7 +504,7 @@ export class Agent {
     if (!proxy || !this.dataplane) return [];
     const stats = await this.dataplane.ipvsStats();
     return proxy.virtualServers.flatMap((v) => {
-      const s = stats.get(virtualServerKey(v));
+      const s = stats.get(ipvsKey(v));
       // "namespace/name:port-name"
       const m = /^([^/]*)\/([^:]*):/.exec(v.service);
       return s && m ? [{ namespace: m[1]!, name: m[2]!, vip: v.address, protocol: v.protocol, port: v.port, stats: s }] : [];

@@ -4,7 +4,7 @@
  * so a sync is two process runs however many services there are. Only virtual servers the
  * caller says are ours (on a VIP or a node IP) are edited or pruned; anyone else's are left.
  */
-import { hostPort } from '../../net';
+import { hostPort, ipFamily } from '../../net';
 import { run, type Runner } from '../util/exec';
 import type { DrainUpdate, IpvsDrain, PodPeriod } from './ipvs-drain';
 
@@ -14,6 +14,8 @@ export interface RealServer {
   address: string;
   port: number;
   weight: number;
+  /** Forwarding: IPIP tunnel (-i, DSR) instead of NAT (-m). */
+  tunnel?: boolean;
 }
 
 /** A virtual server as the kernel has it (what ipvsadm shows); the service proxy's desired ones have the same shape. */
@@ -27,6 +29,11 @@ export interface IpvsService {
   /** Scheduler flags as a mask: 1 flag-1 (sh/mh-fallback), 2 flag-2 (sh/mh-port), 4 flag-3. */
   schedFlags?: number;
   realServers: RealServer[];
+  /**
+   * A firewall-mark service (-f, DSR): the mark and the address's family identify it; the
+   * protocol, address and port say what mangle marks (read from the kernel: 0.0.0.0 or ::, 0).
+   */
+  fwmark?: number;
 }
 
 /** ipvsadm's names for the scheduler flags (it prints sh- and mh- names for those schedulers). */
@@ -53,7 +60,10 @@ export interface IpvsTimeouts {
 }
 
 /** "tcp:10.96.0.10:80", "udp:[fd00::10]:53", as the service proxy controller keys them. */
-export const ipvsKey = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string => `${s.protocol}:${hostPort(s.address, s.port)}`;
+export const ipvsKey = (s: Pick<IpvsService, 'protocol' | 'address' | 'port' | 'fwmark'>): string =>
+  s.fwmark ? fwmKey(s.fwmark, ipFamily(s.address)) : `${s.protocol}:${hostPort(s.address, s.port)}`;
+/** "fwm:1234" (IPv4) or "fwm6:1234". */
+const fwmKey = (mark: number, family: 4 | 6): string => `fwm${family === 6 ? '6' : ''}:${mark}`;
 
 export interface IpvsChanges {
   added: string[];
@@ -85,23 +95,25 @@ function splitHostPort(text: string): { address: string; port: number } {
   return { address: m[1]!, port: Number(m[2]) };
 }
 
-/** Parses `ipvsadm -Sn`. Firewall-mark services (-f) are not ours and are skipped. */
+/** Parses `ipvsadm -Sn`: address services and firewall-mark services (-f, "-6" for IPv6). */
 export function parseIpvsSave(text: string): IpvsService[] {
   const services = new Map<string, IpvsService>();
   for (const line of text.split('\n')) {
     const words = line.trim().split(/\s+/);
     if (words.length < 3) continue;
     const [cmd, flag, target] = words as [string, string, string];
-    const protocol = FLAG_PROTO[flag];
-    if (!protocol) continue;
-    const vip = splitHostPort(target);
-    const key = ipvsKey({ protocol, ...vip });
+    const fwmark = flag === '-f' || flag === '--fwmark-service' ? Number(target) : undefined;
+    const protocol = fwmark !== undefined ? 'tcp' : FLAG_PROTO[flag];
+    if (!protocol || (fwmark !== undefined && !(fwmark > 0))) continue;
+    const vip = fwmark !== undefined ? { address: words.includes('-6') ? '::' : '0.0.0.0', port: 0 } : splitHostPort(target);
+    const key = ipvsKey({ protocol, ...vip, fwmark });
     const opt = (name: string): string | undefined => {
       const i = words.indexOf(name);
       return i >= 0 ? words[i + 1] : undefined;
     };
     if (cmd === '-A') {
       const s: IpvsService = { protocol, ...vip, scheduler: opt('-s') ?? 'wlc', realServers: [] };
+      if (fwmark !== undefined) s.fwmark = fwmark;
       const p = opt('-p');
       if (p !== undefined) s.persistence = Number(p);
       const b = opt('-b');
@@ -111,7 +123,9 @@ export function parseIpvsSave(text: string): IpvsService[] {
     } else if (cmd === '-a') {
       const rs = opt('-r');
       if (!rs) continue;
-      services.get(key)?.realServers.push({ ...splitHostPort(rs), weight: Number(opt('-w') ?? 1) });
+      const r: RealServer = { ...splitHostPort(rs), weight: Number(opt('-w') ?? 1) };
+      if (words.includes('-i') || words.includes('--ipip')) r.tunnel = true;
+      services.get(key)?.realServers.push(r);
     }
   }
   return [...services.values()];
@@ -131,14 +145,16 @@ export interface IpvsStats {
   bpsOut: number;
 }
 
+/** The key of a virtual server line of `ipvsadm -Ln`: "TCP 10.96.0.1:443", "FWM 1234", "FWM 1234 IPv6". */
+const listedKey = (kind: string, target: string, v6: boolean): string =>
+  kind === 'FWM' ? fwmKey(Number(target), v6 ? 6 : 4) : ipvsKey({ protocol: kind.toLowerCase() as IpvsProtocol, ...splitHostPort(target) });
+
 /** The five numbers after each virtual server of an `ipvsadm -Ln --stats|--rate --exact` listing, by key. */
 function listedNumbers(text: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const line of text.split('\n')) {
-    const m = /^(TCP|UDP|SCTP)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line);
-    if (!m) continue;
-    const protocol = m[1]!.toLowerCase() as IpvsProtocol;
-    out.set(ipvsKey({ protocol, ...splitHostPort(m[2]!) }), m.slice(3, 8).map(Number));
+    const m = /^(TCP|UDP|SCTP|FWM)\s+(\S+)(\s+IPv6)?\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    if (m) out.set(listedKey(m[1]!, m[2]!, !!m[3]), m.slice(4, 9).map(Number));
   }
   return out;
 }
@@ -173,9 +189,9 @@ export function parseIpvsConnections(text: string): Map<string, number> {
   const out = new Map<string, number>();
   let service: string | undefined;
   for (const line of text.split('\n')) {
-    const vs = /^(TCP|UDP|SCTP|FWM)\s+(\S+)/.exec(line);
+    const vs = /^(TCP|UDP|SCTP|FWM)\s+(\S+)(\s+IPv6)?/.exec(line);
     if (vs) {
-      service = vs[1] === 'FWM' ? undefined : ipvsKey({ protocol: vs[1]!.toLowerCase() as IpvsProtocol, ...splitHostPort(vs[2]!) });
+      service = listedKey(vs[1]!, vs[2]!, !!vs[3]);
       continue;
     }
     const rs = /^\s+->\s+(\S+)\s+\S+\s+\d+\s+(\d+)\s+(\d+)\s*$/.exec(line);
@@ -184,15 +200,15 @@ export function parseIpvsConnections(text: string): Map<string, number> {
   return out;
 }
 
-const serviceArgs = (s: Pick<IpvsService, 'protocol' | 'address' | 'port'>): string =>
-  `${PROTO_FLAG[s.protocol]} ${hostPort(s.address, s.port)}`;
+const serviceArgs = (s: Pick<IpvsService, 'protocol' | 'address' | 'port' | 'fwmark'>): string =>
+  s.fwmark ? `-f ${s.fwmark}${ipFamily(s.address) === 6 ? ' -6' : ''}` : `${PROTO_FLAG[s.protocol]} ${hostPort(s.address, s.port)}`;
 const serviceOptions = (s: IpvsService): string =>
   `-s ${s.scheduler}${s.persistence !== undefined ? ` -p ${s.persistence}` : ''}${s.schedFlags ? ` -b ${schedFlagsText(s.schedFlags)}` : ''}`;
 const realKey = (r: RealServer): string => hostPort(r.address, r.port);
 
 /**
  * The ipvsadm commands turning `have` into `want` for the services `owned` accepts. NAT
- * ("masquerading", -m) forwarding throughout, as kube-router's default.
+ * ("masquerading", -m) forwarding, as kube-router's default; IPIP (-i) for DSR real servers.
  */
 export function planIpvs(
   have: readonly IpvsService[],
@@ -229,8 +245,8 @@ export function planIpvs(
     }
     for (const r of w.realServers) {
       const old = haveReal.get(realKey(r));
-      if (old && old.weight === r.weight) continue;
-      script.push(`${old ? '-e' : '-a'} ${serviceArgs(w)} -r ${realKey(r)} -m -w ${r.weight}`);
+      if (old && old.weight === r.weight && !old.tunnel === !r.tunnel) continue;
+      script.push(`${old ? '-e' : '-a'} ${serviceArgs(w)} -r ${realKey(r)} ${r.tunnel ? '-i' : '-m'} -w ${r.weight}`);
       changes.realServers.push(`${key} -> ${realKey(r)}`);
     }
   }

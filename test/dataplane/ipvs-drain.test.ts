@@ -101,7 +101,7 @@ describe('IPVS graceful termination (--ipvs-graceful-termination)', () => {
 });
 
 describe('ipvsadm -Ln --exact: connections per real server', () => {
-  it('adds active and inactive connections, IPv4 and IPv6, and skips firewall-mark services', () => {
+  it('adds active and inactive connections, IPv4 and IPv6, firewall-mark services by mark (DSR)', () => {
     const text = [
       'IP Virtual Server version 1.2.1 (size=4096)',
       'Prot LocalAddress:Port Scheduler Flags',
@@ -118,6 +118,7 @@ describe('ipvsadm -Ln --exact: connections per real server', () => {
       new Map([
         ['tcp:10.96.0.10:80 10.244.1.2:8080', 7],
         ['tcp:10.96.0.10:80 10.244.1.3:8080', 0],
+        ['fwm:3 10.244.1.9:80', 4],
         ['udp:[fd00::10]:53 [fd00:244:1::2]:53', 1],
       ]),
     );

@@ -36,12 +36,13 @@ const svc = (
 });
 
 describe('ipvs reconciler (pure)', () => {
-  it('reads the save format, IPv6 in brackets, persistence and weights; skips firewall-mark services', () => {
+  it('reads the save format, IPv6 in brackets, persistence and weights, firewall-mark services', () => {
     expect(parseIpvsSave(SAVED)).toEqual([
       svc('tcp', '10.0.0.11', 30080, 'lc'),
       svc('tcp', '10.96.0.10', 80, 'rr', ['10.244.1.2@8080']),
       svc('udp', '10.96.0.10', 53, 'rr', ['10.244.1.3@53'], 300),
       { ...svc('tcp', 'fd00:96::10', 443, 'rr'), realServers: [{ address: 'fd00:244::2', port: 8443, weight: 2 }] },
+      { ...svc('tcp', '0.0.0.0', 0, 'rr'), fwmark: 7 },
     ]);
     expect(() => parseIpvsSave('-A -t garbage -s rr')).toThrow(/BUG: ipvsadm printed an address we cannot read/);
   });
@@ -133,6 +134,49 @@ TCP  10.96.0.100:80                      1        9        8      700      900
       bpsOut: 900,
     });
     expect(s.get('udp:[fd00:96::10]:53')).toMatchObject({ connections: 3, cps: 0 });
+  });
+});
+
+describe('firewall-mark services with tunnel real servers (DSR)', () => {
+  const dsr = (mark: number, reals: string[], tunnel = true): IpvsService => ({
+    ...svc('tcp', '198.51.100.7', 8080, 'rr', reals),
+    fwmark: mark,
+    realServers: svc('tcp', '198.51.100.7', 8080, 'rr', reals).realServers.map((r) => ({ ...r, ...(tunnel ? { tunnel } : {}) })),
+  });
+
+  it('reads -f services (IPv4 and -6) and their -i real servers', () => {
+    const saved =
+      '-A -f 4660 -s rr\n-a -f 4660 -r 10.244.1.5:8080 -i -w 1\n-A -f 17 -6 -s mh -b flag-1\n-a -f 17 -6 -r [fd00::5]:80 -m -w 1\n';
+    expect(parseIpvsSave(saved)).toEqual([
+      { ...svc('tcp', '0.0.0.0', 0, 'rr'), fwmark: 4660, realServers: [{ address: '10.244.1.5', port: 8080, weight: 1, tunnel: true }] },
+      { ...svc('tcp', '::', 0, 'mh', ['fd00::5@80']), fwmark: 17, schedFlags: 1 },
+    ]);
+  });
+
+  it('adds the service by mark with -i real servers; nothing when equal; a change of forwarding edits the real server', () => {
+    const want = [dsr(4660, ['10.244.1.5@8080', '10.244.2.6@8080'])];
+    const first = planIpvs([], want, () => true);
+    expect(first.script).toEqual(['-A -f 4660 -s rr', '-a -f 4660 -r 10.244.1.5:8080 -i -w 1', '-a -f 4660 -r 10.244.2.6:8080 -i -w 1']);
+    expect(first.changes.added).toEqual(['fwm:4660']);
+    const have = parseIpvsSave(first.script.join('\n'));
+    expect(planIpvs(have, want, () => true).script).toEqual([]);
+    const masq = parseIpvsSave(planIpvs([], [dsr(4660, ['10.244.1.5@8080'], false)], () => true).script.join('\n'));
+    expect(planIpvs(masq, [dsr(4660, ['10.244.1.5@8080'])], () => true).script).toEqual(['-e -f 4660 -r 10.244.1.5:8080 -i -w 1']);
+    // Gone: removed by its mark when ours.
+    expect(planIpvs(have, [], (s) => s.fwmark === 4660).script).toEqual(['-D -f 4660']);
+    expect(planIpvs(have, [], () => false).script).toEqual([]);
+  });
+
+  it('reads the counters of FWM lines under their mark', () => {
+    const stats = `Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
+  -> RemoteAddress:Port
+FWM  4660                                2       14        0      900        0
+  -> 10.244.1.5:8080                     2       14        0      900        0
+FWM  17 IPv6                             1        3        0      200        0
+`;
+    const s = parseIpvsStats(stats, '');
+    expect([...s.keys()]).toEqual(['fwm:4660', 'fwm6:17']);
+    expect(s.get('fwm:4660')).toMatchObject({ connections: 2, packetsIn: 14, packetsOut: 0 });
   });
 });
 
