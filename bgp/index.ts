@@ -1,7 +1,8 @@
 /**
  * What users of the BGP library may use: the speaker and its settings, policies and events, the
  * route and peer types its callbacks and events carry, the admin API (server, client, views,
- * text formatting) and the logger interface. Code outside bgp/ imports from here only; the
+ * text formatting), the gRPC framing the GoBGP API is served with (the agent's CRI client
+ * speaks it too) and the logger interface. Code outside bgp/ imports from here only; the
  * codec, FSM, sessions and RIB stay internals that can change without touching the agent.
  */
 export { Speaker } from './speaker/speaker';
@@ -15,6 +16,8 @@ export { FAMILIES } from './codec/constants';
 export type { Family } from './codec/constants';
 export { startAdminServer } from './admin/server';
 export { startGobgpApi } from './admin/gobgp-api';
+export { frame, unframe, startGrpcServer, GrpcError, GrpcStatus } from './admin/grpc';
+export type { GrpcMethod } from './admin/grpc';
 export type { ExtraEndpoints } from './admin/server';
 export { adminRequest, AdminError } from './admin/client';
 export { neighborViews, ribView, globalView } from './admin/views';

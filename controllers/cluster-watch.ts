@@ -60,7 +60,11 @@ function slimPod(p: Pod): Pod {
     spec.containers = (spec.containers ?? []).map((c) => ({ ...(c.ports ? { ports: c.ports } : {}) }));
   }
   const status = p.status as Record<string, unknown> | undefined;
-  if (status) for (const k of Object.keys(status)) if (!['phase', 'podIP', 'podIPs', 'conditions'].includes(k)) delete status[k];
+  if (status) {
+    for (const k of Object.keys(status)) if (!['phase', 'podIP', 'podIPs', 'conditions', 'containerStatuses'].includes(k)) delete status[k];
+    const cs = status.containerStatuses as { containerID?: string }[] | undefined;
+    if (Array.isArray(cs)) status.containerStatuses = cs.slice(0, 1).map((c) => (c?.containerID ? { containerID: c.containerID } : {}));
+  }
   return p;
 }
 

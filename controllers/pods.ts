@@ -5,7 +5,14 @@
 export interface PodObject {
   metadata?: { name?: string; namespace?: string };
   spec?: { nodeName?: string; hostNetwork?: boolean; terminationGracePeriodSeconds?: number };
-  status?: { phase?: string; podIP?: string; podIPs?: { ip: string }[]; conditions?: { type: string; status: string }[] };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: { ip: string }[];
+    conditions?: { type: string; status: string }[];
+    /** The first one's containerID ("containerd://ID") finds the pod's namespace for DSR. */
+    containerStatuses?: { containerID?: string }[];
+  };
 }
 
 export interface LocalPod {

@@ -375,7 +375,7 @@ export async function startGobgpApi(source: Source, addresses: readonly string[]
   const m = methods(source, () => (codec ??= loadCodec()));
   const servers: net.Server[] = [];
   try {
-    for (const address of addresses) servers.push(await startGrpcServer(m, address, port, log));
+    for (const address of addresses) servers.push(await startGrpcServer(m, { host: address, port }, log));
   } catch (e) {
     for (const server of servers) server.close();
     throw e;

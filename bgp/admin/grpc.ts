@@ -52,13 +52,13 @@ export function frame(message: Uint8Array): Buffer {
 }
 
 /**
- * Serves `methods` (by path, "/package.Service/Method") on address:port. A method not listed
- * answers UNIMPLEMENTED; a throwing method ends its call with its status, never the server.
+ * Serves `methods` (by path, "/package.Service/Method") where `listen` says (host and port, or a
+ * unix socket's path). A method not listed answers UNIMPLEMENTED; a throwing method ends its
+ * call with its status, never the server.
  */
 export async function startGrpcServer(
   methods: Record<string, GrpcMethod>,
-  address: string,
-  port: number,
+  listen: { host: string; port: number } | { path: string },
   log: Logger,
 ): Promise<net.Server> {
   // node:http2 (2 MiB) is loaded with the first connection: most agents never get one.
@@ -70,7 +70,7 @@ export async function startGrpcServer(
   server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, address, () => {
+    server.listen(listen, () => {
       server.off('error', reject);
       resolve();
     });

@@ -19,6 +19,7 @@ import { Probe } from '../dataplane/probe';
 import { Ipvs, IpvsService, IpvsChanges, parseIpvsSave, planIpvs, type IpvsStats } from '../dataplane/ipvs';
 import { ensureModules } from '../dataplane/modules';
 import {
+  dsrMangleRules,
   hairpinRules,
   ipvsSnatRules,
   isServicesLine,
@@ -35,6 +36,9 @@ import { run, type Runner } from '../util/exec';
 import type { AgentConfig } from '../config/agent-config';
 import type { Logger } from '../../bgp';
 import { IpvsDrain, type PodPeriod } from '../dataplane/ipvs-drain';
+import type { DsrRoutingChanges } from '../dataplane/dsr-routing';
+import type { PodTunnelChanges, PodTunnelWant } from '../dataplane/pod-tunnels';
+import { isDsrMark } from '../../controllers/dsr';
 
 export interface NodeDataPlane {
   podCidrs: readonly string[];
@@ -45,6 +49,14 @@ export interface NodeDataPlane {
 }
 
 const v4 = (x: string): boolean => ipFamily(x) === 4;
+
+/** What a services run changed. */
+export type ServicesChanges = IpvsChanges & {
+  vipsAdded: string[];
+  vipsRemoved: string[];
+  dsr: DsrRoutingChanges;
+  podTunnels: PodTunnelChanges;
+};
 
 /** The service proxy's desired state, as the data path needs it. */
 export interface ServicesDataPlane {
@@ -57,6 +69,8 @@ export interface ServicesDataPlane {
   podCidrs: readonly string[];
   /** With --ipvs-graceful-termination: the terminationGracePeriodSeconds of the pod with an IP, when known. */
   podPeriod?: PodPeriod;
+  /** DSR: local endpoint pods and the addresses their tunnel device holds. */
+  podTunnels?: readonly PodTunnelWant[];
 }
 
 /**
@@ -108,6 +122,7 @@ export class DataPlane {
   private readonly run: Runner;
   private readonly probe: Probe;
   private proxyReady = false;
+  private dsrReady = false;
   /**
    * Addresses node ports were put on by an earlier run (--nodeport-bindon-all-ip): when one leaves
    * the node, its virtual servers are still ours to remove. Kept until a run succeeds without it.
@@ -151,6 +166,7 @@ export class DataPlane {
       ...deps,
       cniConfPath: config.cniConfPath,
       fouPort: config.overlay?.port ?? DEFAULT_FOU_PORT,
+      runtimeEndpoint: config.runtimeEndpoint,
       // The watch starts after the pieces are made (watchKernel): looked up at each change.
       routeEchoes: { expect: (dst) => this.watch?.routeEchoes.expect(dst), cancel: (dst) => this.watch?.routeEchoes.cancel(dst) },
     });
@@ -258,12 +274,20 @@ export class DataPlane {
    * then the SNAT rules. Virtual servers are ours when their address is a VIP (now or before),
    * a node IP or in --service-cluster-ip-range; others' are left alone.
    */
-  async reconcileServices(d: ServicesDataPlane): Promise<IpvsChanges & { vipsAdded: string[]; vipsRemoved: string[] }> {
+  async reconcileServices(d: ServicesDataPlane): Promise<ServicesChanges> {
     if (!this.proxyReady) {
       const loaded = await ensureModules(['ip_vs', 'br_netfilter'], this.run);
       if (loaded.length) this.log.info({ modules: loaded }, 'loaded kernel modules');
       this.proxyReady = true;
     }
+    const dsr = d.virtualServers.filter((v) => v.fwmark);
+    if (dsr.length && !this.dsrReady) {
+      // The endpoint pods' tunnel devices are IPIP.
+      const loaded = await ensureModules(['ipip'], this.run);
+      if (loaded.length) this.log.info({ modules: loaded }, 'loaded kernel modules');
+      this.dsrReady = true;
+    }
+    const uplinkMtu = dsr.length ? ((await this.interfaces(d.nodeIps[0])).uplinkMtu ?? 1500) : 1500;
     const sysctls = serviceProxySysctls(this.config.ipv6);
     const first = await walk(this.pieces, { sysctls, 'kube-dummy-if': d.vips });
     if (first.sysctls?.length) this.log.info({ sysctls: first.sysctls }, 'service proxy sysctls set');
@@ -275,17 +299,20 @@ export class DataPlane {
     const ranges = this.config.serviceClusterIpRanges;
     const excluded = this.config.excludedCidrs;
     const owned = (s: IpvsService): boolean =>
-      (vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges)) &&
-      !inPrefixes(s.address, excluded);
+      s.fwmark !== undefined
+        ? isDsrMark(s.fwmark)
+        : (vips.has(s.address) || previous.has(s.address) || nodeIps.has(s.address) || inPrefixes(s.address, ranges)) &&
+          !inPrefixes(s.address, excluded);
     const rules = new Map<4 | 6, string[]>();
     const input = new Map<4 | 6, string[]>();
+    const mangle = new Map<4 | 6, string[]>();
     const sets: IpSetSpec[] = [];
     for (const f of this.families()) {
       const nodeIp = d.nodeIps.find((ip) => v4(ip) === (f === 4));
       if (!nodeIp) continue;
       const podCidrs = d.podCidrs.filter((c) => v4(c) === (f === 4));
       const hairpin = hairpinRules(
-        d.virtualServers.filter((v) => v.hairpin && v4(v.address) === (f === 4)),
+        d.virtualServers.filter((v) => v.hairpin && !v.fwmark && v4(v.address) === (f === 4)),
         podCidrs,
       );
       rules.set(f, [...hairpin, ...ipvsSnatRules({ nodeIp, podCidrs, masqueradeAll: this.config.masqueradeAll })]);
@@ -303,20 +330,30 @@ export class DataPlane {
         },
       );
       input.set(f, this.config.ipvsPermitAll ? permitAllRules(f) : []);
+      mangle.set(
+        f,
+        dsrMangleRules(
+          dsr.filter((v) => v4(v.address) === (f === 4)),
+          uplinkMtu,
+          BRIDGE,
+        ),
+      );
     }
     const r = await walk(this.pieces, {
       ipsets: sets,
+      'dsr-routing': { marks: dsr.map((v) => ({ family: ipFamily(v.address), fwmark: v.fwmark! })) },
       ipvs: {
         virtualServers: d.virtualServers,
         owned,
         timeouts: this.config.ipvsTimeouts,
         ...(this.drain ? { drain: { drain: this.drain, podPeriod: d.podPeriod } } : {}),
       },
-      'service-iptables': { nat: rules, input },
+      'service-iptables': { nat: rules, input, mangle },
+      'pod-tunnels': d.podTunnels ?? [],
     });
     this.servicesWant = { sysctls, virtualServers: d.virtualServers, owned, iptables: r['service-iptables'], sets };
     this.nodePortIpsBefore = new Set(d.nodePortIps ?? []);
-    return { ...r.ipvs!, vipsAdded: link.added, vipsRemoved: link.removed };
+    return { ...r.ipvs!, vipsAdded: link.added, vipsRemoved: link.removed, dsr: r['dsr-routing']!, podTunnels: r['pod-tunnels']! };
   }
 
   /**

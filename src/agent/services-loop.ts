@@ -8,7 +8,8 @@ import type { Logger } from '../../bgp';
 import type { AgentConfig } from '../config/agent-config';
 import type { ClusterWatch } from '../../controllers/cluster-watch';
 import type { Problems } from '../../controllers/problems';
-import { computeProxy, type ProxyDesired } from '../../controllers/service-proxy';
+import { computeProxy, type PodTunnel, type ProxyDesired } from '../../controllers/service-proxy';
+import type { PodTunnelWant } from '../dataplane/pod-tunnels';
 import type { DataPlane } from './dataplane';
 import type { Joined } from './desired';
 import type { ServiceIpRanges } from '../../controllers/service-ip-filter';
@@ -62,10 +63,53 @@ export class ServicesLoop {
       nodePortIps,
       podCidrs: local.podCidrs,
       ...(c.ipvsGracefulPeriodMs !== undefined ? { podPeriod: lazyPodPeriods(() => cluster.pods.list()) } : {}),
+      podTunnels: desired.podTunnels.length ? this.podTunnels(desired.podTunnels, cluster.pods.list()) : [],
     });
     this.proxy = desired;
-    const counts = [changes.added, changes.edited, changes.removed, changes.realServers, changes.vipsAdded, changes.vipsRemoved];
-    if (counts.some((x) => x.length) || changes.timeouts || changes.drainStarted || changes.drainEnded)
-      this.log.info({ ...changes }, 'service proxy updated');
+    const { dsr, podTunnels, ...ipvs } = changes;
+    const counts = [ipvs.added, ipvs.edited, ipvs.removed, ipvs.realServers, ipvs.vipsAdded, ipvs.vipsRemoved];
+    if (counts.some((x) => x.length) || ipvs.timeouts || ipvs.drainStarted || ipvs.drainEnded)
+      this.log.info({ ...ipvs }, 'service proxy updated');
+    if (dsr.rules.added.length || dsr.rules.removed.length || dsr.localAdded.length || dsr.localRemoved.length)
+      this.log.info({ ...dsr }, 'DSR policy routing updated');
+    if (podTunnels.configured.length) this.log.info({ pods: podTunnels.configured }, 'DSR tunnels set up in endpoint pods');
+    // Thrown last, everything else being applied: the task retries with backoff.
+    if (podTunnels.failed.length)
+      throw new Error(`DSR tunnel not set up in ${podTunnels.failed.map((f) => `pod ${f.podIp} (${f.err})`).join('; ')}`);
+  }
+
+  /** Local DSR endpoints with their pods' container IDs; pods not found (yet) or on the host's network are reported and left out. */
+  private podTunnels(want: readonly PodTunnel[], pods: readonly PodObject[]): PodTunnelWant[] {
+    if (!this.config.runtimeEndpoint) {
+      // Not a failure to retry: nothing changes until the flag is given.
+      this.problems.report(
+        'flag --runtime-endpoint',
+        'runtime-endpoint',
+        `not given: the local endpoints of DSR services (${want.map((t) => t.podIp).join(', ')}) get no tunnel, so requests tunnelled to them are dropped`,
+      );
+      return [];
+    }
+    const byIp = new Map<string, PodObject>();
+    for (const p of pods)
+      if (p.spec?.nodeName === this.config.nodeName)
+        for (const ip of [p.status?.podIP, ...(p.status?.podIPs ?? []).map((x) => x.ip)]) if (ip) byIp.set(ip, p);
+    return want.flatMap((t) => {
+      const p = byIp.get(t.podIp);
+      const id = p?.status?.containerStatuses?.[0]?.containerID;
+      const what = `pod ${p?.metadata?.namespace ?? ''}/${p?.metadata?.name ?? t.podIp}`;
+      if (p?.spec?.hostNetwork) {
+        this.problems.report(
+          what,
+          'spec.hostNetwork',
+          'a DSR endpoint on the host network gets no tunnel (kube-router: DSR needs pod networking)',
+        );
+        return [];
+      }
+      if (!id) {
+        this.log.debug({ pod: t.podIp }, 'DSR endpoint without a known container yet');
+        return [];
+      }
+      return [{ podIp: t.podIp, containerId: id, vips: t.vips }];
+    });
   }
 }

@@ -16,6 +16,8 @@ export const FORWARD_CHAIN = 'KUBE-ROUTER-TS-FORWARD';
 export const SERVICES_CHAIN = 'KUBE-ROUTER-TS-SERVICES';
 /** --ipvs-permit-all: what may reach a service IP on this node (filter INPUT). */
 export const SERVICES_INPUT_CHAIN = 'KUBE-ROUTER-TS-SVC-INPUT';
+/** DSR (mangle PREROUTING): marks packets for DSR addresses for IPVS, clamps the MSS of their endpoints' SYN-ACKs. */
+export const SERVICES_DSR_CHAIN = 'KUBE-ROUTER-TS-SVC-DSR';
 /** Service IPs on kube-dummy-if, and "IP,proto:port" of their virtual servers (kube-router's svip and svip-prt). */
 export const SVIP = 'kube-router-ts-svip';
 export const SVIP_PORTS = 'kube-router-ts-svip-prt';
@@ -101,6 +103,37 @@ export function hairpinRules(
   return [...rules];
 }
 
+/**
+ * DSR, as kube-router's mangle rules: packets for each DSR address, protocol and port get the
+ * virtual server's firewall mark (table 78 then delivers them locally to IPVS without the
+ * address being local). The endpoints' SYN-ACKs, leaving pods with the address as source,
+ * announce an MSS that fits the IPIP tunnel the requests came through (clients cannot learn
+ * its MTU: the replies do not take it).
+ */
+export function dsrMangleRules(
+  servers: readonly { protocol: string; address: string; port: number; fwmark?: number }[],
+  uplinkMtu: number,
+  bridge: string,
+): string[] {
+  const rules: string[] = [];
+  for (const v of servers) {
+    if (!v.fwmark) continue;
+    const f = ipFamily(v.address);
+    const host = `${v.address}/${addressBits(f)}`;
+    const proto = `-p ${v.protocol} -m ${v.protocol}`;
+    rules.push(
+      `-d ${host} ${proto} --dport ${v.port} -m comment --comment "${COMMENT} DSR" -j MARK --set-xmark 0x${v.fwmark.toString(16)}/0xffffffff`,
+    );
+    // Two IP headers (the tunnel's and the packet's) and TCP's.
+    const mss = uplinkMtu - (f === 4 ? 2 * 20 : 2 * 40) - 20;
+    if (v.protocol === 'tcp')
+      rules.push(
+        `-s ${host} -i ${bridge} ${proto} --sport ${v.port} --tcp-flags SYN,RST SYN -m comment --comment "${COMMENT} DSR MSS" -j TCPMSS --set-mss ${mss}`,
+      );
+  }
+  return rules;
+}
+
 export interface Jump {
   table: string;
   chain: string;
@@ -112,6 +145,7 @@ const JUMPS: Jump[] = [
 ];
 const SERVICE_JUMP: Jump = { table: 'nat', chain: 'POSTROUTING', target: SERVICES_CHAIN };
 const SERVICES_INPUT_JUMP: Jump = { table: 'filter', chain: 'INPUT', target: SERVICES_INPUT_CHAIN };
+const SERVICES_DSR_JUMP: Jump = { table: 'mangle', chain: 'PREROUTING', target: SERVICES_DSR_CHAIN };
 
 const jumpRule = (j: Jump): string[] => ['-m', 'comment', '--comment', COMMENT, '-j', j.target];
 
@@ -128,7 +162,8 @@ export async function deleteJump(exec: Runner, f: Family, j: Jump): Promise<void
 }
 
 /** Lines of the service proxy's chains (and the jumps into them): the services loop's to repair. */
-export const isServicesLine = (line: string): boolean => line.includes(SERVICES_CHAIN) || line.includes(SERVICES_INPUT_CHAIN);
+export const isServicesLine = (line: string): boolean =>
+  line.includes(SERVICES_CHAIN) || line.includes(SERVICES_INPUT_CHAIN) || line.includes(SERVICES_DSR_CHAIN);
 
 /** Lines of `iptables-save` that are ours: our chains, their rules, the jumps into them. */
 export const isOurLine = (line: string): boolean => line.includes('KUBE-ROUTER-TS-');
@@ -228,17 +263,21 @@ export class Iptables {
 
   /**
    * Writes the service proxy's chains and the jumps into them (see apply): the SNAT rules (`nat`
-   * per family) and the --ipvs-permit-all rules (`input` per family; none: an empty chain).
+   * per family), the --ipvs-permit-all rules (`input` per family; none: an empty chain) and the
+   * DSR marks (`mangle` per family; likewise).
    */
   reconcileServices(
     nat: ReadonlyMap<Family, readonly string[]>,
     input: ReadonlyMap<Family, readonly string[]> = new Map(),
+    mangle: ReadonlyMap<Family, readonly string[]> = new Map(),
   ): Promise<string[] | undefined> {
     const families = [...nat.keys()];
     const inputRules = (f: Family): readonly string[] => input.get(f) ?? [];
+    const mangleRules = (f: Family): readonly string[] => mangle.get(f) ?? [];
     const want: Want = families.flatMap((f) => [
       { family: f, chain: SERVICES_CHAIN, rules: nat.get(f)!.length, jump: SERVICE_JUMP },
       { family: f, chain: SERVICES_INPUT_CHAIN, rules: inputRules(f).length, jump: SERVICES_INPUT_JUMP },
+      { family: f, chain: SERVICES_DSR_CHAIN, rules: mangleRules(f).length, jump: SERVICES_DSR_JUMP },
     ]);
     const inputs = families.map((f) =>
       [
@@ -250,6 +289,10 @@ export class Iptables {
         `:${SERVICES_INPUT_CHAIN} - [0:0]`,
         ...inputRules(f).map((l) => `-A ${SERVICES_INPUT_CHAIN} ${l}`),
         'COMMIT',
+        '*mangle',
+        `:${SERVICES_DSR_CHAIN} - [0:0]`,
+        ...mangleRules(f).map((l) => `-A ${SERVICES_DSR_CHAIN} ${l}`),
+        'COMMIT',
         '',
       ].join('\n'),
     );
@@ -258,6 +301,7 @@ export class Iptables {
         await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: inputs[i]! });
         await ensureJump(this.exec, f, SERVICE_JUMP);
         await ensureJump(this.exec, f, SERVICES_INPUT_JUMP);
+        await ensureJump(this.exec, f, SERVICES_DSR_JUMP);
       }
     });
   }
@@ -267,7 +311,7 @@ export class Iptables {
     const removed: string[] = [];
     for (const f of families) {
       const t = iptablesTools(f);
-      for (const j of [...JUMPS, SERVICE_JUMP, SERVICES_INPUT_JUMP]) {
+      for (const j of [...JUMPS, SERVICE_JUMP, SERVICES_INPUT_JUMP, SERVICES_DSR_JUMP]) {
         await deleteJump(this.exec, f, j);
         await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-F', j.target], { allowFail: true });
         const deleted = await this.exec(t.cmd, ['-w', WAIT, '-t', j.table, '-X', j.target], { allowFail: true });

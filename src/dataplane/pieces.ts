@@ -21,6 +21,9 @@ import type { OwnedLinkChanges } from './links';
 import { RouteReconciler, type DesiredRoute, type RouteChanges, type RouteEchoes } from './routes';
 import type { Rtnl } from './rtnl';
 import { RuleReconciler, type DesiredRule } from './rules';
+import { DsrRoutingReconciler, type DsrRouting, type DsrRoutingChanges } from './dsr-routing';
+import { PodTunnels, type PodTunnelChanges, type PodTunnelWant } from './pod-tunnels';
+import { containerPid } from './cri';
 import { reconcileSysctls, type Sysctls } from './sysctl';
 import { TunnelReconciler, type DesiredTunnel, type TunnelChanges } from './tunnels';
 
@@ -44,8 +47,10 @@ export const ORDER = [
   'rules',
   'tunnel-sysctls',
   'kube-dummy-if',
+  'dsr-routing',
   'ipvs',
   'service-iptables',
+  'pod-tunnels',
 ] as const;
 export type PieceName = (typeof ORDER)[number];
 
@@ -75,11 +80,19 @@ export interface Pieces {
     },
     IpvsChanges
   >;
-  /** The SNAT rules and the --ipvs-permit-all rules, per family. */
+  /** The SNAT rules, the --ipvs-permit-all rules and the DSR marks, per family. */
   'service-iptables': Reconciler<
-    { nat: ReadonlyMap<Family, readonly string[]>; input: ReadonlyMap<Family, readonly string[]> },
+    {
+      nat: ReadonlyMap<Family, readonly string[]>;
+      input: ReadonlyMap<Family, readonly string[]>;
+      mangle: ReadonlyMap<Family, readonly string[]>;
+    },
     string[] | undefined
   >;
+  /** DSR: "fwmark M lookup 78" and table 78's local default route. */
+  'dsr-routing': Reconciler<DsrRouting, DsrRoutingChanges>;
+  /** DSR: the tunnel device inside each local endpoint pod. */
+  'pod-tunnels': Reconciler<readonly PodTunnelWant[], PodTunnelChanges>;
 }
 
 /** Desired state for some of the pieces (a loop's share). */
@@ -98,6 +111,8 @@ export interface PieceDeps {
   fouPort: number;
   /** Told of each route change we make (see KernelWatch.echoes). */
   routeEchoes?: RouteEchoes;
+  /** --runtime-endpoint: the CRI socket DSR finds pods' namespaces through ('' : none). */
+  runtimeEndpoint?: string;
 }
 
 const piece = <N extends PieceName>(name: N, p: Omit<Pieces[N], 'name'>): Pieces[N] => ({ name, ...p }) as Pieces[N];
@@ -113,6 +128,11 @@ export function makePieces(d: PieceDeps): Pieces {
   const rules = new RuleReconciler(d.rtnl);
   const dummy = new DummyReconciler(d.rtnl);
   const ipvs = new Ipvs(d.run);
+  const dsrRouting = new DsrRoutingReconciler(d.rtnl, d.run);
+  const podTunnels = new PodTunnels(d.run, (id) => {
+    if (!d.runtimeEndpoint) return Promise.reject(new Error('DSR needs --runtime-endpoint (the CRI socket) to find the pod'));
+    return containerPid(d.runtimeEndpoint, id);
+  });
   return {
     sysctls: piece('sysctls', { reconcile: async (want) => reconcileSysctls(want, d.sysctls), cleanup: async () => [] }),
     'kube-bridge': piece('kube-bridge', {
@@ -178,8 +198,20 @@ export function makePieces(d: PieceDeps): Pieces {
         return said('IPVS services', (await ipvs.reconcile([], (v) => local.has(v.address))).removed);
       },
     }),
+    'dsr-routing': piece('dsr-routing', {
+      reconcile: (w) => dsrRouting.reconcile(w),
+      cleanup: async () => {
+        const r = await dsrRouting.reconcile({ marks: [] });
+        return [...said('rules', r.rules.removed), ...(r.localRemoved.length ? [`table 78's local routes`] : [])];
+      },
+    }),
+    'pod-tunnels': piece('pod-tunnels', {
+      reconcile: (w) => podTunnels.reconcile(w),
+      // The devices live in the pods' namespaces and go with them.
+      cleanup: async () => [],
+    }),
     'service-iptables': piece('service-iptables', {
-      reconcile: (w) => iptables.reconcileServices(w.nat, w.input),
+      reconcile: (w) => iptables.reconcileServices(w.nat, w.input, w.mangle),
       cleanup: async () => said('iptables chains', await iptables.cleanup([4, 6])),
     }),
   };

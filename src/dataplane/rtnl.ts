@@ -59,11 +59,13 @@ export interface Link {
   data: Map<number, Buffer> | undefined;
 }
 
-/** A policy routing rule: "from SRC lookup TABLE". */
+/** A policy routing rule: "from SRC lookup TABLE", or "fwmark MARK lookup TABLE". */
 export interface Rule {
   family: 4 | 6;
   /** "10.244.1.0/24"; undefined for "from all". */
   src?: string;
+  /** Packets with this firewall mark (the whole mark). */
+  fwmark?: number;
   table: number;
   priority?: number;
   protocol: number;
@@ -474,6 +476,7 @@ export class Rtnl {
       };
       if (m.attrs.src) r.src = `${fromBytes(m.attrs.src as Buffer)}/${m.data.srcLen}`;
       if (m.attrs.priority !== undefined) r.priority = m.attrs.priority;
+      if (m.attrs.fwmark) r.fwmark = m.attrs.fwmark;
       return r;
     });
   }
@@ -504,6 +507,7 @@ export class Rtnl {
     const attrs: Record<string, unknown> = { table: r.table, protocol: r.protocol };
     if (r.src) attrs.src = splitCidr(r.src).addr;
     if (r.priority !== undefined) attrs.priority = r.priority;
+    if (r.fwmark !== undefined) attrs.fwmark = r.fwmark;
     return attrs;
   }
 }

@@ -1,0 +1,75 @@
+/**
+ * DSR inside the endpoint pods, as kube-router sets it up: in each local endpoint's network
+ * namespace an IPIP device `kube-tunnel-if` (local = the pod's IP) holding the DSR addresses as
+ * /32, up, reverse-path filtering off (the decapsulated packets come from clients the pod
+ * reaches through eth0). IPVS on any node then tunnels requests to the pod, which answers the
+ * client directly with the service address as source. The namespace is found from the pod's
+ * container through the runtime (cri.ts); what was set is remembered per pod and done again
+ * when the container's process or the addresses change. IPv4 (IPVS tunnels IPv4 in IPIP).
+ */
+import fs from 'node:fs';
+import type { Runner } from '../util/exec';
+
+export const POD_TUNNEL = 'kube-tunnel-if';
+
+export interface PodTunnelWant {
+  podIp: string;
+  /** The pod's container (containerStatuses[0].containerID), to find its network namespace. */
+  containerId: string;
+  vips: readonly string[];
+}
+
+export interface PodTunnelChanges {
+  /** "10.244.1.5: 203.0.113.10" per pod set up this run. */
+  configured: string[];
+  failed: { podIp: string; err: string }[];
+}
+
+/** The commands, run in the pod's namespace, that make its tunnel device hold exactly `vips`. */
+export function podTunnelScript(podIp: string, vips: readonly string[]): string {
+  const want = vips.map((v) => `${v}/32`);
+  return [
+    'set -e',
+    `ip link show ${POD_TUNNEL} >/dev/null 2>&1 || ip link add ${POD_TUNNEL} type ipip local ${podIp}`,
+    `ip link set ${POD_TUNNEL} up`,
+    ...want.map((a) => `ip addr replace ${a} dev ${POD_TUNNEL}`),
+    `for a in $(ip -o -4 addr show dev ${POD_TUNNEL} | awk '{print $4}'); do`,
+    `  case " ${want.join(' ')} " in *" $a "*) ;; *) ip addr del "$a" dev ${POD_TUNNEL} ;; esac`,
+    'done',
+    `for c in all ${POD_TUNNEL} eth0; do [ ! -e /proc/sys/net/ipv4/conf/$c/rp_filter ] || echo 0 > /proc/sys/net/ipv4/conf/$c/rp_filter; done`,
+  ].join('\n');
+}
+
+export class PodTunnels {
+  /** Pod IP -> what was set up there ("PID vips"). */
+  private readonly applied = new Map<string, string>();
+
+  constructor(
+    private readonly exec: Runner,
+    /** The PID of a container's process (through --runtime-endpoint). */
+    private readonly pidOf: (containerId: string) => Promise<number>,
+  ) {}
+
+  async reconcile(want: readonly PodTunnelWant[]): Promise<PodTunnelChanges> {
+    const out: PodTunnelChanges = { configured: [], failed: [] };
+    const wanted = new Set(want.map((w) => w.podIp));
+    // Pods no longer endpoints keep their device until they go (harmless: nothing is tunnelled to them).
+    for (const ip of [...this.applied.keys()]) if (!wanted.has(ip)) this.applied.delete(ip);
+    for (const w of want) {
+      const prev = this.applied.get(w.podIp);
+      const pid = prev?.split(' ')[0];
+      // Done already for this process (still alive) and these addresses: nothing to ask the runtime.
+      if (prev && prev === `${pid} ${w.vips.join(',')}` && fs.existsSync(`/proc/${pid}/ns/net`)) continue;
+      try {
+        const p = await this.pidOf(w.containerId);
+        await this.exec('nsenter', [`--net=/proc/${p}/ns/net`, 'sh', '-c', podTunnelScript(w.podIp, w.vips)]);
+        this.applied.set(w.podIp, `${p} ${w.vips.join(',')}`);
+        out.configured.push(`${w.podIp}: ${w.vips.join(' ')}`);
+      } catch (e) {
+        this.applied.delete(w.podIp);
+        out.failed.push({ podIp: w.podIp, err: (e as Error).message });
+      }
+    }
+    return out;
+  }
+}
