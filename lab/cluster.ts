@@ -22,6 +22,7 @@ import { Netns, Segment, listNetns } from './netns';
 import { LabApi } from './apiserver/client';
 import { promQuery, PromSample } from './prometheus';
 import { cniAdd, cniDel } from './cni-runtime';
+import { criSocket } from './cri';
 import { alive, until } from './wait';
 import { adminRequest } from '../bgp/admin/client';
 import {
@@ -154,6 +155,8 @@ export class Lab {
       `--health-port=${HEALTH_PORT}`,
       '--advertise-external-ip',
       `--service-external-ip-range=${EXTERNAL_IP_RANGE}`,
+      // The lab's container runtime (lab/cri.ts), for DSR.
+      `--runtime-endpoint=unix://${criSocket(n)}`,
       ...(s.tor?.bgp ? [`--peer-router-ips=${routerIp(n.subnet)}`, `--peer-router-asns=${s.tor.asn}`] : []),
       ...(s.ipv6 ? ['--enable-ipv6'] : []),
       // kube-router's default is on, but it needs IPVS, which a lab on this kind of host may lack:
@@ -258,7 +261,7 @@ export class Lab {
       metadata: { name, namespace: pod.namespace, labels: { app: 'lab', 'lab/node': n.name }, annotations: { [STATIC_ANNOTATION]: 'pod' } },
       spec: { nodeName: n.name, containers },
     });
-    await this.api.mergePatch(`${base}/${name}/status`, { status: runningPodStatus(n, ips, containers) });
+    await this.api.mergePatch(`${base}/${name}/status`, { status: runningPodStatus(n, ips, containers, pod.containerId) });
     return pod;
   }
 

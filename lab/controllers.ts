@@ -20,6 +20,7 @@ import { Netns } from './netns';
 import { cniAdd, cniDel, CniTarget } from './cni-runtime';
 import { ipFamily } from '../net';
 import { STATIC_ANNOTATION, runningPodStatus, type LabNode } from './layout';
+import { startLabCri } from './cri';
 
 const MANAGED_BY = 'lab-controllers.kube-router-ts';
 const TICK_MS = 500;
@@ -107,6 +108,16 @@ export class LabControllers {
         this.wired.set(k, w);
     } catch {
       // First start: nothing wired yet.
+    }
+  }
+
+  /** The network namespace of a container (lab/cri.ts): a pod this kubelet wired, or one the lab made. */
+  netnsOfContainer(id: string): string | undefined {
+    for (const w of this.wired.values()) if (w.containerId === id) return w.netns;
+    try {
+      return Lab.load(this.lab.state.dir).state.pods.find((p) => p.containerId === id)?.netns;
+    } catch {
+      return undefined;
     }
   }
 
@@ -245,7 +256,7 @@ export class LabControllers {
     // Our own order: the IPv4 address first, as podIP.
     const ordered = [ip, ...ips.filter((x) => x !== ip)];
     await this.lab.api.mergePatch(`/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`, {
-      status: { ...runningPodStatus(n, ordered, p.spec?.containers ?? []), reason: null, message: null },
+      status: { ...runningPodStatus(n, ordered, p.spec?.containers ?? [], containerId), reason: null, message: null },
     });
     this.log(`pod ${k}: on ${n.name}, ${ips.join(' ')}${argv.length ? `, running ${argv.join(' ')}` : ''}`);
   }
@@ -370,7 +381,15 @@ export async function runLabControllers(dir: string): Promise<void> {
   process.once('SIGTERM', () => (stopping = true));
   const log = (line: string): void => void process.stdout.write(`${isoNow()} ${line}\n`);
   log(`lab controllers for ${lab.state.nodes.length} nodes`);
-  await new LabControllers(lab, log).run(() => stopping || !fs.existsSync(lab.state.api.socket));
+  const controllers = new LabControllers(lab, log);
+  // The nodes' container runtime too: the kubelet's pods and the lab's own.
+  // Without it only DSR suffers: the kubelet's work goes on.
+  const cri = await startLabCri(lab.state.nodes, (id) => controllers.netnsOfContainer(id)).catch((e: Error) => {
+    log(`container runtime sockets: ${e.message}`);
+    return [];
+  });
+  await controllers.run(() => stopping || !fs.existsSync(lab.state.api.socket));
+  for (const s of cri) s.close();
   process.exit(0);
 }
 

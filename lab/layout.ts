@@ -132,7 +132,12 @@ export function nodeObject(n: LabNode): Record<string, unknown> {
  * The status a kubelet reports for a running pod on `node`: Running, its IPs, Ready, and each
  * container started and ready. Used for the lab's own pods and for those applied with kubectl.
  */
-export function runningPodStatus(node: LabNode, ips: string[], containers: { name: string; image?: string }[]): Record<string, unknown> {
+export function runningPodStatus(
+  node: LabNode,
+  ips: string[],
+  containers: { name: string; image?: string }[],
+  containerId: string,
+): Record<string, unknown> {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   return {
     phase: 'Running',
@@ -145,8 +150,10 @@ export function runningPodStatus(node: LabNode, ips: string[], containers: { nam
       { type: 'Ready', status: 'True', lastTransitionTime: now },
       { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
     ],
-    containerStatuses: containers.map((c) => ({
+    containerStatuses: containers.map((c, i) => ({
       name: c.name,
+      // The lab's runtime (lab/cri.ts) knows the pod by this ID.
+      containerID: `containerd://${containerId}${i ? `-${i}` : ''}`,
       ready: true,
       started: true,
       restartCount: 0,

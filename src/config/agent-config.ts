@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type { Options } from 'yargs';
 import { PENDING_OPTIONS } from './pending-flags';
-import { SERVICE_OPTIONS } from './service-flags';
+import { isRuntimeEndpoint, RUNTIME_ENDPOINT_ERROR, SERVICE_OPTIONS } from './service-flags';
 import { ENDPOINT_OPTIONS } from './endpoint-flags';
 import { BFD_OPTIONS, bfdFromFlags } from './bfd-flags';
 import { GOBGP_ADMIN_OPTIONS } from './gobgp-admin-flags';
@@ -15,12 +15,8 @@ import type { BfdSettings } from '../../bgp';
 import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../../net';
 import { LOG_LEVELS, LogLevel } from '../log';
 
-export class FlagError extends Error {
-  override name = 'ConfigError';
-  constructor(flag: string, message: string) {
-    super(`--${flag}: ${message}`);
-  }
-}
+import { FlagError } from './flag-error';
+export { FlagError };
 
 /** "5m", "90s", "2h22m", "1500ms" (Go's time.ParseDuration forms) into milliseconds. */
 export function parseDuration(flag: string, text: string | number): number {
@@ -344,6 +340,7 @@ export interface AgentConfig {
   nodePortRange: string;
   excludedCidrs: string[];
   ipvsPermitAll: boolean;
+  runtimeEndpoint: string;
   nodeportBindonAllIp: boolean;
   ipvsSyncPeriodMs: number;
   /** --ipvs-graceful-termination: how long a departed real server may drain at most, or undefined (removed at once). */
@@ -504,6 +501,8 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
   const range = /^(\d+)[-:](\d+)$/.exec(portRange);
   if (!range || Number(range[1]) >= Number(range[2]) || Number(range[2]) > 65535)
     throw new FlagError('service-node-port-range', `${JSON.stringify(portRange)} is not a port range like 30000-32767`);
+  if (!isRuntimeEndpoint(str('runtime-endpoint') ?? ''))
+    throw new FlagError('runtime-endpoint', `${JSON.stringify(str('runtime-endpoint'))} ${RUNTIME_ENDPOINT_ERROR}`);
   const ipvsSyncPeriodMs = parseDuration('ipvs-sync-period', str('ipvs-sync-period') ?? '5m');
   if (ipvsSyncPeriodMs <= 0) throw new FlagError('ipvs-sync-period', 'must be greater than 0');
   const ipvsGracefulPeriodMs = parseDuration('ipvs-graceful-period', str('ipvs-graceful-period') ?? '30s');
@@ -537,6 +536,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     nodePortRange: `${range[1]}:${range[2]}`,
     excludedCidrs: cidrs('excluded-cidrs', a['excluded-cidrs']),
     ipvsPermitAll: bool('ipvs-permit-all'),
+    runtimeEndpoint: str('runtime-endpoint') ?? '',
     nodeportBindonAllIp: bool('nodeport-bindon-all-ip'),
     ipvsSyncPeriodMs,
     ipvsGracefulPeriodMs: bool('ipvs-graceful-termination') ? ipvsGracefulPeriodMs : undefined,

@@ -12,7 +12,6 @@ export const PENDING_OPTIONS = {
     default: true,
     describe: "Turns off AWS EC2's source/destination check for this instance.",
   },
-  'runtime-endpoint': { type: 'string', default: '', describe: 'CRI runtime socket, for DSR (kube-router.io/service.dsr=tunnel).' },
   'use-nftables-for-netpol': {
     type: 'boolean',
     default: false,
@@ -25,7 +24,6 @@ export type PendingFlag = keyof typeof PENDING_OPTIONS;
 /** Why each does nothing yet: said at start for the flags given, and in the README. */
 export const NO_EFFECT_YET: Record<PendingFlag, string> = {
   'disable-source-dest-check': 'no cloud provider API is called (set the EC2 attribute another way)',
-  'runtime-endpoint': 'no DSR yet: designed in docs/dsr.md, not built (issue 16)',
   'use-nftables-for-netpol': 'the firewall writes iptables rules (through iptables-nft where that is the backend)',
 };
 

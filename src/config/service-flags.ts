@@ -4,7 +4,17 @@
  */
 import type { Options } from 'yargs';
 
+/** --runtime-endpoint: none (''), or a unix socket's path with or without unix://. */
+export const isRuntimeEndpoint = (text: string): boolean => !text || /^(unix:\/\/)?\/./.test(text);
+export const RUNTIME_ENDPOINT_ERROR = 'is not a unix socket like unix:///run/containerd/containerd.sock';
+
 export const SERVICE_OPTIONS = {
+  'runtime-endpoint': {
+    type: 'string',
+    default: '',
+    describe:
+      "The container runtime's CRI socket (unix:///run/containerd/containerd.sock), through which DSR services (kube-router.io/service.dsr=tunnel) find their local endpoint pods' network namespaces.",
+  },
   'ipvs-permit-all': {
     type: 'boolean',
     default: true,

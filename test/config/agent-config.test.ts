@@ -10,12 +10,24 @@ const parse = (...argv: string[]) => agentConfigOf(argv, 'node-from-hostname');
 
 describe('agent flags', () => {
   it("takes kube-router's flags whose feature is not built yet, validated, and names the given ones with the reason", () => {
-    const args = ['--run-router=true', '--runtime-endpoint=unix:///run/containerd/containerd.sock', '--no-enable-bfd'];
+    const args = ['--run-router=true', '--use-nftables-for-netpol', '--no-enable-bfd'];
     expect(() => parse(...args)).not.toThrow();
     expect(givenWithoutEffect(args)).toEqual([
-      { flag: '--runtime-endpoint', why: 'no DSR yet: designed in docs/dsr.md, not built (issue 16)' },
+      { flag: '--use-nftables-for-netpol', why: 'the firewall writes iptables rules (through iptables-nft where that is the backend)' },
     ]);
+    expect(givenWithoutEffect(['--runtime-endpoint=unix:///run/containerd/containerd.sock'])).toEqual([]);
     expect(() => parse('--cache-sync-timeout=0s')).toThrow(/--cache-sync-timeout: must be greater than 0/);
+  });
+
+  it('--runtime-endpoint (DSR): a unix socket, with or without unix://; none by default', () => {
+    expect(parse().runtimeEndpoint).toBe('');
+    expect(parse('--runtime-endpoint=unix:///run/containerd/containerd.sock').runtimeEndpoint).toBe(
+      'unix:///run/containerd/containerd.sock',
+    );
+    expect(parse('--runtime-endpoint=/run/crio/crio.sock').runtimeEndpoint).toBe('/run/crio/crio.sock');
+    expect(() => parse('--runtime-endpoint=tcp://10.0.0.1:2375')).toThrow(
+      /--runtime-endpoint: "tcp:\/\/10.0.0.1:2375" is not a unix socket/,
+    );
   });
 
   it("BFD flags: kube-router's defaults and ranges, timers only with --enable-bfd", () => {
