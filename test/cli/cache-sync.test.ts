@@ -2,7 +2,7 @@
  * --cache-sync-timeout, as kube-router: an agent whose informers have not listed by then exits
  * non-zero (its pod restarts), unless it runs from a saved state, which it keeps doing. The agent
  * runs in a namespace of its own against a kubeconfig whose server does not answer. (The second
- * agent also shows --enable-pprof's port.)
+ * agent also shows --enable-pprof's port; the third runs on with its GoBGP API port taken.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -91,6 +91,32 @@ describe('--cache-sync-timeout', () => {
     } finally {
       child.kill('SIGTERM');
       await until(async () => child.exitCode !== null || child.signalCode !== null, 10000, 'the agent to stop');
+    }
+  });
+
+  it('a --gobgp-admin-port someone else holds: the agent says so once and runs on without the GoBGP API', async () => {
+    // The saved state of the test above keeps this agent running past the cache-sync timeout.
+    expect(fs.existsSync(path.join(dir, 'state.json'))).toBe(true);
+    const holder = ns.spawn(process.execPath, ['-e', "require('net').createServer().listen(50051, '127.0.0.1')"]);
+    const log = path.join(dir, 'agent-gobgp.log');
+    let child: ReturnType<Netns['spawn']> | undefined;
+    try {
+      await until(async () => (await ns.exec('ss', ['-Hltn', 'sport = :50051'])).stdout.includes('127.0.0.1:50051'), 30000, 'the holder');
+      child = ns.spawn(process.execPath, args(), { logFile: log });
+      const read = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
+      await until(async () => read().includes('running from the saved state meanwhile'), 30000, 'the agent to run on');
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(child.exitCode).toBeNull();
+      const said = read()
+        .split('\n')
+        .filter((l) => l.includes("GoBGP's gRPC API not started"));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toContain('EADDRINUSE');
+      expect(said[0]).toContain('the agent runs on without it');
+    } finally {
+      child?.kill('SIGTERM');
+      if (child) await until(async () => child!.exitCode !== null || child!.signalCode !== null, 10000, 'the agent to stop');
+      holder.kill('SIGKILL');
     }
   });
 });

@@ -197,3 +197,27 @@ describe("GoBGP's gRPC API (loopback)", () => {
     expect((await rpc('ListPeer', 'ListPeerRequest')).messages).toHaveLength(2);
   });
 });
+
+describe('GoBGP API: a port someone else holds', () => {
+  it('fails with EADDRINUSE and closes what it had opened on the addresses before', async () => {
+    const net = await import('node:net');
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      // 127.0.0.2 first (free), then 127.0.0.1 (taken): the first listener must not stay behind.
+      await expect(startGobgpApi(() => undefined, ['127.0.0.2', '127.0.0.1'], port, silentLogger)).rejects.toThrow(/EADDRINUSE/);
+      const refused = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.2');
+        s.once('connect', () => {
+          s.destroy();
+          resolve(false);
+        });
+        s.once('error', () => resolve(true));
+      });
+      expect(refused).toBe(true);
+    } finally {
+      holder.close();
+    }
+  });
+});
