@@ -22,7 +22,7 @@ import type { Problems } from './problems';
 /** The fields of a v1 Node this controller reads. */
 export interface NodeObject {
   metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-  spec?: { podCIDR?: string; podCIDRs?: string[] };
+  spec?: { podCIDR?: string; podCIDRs?: string[]; providerID?: string };
   status?: { addresses?: { type: string; address: string }[] };
 }
 

@@ -43,7 +43,8 @@ const result = await esbuild.build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['netlink'],
+  // The AWS SDK (--disable-source-dest-check) is loaded from node_modules, and only on AWS nodes.
+  external: ['netlink', '@aws-sdk/client-ec2'],
   logLevel: 'warning',
   plugins: [standIns],
   write: false,

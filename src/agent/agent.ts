@@ -35,6 +35,7 @@ import { RoutesLoop } from './routes-loop';
 import { ServicesLoop, serviceIpRanges } from './services-loop';
 import { FirewallLoop } from './firewall-loop';
 import { LbLoop } from './lb-loop';
+import { SourceDestCheck } from './aws-src-dst';
 import { DriftRepair } from './drift';
 
 /** Reported in kube_router_build_info. */
@@ -94,6 +95,7 @@ export class Agent {
   private servicesLoop: ServicesLoop | undefined;
   private firewallLoop: FirewallLoop | undefined;
   private lbLoop: LbLoop | undefined;
+  private srcDstTask: SerialTask | undefined;
   private drift: DriftRepair | undefined;
   private metrics: AgentMetrics | undefined;
   private admin: http.Server | undefined;
@@ -185,6 +187,12 @@ export class Agent {
       this.lbLoop.start();
     }
     this.cluster.on('changed', () => this.syncTask.trigger());
+    // --disable-source-dest-check: as kube-router's routing controller, for every node's EC2 instance.
+    if (c.runRouter && c.disableSourceDestCheck) {
+      const check = new SourceDestCheck(this.log.child({ component: 'aws' }));
+      const task = (this.srcDstTask = new SerialTask('source-dest-check', () => check.reconcile(this.cluster!.nodes.list()), this.log));
+      this.cluster.nodes.on('changed', () => task.trigger());
+    }
     // Policy inputs only (not Node, Service or EndpointSlice churn), enforced as they come,
     // without waiting for the Node or the sync.
     for (const i of this.cluster.policyInputs()) i.on('changed', () => this.firewallTask.trigger());
@@ -246,6 +254,7 @@ export class Agent {
     clearTimeout(this.fallbackTimer);
     clearTimeout(this.cacheTimer);
     this.drift?.stop();
+    this.srcDstTask?.stop();
     this.routesLoop?.stop();
     await this.lbLoop?.stop();
     for (const t of this.tasks()) t.stop();

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import type { Options } from 'yargs';
 import { PENDING_OPTIONS } from './pending-flags';
+import { CLOUD_OPTIONS } from './cloud-flags';
 import { isRuntimeEndpoint, RUNTIME_ENDPOINT_ERROR, SERVICE_OPTIONS } from './service-flags';
 import { ENDPOINT_OPTIONS } from './endpoint-flags';
 import { BFD_OPTIONS, bfdFromFlags } from './bfd-flags';
@@ -16,7 +17,6 @@ import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../../net';
 import { LOG_LEVELS, LogLevel } from '../log';
 
 import { FlagError } from './flag-error';
-export { FlagError };
 
 /** "5m", "90s", "2h22m", "1500ms" (Go's time.ParseDuration forms) into milliseconds. */
 export function parseDuration(flag: string, text: string | number): number {
@@ -313,6 +313,7 @@ export const AGENT_OPTIONS = {
   },
   ...GOBGP_ADMIN_OPTIONS,
   ...BFD_OPTIONS,
+  ...CLOUD_OPTIONS,
   ...PENDING_OPTIONS,
 } as const satisfies Record<string, Options>;
 
@@ -341,6 +342,7 @@ export interface AgentConfig {
   excludedCidrs: string[];
   ipvsPermitAll: boolean;
   runtimeEndpoint: string;
+  disableSourceDestCheck: boolean;
   nodeportBindonAllIp: boolean;
   ipvsSyncPeriodMs: number;
   /** --ipvs-graceful-termination: how long a departed real server may drain at most, or undefined (removed at once). */
@@ -537,6 +539,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     excludedCidrs: cidrs('excluded-cidrs', a['excluded-cidrs']),
     ipvsPermitAll: bool('ipvs-permit-all'),
     runtimeEndpoint: str('runtime-endpoint') ?? '',
+    disableSourceDestCheck: bool('disable-source-dest-check'),
     nodeportBindonAllIp: bool('nodeport-bindon-all-ip'),
     ipvsSyncPeriodMs,
     ipvsGracefulPeriodMs: bool('ipvs-graceful-termination') ? ipvsGracefulPeriodMs : undefined,

@@ -7,11 +7,6 @@
 import type { Options } from 'yargs';
 
 export const PENDING_OPTIONS = {
-  'disable-source-dest-check': {
-    type: 'boolean',
-    default: true,
-    describe: "Turns off AWS EC2's source/destination check for this instance.",
-  },
   'use-nftables-for-netpol': {
     type: 'boolean',
     default: false,
@@ -23,7 +18,6 @@ export type PendingFlag = keyof typeof PENDING_OPTIONS;
 
 /** Why each does nothing yet: said at start for the flags given, and in the README. */
 export const NO_EFFECT_YET: Record<PendingFlag, string> = {
-  'disable-source-dest-check': 'no cloud provider API is called (set the EC2 attribute another way)',
   'use-nftables-for-netpol': 'the firewall writes iptables rules (through iptables-nft where that is the backend)',
 };
 

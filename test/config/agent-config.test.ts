@@ -19,6 +19,12 @@ describe('agent flags', () => {
     expect(() => parse('--cache-sync-timeout=0s')).toThrow(/--cache-sync-timeout: must be greater than 0/);
   });
 
+  it("--disable-source-dest-check: on by default, as kube-router's", () => {
+    expect(parse().disableSourceDestCheck).toBe(true);
+    expect(parse('--disable-source-dest-check=false').disableSourceDestCheck).toBe(false);
+    expect(givenWithoutEffect(['--disable-source-dest-check=true'])).toEqual([]);
+  });
+
   it('--runtime-endpoint (DSR): a unix socket, with or without unix://; none by default', () => {
     expect(parse().runtimeEndpoint).toBe('');
     expect(parse('--runtime-endpoint=unix:///run/containerd/containerd.sock').runtimeEndpoint).toBe(
