@@ -29,6 +29,7 @@ import {
   STATIC_ANNOTATION,
   runningPodStatus,
   EXTERNAL_IP_RANGE,
+  EXTERNAL_IP_RANGE6,
   METRICS_PORT,
   HEALTH_PORT,
   LAB_DIR,
@@ -155,6 +156,7 @@ export class Lab {
       `--health-port=${HEALTH_PORT}`,
       '--advertise-external-ip',
       `--service-external-ip-range=${EXTERNAL_IP_RANGE}`,
+      ...(s.ipv6 ? [`--service-external-ip-range=${EXTERNAL_IP_RANGE6}`] : []),
       // The lab's container runtime (lab/cri.ts), for DSR.
       `--runtime-endpoint=unix://${criSocket(n)}`,
       ...(s.tor?.bgp ? [`--peer-router-ips=${routerIp(n.subnet)}`, `--peer-router-asns=${s.tor.asn}`] : []),

@@ -31,6 +31,8 @@ export const EXTERNAL_HOST = '192.0.2.1';
 export const EXTERNAL_HOST6 = '2001:db8::1';
 /** Service external IPs the lab's agents may advertise. */
 export const EXTERNAL_IP_RANGE = '198.51.100.0/24';
+/** The same for IPv6 (labs with --ipv6). */
+export const EXTERNAL_IP_RANGE6 = '2001:db8:5100::/64';
 
 export const subnet4 = (k: number): string => `10.0.${k - 1}.0/24`;
 export const routerIp = (k: number): string => `10.0.${k - 1}.254`;

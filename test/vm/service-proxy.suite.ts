@@ -10,7 +10,7 @@ import { timeToHeal, vmGroup, vmNetnsCall, VM_HEAL_MS } from './group';
 import { METRICS_PORT } from '../../lab/layout';
 import type { NetnsCalls } from '../../lab/netns-calls';
 import type { LabService } from '../../lab/cluster';
-import { dsrMarks } from '../../controllers/dsr';
+import { dsrTests } from './service-proxy-dsr';
 
 type Tail<T> = T extends [unknown, ...infer R] ? R : never;
 
@@ -441,102 +441,7 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     }
   });
 
-  it('DSR (kube-router.io/service.dsr=tunnel): the ToR reaches an external IP through IPVS in IPIP, and the pods answer it directly', async () => {
-    const EXT = '198.51.100.50';
-    const pods = ['node1-pod1', 'node2-pod1'];
-    // The port is the target port: the pod gets the packet as the client sent it.
-    await labCall('labApplyService', {
-      name: 'dsr',
-      clusterIP: '10.96.0.103',
-      port: 8080,
-      targetPort: 8080,
-      externalIPs: [EXT],
-      annotations: { 'kube-router.io/service.dsr': 'tunnel' },
-      pods,
-    });
-    try {
-      const mark = dsrMarks([{ ip: EXT, protocol: 'tcp', port: 8080 }]).get(`${EXT}-tcp-8080`)!;
-      const hex = `0x${mark.toString(16)}`;
-      for (const node of ['node1', 'node2']) {
-        // IPVS balances the mark; both endpoints reached through IPIP (-i), local and remote alike.
-        const table = await eventually(
-          () => ipvs(node),
-          (t) => (t.match(new RegExp(`^-a -f ${mark} `, 'gm')) ?? []).length === 2,
-        );
-        expect(table).toContain(`-A -f ${mark} -s rr`);
-        expect(table).toContain(`-a -f ${mark} -r 10.244.1.2:8080 -i -w 1`);
-        expect(table).toContain(`-a -f ${mark} -r 10.244.2.2:8080 -i -w 1`);
-        expect(table).not.toContain(`${EXT}:8080`);
-        // The address is nowhere local on the director: marked packets reach IPVS through table 78.
-        expect(await sh(`ip -n ${PREFIX}${node} -4 addr show kube-dummy-if`)).not.toContain(EXT);
-        expect(await sh(`ip -n ${PREFIX}${node} -4 rule show`)).toMatch(new RegExp(`fwmark ${hex} lookup 78\\b`));
-        expect(await sh(`ip -n ${PREFIX}${node} -4 route show table 78`)).toMatch(/^local default dev lo scope host\s*$/);
-        const mangle = await sh(`ip netns exec ${PREFIX}${node} iptables-save -t mangle`);
-        expect(mangle).toContain('-A PREROUTING -m comment --comment kube-router-ts -j KUBE-ROUTER-TS-SVC-DSR');
-        expect(mangle).toContain(
-          `-A KUBE-ROUTER-TS-SVC-DSR -d ${EXT}/32 -p tcp -m tcp --dport 8080 -m comment --comment "kube-router-ts DSR" -j MARK --set-xmark ${hex}/0xffffffff`,
-        );
-        // The pods' SYN-ACKs announce an MSS that fits the tunnel (uplink MTU 1500 - 2 x 20 - 20).
-        expect(mangle).toMatch(
-          new RegExp(
-            `-A KUBE-ROUTER-TS-SVC-DSR -s ${EXT}/32 -i kube-bridge -p tcp -m tcp --sport 8080 --tcp-flags SYN,RST SYN .*-j TCPMSS --set-mss 1440`,
-          ),
-        );
-      }
-      // Inside each endpoint pod (found through the lab's CRI socket): the tunnel device with the address.
-      for (const pod of pods) {
-        const dev = await eventually(
-          () => sh(`ip -n ${PREFIX}${pod} -4 addr show kube-tunnel-if 2>&1 || true`),
-          (t) => t.includes(`inet ${EXT}/32`),
-        );
-        expect(dev).toMatch(/kube-tunnel-if@NONE: <NOARP,UP,LOWER_UP>/);
-        expect(dev).toContain(`inet ${EXT}/32 scope global kube-tunnel-if`);
-        expect(await sh(`ip netns exec ${PREFIX}${pod} sysctl -n net.ipv4.conf.kube-tunnel-if.rp_filter net.ipv4.conf.all.rp_filter`)).toBe(
-          '0\n0\n',
-        );
-      }
-      // A client outside the cluster. This one-subnet lab's ToR installs no BGP routes (the pod
-      // egress tests need that), so the address is routed to node1 here, as the ToR's BGP would:
-      // node1 directs, node2-pod1's answers leave node2 straight for the ToR.
-      await sh(`ip -n ${PREFIX}tor route replace ${EXT}/32 via 10.0.0.11`);
-      /** Counters of the mark's virtual service and of each of its real servers ("conns in out"). */
-      const fwm = async (node: string): Promise<Record<string, number[]>> => {
-        const text = await sh(`ip netns exec ${PREFIX}${node} ipvsadm -Ln --stats --exact`);
-        const block = text.slice(Math.max(0, text.indexOf(`FWM  ${mark}`))).split('\n');
-        const out: Record<string, number[]> = {};
-        for (const line of block) {
-          const m = /^(FWM\s+\d+|\s+->\s+\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
-          if (m) out[m[1]!.replace(/^\s+->\s+/, '').replace(/\s+/, ' ')] = [m[2], m[3], m[4]].map(Number);
-          else if (Object.keys(out).length && !line.startsWith('  ->')) break;
-        }
-        return out;
-      };
-      expect(await answers('tor', `http://${EXT}:8080/`, 8)).toEqual(pods);
-      const director = await fwm('node1');
-      // rr: four connections each, every request through IPVS in a tunnel.
-      expect(director[`FWM ${mark}`]![0]).toBe(8);
-      expect(director['10.244.1.2:8080']![0]).toBe(4);
-      expect(director['10.244.2.2:8080']![0]).toBe(4);
-      expect(director['10.244.2.2:8080']![1]).toBeGreaterThanOrEqual(4 * 3);
-      // Direct return: node2-pod1's answers never came back through the director (node1-pod1's
-      // pass node1 on their way out, being its pod, and IPVS counts them there).
-      expect(director['10.244.2.2:8080']![2]).toBe(0);
-      expect((await fwm('node2'))[`FWM ${mark}`]).toEqual([0, 0, 0]);
-      // Gone with the Service: the mark's virtual service, rule and mangle rule.
-      await labCall('labDeleteService', 'dsr');
-      await eventually(
-        () => ipvs('node1'),
-        (t) => !t.includes(`-f ${mark}`),
-      );
-      expect(await ipvs('node1')).not.toContain(`-f ${mark}`);
-      expect(await sh(`ip -n ${PREFIX}node1 -4 rule show`)).not.toContain(`fwmark ${hex}`);
-      expect(await sh(`ip -n ${PREFIX}node1 -4 route show table 78`)).toBe('');
-      expect(await sh(`ip netns exec ${PREFIX}node1 iptables-save -t mangle`)).not.toContain(`-d ${EXT}/32`);
-    } finally {
-      await sh(`ip -n ${PREFIX}tor route del ${EXT}/32 2>/dev/null || true`);
-      await labCall('labDeleteService', 'dsr').catch(() => undefined);
-    }
-  });
+  dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventually });
 
   it('follows changes: scheduler annotation, externalTrafficPolicy Local, endpoints, and removal', async () => {
     await web({ annotations: { 'kube-router.io/service.scheduler': 'lc' }, externalTrafficPolicy: 'Local' });
