@@ -380,7 +380,6 @@ export interface AgentConfig {
   routesSyncPeriodMs: number;
   /** --enable-pprof: V8 profiles on 0.0.0.0:6060. */
   enablePprof: boolean;
-  /** --cache-sync-timeout. */
   cacheSyncTimeoutMs: number;
   /** --injected-routes-sync-period: a routes loop run at least this often. */
   injectedRoutesSyncPeriodMs: number;
