@@ -30,7 +30,19 @@ describe('overlay in the VM: 4 nodes in two subnets and a ToR', () => {
   const lab = (args: string, allowFail = false) =>
     g.vm().run(`cd ${REPO} && node dist/kube-router-ts.js lab ${args}`, { allowFail, timeoutMs: 900000 });
   const sh = async (script: string): Promise<string> => (await g.vm().run(script)).stdout;
-  const status = async (): Promise<LabStatus> => JSON.parse((await lab(`status --json --dir=${DIR}`, true)).stdout) as LabStatus;
+  /**
+   * The lab's status once every agent answered it: under emulation an agent's status request
+   * sometimes outlasts `lab status`'s wait, and its node then shows no tunnels or routes at all.
+   */
+  const status = async (): Promise<LabStatus> => {
+    for (let i = 1; ; i++) {
+      const s = JSON.parse((await lab(`status --json --dir=${DIR}`, true)).stdout) as LabStatus;
+      const mute = s.nodes.filter((n) => n.agent !== 'up');
+      if (!mute.length || i === 5) return s;
+      process.stdout.write(`\nlab status: ${mute.map((n) => `${n.name} ${n.agent} (${n.error ?? ''})`).join(', ')}; asking again\n`);
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  };
   const restart = async (agentArgs: string): Promise<void> => {
     const t = Date.now();
     await lab(`restart --all-at-once --dir=${DIR} --agent-args=${q(`${agentArgs} ${EMULATED}`)}`);
