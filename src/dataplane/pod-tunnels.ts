@@ -44,7 +44,9 @@ export function podTunnelScript(podIp: string, vips: readonly string[]): string 
     `  case " ${want.join(' ')} " in *" $a "*) ;; *) ip ${f} addr del "$a" dev ${dev} ;; esac`,
     'done',
     ...(v4
-      ? [`for c in all ${dev} eth0; do [ ! -e /proc/sys/net/ipv4/conf/$c/rp_filter ] || echo 0 > /proc/sys/net/ipv4/conf/$c/rp_filter; done`]
+      ? [
+          `for c in all ${dev} eth0; do [ ! -e /proc/sys/net/ipv4/conf/$c/rp_filter ] || echo 0 > /proc/sys/net/ipv4/conf/$c/rp_filter; done`,
+        ]
       : []),
   ].join('\n');
 }
