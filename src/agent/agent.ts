@@ -162,10 +162,11 @@ export class Agent {
       const dpLog = this.log.child({ component: 'dataplane' });
       const dp = new DataPlane(c, dpLog, systemDeps(dpLog));
       this.dataplane = dp;
-      const again = (): void => this.routesTask.trigger();
-      if (c.runRouter) this.routesLoop = new RoutesLoop(c, dp, this.fib, this.log.child({ component: 'routes' }), this.metrics, again);
+      const [routesAgain, servicesAgain] = [(): void => this.routesTask.trigger(), (): void => this.servicesTask.trigger()];
+      if (c.runRouter)
+        this.routesLoop = new RoutesLoop(c, dp, this.fib, this.log.child({ component: 'routes' }), this.metrics, routesAgain);
       if (c.runServiceProxy)
-        this.servicesLoop = new ServicesLoop(c, this.cluster, dp, this.problems, this.log.child({ component: 'services' }));
+        this.servicesLoop = new ServicesLoop(c, this.cluster, dp, this.problems, this.log.child({ component: 'services' }), servicesAgain);
       if (c.runFirewall)
         this.firewallLoop = new FirewallLoop(
           c,
@@ -187,7 +188,6 @@ export class Agent {
       this.lbLoop.start();
     }
     this.cluster.on('changed', () => this.syncTask.trigger());
-    // --disable-source-dest-check: as kube-router's routing controller, for every node's EC2 instance.
     if (c.runRouter && c.disableSourceDestCheck) {
       const check = new SourceDestCheck(this.log.child({ component: 'aws' }));
       const task = (this.srcDstTask = new SerialTask('source-dest-check', () => check.reconcile(this.cluster!.nodes.list()), this.log));

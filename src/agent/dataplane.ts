@@ -122,8 +122,7 @@ export class DataPlane {
   private readonly run: Runner;
   private readonly probe: Probe;
   private proxyReady = false;
-  /** Tunnel modules DSR has made sure of. */
-  private readonly dsrModules = new Set<string>();
+  private dsrReady = false;
   /**
    * Addresses node ports were put on by an earlier run (--nodeport-bindon-all-ip): when one leaves
    * the node, its virtual servers are still ours to remove. Kept until a run succeeds without it.
@@ -282,15 +281,11 @@ export class DataPlane {
       this.proxyReady = true;
     }
     const dsr = d.virtualServers.filter((v) => v.fwmark);
-    const dsrModules = [
-      ...(dsr.some((v) => v4(v.address)) ? ['ipip'] : []),
-      ...(dsr.some((v) => !v4(v.address)) ? ['ip6_tunnel'] : []),
-    ].filter((m) => !this.dsrModules.has(m));
-    if (dsrModules.length) {
-      // The endpoint pods' tunnel devices: IPIP, and ip6ip6 for IPv6.
-      const loaded = await ensureModules(dsrModules, this.run);
+    if (dsr.length && !this.dsrReady) {
+      // The endpoint pods' tunnel devices are IPIP.
+      const loaded = await ensureModules(['ipip'], this.run);
       if (loaded.length) this.log.info({ modules: loaded }, 'loaded kernel modules');
-      for (const m of dsrModules) this.dsrModules.add(m);
+      this.dsrReady = true;
     }
     const uplinkMtu = dsr.length ? ((await this.interfaces(d.nodeIps[0])).uplinkMtu ?? 1500) : 1500;
     const sysctls = serviceProxySysctls(this.config.ipv6);

@@ -30,9 +30,14 @@ function lazyPodPeriods(pods: () => readonly PodObject[]): PodPeriod {
   return (ip) => (index ??= podGracePeriods(pods())).get(ip);
 }
 
+/** How soon a DSR pod whose tunnel failed is tried again. */
+const POD_TUNNEL_RETRY_MS = 10_000;
+
 export class ServicesLoop {
   /** What the proxy was last set to (for the status). */
   proxy: ProxyDesired | undefined;
+  /** A run asked for because of failed pod tunnels (unref'd; a stopped task ignores it). */
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -40,6 +45,8 @@ export class ServicesLoop {
     private readonly dataplane: DataPlane,
     private readonly problems: Problems,
     private readonly log: Logger,
+    /** Asks for another run (DSR pods whose tunnel could not be set up). */
+    private readonly again?: () => void,
   ) {}
 
   async run(d: Joined | undefined): Promise<void> {
@@ -73,9 +80,11 @@ export class ServicesLoop {
     if (dsr.rules.added.length || dsr.rules.removed.length || dsr.localAdded.length || dsr.localRemoved.length)
       this.log.info({ ...dsr }, 'DSR policy routing updated');
     if (podTunnels.configured.length) this.log.info({ pods: podTunnels.configured }, 'DSR tunnels set up in endpoint pods');
-    // Thrown last, everything else being applied: the task retries with backoff.
-    if (podTunnels.failed.length)
-      throw new Error(`DSR tunnel not set up in ${podTunnels.failed.map((f) => `pod ${f.podIp} (${f.err})`).join('; ')}`);
+    // Not a failure of the run: one pod the runtime cannot find (or a wrong --runtime-endpoint)
+    // must not hold up the proxy or make the agent unhealthy. Said once per reason, tried again soon.
+    for (const f of podTunnels.failed) this.problems.report(`DSR endpoint ${f.podIp}`, 'kube-tunnel-if', `not set up: ${f.err}`);
+    clearTimeout(this.retry);
+    if (podTunnels.failed.length && this.again) this.retry = setTimeout(this.again, POD_TUNNEL_RETRY_MS).unref();
   }
 
   /** Local DSR endpoints with their pods' container IDs; pods not found (yet) or on the host's network are reported and left out. */

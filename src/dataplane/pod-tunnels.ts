@@ -2,18 +2,15 @@
  * DSR inside the endpoint pods, as kube-router sets it up: in each local endpoint's network
  * namespace an IPIP device `kube-tunnel-if` (local = the pod's IP) holding the DSR addresses as
  * /32, up, reverse-path filtering off (the decapsulated packets come from clients the pod
- * reaches through eth0); for IPv6 an ip6ip6 device `kube-tunnel-v6` with the addresses as /128
- * (IPVS tunnels IPv6 in IPv6). IPVS on any node then tunnels requests to the pod, which answers the
+ * reaches through eth0). IPVS on any node then tunnels requests to the pod, which answers the
  * client directly with the service address as source. The namespace is found from the pod's
  * container through the runtime (cri.ts); what was set is remembered per pod and done again
- * when the container's process or the addresses change.
+ * when the container's process or the addresses change. IPv4 (IPVS tunnels IPv4 in IPIP).
  */
 import fs from 'node:fs';
-import { ipFamily } from '../../net';
 import type { Runner } from '../util/exec';
 
 export const POD_TUNNEL = 'kube-tunnel-if';
-export const POD_TUNNEL_V6 = 'kube-tunnel-v6';
 
 export interface PodTunnelWant {
   podIp: string;
@@ -28,32 +25,24 @@ export interface PodTunnelChanges {
   failed: { podIp: string; err: string }[];
 }
 
-/** The commands, run in the pod's namespace, that make its tunnel device (of the pod IP's family) hold exactly `vips`. */
+/** The commands, run in the pod's namespace, that make its tunnel device hold exactly `vips`. */
 export function podTunnelScript(podIp: string, vips: readonly string[]): string {
-  const v4 = ipFamily(podIp) === 4;
-  const dev = v4 ? POD_TUNNEL : POD_TUNNEL_V6;
-  const want = vips.map((v) => `${v}/${v4 ? 32 : 128}`);
-  const f = v4 ? '-4' : '-6';
+  const want = vips.map((v) => `${v}/32`);
   return [
     'set -e',
-    `ip link show ${dev} >/dev/null 2>&1 || ip link add ${dev} type ${v4 ? 'ipip' : 'ip6tnl mode ip6ip6'} local ${podIp}`,
-    `ip link set ${dev} up`,
-    // No duplicate address detection: the address is the service's, on many pods by design.
-    ...want.map((a) => `ip ${f} addr replace ${a} dev ${dev}${v4 ? '' : ' nodad'}`),
-    `for a in $(ip -o ${f} addr show dev ${dev} scope global | awk '{print $4}'); do`,
-    `  case " ${want.join(' ')} " in *" $a "*) ;; *) ip ${f} addr del "$a" dev ${dev} ;; esac`,
+    `ip link show ${POD_TUNNEL} >/dev/null 2>&1 || ip link add ${POD_TUNNEL} type ipip local ${podIp}`,
+    `ip link set ${POD_TUNNEL} up`,
+    ...want.map((a) => `ip addr replace ${a} dev ${POD_TUNNEL}`),
+    `for a in $(ip -o -4 addr show dev ${POD_TUNNEL} | awk '{print $4}'); do`,
+    `  case " ${want.join(' ')} " in *" $a "*) ;; *) ip addr del "$a" dev ${POD_TUNNEL} ;; esac`,
     'done',
-    ...(v4
-      ? [
-          `for c in all ${dev} eth0; do [ ! -e /proc/sys/net/ipv4/conf/$c/rp_filter ] || echo 0 > /proc/sys/net/ipv4/conf/$c/rp_filter; done`,
-        ]
-      : []),
+    `for c in all ${POD_TUNNEL} eth0; do [ ! -e /proc/sys/net/ipv4/conf/$c/rp_filter ] || echo 0 > /proc/sys/net/ipv4/conf/$c/rp_filter; done`,
   ].join('\n');
 }
 
 export class PodTunnels {
-  /** Pod IP -> what was set up there ("PID vips"). */
-  private readonly applied = new Map<string, string>();
+  /** Pod IP -> what was set up there: in which container's process, which addresses. */
+  private readonly applied = new Map<string, { containerId: string; pid: number; vips: string }>();
 
   constructor(
     private readonly exec: Runner,
@@ -67,14 +56,14 @@ export class PodTunnels {
     // Pods no longer endpoints keep their device until they go (harmless: nothing is tunnelled to them).
     for (const ip of [...this.applied.keys()]) if (!wanted.has(ip)) this.applied.delete(ip);
     for (const w of want) {
+      const vips = w.vips.join(',');
       const prev = this.applied.get(w.podIp);
-      const pid = prev?.split(' ')[0];
-      // Done already for this process (still alive) and these addresses: nothing to ask the runtime.
-      if (prev && prev === `${pid} ${w.vips.join(',')}` && fs.existsSync(`/proc/${pid}/ns/net`)) continue;
+      // Done already in this container, whose process still runs, with these addresses: nothing to ask the runtime.
+      if (prev?.containerId === w.containerId && prev.vips === vips && fs.existsSync(`/proc/${prev.pid}/ns/net`)) continue;
       try {
-        const p = await this.pidOf(w.containerId);
-        await this.exec('nsenter', [`--net=/proc/${p}/ns/net`, 'sh', '-c', podTunnelScript(w.podIp, w.vips)]);
-        this.applied.set(w.podIp, `${p} ${w.vips.join(',')}`);
+        const pid = await this.pidOf(w.containerId);
+        await this.exec('nsenter', [`--net=/proc/${pid}/ns/net`, 'sh', '-c', podTunnelScript(w.podIp, w.vips)]);
+        this.applied.set(w.podIp, { containerId: w.containerId, pid, vips });
         out.configured.push(`${w.podIp}: ${w.vips.join(' ')}`);
       } catch (e) {
         this.applied.delete(w.podIp);
