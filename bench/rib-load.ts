@@ -14,6 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Netns, Segment } from '../lab/netns';
 import { Bird } from '../lab/peers/bird';
 import { run } from '../src/util/exec';
+import { AGENT_ENV } from '../src/agent/process-env';
 import { adminRequest } from '../bgp/admin/client';
 import type { GlobalView } from '../bgp/admin/views';
 import { flag, option } from './args';
@@ -86,6 +87,7 @@ const receivers: Receiver[] = [
       if (process.env.BENCH_HEAP) prof.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP}`);
       const child: ChildProcess = ns.spawn(process.execPath, [...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'], {
         logFile: path.join(dir, 'speaker.log'),
+        env: { ...process.env, ...AGENT_ENV },
       });
       await poll(
         () => adminRequest<GlobalView>(socket, 'GET', '/global'),

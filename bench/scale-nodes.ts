@@ -20,6 +20,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Netns, Segment } from '../lab/netns';
 import { LabApi } from '../lab/apiserver/client';
 import { makeApiCredentials, renderKubeconfig } from '../lab/apiserver/tls';
+import { AGENT_ENV } from '../src/agent/process-env';
 import { agentProgram, labProgram } from '../lab/programs';
 import { run } from '../src/util/exec';
 import { option } from './args';
@@ -202,7 +203,7 @@ async function main(): Promise<void> {
         `--metrics-port=${METRICS_PORT}`,
         `--log-level=${process.env.BENCH_LOG_LEVEL ?? 'warn'}`,
       ],
-      { logFile: path.join(dir, 'agent.log') },
+      { logFile: path.join(dir, 'agent.log'), env: { ...process.env, ...AGENT_ENV } },
     );
     children.push(agent);
     // Listening means the agent read its Node (it starts BGP then).

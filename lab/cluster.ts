@@ -16,6 +16,7 @@
 import { ipFamily } from '../net';
 import fs from 'node:fs';
 import { writeFileAtomic } from '../src/util/write-atomic';
+import { AGENT_ENV } from '../src/agent/process-env';
 import path from 'node:path';
 import { POD_WEB_SCRIPT } from './pod-web';
 import { Netns, Segment, listNetns } from './netns';
@@ -170,7 +171,10 @@ export class Lab {
         : ['--bgp-graceful-restart=true']),
       ...s.agentArgs,
     ];
-    const child = this.netns(n.netns).spawn(process.execPath, args, { logFile: path.join(n.dir, 'agent.log') });
+    const child = this.netns(n.netns).spawn(process.execPath, args, {
+      logFile: path.join(n.dir, 'agent.log'),
+      env: { ...process.env, ...AGENT_ENV },
+    });
     fs.writeFileSync(path.join(n.dir, 'agent.pid'), `${child.pid}\n`);
     child.unref();
   }

@@ -12,6 +12,7 @@ import type { AgentConfig } from '../../src/config/agent-config';
 import { agentConfigOf } from '../helpers/agent-flags';
 import { apiAccess } from '../../controllers/cluster-watch';
 import { run } from '../../src/util/exec';
+import { AGENT_ENV } from '../../src/agent/process-env';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, 'daemonset');
@@ -178,6 +179,12 @@ describe('Dockerfile', () => {
     const entry = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(text)![1]!) as string[];
     expect(entry[1]).toBe('/opt/kube-router-ts/dist/kube-router-ts.js');
     expect(fs.existsSync(path.join(ROOT, 'dist/kube-router-ts.js'))).toBe(true);
+  });
+
+  it('runs the agent with the environment the lab and the benchmarks give it', () => {
+    const runtime = text.split(/^FROM /m)[2]!;
+    const env = Object.fromEntries([...runtime.matchAll(/^ENV (\S+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(env).toEqual(AGENT_ENV);
   });
 
   it('installs Debian packages that exist, including the CNI plugins the init container copies', async () => {
