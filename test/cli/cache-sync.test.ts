@@ -58,7 +58,7 @@ describe('--cache-sync-timeout', () => {
     expect(Date.now() - started).toBeLessThan(30000);
   });
 
-  it('the bundle (what the image runs) never loads Node\'s fetch stack (undici: 12 MiB of an idle process)', async () => {
+  it('the bundle (what the image runs) loads neither Node\'s fetch stack (undici: 12 MiB of an idle process) nor the inspector', async () => {
     // The agent talks to the API server through node:https; client-node's kubeconfig loader names
     // Headers, which the bundle's stand-in reaches only when called (scripts/node-fetch-headers.mjs).
     const hook = path.join(dir, 'module-list.js');
@@ -70,6 +70,8 @@ describe('--cache-sync-timeout', () => {
     const modules = fs.readFileSync(list, 'utf8');
     expect(modules).toMatch(/NativeModule https/);
     expect(modules).not.toMatch(/undici/);
+    // The inspector serves --enable-pprof's profiles only.
+    expect(modules).not.toMatch(/NativeModule inspector/);
   });
 
   it('with a saved state it keeps running past the timeout, from that state, and says so', async () => {
