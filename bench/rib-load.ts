@@ -3,9 +3,10 @@
  * them on to a second BIRD (eBGP). The receivers are kube-router-ts's speaker, BIRD, FRR's bgpd
  * and GoBGP, each in its own namespaces, one after the other in one run. Measured: from the
  * sender's session Established to all N in the receiver's RIB, to all N at the second peer, and
- * the receiver's RSS afterwards. Prints a table and the ratios against kube-router-ts.
+ * the receiver's RSS 0.5 s afterwards and once it has been idle --settle seconds (V8 gives the
+ * burst's garbage back some seconds after it, by itself). Prints a table and the ratios against kube-router-ts.
  *
- *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird]
+ *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird] [--settle 30]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +23,7 @@ import { flag, option } from './args';
 const ROUTES = Number(option('routes') ?? 100000);
 const UNIQUE_MED = flag('unique-med');
 const ONLY = option('only')?.split(',');
+const SETTLE_S = Number(option('settle') ?? 30);
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const BLASTER = path.resolve(__dirname, 'blaster.js');
 const BGPD = '/usr/lib/frr/bgpd';
@@ -205,6 +207,8 @@ interface Result {
   toRib: number;
   toSecondPeer: number;
   rss: number;
+  /** RSS once the receiver has been idle SETTLE_S (a garbage-collected runtime gives memory back then). */
+  settledRss: number;
 }
 
 async function measure(r: Receiver, tag: string): Promise<Result> {
@@ -293,11 +297,13 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
     const t2 = Date.now();
     await sleep(500);
     const rss = rssMiB(recv.pid());
+    await sleep(SETTLE_S * 1000 - 500);
+    const settledRss = rssMiB(recv.pid());
     if (process.env.BENCH_HEAP && r.name === 'kube-router-ts') {
       process.kill(recv.pid(), 'SIGUSR2');
       await sleep(20000);
     }
-    return { name: r.name, setupMs: t0 - connectedAt, toRib: (t1 - t0) / 1000, toSecondPeer: (t2 - t0) / 1000, rss };
+    return { name: r.name, setupMs: t0 - connectedAt, toRib: (t1 - t0) / 1000, toSecondPeer: (t2 - t0) / 1000, rss, settledRss };
   } finally {
     recv?.stop();
     for (const b of birds) b.stop();
@@ -320,12 +326,13 @@ async function main(): Promise<void> {
   const lines = [
     `${ROUTES} IPv4 /32 routes from one sender${UNIQUE_MED ? ', unique MED per route (one prefix per UPDATE)' : ' (packed UPDATEs)'}; ${os.cpus().length} CPUs, Node ${process.version}`,
     '',
-    '| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | RSS after | kube-router-ts / this (RIB, 2nd peer, RSS) |',
-    '|---|---|---|---|---|---|',
+    `| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | RSS 0.5 s after | RSS ${SETTLE_S} s after | kube-router-ts / this (RIB, 2nd peer, RSS, RSS ${SETTLE_S} s) |`,
+    '|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
         `| ${r.name} | ${r.setupMs} ms | ${r.toRib.toFixed(3)} s | ${r.toSecondPeer.toFixed(3)} s |` +
-        ` ${r.rss.toFixed(0)} MiB | ${ours ? `${ratio(r.toRib, ours.toRib)}, ${ratio(r.toSecondPeer, ours.toSecondPeer)}, ${ratio(r.rss, ours.rss)}` : '-'} |`,
+        ` ${r.rss.toFixed(0)} MiB | ${r.settledRss.toFixed(0)} MiB |` +
+        ` ${ours ? [ratio(r.toRib, ours.toRib), ratio(r.toSecondPeer, ours.toSecondPeer), ratio(r.rss, ours.rss), ratio(r.settledRss, ours.settledRss)].join(', ') : '-'} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -148,20 +148,29 @@ export function toWire(a: PathAttributes, as4 = true): Attribute[] {
 
 /**
  * A string identifying the attributes, for equality and for packing prefixes that share them
- * into one UPDATE. Computed once per exported attribute set; plain concatenation because it is
- * on the per-route path when every route has its own attributes.
+ * into one UPDATE. Computed once per exported attribute set. Joined, not concatenated:
+ * concatenation builds a tree of pieces (32 bytes each) that V8 keeps for as long as the string
+ * lives, Map keys included: six per key, 19 MiB for 100,000 distinct sets; a join is one flat
+ * string.
  */
 export function attributesKey(a: PathAttributes, pathKey = asPathKey(a.asPath)): string {
-  let k = `${a.origin}|${a.nextHop}|${a.linkLocalNextHop ?? ''}|${a.med ?? ''}|${a.localPref ?? ''}|${a.atomicAggregate ? 1 : 0}|`;
-  k += pathKey;
-  if (a.aggregator) k += `|ag${a.aggregator.asn}@${a.aggregator.address}`;
-  if (a.communities) k += `|c${a.communities.join(',')}`;
-  if (a.extendedCommunities) k += `|x${a.extendedCommunities.map((c) => c.toString('hex')).join(',')}`;
-  if (a.largeCommunities) k += `|l${a.largeCommunities.map((l) => l.join(':')).join(',')}`;
-  if (a.originatorId) k += `|o${a.originatorId}`;
-  if (a.clusterList) k += `|cl${a.clusterList.join(',')}`;
-  if (a.unknown) k += `|u${a.unknown.map((u) => `${u.flags}.${u.code}.${u.value.toString('hex')}`).join(',')}`;
-  return k;
+  const parts: (string | number)[] = [
+    a.origin,
+    a.nextHop,
+    a.linkLocalNextHop ?? '',
+    a.med ?? '',
+    a.localPref ?? '',
+    a.atomicAggregate ? 1 : 0,
+    pathKey,
+  ];
+  if (a.aggregator) parts.push(`ag${a.aggregator.asn}@${a.aggregator.address}`);
+  if (a.communities) parts.push(`c${a.communities.join(',')}`);
+  if (a.extendedCommunities) parts.push(`x${a.extendedCommunities.map((c) => c.toString('hex')).join(',')}`);
+  if (a.largeCommunities) parts.push(`l${a.largeCommunities.map((l) => l.join(':')).join(',')}`);
+  if (a.originatorId) parts.push(`o${a.originatorId}`);
+  if (a.clusterList) parts.push(`cl${a.clusterList.join(',')}`);
+  if (a.unknown) parts.push(`u${a.unknown.map((u) => `${u.flags}.${u.code}.${u.value.toString('hex')}`).join(',')}`);
+  return parts.join('|');
 }
 
 /** The AS path as text: equal paths, equal keys (interning). */
