@@ -206,13 +206,9 @@ export function computeProxy(
         ANNOTATIONS.svcDsr,
         `${JSON.stringify(dsrText)} is not "tunnel" (the only DSR mode); proxied with NAT`,
       );
-    // A DSR address must not be local on the director (docs/dsr.md): no VIP for it. IPv4 only
-    // (IPv6 DSR, ip6ip6 in the pods, is not built): an IPv6 address of such a service keeps NAT.
-    const dsrAddress = (ip: string): boolean => dsr && family(ip) === 4;
-    if (dsr && [...externalIps, ...lbIps].some((ip) => !dsrAddress(ip)))
-      problems.report(`service/${id}`, ANNOTATIONS.svcDsr, 'DSR is IPv4 only here; its IPv6 addresses are proxied with NAT');
+    // A DSR address must not be local on the director (docs/dsr.md): no VIP for it.
     for (const ip of clusterIps) vips.add(ip);
-    for (const ip of [...externalIps, ...lbIps]) if (!dsrAddress(ip)) vips.add(ip);
+    for (const ip of [...externalIps, ...lbIps]) if (!dsr) vips.add(ip);
 
     for (const p of spec.ports ?? []) {
       const protocol = (p.protocol ?? 'TCP').toLowerCase();
@@ -241,7 +237,7 @@ export function computeProxy(
         const key = virtualServerKey(v);
         if (servers.has(key)) return;
         servers.set(key, v);
-        if (!dsrAddress(address) || (kind !== 'external' && kind !== 'loadbalancer')) return;
+        if (!dsr || (kind !== 'external' && kind !== 'loadbalancer')) return;
         dsrServers.push(v);
         for (const r of realServers) r.tunnel = true;
         for (const e of endpoints.filter((x) => x.local && family(x.address) === family(address))) {

@@ -122,7 +122,8 @@ export class DataPlane {
   private readonly run: Runner;
   private readonly probe: Probe;
   private proxyReady = false;
-  private dsrReady = false;
+  /** Tunnel modules DSR has made sure of. */
+  private readonly dsrModules = new Set<string>();
   /**
    * Addresses node ports were put on by an earlier run (--nodeport-bindon-all-ip): when one leaves
    * the node, its virtual servers are still ours to remove. Kept until a run succeeds without it.
@@ -281,11 +282,15 @@ export class DataPlane {
       this.proxyReady = true;
     }
     const dsr = d.virtualServers.filter((v) => v.fwmark);
-    if (dsr.length && !this.dsrReady) {
-      // The endpoint pods' tunnel devices are IPIP.
-      const loaded = await ensureModules(['ipip'], this.run);
+    const dsrModules = [
+      ...(dsr.some((v) => v4(v.address)) ? ['ipip'] : []),
+      ...(dsr.some((v) => !v4(v.address)) ? ['ip6_tunnel'] : []),
+    ].filter((m) => !this.dsrModules.has(m));
+    if (dsrModules.length) {
+      // The endpoint pods' tunnel devices: IPIP, and ip6ip6 for IPv6.
+      const loaded = await ensureModules(dsrModules, this.run);
       if (loaded.length) this.log.info({ modules: loaded }, 'loaded kernel modules');
-      this.dsrReady = true;
+      for (const m of dsrModules) this.dsrModules.add(m);
     }
     const uplinkMtu = dsr.length ? ((await this.interfaces(d.nodeIps[0])).uplinkMtu ?? 1500) : 1500;
     const sysctls = serviceProxySysctls(this.config.ipv6);

@@ -2,15 +2,18 @@
  * DSR inside the endpoint pods, as kube-router sets it up: in each local endpoint's network
  * namespace an IPIP device `kube-tunnel-if` (local = the pod's IP) holding the DSR addresses as
  * /32, up, reverse-path filtering off (the decapsulated packets come from clients the pod
- * reaches through eth0). IPVS on any node then tunnels requests to the pod, which answers the
- * client directly with the service address as source. The namespace is found from the pod's
- * container through the runtime (cri.ts); what was set is remembered per pod and done again
- * when the container's process or the addresses change. IPv4 (IPVS tunnels IPv4 in IPIP).
+ * reaches through eth0); for an IPv6 endpoint an ip6ip6 device `kube-tunnel-v6` holding them as
+ * /128 (IPVS tunnels IPv6 in IPv6). IPVS on any node then tunnels requests to the pod, which
+ * answers the client directly with the service address as source. The namespace is found from
+ * the pod's container through the runtime (cri.ts); what was set is remembered per pod address
+ * and done again when the container's process or the addresses change.
  */
 import fs from 'node:fs';
+import { ipFamily } from '../../net';
 import type { Runner } from '../util/exec';
 
 export const POD_TUNNEL = 'kube-tunnel-if';
+export const POD_TUNNEL_V6 = 'kube-tunnel-v6';
 
 export interface PodTunnelWant {
   podIp: string;
@@ -25,18 +28,26 @@ export interface PodTunnelChanges {
   failed: { podIp: string; err: string }[];
 }
 
-/** The commands, run in the pod's namespace, that make its tunnel device hold exactly `vips`. */
+/** The commands, run in the pod's namespace, that make its tunnel device (of the pod IP's family) hold exactly `vips`. */
 export function podTunnelScript(podIp: string, vips: readonly string[]): string {
-  const want = vips.map((v) => `${v}/32`);
+  const v4 = ipFamily(podIp) === 4;
+  const [dev, type, f, len] = v4 ? [POD_TUNNEL, 'ipip', '-4', 32] : [POD_TUNNEL_V6, 'ip6tnl mode ip6ip6', '-6', 128];
+  const want = vips.map((v) => `${v}/${len}`);
   return [
     'set -e',
-    `ip link show ${POD_TUNNEL} >/dev/null 2>&1 || ip link add ${POD_TUNNEL} type ipip local ${podIp}`,
-    `ip link set ${POD_TUNNEL} up`,
-    ...want.map((a) => `ip addr replace ${a} dev ${POD_TUNNEL}`),
-    `for a in $(ip -o -4 addr show dev ${POD_TUNNEL} | awk '{print $4}'); do`,
-    `  case " ${want.join(' ')} " in *" $a "*) ;; *) ip addr del "$a" dev ${POD_TUNNEL} ;; esac`,
+    `ip link show ${dev} >/dev/null 2>&1 || ip link add ${dev} type ${type} local ${podIp}`,
+    `ip link set ${dev} up`,
+    // No duplicate address detection for IPv6: the address is the service's, on many pods by design.
+    ...want.map((a) => `ip ${f} addr replace ${a} dev ${dev}${v4 ? '' : ' nodad'}`),
+    `for a in $(ip -o ${f} addr show dev ${dev} scope global | awk '{print $4}'); do`,
+    `  case " ${want.join(' ')} " in *" $a "*) ;; *) ip ${f} addr del "$a" dev ${dev} ;; esac`,
     'done',
-    `for c in all ${POD_TUNNEL} eth0; do [ ! -e /proc/sys/net/ipv4/conf/$c/rp_filter ] || echo 0 > /proc/sys/net/ipv4/conf/$c/rp_filter; done`,
+    // IPv6 has no reverse-path filter of its own (that is netfilter's rpfilter match, unused here).
+    ...(v4
+      ? [
+          `for c in all ${dev} eth0; do [ ! -e /proc/sys/net/ipv4/conf/$c/rp_filter ] || echo 0 > /proc/sys/net/ipv4/conf/$c/rp_filter; done`,
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -261,7 +261,7 @@ describe('service proxy controller', () => {
     expect(d.podTunnels).toEqual([{ podIp: '10.244.1.5', vips: ['198.51.100.7', '203.0.113.9'] }]);
     expect(warnings).toEqual([]);
 
-    // Another value is reported and proxied with NAT; so is an IPv6 address (IPv4 DSR only).
+    // Another value is reported and proxied with NAT.
     const other = computeProxy(
       [svc('x', spec, { 'kube-router.io/service.dsr': 'direct' })],
       slices,
@@ -271,6 +271,7 @@ describe('service proxy controller', () => {
     expect(other.virtualServers.some((v) => v.fwmark)).toBe(false);
     expect(other.vips).toEqual(['10.96.0.10', '198.51.100.7']);
     expect(warnings).toEqual([expect.stringContaining('"direct" is not "tunnel"')]);
+    // IPv6 alike: the address gets a mark of its own, IPv6 endpoints (ip6ip6 in the pods).
     const v6 = computeProxy(
       [
         svc(
@@ -279,13 +280,18 @@ describe('service proxy controller', () => {
           { 'kube-router.io/service.dsr': 'tunnel' },
         ),
       ],
-      [],
+      [slice('x', ['fd00:244:1::5@node1', 'fd00:244:2::6@node2'], undefined, 'IPv6')],
       opts({ ipv6: true, nodeIps: ['10.0.0.11', 'fd00::11'] }),
       new Problems({ warn: (_o, m) => warnings.push(String(m)) }),
     );
-    expect(v6.virtualServers.some((v) => v.fwmark)).toBe(false);
-    expect(v6.vips).toContain('2001:db8::7');
-    expect(warnings[1]).toContain('IPv4 only');
+    const six = v6.virtualServers.filter((v) => v.fwmark);
+    expect(six.map((v) => `${v.address}:${v.port} ${v.realServers.map((r) => `${r.address} ${r.tunnel}`).join(', ')}`)).toEqual([
+      '2001:db8::7:8080 fd00:244:1::5 true, fd00:244:2::6 true',
+      '2001:db8::7:53 ',
+    ]);
+    expect(v6.vips).toEqual(['10.96.0.10', 'fd00::10']);
+    expect(v6.podTunnels).toEqual([{ podIp: 'fd00:244:1::5', vips: ['2001:db8::7'] }]);
+    expect(warnings).toHaveLength(1);
   });
 
   it('DSR marks: unique and non-zero across many addresses, stable whatever the order', () => {

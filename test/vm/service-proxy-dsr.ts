@@ -1,6 +1,6 @@
 /**
  * DSR in the service-proxy VM suite's lab (called from its describe, after the NAT tests): a
- * Service annotated kube-router.io/service.dsr=tunnel with an external IPv4 address
+ * Service annotated kube-router.io/service.dsr=tunnel with an external IPv4 and IPv6 address
  * and endpoints on both nodes, reached from the ToR. Kernel state read back with ipvsadm, ip
  * and iptables-save; the direct return shown by IPVS's own counters on the director.
  */
@@ -20,23 +20,44 @@ export interface ServiceLabTools {
 }
 
 export function dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventually }: ServiceLabTools): void {
-  it('DSR (kube-router.io/service.dsr=tunnel): the ToR reaches an external IP through IPVS in IPIP, and the pods answer it directly', async () => {
-    const EXT = '198.51.100.50';
+  it('DSR (kube-router.io/service.dsr=tunnel): the ToR reaches external IPs (IPv4, IPv6) through IPVS in a tunnel, and the pods answer it directly', async () => {
+    const [EXT, EXT6] = ['198.51.100.50', '2001:db8:5100::50'];
     const pods = ['node1-pod1', 'node2-pod1'];
     // The port is the target port: the pod gets the packet as the client sent it.
     await labCall('labApplyService', {
       name: 'dsr',
       clusterIP: '10.96.0.103',
+      clusterIP6: 'fd00:96::103',
       port: 8080,
       targetPort: 8080,
-      externalIPs: [EXT],
+      externalIPs: [EXT, EXT6],
       annotations: { 'kube-router.io/service.dsr': 'tunnel' },
       pods,
     });
     try {
-      const mark = dsrMarks([{ ip: EXT, protocol: 'tcp', port: 8080 }]).get(`${EXT}-tcp-8080`)!;
-      const hex = `0x${mark.toString(16)}`;
+      const marks = dsrMarks([EXT, EXT6].map((ip) => ({ ip, protocol: 'tcp', port: 8080 })));
+      const [mark, mark6] = [marks.get(`${EXT}-tcp-8080`)!, marks.get(`${EXT6}-tcp-8080`)!];
+      const [hex, hex6] = [mark, mark6].map((m) => `0x${m.toString(16)}`);
       for (const node of ['node1', 'node2']) {
+        // IPv6: its own mark, ip6ip6 real servers, the same routing in the IPv6 tables.
+        const table6 = await eventually(
+          () => ipvs(node),
+          (t) => (t.match(new RegExp(`^-a -f ${mark6} .*-i -w 1( --tun-type ipip)?$`, 'gm')) ?? []).length === 2,
+          // The first run with an IPv6 DSR address also loads ip6_tunnel: slow under emulation.
+          120000,
+        );
+        expect(table6).toMatch(new RegExp(`^-A -f ${mark6} (-6 )?-s rr( -6)?$`, 'm'));
+        for (const n of [1, 2])
+          expect(table6).toMatch(
+            new RegExp(`^-a -f ${mark6} .*-r \\[fd00:10:244:${n}::[0-9a-f]+\\]:8080 -i -w 1( --tun-type ipip)?$`, 'm'),
+          );
+        expect(await sh(`ip -n ${PREFIX}${node} -6 addr show kube-dummy-if`)).not.toContain(EXT6);
+        expect(await sh(`ip -n ${PREFIX}${node} -6 rule show`)).toMatch(new RegExp(`fwmark ${hex6} lookup 78\\b`));
+        expect(await sh(`ip -n ${PREFIX}${node} -6 route show table 78`)).toMatch(/^local (default|::\/0) dev lo/);
+        const mangle6 = await sh(`ip netns exec ${PREFIX}${node} ip6tables-save -t mangle`);
+        expect(mangle6).toContain(`-A KUBE-ROUTER-TS-SVC-DSR -d ${EXT6}/128 -p tcp -m tcp --dport 8080`);
+        // Two IPv6 headers and TCP's: 1500 - 2 x 40 - 20.
+        expect(mangle6).toMatch(new RegExp(`-A KUBE-ROUTER-TS-SVC-DSR -s ${EXT6}/128 -i kube-bridge .*-j TCPMSS --set-mss 1400`));
         // IPVS balances the mark; both endpoints reached through IPIP (-i), local and remote alike.
         const table = await eventually(
           () => ipvs(node),
@@ -64,6 +85,11 @@ export function dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventuall
       }
       // Inside each endpoint pod (found through the lab's CRI socket): the tunnel devices with the addresses.
       for (const pod of pods) {
+        const dev6 = await eventually(
+          () => sh(`ip -n ${PREFIX}${pod} -6 addr show kube-tunnel-v6 2>&1 || true`),
+          (t) => t.includes(`inet6 ${EXT6}/128`),
+        );
+        expect(dev6).toContain(`inet6 ${EXT6}/128 scope global`);
         const dev = await eventually(
           () => sh(`ip -n ${PREFIX}${pod} -4 addr show kube-tunnel-if 2>&1 || true`),
           (t) => t.includes(`inet ${EXT}/32`),
@@ -77,7 +103,7 @@ export function dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventuall
       // A client outside the cluster. This one-subnet lab's ToR installs no BGP routes (the pod
       // egress tests need that), so the address is routed to node1 here, as the ToR's BGP would:
       // node1 directs, node2-pod1's answers leave node2 straight for the ToR.
-      await sh(`ip -n ${PREFIX}tor route replace ${EXT}/32 via 10.0.0.11`);
+      await sh(`ip -n ${PREFIX}tor route replace ${EXT}/32 via 10.0.0.11; ip -n ${PREFIX}tor -6 route replace ${EXT6}/128 via fd00::11`);
       /** Counters of a mark's virtual service ("FWM n") and of each of its real servers: conns, in, out. */
       const fwm = async (node: string, m = mark): Promise<Record<string, number[]>> => {
         const text = await sh(`ip netns exec ${PREFIX}${node} ipvsadm -Ln --stats --exact`);
@@ -101,6 +127,12 @@ export function dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventuall
       // pass node1 on their way out, being its pod, and IPVS counts them there).
       expect(director['10.244.2.2:8080']![2]).toBe(0);
       expect((await fwm('node2'))[`FWM ${mark}`]).toEqual([0, 0, 0]);
+      // IPv6 the same way.
+      expect(await answers('tor', `http://[${EXT6}]:8080/`, 8)).toEqual(pods);
+      const director6 = await fwm('node1', mark6);
+      const remote6 = Object.keys(director6).find((k) => k.startsWith('[fd00:10:244:2::'))!;
+      expect(director6[remote6]![1]).toBeGreaterThanOrEqual(3);
+      expect(director6[remote6]![2]).toBe(0);
       // Gone with the Service: the mark's virtual service, rule and mangle rule.
       await labCall('labDeleteService', 'dsr');
       await eventually(
@@ -110,9 +142,11 @@ export function dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventuall
       expect(await ipvs('node1')).not.toContain(`-f ${mark}`);
       expect(await sh(`ip -n ${PREFIX}node1 -4 rule show`)).not.toContain(`fwmark ${hex}`);
       expect(await sh(`ip -n ${PREFIX}node1 -4 route show table 78`)).toBe('');
+      expect(await sh(`ip -n ${PREFIX}node1 -6 rule show`)).not.toContain(`fwmark ${hex6}`);
+      expect(await sh(`ip -n ${PREFIX}node1 -6 route show table 78`)).toBe('');
       expect(await sh(`ip netns exec ${PREFIX}node1 iptables-save -t mangle`)).not.toContain(`-d ${EXT}/32`);
     } finally {
-      await sh(`ip -n ${PREFIX}tor route del ${EXT}/32 2>/dev/null || true`);
+      await sh(`ip -n ${PREFIX}tor route del ${EXT}/32 2>/dev/null; ip -n ${PREFIX}tor -6 route del ${EXT6}/128 2>/dev/null; true`);
       await labCall('labDeleteService', 'dsr').catch(() => undefined);
     }
   });
