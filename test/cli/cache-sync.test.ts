@@ -58,12 +58,15 @@ describe('--cache-sync-timeout', () => {
     expect(Date.now() - started).toBeLessThan(30000);
   });
 
-  it('the bundle (what the image runs) loads neither Node\'s fetch stack (undici: 12 MiB of an idle process) nor the inspector', async () => {
+  it("the bundle (what the image runs) loads neither Node's fetch stack (undici: 12 MiB of an idle process) nor the inspector", async () => {
     // The agent talks to the API server through node:https; client-node's kubeconfig loader names
     // Headers, which the bundle's stand-in reaches only when called (scripts/node-fetch-headers.mjs).
     const hook = path.join(dir, 'module-list.js');
     const list = path.join(dir, 'modules.txt');
-    fs.writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+    fs.writeFileSync(
+      hook,
+      `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`,
+    );
     const bundle = path.resolve(CLI, '../../../kube-router-ts.js');
     const r = await ns.exec(process.execPath, ['--require', hook, bundle, ...args().slice(1)], { allowFail: true });
     expect(r.code).toBe(1);
