@@ -22,7 +22,7 @@ RUN npm run build:agent && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iproute2 ipset iptables ipvsadm conntrack kmod containernetworking-plugins gobgpd ca-certificates \
+ && apt-get install -y --no-install-recommends iproute2 ipset iptables nftables ipvsadm conntrack kmod containernetworking-plugins gobgpd ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/kube-router-ts
 COPY --from=build /src/package.json ./

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 APT_PACKAGES=(
-  iproute2 iputils-ping tcpdump tshark ipset iptables ipvsadm conntrack openssl procps util-linux curl prometheus
+  iproute2 iputils-ping tcpdump tshark ipset iptables nftables ipvsadm conntrack openssl procps util-linux curl prometheus
   bird2 frr gobgpd exabgp
   containernetworking-plugins
   qemu-system-x86 linux-image-amd64 busybox-static kmod cpio xz-utils iperf3

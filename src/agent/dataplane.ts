@@ -30,6 +30,7 @@ import {
   SVIP_PORTS,
 } from '../dataplane/iptables';
 import { isFirewallLine, type FirewallResult } from '../dataplane/firewall';
+import { nftLines, nftListCommand } from '../dataplane/firewall-nft';
 import type { FirewallRender } from '../dataplane/netpol';
 import { DEFAULT_FOU_PORT, makePieces, walk, type Pieces } from '../dataplane/pieces';
 import { run, type Runner } from '../util/exec';
@@ -141,7 +142,8 @@ export class DataPlane {
   /** What the last setup and services runs made, to tell someone else's change from ours (drift). */
   /** (iptables undefined: what the run wrote was changed before it could be read back; check again.) */
   private setupWant: { sysctls: Record<string, string>; sets: IpSetSpec[]; iptables: string[] | undefined } | undefined;
-  private firewallWant: { sets: IpSetSpec[]; iptables: string[] | undefined } | undefined;
+  /** What the firewall's last run left: its sets, its iptables lines, or (nftables) its tables' lines. */
+  private firewallWant: { sets: IpSetSpec[]; iptables: string[] | undefined; nft?: string[] | undefined } | undefined;
   private firewallCleaned = false;
   private servicesWant:
     | {
@@ -248,8 +250,10 @@ export class DataPlane {
 
   /** The network policy firewall: its sets, then its chains (see firewall.ts). */
   async reconcileFirewall(render: FirewallRender): Promise<FirewallResult> {
-    const r = await walk(this.pieces, { firewall: { families: this.families(), render, forwardJump: !this.config.runRouter } });
-    this.firewallWant = { sets: render.sets, iptables: r.firewall!.lines };
+    const nftables = this.config.useNftablesForNetpol;
+    const r = await walk(this.pieces, { firewall: { families: this.families(), render, forwardJump: !this.config.runRouter, nftables } });
+    // With nftables, iptables and ipset hold nothing of the firewall (a leftover counts as drift).
+    this.firewallWant = nftables ? { sets: [], iptables: [], nft: r.firewall!.lines } : { sets: render.sets, iptables: r.firewall!.lines };
     return r.firewall!;
   }
 
@@ -388,6 +392,8 @@ export class DataPlane {
       ...(setup || firewall || services ? [['ipset', 'save']] : []),
       ...(services ? [['ipvsadm', '-Sn']] : []),
       ...(readIptables ? families.map(saveCommand) : []),
+      // The firewall's nftables tables: read when iptables is (an nftables event covers both).
+      ...(firewall?.nft && readIptables ? families.map(nftListCommand) : []),
     ];
     const out = await this.probe.run(commands).catch((e: unknown) => {
       if (readIptables) this.iptablesChanged = true;
@@ -397,8 +403,9 @@ export class DataPlane {
     const ipvs = services ? out.shift()! : undefined;
     // A command that failed tells nothing (and its loop would fail the same way): not drift.
     if (ipvs && ipvs.code !== 0) this.servicesCheckFailed();
+    const saves = readIptables ? out.splice(0, families.length) : [];
     const iptables =
-      readIptables && out.every((r) => r.code === 0) ? families.flatMap((f, i) => ourLines(f, out[i]!.stdout)).sort() : undefined;
+      readIptables && saves.every((r) => r.code === 0) ? families.flatMap((f, i) => ourLines(f, saves[i]!.stdout)).sort() : undefined;
     if (readIptables && !iptables) this.iptablesChanged = true;
     const same = (a: string[] | undefined, b: string[] | undefined): boolean =>
       !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
@@ -410,7 +417,12 @@ export class DataPlane {
     if (firewall) {
       const ipt = iptables?.filter(isFirewallLine);
       const sets = ipset?.code === 0 ? differingSets(ipset.stdout, firewall.sets).length > 0 : false;
-      if (!same(ipt, firewall.iptables) || sets) loops.add('firewall');
+      // A table gone is drift; nft missing (127: the shell found no such command) says nothing.
+      const tables =
+        firewall.nft && out.length === families.length && out.every((r) => r.code !== 127)
+          ? families.flatMap((f, i) => (out[i]!.code === 0 ? nftLines(f, out[i]!.stdout) : []))
+          : undefined;
+      if (!same(ipt, firewall.iptables) || sets || !same(tables, firewall.nft)) loops.add('firewall');
     }
     if (services) {
       const ipt = iptables?.filter(isServicesLine);

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import type { Options } from 'yargs';
-import { PENDING_OPTIONS } from './pending-flags';
+import { FIREWALL_OPTIONS } from './firewall-flags';
 import { CLOUD_OPTIONS } from './cloud-flags';
 import { isRuntimeEndpoint, RUNTIME_ENDPOINT_ERROR, SERVICE_OPTIONS } from './service-flags';
 import { ENDPOINT_OPTIONS } from './endpoint-flags';
@@ -15,7 +15,6 @@ import { GOBGP_ADMIN_OPTIONS } from './gobgp-admin-flags';
 import type { BfdSettings } from '../../bgp';
 import { canonicalIp, canonicalPrefix, isIp, isIpv4 } from '../../net';
 import { LOG_LEVELS, LogLevel } from '../log';
-
 import { FlagError } from './flag-error';
 
 /** "5m", "90s", "2h22m", "1500ms" (Go's time.ParseDuration forms) into milliseconds. */
@@ -48,9 +47,7 @@ function ips(flag: string, v: unknown): string[] {
   });
 }
 
-function asns(flag: string, v: unknown): number[] {
-  return listOf(v).map((s) => asn(flag, s));
-}
+const asns = (flag: string, v: unknown): number[] => listOf(v).map((s) => asn(flag, s));
 
 function asn(flag: string, s: string): number {
   return integer(flag, s, 1, 4294967295, 'an AS number');
@@ -107,7 +104,7 @@ export const AGENT_OPTIONS = {
   'run-firewall': {
     type: 'boolean',
     default: true,
-    describe: 'Enables Network Policy: NetworkPolicies enforced for the pods on this node with iptables and ipsets.',
+    describe: 'Enables Network Policy: NetworkPolicies enforced for the pods on this node with iptables and ipsets (or nftables).',
   },
   'iptables-sync-period': {
     type: 'string',
@@ -314,7 +311,7 @@ export const AGENT_OPTIONS = {
   ...GOBGP_ADMIN_OPTIONS,
   ...BFD_OPTIONS,
   ...CLOUD_OPTIONS,
-  ...PENDING_OPTIONS,
+  ...FIREWALL_OPTIONS,
 } as const satisfies Record<string, Options>;
 
 export interface PeerRouter {
@@ -351,6 +348,7 @@ export interface AgentConfig {
   ipvsTimeouts: { tcp: number; tcpfin: number; udp: number };
   loadBalancerSyncPeriodMs: number;
   netpolDefaultDeny: boolean;
+  useNftablesForNetpol: boolean;
   masqueradeAll: boolean;
   clusterAsn: number;
   nodesFullMesh: boolean;
@@ -544,6 +542,7 @@ export function agentConfigFrom(a: AgentArgs, hostname: () => string): AgentConf
     ipvsGracefulPeriodMs: bool('ipvs-graceful-termination') ? ipvsGracefulPeriodMs : undefined,
     ipvsTimeouts: { tcp: seconds('service-tcp-timeout'), tcpfin: seconds('service-tcpfin-timeout'), udp: seconds('service-udp-timeout') },
     netpolDefaultDeny: bool('netpol-default-deny'),
+    useNftablesForNetpol: bool('use-nftables-for-netpol'),
     masqueradeAll: bool('masquerade-all'),
     clusterAsn: asnValue,
     nodesFullMesh: bool('nodes-full-mesh'),

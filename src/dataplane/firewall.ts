@@ -46,6 +46,8 @@ export interface FirewallDesired {
   render: FirewallRender;
   /** Jump from FORWARD ourselves (when no setup chain does: the agent routes nothing). */
   forwardJump: boolean;
+  /** --use-nftables-for-netpol: the same firewall as nftables tables (firewall-nft.ts) instead. */
+  nftables?: boolean;
 }
 
 export interface FirewallResult {

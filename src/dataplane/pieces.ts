@@ -15,6 +15,7 @@ import { reconcileFouPorts, type FouPort } from './fou';
 import { IpSets, NODE_IPS, POD_SUBNETS, v6Name, type IpSetSpec } from './ipsets';
 import { Iptables, SVIP, SVIP_PORTS, type Family, type IptablesSettings } from './iptables';
 import { Firewall, type FirewallDesired, type FirewallResult } from './firewall';
+import { NftFirewall } from './firewall-nft';
 import { Ipvs, type IpvsChanges, type IpvsService, type IpvsTimeouts } from './ipvs';
 import type { IpvsDrain, PodPeriod } from './ipvs-drain';
 import type { OwnedLinkChanges } from './links';
@@ -123,6 +124,9 @@ export function makePieces(d: PieceDeps): Pieces {
   const ipsets = new IpSets(d.run);
   const iptables = new Iptables(d.run);
   const firewall = new Firewall(d.run, ipsets);
+  const nftFirewall = new NftFirewall(d.run);
+  /** The firewall backend the last run wrote: on a switch the other one's rules are removed first. */
+  let firewallBackend: 'iptables' | 'nftables' | undefined;
   const tunnels = new TunnelReconciler(d.rtnl);
   const routes = new RouteReconciler(d.rtnl, undefined, d.routeEchoes);
   const rules = new RuleReconciler(d.rtnl);
@@ -157,7 +161,18 @@ export function makePieces(d: PieceDeps): Pieces {
         return said('ipsets', present);
       },
     }),
-    firewall: piece('firewall', { reconcile: (w) => firewall.reconcile(w), cleanup: () => firewall.cleanup([4, 6]) }),
+    firewall: piece('firewall', {
+      reconcile: async (w) => {
+        const backend = w.nftables ? 'nftables' : 'iptables';
+        if (firewallBackend !== backend) await (w.nftables ? firewall.cleanup([4, 6]) : nftFirewall.cleanup([4, 6]));
+        firewallBackend = backend;
+        return w.nftables ? nftFirewall.reconcile(w) : firewall.reconcile(w);
+      },
+      cleanup: async () => {
+        firewallBackend = undefined;
+        return [...(await firewall.cleanup([4, 6])), ...(await nftFirewall.cleanup([4, 6]))];
+      },
+    }),
     // Both groups of chains go with the first of them (walked backwards: service-iptables).
     iptables: piece('iptables', { reconcile: (w) => iptables.reconcile(w.families, w.settings), cleanup: async () => [] }),
     tunnels: piece('tunnels', {

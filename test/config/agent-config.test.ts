@@ -9,12 +9,11 @@ import { givenWithoutEffect } from '../../src/config/pending-flags';
 const parse = (...argv: string[]) => agentConfigOf(argv, 'node-from-hostname');
 
 describe('agent flags', () => {
-  it("takes kube-router's flags whose feature is not built yet, validated, and names the given ones with the reason", () => {
+  it("every kube-router flag takes effect now: none is named as without effect; --use-nftables-for-netpol chooses the firewall's backend", () => {
     const args = ['--run-router=true', '--use-nftables-for-netpol', '--no-enable-bfd'];
-    expect(() => parse(...args)).not.toThrow();
-    expect(givenWithoutEffect(args)).toEqual([
-      { flag: '--use-nftables-for-netpol', why: 'the firewall writes iptables rules (through iptables-nft where that is the backend)' },
-    ]);
+    expect(parse(...args).useNftablesForNetpol).toBe(true);
+    expect(parse().useNftablesForNetpol).toBe(false);
+    expect(givenWithoutEffect(args)).toEqual([]);
     expect(givenWithoutEffect(['--runtime-endpoint=unix:///run/containerd/containerd.sock'])).toEqual([]);
     expect(() => parse('--cache-sync-timeout=0s')).toThrow(/--cache-sync-timeout: must be greater than 0/);
   });

@@ -31,7 +31,15 @@ const ALL: PodId[] = NAMESPACES.flatMap((ns) => PODS.map((p) => `${ns}/${p}` as 
 
 type Expect = (from: PodId, to: PodId, port: Port) => boolean;
 
-describe('network policy: reachability matrix, x/y/z with pods a/b/c on 2 nodes', () => {
+/** The firewall's two backends: iptables and ipsets (the default), and --use-nftables-for-netpol. */
+const BACKENDS: [string, string][] = [
+  ['iptables', ''],
+  ['nftables', ' --use-nftables-for-netpol'],
+];
+/** The nftables tables of --use-nftables-for-netpol, as nft addresses them. */
+const NFT_TABLE4 = ['ip', 'kube-router-filter-ipv4'];
+
+describe.each(BACKENDS)('network policy (%s): reachability matrix, x/y/z with pods a/b/c on 2 nodes', (backend, backendArgs) => {
   let lab: Lab;
   const ips = new Map<PodId, string>();
   const netns = new Map<PodId, string>();
@@ -45,7 +53,7 @@ describe('network policy: reachability matrix, x/y/z with pods a/b/c on 2 nodes'
   beforeAll(async () => {
     // A short full resync, and no periodic drift checks: what repairs a set then is the resync.
     // And kube-router's default deny: an address of a pod CIDR no known pod holds is refused.
-    const agentArgs = '--agent-args=--iptables-sync-period=2s --self-heal-period=0 --netpol-default-deny';
+    const agentArgs = `--agent-args=--iptables-sync-period=2s --self-heal-period=0 --netpol-default-deny${backendArgs}`;
     lab = (await labUp(DIR, PREFIX, ['--nodes', '2', '--prometheus=false', agentArgs])).lab;
     const [n1, n2] = lab.state.nodes;
     const nodeOf: Record<string, string> = { a: n1!.name, b: n2!.name, c: n1!.name };
@@ -297,14 +305,21 @@ spec:
     const expectZ: Expect = (_f, to) => nsOf(to) !== 'z';
     await expectMatrix(expectZ);
     for (const n of lab.state.nodes) {
-      const save = await run('ip', ['netns', 'exec', n.netns, 'iptables-save', '-t', 'filter']);
+      const inNode = (...args: string[]) => run('ip', ['netns', 'exec', n.netns, ...args]);
+      if (backend === 'nftables') {
+        const chains = (await inNode('nft', 'list', 'table', ...NFT_TABLE4)).stdout.match(/chain KUBE-ROUTER-TS-NP-\S+/g)!;
+        expect(chains.length).toBeGreaterThan(3);
+        for (const c of chains) await inNode('nft', 'flush', 'chain', ...NFT_TABLE4, c.split(' ')[1]!);
+        continue;
+      }
+      const save = await inNode('iptables-save', '-t', 'filter');
       for (const chain of save.stdout.split('\n').filter((l) => l.startsWith(':KUBE-ROUTER-TS-NP-')))
-        await run('ip', ['netns', 'exec', n.netns, 'iptables', '-F', chain.slice(1).split(' ')[0]!]);
+        await inNode('iptables', '-F', chain.slice(1).split(' ')[0]!);
     }
     await expectMatrix(expectZ);
   });
 
-  it('a full resync every --iptables-sync-period puts back a set someone emptied', async () => {
+  it('a set someone emptied is put back (by the full resync every --iptables-sync-period, or sooner by the drift check)', async () => {
     await policies(
       'resync',
       np('a-from-b', 'x', `{podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]}`),
@@ -312,14 +327,20 @@ spec:
     const expectA: Expect = (from, to) => (to === 'x/a' ? from === 'x/b' : true);
     await expectMatrix(expectA);
     const node1 = lab.state.nodes[0]!;
-    const ipset = (...args: string[]) => run('ip', ['netns', 'exec', node1.netns, 'ipset', ...args]).then((r) => r.stdout);
-    // The rule's peers (the known-pods set of the default deny aside).
-    const sets = (await ipset('list', '-n')).split('\n').filter((n) => n.startsWith('KRT-NP-') && !n.startsWith('KRT-NP-LOCAL-PODS'));
+    const inNode = (...args: string[]) => run('ip', ['netns', 'exec', node1.netns, ...args]).then((r) => r.stdout);
+    // The rule's peers (the known-pods set of the default deny aside): an ipset, or a set of the nftables table.
+    const names =
+      backend === 'nftables'
+        ? ((await inNode('nft', 'list', 'table', ...NFT_TABLE4)).match(/set KRT-NP-\S+/g) ?? []).map((x) => x.split(' ')[1]!)
+        : (await inNode('ipset', 'list', '-n')).split('\n');
+    const sets = names.filter((n) => n.startsWith('KRT-NP-') && !n.startsWith('KRT-NP-LOCAL-PODS'));
     expect(sets).toHaveLength(1);
-    await ipset('flush', sets[0]!);
+    const list = () => (backend === 'nftables' ? inNode('nft', 'list', 'set', ...NFT_TABLE4, sets[0]!) : inNode('ipset', 'list', sets[0]!));
+    await (backend === 'nftables' ? inNode('nft', 'flush', 'set', ...NFT_TABLE4, sets[0]!) : inNode('ipset', 'flush', sets[0]!));
+    expect(await list()).not.toContain(ips.get('x/b')!);
     const t0 = Date.now();
-    await until(async () => (await ipset('list', sets[0]!)).includes(ips.get('x/b')!), 10000, 'the set refilled');
-    console.log(`emptied policy set refilled by the resync after ${Date.now() - t0} ms (--iptables-sync-period=2s)`);
+    await until(async () => (await list()).includes(ips.get('x/b')!), 10000, 'the set refilled');
+    console.log(`${backend}: emptied policy set refilled after ${Date.now() - t0} ms (--iptables-sync-period=2s)`);
     await expectMatrix(expectA);
   });
 
