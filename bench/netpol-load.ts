@@ -8,7 +8,9 @@
  *     `iptables-restore` with the read-backs (firewall.ts); then the same again (the periodic
  *     resync: nothing to write), and one pod more in one rule's selection (a pod started);
  *   - the floor: the same sets and rules fed straight to `ipset restore` and `iptables-restore`
- *     (what any implementation of this design pays the kernel tools).
+ *     (what any implementation of this design pays the kernel tools);
+ *   - the same with --use-nftables-for-netpol (firewall-nft.ts: one `nft -f` per change), and
+ *     its floor, the same table fed straight to `nft -f`.
  *
  *   node dist/bench/netpol-load.js [--rules 1000] [--pods 5000] [--local 50] [--rounds 3]
  *
@@ -20,6 +22,8 @@ import { run } from '../src/util/exec';
 import { computePolicyPlan, type NetworkPolicyObject, type PolicyPodObject } from '../controllers/network-policy';
 import { renderFirewall, restoreInput } from '../src/dataplane/netpol';
 import { Firewall } from '../src/dataplane/firewall';
+import { NftFirewall } from '../src/dataplane/firewall-nft';
+import { nftRuleset } from '../src/dataplane/netpol-nft';
 import { IpSets } from '../src/dataplane/ipsets';
 import { option } from './args';
 
@@ -101,12 +105,29 @@ async function worker(s: Sizes): Promise<void> {
   const t3 = process.hrtime.bigint();
   await run('iptables-restore', ['--noflush'], { input: restoreInput(first.render.families[4], []) });
   const floorIptables = ms(t3);
+  // --use-nftables-for-netpol: the same plans through the nftables firewall, then its floor.
+  const nft = new NftFirewall(run);
+  const nftEnforce = async (pods: PolicyPodObject[]) => {
+    const t0 = process.hrtime.bigint();
+    const plan = computePolicyPlan({ policies: c.policies, namespaces: c.namespaces, pods, nodeName: NODE });
+    const render = renderFirewall({ pods: plan.pods, serviceRanges: ['10.96.0.0/12'] });
+    const r = await nft.reconcile({ families: [4], render, forwardJump: true, nftables: true });
+    return { totalMs: ms(t0), nftMs: r.iptablesMs, written: r.written };
+  };
+  const nftFirst = await nftEnforce(c.pods);
+  const nftAgain = await nftEnforce(c.pods);
+  const nftUpdate = await nftEnforce([...c.pods, started]);
+  await nft.cleanup([4]);
+  const t4 = process.hrtime.bigint();
+  await run('nft', ['-f', '-'], { input: nftRuleset(first.render, 4) });
+  const floorNft = ms(t4);
   process.stdout.write(
     JSON.stringify({
       first: { ...first, render: undefined },
       again: { ...again, render: undefined },
       update: { ...update, render: undefined },
       floor: { ipsetMs: floorIpset, iptablesMs: floorIptables, totalMs: floorIpset + floorIptables },
+      nft: { first: nftFirst, again: nftAgain, update: nftUpdate, floorMs: floorNft },
       sets: sets.length,
       members: sets.reduce((n, x) => n + x.members.length, 0),
       rules,
@@ -121,6 +142,7 @@ type Result = {
   again: Record<string, number>;
   update: Record<string, number>;
   floor: Record<string, number>;
+  nft: { first: Record<string, number>; again: Record<string, number>; update: Record<string, number>; floorMs: number };
   sets: number;
   members: number;
   rules: number;
@@ -163,7 +185,20 @@ async function main(): Promise<void> {
   out(
     `| the tools alone (same sets and rules) | ${f(median((r) => r.floor.totalMs!))} | | | ${f(median((r) => r.floor.ipsetMs!))} | ${f(median((r) => r.floor.iptablesMs!))} |`,
   );
-  out(`\nours / the tools alone, from scratch: ${(median((r) => r.first.totalMs!) / median((r) => r.floor.totalMs!)).toFixed(2)}x`);
+  out(`\nours / the tools alone, from scratch: ${(median((r) => r.first.totalMs!) / median((r) => r.floor.totalMs!)).toFixed(2)}x\n`);
+  out('--use-nftables-for-netpol (the same plans):\n');
+  out('| step | total | nft -f and read-back |');
+  out('|---|---|---|');
+  for (const [name, k] of [
+    ['ours: enforce from scratch', 'first'],
+    ['ours: again, nothing changed (resync)', 'again'],
+    ['ours: one pod joins a selection', 'update'],
+  ] as const)
+    out(`| ${name} | ${f(median((r) => r.nft[k].totalMs!))} | ${f(median((r) => r.nft[k].nftMs!))} |`);
+  out(`| nft -f alone (same table) | ${f(median((r) => r.nft.floorMs))} | |`);
+  out(
+    `\nnftables / iptables and ipset, from scratch: ${(median((r) => r.nft.first.totalMs!) / median((r) => r.first.totalMs!)).toFixed(2)}x`,
+  );
   out(`worker RSS after: ${median((r) => r.rssMiB).toFixed(0)} MiB`);
 }
 
