@@ -201,7 +201,10 @@ export class DataPlane {
       sysctls,
       ...(cni ? { 'kube-bridge': { podCidrs, mtu }, cni: { podCidrs, mtu } } : {}),
       ipsets: sets,
-      iptables: { families: this.families(), settings: { podEgress: c.enablePodEgress, firewall: c.runFirewall } },
+      iptables: {
+        families: this.families(),
+        settings: { podEgress: c.enablePodEgress, firewall: c.runFirewall && !c.useNftablesForNetpol },
+      },
     });
     if (!c.runFirewall && !this.firewallCleaned) {
       // A run before this one may have had the firewall on: its rules would still judge pods.

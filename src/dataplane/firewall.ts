@@ -130,8 +130,9 @@ export class Firewall {
       const chains = chainsIn(save);
       if (chains.length === 0) continue;
       const input = ['*filter', ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
-      const r = await this.exec(t.restore, ['--noflush', '--wait', WAIT], { input, allowFail: true });
-      if (r.code === 0) removed.push(`firewall chains${f === 6 ? ' (IPv6)' : ''}: ${chains.length}`);
+      // Refused as a whole when someone else's rule still jumps into one of them: said, not hidden.
+      await this.exec(t.restore, ['--noflush', '--wait', WAIT], { input });
+      removed.push(`firewall chains${f === 6 ? ' (IPv6)' : ''}: ${chains.length}`);
     }
     this.last = undefined;
     const sets = (await this.exec('ipset', ['list', '-n'], { allowFail: true })).stdout

@@ -163,10 +163,13 @@ export function makePieces(d: PieceDeps): Pieces {
     }),
     firewall: piece('firewall', {
       reconcile: async (w) => {
+        const result = await (w.nftables ? nftFirewall.reconcile(w) : firewall.reconcile(w));
+        // The other backend's rules go once this one is in place (never a moment without a
+        // firewall); until that succeeds, every run tries again.
         const backend = w.nftables ? 'nftables' : 'iptables';
         if (firewallBackend !== backend) await (w.nftables ? firewall.cleanup([4, 6]) : nftFirewall.cleanup([4, 6]));
         firewallBackend = backend;
-        return w.nftables ? nftFirewall.reconcile(w) : firewall.reconcile(w);
+        return result;
       },
       cleanup: async () => {
         firewallBackend = undefined;

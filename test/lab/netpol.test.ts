@@ -12,7 +12,7 @@ import { Lab } from '../../lab/cluster';
 import { Netns } from '../../lab/netns';
 import { podNetns } from '../../lab/controllers';
 import { until } from '../../lab/wait';
-import { labDown, labUp } from '../helpers/lab';
+import { labCli, labDown, labUp } from '../helpers/lab';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 import { run } from '../../src/util/exec';
 
@@ -342,6 +342,44 @@ spec:
     await until(async () => (await list()).includes(ips.get('x/b')!), 10000, 'the set refilled');
     console.log(`${backend}: emptied policy set refilled after ${Date.now() - t0} ms (--iptables-sync-period=2s)`);
     await expectMatrix(expectA);
+  });
+
+  it('the other backend holds nothing of the firewall; a rolling restart onto the other backend moves it there with the policy kept', async () => {
+    const other = backend === 'nftables' ? '' : ' --use-nftables-for-netpol';
+    const held = async (netnsName: string) => {
+      const inNode = (...args: string[]) => run('ip', ['netns', 'exec', netnsName, ...args]).then((r) => r.stdout);
+      return {
+        iptables: (await inNode('iptables-save', '-t', 'filter')).includes('KUBE-ROUTER-TS-NP'),
+        ipsets: (await inNode('ipset', 'list', '-n')).includes('KRT-NP-'),
+        nftables: (await inNode('nft', 'list', 'tables')).includes('kube-router-filter'),
+      };
+    };
+    const only = (b: string) => ({ iptables: b === 'iptables', ipsets: b === 'iptables', nftables: b === 'nftables' });
+    await policies('switch', np('deny-ingress', 'z', `{podSelector: {}, policyTypes: [Ingress]}`));
+    const expectZ: Expect = (_f, to) => nsOf(to) !== 'z';
+    await expectMatrix(expectZ);
+    for (const n of lab.state.nodes) expect(await held(n.netns)).toEqual(only(backend));
+    const args = `--agent-args=--iptables-sync-period=2s --self-heal-period=0 --netpol-default-deny${other}`;
+    const restart = await labCli('lab', 'restart', `--dir=${DIR}`, args);
+    if (restart.code !== 0) throw new Error(`lab restart failed: ${restart.stderr}${restart.stdout}`);
+    const now = other ? 'nftables' : 'iptables';
+    for (const n of lab.state.nodes)
+      await until(async () => JSON.stringify(await held(n.netns)) === JSON.stringify(only(now)), 20000, `${n.name} on ${now} alone`);
+    await expectMatrix(expectZ);
+    // Back as the other tests expect it.
+    const back = await labCli(
+      'lab',
+      'restart',
+      `--dir=${DIR}`,
+      `--agent-args=--iptables-sync-period=2s --self-heal-period=0 --netpol-default-deny${backendArgs}`,
+    );
+    if (back.code !== 0) throw new Error(`lab restart failed: ${back.stderr}${back.stdout}`);
+    for (const n of lab.state.nodes)
+      await until(
+        async () => JSON.stringify(await held(n.netns)) === JSON.stringify(only(backend)),
+        20000,
+        `${n.name} on ${backend} again`,
+      );
   });
 
   it('--netpol-default-deny: an address on the bridge that is no pod the API knows neither reaches pods nor is reached', async () => {
