@@ -29,7 +29,7 @@ import {
   SVIP,
   SVIP_PORTS,
 } from '../dataplane/iptables';
-import { isFirewallLine, type FirewallResult } from '../dataplane/firewall';
+import { isFirewallLine, sameLines, type FirewallResult } from '../dataplane/firewall';
 import { nftLines, nftListCommand } from '../dataplane/firewall-nft';
 import type { FirewallRender } from '../dataplane/netpol';
 import { DEFAULT_FOU_PORT, makePieces, walk, type Pieces } from '../dataplane/pieces';
@@ -391,12 +391,13 @@ export class DataPlane {
       (firewall !== undefined && firewall.iptables === undefined);
     // Cleared before reading: a change announced while the shell reads is read next time.
     this.iptablesChanged = false;
+    const readNft = !!firewall?.nft && readIptables;
     const commands: string[][] = [
       ...(setup || firewall || services ? [['ipset', 'save']] : []),
       ...(services ? [['ipvsadm', '-Sn']] : []),
       ...(readIptables ? families.map(saveCommand) : []),
       // The firewall's nftables tables: read when iptables is (an nftables event covers both).
-      ...(firewall?.nft && readIptables ? families.map(nftListCommand) : []),
+      ...(readNft ? families.map(nftListCommand) : []),
     ];
     const out = await this.probe.run(commands).catch((e: unknown) => {
       if (readIptables) this.iptablesChanged = true;
@@ -410,8 +411,7 @@ export class DataPlane {
     const iptables =
       readIptables && saves.every((r) => r.code === 0) ? families.flatMap((f, i) => ourLines(f, saves[i]!.stdout)).sort() : undefined;
     if (readIptables && !iptables) this.iptablesChanged = true;
-    const same = (a: string[] | undefined, b: string[] | undefined): boolean =>
-      !a || (!!b && a.length === b.length && a.every((l, i) => l === b[i]));
+    const same = (a: string[] | undefined, b: string[] | undefined): boolean => !a || (!!b && sameLines(a, b));
     if (setup) {
       const ipt = iptables?.filter((l) => !isServicesLine(l) && !isFirewallLine(l));
       const sets = ipset?.code === 0 ? differingSets(ipset.stdout, setup.sets).length > 0 : false;
@@ -422,7 +422,7 @@ export class DataPlane {
       const sets = ipset?.code === 0 ? differingSets(ipset.stdout, firewall.sets).length > 0 : false;
       // A table gone is drift; nft missing (127: the shell found no such command) says nothing.
       const tables =
-        firewall.nft && out.length === families.length && out.every((r) => r.code !== 127)
+        readNft && out.every((r) => r.code !== 127)
           ? families.flatMap((f, i) => (out[i]!.code === 0 ? nftLines(f, out[i]!.stdout) : []))
           : undefined;
       if (!same(ipt, firewall.iptables) || sets || !same(tables, firewall.nft)) loops.add('firewall');

@@ -16,7 +16,7 @@ export function flagsMarkdown(): string {
     const dflt =
       opt.defaultDescription ?? (opt.default === undefined ? '' : Array.isArray(opt.default) ? opt.default.join(',') : String(opt.default));
     const choices = opt.choices ? ` (${opt.choices.join(', ')})` : '';
-    const pending = (NO_EFFECT_YET as Record<string, string>)[name];
+    const pending = NO_EFFECT_YET[name];
     const note = pending ? ` **No effect yet:** ${pending}.` : '';
     return `| \`${flag}\` | ${dflt ? `\`${dflt}\`` : ''} | ${opt.describe.replace(/\|/g, '\\|')}${choices}${note} |`;
   });

@@ -5,7 +5,7 @@
  * drift checks, as firewall.ts does with iptables-save.
  */
 import type { Runner } from '../util/exec';
-import type { FirewallDesired, FirewallResult } from './firewall';
+import { sameLines, type FirewallDesired, type FirewallResult } from './firewall';
 import { NFT_TABLES, nftRuleset } from './netpol-nft';
 import type { Family } from './netpol';
 
@@ -40,8 +40,7 @@ export class NftFirewall {
     const input = d.families.map((f) => nftRuleset(d.render, f)).join('');
     if (this.last?.input === input) {
       const now = await this.readBack(d.families);
-      if (now.length === this.last.lines.length && now.every((l, i) => l === this.last!.lines[i]))
-        return { lines: this.last.lines, written: false, setsChanged: [], ipsetMs: 0, iptablesMs: 0 };
+      if (sameLines(now, this.last.lines)) return { lines: this.last.lines, written: false, setsChanged: [], ipsetMs: 0, iptablesMs: 0 };
     }
     const t0 = Date.now();
     await this.exec('nft', ['-f', '-'], { input });

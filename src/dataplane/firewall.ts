@@ -50,6 +50,9 @@ export interface FirewallDesired {
   nftables?: boolean;
 }
 
+/** Whether two read-backs hold the same lines in the same order. */
+export const sameLines = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((l, i) => l === b[i]);
+
 export interface FirewallResult {
   /** Our lines as read back (family-prefixed, sorted); undefined if changed before they could be read. */
   lines: string[] | undefined;
@@ -93,7 +96,7 @@ export class Firewall {
     const input = JSON.stringify([d.families, d.forwardJump, ...d.families.map((f) => d.render.families[f])]);
     if (this.last?.input === input) {
       const now = await this.readBack(d.families);
-      if (now.length === this.last.lines.length && now.every((l, i) => l === this.last!.lines[i])) {
+      if (sameLines(now, this.last.lines)) {
         await knownLater();
         return { lines: this.last.lines, written: false, setsChanged, ipsetMs, iptablesMs: 0 };
       }

@@ -300,7 +300,7 @@ spec:
     await expectMatrix((from, to, port) => (to === 'x/a' ? from === 'x/b' && port === '80/tcp' : true));
   });
 
-  it('someone flushing the firewall chains is undone within seconds', async () => {
+  it('someone flushing the firewall chains (or deleting its nftables table) is undone within seconds', async () => {
     await policies('heal', np('deny-ingress', 'z', `{podSelector: {}, policyTypes: [Ingress]}`));
     const expectZ: Expect = (_f, to) => nsOf(to) !== 'z';
     await expectMatrix(expectZ);
@@ -316,6 +316,16 @@ spec:
       for (const chain of save.stdout.split('\n').filter((l) => l.startsWith(':KUBE-ROUTER-TS-NP-')))
         await inNode('iptables', '-F', chain.slice(1).split(' ')[0]!);
     }
+    await expectMatrix(expectZ);
+    if (backend !== 'nftables') return;
+    // The whole table deleted on every node: written again.
+    for (const n of lab.state.nodes) await run('ip', ['netns', 'exec', n.netns, 'nft', 'delete', 'table', ...NFT_TABLE4]);
+    for (const n of lab.state.nodes)
+      await until(
+        async () => (await run('ip', ['netns', 'exec', n.netns, 'nft', 'list', 'tables'])).stdout.includes(NFT_TABLE4[1]!),
+        10000,
+        `${n.name}'s table back`,
+      );
     await expectMatrix(expectZ);
   });
 
