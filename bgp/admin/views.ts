@@ -172,8 +172,7 @@ export function adjInView(s: Speaker, address: string, family?: Family): PathVie
 }
 
 export function globalView(s: Speaker): GlobalView {
-  const locRib: Record<string, number> = {};
-  for (const d of s.rib.destinations()) locRib[d.family] = (locRib[d.family] ?? 0) + 1;
+  const locRib: Record<string, number> = s.rib.destinationCounts();
   const listen = s.options.listen;
   const v: GlobalView = {
     asn: s.options.asn,

@@ -59,6 +59,14 @@ export class Reader {
     return v;
   }
 
+  /** The next n bytes (at most 6) as one big-endian number, without a view of them. */
+  uint(n: number, what = 'uint'): number {
+    this.need(n, what);
+    let v = 0;
+    for (const end = this.pos + n; this.pos < end; this.pos++) v = v * 256 + this.buf[this.pos]!;
+    return v;
+  }
+
   /** A view (not a copy) of the next n bytes. */
   bytes(n: number, what = 'bytes'): Buffer {
     this.need(n, what);

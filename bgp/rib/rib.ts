@@ -52,11 +52,35 @@ interface SourceCounts {
   accepted: number;
 }
 
-/** The path a source holds for a destination (each source has at most one per prefix). */
-function pathOf(dest: Destination | undefined, source: string): Path | undefined {
-  if (!dest) return undefined;
-  for (const p of dest.paths) if ((p.source?.address ?? LOCAL_SOURCE) === source) return p;
+/**
+ * A prefix with more than one path (the paths of several sources). A prefix with one path, the
+ * common case, holds that path alone in the table: one object per route, not three.
+ */
+class Shared {
+  constructor(
+    public paths: Path[],
+    public best: Path | undefined,
+    public reason: BestPathReason | undefined,
+  ) {}
+}
+
+type Entry = Path | Shared;
+
+const bestOf = (e: Entry): Path | undefined => (e instanceof Shared ? e.best : e.accepted ? e : undefined);
+const familyOf = (e: Entry): Family => (e instanceof Shared ? e.paths[0]!.family : e.family);
+
+/** The path a source holds for a prefix (each source has at most one per prefix). */
+function pathOf(e: Entry | undefined, source: string): Path | undefined {
+  if (!e) return undefined;
+  if (!(e instanceof Shared)) return (e.source?.address ?? LOCAL_SOURCE) === source ? e : undefined;
+  for (const p of e.paths) if ((p.source?.address ?? LOCAL_SOURCE) === source) return p;
   return undefined;
+}
+
+/** The destination view of a table entry (built when asked: the admin views read them). */
+function destinationOf(prefix: string, e: Entry): Destination {
+  if (e instanceof Shared) return { prefix, family: familyOf(e), paths: e.paths, best: e.best, reason: e.reason };
+  return { prefix, family: e.family, paths: [e], best: bestOf(e), reason: e.accepted ? BestPathReason.OnlyPath : undefined };
 }
 
 export class Rib extends EventEmitter {
@@ -64,7 +88,7 @@ export class Rib extends EventEmitter {
    * The Loc-RIB, and the Adj-RIBs-In with it: every source's path for a prefix sits in that
    * prefix's destination, so a route costs one table entry and one lookup, not one per source.
    */
-  private readonly loc = new Map<string, Destination>();
+  private readonly loc = new Map<string, Entry>();
   /** Adj-RIB-In sizes per source and family, kept as paths come and go (max-prefix checks them per UPDATE). */
   private readonly sizes = new Map<string, SourceCounts>();
   /**
@@ -91,8 +115,8 @@ export class Rib extends EventEmitter {
     let lastIn: PathAttributes | undefined;
     let lastSet: SharedSet | undefined;
     for (const r of routes) {
-      const dest = this.loc.get(r.prefix);
-      const old = pathOf(dest, key);
+      const entry = this.loc.get(r.prefix);
+      const old = pathOf(entry, key);
       let path: Path | undefined;
       if (r.attrs) {
         if (r.attrs !== lastIn || !lastSet) {
@@ -120,7 +144,7 @@ export class Rib extends EventEmitter {
         if (old.accepted) counts.accepted--;
         this.release(old.attrs);
       }
-      const change = this.replace(r.prefix, dest, old, path);
+      const change = this.replace(r.prefix, entry, old, path);
       if (change) changes.push(change);
     }
     this.dropIfEmpty(key, counts);
@@ -136,14 +160,14 @@ export class Rib extends EventEmitter {
     const counts = this.sizes.get(address);
     if (!counts) return [];
     const changes: BestChange[] = [];
-    for (const [prefix, dest] of this.loc) {
-      if (family && dest.family !== family) continue;
-      const old = pathOf(dest, address);
+    for (const [prefix, entry] of this.loc) {
+      if (family && familyOf(entry) !== family) continue;
+      const old = pathOf(entry, address);
       if (!old) continue;
       counts[old.family]--;
       if (old.accepted) counts.accepted--;
       this.release(old.attrs);
-      const change = this.replace(prefix, dest, old, undefined);
+      const change = this.replace(prefix, entry, old, undefined);
       if (change) changes.push(change);
     }
     this.dropIfEmpty(address, counts);
@@ -155,9 +179,9 @@ export class Rib extends EventEmitter {
   adjRibIn(address: string, family?: Family): Path[] {
     const out: Path[] = [];
     if (!this.sizes.has(address)) return out;
-    for (const dest of this.loc.values()) {
-      if (family && dest.family !== family) continue;
-      const p = pathOf(dest, address);
+    for (const entry of this.loc.values()) {
+      if (family && familyOf(entry) !== family) continue;
+      const p = pathOf(entry, address);
       if (p) out.push(p);
     }
     return out;
@@ -165,7 +189,10 @@ export class Rib extends EventEmitter {
 
   /** Every path of every source (all Adj-RIBs-In), in one pass. */
   *allPaths(): Iterable<Path> {
-    for (const dest of this.loc.values()) yield* dest.paths;
+    for (const entry of this.loc.values()) {
+      if (entry instanceof Shared) yield* entry.paths;
+      else yield entry;
+    }
   }
 
   /** Whether a source has sent a path for this prefix (it is in its Adj-RIB-In). */
@@ -224,45 +251,67 @@ export class Rib extends EventEmitter {
   }
 
   destination(prefix: string): Destination | undefined {
-    return this.loc.get(prefix);
+    const e = this.loc.get(prefix);
+    return e && destinationOf(prefix, e);
   }
 
   /** The Loc-RIB, optionally one family. */
   destinations(family?: Family): Destination[] {
-    const all = [...this.loc.values()];
-    return family ? all.filter((d) => d.family === family) : all;
+    const out: Destination[] = [];
+    for (const [prefix, e] of this.loc) if (!family || familyOf(e) === family) out.push(destinationOf(prefix, e));
+    return out;
+  }
+
+  /** Destinations per family, without building them. */
+  destinationCounts(): Partial<Record<Family, number>> {
+    const out: Partial<Record<Family, number>> = {};
+    for (const e of this.loc.values()) {
+      const f = familyOf(e);
+      out[f] = (out[f] ?? 0) + 1;
+    }
+    return out;
   }
 
   /** Best paths of one family, for a peer's initial advertisement or a route refresh. */
   *bestPaths(family?: Family): Iterable<Path> {
-    for (const d of this.loc.values()) if (d.best && (!family || d.family === family)) yield d.best;
+    for (const e of this.loc.values()) {
+      const best = bestOf(e);
+      if (best && (!family || best.family === family)) yield best;
+    }
   }
 
-  private replace(prefix: string, found: Destination | undefined, old: Path | undefined, path: Path | undefined): BestChange | undefined {
-    let dest = found;
-    if (!dest) {
-      if (!path) return undefined;
-      dest = { prefix, family: path.family, paths: [], best: undefined, reason: undefined };
-      this.loc.set(prefix, dest);
-    }
-    // New arrays of the exact size: an array grown by push keeps room for 16 paths, ~130 bytes
-    // per destination that almost always has one.
-    const kept = old ? dest.paths.filter((p) => p !== old) : dest.paths;
-    dest.paths = !path ? kept : kept.length === 0 ? [path] : kept.concat([path]);
-    const previous = dest.best;
-    if (dest.paths.length === 1) {
-      // The common case, a prefix with one path, without the decision process's arrays.
-      const only = dest.paths[0]!;
-      dest.best = only.accepted ? only : undefined;
-      dest.reason = only.accepted ? BestPathReason.OnlyPath : undefined;
+  /** Puts `path` in place of `old` (either may be missing) and runs the decision process. */
+  private replace(prefix: string, found: Entry | undefined, old: Path | undefined, path: Path | undefined): BestChange | undefined {
+    const previous = found && bestOf(found);
+    let entry: Entry | undefined;
+    if (!(found instanceof Shared)) {
+      // Alone before (or new): alone after, or with the path it had beside the new one.
+      const kept = found && found !== old ? found : undefined;
+      entry = kept && path ? this.decide(new Shared([kept, path], undefined, undefined)) : (kept ?? path);
     } else {
-      const { best, reason } = selectBest(dest.paths, this.localAsn);
-      dest.best = best;
-      dest.reason = reason;
+      // New arrays of the exact size: an array grown by push keeps room for 16 paths.
+      const kept = old ? found.paths.filter((p) => p !== old) : found.paths;
+      const paths = !path ? kept : kept.concat([path]);
+      if (paths.length === 1) entry = paths[0];
+      else if (paths.length > 1) {
+        found.paths = paths;
+        entry = this.decide(found);
+      }
     }
-    if (dest.paths.length === 0) this.loc.delete(prefix);
+    if (entry !== found) {
+      if (entry) this.loc.set(prefix, entry);
+      else this.loc.delete(prefix);
+    }
+    const best = entry && bestOf(entry);
     // A replaced path is a change even when it wins again: its attributes may differ.
-    if (dest.best === previous) return undefined;
-    return { prefix, family: dest.family, best: dest.best, previous };
+    if (best === previous) return undefined;
+    return { prefix, family: (best ?? previous)!.family, best, previous };
+  }
+
+  private decide(s: Shared): Shared {
+    const { best, reason } = selectBest(s.paths, this.localAsn);
+    s.best = best;
+    s.reason = reason;
+    return s;
   }
 }

@@ -22,66 +22,143 @@ export interface Taken {
   advs: (Advertised | null)[];
 }
 
+/**
+ * A prefix with a change not yet taken: what the peer was told and what it should be told
+ * (null withdraws; undefined once the change was cancelled). It stands in the table in place of
+ * the advertisement while it waits, so a route costs one table entry whether or not a change
+ * of it is pending, and taking the changes walks these without looking prefixes up.
+ */
+class Pending {
+  constructor(
+    readonly prefix: string,
+    public sent: Advertised | undefined,
+    public want: Advertised | null | undefined,
+  ) {}
+}
+
+/** Whether advertising `b` (undefined: withdrawn) changes nothing after `a` (null or undefined: withdrawn). */
+function same(a: Advertised | null | undefined, b: Advertised | undefined): boolean {
+  if (!a) return b === undefined;
+  return b !== undefined && (a === b || a.key === b.key);
+}
+
 export class AdjRibOut {
-  private readonly sent = new Map<string, Advertised>();
-  private pending = new Map<string, Advertised | null>();
+  /** Per prefix: what the peer was told, or a Pending change of it. */
+  private readonly table = new Map<string, Advertised | Pending>();
+  /** Pending changes in the order they were queued (a cancelled one stays, with `want` undefined). */
+  private queue: Pending[] = [];
+  private pending = 0;
+  private advertisedCount = 0;
 
   /** Desired state of a prefix toward this peer; undefined means withdrawn. */
   set(prefix: string, want: Advertised | undefined): void {
-    // One lookup per table: this runs once per route and peer.
-    const queued = this.pending.get(prefix);
-    // Already queued as wanted (e.g. by a refresh): keep it queued.
-    if (queued !== undefined && (queued === want || queued?.key === want?.key)) return;
-    const have = this.sent.get(prefix);
-    const same = want ? have !== undefined && (have === want || have.key === want.key) : have === undefined;
-    if (!same) this.pending.set(prefix, want ?? null);
-    else if (queued !== undefined) this.pending.delete(prefix);
+    // One lookup: this runs once per route and peer.
+    const have = this.table.get(prefix);
+    if (have instanceof Pending) {
+      // Already queued as wanted (e.g. by a refresh): keep it queued.
+      if (same(have.want, want)) return;
+      if (!same(have.sent, want)) {
+        have.want = want ?? null;
+        return;
+      }
+      // Back to what the peer has: the change is cancelled.
+      have.want = undefined;
+      this.pending--;
+      if (have.sent) this.table.set(prefix, have.sent);
+      else this.table.delete(prefix);
+      return;
+    }
+    if (same(have, want)) return;
+    this.enqueue(new Pending(prefix, have, want ?? null));
+  }
+
+  private enqueue(p: Pending): void {
+    this.table.set(p.prefix, p);
+    this.queue.push(p);
+    this.pending++;
   }
 
   get hasPending(): boolean {
-    return this.pending.size > 0;
+    return this.pending > 0;
   }
 
   /**
    * Takes every pending change and records it as sent; the caller sends them in this order,
-   * in batches, before it takes again. (Taking a batch at a time deleted entries from the front
-   * of a large Map, which left holes every later iteration walked over again.)
+   * in batches, before it takes again.
    */
   takeAll(): Taken {
-    const taken = this.pending;
-    this.pending = new Map();
-    const prefixes = new Array<string>(taken.size);
-    const advs = new Array<Advertised | null>(taken.size);
+    const queue = this.queue;
+    this.queue = [];
+    const prefixes = new Array<string>(this.pending);
+    const advs = new Array<Advertised | null>(this.pending);
+    this.pending = 0;
     let i = 0;
-    for (const [prefix, adv] of taken) {
-      prefixes[i] = prefix;
-      advs[i++] = adv;
-      if (adv) this.sent.set(prefix, adv);
-      else this.sent.delete(prefix);
+    for (const p of queue) {
+      const want = p.want;
+      if (want === undefined) continue;
+      prefixes[i] = p.prefix;
+      advs[i++] = want;
+      if (want) {
+        this.table.set(p.prefix, want);
+        if (!p.sent) this.advertisedCount++;
+      } else {
+        this.table.delete(p.prefix);
+        if (p.sent) this.advertisedCount--;
+      }
     }
     return { prefixes, advs };
   }
 
   /** Records that these prefixes were not sent after all (they could not be encoded). */
   forget(prefixes: readonly string[]): void {
-    for (const p of prefixes) this.sent.delete(p);
+    for (const prefix of prefixes) {
+      const have = this.table.get(prefix);
+      if (!have) continue;
+      if (!(have instanceof Pending)) {
+        this.table.delete(prefix);
+        this.advertisedCount--;
+        continue;
+      }
+      // Changed again since it was taken: the change stays queued against nothing sent.
+      if (!have.sent) continue;
+      have.sent = undefined;
+      this.advertisedCount--;
+      if (have.want === null) {
+        // Withdrawing what the peer never got is nothing to send.
+        have.want = undefined;
+        this.pending--;
+        this.table.delete(prefix);
+      }
+    }
   }
 
   /** Queues everything of a family again (a ROUTE-REFRESH asked for it). */
   resend(family: Family): void {
-    for (const [prefix, adv] of this.sent)
-      if (familyOfPrefix(prefix) === family && !this.pending.has(prefix)) this.pending.set(prefix, adv);
+    const again: Pending[] = [];
+    for (const [prefix, have] of this.table)
+      if (!(have instanceof Pending) && familyOfPrefix(prefix) === family) again.push(new Pending(prefix, have, have));
+    for (const p of again) this.enqueue(p);
   }
 
   /** Count of advertised prefixes, optionally of one family. */
   count(family?: Family): number {
-    if (!family) return this.sent.size;
+    if (!family) return this.advertisedCount;
     let n = 0;
-    for (const prefix of this.sent.keys()) if (familyOfPrefix(prefix) === family) n++;
+    for (const [prefix, have] of this.table) if (this.told(have) && familyOfPrefix(prefix) === family) n++;
     return n;
   }
 
   entries(family?: Family): [string, Advertised][] {
-    return [...this.sent].filter(([prefix]) => !family || familyOfPrefix(prefix) === family);
+    const out: [string, Advertised][] = [];
+    for (const [prefix, have] of this.table) {
+      const told = this.told(have);
+      if (told && (!family || familyOfPrefix(prefix) === family)) out.push([prefix, told]);
+    }
+    return out;
+  }
+
+  /** What the peer was told of a table entry. */
+  private told(have: Advertised | Pending): Advertised | undefined {
+    return have instanceof Pending ? have.sent : have;
   }
 }

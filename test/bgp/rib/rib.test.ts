@@ -109,3 +109,40 @@ describe('Adj-RIB-In held in the Loc-RIB', () => {
     expect(prefixes(b.address)).toEqual(['10.0.1.0/24', '10.0.3.0/24']);
   });
 });
+
+describe('a prefix going from one path to several and back', () => {
+  it('runs the decision when a second source arrives and reports each change of best once', () => {
+    const rib = new Rib(65000);
+    const a = peer('192.0.2.1', 65001);
+    const b = peer('192.0.2.2', 65002);
+    const P = '10.0.1.0/24';
+    const bestOf = () => rib.destination(P)?.best;
+    const changed = (c: ReturnType<Rib['apply']>) => c.map((x) => [x.prefix, x.best?.source?.address, x.previous?.source?.address]);
+
+    expect(changed(rib.apply(a, [{ prefix: P, attrs: attrs(10) }]))).toEqual([[P, a.address, undefined]]);
+    expect(rib.destination(P)).toMatchObject({ prefix: P, family: 'ipv4-unicast', reason: 'only path' });
+    // A second source makes it a decision (whichever wins; the test follows the winner).
+    const second = rib.apply(b, [{ prefix: P, attrs: { ...attrs(), asPath: [{ type: 2, asns: [65002] }] } }]);
+    expect(rib.destination(P)!.paths).toHaveLength(2);
+    expect(rib.destination(P)!.reason).not.toBe('only path');
+    const winner = bestOf()!.source!.address;
+    expect(changed(second)).toEqual(winner === b.address ? [[P, b.address, a.address]] : []);
+    // The loser replaced by an equal path: the best stays, nothing is reported.
+    const loser = winner === a.address ? b : a;
+    const loserAttrs = loser === a ? attrs(10) : { ...attrs(), asPath: [{ type: 2, asns: [65002] }] };
+    expect(rib.apply(loser, [{ prefix: P, attrs: loserAttrs }])).toEqual([]);
+    expect(bestOf()!.source!.address).toBe(winner);
+    // The winner withdrawn: the loser is alone and best again.
+    const w = winner === a.address ? a : b;
+    expect(changed(rib.apply(w, [{ prefix: P, attrs: undefined }]))).toEqual([[P, loser.address, winner]]);
+    expect(rib.destination(P)).toMatchObject({ paths: [expect.objectContaining({ source: loser })], reason: 'only path' });
+    // Replaced alone by a path import rejected: no best; withdrawn: gone.
+    expect(changed(rib.apply(loser, [{ prefix: P, attrs: loserAttrs, accepted: false, rejectReason: 'loop' }]))).toEqual([
+      [P, undefined, loser.address],
+    ]);
+    expect(rib.destination(P)).toMatchObject({ best: undefined, reason: undefined });
+    expect(rib.apply(loser, [{ prefix: P, attrs: undefined }])).toEqual([]);
+    expect(rib.destination(P)).toBeUndefined();
+    expect(rib.destinationCounts()).toEqual({});
+  });
+});

@@ -61,3 +61,41 @@ describe('Adj-RIB-Out', () => {
     expect(out.takeAll().prefixes.sort()).toEqual(['10.0.0.0/24', '10.0.1.0/24']);
   });
 });
+
+describe('Adj-RIB-Out: routes taken but not sent (they could not be encoded)', () => {
+  it('forgets them as advertised, and keeps a later change queued against nothing sent', () => {
+    const out = new AdjRibOut();
+    out.set('10.0.0.0/24', A);
+    out.set('10.0.1.0/24', A);
+    out.set('10.0.2.0/24', A);
+    out.takeAll();
+    expect(out.count()).toBe(3);
+    // Changed again before the batch was found unsendable: one to B, one withdrawn.
+    out.set('10.0.1.0/24', B);
+    out.set('10.0.2.0/24', undefined);
+    out.forget(['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/24']);
+    expect(out.count()).toBe(0);
+    expect(out.entries()).toEqual([]);
+    // B goes out; the withdrawal of what the peer never got is nothing to send.
+    expect(out.takeAll()).toEqual({ prefixes: ['10.0.1.0/24'], advs: [B] });
+    expect(out.count()).toBe(1);
+    expect(out.hasPending).toBe(false);
+  });
+
+  it('counts what the peer was told while changes of it wait', () => {
+    const out = new AdjRibOut();
+    out.set('10.0.0.0/24', A);
+    out.set('fd00::/64', A);
+    expect(out.count()).toBe(0);
+    out.takeAll();
+    out.set('10.0.0.0/24', B);
+    out.set('fd00::/64', undefined);
+    expect(out.count('ipv4-unicast')).toBe(1);
+    expect(out.count('ipv6-unicast')).toBe(1);
+    expect(out.entries('ipv4-unicast')).toEqual([['10.0.0.0/24', A]]);
+    out.takeAll();
+    expect(out.count()).toBe(1);
+    expect(out.count('ipv6-unicast')).toBe(0);
+    expect(out.entries()).toEqual([['10.0.0.0/24', B]]);
+  });
+});
