@@ -223,7 +223,7 @@ function pathMessage(c: Codec, prefix: string, family: Family, a: PathAttributes
 function ribPath(c: Codec, p: Path, best: boolean): Obj {
   const src = p.source;
   return pathMessage(c, p.prefix, p.family, p.attrs, {
-    age: timestamp(p.since),
+    age: { seconds: p.sinceSeconds, nanos: 0 },
     best,
     filtered: !p.accepted,
     sourceAsn: src?.asn ?? 0,

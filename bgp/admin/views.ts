@@ -134,7 +134,7 @@ export function pathView(p: Path, best: boolean, reason?: string): PathView {
     asPath: formatAsPath(a.asPath),
     origin: ORIGIN[a.origin] ?? '?',
     source: p.source?.address ?? 'local',
-    age: seconds(p.since),
+    age: Math.max(0, Math.floor(Date.now() / 1000) - p.sinceSeconds),
     best,
     accepted: p.accepted,
   };

@@ -42,8 +42,11 @@ export interface Path {
   family: Family;
   attrs: PathAttributes;
   source: PeerRef | undefined;
-  /** Milliseconds since the epoch when this path arrived or was originated. */
-  since: number;
+  /**
+   * Seconds since the epoch when this path arrived or was originated. Whole seconds fit a small
+   * integer, which V8 stores in the object itself; milliseconds took a heap number per route.
+   */
+  sinceSeconds: number;
   /** False when import rejected it (loop, bad next hop): kept for "received", never best. */
   accepted: boolean;
   rejectReason?: string;

@@ -109,7 +109,7 @@ export class Rib extends EventEmitter {
   apply(source: PeerRef | undefined, routes: readonly RouteInput[]): BestChange[] {
     const key = source?.address ?? LOCAL_SOURCE;
     const counts = this.countsOf(key);
-    const now = Date.now();
+    const now = Math.floor(Date.now() / 1000);
     const changes: BestChange[] = [];
     // Routes of one UPDATE come in a row with one attribute object: looked up once for them all.
     let lastIn: PathAttributes | undefined;
@@ -129,7 +129,7 @@ export class Rib extends EventEmitter {
           family: old?.family ?? familyOfPrefix(r.prefix),
           attrs: lastSet.attrs,
           source,
-          since: now,
+          sinceSeconds: now,
           accepted: r.accepted ?? true,
         };
         if (r.rejectReason) path.rejectReason = r.rejectReason;

@@ -101,7 +101,7 @@ describe('unknown optional transitive attributes', () => {
     const attrs = importUpdate(u, ctx(EBGP)).routes[0]!.attrs!;
     expect(attrs.unknown).toEqual([{ flags: 0xc0, code: 99, value: Buffer.from('abcdef', 'hex') }]);
     const out = exportPath(
-      { prefix: '10.1.0.0/24', family: 'ipv4-unicast', attrs, source: EBGP, since: 0, accepted: true },
+      { prefix: '10.1.0.0/24', family: 'ipv4-unicast', attrs, source: EBGP, sinceSeconds: 0, accepted: true },
       { address: '10.0.0.9', asn: 65009, ibgp: false, families: ['ipv4-unicast'], nextHop: () => '10.0.0.1' },
       { asn: 65000 },
     )!;
@@ -117,7 +117,7 @@ describe('export', () => {
     family: 'ipv4-unicast',
     attrs: a,
     source,
-    since: 0,
+    sinceSeconds: 0,
     accepted: true,
   });
   const target = (peer: PeerRef): ExportTarget => ({

@@ -12,7 +12,7 @@ function path(source: PeerRef | undefined, attrs: Partial<PathAttributes> = {}, 
     family: 'ipv4-unicast',
     source,
     accepted,
-    since: 0,
+    sinceSeconds: 0,
     attrs: { origin: 0, asPath: source && !source.ibgp ? [{ type: 2, asns: [source.asn] }] : [], nextHop: source?.address ?? '', ...attrs },
   };
 }
