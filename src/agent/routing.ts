@@ -9,6 +9,7 @@ import { Speaker, tcpTransports, type NeighborInput, type ImportVerdict, type Lo
 import type { AgentConfig } from '../config/agent-config';
 import type { LocalNode } from '../../controllers/nodes';
 import type { LearnedRoute } from './kernel-plan';
+import { HeapSettle } from '../util/heap-settle';
 import {
   compilePolicy,
   DEFAULT_ROUTES,
@@ -33,6 +34,8 @@ export function generateRouterId(nodeName: string): string {
 
 export class Routing {
   readonly speaker: Speaker;
+  /** A full collection once a burst of route changes is over (memory back to the node). */
+  private readonly settle: HeapSettle;
   /** The plan last applied: what the speaker has now. */
   private plan: BgpPlan = {
     neighbours: new Map(),
@@ -91,6 +94,8 @@ export class Routing {
       exportPolicy: (path, peer) => exportDecision(this.policy, path, peer.address),
       importPolicy: (prefix, peer) => this.importVerdict(prefix, peer.address),
     });
+    this.settle = new HeapSettle(log);
+    this.speaker.on('bestChanges', (changes: unknown[]) => this.settle.note(changes.length));
   }
 
   /** 'internal' for another node (iBGP mesh or reflector peering), 'external' otherwise. */
@@ -108,6 +113,7 @@ export class Routing {
 
   /** Ends the sessions; `graceful` (the process stops) keeps peers' copies of our routes when graceful restart is on. */
   async stop(options: { graceful?: boolean } = {}): Promise<void> {
+    this.settle.stop();
     await this.speaker.stop(options);
   }
 

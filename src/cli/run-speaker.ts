@@ -5,6 +5,7 @@
 import { Speaker, startAdminServer, startGobgpApi, type Logger } from '../../bgp';
 import { loadSpeakerConfig, SpeakerConfig } from '../config/speaker-config';
 import { createLogger } from '../log';
+import { HeapSettle } from '../util/heap-settle';
 import type { SpeakerArgs } from './speaker';
 
 /**
@@ -52,6 +53,8 @@ export async function runSpeaker(argv: SpeakerArgs): Promise<void> {
   speaker.on('endOfRib', () => {
     if ([...speaker.peers.keys()].every((a) => speaker.peerSynced(a))) speaker.restartComplete();
   });
+  const settle = new HeapSettle(log);
+  speaker.on('bestChanges', (changes: unknown[]) => settle.note(changes.length));
   await speaker.start();
   const admin = await startAdminServer(speaker, config.adminSocket, log);
   const gobgpApi = config.gobgpAdmin ? await startGobgpApi(speaker, config.gobgpAdmin.addresses, config.gobgpAdmin.port, log) : [];
@@ -88,6 +91,7 @@ export async function runSpeaker(argv: SpeakerArgs): Promise<void> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+  settle.stop();
   await speaker.stop({ graceful: true });
   admin.close();
   for (const server of gobgpApi) server.close();

@@ -1,0 +1,75 @@
+/**
+ * The full collections after a burst of route changes: two (one when the changes stop, one a
+ * few seconds later), never for small changes, postponed while a burst goes on; and the real
+ * collection is reachable without --expose-gc and leaves no `gc` behind for later contexts.
+ */
+import vm from 'node:vm';
+import pino from 'pino';
+import { fullCollection, HeapSettle } from '../../src/util/heap-settle';
+
+const log = pino({ level: 'silent' });
+
+describe('HeapSettle', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('collects once the burst has been quiet, and again a few seconds later', () => {
+    const collect = jest.fn();
+    const settle = new HeapSettle(log, { minChanges: 1000, quietMs: 5000, followMs: 3000, collect });
+    for (let i = 0; i < 10; i++) {
+      settle.note(800);
+      jest.advanceTimersByTime(1000); // still coming: nothing yet
+    }
+    expect(collect).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(4000);
+    expect(collect).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(3000);
+    expect(collect).toHaveBeenCalledTimes(2);
+    jest.advanceTimersByTime(60000);
+    expect(collect).toHaveBeenCalledTimes(2);
+  });
+
+  it('leaves small changes to V8, however long it runs', () => {
+    const collect = jest.fn();
+    const settle = new HeapSettle(log, { minChanges: 1000, collect });
+    settle.note(999);
+    jest.advanceTimersByTime(60000);
+    expect(collect).not.toHaveBeenCalled();
+    // They add up to a burst, counted from the last collection.
+    settle.note(1);
+    jest.advanceTimersByTime(60000);
+    expect(collect).toHaveBeenCalledTimes(2);
+  });
+
+  it('stops with the process: nothing runs after stop()', () => {
+    const collect = jest.fn();
+    const settle = new HeapSettle(log, { minChanges: 1, collect });
+    settle.note(5);
+    settle.stop();
+    jest.advanceTimersByTime(60000);
+    expect(collect).not.toHaveBeenCalled();
+  });
+
+  it('a collection that throws is said once and not tried again', () => {
+    const warn = jest.fn();
+    const collect = jest.fn(() => {
+      throw new Error('no');
+    });
+    const settle = new HeapSettle({ ...log, warn, debug: () => undefined } as unknown as typeof log, { minChanges: 1, collect });
+    settle.note(5);
+    jest.advanceTimersByTime(60000);
+    settle.note(5);
+    jest.advanceTimersByTime(60000);
+    expect(collect).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('fullCollection', () => {
+  it("runs V8's full collection without --expose-gc, and exposes gc to no later context", () => {
+    const collect = fullCollection();
+    expect(typeof collect).toBe('function');
+    expect(() => collect()).not.toThrow();
+    expect(vm.runInNewContext('typeof gc')).toBe('undefined');
+  });
+});
