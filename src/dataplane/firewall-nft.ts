@@ -20,6 +20,21 @@ export const nftLines = (f: Family, listing: string): string[] =>
     .filter(Boolean)
     .map((l) => `${f} ${l}`);
 
+/**
+ * Rules in a table's lines, trimmed, of a listing or of our own input: what a flushed or deleted
+ * chain, or a rule added, changes. Set elements are not counted (a listing merges intervals).
+ */
+export function nftRuleCount(lines: readonly string[]): number {
+  let inChain = false;
+  let n = 0;
+  for (const l of lines) {
+    if (l.startsWith('chain ') && l.endsWith('{')) inChain = true;
+    else if (l === '}') inChain = false;
+    else if (inChain && !l.startsWith('type ')) n++;
+  }
+  return n;
+}
+
 export class NftFirewall {
   private last: { input: string; lines: string[] } | undefined;
 
@@ -43,12 +58,22 @@ export class NftFirewall {
       if (sameLines(now, this.last.lines)) return { lines: this.last.lines, written: false, setsChanged: [], ipsetMs: 0, iptablesMs: 0 };
     }
     const t0 = Date.now();
-    await this.exec('nft', ['-f', '-'], { input });
-    await this.remove(([4, 6] as const).filter((f) => !d.families.includes(f)));
-    const iptablesMs = Date.now() - t0;
-    const lines = await this.readBack(d.families);
-    this.last = { input, lines };
-    return { lines, written: true, setsChanged: [], ipsetMs: 0, iptablesMs };
+    const wrote = nftRuleCount(input.split('\n').map((l) => l.trim()));
+    let read = -1;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.exec('nft', ['-f', '-'], { input });
+      await this.remove(([4, 6] as const).filter((f) => !d.families.includes(f)));
+      const lines = await this.readBack(d.families);
+      // Read after the write, the tables may already hold someone else's change (a chain flushed
+      // meanwhile): recorded as ours, it would be the reference every later check compares
+      // with, and never repaired. Every rule written must be there, and no other.
+      read = nftRuleCount(lines.map((l) => l.slice(2)));
+      if (read !== wrote) continue;
+      this.last = { input, lines };
+      return { lines, written: true, setsChanged: [], ipsetMs: 0, iptablesMs: Date.now() - t0 };
+    }
+    this.last = undefined;
+    throw new Error(`the firewall's nftables tables changed while they were written (${read} rules read back of ${wrote}), 3 times`);
   }
 
   /** Deletes the tables of these families that exist; says which. */
