@@ -34,6 +34,9 @@ export function isFirewallLine(line: string): boolean {
   return chain.startsWith(NP_CHAIN_PREFIX) || (!chain.startsWith('KUBE-ROUTER-TS-') && line.includes(`-j ${NP_CHAIN_PREFIX}`));
 }
 
+/** A rule in one of the firewall's chains (not a jump to them, not a chain declaration). */
+const isFirewallRule = (line: string): boolean => /^(?:\d )?-A (\S+)/.exec(line)?.[1]?.startsWith(NP_CHAIN_PREFIX) === true;
+
 /** Names of the firewall's chains in one family's `iptables-save` output. */
 const chainsIn = (save: string): string[] =>
   save
@@ -102,19 +105,30 @@ export class Firewall {
       }
     }
     const t1 = Date.now();
-    for (const f of d.families) {
-      const r = d.render.families[f];
-      const want = new Set(r.chains);
-      const stale = chainsIn(await this.save(f)).filter((c) => !want.has(c));
-      await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: restoreInput(r, stale) });
-      for (const j of [...JUMPS, ...(d.forwardJump ? [FORWARD_JUMP] : [])]) await ensureJump(this.exec, f, j);
+    const wrote = d.families.reduce((n, f) => n + d.render.families[f].rules.length, 0);
+    let read = -1;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      for (const f of d.families) {
+        const r = d.render.families[f];
+        const want = new Set(r.chains);
+        const stale = chainsIn(await this.save(f)).filter((c) => !want.has(c));
+        await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: restoreInput(r, stale) });
+        for (const j of [...JUMPS, ...(d.forwardJump ? [FORWARD_JUMP] : [])]) await ensureJump(this.exec, f, j);
+      }
+      const iptablesMs = Date.now() - t1;
+      await knownLater();
+      await this.destroyStaleSets(new Set(d.render.sets.map((s) => s.name)));
+      const lines = await this.readBack(d.families);
+      // Read after the write, the chains may already hold someone else's change (one flushed
+      // meanwhile): recorded as ours, it would be the reference every later check compares
+      // with, and never repaired. Every rule written must be there, and no other.
+      read = lines.filter(isFirewallRule).length;
+      if (read !== wrote) continue;
+      this.last = { input, lines };
+      return { lines, written: true, setsChanged, ipsetMs, iptablesMs };
     }
-    const iptablesMs = Date.now() - t1;
-    await knownLater();
-    await this.destroyStaleSets(new Set(d.render.sets.map((s) => s.name)));
-    const lines = await this.readBack(d.families);
-    this.last = { input, lines };
-    return { lines, written: true, setsChanged, ipsetMs, iptablesMs };
+    this.last = undefined;
+    throw new Error(`the firewall's chains changed while they were written (${read} rules read back of ${wrote}), 3 times`);
   }
 
   /** Our sets that no rule names any more. */

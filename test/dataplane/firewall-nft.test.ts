@@ -31,8 +31,8 @@ describe('nftables firewall', () => {
     const fw = new NftFirewall(run);
     const first = await fw.reconcile(desired([4]));
     expect(first.written).toBe(true);
-    expect(first.lines[0]).toBe('4 table ip kube-router-filter-ipv4 {');
-    expect(nftRuleCount(first.lines.map((l) => l.slice(2)))).toBeGreaterThan(3);
+    expect(first.lines![0]).toBe('4 table ip kube-router-filter-ipv4 {');
+    expect(nftRuleCount(first.lines!.map((l) => l.slice(2)))).toBeGreaterThan(3);
     expect(calls).toEqual([
       'nft -f - <table ip kube-router-filter-ipv4 {}>',
       'nft delete table ip6 kube-router-filter-ipv6',
