@@ -5,7 +5,7 @@
  * drift checks, as firewall.ts does with iptables-save.
  */
 import type { Runner } from '../util/exec';
-import { sameLines, type FirewallDesired, type FirewallResult } from './firewall';
+import { sameLines, writeAndReadBack, type FirewallDesired, type FirewallResult } from './firewall';
 import { NFT_TABLES, nftRuleset } from './netpol-nft';
 import type { Family } from './netpol';
 
@@ -58,22 +58,19 @@ export class NftFirewall {
       if (sameLines(now, this.last.lines)) return { lines: this.last.lines, written: false, setsChanged: [], ipsetMs: 0, iptablesMs: 0 };
     }
     const t0 = Date.now();
-    const wrote = nftRuleCount(input.split('\n').map((l) => l.trim()));
-    let read = -1;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      await this.exec('nft', ['-f', '-'], { input });
-      await this.remove(([4, 6] as const).filter((f) => !d.families.includes(f)));
-      const lines = await this.readBack(d.families);
-      // Read after the write, the tables may already hold someone else's change (a chain flushed
-      // meanwhile): recorded as ours, it would be the reference every later check compares
-      // with, and never repaired. Every rule written must be there, and no other.
-      read = nftRuleCount(lines.map((l) => l.slice(2)));
-      if (read !== wrote) continue;
-      this.last = { input, lines };
-      return { lines, written: true, setsChanged: [], ipsetMs: 0, iptablesMs: Date.now() - t0 };
-    }
     this.last = undefined;
-    throw new Error(`the firewall's nftables tables changed while they were written (${read} rules read back of ${wrote}), 3 times`);
+    const lines = await writeAndReadBack({
+      write: async () => {
+        await this.exec('nft', ['-f', '-'], { input });
+        await this.remove(([4, 6] as const).filter((f) => !d.families.includes(f)));
+      },
+      readBack: () => this.readBack(d.families),
+      rules: (read) => nftRuleCount(read.map((l) => l.slice(2))),
+      wrote: nftRuleCount(input.split('\n').map((l) => l.trim())),
+      what: "the firewall's nftables tables",
+    });
+    this.last = { input, lines };
+    return { lines, written: true, setsChanged: [], ipsetMs: 0, iptablesMs: Date.now() - t0 };
   }
 
   /** Deletes the tables of these families that exist; says which. */

@@ -56,6 +56,31 @@ export interface FirewallDesired {
 /** Whether two read-backs hold the same lines in the same order. */
 export const sameLines = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((l, i) => l === b[i]);
 
+/**
+ * Writes, reads back and returns the lines read once they hold as many rules as were written.
+ * Read after the write, the kernel may already hold someone else's change (a chain flushed
+ * meanwhile): recorded as ours, it would be the reference every later check compares with, and
+ * never repaired. Three tries, then an error (the caller's loop retries with its backoff).
+ */
+export async function writeAndReadBack(o: {
+  write: () => Promise<void>;
+  readBack: () => Promise<string[]>;
+  /** Rules in the lines read back. */
+  rules: (lines: readonly string[]) => number;
+  wrote: number;
+  /** What was written, for the error. */
+  what: string;
+}): Promise<string[]> {
+  let read = -1;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await o.write();
+    const lines = await o.readBack();
+    read = o.rules(lines);
+    if (read === o.wrote) return lines;
+  }
+  throw new Error(`${o.what} changed while they were written (${read} rules read back of ${o.wrote}), 3 times`);
+}
+
 export interface FirewallResult {
   /** Our lines as read back (family-prefixed, sorted); undefined if changed before they could be read. */
   lines: string[] | undefined;
@@ -105,30 +130,28 @@ export class Firewall {
       }
     }
     const t1 = Date.now();
-    const wrote = d.families.reduce((n, f) => n + d.render.families[f].rules.length, 0);
-    let read = -1;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      for (const f of d.families) {
-        const r = d.render.families[f];
-        const want = new Set(r.chains);
-        const stale = chainsIn(await this.save(f)).filter((c) => !want.has(c));
-        await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: restoreInput(r, stale) });
-        for (const j of [...JUMPS, ...(d.forwardJump ? [FORWARD_JUMP] : [])]) await ensureJump(this.exec, f, j);
-      }
-      const iptablesMs = Date.now() - t1;
-      await knownLater();
-      await this.destroyStaleSets(new Set(d.render.sets.map((s) => s.name)));
-      const lines = await this.readBack(d.families);
-      // Read after the write, the chains may already hold someone else's change (one flushed
-      // meanwhile): recorded as ours, it would be the reference every later check compares
-      // with, and never repaired. Every rule written must be there, and no other.
-      read = lines.filter(isFirewallRule).length;
-      if (read !== wrote) continue;
-      this.last = { input, lines };
-      return { lines, written: true, setsChanged, ipsetMs, iptablesMs };
-    }
+    let iptablesMs = 0;
     this.last = undefined;
-    throw new Error(`the firewall's chains changed while they were written (${read} rules read back of ${wrote}), 3 times`);
+    const lines = await writeAndReadBack({
+      write: async () => {
+        for (const f of d.families) {
+          const r = d.render.families[f];
+          const want = new Set(r.chains);
+          const stale = chainsIn(await this.save(f)).filter((c) => !want.has(c));
+          await this.exec(iptablesTools(f).restore, ['--noflush', '--wait', WAIT], { input: restoreInput(r, stale) });
+          for (const j of [...JUMPS, ...(d.forwardJump ? [FORWARD_JUMP] : [])]) await ensureJump(this.exec, f, j);
+        }
+        iptablesMs = Date.now() - t1;
+        await knownLater();
+        await this.destroyStaleSets(new Set(d.render.sets.map((s) => s.name)));
+      },
+      readBack: () => this.readBack(d.families),
+      rules: (read) => read.filter(isFirewallRule).length,
+      wrote: d.families.reduce((n, f) => n + d.render.families[f].rules.length, 0),
+      what: "the firewall's chains",
+    });
+    this.last = { input, lines };
+    return { lines, written: true, setsChanged, ipsetMs, iptablesMs };
   }
 
   /** Our sets that no rule names any more. */
