@@ -310,7 +310,7 @@ function methods(source: Source, codec: () => Codec): Record<string, GrpcMethod>
         if (req.enableFiltered !== true && !p.accepted) continue;
         let row = byPrefix.get(p.prefix);
         if (!row) byPrefix.set(p.prefix, (row = { prefix: p.prefix, paths: [] }));
-        row.paths.push({ accepted: p.accepted, message: () => ribPath(c, p, s.rib.destination(p.prefix)?.best === p) });
+        row.paths.push({ accepted: p.accepted, message: () => ribPath(c, p, s.rib.best(p.prefix) === p) });
       }
       rows = [...byPrefix.values()];
     } else if (type === TableType.AdjOut) {

@@ -168,7 +168,7 @@ export function ribView(s: Speaker, family?: Family, fib?: FibLookup): PathView[
 
 /** What one neighbor sent us (Adj-RIB-In), accepted or not. */
 export function adjInView(s: Speaker, address: string, family?: Family): PathView[] {
-  return s.rib.adjRibIn(address, family).map((p) => pathView(p, s.rib.destination(p.prefix)?.best === p));
+  return s.rib.adjRibIn(address, family).map((p) => pathView(p, s.rib.best(p.prefix) === p));
 }
 
 export function globalView(s: Speaker): GlobalView {

@@ -250,6 +250,18 @@ export class Rib extends EventEmitter {
     return { received: c ? c['ipv4-unicast'] + c['ipv6-unicast'] : 0, accepted: c?.accepted ?? 0 };
   }
 
+  /** The best path to a prefix, without building its destination view. */
+  best(prefix: string): Path | undefined {
+    const e = this.loc.get(prefix);
+    return e && bestOf(e);
+  }
+
+  /** The paths to a prefix (a view: not to be changed). */
+  paths(prefix: string): readonly Path[] {
+    const e = this.loc.get(prefix);
+    return !e ? [] : e instanceof Shared ? e.paths : [e];
+  }
+
   destination(prefix: string): Destination | undefined {
     const e = this.loc.get(prefix);
     return e && destinationOf(prefix, e);

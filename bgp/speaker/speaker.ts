@@ -550,7 +550,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     for (const { outbound } of this.sessions.values()) {
       for (const path of this.rib.bestPaths()) outbound.export(path.prefix, path);
-      for (const [prefix] of outbound.out.entries()) if (!this.rib.destination(prefix)?.best) outbound.out.set(prefix, undefined);
+      for (const [prefix] of outbound.out.entries()) if (!this.rib.best(prefix)) outbound.out.set(prefix, undefined);
       outbound.schedule();
     }
   }

@@ -219,7 +219,7 @@ export class Routing {
   refusedDefaultRoutes(): number {
     let n = 0;
     for (const prefix of DEFAULT_ROUTES)
-      for (const p of this.speaker.rib.destination(prefix)?.paths ?? []) if (!p.accepted && p.source) n++;
+      for (const p of this.speaker.rib.paths(prefix)) if (!p.accepted && p.source) n++;
     return this.config.acceptDefaultRoute ? 0 : n;
   }
 

@@ -116,7 +116,13 @@ describe('a prefix going from one path to several and back', () => {
     const a = peer('192.0.2.1', 65001);
     const b = peer('192.0.2.2', 65002);
     const P = '10.0.1.0/24';
-    const bestOf = () => rib.destination(P)?.best;
+    // best() and paths() answer without a view, and always as the view does.
+    const bestOf = () => {
+      const d = rib.destination(P);
+      expect(rib.best(P)).toBe(d?.best);
+      expect(rib.paths(P)).toEqual(d?.paths ?? []);
+      return d?.best;
+    };
     const changed = (c: ReturnType<Rib['apply']>) => c.map((x) => [x.prefix, x.best?.source?.address, x.previous?.source?.address]);
 
     expect(changed(rib.apply(a, [{ prefix: P, attrs: attrs(10) }]))).toEqual([[P, a.address, undefined]]);
@@ -141,8 +147,12 @@ describe('a prefix going from one path to several and back', () => {
       [P, undefined, loser.address],
     ]);
     expect(rib.destination(P)).toMatchObject({ best: undefined, reason: undefined });
+    expect(bestOf()).toBeUndefined();
+    expect(rib.paths(P)).toHaveLength(1);
     expect(rib.apply(loser, [{ prefix: P, attrs: undefined }])).toEqual([]);
     expect(rib.destination(P)).toBeUndefined();
+    expect(bestOf()).toBeUndefined();
+    expect(rib.paths(P)).toEqual([]);
     expect(rib.destinationCounts()).toEqual({});
   });
 });
