@@ -5,7 +5,8 @@
  * bench/rib-load, same build). V8 shrinks it at a full collection that follows a quiet spell
  * with little allocation, so once the routes stop coming this runs one full collection, and a
  * second a few seconds later: one alone left 110 MiB in 3 of 4 runs, the pair 74-78 MiB in every
- * run. Small changes (a pod CIDR, a node) never trigger it.
+ * run. Small changes (a pod CIDR, a node) never trigger it, and a peer that flaps a full table
+ * every few seconds gets at most one collection a minute (each one pauses the process).
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -18,6 +19,8 @@ export interface HeapSettleOptions {
   quietMs?: number;
   /** Time between the first collection and the second. */
   followMs?: number;
+  /** Least time from one pair of collections to the next. */
+  minIntervalMs?: number;
   /** The collection (tests pass their own); default: V8's full collection. */
   collect?: () => void;
 }
@@ -40,6 +43,9 @@ export class HeapSettle {
   private readonly minChanges: number;
   private readonly quietMs: number;
   private readonly followMs: number;
+  private readonly minIntervalMs: number;
+  /** When the last pair began (performance.now()); none yet. */
+  private lastPair = -Infinity;
 
   constructor(
     private readonly log: Logger,
@@ -48,6 +54,7 @@ export class HeapSettle {
     this.minChanges = options.minChanges ?? 5000;
     this.quietMs = options.quietMs ?? 5000;
     this.followMs = options.followMs ?? 3000;
+    this.minIntervalMs = options.minIntervalMs ?? 60000;
     this.collect = options.collect;
   }
 
@@ -56,7 +63,8 @@ export class HeapSettle {
     this.changes += n;
     if (this.changes < this.minChanges) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.settle(true), this.quietMs).unref();
+    const wait = Math.max(this.quietMs, this.lastPair + this.minIntervalMs - performance.now());
+    this.timer = setTimeout(() => this.settle(true), wait).unref();
   }
 
   stop(): void {
@@ -68,6 +76,7 @@ export class HeapSettle {
     this.timer = undefined;
     const changes = this.changes;
     this.changes = 0;
+    if (first) this.lastPair = performance.now();
     try {
       this.collect ??= fullCollection();
       const before = process.memoryUsage.rss();

@@ -29,6 +29,24 @@ describe('HeapSettle', () => {
     expect(collect).toHaveBeenCalledTimes(2);
   });
 
+  it('a full table flapping every few seconds gets one pair of collections a minute', () => {
+    const collect = jest.fn();
+    const settle = new HeapSettle(log, { minChanges: 1000, quietMs: 5000, followMs: 3000, minIntervalMs: 60000, collect });
+    // A burst, then 6 s of quiet, over and over for three minutes.
+    for (let t = 0; t < 180000; t += 6000) {
+      settle.note(100000);
+      jest.advanceTimersByTime(6000);
+    }
+    // Collections at 5 s, 65 s and 125 s (each second one called off by the next burst), not
+    // the 60 of a pair per burst.
+    expect(collect).toHaveBeenCalledTimes(3);
+    // The last burst's memory is still given back, a minute after the last collection.
+    jest.advanceTimersByTime(60000);
+    expect(collect).toHaveBeenCalledTimes(5);
+    jest.advanceTimersByTime(120000);
+    expect(collect).toHaveBeenCalledTimes(5);
+  });
+
   it('leaves small changes to V8, however long it runs', () => {
     const collect = jest.fn();
     const settle = new HeapSettle(log, { minChanges: 1000, collect });
