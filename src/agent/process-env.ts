@@ -7,5 +7,15 @@
  * libuv threads left four arenas of 1.4-2.7 MiB each in an idle agent, mostly free pages. One
  * arena saved 3 MiB of an idle agent's RSS and made no measurable difference to the speaker's
  * 100k-route load (docs/benchmarks.md).
+ *
+ * NODE_OPTIONS=--max-semi-space-size=4: a full table from a peer grows V8's young generation to
+ * 32 MiB (16 MiB semi-spaces) and neither V8 nor full collections reliably shrink it again
+ * (100k routes: 75 MiB 30 s later in some runs, 108 in others). With 4 MiB semi-spaces the
+ * routes, which live on anyway, are promoted sooner and copied less: the 100k loads ran faster
+ * and 20 MiB smaller, and settled at the same size in every run (docs/benchmarks.md).
  */
-export const AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
+export const AGENT_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '1',
+  NODE_OPTIONS: '--max-semi-space-size=4',
+};
+

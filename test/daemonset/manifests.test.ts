@@ -183,7 +183,7 @@ describe('Dockerfile', () => {
 
   it('runs the agent with the environment the lab and the benchmarks give it', () => {
     const runtime = text.split(/^FROM /m)[2]!;
-    const env = Object.fromEntries([...runtime.matchAll(/^ENV (\S+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const env = Object.fromEntries([...runtime.matchAll(/^ENV (\S+?)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
     expect(env).toEqual(AGENT_ENV);
   });
 

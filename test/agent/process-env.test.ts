@@ -1,0 +1,32 @@
+/**
+ * The agent's environment does what process-env.ts says: under it, a burst of long-lived objects
+ * (as a full table from a peer) leaves V8's young generation at 8 MiB (two 4 MiB semi-spaces);
+ * without it the same burst grows it past that.
+ */
+import { spawnSync } from 'node:child_process';
+import { AGENT_ENV } from '../../src/agent/process-env';
+
+/** new_space's size in MiB after 300,000 objects that stay alive, in a node with `env`. */
+function youngAfterBurst(env: NodeJS.ProcessEnv): number {
+  const script = `
+    const v8 = require('node:v8');
+    const keep = [];
+    for (let i = 0; i < 300000; i++) keep.push({ i, s: 'r' + i, a: [i] });
+    const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+    process.stdout.write(String(s.space_size / 1048576) + ' ' + keep.length);`;
+  const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  return Number(r.stdout.split(' ')[0]);
+}
+
+describe('the agent environment', () => {
+  const { NODE_OPTIONS: _ignored, ...base } = process.env;
+
+  it("caps V8's young generation at 8 MiB through a burst", () => {
+    expect(youngAfterBurst({ ...base, ...AGENT_ENV })).toBeLessThanOrEqual(8);
+  });
+
+  it('without it, the same burst grows the young generation past 8 MiB (what the cap is for)', () => {
+    expect(youngAfterBurst(base)).toBeGreaterThan(8);
+  });
+});
