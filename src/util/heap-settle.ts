@@ -1,12 +1,12 @@
 /**
- * Gives a burst's memory back once the burst is over. A full table from a peer (100,000 routes)
- * grows V8's young generation to its maximum (32 MiB here) and leaves it there: V8's own memory
- * reducer shrinks it some seconds later on some days and not within 30 s on others (measured in
- * bench/rib-load, same build). V8 shrinks it at a full collection that follows a quiet spell
- * with little allocation, so once the routes stop coming this runs one full collection, and a
- * second a few seconds later: one alone left 110 MiB in 3 of 4 runs, the pair 74-78 MiB in every
- * run. Small changes (a pod CIDR, a node) never trigger it, and a peer that flaps a full table
- * every few seconds gets at most one collection a minute (each one pauses the process).
+ * Gives a burst's garbage back once the burst is over. A full table from a peer (100,000 routes)
+ * leaves the old generation holding the burst's dead objects (decoded UPDATEs, changes, queued
+ * advertisements) until V8's memory reducer runs, 10-30 s later (bench/rib-load: 10 s after a
+ * packed load 97 MiB without this, 82 with it; 74-75 either way after 30 s). So once the routes
+ * stop coming this runs one full collection, and a second a few seconds later. (The young generation, which a burst grew to 32 MiB and which
+ * no collection reliably shrank, is kept at 8 MiB by the agent's environment: process-env.ts.)
+ * Small changes (a pod CIDR, a node) never trigger it, and a peer that flaps a full table every
+ * few seconds gets at most one collection a minute (each one pauses the process).
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
