@@ -18,4 +18,3 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '1',
   NODE_OPTIONS: '--max-semi-space-size=4',
 };
-

@@ -218,8 +218,7 @@ export class Routing {
   /** Default routes from peers refused by the import policy (for the metrics). */
   refusedDefaultRoutes(): number {
     let n = 0;
-    for (const prefix of DEFAULT_ROUTES)
-      for (const p of this.speaker.rib.paths(prefix)) if (!p.accepted && p.source) n++;
+    for (const prefix of DEFAULT_ROUTES) for (const p of this.speaker.rib.paths(prefix)) if (!p.accepted && p.source) n++;
     return this.config.acceptDefaultRoute ? 0 : n;
   }
 

@@ -72,7 +72,14 @@ describe('chaos: a hostile neighbour beside well-behaved ones', () => {
         neighbors: [
           { address: '10.0.0.2', asn: 65002, families: ['ipv4-unicast'] },
           { address: '10.0.0.3', asn: 65003, families: ['ipv4-unicast'] },
-          { address: '10.0.0.9', asn: HOSTILE_AS, passive: true, families: ['ipv4-unicast'], maxPrefixes: LIMIT, maxPrefixesRestart: LIMIT_RESTART },
+          {
+            address: '10.0.0.9',
+            asn: HOSTILE_AS,
+            passive: true,
+            families: ['ipv4-unicast'],
+            maxPrefixes: LIMIT,
+            maxPrefixesRestart: LIMIT_RESTART,
+          },
         ],
         advertise: ['10.200.0.0/24'],
       });
