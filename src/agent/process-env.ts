@@ -18,3 +18,21 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '1',
   NODE_OPTIONS: '--max-semi-space-size=4',
 };
+
+/**
+ * The settings of AGENT_ENV this process runs without. A DaemonSet that sets its own NODE_OPTIONS
+ * replaces the image's rather than adding to it, and V8 reads its heap limits only at start, so
+ * the agent can only tell (once, at start) that the memory it was measured at does not apply.
+ */
+export function missingAgentEnv(env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[] {
+  const missing: string[] = [];
+  if (env.MALLOC_ARENA_MAX !== AGENT_ENV.MALLOC_ARENA_MAX) missing.push(`MALLOC_ARENA_MAX=${AGENT_ENV.MALLOC_ARENA_MAX}`);
+  const given = [...(env.NODE_OPTIONS ?? '').split(/\s+/), ...execArgv];
+  for (const option of AGENT_ENV.NODE_OPTIONS!.split(' ')) {
+    const name = option.split('=')[0]!;
+    // V8 reads "--max-semi-space-size" and "--max_semi_space_size" alike; the value is the operator's call.
+    const spelled = (o: string): string => o.split('=')[0]!.replace(/_/g, '-');
+    if (!given.some((o) => spelled(o) === name)) missing.push(`NODE_OPTIONS ${option}`);
+  }
+  return missing;
+}

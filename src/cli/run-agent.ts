@@ -8,6 +8,7 @@ import { createLogger } from '../log';
 import { Agent, hostName } from '../agent/agent';
 import { cleanupDataPlane } from '../dataplane/cleanup';
 import { givenWithoutEffect } from '../config/pending-flags';
+import { missingAgentEnv } from '../agent/process-env';
 
 /** Resolves on the first SIGTERM or SIGINT; a second one while stopping is ignored. */
 function untilSignalled(): Promise<NodeJS.Signals> {
@@ -30,6 +31,12 @@ export async function runAgent(argv: AgentArgs): Promise<void> {
   const pending = givenWithoutEffect(process.argv.slice(2));
   if (pending.length)
     log.warn({ flags: pending }, `flags of kube-router without effect here yet: ${pending.map((p) => `${p.flag} (${p.why})`).join('; ')}`);
+  const missingEnv = missingAgentEnv(process.env, process.execArgv);
+  if (missingEnv.length)
+    log.warn(
+      { event: 'environment', missing: missingEnv },
+      `running without the image's memory settings (${missingEnv.join(', ')}): a full table from a peer leaves the agent larger; add them to the DaemonSet's env (a NODE_OPTIONS set there replaces the image's)`,
+    );
   if (config.bfd && config.gracefulRestart)
     log.warn(
       { event: 'bfd' },

@@ -4,7 +4,7 @@
  * without it the same burst grows it past that.
  */
 import { spawnSync } from 'node:child_process';
-import { AGENT_ENV } from '../../src/agent/process-env';
+import { AGENT_ENV, missingAgentEnv } from '../../src/agent/process-env';
 
 /** new_space's size in MiB after 300,000 objects that stay alive, in a node with `env`. */
 function youngAfterBurst(env: NodeJS.ProcessEnv): number {
@@ -28,5 +28,20 @@ describe('the agent environment', () => {
 
   it('without it, the same burst grows the young generation past 8 MiB (what the cap is for)', () => {
     expect(youngAfterBurst(base)).toBeGreaterThan(8);
+  });
+});
+
+describe('missingAgentEnv', () => {
+  it('is empty under the image environment, in either spelling, or with the flag on the command line', () => {
+    expect(missingAgentEnv({ ...AGENT_ENV }, [])).toEqual([]);
+    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512 --max_semi_space_size=2' }, [])).toEqual([]);
+    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1' }, ['--max-semi-space-size=8'])).toEqual([]);
+  });
+
+  it('names each setting a replaced NODE_OPTIONS or a missing variable left out', () => {
+    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512' }, [])).toEqual([
+      'NODE_OPTIONS --max-semi-space-size=4',
+    ]);
+    expect(missingAgentEnv({}, [])).toEqual(['MALLOC_ARENA_MAX=1', 'NODE_OPTIONS --max-semi-space-size=4']);
   });
 });
