@@ -27,12 +27,9 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
 export function missingAgentEnv(env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[] {
   const missing: string[] = [];
   if (env.MALLOC_ARENA_MAX !== AGENT_ENV.MALLOC_ARENA_MAX) missing.push(`MALLOC_ARENA_MAX=${AGENT_ENV.MALLOC_ARENA_MAX}`);
-  const given = [...(env.NODE_OPTIONS ?? '').split(/\s+/), ...execArgv];
-  for (const option of AGENT_ENV.NODE_OPTIONS!.split(' ')) {
-    const name = option.split('=')[0]!;
-    // V8 reads "--max-semi-space-size" and "--max_semi_space_size" alike; the value is the operator's call.
-    const spelled = (o: string): string => o.split('=')[0]!.replace(/_/g, '-');
-    if (!given.some((o) => spelled(o) === name)) missing.push(`NODE_OPTIONS ${option}`);
-  }
+  // V8 reads "--max-semi-space-size" and "--max_semi_space_size" alike; the value is the operator's call.
+  const flagName = (o: string): string => o.split('=')[0]!.replace(/_/g, '-');
+  const given = new Set([...(env.NODE_OPTIONS ?? '').split(/\s+/), ...execArgv].map(flagName));
+  for (const option of AGENT_ENV.NODE_OPTIONS!.split(' ')) if (!given.has(flagName(option))) missing.push(`NODE_OPTIONS ${option}`);
   return missing;
 }

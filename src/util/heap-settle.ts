@@ -3,8 +3,9 @@
  * leaves the old generation holding the burst's dead objects (decoded UPDATEs, changes, queued
  * advertisements) until V8's memory reducer runs, 10-30 s later (bench/rib-load: 10 s after a
  * packed load 97 MiB without this, 82 with it; 74-75 either way after 30 s). So once the routes
- * stop coming this runs one full collection, and a second a few seconds later. (The young generation, which a burst grew to 32 MiB and which
- * no collection reliably shrank, is kept at 8 MiB by the agent's environment: process-env.ts.)
+ * stop coming this runs one full collection, and a second a few seconds later. (The young
+ * generation, which a burst grew to 32 MiB and which no collection reliably shrank, is kept at
+ * 8 MiB by the agent's environment: process-env.ts.)
  * Small changes (a pod CIDR, a node) never trigger it, and a peer that flaps a full table every
  * few seconds gets at most one collection a minute (each one pauses the process).
  */
