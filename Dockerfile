@@ -30,6 +30,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/native/tcp-md5/build/Release/tcp_md5.node ./native/tcp-md5/build/Release/tcp_md5.node
 COPY --from=build /src/native/netlink-opts/build/Release/netlink_opts.node ./native/netlink-opts/build/Release/netlink_opts.node
+COPY --from=build /src/native/malloc-trim/build/Release/malloc_trim.node ./native/malloc-trim/build/Release/malloc_trim.node
 # One malloc arena and a smaller young generation: see src/agent/process-env.ts (test/daemonset
 # keeps the two the same).
 ENV MALLOC_ARENA_MAX=1

@@ -8,7 +8,7 @@
  * names the descriptor in /proc/self/fd.
  */
 import fs from 'node:fs';
-import path from 'node:path';
+import { loadAddon } from '../util/native-addon';
 
 interface Addon {
   noEnobufs(fd: number): void;
@@ -18,19 +18,7 @@ interface Addon {
 /** Receive buffer for our netlink sockets: room for some thousands of events or replies. */
 export const NETLINK_RCVBUF = 4 * 1024 * 1024;
 
-let addon: Addon | undefined;
-
-function load(): Addon {
-  if (addon) return addon;
-  const rel = 'native/netlink-opts/build/Release/netlink_opts.node';
-  // From the sources (tests), from dist/src/dataplane/, or next to the bundle in dist/.
-  const found = ['../..', '../../..', '..'].map((up) => path.resolve(__dirname, up, rel)).find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`the native addon ${rel} is missing; build it with "npm run build"`);
-  // A path found at run time: only require() loads a native addon.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  addon = require(found) as Addon;
-  return addon;
-}
+const load = (): Addon => loadAddon<Addon>('native/netlink-opts/build/Release/netlink_opts.node', 'hardening netlink sockets');
 
 /** The descriptor of this process's netlink socket with `port` (its port id) and `protocol`. */
 export function netlinkFd(port: number, protocol: number): number {

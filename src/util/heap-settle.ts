@@ -1,17 +1,22 @@
 /**
- * Gives a burst's garbage back once the burst is over. A full table from a peer (100,000 routes)
- * leaves the old generation holding the burst's dead objects (decoded UPDATEs, changes, queued
- * advertisements) until V8's memory reducer runs, 10-30 s later (bench/rib-load: 10 s after a
- * packed load 97 MiB without this, 82 with it; 74-75 either way after 30 s). So once the routes
- * stop coming this runs one full collection, and a second a few seconds later. (The young
- * generation, which a burst grew to 32 MiB and which no collection reliably shrank, is kept at
- * 8 MiB by the agent's environment: process-env.ts.)
- * Small changes (a pod CIDR, a node) never trigger it, and a peer that flaps a full table every
- * few seconds gets at most one collection a minute (each one pauses the process).
+ * Gives memory back: a burst's garbage once the burst is over, and malloc's free pages always.
+ * - A full table from a peer (100,000 routes) leaves the old generation holding the burst's dead
+ *   objects (decoded UPDATEs, changes, queued advertisements) until V8's memory reducer runs,
+ *   10-30 s later. So once the routes stop coming (a quarter second without a change) this runs
+ *   one full collection, and a second a few seconds later: bench/rib-load measured 88-89 MiB
+ *   half a second after a packed load with the first one 250 ms after it, 97-98 with it 5 s
+ *   after (V8 unmaps the freed pages in the background within that half second). Small changes
+ *   (a pod CIDR, a node) never trigger it, and a peer that flaps a full table every few seconds
+ *   gets at most one pair a minute (each collection pauses the process some 20 ms). The young
+ *   generation, which a burst grew to 32 MiB and which no collection reliably shrank, is kept at
+ *   8 MiB by the agent's environment (process-env.ts).
+ * - malloc's heap is trimmed after each collection and every half minute (malloc-trim.ts: 2-3
+ *   MiB of an idle agent's RSS, regrown within a minute if left alone; a trim takes under 1 ms).
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Logger } from '../../bgp';
+import { trimMalloc } from './malloc-trim';
 
 export interface HeapSettleOptions {
   /** Route changes since the last collection that make a burst. */
@@ -24,6 +29,10 @@ export interface HeapSettleOptions {
   minIntervalMs?: number;
   /** The collection (tests pass their own); default: V8's full collection. */
   collect?: () => void;
+  /** Time between two trims of malloc's heap (0: only after collections). */
+  trimEveryMs?: number;
+  /** The trim (tests pass their own); default: trimMalloc. */
+  trim?: () => boolean;
 }
 
 /** V8's full collection, reached without --expose-gc on the command line. */
@@ -41,6 +50,8 @@ export class HeapSettle {
   private changes = 0;
   private timer: NodeJS.Timeout | undefined;
   private collect: (() => void) | undefined;
+  private trim: (() => boolean) | undefined;
+  private readonly trimTimer: NodeJS.Timeout | undefined;
   private readonly minChanges: number;
   private readonly quietMs: number;
   private readonly followMs: number;
@@ -53,10 +64,13 @@ export class HeapSettle {
     options: HeapSettleOptions = {},
   ) {
     this.minChanges = options.minChanges ?? 5000;
-    this.quietMs = options.quietMs ?? 5000;
+    this.quietMs = options.quietMs ?? 250;
     this.followMs = options.followMs ?? 3000;
     this.minIntervalMs = options.minIntervalMs ?? 60000;
     this.collect = options.collect;
+    this.trim = options.trim ?? trimMalloc;
+    const every = options.trimEveryMs ?? 30000;
+    if (every > 0) this.trimTimer = setInterval(() => this.trimMalloc(), every).unref();
   }
 
   /** Counts `n` route changes; a burst's end is the first quiet `quietMs` after it. */
@@ -70,7 +84,19 @@ export class HeapSettle {
 
   stop(): void {
     clearTimeout(this.timer);
+    clearInterval(this.trimTimer);
     this.timer = undefined;
+  }
+
+  /** Trims malloc's heap; an addon that cannot be loaded is said once and not tried again. */
+  private trimMalloc(): void {
+    if (!this.trim) return;
+    try {
+      this.trim();
+    } catch (err) {
+      this.trim = undefined;
+      this.log.warn({ err: (err as Error).message }, "cannot trim malloc's heap; its free pages stay in the RSS");
+    }
   }
 
   private settle(first: boolean): void {
@@ -83,6 +109,7 @@ export class HeapSettle {
       const before = process.memoryUsage.rss();
       const started = performance.now();
       this.collect();
+      this.trimMalloc();
       this.log.debug(
         { changes, ms: Math.round(performance.now() - started), rssBeforeMiB: mib(before), rssAfterMiB: mib(process.memoryUsage.rss()) },
         'full garbage collection after a burst of route changes',

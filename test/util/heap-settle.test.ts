@@ -1,7 +1,8 @@
 /**
  * The full collections after a burst of route changes: two (one when the changes stop, one a
- * few seconds later), never for small changes, postponed while a burst goes on; and the real
- * collection is reachable without --expose-gc and leaves no `gc` behind for later contexts.
+ * few seconds later), never for small changes, postponed while a burst goes on; malloc trimmed
+ * after each and every half minute; and the real collection is reachable without --expose-gc
+ * and leaves no `gc` behind for later contexts.
  */
 import vm from 'node:vm';
 import pino from 'pino';
@@ -57,11 +58,40 @@ describe('HeapSettle', () => {
 
   it('stops with the process: nothing runs after stop()', () => {
     const collect = jest.fn();
-    const settle = new HeapSettle(log, { minChanges: 1, collect });
+    const trim = jest.fn(() => true);
+    const settle = new HeapSettle(log, { minChanges: 1, collect, trim });
     settle.note(5);
     settle.stop();
-    jest.advanceTimersByTime(60000);
+    jest.advanceTimersByTime(120000);
     expect(collect).not.toHaveBeenCalled();
+    expect(trim).not.toHaveBeenCalled();
+  });
+
+  it("trims malloc's heap every half minute by default, and after each collection", () => {
+    const collect = jest.fn();
+    const trim = jest.fn(() => true);
+    const settle = new HeapSettle(log, { minChanges: 1000, collect, trim });
+    // Idle: a trim every 30 s and nothing else.
+    expect([29999, 1, 30000].map((ms) => (jest.advanceTimersByTime(ms), trim.mock.calls.length))).toEqual([0, 1, 2]);
+    // A burst: its collections (250 ms after it, and 3 s later) each trim too.
+    settle.note(5000);
+    jest.advanceTimersByTime(250);
+    expect([collect.mock.calls.length, trim.mock.calls.length]).toEqual([1, 3]);
+    jest.advanceTimersByTime(3000);
+    expect([collect.mock.calls.length, trim.mock.calls.length]).toEqual([2, 4]);
+    settle.stop();
+  });
+
+  it('a trim that throws (no addon) is said once and not tried again', () => {
+    const warn = jest.fn();
+    const trim = jest.fn((): boolean => {
+      throw new Error('trimming malloc needs the native addon');
+    });
+    const settle = new HeapSettle({ ...log, warn, debug: () => undefined } as unknown as typeof log, { trim, trimEveryMs: 1000 });
+    jest.advanceTimersByTime(10000);
+    expect(trim).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+    settle.stop();
   });
 
   it('a collection that throws is said once and not tried again', () => {
