@@ -76,6 +76,20 @@ describe('kube-router-ts CLI', () => {
     expect(text).toMatch(/loadFromCluster/);
   });
 
+  it('the bundle is minified, names kept, with a source map back to the TypeScript sources', () => {
+    const file = path.resolve(CLI, '../../../kube-router-ts.js');
+    const text = fs.readFileSync(file, 'utf8');
+    // V8 holds the whole source for the life of the process: 2.0 MB unminified, 1.3 minified.
+    expect(text.length).toBeLessThan(1_600_000);
+    expect(text.split('\n').filter((l) => l.startsWith('  ')).length).toBeLessThan(200);
+    // Names stay: they are what logs and stack traces show.
+    expect(text.includes('Rib=class extends')).toBe(true);
+    expect(text.trimEnd().endsWith('//# sourceMappingURL=kube-router-ts.js.map')).toBe(true);
+    const map = JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')) as { sources: string[]; mappings: string };
+    expect(map.sources).toContain('../src/cli/main.ts');
+    expect(map.mappings.length).toBeGreaterThan(100000);
+  });
+
   it('says how to fix a missing admin socket', async () => {
     const r = await cli('bgp', 'neighbors', '--socket', path.join(dir, 'none.sock'));
     expect(r.code).toBe(1);
