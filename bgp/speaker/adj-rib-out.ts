@@ -82,6 +82,11 @@ export class AdjRibOut {
     return this.pending > 0;
   }
 
+  /** Changes queued and not yet taken. */
+  get pendingCount(): number {
+    return this.pending;
+  }
+
   /**
    * Takes every pending change and records it as sent; the caller sends them in this order,
    * in batches, before it takes again.
