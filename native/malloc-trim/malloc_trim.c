@@ -1,8 +1,7 @@
 /*
  * glibc's malloc_trim(0), which Node does not expose: gives the free pages inside malloc's heap
  * back to the kernel. glibc returns memory by itself only from the top of the heap; an idle
- * agent's heap held 2-2.5 MiB of free pages below live chunks after start-up (module loading,
- * TLS handshakes), counted in its RSS until trimmed.
+ * agent's heap held 2-3 MiB of free pages below live chunks, counted in its RSS until trimmed.
  * trim() returns true when memory was released. Other C libraries have no malloc_trim: there the
  * addon is built without it and trim() returns false.
  */

@@ -3,15 +3,16 @@
  * - A full table from a peer (100,000 routes) leaves the old generation holding the burst's dead
  *   objects (decoded UPDATEs, changes, queued advertisements) until V8's memory reducer runs,
  *   10-30 s later. So once the routes stop coming (a quarter second without a change) this runs
- *   one full collection, and a second a few seconds later: bench/rib-load measured 88-89 MiB
- *   half a second after a packed load with the first one 250 ms after it, 97-98 with it 5 s
- *   after (V8 unmaps the freed pages in the background within that half second). Small changes
- *   (a pod CIDR, a node) never trigger it, and a peer that flaps a full table every few seconds
- *   gets at most one pair a minute (each collection pauses the process some 20 ms). The young
- *   generation, which a burst grew to 32 MiB and which no collection reliably shrank, is kept at
- *   8 MiB by the agent's environment (process-env.ts).
- * - malloc's heap is trimmed after each collection and every half minute (malloc-trim.ts: 2-3
- *   MiB of an idle agent's RSS, regrown within a minute if left alone; a trim takes under 1 ms).
+ *   one full collection, and a second a few seconds later: bench/rib-load measured 84-86 MiB
+ *   half a second after a packed load with the first one 250 ms after it (and malloc trimmed),
+ *   96-98 with it 5 s after (V8 unmaps the freed pages in the background within that half
+ *   second; docs/benchmarks.md). Small changes (a pod CIDR, a node) never trigger it, and a peer
+ *   that flaps a full table every few seconds gets at most one pair a minute (each collection
+ *   pauses the process some 20 ms). The young generation, which a burst grew to 32 MiB and which
+ *   no collection reliably shrank, is kept at 8 MiB by the agent's environment (process-env.ts).
+ * - malloc's heap is trimmed after each collection and every half minute (malloc-trim.ts): 1-2
+ *   MiB of an idle agent's RSS (trimmed once, it grows back within 30 s), 4 MiB after a packed
+ *   load; a trim takes under 1 ms.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';

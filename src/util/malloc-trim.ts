@@ -1,8 +1,8 @@
 /**
  * Gives malloc's free pages back to the kernel (glibc's malloc_trim, through native/malloc-trim).
  * glibc returns memory by itself only from the top of its heap; what Node frees below live chunks
- * (socket buffers, compiler zones, a burst's Buffers) stays in the process's RSS until trimmed:
- * 2-3 MiB of an idle agent's 8 MiB malloc heap (docs/benchmarks.md).
+ * stays in the process's RSS until trimmed: 2-3 MiB of an idle agent's 7-8 MiB malloc heap
+ * (docs/benchmarks.md).
  */
 import { loadAddon } from './native-addon';
 
