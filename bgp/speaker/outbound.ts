@@ -140,7 +140,11 @@ export class Outbound {
   }
 
   schedule(): void {
-    if (this.out.pendingCount >= EAGER_FLUSH && !this.backlogged && this.ctx.current()) this.backlogged = !this.sendBatch();
+    if (this.out.pendingCount >= EAGER_FLUSH && !this.backlogged && this.ctx.current()) {
+      const writable = this.trySend();
+      if (writable === undefined) return;
+      this.backlogged = !writable;
+    }
     if (this.flushing) return;
     this.flushing = true;
     setImmediate(() => this.flush());
@@ -151,18 +155,23 @@ export class Outbound {
     if (!this.ctx.current()) return;
     // Filled by a batch sent inside a burst: nothing more until it drains.
     if (this.backlogged) return this.awaitDrain();
-    let writable = true;
+    const writable = this.trySend();
+    if (writable === undefined) return;
+    if (!writable) return this.awaitDrain();
+    this.next();
+  }
+
+  /** One batch: whether the socket can take more, or undefined when it failed and the session was reset. */
+  private trySend(): boolean | undefined {
     try {
-      writable = this.sendBatch();
+      return this.sendBatch();
     } catch (err) {
       // Never let one peer's UPDATE kill the process: end that session, the others go on.
       this.flushing = false;
       this.ctx.log.error({ event: 'bug', peer: this.peer.address, err }, 'BUG: exception while sending UPDATEs; resetting the session');
       this.peer.reset();
-      return;
+      return undefined;
     }
-    if (!writable) return this.awaitDrain();
-    this.next();
   }
 
   private awaitDrain(): void {

@@ -16,8 +16,9 @@ const path = (prefix: string): Path => ({ prefix, family: 'ipv4-unicast', attrs,
 const prefix = (i: number): string => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`;
 
 /** A peer whose socket takes `room` messages before it is full; `drain()` empties it. */
-function fakePeer(room = Infinity) {
+function fakePeer(room = Infinity, fail = false) {
   const sent: Buffer[] = [];
+  let resets = 0;
   let drained: (() => void) | undefined;
   let free = room;
   const peer = {
@@ -26,6 +27,7 @@ function fakePeer(room = Infinity) {
     negotiated: { families: ['ipv4-unicast'] },
     counters: { routesNotSent: 0 },
     send: (buf: Buffer): boolean => {
+      if (fail) throw new Error('socket exploded');
       sent.push(buf);
       return --free > 0;
     },
@@ -33,7 +35,9 @@ function fakePeer(room = Infinity) {
       drained = listener;
     },
     sendRefreshMarker: (): void => undefined,
-    reset: (): void => undefined,
+    reset: (): void => {
+      resets++;
+    },
   };
   const announced = (): number => sent.map((b) => decodeMessage(b, { as4: true }) as ReceivedUpdate).reduce((n, u) => n + u.nlri.length, 0);
   const drain = (): void => {
@@ -42,12 +46,13 @@ function fakePeer(room = Infinity) {
     drained = undefined;
     d?.();
   };
-  return { peer: peer as unknown as Peer, sent, announced, drain };
+  return { peer: peer as unknown as Peer, sent, announced, drain, resets: () => resets };
 }
 
-function outbound(peer: Peer): Outbound {
+/** The session stays current until it is reset (the speaker then replaces its outbound pipeline). */
+function outbound(peer: Peer, current: () => boolean = () => true): Outbound {
   const target = { address: '10.0.0.2', asn: 65002, ibgp: false, families: ['ipv4-unicast' as const], nextHop: () => '10.0.0.1' };
-  return new Outbound(peer, target, { asn: 65001, log: pino({ level: 'silent' }), current: () => true });
+  return new Outbound(peer, target, { asn: 65001, log: pino({ level: 'silent' }), current });
 }
 
 /** Queues `n` routes from `from` the way the speaker does: an UPDATE's worth of changes, then schedule(). */
@@ -99,5 +104,14 @@ describe('Outbound', () => {
       await nextTurn();
     }
     expect(announced()).toBe(20000);
+  });
+
+  it('a send that throws inside a burst resets that session and never reaches the caller', async () => {
+    const { peer, resets } = fakePeer(Infinity, true);
+    const o = outbound(peer, () => resets() === 0);
+    expect(() => burst(o, 0, 5000)).not.toThrow();
+    expect(resets()).toBe(1);
+    await nextTurn();
+    expect(resets()).toBe(1);
   });
 });
