@@ -17,7 +17,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Logger } from '../../bgp';
-import { trimMalloc } from './malloc-trim';
+import { mallocTrimmer } from './malloc-trim';
 
 export interface HeapSettleOptions {
   /** Route changes since the last collection that make a burst. */
@@ -32,7 +32,7 @@ export interface HeapSettleOptions {
   collect?: () => void;
   /** Time between two trims of malloc's heap (0: only after collections). */
   trimEveryMs?: number;
-  /** The trim (tests pass their own); default: trimMalloc. */
+  /** The trim (tests pass their own); default: malloc_trim through our addon. */
   trim?: () => boolean;
 }
 
@@ -52,6 +52,8 @@ export class HeapSettle {
   private timer: NodeJS.Timeout | undefined;
   private collect: (() => void) | undefined;
   private trim: (() => boolean) | undefined;
+  /** False once the trim could not be loaded or failed: said once, not tried again. */
+  private trimming = true;
   private readonly trimTimer: NodeJS.Timeout | undefined;
   private readonly minChanges: number;
   private readonly quietMs: number;
@@ -69,7 +71,7 @@ export class HeapSettle {
     this.followMs = options.followMs ?? 3000;
     this.minIntervalMs = options.minIntervalMs ?? 60000;
     this.collect = options.collect;
-    this.trim = options.trim ?? trimMalloc;
+    this.trim = options.trim;
     const every = options.trimEveryMs ?? 30000;
     if (every > 0) this.trimTimer = setInterval(() => this.trimMalloc(), every).unref();
   }
@@ -91,11 +93,12 @@ export class HeapSettle {
 
   /** Trims malloc's heap; an addon that cannot be loaded is said once and not tried again. */
   private trimMalloc(): void {
-    if (!this.trim) return;
+    if (!this.trimming) return;
     try {
+      this.trim ??= mallocTrimmer();
       this.trim();
     } catch (err) {
-      this.trim = undefined;
+      this.trimming = false;
       this.log.warn({ err: (err as Error).message }, "cannot trim malloc's heap; its free pages stay in the RSS");
     }
   }

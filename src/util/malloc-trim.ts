@@ -10,7 +10,10 @@ interface Addon {
   trim(): boolean;
 }
 
-/** Trims malloc's heap: true when memory was given back. Throws when the addon is not built. */
-export function trimMalloc(): boolean {
-  return loadAddon<Addon>('native/malloc-trim/build/Release/malloc_trim.node', 'trimming malloc').trim();
+/**
+ * The trim, loaded once for its caller to keep (the addon is searched for on disk): it returns
+ * true when memory was given back. Throws when the addon is not built.
+ */
+export function mallocTrimmer(): () => boolean {
+  return loadAddon<Addon>('native/malloc-trim/build/Release/malloc_trim.node', 'trimming malloc').trim;
 }

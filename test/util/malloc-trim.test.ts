@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { fullCollection } from '../../src/util/heap-settle';
-import { trimMalloc } from '../../src/util/malloc-trim';
+import { mallocTrimmer } from '../../src/util/malloc-trim';
 
 /** Resident KiB of malloc's main heap ([heap] in smaps). */
 function heapKiB(): number {
@@ -13,9 +13,10 @@ function heapKiB(): number {
   return Number(m?.[1] ?? 0);
 }
 
-describe('trimMalloc', () => {
+describe('mallocTrimmer', () => {
   it('gives the free pages between live chunks back to the kernel', () => {
     const collect = fullCollection();
+    const trim = mallocTrimmer();
     // 40 MiB of Buffers (malloc'd below its mmap threshold), one in five kept: free holes
     // between live chunks, which glibc keeps resident.
     let buffers: Buffer[] = [];
@@ -24,7 +25,7 @@ describe('trimMalloc', () => {
     collect();
     collect();
     const before = heapKiB();
-    expect(trimMalloc()).toBe(true);
+    expect(trim()).toBe(true);
     const after = heapKiB();
     expect(buffers.length).toBe(4000);
     // About 30 MiB were free; what is asserted is well under that.
