@@ -48,7 +48,9 @@ const result = await esbuild.build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // The AWS SDK (--disable-source-dest-check) is loaded from node_modules, and only on AWS nodes.
+  // The AWS SDK (--disable-source-dest-check) is loaded from node_modules, and only on AWS nodes;
+  // netlink (and its subpaths, src/dataplane/netlink-lib.ts) from there too: it finds its native
+  // addon relative to its own files.
   external: ['netlink', '@aws-sdk/client-ec2'],
   logLevel: 'warning',
   plugins: [standIns],

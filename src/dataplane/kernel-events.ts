@@ -9,7 +9,7 @@
  * Dropped events (ENOBUFS) trigger every loop. `classify` is pure and tested on its own.
  */
 import { formatIp } from '../../net';
-import { createRtNetlink } from 'netlink';
+import { createRtNetlink } from './netlink-lib';
 import { hardenNetlinkSocket } from './netlink-opts';
 import { BRIDGE } from './bridge';
 import { DUMMY } from './dummy';

@@ -4,7 +4,7 @@
  * drift check then reads iptables only after a change, instead of every second. Where the
  * socket cannot be made (no nf_tables), the caller keeps reading every second.
  */
-import { createNetlink } from 'netlink';
+import { createNetlink } from './netlink-lib';
 import { hardenNetlinkSocket } from './netlink-opts';
 
 const NETLINK_NETFILTER = 12;

@@ -5,7 +5,7 @@
  * Runs in the network namespace of the process (the node's).
  */
 import { getSystemErrorName } from 'node:util';
-import { createRtNetlink, RtNetlinkSocket, type NetlinkMessage } from 'netlink';
+import { createRtNetlink, RtNetlinkSocket, type NetlinkMessage } from './netlink-lib';
 
 import { formatIp, parseIp } from '../../net';
 import { hardenNetlinkSocket } from './netlink-opts';

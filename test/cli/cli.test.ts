@@ -76,6 +76,17 @@ describe('kube-router-ts CLI', () => {
     expect(text).toMatch(/loadFromCluster/);
   });
 
+  it("the bundle loads netlink's sockets and rtnetlink, never its Wi-Fi and WireGuard modules", async () => {
+    const text = fs.readFileSync(path.resolve(CLI, '../../../kube-router-ts.js'), 'utf8');
+    const required = [...new Set(text.match(/require\("netlink[^"]*"\)/g))].sort();
+    expect(required).toEqual(['require("netlink/dist/netlink")', 'require("netlink/dist/rt/rt")']);
+    // What those two load, as the agent's process loads them (the package index would add nl80211 and wg).
+    const probe = `${required.join(';')};console.log(Object.keys(require.cache).filter((f)=>f.includes('/netlink/dist/')).join('\\n'))`;
+    const loaded = (await run(process.execPath, ['-e', probe], { cwd: path.resolve(CLI, '../../../..') })).stdout;
+    expect(loaded).toMatch(/netlink\/dist\/rt\/rt\.js/);
+    expect(loaded).not.toMatch(/nl80211|\/wg\/|\/genl\/|dist\/index\.js/);
+  });
+
   it('the bundle is minified, names kept, with a source map back to the TypeScript sources', () => {
     const file = path.resolve(CLI, '../../../kube-router-ts.js');
     const text = fs.readFileSync(file, 'utf8');
