@@ -1,0 +1,194 @@
+/**
+ * Where the speaker's time and allocations go for a full table, stage by stage, in one process
+ * (no sockets, no peers): 100,000 /32 in packed UPDATEs decoded, imported, applied to the RIB,
+ * exported into two Adj-RIBs-Out (the sender's, which gets nothing back, and a second eBGP
+ * peer's), taken and encoded in batches of 4,000 as the speaker sends them. A diagnostic
+ * beside bench/rib-load.ts, which measures the same work end to end against BIRD, FRR and GoBGP.
+ *
+ * - time: a fresh process with the agent's environment (process-env.ts); the first round is
+ *   what a speaker pays for its first full table (code not yet optimized, heap not yet grown),
+ *   later rounds the same work warm (median).
+ * - allocation: bytes allocated per route in each stage, read from the heap's growth with a
+ *   young generation large enough that no collection runs inside a stage.
+ *
+ *   node dist/bench/pipeline-stages.js [--rounds 8]
+ */
+import { decodeUpdate } from '../bgp/codec/update';
+import { Reader } from '../bgp/codec/reader';
+import { ErrorCode } from '../bgp/codec/errors';
+import { importUpdate } from '../bgp/policy/import';
+import { exportPath, ExportTarget } from '../bgp/policy/export';
+import { Rib, BestChange, RouteInput } from '../bgp/rib/rib';
+import type { PeerRef } from '../bgp/rib/path';
+import { AdjRibOut, advertised, Advertised } from '../bgp/speaker/adj-rib-out';
+import { buildAnnouncements, packAnnouncements } from '../bgp/speaker/update-builder';
+import { AGENT_ENV } from '../src/agent/process-env';
+import { run } from '../src/util/exec';
+import { flag, option } from './args';
+
+const ROUTES = 100000;
+const BATCH = 4000;
+const STAGES = ['decode', 'import', 'rib', 'adjRibOut', 'take', 'encode'] as const;
+type Stage = (typeof STAGES)[number];
+
+const ctx = { as4: true };
+const sender: PeerRef = { address: '10.0.0.1', asn: 65001, ibgp: false, routerId: '10.0.0.1' };
+const toSecond: ExportTarget = { address: '10.0.0.3', asn: 65003, ibgp: false, families: ['ipv4-unicast'], nextHop: () => '10.0.0.2' };
+const toSender: ExportTarget = { ...toSecond, address: sender.address, asn: sender.asn };
+
+function table(): Buffer[] {
+  const prefixes = Array.from({ length: ROUTES }, (_, i) => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`);
+  // The body of each UPDATE, past the 19-octet header, as the framer hands it on.
+  return buildAnnouncements(
+    'ipv4-unicast',
+    { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: sender.address },
+    prefixes,
+    ctx,
+  ).map((m) => m.subarray(19));
+}
+
+const overrun = { code: ErrorCode.UpdateMessage, subcode: 1 };
+const decode = (body: Buffer) => decodeUpdate(new Reader(body, overrun), ctx);
+const imported = (u: ReturnType<typeof decode>): RouteInput[] =>
+  importUpdate(u, { localAsn: 64512, routerId: '10.0.0.2', peer: sender, as4: true, families: ['ipv4-unicast'], enforceFirstAs: true })
+    .routes;
+
+/** Exports changes into one Adj-RIB-Out, the export result of a run of equal attributes reused (as Outbound does). */
+function exportInto(out: AdjRibOut, target: ExportTarget, changes: readonly BestChange[]): void {
+  let from: unknown;
+  let adv: Advertised | undefined;
+  for (const c of changes) {
+    if (c.best?.attrs !== from) {
+      from = c.best?.attrs;
+      const attrs = c.best && exportPath(c.best, target, { asn: 64512 });
+      adv = attrs ? advertised(attrs) : undefined;
+    }
+    out.set(c.prefix, adv);
+  }
+}
+
+function encodeTaken(out: AdjRibOut): number {
+  const { prefixes, advs } = out.takeAll();
+  return advs[0] ? packAnnouncements('ipv4-unicast', advs[0].attrs, prefixes, ctx).messages.length : 0;
+}
+
+/** One full table through every stage, as the speaker runs them: per UPDATE, sending every BATCH changes. */
+function timedRound(bodies: Buffer[]): Record<Stage, number> {
+  const t: Record<Stage, number> = { decode: 0, import: 0, rib: 0, adjRibOut: 0, take: 0, encode: 0 };
+  const rib = new Rib(64512);
+  const back = new AdjRibOut();
+  const second = new AdjRibOut();
+  let at = performance.now();
+  const lap = (s: Stage): void => {
+    const now = performance.now();
+    t[s] += now - at;
+    at = now;
+  };
+  for (const body of bodies) {
+    const u = decode(body);
+    lap('decode');
+    const routes = imported(u);
+    lap('import');
+    const changes = rib.apply(sender, routes);
+    lap('rib');
+    exportInto(back, toSender, changes);
+    exportInto(second, toSecond, changes);
+    lap('adjRibOut');
+    if (second.pendingCount >= BATCH) {
+      const taken = second.takeAll();
+      lap('take');
+      if (taken.advs[0]) packAnnouncements('ipv4-unicast', taken.advs[0].attrs, taken.prefixes, ctx);
+      lap('encode');
+    }
+  }
+  encodeTaken(second);
+  lap('encode');
+  return t;
+}
+
+/** Bytes allocated per route in each stage (each stage over the whole table, a collection before it). */
+function allocationRound(bodies: Buffer[], gc: () => void): Record<Stage, number> {
+  const a = {} as Record<Stage, number>;
+  const measure = <T>(s: Stage, f: () => T): T => {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const r = f();
+    a[s] = (process.memoryUsage().heapUsed - before) / ROUTES;
+    return r;
+  };
+  const updates = measure('decode', () => bodies.map(decode));
+  const routes = measure('import', () => updates.map(imported));
+  const rib = new Rib(64512);
+  const changes = measure('rib', () => routes.map((r) => rib.apply(sender, r)));
+  const back = new AdjRibOut();
+  const second = new AdjRibOut();
+  measure('adjRibOut', () => {
+    for (const c of changes) exportInto(back, toSender, c);
+    for (const c of changes) exportInto(second, toSecond, c);
+  });
+  const taken = measure('take', () => second.takeAll());
+  measure('encode', () => taken.advs[0] && packAnnouncements('ipv4-unicast', taken.advs[0].attrs, taken.prefixes, ctx));
+  return a;
+}
+
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const total = (r: Record<Stage, number>): number => STAGES.reduce((s, k) => s + r[k], 0);
+
+async function child(mode: 'time' | 'alloc', rounds: number): Promise<void> {
+  const bodies = table();
+  if (mode === 'alloc') {
+    const gc = (globalThis as { gc?: () => void }).gc!;
+    allocationRound(bodies, gc); // the first round also compiles
+    process.stdout.write(JSON.stringify(allocationRound(bodies, gc)));
+    return;
+  }
+  const out = Array.from({ length: rounds }, () => timedRound(bodies));
+  process.stdout.write(JSON.stringify(out));
+}
+
+async function main(): Promise<void> {
+  const rounds = Number(option('rounds') ?? 8);
+  const mode = option('child');
+  if (mode === 'time' || mode === 'alloc') return child(mode, rounds);
+
+  const self = process.argv[1]!;
+  const timed = JSON.parse(
+    (
+      await run(process.execPath, [self, '--child', 'time', '--rounds', String(rounds)], {
+        env: { ...process.env, ...AGENT_ENV },
+        timeout: 0,
+      })
+    ).stdout,
+  ) as Record<Stage, number>[];
+  const alloc = JSON.parse(
+    (
+      await run(process.execPath, ['--expose-gc', '--min-semi-space-size=512', '--max-semi-space-size=512', self, '--child', 'alloc'], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+        timeout: 0,
+      })
+    ).stdout,
+  ) as Record<Stage, number>;
+
+  const warm = timed.slice(1);
+  const ms = (x: number): string => `${x.toFixed(0)} ms`;
+  const rows = [...STAGES, 'total'].map((s) => {
+    const of = (r: Record<Stage, number>): number => (s === 'total' ? total(r) : r[s as Stage]);
+    return `| ${s} | ${ms(of(timed[0]!))} | ${ms(median(warm.map(of)))} | ${(s === 'total' ? total(alloc) : alloc[s as Stage]).toFixed(0)} |`;
+  });
+  process.stdout.write(
+    [
+      `${ROUTES} IPv4 /32 in packed UPDATEs, one process, Node ${process.version}`,
+      '',
+      '| stage | first table | warm (median) | bytes allocated per route |',
+      '|---|---|---|---|',
+      ...rows,
+      '',
+    ].join('\n'),
+  );
+  if (flag('json')) process.stdout.write(`${JSON.stringify({ timed, alloc })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
