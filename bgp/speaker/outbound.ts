@@ -143,7 +143,9 @@ export class Outbound {
     if (this.out.pendingCount >= EAGER_FLUSH && !this.backlogged && this.ctx.current()) {
       const writable = this.trySend();
       if (writable === undefined) return;
-      this.backlogged = !writable;
+      // Listened for now: the socket may drain before the flush below runs (a burst queued
+      // from a timer, say), and a 'drain' nobody heard would stall this peer for good.
+      if (!writable) this.awaitDrain();
     }
     if (this.flushing) return;
     this.flushing = true;
@@ -153,8 +155,8 @@ export class Outbound {
   /** Sends pending changes in batches, waiting for the socket to drain between them. */
   private flush(): void {
     if (!this.ctx.current()) return;
-    // Filled by a batch sent inside a burst: nothing more until it drains.
-    if (this.backlogged) return this.awaitDrain();
+    // Filled by a batch sent inside a burst: its drain listener goes on from there.
+    if (this.backlogged) return;
     const writable = this.trySend();
     if (writable === undefined) return;
     if (!writable) return this.awaitDrain();

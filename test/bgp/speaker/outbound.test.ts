@@ -15,8 +15,13 @@ const attrs = { origin: 0, asPath: [{ type: 2, asns: [65009] }], nextHop: '10.0.
 const path = (prefix: string): Path => ({ prefix, family: 'ipv4-unicast', attrs, source, sinceSeconds: 0, accepted: true });
 const prefix = (i: number): string => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`;
 
-/** A peer whose socket takes `room` messages before it is full; `drain()` empties it. */
-function fakePeer(room = Infinity, fail = false) {
+/**
+ * A peer whose socket takes `room` messages before it is full; `drain()` empties it. With
+ * `drainOnTick` it empties itself right after the send that filled it (process.nextTick, as a
+ * socket does whose write completed at once), and like a socket's 'drain' event that is heard
+ * only by a listener already there.
+ */
+function fakePeer(room = Infinity, fail = false, drainOnTick = false) {
   const sent: Buffer[] = [];
   let resets = 0;
   let drained: (() => void) | undefined;
@@ -29,7 +34,9 @@ function fakePeer(room = Infinity, fail = false) {
     send: (buf: Buffer): boolean => {
       if (fail) throw new Error('socket exploded');
       sent.push(buf);
-      return --free > 0;
+      const more = --free > 0;
+      if (!more && drainOnTick) process.nextTick(() => drain());
+      return more;
     },
     onDrain: (listener: () => void): void => {
       drained = listener;
@@ -104,6 +111,23 @@ describe('Outbound', () => {
       await nextTurn();
     }
     expect(announced()).toBe(20000);
+  });
+
+  it('a socket that drains before the flush runs is heard: the peer gets every route', async () => {
+    const { peer, announced, sent } = fakePeer(2, false, true);
+    const o = outbound(peer);
+    // Queued from a timer, the burst's sends fill the socket and it drains before setImmediate.
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        burst(o, 0, 20000);
+        resolve();
+      }, 1),
+    );
+    for (let i = 0; i < 50 && announced() < 20000; i++) await nextTurn();
+    expect(announced()).toBe(20000);
+    for (let i = 0; i < 5; i++) await nextTurn();
+    const last = decodeMessage(sent[sent.length - 1]!, { as4: true }) as ReceivedUpdate;
+    expect([last.nlri.length, last.withdrawn.length, last.attributes.length]).toEqual([0, 0, 0]);
   });
 
   it('a send that throws inside a burst resets that session and never reaches the caller', async () => {
