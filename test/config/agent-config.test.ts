@@ -150,12 +150,17 @@ describe('agent flags', () => {
   });
 
   it('reads passwords from --peer-router-passwords-file', () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'krt-pw-')), 'pw');
-    fs.writeFileSync(file, 'U2VjdXJlUGFzc3dvcmQK,\n');
-    expect(
-      parse('--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1,2', `--peer-router-passwords-file=${file}`).peerRouters[0]!
-        .password,
-    ).toBe('SecurePassword');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-pw-'));
+    try {
+      const file = path.join(dir, 'pw');
+      fs.writeFileSync(file, 'U2VjdXJlUGFzc3dvcmQK,\n');
+      expect(
+        parse('--peer-router-ips=10.0.0.1,10.0.0.2', '--peer-router-asns=1,2', `--peer-router-passwords-file=${file}`).peerRouters[0]!
+          .password,
+      ).toBe('SecurePassword');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("serves GoBGP's gRPC API on 127.0.0.1:50051 unless the port is 0, on each address given", () => {

@@ -354,21 +354,26 @@ describe('data path reconcilers in a namespace', () => {
 
 describe('CNI config', () => {
   it('is a bridge + host-local + portmap list over the pod CIDRs, written only when it changes', () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'krt-cni-')), 'net.d', '10-kuberouter.conflist');
-    const s = { podCidrs: ['10.233.64.0/24'], mtu: 1500 };
-    expect(reconcileCniConfig(file, s)).toBe(true);
-    expect(reconcileCniConfig(file, s)).toBe(false);
-    const conf = JSON.parse(fs.readFileSync(file, 'utf8'));
-    expect(conf.plugins[0]).toMatchObject({
-      type: 'bridge',
-      bridge: 'kube-bridge',
-      isDefaultGateway: true,
-      hairpinMode: true,
-      mtu: 1500,
-      ipam: { type: 'host-local', ranges: [[{ subnet: '10.233.64.0/24' }]] },
-    });
-    expect(conf.plugins[1]).toMatchObject({ type: 'portmap' });
-    expect(reconcileCniConfig(file, { ...s, podCidrs: ['10.233.64.0/24', 'fd00:1::/64'] })).toBe(true);
-    expect(JSON.parse(renderCniConfig({ ...s, podCidrs: ['10.233.64.0/24', 'fd00:1::/64'] })).plugins[0].ipam.ranges).toHaveLength(2);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-cni-'));
+    try {
+      const file = path.join(dir, 'net.d', '10-kuberouter.conflist');
+      const s = { podCidrs: ['10.233.64.0/24'], mtu: 1500 };
+      expect(reconcileCniConfig(file, s)).toBe(true);
+      expect(reconcileCniConfig(file, s)).toBe(false);
+      const conf = JSON.parse(fs.readFileSync(file, 'utf8'));
+      expect(conf.plugins[0]).toMatchObject({
+        type: 'bridge',
+        bridge: 'kube-bridge',
+        isDefaultGateway: true,
+        hairpinMode: true,
+        mtu: 1500,
+        ipam: { type: 'host-local', ranges: [[{ subnet: '10.233.64.0/24' }]] },
+      });
+      expect(conf.plugins[1]).toMatchObject({ type: 'portmap' });
+      expect(reconcileCniConfig(file, { ...s, podCidrs: ['10.233.64.0/24', 'fd00:1::/64'] })).toBe(true);
+      expect(JSON.parse(renderCniConfig({ ...s, podCidrs: ['10.233.64.0/24', 'fd00:1::/64'] })).plugins[0].ipam.ranges).toHaveLength(2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -19,7 +19,8 @@ const DIR = '/run/kube-router-ts/test-rollout';
 async function pingAcrossRestart(lab: Lab, from: string, to: string): Promise<{ sent: number; received: number; seconds: number }> {
   const src = lab.state.pods.find((p) => p.name === from)!;
   const dst = lab.state.pods.find((p) => p.name === to)!;
-  const log = path.join(fs.mkdtempSync('/tmp/krt-ping-'), 'ping.log');
+  const logDir = fs.mkdtempSync('/tmp/krt-ping-');
+  const log = path.join(logDir, 'ping.log');
   const ping = continuousPing(lab, src.netns, dst.ip!, log);
   let stopped = false;
   try {
@@ -38,6 +39,7 @@ async function pingAcrossRestart(lab: Lab, from: string, to: string): Promise<{ 
     return { ...counts, seconds };
   } finally {
     if (!stopped) await ping.stop().catch(() => undefined);
+    fs.rmSync(logDir, { recursive: true, force: true });
   }
 }
 
