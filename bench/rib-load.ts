@@ -6,7 +6,11 @@
  * the receiver's RSS 0.5 s afterwards and once it has been idle --settle seconds (V8 gives the
  * burst's garbage back some seconds after it, by itself). Prints a table and the ratios against kube-router-ts.
  *
- *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird] [--settle 30]
+ * With --rounds N every receiver is measured N times, the receivers taking turns (this machine's
+ * speed drifts within minutes: BIRD's packed load took 0.06-0.15 s in one hour), and each cell
+ * is the median with the range beside it; the ratios are of the medians.
+ *
+ *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird] [--settle 30] [--rounds 1]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,6 +28,7 @@ const ROUTES = Number(option('routes') ?? 100000);
 const UNIQUE_MED = flag('unique-med');
 const ONLY = option('only')?.split(',');
 const SETTLE_S = Number(option('settle') ?? 30);
+const ROUNDS = Math.max(1, Number(option('rounds') ?? 1));
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const BLASTER = path.resolve(__dirname, 'blaster.js');
 const BGPD = '/usr/lib/frr/bgpd';
@@ -314,25 +319,44 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
   }
 }
 
+/** The median of some numbers (the lower middle one of an even count). */
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[(sorted.length - 1) >> 1]!;
+}
+
+/** A cell: the value, or over several rounds the median and the range. */
+function cell(xs: readonly number[], digits: number, unit: string): string {
+  const f = (x: number): string => x.toFixed(digits);
+  if (xs.length === 1) return `${f(xs[0]!)} ${unit}`;
+  return `${f(median(xs))} ${unit} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
+}
+
 async function main(): Promise<void> {
   const chosen = receivers.filter((r) => !ONLY || ONLY.some((o) => r.name.toLowerCase().includes(o.toLowerCase())));
-  const results: Result[] = [];
-  for (const [i, r] of chosen.entries()) {
-    process.stderr.write(`measuring ${r.name}...\n`);
-    results.push(await measure(r, String(i)));
+  const runs = new Map<string, Result[]>(chosen.map((r) => [r.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [i, r] of chosen.entries()) {
+      process.stderr.write(`measuring ${r.name}${ROUNDS > 1 ? ` (round ${round} of ${ROUNDS})` : ''}...\n`);
+      runs.get(r.name)!.push(await measure(r, String(i)));
+    }
   }
-  const ours = results.find((r) => r.name === 'kube-router-ts');
-  const ratio = (a: number, b: number | undefined) => (b ? `${(b / a).toFixed(2)}x` : '-');
+  const col = (name: string, f: (r: Result) => number): number[] => runs.get(name)!.map(f);
+  const ours = runs.has('kube-router-ts') ? 'kube-router-ts' : undefined;
+  const ratio = (name: string, f: (r: Result) => number): string =>
+    ours ? `${(median(col(ours, f)) / median(col(name, f))).toFixed(2)}x` : '-';
+  const measures: ((r: Result) => number)[] = [(r) => r.toRib, (r) => r.toSecondPeer, (r) => r.rss, (r) => r.settledRss];
   const lines = [
-    `${ROUTES} IPv4 /32 routes from one sender${UNIQUE_MED ? ', unique MED per route (one prefix per UPDATE)' : ' (packed UPDATEs)'}; ${os.cpus().length} CPUs, Node ${process.version}`,
+    `${ROUTES} IPv4 /32 routes from one sender${UNIQUE_MED ? ', unique MED per route (one prefix per UPDATE)' : ' (packed UPDATEs)'}; ${os.cpus().length} CPUs, Node ${process.version}` +
+      (ROUNDS > 1 ? `; ${ROUNDS} rounds, receivers taking turns: median (range)` : ''),
     '',
     `| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | RSS 0.5 s after | RSS ${SETTLE_S} s after | kube-router-ts / this (RIB, 2nd peer, RSS, RSS ${SETTLE_S} s) |`,
     '|---|---|---|---|---|---|---|',
-    ...results.map(
-      (r) =>
-        `| ${r.name} | ${r.setupMs} ms | ${r.toRib.toFixed(3)} s | ${r.toSecondPeer.toFixed(3)} s |` +
-        ` ${r.rss.toFixed(0)} MiB | ${r.settledRss.toFixed(0)} MiB |` +
-        ` ${ours ? [ratio(r.toRib, ours.toRib), ratio(r.toSecondPeer, ours.toSecondPeer), ratio(r.rss, ours.rss), ratio(r.settledRss, ours.settledRss)].join(', ') : '-'} |`,
+    ...chosen.map(
+      ({ name }) =>
+        `| ${name} | ${cell(col(name, (r) => r.setupMs), 0, 'ms')} | ${cell(col(name, (r) => r.toRib), 3, 's')} |` +
+        ` ${cell(col(name, (r) => r.toSecondPeer), 3, 's')} | ${cell(col(name, (r) => r.rss), 0, 'MiB')} |` +
+        ` ${cell(col(name, (r) => r.settledRss), 0, 'MiB')} | ${measures.map((f) => ratio(name, f)).join(', ')} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
