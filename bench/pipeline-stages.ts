@@ -20,7 +20,7 @@ import { importUpdate } from '../bgp/policy/import';
 import { exportPath, ExportTarget } from '../bgp/policy/export';
 import { Rib, BestChange, RouteInput } from '../bgp/rib/rib';
 import type { PeerRef } from '../bgp/rib/path';
-import { AdjRibOut, advertised, Advertised } from '../bgp/speaker/adj-rib-out';
+import { AdjRibOut, advertised, Advertised, Taken } from '../bgp/speaker/adj-rib-out';
 import { buildAnnouncements, packAnnouncements } from '../bgp/speaker/update-builder';
 import { AGENT_ENV } from '../src/agent/process-env';
 import { run } from '../src/util/exec';
@@ -67,9 +67,9 @@ function exportInto(out: AdjRibOut, target: ExportTarget, changes: readonly Best
   }
 }
 
-function encodeTaken(out: AdjRibOut): number {
-  const { prefixes, advs } = out.takeAll();
-  return advs[0] ? packAnnouncements('ipv4-unicast', advs[0].attrs, prefixes, ctx).messages.length : 0;
+/** Packs taken changes into UPDATEs (here they all share one attribute set); how many. */
+function encode(taken: Taken): number {
+  return taken.advs[0] ? packAnnouncements('ipv4-unicast', taken.advs[0].attrs, taken.prefixes, ctx).messages.length : 0;
 }
 
 /** One full table through every stage, as the speaker runs them: per UPDATE, sending every BATCH changes. */
@@ -97,11 +97,11 @@ function timedRound(bodies: Buffer[]): Record<Stage, number> {
     if (second.pendingCount >= BATCH) {
       const taken = second.takeAll();
       lap('take');
-      if (taken.advs[0]) packAnnouncements('ipv4-unicast', taken.advs[0].attrs, taken.prefixes, ctx);
+      encode(taken);
       lap('encode');
     }
   }
-  encodeTaken(second);
+  encode(second.takeAll());
   lap('encode');
   return t;
 }
@@ -127,14 +127,14 @@ function allocationRound(bodies: Buffer[], gc: () => void): Record<Stage, number
     for (const c of changes) exportInto(second, toSecond, c);
   });
   const taken = measure('take', () => second.takeAll());
-  measure('encode', () => taken.advs[0] && packAnnouncements('ipv4-unicast', taken.advs[0].attrs, taken.prefixes, ctx));
+  measure('encode', () => encode(taken));
   return a;
 }
 
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const total = (r: Record<Stage, number>): number => STAGES.reduce((s, k) => s + r[k], 0);
 
-async function child(mode: 'time' | 'alloc', rounds: number): Promise<void> {
+function child(mode: 'time' | 'alloc', rounds: number): void {
   const bodies = table();
   if (mode === 'alloc') {
     const gc = (globalThis as { gc?: () => void }).gc!;
@@ -149,7 +149,10 @@ async function child(mode: 'time' | 'alloc', rounds: number): Promise<void> {
 async function main(): Promise<void> {
   const rounds = Number(option('rounds') ?? 8);
   const mode = option('child');
-  if (mode === 'time' || mode === 'alloc') return child(mode, rounds);
+  if (mode === 'time' || mode === 'alloc') {
+    child(mode, rounds);
+    return;
+  }
 
   const self = process.argv[1]!;
   const timed = JSON.parse(
