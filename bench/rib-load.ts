@@ -354,9 +354,29 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|',
     ...chosen.map(
       ({ name }) =>
-        `| ${name} | ${cell(col(name, (r) => r.setupMs), 0, 'ms')} | ${cell(col(name, (r) => r.toRib), 3, 's')} |` +
-        ` ${cell(col(name, (r) => r.toSecondPeer), 3, 's')} | ${cell(col(name, (r) => r.rss), 0, 'MiB')} |` +
-        ` ${cell(col(name, (r) => r.settledRss), 0, 'MiB')} | ${measures.map((f) => ratio(name, f)).join(', ')} |`,
+        `| ${name} | ${cell(
+          col(name, (r) => r.setupMs),
+          0,
+          'ms',
+        )} | ${cell(
+          col(name, (r) => r.toRib),
+          3,
+          's',
+        )} |` +
+        ` ${cell(
+          col(name, (r) => r.toSecondPeer),
+          3,
+          's',
+        )} | ${cell(
+          col(name, (r) => r.rss),
+          0,
+          'MiB',
+        )} |` +
+        ` ${cell(
+          col(name, (r) => r.settledRss),
+          0,
+          'MiB',
+        )} | ${measures.map((f) => ratio(name, f)).join(', ')} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
