@@ -51,5 +51,7 @@ export class Topology {
   async destroy(): Promise<void> {
     await Promise.all(this.hosts.map((h) => h.ns.destroy()));
     await this.segment.destroy();
+    // The daemons that wrote here (configs, sockets, logs) are gone with their namespaces.
+    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
