@@ -6,17 +6,9 @@
 import { EventEmitter } from 'node:events';
 import type { Family } from '../codec/constants';
 import { BestPathReason, selectBest } from './decision';
-import type { AsPathSegment } from '../codec/attributes';
 import type { Path, PathAttributes, PeerRef } from './path';
-import { asPathKey, attributesKey, familyOfPrefix } from './path';
-import { Interner } from './intern';
-
-/** An interned attribute set and how many paths hold it. */
-interface SharedSet {
-  attrs: PathAttributes;
-  key: string;
-  refs: number;
-}
+import { familyOfPrefix } from './path';
+import { AttributeSets, type SharedSet } from './attr-sets';
 
 /** Key of the local "peer" that originated routes live under. */
 export const LOCAL_SOURCE = '';
@@ -91,15 +83,8 @@ export class Rib extends EventEmitter {
   private readonly loc = new Map<string, Entry>();
   /** Adj-RIB-In sizes per source and family, kept as paths come and go (max-prefix checks them per UPDATE). */
   private readonly sizes = new Map<string, SourceCounts>();
-  /**
-   * Attribute sets, interned as BIRD's rta cache does: every path with equal attributes holds
-   * one object (routes of one UPDATE already shared one; this shares them across UPDATEs and
-   * peers), counted so that a set leaves with its last path. AS paths are interned too (weakly:
-   * sets that differ only in a MED, say, share one).
-   */
-  private readonly setsByKey = new Map<string, SharedSet>();
-  private readonly sets = new Map<PathAttributes, SharedSet>();
-  private readonly asPaths = new Interner<AsPathSegment[]>();
+  /** Attribute sets, interned: one object per distinct set, whoever sent it. */
+  private readonly sets = new AttributeSets();
 
   constructor(private readonly localAsn: number) {
     super();
@@ -121,7 +106,7 @@ export class Rib extends EventEmitter {
       if (r.attrs) {
         if (r.attrs !== lastIn || !lastSet) {
           lastIn = r.attrs;
-          lastSet = this.shared(r.attrs);
+          lastSet = this.sets.find(r.attrs);
         }
         lastSet.refs++;
         path = {
@@ -142,7 +127,7 @@ export class Rib extends EventEmitter {
       }
       if (old) {
         if (old.accepted) counts.accepted--;
-        this.release(old.attrs);
+        this.sets.release(old.attrs);
       }
       const change = this.replace(r.prefix, entry, old, path);
       if (change) changes.push(change);
@@ -166,7 +151,7 @@ export class Rib extends EventEmitter {
       if (!old) continue;
       counts[old.family]--;
       if (old.accepted) counts.accepted--;
-      this.release(old.attrs);
+      this.sets.release(old.attrs);
       const change = this.replace(prefix, entry, old, undefined);
       if (change) changes.push(change);
     }
@@ -207,31 +192,7 @@ export class Rib extends EventEmitter {
 
   /** Distinct attribute sets held by paths. */
   get attributeSets(): number {
-    return this.setsByKey.size;
-  }
-
-  /** The shared set equal to `a` (made of `a` if there is none; `a` must not change afterwards). */
-  private shared(a: PathAttributes): SharedSet {
-    let set = this.sets.get(a);
-    if (!set) {
-      const pathKey = asPathKey(a.asPath);
-      const key = attributesKey(a, pathKey);
-      set = this.setsByKey.get(key);
-      if (!set) {
-        a.asPath = this.asPaths.intern(pathKey, a.asPath);
-        set = { attrs: a, key, refs: 0 };
-        this.setsByKey.set(key, set);
-        this.sets.set(a, set);
-      }
-    }
-    return set;
-  }
-
-  private release(a: PathAttributes): void {
-    const set = this.sets.get(a);
-    if (!set || --set.refs > 0) return;
-    this.sets.delete(a);
-    this.setsByKey.delete(set.key);
+    return this.sets.size;
   }
 
   private countsOf(address: string): SourceCounts {
