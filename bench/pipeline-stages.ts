@@ -11,15 +11,17 @@
  * - allocation: bytes allocated per route in each stage, read from the heap's growth with a
  *   young generation large enough that no collection runs inside a stage.
  *
- *   node dist/bench/pipeline-stages.js [--rounds 8]
+ * With --unique-med every route has a MED of its own (one route per UPDATE), as in rib-load.
+ *
+ *   node dist/bench/pipeline-stages.js [--rounds 8] [--unique-med]
  */
 import { decodeUpdate } from '../bgp/codec/update';
 import { Reader } from '../bgp/codec/reader';
 import { ErrorCode } from '../bgp/codec/errors';
 import { importUpdate } from '../bgp/policy/import';
-import { exportPath, ExportTarget } from '../bgp/policy/export';
+import { exportPath, ExportTarget, sameEbgpExport } from '../bgp/policy/export';
 import { Rib, BestChange, RouteInput } from '../bgp/rib/rib';
-import type { PeerRef } from '../bgp/rib/path';
+import type { PathAttributes, PeerRef } from '../bgp/rib/path';
 import { AdjRibOut, advertised, Advertised, Taken } from '../bgp/speaker/adj-rib-out';
 import { buildAnnouncements, packAnnouncements } from '../bgp/speaker/update-builder';
 import { AGENT_ENV } from '../src/agent/process-env';
@@ -27,6 +29,7 @@ import { run } from '../src/util/exec';
 import { flag, option } from './args';
 
 const ROUTES = 100000;
+const UNIQUE_MED = flag('unique-med');
 const BATCH = 4000;
 const STAGES = ['decode', 'import', 'rib', 'adjRibOut', 'take', 'encode'] as const;
 type Stage = (typeof STAGES)[number];
@@ -36,15 +39,15 @@ const sender: PeerRef = { address: '10.0.0.1', asn: 65001, ibgp: false, routerId
 const toSecond: ExportTarget = { address: '10.0.0.3', asn: 65003, ibgp: false, families: ['ipv4-unicast'], nextHop: () => '10.0.0.2' };
 const toSender: ExportTarget = { ...toSecond, address: sender.address, asn: sender.asn };
 
+/** The bodies of the table's UPDATEs, past the 19-octet header, as the framer hands them on. */
 function table(): Buffer[] {
   const prefixes = Array.from({ length: ROUTES }, (_, i) => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`);
-  // The body of each UPDATE, past the 19-octet header, as the framer hands it on.
-  return buildAnnouncements(
-    'ipv4-unicast',
-    { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: sender.address },
-    prefixes,
-    ctx,
-  ).map((m) => m.subarray(19));
+  const attrs = { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: sender.address };
+  // --unique-med: a MED per route, so one route per UPDATE and an attribute set each.
+  const messages = UNIQUE_MED
+    ? prefixes.flatMap((p, i) => buildAnnouncements('ipv4-unicast', { ...attrs, med: i }, [p], ctx))
+    : buildAnnouncements('ipv4-unicast', attrs, prefixes, ctx);
+  return messages.map((m) => m.subarray(19));
 }
 
 const overrun = { code: ErrorCode.UpdateMessage, subcode: 1 };
@@ -53,18 +56,24 @@ const imported = (u: ReturnType<typeof decode>): RouteInput[] =>
   importUpdate(u, { localAsn: 64512, routerId: '10.0.0.2', peer: sender, as4: true, families: ['ipv4-unicast'], enforceFirstAs: true })
     .routes;
 
-/** Exports changes into one Adj-RIB-Out, the export result of a run of equal attributes reused (as Outbound does). */
-function exportInto(out: AdjRibOut, target: ExportTarget, changes: readonly BestChange[]): void {
-  let from: unknown;
+/**
+ * What the speaker does per peer with the RIB's changes: exports them into the peer's
+ * Adj-RIB-Out, reusing the last export result for the same attributes or, toward eBGP, for
+ * attributes that export alike (as Outbound does, across UPDATEs).
+ */
+function exporter(out: AdjRibOut, target: ExportTarget): (changes: readonly BestChange[]) => void {
+  let from: PathAttributes | undefined;
   let adv: Advertised | undefined;
-  for (const c of changes) {
-    if (c.best?.attrs !== from) {
-      from = c.best?.attrs;
-      const attrs = c.best && exportPath(c.best, target, { asn: 64512 });
-      adv = attrs ? advertised(attrs) : undefined;
+  return (changes) => {
+    for (const c of changes) {
+      if (c.best?.attrs !== from && !(from && c.best && sameEbgpExport(c.best.attrs, from))) {
+        from = c.best?.attrs;
+        const attrs = c.best && exportPath(c.best, target, { asn: 64512 });
+        adv = attrs ? advertised(attrs) : undefined;
+      }
+      out.set(c.prefix, adv);
     }
-    out.set(c.prefix, adv);
-  }
+  };
 }
 
 /** Packs taken changes into UPDATEs (here they all share one attribute set); how many. */
@@ -76,8 +85,9 @@ function encode(taken: Taken): number {
 function timedRound(bodies: Buffer[]): Record<Stage, number> {
   const t: Record<Stage, number> = { decode: 0, import: 0, rib: 0, adjRibOut: 0, take: 0, encode: 0 };
   const rib = new Rib(64512);
-  const back = new AdjRibOut();
   const second = new AdjRibOut();
+  const toBack = exporter(new AdjRibOut(), toSender);
+  const toNext = exporter(second, toSecond);
   let at = performance.now();
   const lap = (s: Stage): void => {
     const now = performance.now();
@@ -91,8 +101,8 @@ function timedRound(bodies: Buffer[]): Record<Stage, number> {
     lap('import');
     const changes = rib.apply(sender, routes);
     lap('rib');
-    exportInto(back, toSender, changes);
-    exportInto(second, toSecond, changes);
+    toBack(changes);
+    toNext(changes);
     lap('adjRibOut');
     if (second.pendingCount >= BATCH) {
       const taken = second.takeAll();
@@ -120,11 +130,12 @@ function allocationRound(bodies: Buffer[], gc: () => void): Record<Stage, number
   const routes = measure('import', () => updates.map(imported));
   const rib = new Rib(64512);
   const changes = measure('rib', () => routes.map((r) => rib.apply(sender, r)));
-  const back = new AdjRibOut();
   const second = new AdjRibOut();
+  const toBack = exporter(new AdjRibOut(), toSender);
+  const toNext = exporter(second, toSecond);
   measure('adjRibOut', () => {
-    for (const c of changes) exportInto(back, toSender, c);
-    for (const c of changes) exportInto(second, toSecond, c);
+    for (const c of changes) toBack(c);
+    for (const c of changes) toNext(c);
   });
   const taken = measure('take', () => second.takeAll());
   measure('encode', () => encode(taken));
@@ -157,7 +168,7 @@ async function main(): Promise<void> {
   const self = process.argv[1]!;
   const timed = JSON.parse(
     (
-      await run(process.execPath, [self, '--child', 'time', '--rounds', String(rounds)], {
+      await run(process.execPath, [self, '--child', 'time', '--rounds', String(rounds), ...(UNIQUE_MED ? ['--unique-med'] : [])], {
         env: { ...process.env, ...AGENT_ENV },
         timeout: 0,
       })
@@ -165,10 +176,22 @@ async function main(): Promise<void> {
   ) as Record<Stage, number>[];
   const alloc = JSON.parse(
     (
-      await run(process.execPath, ['--expose-gc', '--min-semi-space-size=512', '--max-semi-space-size=512', self, '--child', 'alloc'], {
-        env: { ...process.env, NODE_OPTIONS: '' },
-        timeout: 0,
-      })
+      await run(
+        process.execPath,
+        [
+          '--expose-gc',
+          '--min-semi-space-size=512',
+          '--max-semi-space-size=512',
+          self,
+          '--child',
+          'alloc',
+          ...(UNIQUE_MED ? ['--unique-med'] : []),
+        ],
+        {
+          env: { ...process.env, NODE_OPTIONS: '' },
+          timeout: 0,
+        },
+      )
     ).stdout,
   ) as Record<Stage, number>;
 
@@ -180,7 +203,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(
     [
-      `${ROUTES} IPv4 /32 in packed UPDATEs, one process, Node ${process.version}`,
+      `${ROUTES} IPv4 /32 in ${UNIQUE_MED ? 'UPDATEs of one route, each with a MED of its own' : 'packed UPDATEs'}, one process, Node ${process.version}`,
       '',
       '| stage | first table | warm (median) | bytes allocated per route |',
       '|---|---|---|---|',
