@@ -370,24 +370,44 @@ export interface DecodedAttributes {
   withdrawnByError: { afi: number; safi: number; nlri: string[] }[];
 }
 
+/** A value shorter than its own structure says: the attribute is malformed, not the message. */
+const VALUE_OVERRUN = { code: ErrorCode.UpdateMessage, subcode: UpdateSubcode.AttributeLengthError };
+
+function addProblem(out: DecodedAttributes, action: ErrorAction, code: number | undefined, reason: string): void {
+  out.problems.push({ action, code, reason });
+  if (action > out.action) out.action = action;
+}
+
+/** The type codes met so far in one attribute list: bits for the common ones, a set for the rest. */
+class SeenCodes {
+  private low = 0;
+  private high = 0;
+  private others: Set<number> | undefined;
+
+  /** Records `code`; false when it was there already. */
+  add(code: number): boolean {
+    if (code < 32) return this.low !== (this.low |= 1 << code);
+    if (code < 64) return this.high !== (this.high |= 1 << (code - 32));
+    this.others ??= new Set();
+    return this.others.size !== this.others.add(code).size;
+  }
+}
+
 /**
  * Decodes the Path Attributes field of an UPDATE. Throws BgpError when the session must be reset;
  * otherwise returns the usable attributes and the strongest RFC 7606 action required.
+ * (Runs once per UPDATE: nothing is allocated per attribute beyond the attribute itself.)
  */
 export function decodeAttributes(r: Reader, ctx: CodecContext): DecodedAttributes {
   const out: DecodedAttributes = { attributes: [], action: ErrorAction.None, problems: [], withdrawnByError: [] };
-  const seen = new Set<number>();
-  const problem = (action: ErrorAction, code: number | undefined, reason: string): void => {
-    out.problems.push({ action, code, reason });
-    if (action > out.action) out.action = action;
-  };
+  const seen = new SeenCodes();
 
   while (!r.done) {
     const start = r.offset;
     // RFC 7606 section 4: an attribute header or value overrunning the field is treat-as-withdraw;
     // the Total Path Attribute Length still locates the NLRI, so parsing the rest stays reliable.
     if (r.remaining < 3) {
-      problem(ErrorAction.TreatAsWithdraw, undefined, `${r.remaining} stray octets after the last attribute`);
+      addProblem(out, ErrorAction.TreatAsWithdraw, undefined, `${r.remaining} stray octets after the last attribute`);
       r.rest();
       break;
     }
@@ -395,7 +415,7 @@ export function decodeAttributes(r: Reader, ctx: CodecContext): DecodedAttribute
     const code = r.u8();
     const extended = (flags & AttrFlag.ExtendedLength) !== 0;
     if (extended && r.remaining < 2) {
-      problem(ErrorAction.TreatAsWithdraw, code, 'extended length cut short');
+      addProblem(out, ErrorAction.TreatAsWithdraw, code, 'extended length cut short');
       r.rest();
       break;
     }
@@ -409,15 +429,15 @@ export function decodeAttributes(r: Reader, ctx: CodecContext): DecodedAttribute
           `${attributeName(code)} overruns the attribute field`,
         );
       }
-      problem(ErrorAction.TreatAsWithdraw, code, `${attributeName(code)} length ${len} overruns the ${r.remaining} octets left`);
+      addProblem(out, ErrorAction.TreatAsWithdraw, code, `${attributeName(code)} length ${len} overruns the ${r.remaining} octets left`);
       r.rest();
       break;
     }
-    const value = r.sub(len, attributeName(code), { code: ErrorCode.UpdateMessage, subcode: UpdateSubcode.AttributeLengthError });
-    const raw = (): Buffer => Buffer.from(r.sliceFrom(start));
+    // Fits: checked just above, so the name is only for the reads inside it.
+    const value = r.sub(len, 'attribute value', VALUE_OVERRUN);
 
     // RFC 7606 3(g): a repeated MP attribute resets the session, any other repeat is dropped.
-    if (seen.has(code)) {
+    if (!seen.add(code)) {
       if (code === AttrCode.MpReachNlri || code === AttrCode.MpUnreachNlri) {
         throw new BgpError(
           ErrorCode.UpdateMessage,
@@ -426,31 +446,29 @@ export function decodeAttributes(r: Reader, ctx: CodecContext): DecodedAttribute
           `${attributeName(code)} appears twice`,
         );
       }
-      problem(ErrorAction.None, code, `duplicate ${attributeName(code)} dropped`);
+      addProblem(out, ErrorAction.None, code, `duplicate ${attributeName(code)} dropped`);
       continue;
     }
-    seen.add(code);
 
     const entry = BY_CODE.get(code);
     if (!entry) {
       if (!(flags & AttrFlag.Optional)) {
         // RFC 4271 6.3: an unrecognised well-known attribute is still fatal; data = the attribute.
-        throw new BgpError(ErrorCode.UpdateMessage, UpdateSubcode.UnrecognizedWellKnownAttribute, raw(), `type ${code}`);
+        throw new BgpError(
+          ErrorCode.UpdateMessage,
+          UpdateSubcode.UnrecognizedWellKnownAttribute,
+          Buffer.from(r.sliceFrom(start)),
+          `type ${code}`,
+        );
       }
       // Unknown optional non-transitive attributes are quietly ignored (RFC 4271 5); transitive ones are kept.
       if (flags & AttrFlag.Transitive) out.attributes.push({ kind: 'unknown', flags, code, value: Buffer.from(value.rest()) });
       continue;
     }
     const [kind, spec] = entry;
-    const fail = (reason: string): void => {
-      if (spec.onError === 'reset') {
-        throw new BgpError(ErrorCode.UpdateMessage, UpdateSubcode.OptionalAttributeError, raw(), `${spec.name}: ${reason}`);
-      }
-      problem(spec.onError, code, `${spec.name}: ${reason}`);
-    };
     // RFC 7606 3(c): conflicting Optional/Transitive bits make the attribute malformed.
     if ((flags & FLAG_MASK) !== spec.flags) {
-      fail(`flags 0x${flags.toString(16)} conflict with 0x${spec.flags.toString(16)}`);
+      malformedAttribute(out, spec, code, `flags 0x${flags.toString(16)} conflict with 0x${spec.flags.toString(16)}`, r, start);
       continue;
     }
     try {
@@ -460,15 +478,31 @@ export function decodeAttributes(r: Reader, ctx: CodecContext): DecodedAttribute
     } catch (e) {
       if (e instanceof MalformedNextHop) {
         out.withdrawnByError.push({ afi: e.afi, safi: e.safi, nlri: e.nlri });
-        problem(ErrorAction.TreatAsWithdraw, code, `${spec.name}: ${e.message}`);
-      } else if (e instanceof Malformed) fail(e.message);
+        addProblem(out, ErrorAction.TreatAsWithdraw, code, `${spec.name}: ${e.message}`);
+      } else if (e instanceof Malformed) malformedAttribute(out, spec, code, e.message, r, start);
       // The value reader overran: the value is shorter than its own structure says.
-      else if (e instanceof BgpError && e.code === ErrorCode.UpdateMessage && e.subcode === UpdateSubcode.AttributeLengthError)
-        fail(e.message);
+      else if (e instanceof BgpError && e.code === VALUE_OVERRUN.code && e.subcode === VALUE_OVERRUN.subcode)
+        malformedAttribute(out, spec, code, e.message, r, start);
       else throw e;
     }
   }
   return out;
+}
+
+/**
+ * A malformed attribute: the session reset (NOTIFICATION data = the attribute as received, from
+ * `start` to the reader's position) or the attribute's RFC 7606 action.
+ */
+function malformedAttribute(out: DecodedAttributes, spec: AnySpec, code: number, reason: string, r: Reader, start: number): void {
+  if (spec.onError === 'reset') {
+    throw new BgpError(
+      ErrorCode.UpdateMessage,
+      UpdateSubcode.OptionalAttributeError,
+      Buffer.from(r.sliceFrom(start)),
+      `${spec.name}: ${reason}`,
+    );
+  }
+  addProblem(out, spec.onError, code, `${spec.name}: ${reason}`);
 }
 
 /** Encodes attributes in the order given; extended length is used when the flag asks or the value needs it. */

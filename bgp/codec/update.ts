@@ -55,21 +55,27 @@ export function decodeUpdate(body: Reader, ctx: CodecContext): ReceivedUpdate {
 
 /** RFC 4271 5 / RFC 7606 3(d): ORIGIN and AS_PATH with any NLRI, NEXT_HOP with classic NLRI. */
 function checkMandatory(u: ReceivedUpdate): void {
-  const hasMpReach = u.attributes.some((a) => a.kind === 'mpReach' && a.nlri.length > 0);
-  if (u.nlri.length === 0 && !hasMpReach) return;
-  const present = new Set(u.attributes.map((a) => a.kind));
-  const missing: string[] = [];
-  if (!present.has('origin')) missing.push('ORIGIN');
-  if (!present.has('asPath')) missing.push('AS_PATH');
-  if (u.nlri.length > 0 && !present.has('nextHop')) missing.push('NEXT_HOP');
-  // A discarded-as-malformed attribute already counts as a problem; do not report it twice.
-  const reported = new Set(u.problems.map((p) => p.code));
-  for (const name of missing) {
-    const code = name === 'ORIGIN' ? AttrCode.Origin : name === 'AS_PATH' ? AttrCode.AsPath : AttrCode.NextHop;
-    if (reported.has(code)) continue;
-    u.problems.push({ action: ErrorAction.TreatAsWithdraw, code, reason: `missing well-known attribute ${name}` });
-    u.action = ErrorAction.TreatAsWithdraw;
+  let origin = false;
+  let asPath = false;
+  let nextHop = false;
+  let mpNlri = false;
+  for (const a of u.attributes) {
+    if (a.kind === 'origin') origin = true;
+    else if (a.kind === 'asPath') asPath = true;
+    else if (a.kind === 'nextHop') nextHop = true;
+    else if (a.kind === 'mpReach' && a.nlri.length > 0) mpNlri = true;
   }
+  if (u.nlri.length === 0 && !mpNlri) return;
+  if (!origin) missing(u, AttrCode.Origin, 'ORIGIN');
+  if (!asPath) missing(u, AttrCode.AsPath, 'AS_PATH');
+  if (u.nlri.length > 0 && !nextHop) missing(u, AttrCode.NextHop, 'NEXT_HOP');
+}
+
+function missing(u: ReceivedUpdate, code: AttrCode, name: string): void {
+  // A discarded-as-malformed attribute already counts as a problem; do not report it twice.
+  if (u.problems.some((p) => p.code === code)) return;
+  u.problems.push({ action: ErrorAction.TreatAsWithdraw, code, reason: `missing well-known attribute ${name}` });
+  u.action = ErrorAction.TreatAsWithdraw;
 }
 
 export function encodeUpdate(w: Writer, m: UpdateMessage, ctx: CodecContext): void {
