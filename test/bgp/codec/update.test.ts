@@ -348,6 +348,17 @@ describe('UPDATE', () => {
       expect(u.withdrawnByError).toEqual([{ afi: 2, safi: 1, nlri: ['fd50::/64'] }]);
     });
 
+    it('a repeated type code is dropped, whatever its range; codes that differ are kept', () => {
+      // 30, 62, 94 (and 31, 63, 95) share their low five bits; 64 and 200 are past the bit fields.
+      const codes = [30, 62, 94, 31, 63, 95, 64, 200];
+      const attrs = new Bytes();
+      for (const code of [...codes, ...codes]) attrs.u8(0xc0, code, 1, code & 0xff);
+      const u = decode(withAttr(attrs));
+      expect(u.action).toBe(ErrorAction.None);
+      expect(u.attributes.filter((a) => a.kind === 'unknown').map((a) => a.kind === 'unknown' && a.code)).toEqual(codes);
+      expect(u.problems.map((p) => p.code)).toEqual(codes);
+    });
+
     it('keeps unknown optional transitive attributes and drops unknown non-transitive ones', () => {
       const u = decode(withAttr(new Bytes().u8(0xc0, 200, 2, 1, 2).u8(0x80, 201, 1, 7)));
       expect(u.action).toBe(ErrorAction.None);
