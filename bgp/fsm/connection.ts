@@ -253,7 +253,7 @@ export class Connection extends EventEmitter {
         this.hold.start(action.seconds === 'large' ? LARGE_HOLD_SECONDS : action.seconds);
         break;
       case 'restartHoldTimer':
-        if (this.holdTime > 0) this.hold.start(this.holdTime);
+        if (this.holdTime > 0) this.hold.postpone(this.holdTime);
         break;
       case 'stopHoldTimer':
         this.hold.stop();

@@ -9,7 +9,7 @@ import { ErrorAction } from '../codec/error-handling';
 import type { ReceivedUpdate } from '../codec/messages';
 import type { Attribute } from '../codec/attributes';
 import { containsAs, firstAs, mergeAs4Path } from '../rib/as-path';
-import { parseIp } from '../../net';
+import { ipv4Value, parseIp } from '../../net';
 import { fromWire, PathAttributes, PeerRef } from '../rib/path';
 import type { RouteInput } from '../rib/rib';
 
@@ -116,6 +116,13 @@ function setNextHop(out: PathAttributes, attrs: readonly Attribute[], family: Fa
 
 /** Why no one can forward to this next hop (RFC 4271 6.3 semantic check), if so. */
 function unusableNextHop(nextHop: string): string | undefined {
+  // IPv4, the common case, as a number: no buffer per UPDATE.
+  const v4 = ipv4Value(nextHop);
+  if (v4 !== undefined) {
+    if (v4 === 0) return 'unspecified';
+    if (v4 >= 0xe0000000) return v4 === 0xffffffff ? 'broadcast' : 'multicast or reserved';
+    return undefined;
+  }
   let b: Buffer;
   try {
     b = parseIp(nextHop);

@@ -9,6 +9,8 @@ import {
   ipFamily,
   isIp,
   isIpv4,
+  ipv4ToNumber,
+  ipv4Value,
   networkOf,
   normalizeAddress,
   prefixContains,
@@ -36,6 +38,23 @@ describe('net: addresses', () => {
     expect(normalizeAddress('not an address')).toBe('not an address');
     expect(() => canonicalIp('10.1')).toThrow(RangeError);
     expect(isIpv4('fd00::1')).toBe(false);
+  });
+  it.each([
+    ['0.0.0.0', 0],
+    ['10.0.0.1', 0x0a000001],
+    ['255.255.255.255', 0xffffffff],
+    ['1.2.3', undefined],
+    ['1.2.3.4.5', undefined],
+    ['01.2.3.4', undefined],
+    ['1.2.3.256', undefined],
+    ['1..2.3', undefined],
+    ['1.2.3.4.', undefined],
+    [' 1.2.3.4', undefined],
+    ['', undefined],
+    ['fd00::1', undefined],
+  ] as const)('IPv4 %j as a number: %s', (text, value) => {
+    expect(ipv4Value(text)).toBe(value);
+    if (value !== undefined) expect(ipv4ToNumber(text)).toBe(value);
   });
   it('host prefixes and host:port', () => {
     expect(hostPrefix('10.0.0.1')).toBe('10.0.0.1/32');

@@ -79,13 +79,26 @@ describe('import', () => {
     // An empty COMMUNITIES attribute is malformed (length must be a non-zero multiple of 4).
     expect(importUpdate(bad, ctx(EBGP)).routes).toEqual([{ prefix: '10.1.0.0/24', attrs: undefined }]);
   });
-  it('withdraws routes with an unusable next hop', () => {
-    const u = update([
+  // NEXT_HOP (classic IPv4 NLRI) carries 4 octets: only IPv4 addresses get onto the wire.
+  const withNextHop = (nextHop: string) =>
+    update([
       { kind: 'origin', flags: 0x40, origin: 0 },
       { kind: 'asPath', flags: 0x40, segments: [{ type: 2, asns: [65001] }] },
-      { kind: 'nextHop', flags: 0x40, nextHop: '224.0.0.1' },
+      { kind: 'nextHop', flags: 0x40, nextHop },
     ]);
-    expect(importUpdate(u, ctx(EBGP)).routes).toEqual([{ prefix: '10.1.0.0/24', attrs: undefined }]);
+  it.each([
+    ['224.0.0.1', 'multicast or reserved'],
+    ['240.0.0.1', 'multicast or reserved'],
+    ['255.255.255.255', 'broadcast'],
+    ['0.0.0.0', 'unspecified'],
+  ])('withdraws routes with the unusable next hop %j (%s)', (nextHop, why) => {
+    const r = importUpdate(withNextHop(nextHop), ctx(EBGP));
+    expect(r.routes).toEqual([{ prefix: '10.1.0.0/24', attrs: undefined }]);
+    expect(r.notes.join()).toContain(`: ${why}`);
+  });
+  it.each(['223.255.255.255', '10.0.0.1', '1.0.0.0'])('keeps routes with the next hop %j', (nextHop) => {
+    const r = importUpdate(withNextHop(nextHop), ctx(EBGP));
+    expect(r.routes).toEqual([{ prefix: '10.1.0.0/24', attrs: expect.objectContaining({ nextHop }) }]);
   });
   it('ignores families that were not negotiated, and recognises End-of-RIB', () => {
     const r = importUpdate(update(base([65001])), ctx(EBGP, { families: ['ipv6-unicast'] }));
