@@ -345,7 +345,14 @@ async function main(): Promise<void> {
   const ours = runs.has('kube-router-ts') ? 'kube-router-ts' : undefined;
   const ratio = (name: string, f: (r: Result) => number): string =>
     ours ? `${(median(col(ours, f)) / median(col(name, f))).toFixed(2)}x` : '-';
-  const measures: ((r: Result) => number)[] = [(r) => r.toRib, (r) => r.toSecondPeer, (r) => r.rss, (r) => r.settledRss];
+  // The table's columns: what, shown with how many decimals, in which unit; all but the first get a ratio.
+  const columns: [(r: Result) => number, number, string][] = [
+    [(r) => r.setupMs, 0, 'ms'],
+    [(r) => r.toRib, 3, 's'],
+    [(r) => r.toSecondPeer, 3, 's'],
+    [(r) => r.rss, 0, 'MiB'],
+    [(r) => r.settledRss, 0, 'MiB'],
+  ];
   const lines = [
     `${ROUTES} IPv4 /32 routes from one sender${UNIQUE_MED ? ', unique MED per route (one prefix per UPDATE)' : ' (packed UPDATEs)'}; ${os.cpus().length} CPUs, Node ${process.version}` +
       (ROUNDS > 1 ? `; ${ROUNDS} rounds, receivers taking turns: median (range)` : ''),
@@ -354,29 +361,10 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|',
     ...chosen.map(
       ({ name }) =>
-        `| ${name} | ${cell(
-          col(name, (r) => r.setupMs),
-          0,
-          'ms',
-        )} | ${cell(
-          col(name, (r) => r.toRib),
-          3,
-          's',
-        )} |` +
-        ` ${cell(
-          col(name, (r) => r.toSecondPeer),
-          3,
-          's',
-        )} | ${cell(
-          col(name, (r) => r.rss),
-          0,
-          'MiB',
-        )} |` +
-        ` ${cell(
-          col(name, (r) => r.settledRss),
-          0,
-          'MiB',
-        )} | ${measures.map((f) => ratio(name, f)).join(', ')} |`,
+        `| ${name} | ${columns.map(([f, digits, unit]) => cell(col(name, f), digits, unit)).join(' | ')} | ${columns
+          .slice(1)
+          .map(([f]) => ratio(name, f))
+          .join(', ')} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
