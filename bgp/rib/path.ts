@@ -8,6 +8,10 @@ import { AttrFlag, Family, Origin, Afi, Safi } from '../codec/constants';
 import { Attribute, AsPathSegment, attributeCode, defaultFlags } from '../codec/attributes';
 import { needsAs4 } from './as-path';
 
+/**
+ * A field added here also goes into attributesKey below and into attributesHash and
+ * sameAttributes (attr-sets.ts); test/bgp/rib/attr-sets.test.ts does not compile until it does.
+ */
 export interface PathAttributes {
   origin: Origin;
   asPath: AsPathSegment[];

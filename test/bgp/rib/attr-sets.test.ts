@@ -58,7 +58,34 @@ const variants: [string, (a: PathAttributes) => void][] = [
   ['unknown attribute code', (a) => (a.unknown = [{ flags: 0xc0, code: 98, value: Buffer.from([1, 2, 3]) }])],
 ];
 
+/**
+ * A variant above for every attribute a path carries. A Record of every key: a field added to
+ * PathAttributes does not compile here until it has a variant, and so a place in
+ * attributesHash and sameAttributes (and attributesKey, which lists the same fields).
+ */
+const variantOf: Record<keyof PathAttributes, string> = {
+  origin: 'origin',
+  asPath: 'an ASN',
+  nextHop: 'next hop',
+  linkLocalNextHop: 'link-local next hop',
+  med: 'MED value',
+  localPref: 'LOCAL_PREF',
+  atomicAggregate: 'atomic aggregate',
+  aggregator: 'aggregator AS',
+  communities: 'a community',
+  extendedCommunities: 'an extended community',
+  largeCommunities: 'a large community',
+  originatorId: 'originator',
+  clusterList: 'cluster list',
+  unknown: 'unknown attribute value',
+};
+
 describe('attribute set equality and hash', () => {
+  it('every attribute of a path has a variant', () => {
+    const names = new Set(variants.map(([name]) => name));
+    for (const name of Object.values(variantOf)) expect(names).toContain(name);
+  });
+
   it('equal copies (no object shared) are equal and hash alike', () => {
     expect(sameAttributes(base(), base())).toBe(true);
     expect(attributesHash(base(), 7)).toBe(attributesHash(base(), 7));
