@@ -116,8 +116,16 @@ export function dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventuall
         }
         return out;
       };
+      // ipvsadm shows the counters as IPVS's estimator last summed them from the per-CPU ones
+      // (every 2 s, later under emulation): read until they have caught up with the requests.
+      const caughtUp = (remote: (c: Record<string, number[]>) => string | undefined) => (c: Record<string, number[]>) =>
+        Object.entries(c).every(([k, v]) => k.startsWith('FWM') || v[0]! > 0) && (c[remote(c) ?? '']?.[1] ?? 0) >= 3;
       expect(await answers('tor', `http://${EXT}:8080/`, 8)).toEqual(pods);
-      const director = await fwm('node1');
+      const director = await eventually(
+        () => fwm('node1'),
+        caughtUp(() => '10.244.2.2:8080'),
+        30000,
+      );
       // Every request through IPVS in a tunnel, to both real servers. (Connection counts are not
       // exact: a client port reused while IPVS still holds the old connection reuses its entry.)
       expect(director['10.244.1.2:8080']![0]).toBeGreaterThan(0);
@@ -126,11 +134,14 @@ export function dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventuall
       // Direct return: node2-pod1's answers never came back through the director (node1-pod1's
       // pass node1 on their way out, being its pod, and IPVS counts them there).
       expect(director['10.244.2.2:8080']![2]).toBe(0);
+      // node2's estimator too has summed at least once more (2 s) since the last request.
+      await new Promise((r) => setTimeout(r, 3000));
       expect((await fwm('node2'))[`FWM ${mark}`]).toEqual([0, 0, 0]);
       // IPv6 the same way.
       expect(await answers('tor', `http://[${EXT6}]:8080/`, 8)).toEqual(pods);
-      const director6 = await fwm('node1', mark6);
-      const remote6 = Object.keys(director6).find((k) => k.startsWith('[fd00:10:244:2::'))!;
+      const remoteOf6 = (c: Record<string, number[]>) => Object.keys(c).find((k) => k.startsWith('[fd00:10:244:2::'));
+      const director6 = await eventually(() => fwm('node1', mark6), caughtUp(remoteOf6), 30000);
+      const remote6 = remoteOf6(director6)!;
       expect(director6[remote6]![1]).toBeGreaterThanOrEqual(3);
       expect(director6[remote6]![2]).toBe(0);
       // Gone with the Service: the mark's virtual service, rule and mangle rule.

@@ -129,17 +129,22 @@ describe('service proxy in the VM: 2 nodes and a ToR', () => {
     expect(await answers('node1', `http://${VIP}/`)).toEqual(both);
     expect(await answers('tor', 'http://10.0.0.11:30080/')).toEqual(both);
     expect(await answers('tor', 'http://10.0.0.12:30080/')).toEqual(both);
-    // kube-router's per-service metrics, read from IPVS at the scrape.
-    const metrics = await sh(`ip netns exec ${PREFIX}tor curl -s http://10.0.0.11:${METRICS_PORT}/metrics`);
-    const conns = (vip: string, port: number) =>
+    // kube-router's per-service metrics, read from IPVS at the scrape. IPVS's estimator sums the
+    // per-CPU counters every 2 s (later under emulation): scraped until they have caught up.
+    const conns = (metrics: string, vip: string, port: number) =>
       Number(
         new RegExp(
           `^kube_router_service_total_connections\\{svc_namespace="default",service_name="web",service_vip="${vip.replace(/\./g, '\\.')}",protocol="tcp",port="${port}"\\} (\\d+)$`,
           'm',
         ).exec(metrics)?.[1] ?? -1,
       );
-    expect(conns(VIP, 80)).toBeGreaterThanOrEqual(12);
-    expect(conns('10.0.0.11', 30080)).toBeGreaterThanOrEqual(6);
+    const metrics = await eventually(
+      () => sh(`ip netns exec ${PREFIX}tor curl -s http://10.0.0.11:${METRICS_PORT}/metrics`),
+      (m) => conns(m, VIP, 80) >= 12 && conns(m, '10.0.0.11', 30080) >= 6,
+      30000,
+    );
+    expect(conns(metrics, VIP, 80)).toBeGreaterThanOrEqual(12);
+    expect(conns(metrics, '10.0.0.11', 30080)).toBeGreaterThanOrEqual(6);
     expect(metrics).toMatch(/^kube_router_controller_ipvs_services 2$/m);
   });
 
