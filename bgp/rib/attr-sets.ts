@@ -32,6 +32,8 @@ export class AttributeSets {
   private count = 0;
   /** The set released last: withdrawing a packed table releases one set 100,000 times in a row. */
   private lastReleased: SharedSet | undefined;
+  /** The AS path interned last (held: one path at most outlives its routes). */
+  private lastAsPath: AsPathSegment[] | undefined;
 
   /** `hash`: tests give their own (colliding ones); the default is seeded at random. */
   constructor(private readonly hash: (a: PathAttributes) => number = seededHash(randomInt(0x7fffffff))) {}
@@ -47,7 +49,7 @@ export class AttributeSets {
     const have = this.table.get(hash);
     if (have && !Array.isArray(have) && (have.attrs === a || sameAttributes(have.attrs, a))) return have;
     if (Array.isArray(have)) for (const s of have) if (s.attrs === a || sameAttributes(s.attrs, a)) return s;
-    a.asPath = this.asPaths.intern(asPathKey(a.asPath), a.asPath);
+    a.asPath = this.sharedAsPath(a.asPath);
     const set: SharedSet = { attrs: a, hash, refs: 0 };
     if (!have) this.table.set(hash, set);
     else if (!Array.isArray(have)) this.table.set(hash, [have, set]);
@@ -72,6 +74,15 @@ export class AttributeSets {
       this.table.set(set.hash, rest.length === 1 ? rest[0]! : rest);
     }
     this.count--;
+  }
+
+  /**
+   * The interned AS path equal to `p`. Sets that differ only in a MED, one per route, come in a
+   * row with one AS path: compared with the last one first, without building its key.
+   */
+  private sharedAsPath(p: AsPathSegment[]): AsPathSegment[] {
+    if (this.lastAsPath && sameList(p, this.lastAsPath, sameSegment)) return this.lastAsPath;
+    return (this.lastAsPath = this.asPaths.intern(asPathKey(p), p));
   }
 
   /** The table's set whose attributes are this very object, if any. */

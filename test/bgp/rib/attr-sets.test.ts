@@ -132,6 +132,16 @@ describe('AttributeSets', () => {
     expect(sets.find(base())).not.toBe(s1);
   });
 
+  it('AS paths are shared by value: in a row (compared with the last) and after another (interned)', () => {
+    const sets = new AttributeSets();
+    const other = [{ type: 2, asns: [64999] }];
+    const found = [1, 2, 3, 4].map((med) => sets.find({ ...base(), med, asPath: med === 3 ? structuredClone(other) : base().asPath }));
+    expect(found[1]!.attrs.asPath).toBe(found[0]!.attrs.asPath);
+    expect(found[2]!.attrs.asPath).not.toBe(found[0]!.attrs.asPath);
+    expect(found[2]!.attrs.asPath).toEqual(other);
+    expect(found[3]!.attrs.asPath).toBe(found[0]!.attrs.asPath);
+  });
+
   it('colliding hashes: equal sets still found, at most 8 sets kept per hash, the rest unshared', () => {
     const sets = new AttributeSets(() => 42);
     const held = Array.from({ length: 20 }, (_, i) => {
