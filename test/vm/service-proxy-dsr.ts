@@ -107,8 +107,11 @@ export function dsrTests({ prefix: PREFIX, sh, labCall, ipvs, answers, eventuall
       /** Counters of a mark's virtual service ("FWM n") and of each of its real servers: conns, in, out. */
       const fwm = async (node: string, m = mark): Promise<Record<string, number[]>> => {
         const text = await sh(`ip netns exec ${PREFIX}${node} ipvsadm -Ln --stats --exact`);
-        const block = text.slice(Math.max(0, text.search(new RegExp(`^FWM\\s+${m}\\b`, 'm')))).split('\n');
+        const at = text.search(new RegExp(`^FWM\\s+${m}\\b`, 'm'));
         const out: Record<string, number[]> = {};
+        // No such virtual service: nothing (not the first block listed).
+        if (at < 0) return out;
+        const block = text.slice(at).split('\n');
         for (const line of block) {
           const r = /^(FWM\s+\d+)(?:\s+IPv6)?\s+(\d+)\s+(\d+)\s+(\d+)|^\s+->\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
           if (r) out[r[1] ? r[1].replace(/\s+/, ' ') : r[5]!] = (r[1] ? r.slice(2, 5) : r.slice(6, 9)).map(Number);
