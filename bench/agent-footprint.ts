@@ -6,8 +6,8 @@
  * - the peak RSS of `kube-router-ts --version`: the bundle the image runs, the tsc output, and
  *   a bare `node -e 0` as the floor (median of 5 runs each).
  *
- * Every process runs with this shell's environment less the Node settings a node's pod does not
- * have (HOST_ONLY), unless --host-env.
+ * Every process runs with the environment a node's pod has (bench/pod-env.ts; --host-env: this
+ * shell's).
  *
  *   node dist/bench/agent-footprint.js [--settle 30] [--host-env]
  */
@@ -17,20 +17,14 @@ import path from 'node:path';
 import { run } from '../src/util/exec';
 import { agentProgram, labProgram } from '../lab/programs';
 import { repoRoot } from '../lab/repo';
-import { flag, option } from './args';
+import { option } from './args';
+import { podEnv, podEnvNote } from './pod-env';
 
 const DIR = '/run/kube-router-ts/bench-footprint';
 const PREFIX = 'krb-fp-';
 const MiB = 2 ** 20;
 
-/**
- * Variables of the shell that a node's pod does not get (the image and the manifests set
- * neither). A sandbox pointing NODE_EXTRA_CA_CERTS at the system's CA bundle makes every Node
- * process parse its ~140 certificates at start: 1-2 MiB no node pays (docs/benchmarks.md).
- */
-const HOST_ONLY = ['NODE_EXTRA_CA_CERTS'];
-const HOST_ENV = flag('host-env');
-const env = HOST_ENV ? process.env : Object.fromEntries(Object.entries(process.env).filter(([k]) => !HOST_ONLY.includes(k)));
+const env = podEnv();
 
 const lab = (...args: string[]) => run(process.execPath, [labProgram(), ...args, `--dir=${DIR}`], { timeout: 0, env });
 
@@ -76,13 +70,7 @@ async function peakRss(args: string[], runs = 5): Promise<number> {
 
 async function main(): Promise<void> {
   const settle = Number(option('settle') ?? 30);
-  const left = HOST_ONLY.filter((k) => process.env[k] !== undefined);
-  if (left.length)
-    process.stdout.write(
-      HOST_ENV
-        ? `with this shell's ${left.join(', ')} (--host-env)\n`
-        : `without this shell's ${left.join(', ')} (no node's pod has it; --host-env keeps it)\n`,
-    );
+  process.stdout.write(podEnvNote());
   await lab('down', `--prefix=${PREFIX}`).catch(() => undefined);
   try {
     const t0 = Date.now();

@@ -10,7 +10,7 @@
  * speed drifts within minutes: BIRD's packed load took 0.06-0.15 s in one hour), and each cell
  * is the median with the range beside it; the ratios are of the medians.
  *
- *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird] [--settle 30] [--rounds 1]
+ *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird] [--settle 30] [--rounds 1] [--host-env]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +20,7 @@ import { Netns, Segment } from '../lab/netns';
 import { Bird } from '../lab/peers/bird';
 import { run } from '../src/util/exec';
 import { AGENT_ENV } from '../src/agent/process-env';
+import { podEnv, podEnvNote } from './pod-env';
 import { adminRequest } from '../bgp/admin/client';
 import type { GlobalView } from '../bgp/admin/views';
 import { flag, option } from './args';
@@ -94,7 +95,7 @@ const receivers: Receiver[] = [
       if (process.env.BENCH_HEAP) prof.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP}`);
       const child: ChildProcess = ns.spawn(process.execPath, [...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'], {
         logFile: path.join(dir, 'speaker.log'),
-        env: { ...process.env, ...AGENT_ENV },
+        env: { ...podEnv(), ...AGENT_ENV },
       });
       await poll(
         () => adminRequest<GlobalView>(socket, 'GET', '/global'),
@@ -333,6 +334,7 @@ function cell(xs: readonly number[], digits: number, unit: string): string {
 }
 
 async function main(): Promise<void> {
+  process.stdout.write(podEnvNote());
   const chosen = receivers.filter((r) => !ONLY || ONLY.some((o) => r.name.toLowerCase().includes(o.toLowerCase())));
   const runs = new Map<string, Result[]>(chosen.map((r) => [r.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {

@@ -11,7 +11,7 @@
  * - the agent's CPU per periodic sync (--routes-sync-period=5s, over 60 s idle);
  * - the API server: RSS, CPU used while the agent listed and watched, and a LIST of all Nodes.
  *
- *   node dist/bench/scale-nodes.js [--nodes 5000]
+ *   node dist/bench/scale-nodes.js [--nodes 5000] [--host-env]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,6 +21,7 @@ import { Netns, Segment } from '../lab/netns';
 import { LabApi } from '../lab/apiserver/client';
 import { makeApiCredentials, renderKubeconfig } from '../lab/apiserver/tls';
 import { AGENT_ENV } from '../src/agent/process-env';
+import { podEnv, podEnvNote } from './pod-env';
 import { agentProgram, labProgram } from '../lab/programs';
 import { run } from '../src/util/exec';
 import { option } from './args';
@@ -97,6 +98,7 @@ async function metric(ns: Netns, name: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  process.stdout.write(podEnvNote());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krb-scale-'));
   const apiDir = path.join(dir, 'api');
   const seg = await Segment.create(`${PREFIX}sw`);
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
         `--metrics-port=${METRICS_PORT}`,
         `--log-level=${process.env.BENCH_LOG_LEVEL ?? 'warn'}`,
       ],
-      { logFile: path.join(dir, 'agent.log'), env: { ...process.env, ...AGENT_ENV } },
+      { logFile: path.join(dir, 'agent.log'), env: { ...podEnv(), ...AGENT_ENV } },
     );
     children.push(agent);
     // Listening means the agent read its Node (it starts BGP then).
