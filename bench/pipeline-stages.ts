@@ -13,7 +13,7 @@
  *
  * With --unique-med every route has a MED of its own (one route per UPDATE), as in rib-load.
  *
- *   node dist/bench/pipeline-stages.js [--rounds 8] [--unique-med]
+ *   node dist/bench/pipeline-stages.js [--rounds 8] [--unique-med] [--host-env]
  */
 import { decodeUpdate } from '../bgp/codec/update';
 import { Reader } from '../bgp/codec/reader';
@@ -27,6 +27,7 @@ import { buildAnnouncements, packAnnouncements } from '../bgp/speaker/update-bui
 import { AGENT_ENV } from '../src/agent/process-env';
 import { run } from '../src/util/exec';
 import { flag, option } from './args';
+import { podEnv, podEnvNote } from './pod-env';
 
 const ROUTES = 100000;
 const UNIQUE_MED = flag('unique-med');
@@ -165,11 +166,13 @@ async function main(): Promise<void> {
     return;
   }
 
+  process.stdout.write(podEnvNote());
   const self = process.argv[1]!;
+  const load = UNIQUE_MED ? ['--unique-med'] : [];
   const timed = JSON.parse(
     (
-      await run(process.execPath, [self, '--child', 'time', '--rounds', String(rounds), ...(UNIQUE_MED ? ['--unique-med'] : [])], {
-        env: { ...process.env, ...AGENT_ENV },
+      await run(process.execPath, [self, '--child', 'time', '--rounds', String(rounds), ...load], {
+        env: { ...podEnv(), ...AGENT_ENV },
         timeout: 0,
       })
     ).stdout,
@@ -178,17 +181,9 @@ async function main(): Promise<void> {
     (
       await run(
         process.execPath,
-        [
-          '--expose-gc',
-          '--min-semi-space-size=512',
-          '--max-semi-space-size=512',
-          self,
-          '--child',
-          'alloc',
-          ...(UNIQUE_MED ? ['--unique-med'] : []),
-        ],
+        ['--expose-gc', '--min-semi-space-size=512', '--max-semi-space-size=512', self, '--child', 'alloc', ...load],
         {
-          env: { ...process.env, NODE_OPTIONS: '' },
+          env: { ...podEnv(), NODE_OPTIONS: '' },
           timeout: 0,
         },
       )
