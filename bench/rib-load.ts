@@ -6,6 +6,9 @@
  * the receiver's RSS 0.5 s afterwards and once it has been idle --settle seconds (V8 gives the
  * burst's garbage back some seconds after it, by itself). Prints a table and the ratios against kube-router-ts.
  *
+ * Beside the times, the CPU the receiver used in that window, all its threads together (a
+ * runtime's collector and compiler threads work beside its main thread, on the same two cores).
+ *
  * With --rounds N every receiver is measured N times, the receivers taking turns (this machine's
  * speed drifts within minutes: BIRD's packed load took 0.06-0.15 s in one hour), and each cell
  * is the median with the range beside it; the ratios are of the medians.
@@ -53,6 +56,23 @@ async function poll<T>(f: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: nu
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * CPU time a process has used so far, all its threads (each thread's run time from
+ * /proc/PID/task/TID/schedstat, in nanoseconds: the 10-ms ticks of /proc/PID/stat are too coarse
+ * for a load BIRD takes in in 50 ms). A thread that exits in between takes its share with it.
+ */
+function cpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread exited while we looked.
+    }
+  }
+  return ns / 1e6;
 }
 
 function rssMiB(pid: number): number {
@@ -212,6 +232,8 @@ interface Result {
   setupMs: number;
   toRib: number;
   toSecondPeer: number;
+  /** CPU the receiver used (all threads) from Established until the second peer had all routes. */
+  cpuMs: number;
   rss: number;
   /** RSS once the receiver has been idle SETTLE_S (a garbage-collected runtime gives memory back then). */
   settledRss: number;
@@ -275,13 +297,17 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
     );
     senders.push(blaster);
     let connectedAt = 0;
+    let cpuAtStart = 0;
     const t0 = await new Promise<number>((resolve, reject) => {
       let out = '';
       blaster.stdout!.on('data', (c: Buffer) => {
         out += c.toString();
         connectedAt = Number(/connected (\d+)/.exec(out)?.[1] ?? 0);
         const m = /established (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
+        if (m) {
+          cpuAtStart = cpuMs(recv!.pid());
+          resolve(Number(m[1]));
+        }
       });
       blaster.once('exit', (code) => reject(new Error(`blaster exited with ${code} before the session came up`)));
     });
@@ -301,6 +327,7 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
       20,
     );
     const t2 = Date.now();
+    const cpu = cpuMs(recv.pid()) - cpuAtStart;
     await sleep(500);
     const rss = rssMiB(recv.pid());
     await sleep(SETTLE_S * 1000 - 500);
@@ -309,7 +336,15 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
       process.kill(recv.pid(), 'SIGUSR2');
       await sleep(20000);
     }
-    return { name: r.name, setupMs: t0 - connectedAt, toRib: (t1 - t0) / 1000, toSecondPeer: (t2 - t0) / 1000, rss, settledRss };
+    return {
+      name: r.name,
+      setupMs: t0 - connectedAt,
+      toRib: (t1 - t0) / 1000,
+      toSecondPeer: (t2 - t0) / 1000,
+      cpuMs: cpu,
+      rss,
+      settledRss,
+    };
   } finally {
     recv?.stop();
     for (const b of birds) b.stop();
@@ -352,6 +387,7 @@ async function main(): Promise<void> {
     [(r) => r.setupMs, 0, 'ms'],
     [(r) => r.toRib, 3, 's'],
     [(r) => r.toSecondPeer, 3, 's'],
+    [(r) => r.cpuMs, 0, 'ms'],
     [(r) => r.rss, 0, 'MiB'],
     [(r) => r.settledRss, 0, 'MiB'],
   ];
@@ -359,8 +395,8 @@ async function main(): Promise<void> {
     `${ROUTES} IPv4 /32 routes from one sender${UNIQUE_MED ? ', unique MED per route (one prefix per UPDATE)' : ' (packed UPDATEs)'}; ${os.cpus().length} CPUs, Node ${process.version}` +
       (ROUNDS > 1 ? `; ${ROUNDS} rounds, receivers taking turns: median (range)` : ''),
     '',
-    `| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | RSS 0.5 s after | RSS ${SETTLE_S} s after | kube-router-ts / this (RIB, 2nd peer, RSS, RSS ${SETTLE_S} s) |`,
-    '|---|---|---|---|---|---|---|',
+    `| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | receiver's CPU until then | RSS 0.5 s after | RSS ${SETTLE_S} s after | kube-router-ts / this (RIB, 2nd peer, CPU, RSS, RSS ${SETTLE_S} s) |`,
+    '|---|---|---|---|---|---|---|---|',
     ...chosen.map(
       ({ name }) =>
         `| ${name} | ${columns.map(([f, digits, unit]) => cell(col(name, f), digits, unit)).join(' | ')} | ${columns
