@@ -181,7 +181,7 @@ export function globalView(s: Speaker): GlobalView {
     uptime: seconds(s.startedAt),
     neighbors: s.peers.size,
     established: [...s.peers.values()].filter((p) => p.state === State.Established).length,
-    prefixes: { originated: s.originated().length, locRib },
+    prefixes: { originated: s.originatedCount(), locRib },
   };
   if (s.listenPort !== undefined) v.listenPort = s.listenPort;
   return v;

@@ -85,6 +85,8 @@ export class Rib extends EventEmitter {
   private readonly sizes = new Map<string, SourceCounts>();
   /** Attribute sets, interned: one object per distinct set, whoever sent it. */
   private readonly sets = new AttributeSets();
+  /** Destinations per family, kept as prefixes come and go (the admin views ask often; a count walked the table). */
+  private readonly perFamily: Record<Family, number> = { 'ipv4-unicast': 0, 'ipv6-unicast': 0 };
 
   constructor(private readonly localAsn: number) {
     super();
@@ -235,13 +237,10 @@ export class Rib extends EventEmitter {
     return out;
   }
 
-  /** Destinations per family, without building them. */
+  /** Destinations per family (the families that have any). */
   destinationCounts(): Partial<Record<Family, number>> {
     const out: Partial<Record<Family, number>> = {};
-    for (const e of this.loc.values()) {
-      const f = familyOf(e);
-      out[f] = (out[f] ?? 0) + 1;
-    }
+    for (const [f, n] of Object.entries(this.perFamily) as [Family, number][]) if (n > 0) out[f] = n;
     return out;
   }
 
@@ -272,8 +271,13 @@ export class Rib extends EventEmitter {
       }
     }
     if (entry !== found) {
-      if (entry) this.loc.set(prefix, entry);
-      else this.loc.delete(prefix);
+      if (entry) {
+        this.loc.set(prefix, entry);
+        if (!found) this.perFamily[familyOf(entry)]++;
+      } else {
+        this.loc.delete(prefix);
+        this.perFamily[familyOf(found!)]--;
+      }
     }
     const best = entry && bestOf(entry);
     // A replaced path is a change even when it wins again: its attributes may differ.

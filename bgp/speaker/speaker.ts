@@ -260,6 +260,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return this.rib.adjRibIn('').map((p) => p.prefix);
   }
 
+  /** How many prefixes we originate (without walking the RIB for them). */
+  originatedCount(): number {
+    return this.rib.counts('').received;
+  }
+
   /** Asks a neighbor to resend a family (ROUTE-REFRESH); false if not possible. */
   requestRefresh(address: string, family: Family): boolean {
     return this.peers.get(normalizeAddress(address)!)?.requestRefresh(family) ?? false;

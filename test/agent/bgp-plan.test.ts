@@ -7,6 +7,7 @@ import { compilePolicy, exportDecision, neighbourChange, planBgp, type RoutingIn
 import { Routing } from '../../src/agent/routing';
 import type { LocalNode } from '../../controllers/nodes';
 import { silentLogger, type NeighborInput } from '../../bgp';
+import { globalView } from '../../bgp/admin/views';
 
 const config = (...argv: string[]) => agentConfigOf(argv);
 
@@ -204,8 +205,11 @@ describe('Routing applies plans by difference', () => {
   it('originates the plan and withdraws what left it', () => {
     routing.sync(inputs());
     expect(routing.speaker.originated().sort()).toEqual(['10.244.1.0/24', '10.96.0.10/32']);
+    // What `bgp global` shows (counted as routes come and go, not walked).
+    expect(globalView(routing.speaker).prefixes).toEqual({ originated: 2, locRib: { 'ipv4-unicast': 2 } });
     routing.sync(inputs({ vips: [] }));
     expect(routing.speaker.originated()).toEqual(['10.244.1.0/24']);
+    expect(globalView(routing.speaker).prefixes).toEqual({ originated: 1, locRib: { 'ipv4-unicast': 1 } });
     routing.sync(inputs({ internalPeers: [] }));
     expect([...routing.speaker.peers.keys()]).toEqual([]);
   });

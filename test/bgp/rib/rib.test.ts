@@ -156,3 +156,37 @@ describe('a prefix going from one path to several and back', () => {
     expect(rib.destinationCounts()).toEqual({});
   });
 });
+
+describe('RIB destination counts', () => {
+  it('follow every add, replacement and withdrawal, as a walk of the table counts them', () => {
+    const rib = new Rib(65000);
+    const sources = [undefined, peer('192.0.2.1', 65001), peer('192.0.2.2', 65002), peer('2001:db8::2', 65003)];
+    const prefixes = ['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/32', '2001:db8:1::/48', '2001:db8:2::/64'];
+    const walked = (): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const d of rib.destinations()) out[d.family] = (out[d.family] ?? 0) + 1;
+      return out;
+    };
+    // A fixed pseudo-random sequence: paths added, replaced (accepted or not), withdrawn, sources dropped.
+    let seed = 7;
+    const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (let step = 0; step < 2000; step++) {
+      const source = sources[next(sources.length)];
+      const prefix = prefixes[next(prefixes.length)]!;
+      const family = prefix.includes(':') ? 'ipv6-unicast' : 'ipv4-unicast';
+      const op = next(10);
+      if (op === 0 && source) rib.removeSource(source.address, next(2) ? undefined : family);
+      else if (op < 4) rib.apply(source, [{ prefix, attrs: undefined }]);
+      else
+        rib.apply(source, [
+          { prefix, attrs: { ...attrs(next(3)), nextHop: family === 'ipv6-unicast' ? '2001:db8::1' : '192.0.2.9' }, accepted: op !== 4 },
+        ]);
+      expect(rib.destinationCounts()).toEqual(walked());
+    }
+    for (const s of sources) {
+      if (s) rib.removeSource(s.address);
+      else for (const p of prefixes) rib.apply(undefined, [{ prefix: p, attrs: undefined }]);
+    }
+    expect(rib.destinationCounts()).toEqual({});
+  });
+});
