@@ -297,14 +297,15 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
     );
     senders.push(blaster);
     let connectedAt = 0;
-    let cpuAtStart = 0;
+    let cpuAtStart: number | undefined;
     const t0 = await new Promise<number>((resolve, reject) => {
       let out = '';
       blaster.stdout!.on('data', (c: Buffer) => {
         out += c.toString();
         connectedAt = Number(/connected (\d+)/.exec(out)?.[1] ?? 0);
         const m = /established (\d+)/.exec(out);
-        if (m) {
+        // Once: the blaster's later lines ("written") come with the whole output again.
+        if (m && cpuAtStart === undefined) {
           cpuAtStart = cpuMs(recv!.pid());
           resolve(Number(m[1]));
         }
@@ -327,7 +328,7 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
       20,
     );
     const t2 = Date.now();
-    const cpu = cpuMs(recv.pid()) - cpuAtStart;
+    const cpu = cpuMs(recv.pid()) - cpuAtStart!;
     await sleep(500);
     const rss = rssMiB(recv.pid());
     await sleep(SETTLE_S * 1000 - 500);
