@@ -169,7 +169,7 @@ describe('RIB destination counts', () => {
     };
     // A fixed pseudo-random sequence: paths added, replaced (accepted or not), withdrawn, sources dropped.
     let seed = 7;
-    const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const next = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
     for (let step = 0; step < 2000; step++) {
       const source = sources[next(sources.length)];
       const prefix = prefixes[next(prefixes.length)]!;
