@@ -15,7 +15,7 @@ import { Peer, NeighborSettings } from '../session/peer';
 import { LocalSettings } from '../session/negotiate';
 import { tcpTransports, TransportFactory } from '../session/transport';
 import { State } from '../fsm/states';
-import { Rib, BestChange } from '../rib/rib';
+import { Rib, BestChange, LOCAL_SOURCE } from '../rib/rib';
 import type { Path, PathAttributes, PeerRef } from '../rib/path';
 import { familyOfPrefix } from '../rib/path';
 import { importUpdate } from '../policy/import';
@@ -257,12 +257,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   /** Prefixes we originate. */
   originated(): string[] {
-    return this.rib.adjRibIn('').map((p) => p.prefix);
+    return this.rib.adjRibIn(LOCAL_SOURCE).map((p) => p.prefix);
   }
 
   /** How many prefixes we originate (without walking the RIB for them). */
   originatedCount(): number {
-    return this.rib.counts('').received;
+    return this.rib.counts(LOCAL_SOURCE).received;
   }
 
   /** Asks a neighbor to resend a family (ROUTE-REFRESH); false if not possible. */
