@@ -23,15 +23,16 @@ export function addressBits(family: IpFamily): number {
 
 /**
  * Strict dotted-quad IPv4 ("10.0.0.1": four decimal octets, no leading zeros) as a number, or
- * undefined. The hot path of encoding and of checking next hops: no buffer made.
+ * undefined. The hot path of encoding and of checking next hops: no buffer made. `end` reads
+ * only the text before it (the address of "a.b.c.d/len" without a slice).
  */
-export function ipv4Value(text: string): number | undefined {
+export function ipv4Value(text: string, end = text.length): number | undefined {
   let part = 0;
   let address = 0;
   let value = 0;
   let digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 46; // a virtual '.' ends the last octet
+  for (let i = 0; i <= end; i++) {
+    const c = i < end ? text.charCodeAt(i) : 46; // a virtual '.' ends the last octet
     if (c >= 48 && c <= 57) {
       if (digits > 0 && value === 0) return undefined; // leading zero
       value = value * 10 + (c - 48);

@@ -3,7 +3,7 @@
  * and from canonical text. Text is the speaker's key for routes; parsing and formatting text
  * live in net/ and are shared with the rest of the program.
  */
-import { clearHostBits, formatIp, ipFamily, parsePrefix } from '../../net';
+import { clearHostBits, formatIp, ipFamily, ipv4Value, parsePrefix } from '../../net';
 import { Afi } from './constants';
 import { Reader } from './reader';
 import { Writer } from './writer';
@@ -86,34 +86,20 @@ export function encodePrefix(w: Writer, text: string): void {
  * path then parses it (and throws on bad text).
  */
 function encodeIpv4Prefix(w: Writer, text: string): boolean {
-  let v = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  let i = 0;
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (digits > 0 && octet === 0) return false; // leading zero
-      octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return false;
-    } else if (c === 46 || c === 47) {
-      if (digits === 0 || (c === 46) !== dots < 3) return false;
-      v = (v * 256 + octet) >>> 0; // below 2^32: at most four octets get here
-      octet = 0;
-      digits = 0;
-      if (c === 47) break;
-      dots++;
-    } else return false;
-  }
-  if (i >= text.length || dots !== 3) return false;
+  const slash = text.indexOf('/');
+  if (slash < 0) return false;
+  const v = ipv4Value(text, slash);
+  if (v === undefined) return false;
+  // One or two digits, no leading zero, at most 32.
   let length = 0;
-  for (i++, digits = 0; i < text.length; i++, digits++) {
+  const digits = text.length - slash - 1;
+  if (digits < 1 || digits > 2 || (digits === 2 && text.charCodeAt(slash + 1) === 48)) return false;
+  for (let i = slash + 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c < 48 || c > 57 || digits === 2) return false;
+    if (c < 48 || c > 57) return false;
     length = length * 10 + (c - 48);
   }
-  if (digits === 0 || length > 32) return false;
+  if (length > 32) return false;
   w.u8(length);
   // Significant octets only, most significant first; host bits past `length` cleared.
   const n = (length + 7) >> 3;

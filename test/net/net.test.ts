@@ -56,6 +56,11 @@ describe('net: addresses', () => {
     expect(ipv4Value(text)).toBe(value);
     if (value !== undefined) expect(ipv4ToNumber(text)).toBe(value);
   });
+  it('IPv4 as a number reads only the text before `end`', () => {
+    expect(ipv4Value('10.1.2.3/32', 8)).toBe(0x0a010203);
+    expect(ipv4Value('10.1.2.3/32', 6)).toBeUndefined(); // "10.1.2"
+    expect(ipv4Value('10.1.2.3', 0)).toBeUndefined();
+  });
   it('host prefixes and host:port', () => {
     expect(hostPrefix('10.0.0.1')).toBe('10.0.0.1/32');
     expect(hostPrefix('fd00::1')).toBe('fd00::1/128');
