@@ -9,7 +9,10 @@
  * Every process runs with the environment a node's pod has (bench/pod-env.ts; --host-env: this
  * shell's).
  *
- *   node dist/bench/agent-footprint.js [--settle 30] [--host-env]
+ * --agent-node-args "..." starts each agent's `node` with those options (lab up
+ * --agent-node-args), for measuring what they change.
+ *
+ *   node dist/bench/agent-footprint.js [--settle 30] [--host-env] [--agent-node-args "--max-opt=1"]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -74,7 +77,8 @@ async function main(): Promise<void> {
   await lab('down', `--prefix=${PREFIX}`).catch(() => undefined);
   try {
     const t0 = Date.now();
-    await lab('up', '--nodes', '3', '--tor', `--prefix=${PREFIX}`);
+    const nodeArgs = option('agent-node-args');
+    await lab('up', '--nodes', '3', '--tor', `--prefix=${PREFIX}`, ...(nodeArgs ? [`--agent-node-args=${nodeArgs}`] : []));
     process.stdout.write(`lab up (3 nodes, ToR) converged in ${((Date.now() - t0) / 1000).toFixed(1)} s; settling ${settle} s\n\n`);
     await new Promise((r) => setTimeout(r, settle * 1000));
     const status = JSON.parse((await lab('status', '--json')).stdout) as { nodes: { name: string; rss?: number }[] };

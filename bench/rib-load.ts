@@ -13,7 +13,11 @@
  * speed drifts within minutes: BIRD's packed load took 0.06-0.15 s in one hour), and each cell
  * is the median with the range beside it; the ratios are of the medians.
  *
+ * --speaker-node-args "..." starts our speaker's `node` with those options (V8's, say) before
+ * the program, for measuring what they change.
+ *
  *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird] [--settle 30] [--rounds 1] [--host-env]
+ *                               [--speaker-node-args "--max-opt=1"]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -110,7 +114,8 @@ const receivers: Receiver[] = [
         }),
       );
       // BENCH_PROFILE=DIR writes a CPU profile of the speaker there (open it in Chrome DevTools).
-      const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+      const prof = (option('speaker-node-args') ?? '').split(/\s+/).filter(Boolean);
+      if (process.env.BENCH_PROFILE) prof.push('--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`);
       // BENCH_HEAP=DIR: a heap snapshot of the speaker once the routes are in, written there.
       if (process.env.BENCH_HEAP) prof.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP}`);
       const child: ChildProcess = ns.spawn(process.execPath, [...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'], {

@@ -171,7 +171,7 @@ export class Lab {
         : ['--bgp-graceful-restart=true']),
       ...s.agentArgs,
     ];
-    const child = this.netns(n.netns).spawn(process.execPath, args, {
+    const child = this.netns(n.netns).spawn(process.execPath, [...(s.agentNodeArgs ?? []), ...args], {
       logFile: path.join(n.dir, 'agent.log'),
       env: { ...process.env, ...AGENT_ENV },
     });

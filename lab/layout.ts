@@ -87,6 +87,8 @@ export interface LabState {
   pods: LabPod[];
   /** Flags every agent gets on top of the lab's own (lab restart --agent-args replaces them). */
   agentArgs: string[];
+  /** Options for every agent's `node` itself, before the program (V8's, say); absent in older labs. */
+  agentNodeArgs?: string[];
 }
 
 export function labNode(prefix: string, dir: string, i: number, n: number, subnets: number, ipv6: boolean): LabNode {

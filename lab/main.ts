@@ -72,6 +72,7 @@ type UpArgs = {
   'overlay-type': string;
   'overlay-encap': string;
   'agent-args'?: string;
+  'agent-node-args'?: string;
   'route-reflectors': number;
 };
 
@@ -131,6 +132,10 @@ export function runLab(args: string[]): Promise<unknown> {
             type: 'string',
             describe: 'More flags for every agent, given with "=": --agent-args="--bgp-graceful-restart"',
           })
+          .option('agent-node-args', {
+            type: 'string',
+            describe: 'Options for every agent\'s node process, before the program: --agent-node-args="--max-opt=1"',
+          })
           .option('prometheus', {
             type: 'boolean',
             default: true,
@@ -159,6 +164,7 @@ export function runLab(args: string[]): Promise<unknown> {
           prefix: argv.prefix,
           dir: argv.dir,
           agentArgs: agentArgsFrom(argv),
+          agentNodeArgs: (argv['agent-node-args'] ?? '').split(/\s+/).filter(Boolean),
           needsTunnels,
           prometheus: argv.prometheus,
           routeReflectors: argv['route-reflectors'],

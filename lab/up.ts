@@ -47,6 +47,8 @@ export interface LabOptions {
   cli: string;
   /** Flags added to every agent's command line. */
   agentArgs?: string[];
+  /** Options for each agent's `node`, before the program (lab up --agent-node-args). */
+  agentNodeArgs?: string[];
   /** Run Prometheus scraping every node (in the API server's namespace). */
   prometheus?: boolean;
   /** The first K nodes are route reflectors (kube-router.io/rr.server), the others their clients. */
@@ -96,6 +98,7 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     })),
     pods: [],
     agentArgs: o.agentArgs ?? [],
+    agentNodeArgs: o.agentNodeArgs ?? [],
     ipv6,
   };
   // A router is needed to join subnets, and is the ToR when BGP is asked for.

@@ -3,6 +3,8 @@
  * serves /metrics and /healthz in its namespace, and the lab's real Prometheus (Debian's
  * package) scrapes them; the values it stores are checked against what the cluster is.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Lab } from '../../lab/cluster';
 import { until } from '../../lab/wait';
 import { HEALTH_PORT, METRICS_PORT } from '../../lab/layout';
@@ -36,7 +38,16 @@ describe('lab: metrics, Prometheus and health', () => {
   const fromApiNs = async (...args: string[]) => lab.netns(lab.state.api.netns).exec('curl', ['-s', ...args], { allowFail: true });
 
   beforeAll(async () => {
-    ({ lab } = await labUp(DIR, PREFIX, ['--nodes', '3', '--tor', '--pods', '1', '--agent-args=--injected-routes-sync-period=2s']));
+    ({ lab } = await labUp(DIR, PREFIX, [
+      '--nodes',
+      '3',
+      '--tor',
+      '--pods',
+      '1',
+      '--agent-args=--injected-routes-sync-period=2s',
+      // Options of the agents' node itself (what bench/agent-footprint varies); a harmless one.
+      '--agent-node-args=--stack-trace-limit=20',
+    ]));
   });
 
   afterAll(() => labDown(DIR, PREFIX));
@@ -57,6 +68,15 @@ describe('lab: metrics, Prometheus and health', () => {
     expect(status.stdout).toContain(`Each node serves http://NODE_IP:${METRICS_PORT}/metrics and http://NODE_IP:${HEALTH_PORT}/healthz`);
     expect(status.stdout).toContain('Prometheus scrapes them all at http://10.0.0.250:9090');
     expect(status.stdout).toMatch(/^node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +\d+ MiB +ok /m);
+  });
+
+  it("--agent-node-args: every agent's node process gets them before the program", () => {
+    for (const n of lab.state.nodes) {
+      const pid = fs.readFileSync(path.join(n.dir, 'agent.pid'), 'utf8').trim();
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv[1]).toBe('--stack-trace-limit=20');
+      expect(argv[2]).toMatch(/kube-router-ts\.js$/);
+    }
   });
 
   it('Prometheus holds the right values: every target up, peers Established = nodes - 1, two routes of ours per node', async () => {
