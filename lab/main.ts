@@ -48,13 +48,16 @@ async function runApiServer(dir: string, listen: string): Promise<void> {
   process.exit(0);
 }
 
+/** The words of an option that carries several flags (--agent-args, --agent-node-args). */
+const words = (text: string | undefined): string[] => (text ?? '').split(/\s+/).filter(Boolean);
+
 /** Flags for the agents from the lab's overlay options, plus --agent-args verbatim. */
 function agentArgsFrom(a: { 'enable-overlay': boolean; 'overlay-type': string; 'overlay-encap': string; 'agent-args'?: string }): string[] {
   return [
     `--enable-overlay=${a['enable-overlay']}`,
     `--overlay-type=${a['overlay-type']}`,
     `--overlay-encap=${a['overlay-encap']}`,
-    ...(a['agent-args'] ?? '').split(/\s+/).filter(Boolean),
+    ...words(a['agent-args']),
   ];
 }
 
@@ -164,7 +167,7 @@ export function runLab(args: string[]): Promise<unknown> {
           prefix: argv.prefix,
           dir: argv.dir,
           agentArgs: agentArgsFrom(argv),
-          agentNodeArgs: (argv['agent-node-args'] ?? '').split(/\s+/).filter(Boolean),
+          agentNodeArgs: words(argv['agent-node-args']),
           needsTunnels,
           prometheus: argv.prometheus,
           routeReflectors: argv['route-reflectors'],
@@ -238,7 +241,7 @@ export function runLab(args: string[]): Promise<unknown> {
       async (argv) => {
         if (await forwardToVm('restart')) return;
         const lab = Lab.load(argv.dir);
-        const args = argv['agent-args'] === undefined ? undefined : argv['agent-args'].split(/\s+/).filter(Boolean);
+        const args = argv['agent-args'] === undefined ? undefined : words(argv['agent-args']);
         const t0 = Date.now();
         await lab.restartAgents(args, undefined, argv['all-at-once']);
         say(`rollout took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
