@@ -1,8 +1,9 @@
 /**
  * Route load, side by side: a blaster (bench/blaster.ts) sends N IPv4 /32 routes (eBGP) to a receiver, which passes
  * them on to a second BIRD (eBGP). The receivers are kube-router-ts's speaker, BIRD, FRR's bgpd
- * and GoBGP, each in its own namespaces, one after the other in one run. Measured: from the
- * sender's session Established to all N in the receiver's RIB, to all N at the second peer, and
+ * and GoBGP, each in its own namespaces, one after the other in one run, and "Node floor"
+ * (bench/node-floor.ts): not a speaker, the least this load needs in Node, as a yardstick.
+ * Measured: from the sender's session Established to all N in the receiver's RIB, to all N at the second peer, and
  * the receiver's RSS 0.5 s afterwards and once it has been idle --settle seconds (V8 gives the
  * burst's garbage back some seconds after it, by itself). Prints a table and the ratios against kube-router-ts.
  *
@@ -20,6 +21,7 @@
  *                               [--speaker-node-args "--max-opt=1"]
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -39,6 +41,7 @@ const SETTLE_S = Number(option('settle') ?? 30);
 const ROUNDS = Math.max(1, Number(option('rounds') ?? 1));
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const BLASTER = path.resolve(__dirname, 'blaster.js');
+const FLOOR = path.resolve(__dirname, 'node-floor.js');
 const BGPD = '/usr/lib/frr/bgpd';
 
 const SENDER = { address: '10.0.0.1', asn: 65001 };
@@ -133,6 +136,29 @@ const receivers: Receiver[] = [
         pid: () => child.pid!,
         stop: () => child.kill('SIGTERM'),
       };
+    },
+  },
+  {
+    // Not a speaker: the least this load needs in this runtime (bench/node-floor.ts), a yardstick.
+    name: 'Node floor',
+    async start(ns, dir) {
+      const socket = path.join(dir, 'count.sock');
+      const args = ['--local', RECEIVER.address, '--asn', String(RECEIVER.asn), '--sink', SINK.address, '--count-socket', socket];
+      const child = ns.spawn(process.execPath, [FLOOR, ...args], {
+        logFile: path.join(dir, 'floor.log'),
+        env: { ...podEnv(), ...AGENT_ENV },
+      });
+      const count = () =>
+        new Promise<number>((resolve, reject) => {
+          let text = '';
+          net
+            .connect(socket)
+            .on('data', (c: Buffer) => (text += c.toString()))
+            .on('end', () => resolve(Number(text)))
+            .on('error', reject);
+        });
+      await poll(count, () => true, 10000, 'Node floor count socket');
+      return { count, pid: () => child.pid!, stop: () => child.kill('SIGTERM') };
     },
   },
   {
