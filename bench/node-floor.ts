@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { Framer } from '../bgp/codec/framer';
 import { encodeMessage, keepalive } from '../bgp/codec/message';
-import { MessageType } from '../bgp/codec/constants';
+import { HEADER_LENGTH, MAX_MESSAGE_LENGTH, MessageType } from '../bgp/codec/constants';
 import { buildOpen } from '../bgp/session/negotiate';
 import { option } from './args';
 
@@ -19,7 +19,6 @@ const LOCAL = option('local') ?? '10.0.0.2';
 const ASN = Number(option('asn') ?? 65000);
 const SINK = option('sink') ?? '10.0.0.3';
 const COUNT_SOCKET = option('count-socket');
-const MAX_MESSAGE = 4096;
 
 /** A set of prefixes (address, length), linear probing; length 0 marks a free slot. */
 class PrefixTable {
@@ -73,30 +72,30 @@ function readPrefixes(b: Buffer, from: number, to: number, out: number[]): void 
   }
 }
 
+/** Where each outgoing UPDATE is built before it is copied out at its own length. */
+const scratch = Buffer.alloc(MAX_MESSAGE_LENGTH, 0xff);
+
 /** UPDATE messages announcing `prefixes` (address, length pairs) with `attrs`. */
-function updates(prefixes: readonly number[], attrs: Buffer): Buffer[] {
-  const out: Buffer[] = [];
+function updates(prefixes: readonly number[], attrs: Buffer, out: Buffer[]): void {
   let i = 0;
   while (i < prefixes.length) {
-    const msg = Buffer.allocUnsafe(MAX_MESSAGE);
-    msg.fill(0xff, 0, 16);
-    msg[18] = MessageType.Update;
-    msg.writeUInt16BE(0, 19);
-    msg.writeUInt16BE(attrs.length, 21);
-    attrs.copy(msg, 23);
-    let o = 23 + attrs.length;
+    // The marker (16 x 0xff) is never overwritten; length, type and body are.
+    scratch[HEADER_LENGTH - 1] = MessageType.Update;
+    scratch.writeUInt16BE(0, HEADER_LENGTH);
+    scratch.writeUInt16BE(attrs.length, HEADER_LENGTH + 2);
+    attrs.copy(scratch, HEADER_LENGTH + 4);
+    let o = HEADER_LENGTH + 4 + attrs.length;
     for (; i < prefixes.length; i += 2) {
       const addr = prefixes[i]!;
       const len = prefixes[i + 1]!;
       const n = (len + 7) >> 3;
-      if (o + 1 + n > MAX_MESSAGE) break;
-      msg[o++] = len;
-      for (let k = 0; k < n; k++) msg[o++] = (addr >>> (24 - 8 * k)) & 0xff;
+      if (o + 1 + n > MAX_MESSAGE_LENGTH) break;
+      scratch[o++] = len;
+      for (let k = 0; k < n; k++) scratch[o++] = (addr >>> (24 - 8 * k)) & 0xff;
     }
-    msg.writeUInt16BE(o, 16);
-    out.push(msg.subarray(0, o));
+    scratch.writeUInt16BE(o, 16);
+    out.push(Buffer.from(scratch.subarray(0, o)));
   }
-  return out;
 }
 
 /** Our attributes for routes whose ORIGIN and AS_PATH values are these: AS prepended, ourselves as next hop. */
@@ -121,9 +120,9 @@ const attrCache = new Map<string, Buffer>();
 
 function onUpdate(m: Buffer, out: Buffer[]): void {
   // The load announces only: withdrawn routes are not looked at.
-  const wlen = m.readUInt16BE(19);
-  const alen = m.readUInt16BE(21 + wlen);
-  const attrsFrom = 23 + wlen;
+  const wlen = m.readUInt16BE(HEADER_LENGTH);
+  const alen = m.readUInt16BE(HEADER_LENGTH + 2 + wlen);
+  const attrsFrom = HEADER_LENGTH + 4 + wlen;
   let origin = 2;
   let asPath: Buffer = Buffer.alloc(0);
   for (let o = attrsFrom; o < attrsFrom + alen;) {
@@ -144,7 +143,7 @@ function onUpdate(m: Buffer, out: Buffer[]): void {
     const key = `${origin}|${asPath.toString('latin1')}`;
     let attrs = attrCache.get(key);
     if (!attrs) attrCache.set(key, (attrs = exported(origin, asPath)));
-    out.push(...updates(added, attrs));
+    updates(added, attrs, out);
   }
 }
 
