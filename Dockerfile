@@ -17,6 +17,7 @@ COPY bgp ./bgp
 COPY controllers ./controllers
 COPY src ./src
 COPY scripts/bundle.mjs scripts/client-node-gen.mjs scripts/node-fetch-headers.mjs ./scripts/
+COPY scripts/lazy ./scripts/lazy
 # The agent only: the lab, the tests and the benchmarks stay out of the image.
 RUN npm run build:agent && npm prune --omit=dev
 

@@ -3,6 +3,9 @@
 // - client-node's kubeconfig loader (config.js) imports its generated index for makeApiClient()
 //   and node-fetch for Headers; both are pointed at small stand-ins (see each file), so every
 //   generated API and model, node-fetch, whatwg-url and tr46 stay out;
+// - what client-node and prom-client import for cases the agent does not meet (a proxy-url, an
+//   azure or gcp auth-provider, prom-client's exemplars) is evaluated only when first used:
+//   scripts/lazy/ has a stand-in for each, which requires the real module when called;
 // - one copy of js-yaml (client-node imports its ESM build, the agent its CommonJS one);
 // - no keepNames: it wraps every function expression in a call that sets its name each time
 //   the function is created (0.6 % of a core in an idle agent of a 5,000-node cluster), and
@@ -27,7 +30,15 @@ if (!entry || !outfile) {
   process.exit(2);
 }
 
-const fromConfigJs = (args) => /@kubernetes[/\\]client-node[/\\]dist[/\\]config\.js$/.test(args.importer);
+const CONFIG_JS = /@kubernetes[/\\]client-node[/\\]dist[/\\]config\.js$/;
+const fromConfigJs = (args) => CONFIG_JS.test(args.importer);
+/** Imports that load a stand-in of scripts/lazy/ instead: the package and who imports it. */
+const lazy = [
+  { name: 'socks-proxy-agent', file: 'socks-proxy-agent.mjs', importer: CONFIG_JS },
+  { name: 'hpagent', file: 'hpagent.mjs', importer: CONFIG_JS },
+  { name: 'jsonpath-plus', file: 'jsonpath-plus.mjs', importer: /@kubernetes[/\\]client-node[/\\]dist[/\\](azure|gcp)_auth\.js$/ },
+  { name: '@opentelemetry/api', file: 'opentelemetry-api.mjs', importer: /prom-client[/\\]lib[/\\]metrics[/\\]processCpuTotal\.js$/ },
+];
 const standIns = {
   name: 'stand-ins',
   setup(build) {
@@ -37,6 +48,10 @@ const standIns = {
     build.onResolve({ filter: /^node-fetch$/ }, (args) =>
       fromConfigJs(args) ? { path: path.join(here, 'node-fetch-headers.mjs') } : undefined,
     );
+    for (const l of lazy) {
+      const filter = new RegExp(`^${l.name.replace(/[/.]/g, '\\$&')}$`);
+      build.onResolve({ filter }, (args) => (l.importer.test(args.importer) ? { path: path.join(here, 'lazy', l.file) } : undefined));
+    }
     build.onResolve({ filter: /^js-yaml$/ }, () => ({ path: path.join(here, '..', 'node_modules', 'js-yaml', 'dist', 'js-yaml.mjs') }));
   },
 };
