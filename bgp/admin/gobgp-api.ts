@@ -184,7 +184,7 @@ function peerMessage(c: Codec, s: Speaker, p: Peer): Obj {
           family: FAMILY[family],
           enabled: n?.families.includes(family) ?? false,
           received: received.length,
-          accepted: received.filter((r) => r.accepted).length,
+          accepted: received.filter(([, p]) => p.accepted).length,
           advertised: s.advertised(p.address, family).length,
         },
       };
@@ -220,9 +220,9 @@ function pathMessage(c: Codec, prefix: string, family: Family, a: PathAttributes
   return { nlri, pattrs, family: FAMILY[family], ...extra };
 }
 
-function ribPath(c: Codec, p: Path, best: boolean): Obj {
+function ribPath(c: Codec, prefix: string, p: Path, best: boolean): Obj {
   const src = p.source;
-  return pathMessage(c, p.prefix, p.family, p.attrs, {
+  return pathMessage(c, prefix, p.family, p.attrs, {
     age: { seconds: p.sinceSeconds, nanos: 0 },
     best,
     filtered: !p.accepted,
@@ -301,16 +301,16 @@ function methods(source: Source, codec: () => Codec): Record<string, GrpcMethod>
         prefix: d.prefix,
         paths: [...d.paths]
           .sort((x, y) => Number(y === d.best) - Number(x === d.best))
-          .map((p) => ({ accepted: p.accepted, message: () => ribPath(c, p, p === d.best) })),
+          .map((p) => ({ accepted: p.accepted, message: () => ribPath(c, d.prefix, p, p === d.best) })),
       }));
     } else if (type === TableType.AdjIn) {
       const address = peer(s, name).address;
       const byPrefix = new Map<string, Row>();
-      for (const p of s.rib.adjRibIn(address, family)) {
+      for (const [prefix, p] of s.rib.adjRibIn(address, family)) {
         if (req.enableFiltered !== true && !p.accepted) continue;
-        let row = byPrefix.get(p.prefix);
-        if (!row) byPrefix.set(p.prefix, (row = { prefix: p.prefix, paths: [] }));
-        row.paths.push({ accepted: p.accepted, message: () => ribPath(c, p, s.rib.best(p.prefix) === p) });
+        let row = byPrefix.get(prefix);
+        if (!row) byPrefix.set(prefix, (row = { prefix, paths: [] }));
+        row.paths.push({ accepted: p.accepted, message: () => ribPath(c, prefix, p, s.rib.best(prefix) === p) });
       }
       rows = [...byPrefix.values()];
     } else if (type === TableType.AdjOut) {

@@ -125,10 +125,10 @@ function community(c: number): string {
   return `${c >>> 16}:${c & 0xffff}`;
 }
 
-export function pathView(p: Path, best: boolean, reason?: string): PathView {
+export function pathView(prefix: string, p: Path, best: boolean, reason?: string): PathView {
   const a = p.attrs;
   const v: PathView = {
-    prefix: p.prefix,
+    prefix,
     family: p.family,
     nextHop: a.nextHop || (p.source ? '' : 'self'),
     asPath: formatAsPath(a.asPath),
@@ -157,8 +157,8 @@ export function ribView(s: Speaker, family?: Family, fib?: FibLookup): PathView[
   for (const d of s.rib.destinations(family).sort((x, y) => comparePrefixes(x.prefix, y.prefix))) {
     const paths = [...d.paths].sort((x, y) => Number(y === d.best) - Number(x === d.best));
     for (const p of paths) {
-      const v = pathView(p, p === d.best, d.reason);
-      const status = p === d.best && p.source ? fib?.(p.prefix) : undefined;
+      const v = pathView(d.prefix, p, p === d.best, d.reason);
+      const status = p === d.best && p.source ? fib?.(d.prefix) : undefined;
       if (status) v.fib = status;
       out.push(v);
     }
@@ -168,7 +168,7 @@ export function ribView(s: Speaker, family?: Family, fib?: FibLookup): PathView[
 
 /** What one neighbor sent us (Adj-RIB-In), accepted or not. */
 export function adjInView(s: Speaker, address: string, family?: Family): PathView[] {
-  return s.rib.adjRibIn(address, family).map((p) => pathView(p, s.rib.best(p.prefix) === p));
+  return s.rib.adjRibIn(address, family).map(([prefix, p]) => pathView(prefix, p, s.rib.best(prefix) === p));
 }
 
 export function globalView(s: Speaker): GlobalView {

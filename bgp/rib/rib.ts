@@ -21,6 +21,9 @@ export interface Destination {
   reason: BestPathReason | undefined;
 }
 
+/** A prefix and one of its paths (paths do not carry their prefix: see Path). */
+export type PrefixPath = readonly [prefix: string, path: Path];
+
 export interface BestChange {
   prefix: string;
   family: Family;
@@ -101,6 +104,8 @@ export class Rib extends EventEmitter {
     // Routes of one UPDATE come in a row with one attribute object: looked up once for them all.
     let lastIn: PathAttributes | undefined;
     let lastSet: SharedSet | undefined;
+    // The path the last route got: the next one shares it when nothing per route differs.
+    let last: Path | undefined;
     for (const r of routes) {
       const entry = this.loc.get(r.prefix);
       const old = pathOf(entry, key);
@@ -111,15 +116,22 @@ export class Rib extends EventEmitter {
           lastSet = this.sets.find(r.attrs);
         }
         lastSet.refs++;
-        path = {
-          prefix: r.prefix,
-          family: old?.family ?? familyOfPrefix(r.prefix),
-          attrs: lastSet.attrs,
-          source,
-          sinceSeconds: now,
-          accepted: r.accepted ?? true,
-        };
-        if (r.rejectReason) path.rejectReason = r.rejectReason;
+        const family = old?.family ?? familyOfPrefix(r.prefix);
+        const accepted = r.accepted ?? true;
+        // Not the path it replaces (a prefix twice in one UPDATE): a replaced path must differ.
+        if (
+          last &&
+          last !== old &&
+          last.attrs === lastSet.attrs &&
+          last.family === family &&
+          last.accepted === accepted &&
+          last.rejectReason === r.rejectReason
+        )
+          path = last;
+        else {
+          path = last = { family, attrs: lastSet.attrs, source, sinceSeconds: now, accepted };
+          if (r.rejectReason) path.rejectReason = r.rejectReason;
+        }
         if (!old) counts[path.family]++;
         if (path.accepted) counts.accepted++;
       } else if (old) {
@@ -162,23 +174,23 @@ export class Rib extends EventEmitter {
     return changes;
   }
 
-  /** Paths of one source (Adj-RIB-In), optionally of one family. */
-  adjRibIn(address: string, family?: Family): Path[] {
-    const out: Path[] = [];
+  /** Paths of one source (Adj-RIB-In) with their prefixes, optionally of one family. */
+  adjRibIn(address: string, family?: Family): PrefixPath[] {
+    const out: PrefixPath[] = [];
     if (!this.sizes.has(address)) return out;
-    for (const entry of this.loc.values()) {
+    for (const [prefix, entry] of this.loc) {
       if (family && familyOf(entry) !== family) continue;
       const p = pathOf(entry, address);
-      if (p) out.push(p);
+      if (p) out.push([prefix, p]);
     }
     return out;
   }
 
-  /** Every path of every source (all Adj-RIBs-In), in one pass. */
-  *allPaths(): Iterable<Path> {
-    for (const entry of this.loc.values()) {
-      if (entry instanceof Shared) yield* entry.paths;
-      else yield entry;
+  /** Every path of every source (all Adj-RIBs-In) with its prefix, in one pass. */
+  *allPaths(): Iterable<PrefixPath> {
+    for (const [prefix, entry] of this.loc) {
+      if (entry instanceof Shared) for (const p of entry.paths) yield [prefix, p];
+      else yield [prefix, entry];
     }
   }
 
@@ -244,11 +256,11 @@ export class Rib extends EventEmitter {
     return out;
   }
 
-  /** Best paths of one family, for a peer's initial advertisement or a route refresh. */
-  *bestPaths(family?: Family): Iterable<Path> {
-    for (const e of this.loc.values()) {
+  /** Best paths with their prefixes, for a peer's initial advertisement or a route refresh. */
+  *bestPaths(family?: Family): Iterable<PrefixPath> {
+    for (const [prefix, e] of this.loc) {
       const best = bestOf(e);
-      if (best && (!family || best.family === family)) yield best;
+      if (best && (!family || best.family === family)) yield [prefix, best];
     }
   }
 

@@ -86,7 +86,7 @@ export class GracefulRestart {
   }
 
   private prefixesFrom(peer: Peer, family: Family): string[] {
-    return this.rib.adjRibIn(peer.address, family).map((p) => p.prefix);
+    return this.rib.adjRibIn(peer.address, family).map(([prefix]) => prefix);
   }
 
   private sweep(peer: Peer, family: Family | undefined, why: string): void {

@@ -47,7 +47,7 @@ export interface OutboundContext {
   asn: number;
   /** Our cluster ID when we reflect routes (RFC 4456). */
   clusterId?: string;
-  exportPolicy?: (path: Path, peer: Peer) => ExportDecision;
+  exportPolicy?: (prefix: string, path: Path, peer: Peer) => ExportDecision;
   log: Logger;
   /** The shared copy of an advertisement (equal attributes, one object for every route and peer). */
   intern?: (a: Advertised) => Advertised;
@@ -87,7 +87,7 @@ export class Outbound {
       this.out.set(prefix, undefined);
       return;
     }
-    const decision = this.ctx.exportPolicy?.(best, this.peer);
+    const decision = this.ctx.exportPolicy?.(prefix, best, this.peer);
     if (decision === 'deny') {
       this.out.set(prefix, undefined);
       return;

@@ -56,7 +56,7 @@ export interface SpeakerOptions {
    * 'deny' withholds the path; an object adds communities or AS path prepending. Call
    * reapplyPolicies() when what it depends on changes.
    */
-  exportPolicy?: (path: Path, peer: Peer) => ExportDecision;
+  exportPolicy?: (prefix: string, path: Path, peer: Peer) => ExportDecision;
   /**
    * Import policy: true accepts a route; false, or a string saying why, rejects it (kept in
    * Adj-RIB-In with the reason, never best).
@@ -257,7 +257,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   /** Prefixes we originate. */
   originated(): string[] {
-    return this.rib.adjRibIn(LOCAL_SOURCE).map((p) => p.prefix);
+    return this.rib.adjRibIn(LOCAL_SOURCE).map(([prefix]) => prefix);
   }
 
   /** How many prefixes we originate (without walking the RIB for them). */
@@ -361,7 +361,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       current: () => this.sessions.get(peer.address)?.outbound === outbound,
     });
     this.sessions.set(peer.address, { peer, outbound, eorReceived: new Set(), limitWarned: new Set(), notes: new Map() });
-    for (const path of this.rib.bestPaths()) outbound.export(path.prefix, path);
+    for (const [prefix, path] of this.rib.bestPaths()) outbound.export(prefix, path);
     outbound.schedule();
     if (peer.settings.bfd) this.startBfd(peer);
     this.emit('established', peer);
@@ -534,27 +534,28 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const policy = this.options.importPolicy;
     if (policy) {
       // One pass over every Adj-RIB-In, the paths whose verdict flips grouped per peer.
-      const flips = new Map<Peer, Path[]>();
-      for (const p of this.rib.allPaths()) {
+      const flips = new Map<Peer, { prefix: string; attrs: PathAttributes }[]>();
+      for (const [prefix, p] of this.rib.allPaths()) {
         const peer = p.source && this.peers.get(p.source.address);
         if (!peer) continue;
         // Only the policy's own verdicts change; paths rejected for loops stay rejected.
-        const verdict = policy(p.prefix, peer);
+        const verdict = policy(prefix, peer);
         const byPolicy = p.rejectReason?.startsWith(IMPORT_POLICY) ?? false;
         if ((p.accepted && verdict !== true) || (byPolicy && (verdict === true || rejection(verdict) !== p.rejectReason))) {
+          const flip = { prefix, attrs: p.attrs };
           const list = flips.get(peer);
-          if (list) list.push(p);
-          else flips.set(peer, [p]);
+          if (list) list.push(flip);
+          else flips.set(peer, [flip]);
         }
       }
       for (const [peer, paths] of flips)
         this.rib.apply(
           this.peerRef(peer),
-          paths.map((p) => this.judge(peer, { prefix: p.prefix, attrs: p.attrs })),
+          paths.map((r) => this.judge(peer, r)),
         );
     }
     for (const { outbound } of this.sessions.values()) {
-      for (const path of this.rib.bestPaths()) outbound.export(path.prefix, path);
+      for (const [prefix, path] of this.rib.bestPaths()) outbound.export(prefix, path);
       for (const [prefix] of outbound.out.entries()) if (!this.rib.best(prefix)) outbound.out.set(prefix, undefined);
       outbound.schedule();
     }

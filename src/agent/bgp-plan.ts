@@ -212,12 +212,12 @@ export function importVerdict(
  * differ on nodes with several interfaces). A route reflector (kube-router.io/rr.server) also
  * passes on what nodes told it to other nodes; the speaker applies RFC 4456 (which node gets what).
  */
-export function exportDecision(p: CompiledPolicy, path: Pick<Path, 'prefix' | 'source'>, peer: string): ExportDecision {
+export function exportDecision(p: CompiledPolicy, prefix: string, path: Pick<Path, 'source'>, peer: string): ExportDecision {
   if (path.source) return p.internalSet.has(path.source.address) && p.internalSet.has(peer) ? {} : 'deny';
-  const isPod = p.podSet.has(path.prefix);
-  const nodeIp = ipFamily(path.prefix) === 6 ? p.nodeIpv6 : p.nodeIpv4;
+  const isPod = p.podSet.has(prefix);
+  const nodeIp = ipFamily(prefix) === 6 ? p.nodeIpv6 : p.nodeIpv4;
   if (p.internalSet.has(peer)) return !isPod ? 'deny' : nodeIp ? { nextHop: nodeIp } : {};
-  if (!p.vipSet.has(path.prefix) && !(isPod && p.advertisePodCidr)) return 'deny';
+  if (!p.vipSet.has(prefix) && !(isPod && p.advertisePodCidr)) return 'deny';
   return {
     ...(p.communities.length ? { communities: [...p.communities] } : {}),
     ...(p.prepend ? { prepend: p.prepend } : {}),

@@ -91,7 +91,7 @@ export class Routing {
       gracefulRestart: gr ? { restartTime: gr.restartTime, restarting: true, preserved: true } : undefined,
       transports: tcpTransports,
       log,
-      exportPolicy: (path, peer) => exportDecision(this.policy, path, peer.address),
+      exportPolicy: (prefix, path, peer) => exportDecision(this.policy, prefix, path, peer.address),
       importPolicy: (prefix, peer) => this.importVerdict(prefix, peer.address),
     });
     this.settle = new HeapSettle(log);
@@ -225,8 +225,8 @@ export class Routing {
   /** Best paths learned from peers (not ours), for the kernel. */
   learnedRoutes(): LearnedRoute[] {
     const out: LearnedRoute[] = [];
-    for (const p of this.speaker.rib.bestPaths()) {
-      if (p.source && p.attrs.nextHop) out.push({ prefix: p.prefix, nextHop: p.attrs.nextHop, peer: p.source.address });
+    for (const [prefix, p] of this.speaker.rib.bestPaths()) {
+      if (p.source && p.attrs.nextHop) out.push({ prefix, nextHop: p.attrs.nextHop, peer: p.source.address });
     }
     return out;
   }

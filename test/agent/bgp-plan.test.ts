@@ -138,30 +138,31 @@ describe('neighbourChange: restart or in place, as BIRD reconfigures', () => {
 });
 
 describe('exportDecision (kube-router: default deny)', () => {
+  /** A path this node originates. */
+  const OURS = { source: undefined };
   const policy = compilePolicy(planBgp(config('--advertise-cluster-ip'), inputs()).policy);
-  const ours = (prefix: string) => ({ prefix, source: undefined });
   it.each([
     ['pod CIDR to a node: the node IP as next hop', '10.244.1.0/24', '127.0.0.2', { nextHop: '127.0.0.1' }],
     ['VIP to a node: never', '10.96.0.10/32', '127.0.0.2', 'deny'],
     ['VIP to an external peer: the node IP as next hop', '10.96.0.10/32', '192.0.2.1', { nextHop: '127.0.0.1' }],
     ['pod CIDR to an external peer (--advertise-pod-cidr, on by default)', '10.244.1.0/24', '192.0.2.1', { nextHop: '127.0.0.1' }],
-  ] as const)('%s', (_what, prefix, peer, want) => expect(exportDecision(policy, ours(prefix), peer)).toEqual(want));
+  ] as const)('%s', (_what, prefix, peer, want) => expect(exportDecision(policy, prefix, OURS, peer)).toEqual(want));
   it('--override-nexthop: next-hop-self (the session address) toward external peers only, as kube-router', () => {
     const self = compilePolicy(planBgp(config('--advertise-cluster-ip', '--override-nexthop'), inputs()).policy);
-    expect(exportDecision(self, ours('10.96.0.10/32'), '192.0.2.1')).toEqual({});
-    expect(exportDecision(self, ours('10.244.1.0/24'), '192.0.2.1')).toEqual({});
-    expect(exportDecision(self, ours('10.244.1.0/24'), '127.0.0.2')).toEqual({ nextHop: '127.0.0.1' });
+    expect(exportDecision(self, '10.96.0.10/32', OURS, '192.0.2.1')).toEqual({});
+    expect(exportDecision(self, '10.244.1.0/24', OURS, '192.0.2.1')).toEqual({});
+    expect(exportDecision(self, '10.244.1.0/24', OURS, '127.0.0.2')).toEqual({ nextHop: '127.0.0.1' });
   });
   it('pod CIDR to an external peer with --advertise-pod-cidr=false: never', () => {
     const off = compilePolicy(planBgp(config('--advertise-pod-cidr=false'), inputs()).policy);
-    expect(exportDecision(off, ours('10.244.1.0/24'), '192.0.2.1')).toBe('deny');
+    expect(exportDecision(off, '10.244.1.0/24', OURS, '192.0.2.1')).toBe('deny');
   });
   it('nothing learned goes to external peers; what a node said may go to other nodes (the speaker reflects only as a reflector)', () => {
-    const fromNode2 = { prefix: '10.244.2.0/24', source: { address: '127.0.0.2', asn: 64512, routerId: '1.1.1.1', ibgp: true } };
-    expect(exportDecision(policy, fromNode2, '192.0.2.1')).toBe('deny');
-    expect(exportDecision(policy, fromNode2, '127.0.0.3')).toEqual({});
-    const fromRouter = { prefix: '10.9.0.0/16', source: { address: '192.0.2.1', asn: 64513, routerId: '2.2.2.2', ibgp: false } };
-    expect(exportDecision(policy, fromRouter, '127.0.0.3')).toBe('deny');
+    const fromNode2 = { source: { address: '127.0.0.2', asn: 64512, routerId: '1.1.1.1', ibgp: true } };
+    expect(exportDecision(policy, '10.244.2.0/24', fromNode2, '192.0.2.1')).toBe('deny');
+    expect(exportDecision(policy, '10.244.2.0/24', fromNode2, '127.0.0.3')).toEqual({});
+    const fromRouter = { source: { address: '192.0.2.1', asn: 64513, routerId: '2.2.2.2', ibgp: false } };
+    expect(exportDecision(policy, '10.9.0.0/16', fromRouter, '127.0.0.3')).toBe('deny');
   });
   it('a reflector (kube-router.io/rr.server) has the cluster ID and its clients marked', () => {
     const plan = planBgp(

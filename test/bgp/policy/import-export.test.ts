@@ -114,7 +114,7 @@ describe('unknown optional transitive attributes', () => {
     const attrs = importUpdate(u, ctx(EBGP)).routes[0]!.attrs!;
     expect(attrs.unknown).toEqual([{ flags: 0xc0, code: 99, value: Buffer.from('abcdef', 'hex') }]);
     const out = exportPath(
-      { prefix: '10.1.0.0/24', family: 'ipv4-unicast', attrs, source: EBGP, sinceSeconds: 0, accepted: true },
+      { family: 'ipv4-unicast', attrs, source: EBGP, sinceSeconds: 0, accepted: true },
       { address: '10.0.0.9', asn: 65009, ibgp: false, families: ['ipv4-unicast'], nextHop: () => '10.0.0.1' },
       { asn: 65000 },
     )!;
@@ -126,7 +126,6 @@ describe('unknown optional transitive attributes', () => {
 describe('export', () => {
   const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '10.0.0.2', med: 9, localPref: 150 };
   const path = (source: PeerRef | undefined, a: PathAttributes = attrs): Path => ({
-    prefix: '10.1.0.0/24',
     family: 'ipv4-unicast',
     attrs: a,
     source,
@@ -183,7 +182,7 @@ describe('export', () => {
     expect(exportPath(path(EBGP, { ...attrs, asPath: [{ type: 2, asns: [65001, 65002] }] }), target(EBGP2), local)).toBeUndefined();
   });
   it('does not export families the peer did not negotiate', () => {
-    expect(exportPath({ ...path(EBGP), prefix: 'fd00::/64', family: 'ipv6-unicast' }, target(EBGP2), local)).toBeUndefined();
+    expect(exportPath({ ...path(EBGP), family: 'ipv6-unicast' }, target(EBGP2), local)).toBeUndefined();
   });
 
   it('sameEbgpExport: paths it calls alike export alike toward eBGP (the outbound reuses the last result for them)', () => {

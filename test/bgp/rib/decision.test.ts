@@ -8,7 +8,6 @@ const ibgp = (address: string, routerId = address): PeerRef => ({ address, asn: 
 
 function path(source: PeerRef | undefined, attrs: Partial<PathAttributes> = {}, accepted = true): Path {
   return {
-    prefix: '10.0.0.0/24',
     family: 'ipv4-unicast',
     source,
     accepted,

@@ -23,7 +23,7 @@ describe('RIB attribute sharing', () => {
     rib.apply(a, [{ prefix: '10.0.1.0/24', attrs: attrs() }]);
     rib.apply(a, [{ prefix: '10.0.2.0/24', attrs: attrs() }]);
     rib.apply(b, [{ prefix: '10.0.3.0/24', attrs: attrs() }]);
-    const held = [...rib.adjRibIn(a.address), ...rib.adjRibIn(b.address)].map((p) => p.attrs);
+    const held = [...rib.adjRibIn(a.address), ...rib.adjRibIn(b.address)].map(([, p]) => p.attrs);
     expect(new Set(held).size).toBe(1);
     expect(rib.attributeSets).toBe(1);
   });
@@ -33,7 +33,7 @@ describe('RIB attribute sharing', () => {
     const a = peer('192.0.2.1', 65001);
     rib.apply(a, [{ prefix: '10.0.1.0/24', attrs: attrs(1) }]);
     rib.apply(a, [{ prefix: '10.0.2.0/24', attrs: attrs(2) }]);
-    const [p1, p2] = rib.adjRibIn(a.address);
+    const [p1, p2] = rib.adjRibIn(a.address).map(([, p]) => p);
     expect(p1!.attrs).not.toBe(p2!.attrs);
     expect(p1!.attrs.asPath).toBe(p2!.attrs.asPath);
     expect(rib.attributeSets).toBe(2);
@@ -55,6 +55,55 @@ describe('RIB attribute sharing', () => {
     expect(rib.attributeSets).toBe(0);
     expect(rib.destinations()).toEqual([]);
   });
+
+  it('the prefixes of one UPDATE share one path object; each still has its own entry, change and withdrawal', () => {
+    const rib = new Rib(65000);
+    const a = peer('192.0.2.1', 65001);
+    const shared = attrs();
+    const prefixes = ['10.0.1.0/24', '10.0.2.0/24', '10.0.3.0/24', 'fd00:1::/64'];
+    const changes = rib.apply(
+      a,
+      prefixes.map((prefix) => ({ prefix, attrs: shared })),
+    );
+    expect(changes.map((c) => [c.prefix, c.family])).toEqual([
+      ['10.0.1.0/24', 'ipv4-unicast'],
+      ['10.0.2.0/24', 'ipv4-unicast'],
+      ['10.0.3.0/24', 'ipv4-unicast'],
+      ['fd00:1::/64', 'ipv6-unicast'],
+    ]);
+    const held = new Map(rib.adjRibIn(a.address));
+    // One object for the three IPv4 prefixes; the IPv6 one is of another family, a path of its own.
+    expect(held.get('10.0.1.0/24')).toBe(held.get('10.0.2.0/24'));
+    expect(held.get('10.0.2.0/24')).toBe(held.get('10.0.3.0/24'));
+    expect(held.get('fd00:1::/64')).not.toBe(held.get('10.0.1.0/24'));
+    expect(held.get('fd00:1::/64')!.family).toBe('ipv6-unicast');
+    // Withdrawing one leaves the others with their shared path.
+    expect(rib.apply(a, [{ prefix: '10.0.2.0/24', attrs: undefined }])).toMatchObject([{ prefix: '10.0.2.0/24', best: undefined }]);
+    expect(rib.best('10.0.1.0/24')).toBe(held.get('10.0.1.0/24'));
+    expect(rib.best('10.0.3.0/24')).toBe(held.get('10.0.1.0/24'));
+    expect(rib.counts(a.address)).toEqual({ received: 3, accepted: 3 });
+  });
+
+  it('a prefix twice in one UPDATE is replaced by its second path (a change each time), and differing verdicts do not share', () => {
+    const rib = new Rib(65000);
+    const a = peer('192.0.2.1', 65001);
+    const shared = attrs();
+    const changes = rib.apply(a, [
+      { prefix: '10.0.1.0/24', attrs: shared },
+      { prefix: '10.0.1.0/24', attrs: shared },
+      { prefix: '10.0.2.0/24', attrs: shared, accepted: false, rejectReason: 'rejected by import policy' },
+      { prefix: '10.0.3.0/24', attrs: shared },
+    ]);
+    expect(changes.map((c) => c.prefix)).toEqual(['10.0.1.0/24', '10.0.1.0/24', '10.0.3.0/24']);
+    expect(changes[1]!.previous).toBe(changes[0]!.best);
+    expect(changes[1]!.best).not.toBe(changes[0]!.best);
+    const held = new Map(rib.adjRibIn(a.address));
+    expect(held.get('10.0.2.0/24')).toMatchObject({ accepted: false, rejectReason: 'rejected by import policy' });
+    expect(held.get('10.0.3.0/24')).toMatchObject({ accepted: true });
+    expect(held.get('10.0.3.0/24')!.rejectReason).toBeUndefined();
+    expect(rib.destination('10.0.2.0/24')!.best).toBeUndefined();
+    expect(rib.counts(a.address)).toEqual({ received: 3, accepted: 2 });
+  });
 });
 
 describe('Adj-RIB-In held in the Loc-RIB', () => {
@@ -75,7 +124,7 @@ describe('Adj-RIB-In held in the Loc-RIB', () => {
     const prefixes = (address: string, family?: 'ipv4-unicast' | 'ipv6-unicast') =>
       rib
         .adjRibIn(address, family)
-        .map((p) => p.prefix)
+        .map(([prefix]) => prefix)
         .sort();
     expect(prefixes(a.address)).toEqual(['10.0.1.0/24', '10.0.2.0/24', 'fd00:1::/64']);
     expect(prefixes(a.address, 'ipv6-unicast')).toEqual(['fd00:1::/64']);

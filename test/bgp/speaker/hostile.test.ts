@@ -130,7 +130,7 @@ describe('bugs are contained to one session', () => {
       routerId: '10.0.0.1',
       listen: false,
       log: recordingLogger(lines),
-      exportPolicy: (_path, peer) => {
+      exportPolicy: (_prefix, _path, peer) => {
         if (explode && peer.address === '10.0.0.3') throw new Error('policy bug');
         return {};
       },

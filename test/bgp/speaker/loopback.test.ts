@@ -112,8 +112,8 @@ describe('two speakers on loopback', () => {
       routerId: '10.0.0.1',
       listen: { address: '127.0.0.1', port: 0 },
       connectRetry: 1,
-      exportPolicy: (path) =>
-        path.prefix === '198.51.100.7/32'
+      exportPolicy: (prefix) =>
+        prefix === '198.51.100.7/32'
           ? allowVip
             ? { communities: [0xffffff01] }
             : 'deny'
@@ -136,8 +136,9 @@ describe('two speakers on loopback', () => {
     await until(() => a.peerSynced('127.0.0.2') && b.peerSynced('127.0.0.1'), 10000);
     await until(() => b.rib.adjRibIn('127.0.0.1').length === 1, 5000);
     // Exported with the policy's communities and prepending; rejected by the receiver's policy.
-    const pod = b.rib.adjRibIn('127.0.0.1')[0]!;
-    expect(pod).toMatchObject({ prefix: '10.233.64.0/24', accepted: false, rejectReason: 'rejected by import policy' });
+    const [podPrefix, pod] = b.rib.adjRibIn('127.0.0.1')[0]!;
+    expect(podPrefix).toBe('10.233.64.0/24');
+    expect(pod).toMatchObject({ accepted: false, rejectReason: 'rejected by import policy' });
     expect(pod.attrs.communities).toEqual([0xffffff01]);
     expect(pod.attrs.asPath).toEqual([{ type: 2, asns: [65001, 65001, 65001] }]);
     expect(pod.attrs.nextHop).toBe('10.0.0.1');

@@ -12,7 +12,7 @@ import type { ReceivedUpdate } from '../../../bgp/codec/messages';
 
 const source: PeerRef = { address: '10.0.0.9', asn: 65009, routerId: '10.0.0.9', ibgp: false };
 const attrs = { origin: 0, asPath: [{ type: 2, asns: [65009] }], nextHop: '10.0.0.9' };
-const path = (prefix: string): Path => ({ prefix, family: 'ipv4-unicast', attrs, source, sinceSeconds: 0, accepted: true });
+const path = (): Path => ({ family: 'ipv4-unicast', attrs, source, sinceSeconds: 0, accepted: true });
 const prefix = (i: number): string => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`;
 
 /**
@@ -65,7 +65,7 @@ function outbound(peer: Peer, current: () => boolean = () => true): Outbound {
 /** Queues `n` routes from `from` the way the speaker does: an UPDATE's worth of changes, then schedule(). */
 function burst(o: Outbound, from: number, n: number): void {
   for (let i = from; i < from + n; i += 800) {
-    for (let k = i; k < Math.min(i + 800, from + n); k++) o.export(prefix(k), path(prefix(k)));
+    for (let k = i; k < Math.min(i + 800, from + n); k++) o.export(prefix(k), path());
     o.schedule();
   }
 }

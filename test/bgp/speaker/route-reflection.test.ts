@@ -112,7 +112,7 @@ describe('route reflection', () => {
     a.push(ibgpUpdate('10.244.8.0/24', A, { originatorId: '10.0.0.1' }));
     jest.advanceTimersByTime(10);
     const held = speaker.rib.adjRibIn(A);
-    expect(held.map((p) => [p.prefix, p.accepted, p.rejectReason])).toEqual([
+    expect(held.map(([prefix, p]) => [prefix, p.accepted, p.rejectReason])).toEqual([
       ['10.244.7.0/24', false, 'CLUSTER_LIST contains our cluster ID'],
       ['10.244.8.0/24', false, 'ORIGINATOR_ID is our router ID'],
     ]);
