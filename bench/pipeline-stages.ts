@@ -72,7 +72,7 @@ function exporter(out: AdjRibOut, target: ExportTarget): (changes: readonly Best
         const attrs = c.best && exportPath(c.best, target, { asn: 64512 });
         adv = attrs ? advertised(attrs) : undefined;
       }
-      out.set(c.prefix, adv);
+      out.set(c.slot, adv);
     }
   };
 }
@@ -86,8 +86,8 @@ function encode(taken: Taken): number {
 function timedRound(bodies: Buffer[]): Record<Stage, number> {
   const t: Record<Stage, number> = { decode: 0, import: 0, rib: 0, adjRibOut: 0, take: 0, encode: 0 };
   const rib = new Rib(64512);
-  const second = new AdjRibOut();
-  const toBack = exporter(new AdjRibOut(), toSender);
+  const second = new AdjRibOut(rib.prefixes);
+  const toBack = exporter(new AdjRibOut(rib.prefixes), toSender);
   const toNext = exporter(second, toSecond);
   let at = performance.now();
   const lap = (s: Stage): void => {
@@ -131,8 +131,8 @@ function allocationRound(bodies: Buffer[], gc: () => void): Record<Stage, number
   const routes = measure('import', () => updates.map(imported));
   const rib = new Rib(64512);
   const changes = measure('rib', () => routes.map((r) => rib.apply(sender, r)));
-  const second = new AdjRibOut();
-  const toBack = exporter(new AdjRibOut(), toSender);
+  const second = new AdjRibOut(rib.prefixes);
+  const toBack = exporter(new AdjRibOut(rib.prefixes), toSender);
   const toNext = exporter(second, toSecond);
   measure('adjRibOut', () => {
     for (const c of changes) toBack(c);

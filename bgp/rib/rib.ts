@@ -9,6 +9,7 @@ import { BestPathReason, selectBest } from './decision';
 import type { Path, PathAttributes, PeerRef } from './path';
 import { familyOfPrefix } from './path';
 import { AttributeSets, type SharedSet } from './attr-sets';
+import { PrefixIndex } from './prefix-index';
 
 /** Key of the local "peer" that originated routes live under. */
 export const LOCAL_SOURCE = '';
@@ -26,6 +27,8 @@ export type PrefixPath = readonly [prefix: string, path: Path];
 
 export interface BestChange {
   prefix: string;
+  /** The prefix's slot in `Rib.prefixes` (held while the RIB or an Adj-RIB-Out has the prefix). */
+  slot: number;
   family: Family;
   /** The new best path, or undefined when the prefix became unreachable. */
   best: Path | undefined;
@@ -79,11 +82,13 @@ function destinationOf(prefix: string, e: Entry): Destination {
 }
 
 export class Rib extends EventEmitter {
+  /** Prefix slots: the RIB holds one per prefix it has a path for; each Adj-RIB-Out indexes by them too. */
+  readonly prefixes = new PrefixIndex();
   /**
-   * The Loc-RIB, and the Adj-RIBs-In with it: every source's path for a prefix sits in that
-   * prefix's destination, so a route costs one table entry and one lookup, not one per source.
+   * The Loc-RIB by prefix slot, and the Adj-RIBs-In with it: every source's path for a prefix
+   * sits in that prefix's entry, so a route costs one lookup, not one per source.
    */
-  private readonly loc = new Map<string, Entry>();
+  private readonly loc: (Entry | undefined)[] = [];
   /** Adj-RIB-In sizes per source and family, kept as paths come and go (max-prefix checks them per UPDATE). */
   private readonly sizes = new Map<string, SourceCounts>();
   /** Attribute sets, interned: one object per distinct set, whoever sent it. */
@@ -107,7 +112,9 @@ export class Rib extends EventEmitter {
     // The path the last route got: the next one shares it when nothing per route differs.
     let last: Path | undefined;
     for (const r of routes) {
-      const entry = this.loc.get(r.prefix);
+      // Numbered when announced; a withdrawal of a prefix nobody holds finds nothing.
+      const slot = r.attrs ? this.prefixes.slot(r.prefix) : this.prefixes.find(r.prefix);
+      const entry = slot === undefined ? undefined : this.loc[slot];
       const old = pathOf(entry, key);
       let path: Path | undefined;
       if (r.attrs) {
@@ -143,7 +150,7 @@ export class Rib extends EventEmitter {
         if (old.accepted) counts.accepted--;
         this.sets.release(old.attrs);
       }
-      const change = this.replace(r.prefix, entry, old, path);
+      const change = this.replace(slot!, r.prefix, entry, old, path);
       if (change) changes.push(change);
     }
     this.dropIfEmpty(key, counts);
@@ -159,14 +166,15 @@ export class Rib extends EventEmitter {
     const counts = this.sizes.get(address);
     if (!counts) return [];
     const changes: BestChange[] = [];
-    for (const [prefix, entry] of this.loc) {
-      if (family && familyOf(entry) !== family) continue;
+    for (let slot = 0; slot < this.loc.length; slot++) {
+      const entry = this.loc[slot];
+      if (!entry || (family && familyOf(entry) !== family)) continue;
       const old = pathOf(entry, address);
       if (!old) continue;
       counts[old.family]--;
       if (old.accepted) counts.accepted--;
       this.sets.release(old.attrs);
-      const change = this.replace(prefix, entry, old, undefined);
+      const change = this.replace(slot, this.prefixes.prefix(slot), entry, old, undefined);
       if (change) changes.push(change);
     }
     this.dropIfEmpty(address, counts);
@@ -178,25 +186,35 @@ export class Rib extends EventEmitter {
   adjRibIn(address: string, family?: Family): PrefixPath[] {
     const out: PrefixPath[] = [];
     if (!this.sizes.has(address)) return out;
-    for (const [prefix, entry] of this.loc) {
-      if (family && familyOf(entry) !== family) continue;
+    for (let slot = 0; slot < this.loc.length; slot++) {
+      const entry = this.loc[slot];
+      if (!entry || (family && familyOf(entry) !== family)) continue;
       const p = pathOf(entry, address);
-      if (p) out.push([prefix, p]);
+      if (p) out.push([this.prefixes.prefix(slot), p]);
     }
     return out;
   }
 
   /** Every path of every source (all Adj-RIBs-In) with its prefix, in one pass. */
   *allPaths(): Iterable<PrefixPath> {
-    for (const [prefix, entry] of this.loc) {
+    for (let slot = 0; slot < this.loc.length; slot++) {
+      const entry = this.loc[slot];
+      if (!entry) continue;
+      const prefix = this.prefixes.prefix(slot);
       if (entry instanceof Shared) for (const p of entry.paths) yield [prefix, p];
       else yield [prefix, entry];
     }
   }
 
+  /** The entry of a prefix, if it has paths. */
+  private entryOf(prefix: string): Entry | undefined {
+    const slot = this.prefixes.find(prefix);
+    return slot === undefined ? undefined : this.loc[slot];
+  }
+
   /** Whether a source has sent a path for this prefix (it is in its Adj-RIB-In). */
   holds(address: string, prefix: string): boolean {
-    return pathOf(this.loc.get(prefix), address) !== undefined;
+    return pathOf(this.entryOf(prefix), address) !== undefined;
   }
 
   /** Paths a source sent us of one family, accepted or not (what max-prefix limits). */
@@ -227,25 +245,28 @@ export class Rib extends EventEmitter {
 
   /** The best path to a prefix, without building its destination view. */
   best(prefix: string): Path | undefined {
-    const e = this.loc.get(prefix);
+    const e = this.entryOf(prefix);
     return e && bestOf(e);
   }
 
   /** The paths to a prefix (a view: not to be changed). */
   paths(prefix: string): readonly Path[] {
-    const e = this.loc.get(prefix);
+    const e = this.entryOf(prefix);
     return !e ? [] : e instanceof Shared ? e.paths : [e];
   }
 
   destination(prefix: string): Destination | undefined {
-    const e = this.loc.get(prefix);
+    const e = this.entryOf(prefix);
     return e && destinationOf(prefix, e);
   }
 
   /** The Loc-RIB, optionally one family. */
   destinations(family?: Family): Destination[] {
     const out: Destination[] = [];
-    for (const [prefix, e] of this.loc) if (!family || familyOf(e) === family) out.push(destinationOf(prefix, e));
+    for (let slot = 0; slot < this.loc.length; slot++) {
+      const e = this.loc[slot];
+      if (e && (!family || familyOf(e) === family)) out.push(destinationOf(this.prefixes.prefix(slot), e));
+    }
     return out;
   }
 
@@ -258,14 +279,26 @@ export class Rib extends EventEmitter {
 
   /** Best paths with their prefixes, for a peer's initial advertisement or a route refresh. */
   *bestPaths(family?: Family): Iterable<PrefixPath> {
-    for (const [prefix, e] of this.loc) {
-      const best = bestOf(e);
-      if (best && (!family || best.family === family)) yield [prefix, best];
+    for (const [slot, best] of this.bestBySlot(family)) yield [this.prefixes.prefix(slot), best];
+  }
+
+  /** Best paths by prefix slot (what a new session's Adj-RIB-Out takes in). */
+  *bestBySlot(family?: Family): Iterable<readonly [slot: number, path: Path]> {
+    for (let slot = 0; slot < this.loc.length; slot++) {
+      const e = this.loc[slot];
+      const best = e && bestOf(e);
+      if (best && (!family || best.family === family)) yield [slot, best];
     }
   }
 
   /** Puts `path` in place of `old` (either may be missing) and runs the decision process. */
-  private replace(prefix: string, found: Entry | undefined, old: Path | undefined, path: Path | undefined): BestChange | undefined {
+  private replace(
+    slot: number,
+    prefix: string,
+    found: Entry | undefined,
+    old: Path | undefined,
+    path: Path | undefined,
+  ): BestChange | undefined {
     const previous = found && bestOf(found);
     let entry: Entry | undefined;
     if (!(found instanceof Shared)) {
@@ -283,18 +316,21 @@ export class Rib extends EventEmitter {
       }
     }
     if (entry !== found) {
-      if (entry) {
-        this.loc.set(prefix, entry);
-        if (!found) this.perFamily[familyOf(entry)]++;
-      } else {
-        this.loc.delete(prefix);
-        this.perFamily[familyOf(found!)]--;
+      this.loc[slot] = entry;
+      if (!found) {
+        this.prefixes.retain(slot);
+        this.perFamily[familyOf(entry!)]++;
+      } else if (!entry) {
+        this.perFamily[familyOf(found)]--;
+        // Freed now if no Adj-RIB-Out holds it; the change below still names it (nothing
+        // holds a freed slot, so its withdrawal there is nothing, even if it is numbered again).
+        this.prefixes.release(slot);
       }
     }
     const best = entry && bestOf(entry);
     // A replaced path is a change even when it wins again: its attributes may differ.
     if (best === previous) return undefined;
-    return { prefix, family: (best ?? previous)!.family, best, previous };
+    return { prefix, slot, family: (best ?? previous)!.family, best, previous };
   }
 
   private decide(s: Shared): Shared {

@@ -1,10 +1,12 @@
 /**
  * Adj-RIB-Out of one peer session (RFC 4271 3.2): what the peer was told, and the changes not
  * yet sent. Setting a prefix to what the peer already has cancels a pending change, so a route
- * that flaps between two flushes costs nothing on the wire.
+ * that flaps between two flushes costs nothing on the wire. Prefixes are the RIB's slots
+ * (PrefixIndex): the table is an array, and the session holds each slot it has anything for.
  */
 import type { Family } from '../codec/constants';
 import { attributesKey, familyOfPrefix, PathAttributes } from '../rib/path';
+import type { PrefixIndex } from '../rib/prefix-index';
 
 export interface Advertised {
   attrs: PathAttributes;
@@ -25,12 +27,11 @@ export interface Taken {
 /**
  * A prefix with a change not yet taken: what the peer was told and what it should be told
  * (null withdraws; undefined once the change was cancelled). It stands in the table in place of
- * the advertisement while it waits, so a route costs one table entry whether or not a change
- * of it is pending, and taking the changes walks these without looking prefixes up.
+ * the advertisement while it waits, so taking the changes walks these without looking up.
  */
 class Pending {
   constructor(
-    readonly prefix: string,
+    readonly slot: number,
     public sent: Advertised | undefined,
     public want: Advertised | null | undefined,
   ) {}
@@ -43,17 +44,19 @@ function same(a: Advertised | null | undefined, b: Advertised | undefined): bool
 }
 
 export class AdjRibOut {
-  /** Per prefix: what the peer was told, or a Pending change of it. */
-  private readonly table = new Map<string, Advertised | Pending>();
+  /** Per prefix slot: what the peer was told, or a Pending change of it. */
+  private readonly table: (Advertised | Pending | undefined)[] = [];
   /** Pending changes in the order they were queued (a cancelled one stays, with `want` undefined). */
   private queue: Pending[] = [];
   private pending = 0;
   private advertisedCount = 0;
 
-  /** Desired state of a prefix toward this peer; undefined means withdrawn. */
-  set(prefix: string, want: Advertised | undefined): void {
-    // One lookup: this runs once per route and peer.
-    const have = this.table.get(prefix);
+  constructor(private readonly prefixes: PrefixIndex) {}
+
+  /** Desired state of a prefix (by slot) toward this peer; undefined means withdrawn. */
+  set(slot: number, want: Advertised | undefined): void {
+    // One array read: this runs once per route and peer.
+    const have = this.table[slot];
     if (have instanceof Pending) {
       // Already queued as wanted (e.g. by a refresh): keep it queued.
       if (same(have.want, want)) return;
@@ -64,16 +67,23 @@ export class AdjRibOut {
       // Back to what the peer has: the change is cancelled.
       have.want = undefined;
       this.pending--;
-      if (have.sent) this.table.set(prefix, have.sent);
-      else this.table.delete(prefix);
+      this.put(slot, have.sent);
       return;
     }
     if (same(have, want)) return;
-    this.enqueue(new Pending(prefix, have, want ?? null));
+    // Nothing here before: the session holds the slot from now until it has nothing for it.
+    if (!have) this.prefixes.retain(slot);
+    this.enqueue(new Pending(slot, have, want ?? null));
+  }
+
+  /** Sets what a slot holds; holding nothing any more gives the slot back. */
+  private put(slot: number, v: Advertised | undefined): void {
+    this.table[slot] = v;
+    if (!v) this.prefixes.release(slot);
   }
 
   private enqueue(p: Pending): void {
-    this.table.set(p.prefix, p);
+    this.table[p.slot] = p;
     this.queue.push(p);
     this.pending++;
   }
@@ -101,13 +111,14 @@ export class AdjRibOut {
     for (const p of queue) {
       const want = p.want;
       if (want === undefined) continue;
-      prefixes[i] = p.prefix;
+      // Read before put(): a withdrawal may give the slot back.
+      prefixes[i] = this.prefixes.prefix(p.slot);
       advs[i++] = want;
       if (want) {
-        this.table.set(p.prefix, want);
+        this.table[p.slot] = want;
         if (!p.sent) this.advertisedCount++;
       } else {
-        this.table.delete(p.prefix);
+        this.put(p.slot, undefined);
         if (p.sent) this.advertisedCount--;
       }
     }
@@ -117,10 +128,11 @@ export class AdjRibOut {
   /** Records that these prefixes were not sent after all (they could not be encoded). */
   forget(prefixes: readonly string[]): void {
     for (const prefix of prefixes) {
-      const have = this.table.get(prefix);
+      const slot = this.prefixes.find(prefix);
+      const have = slot === undefined ? undefined : this.table[slot];
       if (!have) continue;
       if (!(have instanceof Pending)) {
-        this.table.delete(prefix);
+        this.put(slot!, undefined);
         this.advertisedCount--;
         continue;
       }
@@ -132,7 +144,7 @@ export class AdjRibOut {
         // Withdrawing what the peer never got is nothing to send.
         have.want = undefined;
         this.pending--;
-        this.table.delete(prefix);
+        this.put(slot!, undefined);
       }
     }
   }
@@ -140,8 +152,8 @@ export class AdjRibOut {
   /** Queues everything of a family again (a ROUTE-REFRESH asked for it). */
   resend(family: Family): void {
     const again: Pending[] = [];
-    for (const [prefix, have] of this.table)
-      if (!(have instanceof Pending) && familyOfPrefix(prefix) === family) again.push(new Pending(prefix, have, have));
+    for (const [slot, have] of this.held())
+      if (!(have instanceof Pending) && familyOfPrefix(this.prefixes.prefix(slot)) === family) again.push(new Pending(slot, have, have));
     for (const p of again) this.enqueue(p);
   }
 
@@ -149,17 +161,31 @@ export class AdjRibOut {
   count(family?: Family): number {
     if (!family) return this.advertisedCount;
     let n = 0;
-    for (const [prefix, have] of this.table) if (this.told(have) && familyOfPrefix(prefix) === family) n++;
+    for (const [slot, have] of this.held()) if (this.told(have) && familyOfPrefix(this.prefixes.prefix(slot)) === family) n++;
     return n;
   }
 
   entries(family?: Family): [string, Advertised][] {
     const out: [string, Advertised][] = [];
-    for (const [prefix, have] of this.table) {
+    for (const [slot, have] of this.held()) {
       const told = this.told(have);
+      const prefix = this.prefixes.prefix(slot);
       if (told && (!family || familyOfPrefix(prefix) === family)) out.push([prefix, told]);
     }
     return out;
+  }
+
+  /**
+   * The slots this session holds. By the array's own keys: toward most peers a node sends one
+   * prefix whose slot may be high, and such an array is sparse (a walk of every index would
+   * visit the whole RIB's numbering for each of thousands of peers).
+   */
+  private *held(): Iterable<[number, Advertised | Pending]> {
+    for (const key in this.table) {
+      const slot = Number(key);
+      const have = this.table[slot];
+      if (have) yield [slot, have];
+    }
   }
 
   /** What the peer was told of a table entry. */

@@ -16,6 +16,7 @@ import { exportPath, ExportTarget, sameEbgpExport } from '../policy/export';
 import { AdjRibOut, Advertised, advertised, Taken } from './adj-rib-out';
 import { packAnnouncements, buildWithdrawals, endOfRib } from './update-builder';
 import type { Logger } from '../log';
+import type { PrefixIndex } from '../rib/prefix-index';
 
 /**
  * What an export policy may change: communities to add, AS path prepending, and the next hop
@@ -53,10 +54,12 @@ export interface OutboundContext {
   intern?: (a: Advertised) => Advertised;
   /** False once this session has ended: a flush scheduled before then does nothing. */
   current: () => boolean;
+  /** The RIB's prefix slots, which Adj-RIB-Out is indexed by. */
+  prefixes: PrefixIndex;
 }
 
 export class Outbound {
-  readonly out = new AdjRibOut();
+  readonly out: AdjRibOut;
   private flushing = false;
   /** The socket took more than it could send: nothing more until it drains. */
   private backlogged = false;
@@ -79,17 +82,20 @@ export class Outbound {
     /** Export target, with our next hops toward this peer worked out once per session. */
     private readonly target: ExportTarget,
     private readonly ctx: OutboundContext,
-  ) {}
+  ) {
+    this.out = new AdjRibOut(ctx.prefixes);
+  }
 
-  /** Puts the best path of `prefix` (or its withdrawal) through export policy into Adj-RIB-Out. */
-  export(prefix: string, best: BestChange['best']): void {
+  /** Puts the best path of a prefix (by slot; or its withdrawal) through export policy into Adj-RIB-Out. */
+  export(slot: number, best: BestChange['best']): void {
     if (!best) {
-      this.out.set(prefix, undefined);
+      this.out.set(slot, undefined);
       return;
     }
+    const prefix = this.ctx.prefixes.prefix(slot);
     const decision = this.ctx.exportPolicy?.(prefix, best, this.peer);
     if (decision === 'deny') {
-      this.out.set(prefix, undefined);
+      this.out.set(slot, undefined);
       return;
     }
     let adv: Advertised | null;
@@ -112,7 +118,7 @@ export class Outbound {
       adv = withPolicy(adv, decision, prefix);
       if (this.ctx.intern) adv = this.ctx.intern(adv);
     }
-    this.out.set(prefix, adv ?? undefined);
+    this.out.set(slot, adv ?? undefined);
   }
 
   /**

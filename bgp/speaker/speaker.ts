@@ -359,9 +359,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       log: this.log,
       intern: (a) => this.advertisements.intern(a.key, a),
       current: () => this.sessions.get(peer.address)?.outbound === outbound,
+      prefixes: this.rib.prefixes,
     });
     this.sessions.set(peer.address, { peer, outbound, eorReceived: new Set(), limitWarned: new Set(), notes: new Map() });
-    for (const [prefix, path] of this.rib.bestPaths()) outbound.export(prefix, path);
+    for (const [slot, path] of this.rib.bestBySlot()) outbound.export(slot, path);
     outbound.schedule();
     if (peer.settings.bfd) this.startBfd(peer);
     this.emit('established', peer);
@@ -507,7 +508,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const session of this.sessions.values()) {
       // A failure exporting to one peer (its policy, say) resets that peer alone.
       try {
-        for (const c of changes) session.outbound.export(c.prefix, c.best);
+        for (const c of changes) session.outbound.export(c.slot, c.best);
         session.outbound.schedule();
       } catch (err) {
         this.log.error({ event: 'bug', peer: session.peer.address, err }, 'BUG: exception while exporting routes; resetting the session');
@@ -555,8 +556,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         );
     }
     for (const { outbound } of this.sessions.values()) {
-      for (const [prefix, path] of this.rib.bestPaths()) outbound.export(prefix, path);
-      for (const [prefix] of outbound.out.entries()) if (!this.rib.best(prefix)) outbound.out.set(prefix, undefined);
+      for (const [slot, path] of this.rib.bestBySlot()) outbound.export(slot, path);
+      for (const [prefix] of outbound.out.entries())
+        if (!this.rib.best(prefix)) outbound.export(this.rib.prefixes.find(prefix)!, undefined);
       outbound.schedule();
     }
   }

@@ -1,16 +1,22 @@
 import { AdjRibOut, advertised } from '../../../bgp/speaker/adj-rib-out';
+import { PrefixIndex } from '../../../bgp/rib/prefix-index';
 import type { PathAttributes } from '../../../bgp/rib/path';
 
 const attrs = (med: number): PathAttributes => ({ origin: 0, asPath: [], nextHop: '10.0.0.1', med });
 const A = advertised(attrs(1));
 const B = advertised(attrs(2));
 
+/** Each Adj-RIB-Out with a numbering of its own (the speaker's is the RIB's). */
+let ix: PrefixIndex;
+const at = (prefix: string): number => ix.slot(prefix);
+const adjRibOut = (): AdjRibOut => new AdjRibOut((ix = new PrefixIndex()));
+
 describe('Adj-RIB-Out', () => {
   it('queues changes in order and records them as sent when taken', () => {
-    const out = new AdjRibOut();
-    out.set('10.0.0.0/24', A);
-    out.set('10.0.1.0/24', B);
-    out.set('10.0.2.0/24', undefined); // never sent: nothing to withdraw
+    const out = adjRibOut();
+    out.set(at('10.0.0.0/24'), A);
+    out.set(at('10.0.1.0/24'), B);
+    out.set(at('10.0.2.0/24'), undefined); // never sent: nothing to withdraw
     expect(out.takeAll()).toEqual({ prefixes: ['10.0.0.0/24', '10.0.1.0/24'], advs: [A, B] });
     expect(out.hasPending).toBe(false);
     expect(out.entries()).toEqual([
@@ -18,45 +24,45 @@ describe('Adj-RIB-Out', () => {
       ['10.0.1.0/24', B],
     ]);
     // What the peer already has costs nothing; a change and a withdrawal are queued.
-    out.set('10.0.0.0/24', advertised(attrs(1)));
+    out.set(at('10.0.0.0/24'), advertised(attrs(1)));
     expect(out.hasPending).toBe(false);
-    out.set('10.0.0.0/24', B);
-    out.set('10.0.1.0/24', undefined);
+    out.set(at('10.0.0.0/24'), B);
+    out.set(at('10.0.1.0/24'), undefined);
     expect(out.takeAll()).toEqual({ prefixes: ['10.0.0.0/24', '10.0.1.0/24'], advs: [B, null] });
     expect(out.count()).toBe(1);
   });
 
   it('cancels a change that flaps back before it is sent', () => {
-    const out = new AdjRibOut();
-    out.set('10.0.0.0/24', A);
+    const out = adjRibOut();
+    out.set(at('10.0.0.0/24'), A);
     out.takeAll();
-    out.set('10.0.0.0/24', B);
-    out.set('10.0.0.0/24', A);
-    out.set('10.0.1.0/24', A);
-    out.set('10.0.1.0/24', undefined);
+    out.set(at('10.0.0.0/24'), B);
+    out.set(at('10.0.0.0/24'), A);
+    out.set(at('10.0.1.0/24'), A);
+    out.set(at('10.0.1.0/24'), undefined);
     expect(out.hasPending).toBe(false);
     expect(out.takeAll()).toEqual({ prefixes: [], advs: [] });
   });
 
   it('compares a change with what was taken, even before it is on the wire', () => {
-    const out = new AdjRibOut();
-    out.set('10.0.0.0/24', A);
+    const out = adjRibOut();
+    out.set(at('10.0.0.0/24'), A);
     const first = out.takeAll();
     // Taken but still being sent in batches: setting it again must not queue a duplicate...
-    out.set('10.0.0.0/24', A);
+    out.set(at('10.0.0.0/24'), A);
     expect(out.hasPending).toBe(false);
     // ...while a later change is queued behind it.
-    out.set('10.0.0.0/24', undefined);
+    out.set(at('10.0.0.0/24'), undefined);
     expect(first.advs).toEqual([A]);
     expect(out.takeAll()).toEqual({ prefixes: ['10.0.0.0/24'], advs: [null] });
   });
 
   it('queues everything of a family again for a route refresh, keeping pending changes', () => {
-    const out = new AdjRibOut();
-    out.set('10.0.0.0/24', A);
-    out.set('fd00::/64', A);
+    const out = adjRibOut();
+    out.set(at('10.0.0.0/24'), A);
+    out.set(at('fd00::/64'), A);
     out.takeAll();
-    out.set('10.0.1.0/24', B);
+    out.set(at('10.0.1.0/24'), B);
     out.resend('ipv4-unicast');
     expect(out.takeAll().prefixes.sort()).toEqual(['10.0.0.0/24', '10.0.1.0/24']);
   });
@@ -64,15 +70,15 @@ describe('Adj-RIB-Out', () => {
 
 describe('Adj-RIB-Out: routes taken but not sent (they could not be encoded)', () => {
   it('forgets them as advertised, and keeps a later change queued against nothing sent', () => {
-    const out = new AdjRibOut();
-    out.set('10.0.0.0/24', A);
-    out.set('10.0.1.0/24', A);
-    out.set('10.0.2.0/24', A);
+    const out = adjRibOut();
+    out.set(at('10.0.0.0/24'), A);
+    out.set(at('10.0.1.0/24'), A);
+    out.set(at('10.0.2.0/24'), A);
     out.takeAll();
     expect(out.count()).toBe(3);
     // Changed again before the batch was found unsendable: one to B, one withdrawn.
-    out.set('10.0.1.0/24', B);
-    out.set('10.0.2.0/24', undefined);
+    out.set(at('10.0.1.0/24'), B);
+    out.set(at('10.0.2.0/24'), undefined);
     out.forget(['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/24']);
     expect(out.count()).toBe(0);
     expect(out.entries()).toEqual([]);
@@ -83,13 +89,13 @@ describe('Adj-RIB-Out: routes taken but not sent (they could not be encoded)', (
   });
 
   it('counts what the peer was told while changes of it wait', () => {
-    const out = new AdjRibOut();
-    out.set('10.0.0.0/24', A);
-    out.set('fd00::/64', A);
+    const out = adjRibOut();
+    out.set(at('10.0.0.0/24'), A);
+    out.set(at('fd00::/64'), A);
     expect(out.count()).toBe(0);
     out.takeAll();
-    out.set('10.0.0.0/24', B);
-    out.set('fd00::/64', undefined);
+    out.set(at('10.0.0.0/24'), B);
+    out.set(at('fd00::/64'), undefined);
     expect(out.count('ipv4-unicast')).toBe(1);
     expect(out.count('ipv6-unicast')).toBe(1);
     expect(out.entries('ipv4-unicast')).toEqual([['10.0.0.0/24', A]]);

@@ -5,6 +5,7 @@
  */
 import pino from 'pino';
 import { Outbound } from '../../../bgp/speaker/outbound';
+import { PrefixIndex } from '../../../bgp/rib/prefix-index';
 import type { Peer } from '../../../bgp/session/peer';
 import type { Path, PeerRef } from '../../../bgp/rib/path';
 import { decodeMessage } from '../../../bgp/codec/message';
@@ -14,6 +15,8 @@ const source: PeerRef = { address: '10.0.0.9', asn: 65009, routerId: '10.0.0.9',
 const attrs = { origin: 0, asPath: [{ type: 2, asns: [65009] }], nextHop: '10.0.0.9' };
 const path = (): Path => ({ family: 'ipv4-unicast', attrs, source, sinceSeconds: 0, accepted: true });
 const prefix = (i: number): string => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`;
+/** Numbering shared by the outbounds of a test (a speaker's is its RIB's). */
+const prefixes = new PrefixIndex();
 
 /**
  * A peer whose socket takes `room` messages before it is full; `drain()` empties it. With
@@ -59,13 +62,13 @@ function fakePeer(room = Infinity, fail = false, drainOnTick = false) {
 /** The session stays current until it is reset (the speaker then replaces its outbound pipeline). */
 function outbound(peer: Peer, current: () => boolean = () => true): Outbound {
   const target = { address: '10.0.0.2', asn: 65002, ibgp: false, families: ['ipv4-unicast' as const], nextHop: () => '10.0.0.1' };
-  return new Outbound(peer, target, { asn: 65001, log: pino({ level: 'silent' }), current });
+  return new Outbound(peer, target, { asn: 65001, log: pino({ level: 'silent' }), current, prefixes });
 }
 
 /** Queues `n` routes from `from` the way the speaker does: an UPDATE's worth of changes, then schedule(). */
 function burst(o: Outbound, from: number, n: number): void {
   for (let i = from; i < from + n; i += 800) {
-    for (let k = i; k < Math.min(i + 800, from + n); k++) o.export(prefix(k), path());
+    for (let k = i; k < Math.min(i + 800, from + n); k++) o.export(prefixes.slot(prefix(k)), path());
     o.schedule();
   }
 }

@@ -1,0 +1,113 @@
+/**
+ * Prefix slots shared by the RIB and the Adj-RIBs-Out: a slot lives while the RIB or any
+ * session holds its prefix, is given to the next new prefix after, and nothing a session was
+ * told is lost or misnamed when slots are reused.
+ */
+import { PrefixIndex } from '../../../bgp/rib/prefix-index';
+import { Rib, BestChange } from '../../../bgp/rib/rib';
+import type { PathAttributes, PeerRef } from '../../../bgp/rib/path';
+import { AdjRibOut, advertised } from '../../../bgp/speaker/adj-rib-out';
+
+const peer: PeerRef = { address: '192.0.2.1', asn: 65001, routerId: '192.0.2.1', ibgp: false };
+const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' };
+const adv = advertised(attrs);
+
+/** A RIB and one session's Adj-RIB-Out fed from its changes, as the speaker wires them. */
+function wired(): { rib: Rib; out: AdjRibOut } {
+  const rib = new Rib(65000);
+  const out = new AdjRibOut(rib.prefixes);
+  rib.on('changes', (cs: BestChange[]) => {
+    for (const c of cs) out.set(c.slot, c.best ? adv : undefined);
+  });
+  return { rib, out };
+}
+
+describe('PrefixIndex', () => {
+  it('numbers a prefix once, keeps it while held and gives the slot to the next new prefix', () => {
+    const ix = new PrefixIndex();
+    const a = ix.slot('10.0.0.0/24');
+    expect(ix.slot('10.0.0.0/24')).toBe(a);
+    ix.retain(a);
+    ix.retain(a);
+    const b = ix.slot('10.0.1.0/24');
+    ix.retain(b);
+    expect(b).not.toBe(a);
+    ix.release(a);
+    expect(ix.find('10.0.0.0/24')).toBe(a);
+    ix.release(a);
+    expect(ix.find('10.0.0.0/24')).toBeUndefined();
+    expect(ix.size).toBe(1);
+    expect(ix.slot('10.0.2.0/24')).toBe(a);
+    expect(ix.prefix(a)).toBe('10.0.2.0/24');
+    expect(ix.prefix(b)).toBe('10.0.1.0/24');
+  });
+});
+
+describe('slots between the RIB and an Adj-RIB-Out', () => {
+  it('a prefix withdrawn from the RIB keeps its slot until the session has taken the withdrawal', () => {
+    const { rib, out } = wired();
+    rib.apply(peer, [{ prefix: '10.0.0.0/24', attrs }]);
+    out.takeAll();
+    rib.apply(peer, [{ prefix: '10.0.0.0/24', attrs: undefined }]);
+    // The RIB let go; the session still has to tell the peer.
+    expect(rib.prefixes.find('10.0.0.0/24')).toBeDefined();
+    // A new prefix must not get that slot meanwhile.
+    rib.apply(peer, [{ prefix: '10.0.9.0/24', attrs }]);
+    expect(out.takeAll()).toEqual({ prefixes: ['10.0.0.0/24', '10.0.9.0/24'], advs: [null, adv] });
+    expect(rib.prefixes.find('10.0.0.0/24')).toBeUndefined();
+    expect(rib.prefixes.size).toBe(1);
+    expect(out.entries()).toEqual([['10.0.9.0/24', adv]]);
+  });
+
+  it('a slot freed and numbered again in one UPDATE: the session is told of the new prefix only', () => {
+    // Export denies 10.0.2.0/24 to this session, so only the RIB holds its slot.
+    const rib = new Rib(65000);
+    const out = new AdjRibOut(rib.prefixes);
+    rib.on('changes', (cs: BestChange[]) => {
+      for (const c of cs) out.set(c.slot, c.best && c.prefix !== '10.0.2.0/24' ? adv : undefined);
+    });
+    rib.apply(peer, [{ prefix: '10.0.0.0/24', attrs }]);
+    rib.apply(peer, [{ prefix: '10.0.1.0/24', attrs }]);
+    rib.apply(peer, [{ prefix: '10.0.2.0/24', attrs }]);
+    out.takeAll();
+    const freed = rib.prefixes.find('10.0.2.0/24')!;
+    const changes = rib.apply(peer, [
+      { prefix: '10.0.2.0/24', attrs: undefined },
+      { prefix: '10.0.3.0/24', attrs },
+    ]);
+    // The withdrawal freed the slot inside the UPDATE and 10.0.3.0/24 took it: the session
+    // (which never had 10.0.2.0/24) is asked to withdraw the slot first, which is nothing to it.
+    expect(changes.map((c) => [c.prefix, c.slot])).toEqual([
+      ['10.0.2.0/24', freed],
+      ['10.0.3.0/24', freed],
+    ]);
+    expect(out.takeAll()).toEqual({ prefixes: ['10.0.3.0/24'], advs: [adv] });
+    expect(out.entries().map(([p]) => p)).toEqual(['10.0.0.0/24', '10.0.1.0/24', '10.0.3.0/24']);
+    expect(out.count()).toBe(3);
+  });
+
+  it('one prefix at a high slot (what a node tells each of thousands of peers): counted and listed', () => {
+    const rib = new Rib(65000);
+    for (let i = 0; i < 5000; i++) rib.apply(peer, [{ prefix: `10.${i >> 8}.${i & 255}.0/24`, attrs }]);
+    rib.apply(undefined, [{ prefix: '10.244.0.0/24', attrs: { origin: 0, asPath: [], nextHop: '' } }]);
+    const out = new AdjRibOut(rib.prefixes);
+    out.set(rib.prefixes.find('10.244.0.0/24')!, adv);
+    out.takeAll();
+    expect(out.count()).toBe(1);
+    expect(out.count('ipv4-unicast')).toBe(1);
+    expect(out.count('ipv6-unicast')).toBe(0);
+    expect(out.entries()).toEqual([['10.244.0.0/24', adv]]);
+    out.resend('ipv4-unicast');
+    expect(out.takeAll().prefixes).toEqual(['10.244.0.0/24']);
+  });
+
+  it('a session that goes away with its Adj-RIB-Out keeps nothing numbered once the RIB is empty', () => {
+    const { rib, out } = wired();
+    for (let i = 0; i < 100; i++) rib.apply(peer, [{ prefix: `10.0.${i}.0/24`, attrs }]);
+    out.takeAll();
+    rib.removeSource(peer.address);
+    out.takeAll();
+    expect(rib.prefixes.size).toBe(0);
+    expect(out.count()).toBe(0);
+  });
+});
