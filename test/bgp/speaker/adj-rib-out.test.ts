@@ -44,6 +44,32 @@ describe('Adj-RIB-Out', () => {
     expect(out.takeAll()).toEqual({ prefixes: [], advs: [] });
   });
 
+  it('a prefix flapping many times between flushes is sent once, as it ends, and its slot let go after', () => {
+    const out = adjRibOut();
+    out.set(at('10.0.0.0/24'), A);
+    out.takeAll();
+    for (let i = 0; i < 1000; i++) {
+      out.set(at('10.0.0.0/24'), B);
+      out.set(at('10.0.0.0/24'), i % 2 ? undefined : A);
+    }
+    // Ends withdrawn (the last flap): one withdrawal; then back and forth to B: one announcement.
+    expect(out.pendingCount).toBe(1);
+    expect(out.takeAll()).toEqual({ prefixes: ['10.0.0.0/24'], advs: [null] });
+    for (let i = 0; i < 1000; i++) {
+      out.set(at('10.0.0.0/24'), B);
+      out.set(at('10.0.0.0/24'), undefined);
+    }
+    out.set(at('10.0.0.0/24'), B);
+    expect(out.takeAll()).toEqual({ prefixes: ['10.0.0.0/24'], advs: [B] });
+    expect(out.entries()).toEqual([['10.0.0.0/24', B]]);
+    // Nothing left over from the flaps: a withdrawal now is the only change.
+    out.set(at('10.0.0.0/24'), undefined);
+    expect(out.takeAll()).toEqual({ prefixes: ['10.0.0.0/24'], advs: [null] });
+    // The session let the slot go, and nothing else held it.
+    expect(ix.size).toBe(0);
+    expect(out.count()).toBe(0);
+  });
+
   it('compares a change with what was taken, even before it is on the wire', () => {
     const out = adjRibOut();
     out.set(at('10.0.0.0/24'), A);
