@@ -149,6 +149,22 @@ export class AdjRibOut {
     }
   }
 
+  /**
+   * The session is over: every slot it holds goes back (else a prefix that later leaves the RIB
+   * would stay numbered, and a peer flapping with a full table would leave its whole numbering
+   * held). Nothing is queued or told after this.
+   */
+  close(): void {
+    for (const key in this.table) {
+      const slot = Number(key);
+      if (this.table[slot]) this.prefixes.release(slot);
+    }
+    this.table.length = 0;
+    this.queue = [];
+    this.pending = 0;
+    this.advertisedCount = 0;
+  }
+
   /** Queues everything of a family again (a ROUTE-REFRESH asked for it). */
   resend(family: Family): void {
     const again: Pending[] = [];

@@ -238,7 +238,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (peer.settings.password) this.listener.setKey(key, '');
     this.peers.delete(key);
     this.gr.forget(key);
-    this.sessions.delete(key);
+    this.endSession(key);
     this.rib.removeSource(key);
     this.emit('down', peer);
     return true;
@@ -361,6 +361,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       current: () => this.sessions.get(peer.address)?.outbound === outbound,
       prefixes: this.rib.prefixes,
     });
+    this.endSession(peer.address);
     this.sessions.set(peer.address, { peer, outbound, eorReceived: new Set(), limitWarned: new Set(), notes: new Map() });
     for (const [slot, path] of this.rib.bestBySlot()) outbound.export(slot, path);
     outbound.schedule();
@@ -391,8 +392,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     );
   }
 
+  /** Forgets a session and gives back the prefix slots its Adj-RIB-Out held. */
+  private endSession(address: string): void {
+    this.sessions.get(address)?.outbound.out.close();
+    this.sessions.delete(address);
+  }
+
   private onDown(peer: Peer, gr?: Negotiated['gracefulRestart']): void {
-    this.sessions.delete(peer.address);
+    this.endSession(peer.address);
     this.gr.peerDown(peer, gr);
     this.emit('down', peer);
   }

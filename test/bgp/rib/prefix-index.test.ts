@@ -105,9 +105,30 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
     const { rib, out } = wired();
     for (let i = 0; i < 100; i++) rib.apply(peer, [{ prefix: `10.0.${i}.0/24`, attrs }]);
     out.takeAll();
-    rib.removeSource(peer.address);
-    out.takeAll();
-    expect(rib.prefixes.size).toBe(0);
+    // Told 100, 50 more queued, when the session ends.
+    for (let i = 100; i < 150; i++) rib.apply(peer, [{ prefix: `10.0.${i}.0/24`, attrs }]);
+    out.close();
     expect(out.count()).toBe(0);
+    expect(out.hasPending).toBe(false);
+    rib.removeSource(peer.address);
+    expect(rib.prefixes.size).toBe(0);
+  });
+
+  it('a session that ends and one that goes on: only the ended one lets go', () => {
+    const rib = new Rib(65000);
+    const ended = new AdjRibOut(rib.prefixes);
+    const on = new AdjRibOut(rib.prefixes);
+    rib.on('changes', (cs: BestChange[]) => {
+      for (const c of cs) for (const o of [ended, on]) o.set(c.slot, c.best ? adv : undefined);
+    });
+    for (let i = 0; i < 10; i++) rib.apply(peer, [{ prefix: `10.0.${i}.0/24`, attrs }]);
+    ended.takeAll();
+    on.takeAll();
+    ended.close();
+    rib.removeSource(peer.address);
+    // The session that goes on still has ten withdrawals to send: their prefixes stay numbered.
+    expect(rib.prefixes.size).toBe(10);
+    expect(on.takeAll().advs).toEqual(new Array(10).fill(null));
+    expect(rib.prefixes.size).toBe(0);
   });
 });

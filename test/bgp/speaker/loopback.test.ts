@@ -167,6 +167,25 @@ describe('two speakers on loopback', () => {
     expect(p.attrs).toMatchObject({ origin: 0, asPath: [], nextHop: '127.0.0.1', localPref: 100 });
   });
 
+  it('a session that ends gives back the prefix numbers its Adj-RIB-Out held', async () => {
+    const [a, b] = await pair({ passiveB: true });
+    speakers = [a, b];
+    const prefixes = ['10.7.1.0/24', '10.7.2.0/24', 'fd00:7::/64'];
+    for (const p of prefixes) a.originate(p);
+    const pa = a.peers.get('127.0.0.2')!;
+    for (let flap = 0; flap < 2; flap++) {
+      await until(() => prefixes.every((p) => b.rib.destination(p) !== undefined), 10000);
+      pa.reset();
+      await until(() => pa.state !== State.Established, 5000);
+    }
+    await until(() => prefixes.every((p) => b.rib.destination(p) !== undefined), 10000);
+    for (const p of prefixes) a.withdraw(p);
+    await until(() => prefixes.every((p) => b.rib.destination(p) === undefined), 5000);
+    // Each ended session's advertisements held the three; the last one took the withdrawals.
+    await until(() => a.advertisedCount('127.0.0.2') === 0, 5000);
+    expect(a.rib.prefixes.size).toBe(0);
+  });
+
   it('removing a neighbor withdraws its routes', async () => {
     const [a, b] = await pair();
     speakers = [a, b];
