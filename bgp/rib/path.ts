@@ -44,9 +44,9 @@ export interface PeerRef {
 /**
  * A path as received: what came with one UPDATE from one source. Every prefix of that UPDATE
  * shares the one object (its prefix is the table's key, not a field): a full table in packed
- * UPDATEs costs an object per UPDATE, not per route, and young collections have a tenth of the
- * survivors to copy (bench/rib-load: 6-14% faster, 8 MiB less; docs/benchmarks.md). Never
- * changed once made.
+ * UPDATEs costs an object per UPDATE, not per route, and young collections have that many
+ * fewer survivors to copy (bench/rib-load: 6-14% faster, 8 MiB less; docs/benchmarks.md).
+ * Never changed once made.
  */
 export interface Path {
   family: Family;
