@@ -86,6 +86,29 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
     expect(out.count()).toBe(3);
   });
 
+  it('a peer churning through distinct prefixes reuses the numbering: it stays as large as the most held at once', () => {
+    const { rib, out } = wired();
+    let highest = -1;
+    rib.on('changes', (cs: BestChange[]) => {
+      for (const c of cs) highest = Math.max(highest, c.slot);
+    });
+    for (let cycle = 0; cycle < 20; cycle++) {
+      const prefixes = Array.from({ length: 500 }, (_, i) => `10.${cycle}.${i >> 8}.${i & 255}/32`);
+      rib.apply(
+        peer,
+        prefixes.map((prefix) => ({ prefix, attrs })),
+      );
+      out.takeAll();
+      rib.apply(
+        peer,
+        prefixes.map((prefix) => ({ prefix, attrs: undefined })),
+      );
+      out.takeAll();
+    }
+    expect(rib.prefixes.size).toBe(0);
+    expect(highest).toBeLessThan(500);
+  });
+
   it('one prefix at a high slot (what a node tells each of thousands of peers): counted and listed', () => {
     const rib = new Rib(65000);
     for (let i = 0; i < 5000; i++) rib.apply(peer, [{ prefix: `10.${i >> 8}.${i & 255}.0/24`, attrs }]);
