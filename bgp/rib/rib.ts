@@ -166,9 +166,7 @@ export class Rib extends EventEmitter {
     const counts = this.sizes.get(address);
     if (!counts) return [];
     const changes: BestChange[] = [];
-    for (let slot = 0; slot < this.loc.length; slot++) {
-      const entry = this.loc[slot];
-      if (!entry || (family && familyOf(entry) !== family)) continue;
+    for (const [slot, entry] of this.held(family)) {
       const old = pathOf(entry, address);
       if (!old) continue;
       counts[old.family]--;
@@ -186,9 +184,7 @@ export class Rib extends EventEmitter {
   adjRibIn(address: string, family?: Family): PrefixPath[] {
     const out: PrefixPath[] = [];
     if (!this.sizes.has(address)) return out;
-    for (let slot = 0; slot < this.loc.length; slot++) {
-      const entry = this.loc[slot];
-      if (!entry || (family && familyOf(entry) !== family)) continue;
+    for (const [slot, entry] of this.held(family)) {
       const p = pathOf(entry, address);
       if (p) out.push([this.prefixes.prefix(slot), p]);
     }
@@ -197,12 +193,18 @@ export class Rib extends EventEmitter {
 
   /** Every path of every source (all Adj-RIBs-In) with its prefix, in one pass. */
   *allPaths(): Iterable<PrefixPath> {
-    for (let slot = 0; slot < this.loc.length; slot++) {
-      const entry = this.loc[slot];
-      if (!entry) continue;
+    for (const [slot, entry] of this.held()) {
       const prefix = this.prefixes.prefix(slot);
       if (entry instanceof Shared) for (const p of entry.paths) yield [prefix, p];
       else yield [prefix, entry];
+    }
+  }
+
+  /** The table's entries with their slots, optionally of one family. */
+  private *held(family?: Family): Iterable<[number, Entry]> {
+    for (let slot = 0; slot < this.loc.length; slot++) {
+      const entry = this.loc[slot];
+      if (entry && (!family || familyOf(entry) === family)) yield [slot, entry];
     }
   }
 
@@ -263,10 +265,7 @@ export class Rib extends EventEmitter {
   /** The Loc-RIB, optionally one family. */
   destinations(family?: Family): Destination[] {
     const out: Destination[] = [];
-    for (let slot = 0; slot < this.loc.length; slot++) {
-      const e = this.loc[slot];
-      if (e && (!family || familyOf(e) === family)) out.push(destinationOf(this.prefixes.prefix(slot), e));
-    }
+    for (const [slot, e] of this.held(family)) out.push(destinationOf(this.prefixes.prefix(slot), e));
     return out;
   }
 
@@ -284,10 +283,9 @@ export class Rib extends EventEmitter {
 
   /** Best paths by prefix slot (what a new session's Adj-RIB-Out takes in). */
   *bestBySlot(family?: Family): Iterable<readonly [slot: number, path: Path]> {
-    for (let slot = 0; slot < this.loc.length; slot++) {
-      const e = this.loc[slot];
-      const best = e && bestOf(e);
-      if (best && (!family || best.family === family)) yield [slot, best];
+    for (const [slot, e] of this.held(family)) {
+      const best = bestOf(e);
+      if (best) yield [slot, best];
     }
   }
 

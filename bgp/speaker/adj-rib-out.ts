@@ -155,10 +155,7 @@ export class AdjRibOut {
    * held). Nothing is queued or told after this.
    */
   close(): void {
-    for (const key in this.table) {
-      const slot = Number(key);
-      if (this.table[slot]) this.prefixes.release(slot);
-    }
+    for (const [slot] of this.held()) this.prefixes.release(slot);
     this.table.length = 0;
     this.queue = [];
     this.pending = 0;
