@@ -3,7 +3,7 @@
  * cleared, as RFC 4271 section 4.3 calls them irrelevant), and containment. Routes, pod CIDRs,
  * service ranges and connected subnets are all compared in canonical form.
  */
-import { addressBits, formatIp, ipFamily, parseIp, type IpFamily } from './address';
+import { addressBits, formatIp, ipFamily, ipv4Value, parseIp, type IpFamily } from './address';
 
 export interface Prefix {
   family: IpFamily;
@@ -22,6 +22,28 @@ export function parsePrefix(text: string): Prefix {
   if (!(length >= 0 && length <= bytes.length * 8)) throw new RangeError(`bad prefix length in ${JSON.stringify(text)}`);
   clearHostBits(bytes, length);
   return { family: bytes.length === 4 ? 4 : 6, length, bytes };
+}
+
+/**
+ * A strict IPv4 prefix text ("10.0.0.0/24": a dotted quad as ipv4Value takes it, then one or two
+ * digits up to 32, no leading zero) as one number, address * 64 + length; undefined for anything
+ * else. Host bits are kept, so distinct texts give distinct numbers. The hot path of numbering
+ * and encoding routes: no slice, buffer or object per prefix.
+ */
+export function ipv4PrefixKey(text: string): number | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const digits = text.length - slash - 1;
+  if (digits < 1 || digits > 2 || (digits === 2 && text.charCodeAt(slash + 1) === 48)) return undefined;
+  let length = 0;
+  for (let i = slash + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    length = length * 10 + (c - 48);
+  }
+  if (length > 32) return undefined;
+  const address = ipv4Value(text, slash);
+  return address === undefined ? undefined : address * 64 + length;
 }
 
 export function formatPrefix(p: Prefix): string {

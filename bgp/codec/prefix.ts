@@ -3,7 +3,7 @@
  * and from canonical text. Text is the speaker's key for routes; parsing and formatting text
  * live in net/ and are shared with the rest of the program.
  */
-import { clearHostBits, formatIp, ipFamily, ipv4Value, parsePrefix } from '../../net';
+import { clearHostBits, formatIp, ipFamily, ipv4PrefixKey, parsePrefix } from '../../net';
 import { Afi } from './constants';
 import { Reader } from './reader';
 import { Writer } from './writer';
@@ -86,20 +86,10 @@ export function encodePrefix(w: Writer, text: string): void {
  * path then parses it (and throws on bad text).
  */
 function encodeIpv4Prefix(w: Writer, text: string): boolean {
-  const slash = text.indexOf('/');
-  if (slash < 0) return false;
-  const v = ipv4Value(text, slash);
-  if (v === undefined) return false;
-  // One or two digits, no leading zero, at most 32.
-  let length = 0;
-  const digits = text.length - slash - 1;
-  if (digits < 1 || digits > 2 || (digits === 2 && text.charCodeAt(slash + 1) === 48)) return false;
-  for (let i = slash + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-    length = length * 10 + (c - 48);
-  }
-  if (length > 32) return false;
+  const key = ipv4PrefixKey(text);
+  if (key === undefined) return false;
+  const length = key % 64;
+  const v = (key - length) / 64;
   w.u8(length);
   // Significant octets only, most significant first; host bits past `length` cleared.
   const n = (length + 7) >> 3;

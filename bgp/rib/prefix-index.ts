@@ -1,11 +1,18 @@
+import { ipv4PrefixKey } from '../../net';
+import { NumberTable } from './number-table';
+
 /**
  * Prefixes numbered. Every prefix the RIB or a peer's Adj-RIB-Out holds has a slot, a small
  * integer that indexes their arrays: the RIB looks a prefix's text up once, and each peer's
  * Adj-RIB-Out is an array read and write instead of a hash table of its own (inserting into a
  * growing Map cost 0.4-0.8 µs per route and peer; docs/benchmarks.md). A slot lives while
  * someone holds it and is then given to the next new prefix.
+ *
+ * IPv4 prefixes are looked up by number (ipv4PrefixKey) in a table of their own; others (IPv6,
+ * text that is not strict) by their text.
  */
 export class PrefixIndex {
+  private readonly v4 = new NumberTable();
   private readonly slots = new Map<string, number>();
   private readonly names: (string | undefined)[] = [];
   private readonly holders: number[] = [];
@@ -13,15 +20,18 @@ export class PrefixIndex {
 
   /** The slot of a prefix, if anyone holds it. */
   find(prefix: string): number | undefined {
-    return this.slots.get(prefix);
+    const key = ipv4PrefixKey(prefix);
+    return key === undefined ? this.slots.get(prefix) : this.v4.get(key);
   }
 
   /** The slot of a prefix, numbered now if it has none; the caller retains it at once. */
   slot(prefix: string): number {
-    let s = this.slots.get(prefix);
+    const key = ipv4PrefixKey(prefix);
+    let s = key === undefined ? this.slots.get(prefix) : this.v4.get(key);
     if (s === undefined) {
       s = this.free.pop() ?? this.names.length;
-      this.slots.set(prefix, s);
+      if (key === undefined) this.slots.set(prefix, s);
+      else this.v4.set(key, s);
       this.names[s] = prefix;
       this.holders[s] = 0;
     }
@@ -40,13 +50,16 @@ export class PrefixIndex {
   /** One holder fewer; with none left the slot is free for another prefix. */
   release(slot: number): void {
     if (--this.holders[slot]! > 0) return;
-    this.slots.delete(this.names[slot]!);
+    const prefix = this.names[slot]!;
+    const key = ipv4PrefixKey(prefix);
+    if (key === undefined) this.slots.delete(prefix);
+    else this.v4.delete(key);
     this.names[slot] = undefined;
     this.free.push(slot);
   }
 
   /** Prefixes numbered now. */
   get size(): number {
-    return this.slots.size;
+    return this.slots.size + this.v4.size;
   }
 }

@@ -10,6 +10,7 @@ import {
   isIp,
   isIpv4,
   ipv4ToNumber,
+  ipv4PrefixKey,
   ipv4Value,
   networkOf,
   normalizeAddress,
@@ -66,6 +67,34 @@ describe('net: addresses', () => {
     expect(hostPrefix('fd00::1')).toBe('fd00::1/128');
     expect(hostPort('fd00::1', 80)).toBe('[fd00::1]:80');
     expect(hostPort('10.0.0.1', 80)).toBe('10.0.0.1:80');
+  });
+});
+
+describe('net: an IPv4 prefix as one number', () => {
+  it.each([
+    ['10.0.0.0/24', 0x0a000000 * 64 + 24],
+    ['0.0.0.0/0', 0],
+    ['255.255.255.255/32', 0xffffffff * 64 + 32],
+    // Host bits are kept: two texts, two numbers.
+    ['10.0.0.7/24', 0x0a000007 * 64 + 24],
+    ['10.0.0.0/8', 0x0a000000 * 64 + 8],
+  ] as const)('%j is %d', (text, key) => {
+    expect(ipv4PrefixKey(text)).toBe(key);
+  });
+  it.each([
+    '10.0.0.0',
+    '10.0.0.0/',
+    '10.0.0.0/33',
+    '10.0.0.0/08',
+    '10.0.0.0/100',
+    '010.0.0.0/8',
+    '10.0.0/8',
+    '10.0.0.0/2a',
+    'fd00::/8',
+    ' 10.0.0.0/8',
+    '10.0.0.0/8 ',
+  ])('%j is not strict IPv4: no number', (text) => {
+    expect(ipv4PrefixKey(text)).toBeUndefined();
   });
 });
 

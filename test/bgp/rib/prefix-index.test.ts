@@ -41,6 +41,21 @@ describe('PrefixIndex', () => {
     expect(ix.prefix(a)).toBe('10.0.2.0/24');
     expect(ix.prefix(b)).toBe('10.0.1.0/24');
   });
+  it('keeps IPv4 (looked up by number), IPv6 and any other text apart, and frees each from its own table', () => {
+    const ix = new PrefixIndex();
+    const texts = ['10.0.0.0/24', '10.0.0.0/25', '10.0.0.7/24', 'fd00::/64', '::ffff:10.0.0.0/120', '010.0.0.0/24'];
+    const slots = texts.map((t) => ix.slot(t));
+    for (const s of slots) ix.retain(s);
+    expect(new Set(slots).size).toBe(texts.length);
+    texts.forEach((t, i) => {
+      expect(ix.find(t)).toBe(slots[i]);
+      expect(ix.prefix(slots[i]!)).toBe(t);
+    });
+    expect(ix.size).toBe(texts.length);
+    for (const s of slots) ix.release(s);
+    for (const t of texts) expect(ix.find(t)).toBeUndefined();
+    expect(ix.size).toBe(0);
+  });
 });
 
 describe('slots between the RIB and an Adj-RIB-Out', () => {
