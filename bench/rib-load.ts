@@ -8,7 +8,8 @@
  * burst's garbage back some seconds after it, by itself). Prints a table and the ratios against kube-router-ts.
  *
  * Beside the times, the CPU the receiver used in that window, all its threads together (a
- * runtime's collector and compiler threads work beside its main thread, on the same two cores).
+ * runtime's collector and compiler threads work beside its main thread, on the same two cores),
+ * and the minor page faults it took (memory touched for the first time).
  *
  * With --rounds N every receiver is measured N times, the receivers taking turns (this machine's
  * speed drifts within minutes: BIRD's packed load took 0.06-0.15 s in one hour), and each cell
@@ -80,6 +81,17 @@ function cpuMs(pid: number): number {
     }
   }
   return ns / 1e6;
+}
+
+/**
+ * Minor page faults a process has taken so far (field 10 of /proc/PID/stat): memory it touched
+ * for the first time. On this machine each costs about 10 µs (docs/benchmarks.md), so a
+ * receiver that grows its memory during the load pays for it in time.
+ */
+function minorFaults(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces: state is field 3, minflt field 10.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
 }
 
 function rssMiB(pid: number): number {
@@ -265,6 +277,8 @@ interface Result {
   toSecondPeer: number;
   /** CPU the receiver used (all threads) from Established until the second peer had all routes. */
   cpuMs: number;
+  /** Minor page faults of the receiver in that window. */
+  faults: number;
   rss: number;
   /** RSS once the receiver has been idle SETTLE_S (a garbage-collected runtime gives memory back then). */
   settledRss: number;
@@ -329,6 +343,7 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
     senders.push(blaster);
     let connectedAt = 0;
     let cpuAtStart: number | undefined;
+    let faultsAtStart = 0;
     const t0 = await new Promise<number>((resolve, reject) => {
       let out = '';
       blaster.stdout!.on('data', (c: Buffer) => {
@@ -338,6 +353,7 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
         // Once: the blaster's later lines ("written") come with the whole output again.
         if (m && cpuAtStart === undefined) {
           cpuAtStart = cpuMs(recv!.pid());
+          faultsAtStart = minorFaults(recv!.pid());
           resolve(Number(m[1]));
         }
       });
@@ -360,6 +376,7 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
     );
     const t2 = Date.now();
     const cpu = cpuMs(recv.pid()) - cpuAtStart!;
+    const faults = minorFaults(recv.pid()) - faultsAtStart;
     await sleep(500);
     const rss = rssMiB(recv.pid());
     await sleep(SETTLE_S * 1000 - 500);
@@ -374,6 +391,7 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
       toRib: (t1 - t0) / 1000,
       toSecondPeer: (t2 - t0) / 1000,
       cpuMs: cpu,
+      faults,
       rss,
       settledRss,
     };
@@ -396,8 +414,9 @@ function median(xs: readonly number[]): number {
 /** A cell: the value, or over several rounds the median and the range. */
 function cell(xs: readonly number[], digits: number, unit: string): string {
   const f = (x: number): string => x.toFixed(digits);
-  if (xs.length === 1) return `${f(xs[0]!)} ${unit}`;
-  return `${f(median(xs))} ${unit} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
+  const u = unit ? ` ${unit}` : '';
+  if (xs.length === 1) return `${f(xs[0]!)}${u}`;
+  return `${f(median(xs))}${u} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
 }
 
 async function main(): Promise<void> {
@@ -420,6 +439,7 @@ async function main(): Promise<void> {
     [(r) => r.toRib, 3, 's'],
     [(r) => r.toSecondPeer, 3, 's'],
     [(r) => r.cpuMs, 0, 'ms'],
+    [(r) => r.faults, 0, ''],
     [(r) => r.rss, 0, 'MiB'],
     [(r) => r.settledRss, 0, 'MiB'],
   ];
@@ -427,8 +447,8 @@ async function main(): Promise<void> {
     `${ROUTES} IPv4 /32 routes from one sender${UNIQUE_MED ? ', unique MED per route (one prefix per UPDATE)' : ' (packed UPDATEs)'}; ${os.cpus().length} CPUs, Node ${process.version}` +
       (ROUNDS > 1 ? `; ${ROUNDS} rounds, receivers taking turns: median (range)` : ''),
     '',
-    `| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | receiver's CPU until then | RSS 0.5 s after | RSS ${SETTLE_S} s after | kube-router-ts / this (RIB, 2nd peer, CPU, RSS, RSS ${SETTLE_S} s) |`,
-    '|---|---|---|---|---|---|---|---|',
+    `| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | receiver's CPU until then | page faults until then | RSS 0.5 s after | RSS ${SETTLE_S} s after | kube-router-ts / this (RIB, 2nd peer, CPU, faults, RSS, RSS ${SETTLE_S} s) |`,
+    '|---|---|---|---|---|---|---|---|---|',
     ...chosen.map(
       ({ name }) =>
         `| ${name} | ${columns.map(([f, digits, unit]) => cell(col(name, f), digits, unit)).join(' | ')} | ${columns

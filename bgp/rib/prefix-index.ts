@@ -1,5 +1,6 @@
 import { ipv4PrefixKey } from '../../net';
 import { NumberTable } from './number-table';
+import { SlotArray } from './slot-array';
 
 /**
  * Prefixes numbered. Every prefix the RIB or a peer's Adj-RIB-Out holds has a slot, a small
@@ -14,9 +15,11 @@ import { NumberTable } from './number-table';
 export class PrefixIndex {
   private readonly v4 = new NumberTable();
   private readonly slots = new Map<string, number>();
-  private readonly names: (string | undefined)[] = [];
-  private readonly holders: number[] = [];
+  private readonly names = new SlotArray<string>();
+  private readonly holders = new SlotArray<number>();
   private readonly free: number[] = [];
+  /** Slots numbered so far: the next new one, when none is free. */
+  private next = 0;
 
   /** The slot of a prefix, if anyone holds it. */
   find(prefix: string): number | undefined {
@@ -29,32 +32,34 @@ export class PrefixIndex {
     const key = ipv4PrefixKey(prefix);
     let s = key === undefined ? this.slots.get(prefix) : this.v4.get(key);
     if (s === undefined) {
-      s = this.free.pop() ?? this.names.length;
+      s = this.free.pop() ?? this.next++;
       if (key === undefined) this.slots.set(prefix, s);
-      else this.v4.set(key, s);
-      this.names[s] = prefix;
-      this.holders[s] = 0;
+      else this.v4.add(key, s);
+      this.names.set(s, prefix);
+      this.holders.set(s, 0);
     }
     return s;
   }
 
   /** The prefix of a held slot. */
   prefix(slot: number): string {
-    return this.names[slot]!;
+    return this.names.get(slot)!;
   }
 
   retain(slot: number): void {
-    this.holders[slot]!++;
+    this.holders.set(slot, this.holders.get(slot)! + 1);
   }
 
   /** One holder fewer; with none left the slot is free for another prefix. */
   release(slot: number): void {
-    if (--this.holders[slot]! > 0) return;
-    const prefix = this.names[slot]!;
+    const left = this.holders.get(slot)! - 1;
+    this.holders.set(slot, left);
+    if (left > 0) return;
+    const prefix = this.names.get(slot)!;
     const key = ipv4PrefixKey(prefix);
     if (key === undefined) this.slots.delete(prefix);
     else this.v4.delete(key);
-    this.names[slot] = undefined;
+    this.names.set(slot, undefined);
     this.free.push(slot);
   }
 

@@ -10,6 +10,7 @@ import type { Path, PathAttributes, PeerRef } from './path';
 import { familyOfPrefix } from './path';
 import { AttributeSets, type SharedSet } from './attr-sets';
 import { PrefixIndex } from './prefix-index';
+import { SlotArray } from './slot-array';
 
 /** Key of the local "peer" that originated routes live under. */
 export const LOCAL_SOURCE = '';
@@ -88,7 +89,7 @@ export class Rib extends EventEmitter {
    * The Loc-RIB by prefix slot, and the Adj-RIBs-In with it: every source's path for a prefix
    * sits in that prefix's entry, so a route costs one lookup, not one per source.
    */
-  private readonly loc: (Entry | undefined)[] = [];
+  private readonly loc = new SlotArray<Entry>();
   /** Adj-RIB-In sizes per source and family, kept as paths come and go (max-prefix checks them per UPDATE). */
   private readonly sizes = new Map<string, SourceCounts>();
   /** Attribute sets, interned: one object per distinct set, whoever sent it. */
@@ -114,7 +115,7 @@ export class Rib extends EventEmitter {
     for (const r of routes) {
       // Numbered when announced; a withdrawal of a prefix nobody holds finds nothing.
       const slot = r.attrs ? this.prefixes.slot(r.prefix) : this.prefixes.find(r.prefix);
-      const entry = slot === undefined ? undefined : this.loc[slot];
+      const entry = slot === undefined ? undefined : this.loc.get(slot);
       const old = pathOf(entry, key);
       let path: Path | undefined;
       if (r.attrs) {
@@ -202,16 +203,13 @@ export class Rib extends EventEmitter {
 
   /** The table's entries with their slots, optionally of one family. */
   private *held(family?: Family): Iterable<[number, Entry]> {
-    for (let slot = 0; slot < this.loc.length; slot++) {
-      const entry = this.loc[slot];
-      if (entry && (!family || familyOf(entry) === family)) yield [slot, entry];
-    }
+    for (const [slot, entry] of this.loc.entries()) if (!family || familyOf(entry) === family) yield [slot, entry];
   }
 
   /** The entry of a prefix, if it has paths. */
   private entryOf(prefix: string): Entry | undefined {
     const slot = this.prefixes.find(prefix);
-    return slot === undefined ? undefined : this.loc[slot];
+    return slot === undefined ? undefined : this.loc.get(slot);
   }
 
   /** Whether a source has sent a path for this prefix (it is in its Adj-RIB-In). */
@@ -314,7 +312,7 @@ export class Rib extends EventEmitter {
       }
     }
     if (entry !== found) {
-      this.loc[slot] = entry;
+      this.loc.set(slot, entry);
       if (!found) {
         this.prefixes.retain(slot);
         this.perFamily[familyOf(entry!)]++;
