@@ -46,6 +46,25 @@ export function ipv4PrefixKey(text: string): number | undefined {
   return address === undefined ? undefined : address * 64 + length;
 }
 
+/**
+ * A prefix as the BGP speaker's tables pass it on toward the wire: a strict IPv4 prefix as its
+ * number (ipv4PrefixKey), any other as its text. Numbers need no text made per route nor parsed
+ * again to be encoded.
+ */
+export type PrefixKey = number | string;
+
+/** The text of an IPv4 prefix number (ipv4PrefixKey's inverse). */
+export function formatIpv4PrefixKey(key: number): string {
+  const length = key % 64;
+  const a = (key - length) / 64;
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${length}`;
+}
+
+/** The text of a prefix key. */
+export function prefixText(p: PrefixKey): string {
+  return typeof p === 'number' ? formatIpv4PrefixKey(p) : p;
+}
+
 export function formatPrefix(p: Prefix): string {
   return `${formatIp(p.bytes)}/${p.length}`;
 }

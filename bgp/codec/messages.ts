@@ -2,6 +2,7 @@
 import { MessageType } from './constants';
 import type { Capability } from './capabilities';
 import type { Attribute } from './attributes';
+import type { PrefixKey } from '../../net';
 import type { AttributeProblem, ErrorAction } from './error-handling';
 
 export interface OpenMessage {
@@ -21,17 +22,20 @@ export interface OpenMessage {
   extendedParams?: boolean;
 }
 
+/** An UPDATE to encode; IPv4 prefixes may be given as numbers (PrefixKey). */
 export interface UpdateMessage {
   type: MessageType.Update;
   /** Withdrawn IPv4 unicast prefixes (the classic field). */
-  withdrawn: string[];
+  withdrawn: PrefixKey[];
   attributes: Attribute[];
   /** Reachable IPv4 unicast prefixes (the classic field). */
-  nlri: string[];
+  nlri: PrefixKey[];
 }
 
-/** An UPDATE as received: the RFC 7606 outcome travels with it. */
+/** An UPDATE as received (prefixes as text): the RFC 7606 outcome travels with it. */
 export interface ReceivedUpdate extends UpdateMessage {
+  withdrawn: string[];
+  nlri: string[];
   action: ErrorAction;
   problems: AttributeProblem[];
   /** MP_REACH NLRI whose next hop was malformed: withdraw them (RFC 7606 7.11). */

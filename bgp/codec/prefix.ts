@@ -3,7 +3,7 @@
  * and from canonical text. Text is the speaker's key for routes; parsing and formatting text
  * live in net/ and are shared with the rest of the program.
  */
-import { clearHostBits, formatIp, ipFamily, ipv4PrefixKey, parsePrefix } from '../../net';
+import { clearHostBits, formatIp, ipFamily, ipv4PrefixKey, parsePrefix, type PrefixKey } from '../../net';
 import { Afi } from './constants';
 import { Reader } from './reader';
 import { Writer } from './writer';
@@ -73,25 +73,26 @@ function writeDecimal(out: Buffer, at: number, n: number): number {
   return at;
 }
 
-export function encodePrefix(w: Writer, text: string): void {
-  if (encodeIpv4Prefix(w, text)) return;
-  const p = parsePrefix(text);
-  w.u8(p.length).bytes(p.bytes.subarray(0, (p.length + 7) >> 3));
+/** A prefix (text, or an IPv4 prefix as its number: see PrefixKey) in wire form. */
+export function encodePrefix(w: Writer, p: PrefixKey): void {
+  const key = typeof p === 'number' ? p : ipv4PrefixKey(p);
+  if (key !== undefined) {
+    encodeIpv4Key(w, key);
+    return;
+  }
+  const parsed = parsePrefix(p as string);
+  w.u8(parsed.length).bytes(parsed.bytes.subarray(0, (parsed.length + 7) >> 3));
 }
 
 /**
- * The IPv4 hot path of encodePrefix: "a.b.c.d/len" straight into the writer, no intermediate
- * buffer or object (re-advertising 100k routes encodes 100k of them). False, with nothing
- * written, for anything that is not a strict dotted quad with a length up to 32; the general
- * path then parses it (and throws on bad text).
+ * The IPv4 hot path of encodePrefix: the length, then the significant octets of the address
+ * (host bits past the length cleared), straight into the writer from the number; no buffer or
+ * object (re-advertising 100k routes encodes 100k of them).
  */
-function encodeIpv4Prefix(w: Writer, text: string): boolean {
-  const key = ipv4PrefixKey(text);
-  if (key === undefined) return false;
+function encodeIpv4Key(w: Writer, key: number): void {
   const length = key % 64;
   const v = (key - length) / 64;
   w.u8(length);
-  // Significant octets only, most significant first; host bits past `length` cleared.
   const n = (length + 7) >> 3;
   const keep = length & 7;
   for (let k = 0; k < n; k++) {
@@ -99,7 +100,6 @@ function encodeIpv4Prefix(w: Writer, text: string): boolean {
     if (k === n - 1 && keep) b &= (0xff << (8 - keep)) & 0xff;
     w.u8(b);
   }
-  return true;
 }
 
 export function prefixAfi(text: string): Afi {

@@ -25,6 +25,11 @@ export class NumberTable {
     return this.used;
   }
 
+  /** The key of a slot in the table. */
+  keyOf(slot: number): number {
+    return this.keys[slot]!;
+  }
+
   get(key: number): number | undefined {
     const mask = this.buckets.length - 1;
     for (let i = this.hash(key) & mask; ; i = (i + 1) & mask) {

@@ -1,4 +1,4 @@
-import { ipv4PrefixKey } from '../../net';
+import { formatIpv4PrefixKey, ipv4PrefixKey, type PrefixKey } from '../../net';
 import { NumberTable } from './number-table';
 import { SlotArray } from './slot-array';
 
@@ -9,8 +9,8 @@ import { SlotArray } from './slot-array';
  * growing Map cost 0.4-0.8 µs per route and peer; docs/benchmarks.md). A slot lives while
  * someone holds it and is then given to the next new prefix.
  *
- * IPv4 prefixes are looked up by number (ipv4PrefixKey) in a table of their own; others (IPv6,
- * text that is not strict) by their text.
+ * IPv4 prefixes are looked up by number (ipv4PrefixKey) in a table of their own and kept as that
+ * number; others (IPv6, text that is not strict) by their text.
  */
 export class PrefixIndex {
   private readonly v4 = new NumberTable();
@@ -35,15 +35,21 @@ export class PrefixIndex {
       s = this.free.pop() ?? this.next++;
       if (key === undefined) this.slots.set(prefix, s);
       else this.v4.add(key, s);
-      this.names.set(s, prefix);
+      // IPv4 keeps only its number (in the table): no text per route held for as long as the route.
+      if (key === undefined) this.names.set(s, prefix);
       this.holders.set(s, 0);
     }
     return s;
   }
 
-  /** The prefix of a held slot. */
+  /** The prefix of a held slot, as text (IPv4's made from its number when asked). */
   prefix(slot: number): string {
-    return this.names.get(slot)!;
+    return this.names.get(slot) ?? formatIpv4PrefixKey(this.v4.keyOf(slot));
+  }
+
+  /** The prefix of a held slot as the tables pass it toward the wire: IPv4 as its number. */
+  keyOf(slot: number): PrefixKey {
+    return this.names.get(slot) ?? this.v4.keyOf(slot);
   }
 
   retain(slot: number): void {
@@ -55,11 +61,12 @@ export class PrefixIndex {
     const left = this.holders.get(slot)! - 1;
     this.holders.set(slot, left);
     if (left > 0) return;
-    const prefix = this.names.get(slot)!;
-    const key = ipv4PrefixKey(prefix);
-    if (key === undefined) this.slots.delete(prefix);
-    else this.v4.delete(key);
-    this.names.set(slot, undefined);
+    const prefix = this.names.get(slot);
+    if (prefix === undefined) this.v4.delete(this.v4.keyOf(slot));
+    else {
+      this.slots.delete(prefix);
+      this.names.set(slot, undefined);
+    }
     this.free.push(slot);
   }
 

@@ -7,6 +7,7 @@
 import type { Family } from '../codec/constants';
 import { attributesKey, familyOfPrefix, PathAttributes } from '../rib/path';
 import type { PrefixIndex } from '../rib/prefix-index';
+import type { PrefixKey } from '../../net';
 
 export interface Advertised {
   attrs: PathAttributes;
@@ -20,7 +21,8 @@ export function advertised(attrs: PathAttributes): Advertised {
 
 /** Changes taken to be sent, in the order they were queued; null withdraws. */
 export interface Taken {
-  prefixes: string[];
+  /** IPv4 as numbers (PrefixKey): the UPDATE encoder takes them as they are. */
+  prefixes: PrefixKey[];
   advs: (Advertised | null)[];
 }
 
@@ -104,7 +106,7 @@ export class AdjRibOut {
   takeAll(): Taken {
     const queue = this.queue;
     this.queue = [];
-    const prefixes = new Array<string>(this.pending);
+    const prefixes = new Array<PrefixKey>(this.pending);
     const advs = new Array<Advertised | null>(this.pending);
     this.pending = 0;
     let i = 0;
@@ -112,7 +114,7 @@ export class AdjRibOut {
       const want = p.want;
       if (want === undefined) continue;
       // Read before put(): a withdrawal may give the slot back.
-      prefixes[i] = this.prefixes.prefix(p.slot);
+      prefixes[i] = this.prefixes.keyOf(p.slot);
       advs[i++] = want;
       if (want) {
         this.table[p.slot] = want;

@@ -6,7 +6,7 @@
  * this peer alone, logged once and counted; nothing here may throw into the event loop.
  */
 import { Family, RouteRefreshSubtype } from '../codec/constants';
-import { ipFamily } from '../../net';
+import { ipFamily, prefixText, type PrefixKey } from '../../net';
 import type { Peer } from '../session/peer';
 import type { BestChange } from '../rib/rib';
 import type { Path, PathAttributes } from '../rib/path';
@@ -92,7 +92,8 @@ export class Outbound {
       this.out.set(slot, undefined);
       return;
     }
-    const prefix = this.ctx.prefixes.prefix(slot);
+    // Text only for a policy to read: an IPv4 prefix is kept as a number (PrefixIndex).
+    const prefix = this.ctx.exportPolicy ? this.ctx.prefixes.prefix(slot) : '';
     const decision = this.ctx.exportPolicy?.(prefix, best, this.peer);
     if (decision === 'deny') {
       this.out.set(slot, undefined);
@@ -212,16 +213,16 @@ export class Outbound {
     this.queued = to;
     if (to === prefixes.length) this.queue = undefined;
     const codec = this.peer.codec;
-    const byFamily = new Map<Family, { withdraw: string[]; announce: Map<string, { attrs: PathAttributes; prefixes: string[] }> }>();
+    const byFamily = new Map<Family, { withdraw: PrefixKey[]; announce: Map<string, { attrs: PathAttributes; prefixes: PrefixKey[] }> }>();
     // Runs of prefixes share one advertisement object (one source UPDATE): the group of the
     // last one is reused while family and object stay the same.
     let lastAdv: Advertised | undefined;
     let lastFamily: Family | undefined;
-    let lastGroup: string[] | undefined;
+    let lastGroup: PrefixKey[] | undefined;
     for (let i = from; i < to; i++) {
       const prefix = prefixes[i]!;
       const adv = advs[i];
-      const family = familyOfPrefix(prefix);
+      const family = typeof prefix === 'number' ? 'ipv4-unicast' : familyOfPrefix(prefix);
       if (adv && adv === lastAdv && family === lastFamily) {
         lastGroup!.push(prefix);
         continue;
@@ -241,7 +242,7 @@ export class Outbound {
     let writable = true;
     const withheld = new Set<string>();
     for (const [family, f] of byFamily) {
-      const tooLong: string[] = [];
+      const tooLong: PrefixKey[] = [];
       for (const g of f.announce.values()) {
         const packed = packAnnouncements(family, g.attrs, g.prefixes, codec);
         for (const buf of packed.messages) writable = this.peer.send(buf) && writable;
@@ -249,10 +250,10 @@ export class Outbound {
       }
       // Withheld: withdrawn in case the peer holds an older path for it (a withdrawal of a
       // prefix it never had is ignored, RFC 4271 9.1.3), and no longer counted as advertised.
-      for (const p of tooLong) withheld.add(p);
+      for (const p of tooLong) withheld.add(prefixText(p));
       for (const buf of buildWithdrawals(family, [...f.withdraw, ...tooLong], codec)) writable = this.peer.send(buf) && writable;
     }
-    if (withheld.size || this.notSent.size) this.recordWithheld(prefixes.slice(from, to), withheld);
+    if (withheld.size || this.notSent.size) this.recordWithheld(prefixes.slice(from, to).map(prefixText), withheld);
     return writable;
   }
 

@@ -8,15 +8,16 @@ import type { Attribute, CodecContext } from '../codec/attributes';
 import { attributeCode, defaultFlags } from '../codec/attributes';
 import { encodeMessage } from '../codec/message';
 import type { UpdateMessage } from '../codec/messages';
-import { isIpv4 } from '../../net';
+import { isIpv4, prefixText, type PrefixKey } from '../../net';
 import { PathAttributes, toWire } from '../rib/path';
 
 const MP_FLAGS = AttrFlag.Optional | AttrFlag.ExtendedLength;
 
-/** Octets of a prefix on the wire, from the length after its slash (read without slicing). */
-function prefixSize(prefix: string): number {
+/** Octets of a prefix on the wire, from its length (the number's low bits, or the text after its slash). */
+function prefixSize(prefix: PrefixKey): number {
   let len = 0;
-  for (let i = prefix.lastIndexOf('/') + 1; i < prefix.length; i++) len = len * 10 + prefix.charCodeAt(i) - 48;
+  if (typeof prefix === 'number') len = prefix % 64;
+  else for (let i = prefix.lastIndexOf('/') + 1; i < prefix.length; i++) len = len * 10 + prefix.charCodeAt(i) - 48;
   return 1 + ((len + 7) >> 3);
 }
 
@@ -24,9 +25,9 @@ function prefixSize(prefix: string): number {
 const MAX_PREFIX_SIZE = 17;
 
 /** Splits prefixes into runs whose encoded size fits `room` octets each. */
-function chunks(prefixes: readonly string[], room: number): string[][] {
-  const out: string[][] = [];
-  let cur: string[] = [];
+function chunks(prefixes: readonly PrefixKey[], room: number): PrefixKey[][] {
+  const out: PrefixKey[][] = [];
+  let cur: PrefixKey[] = [];
   let used = 0;
   for (const p of prefixes) {
     const size = prefixSize(p);
@@ -43,17 +44,17 @@ function chunks(prefixes: readonly string[], room: number): string[][] {
 }
 
 /** Withdrawals of one family, packed. */
-export function buildWithdrawals(family: Family, prefixes: readonly string[], ctx: CodecContext): Buffer[] {
+export function buildWithdrawals(family: Family, prefixes: readonly PrefixKey[], ctx: CodecContext): Buffer[] {
   if (prefixes.length === 0) return [];
   const { afi, safi } = afiSafiOf(family);
-  const template = (w: string[]): UpdateMessage =>
+  const template = (w: PrefixKey[]): UpdateMessage =>
     afi === Afi.Ipv4
       ? { type: MessageType.Update, withdrawn: w, attributes: [], nlri: [] }
       : {
           type: MessageType.Update,
           withdrawn: [],
           nlri: [],
-          attributes: [{ kind: 'mpUnreach', flags: MP_FLAGS, afi, safi, withdrawn: w }],
+          attributes: [{ kind: 'mpUnreach', flags: MP_FLAGS, afi, safi, withdrawn: w.map(prefixText) }],
         };
   const room = MAX_MESSAGE_LENGTH - encodeMessage(template([]), ctx).length;
   return chunks(prefixes, room).map((c) => encodeMessage(template(c), ctx));
@@ -68,14 +69,14 @@ export function buildWithdrawals(family: Family, prefixes: readonly string[], ct
 export function packAnnouncements(
   family: Family,
   attrs: PathAttributes,
-  prefixes: readonly string[],
+  prefixes: readonly PrefixKey[],
   ctx: CodecContext,
-): { messages: Buffer[]; tooLong: string[] } {
+): { messages: Buffer[]; tooLong: PrefixKey[] } {
   if (prefixes.length === 0) return { messages: [], tooLong: [] };
   const base = toWire(attrs, ctx.as4);
   const { afi, safi } = afiSafiOf(family);
   const classic = afi === Afi.Ipv4 && isIpv4(attrs.nextHop);
-  const template = (p: string[]): UpdateMessage => {
+  const template = (p: PrefixKey[]): UpdateMessage => {
     if (classic) {
       const withNh: Attribute[] = [...base, { kind: 'nextHop', flags: defaultFlags('nextHop'), nextHop: attrs.nextHop }];
       return { type: MessageType.Update, withdrawn: [], attributes: withNh.sort((x, y) => attributeCode(x) - attributeCode(y)), nlri: p };
@@ -86,7 +87,7 @@ export function packAnnouncements(
       type: MessageType.Update,
       withdrawn: [],
       nlri: [],
-      attributes: [{ kind: 'mpReach', flags: MP_FLAGS, afi, safi, nextHops, nlri: p }, ...base],
+      attributes: [{ kind: 'mpReach', flags: MP_FLAGS, afi, safi, nextHops, nlri: p.map(prefixText) }, ...base],
     };
   };
   let room: number;
@@ -104,9 +105,9 @@ export function packAnnouncements(
 }
 
 /** Announcements that must all fit (our own tools and tests); throws RangeError otherwise. */
-export function buildAnnouncements(family: Family, attrs: PathAttributes, prefixes: readonly string[], ctx: CodecContext): Buffer[] {
+export function buildAnnouncements(family: Family, attrs: PathAttributes, prefixes: readonly PrefixKey[], ctx: CodecContext): Buffer[] {
   const { messages, tooLong } = packAnnouncements(family, attrs, prefixes, ctx);
-  if (tooLong.length) throw new RangeError(`path attributes leave no room for ${tooLong[0]} in a 4096-octet UPDATE`);
+  if (tooLong.length) throw new RangeError(`path attributes leave no room for ${prefixText(tooLong[0]!)} in a 4096-octet UPDATE`);
   return messages;
 }
 

@@ -10,7 +10,9 @@ import {
   isIp,
   isIpv4,
   ipv4ToNumber,
+  formatIpv4PrefixKey,
   ipv4PrefixKey,
+  prefixText,
   ipv4Value,
   networkOf,
   normalizeAddress,
@@ -95,6 +97,13 @@ describe('net: an IPv4 prefix as one number', () => {
     '10.0.0.0/8 ',
   ])('%j is not strict IPv4: no number', (text) => {
     expect(ipv4PrefixKey(text)).toBeUndefined();
+  });
+  it('gives the same text back from the number, host bits and all', () => {
+    for (const text of ['10.0.0.0/24', '0.0.0.0/0', '255.255.255.255/32', '10.0.0.7/24', '192.168.1.128/25', '1.2.3.4/9']) {
+      expect(formatIpv4PrefixKey(ipv4PrefixKey(text)!)).toBe(text);
+      expect(prefixText(ipv4PrefixKey(text)!)).toBe(text);
+    }
+    expect(prefixText('fd00::/64')).toBe('fd00::/64');
   });
 });
 

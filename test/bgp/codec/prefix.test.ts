@@ -3,7 +3,7 @@ import { Afi } from '../../../bgp/codec/constants';
 import { Reader } from '../../../bgp/codec/reader';
 import { Writer } from '../../../bgp/codec/writer';
 import { ErrorCode } from '../../../bgp/codec/errors';
-import { parsePrefix } from '../../../net';
+import { ipv4PrefixKey, parsePrefix } from '../../../net';
 
 const encode = (text: string): Buffer => {
   const w = new Writer(4);
@@ -27,6 +27,17 @@ describe('NLRI prefix encoding', () => {
     expect(encode('10.1.2.3/32')).toEqual(Buffer.from([32, 10, 1, 2, 3]));
     expect(encode('10.255.0.0/9')).toEqual(Buffer.from([9, 10, 128]));
     expect(encode('0.0.0.0/0')).toEqual(Buffer.from([0]));
+  });
+
+  it('writes an IPv4 prefix given as its number exactly as its text', () => {
+    for (let len = 0; len <= 32; len++) {
+      for (const addr of ['255.255.255.255', '10.1.2.3', '0.0.0.0', '192.168.128.77']) {
+        const text = `${addr}/${len}`;
+        const w = new Writer(4);
+        encodePrefix(w, ipv4PrefixKey(text)!);
+        expect(w.toBuffer()).toEqual(expected(text));
+      }
+    }
   });
 
   it('round-trips random prefixes through decode', () => {

@@ -4,6 +4,7 @@
  * told is lost or misnamed when slots are reused.
  */
 import { PrefixIndex } from '../../../bgp/rib/prefix-index';
+import { ipv4PrefixKey, prefixText } from '../../../net';
 import { Rib, BestChange } from '../../../bgp/rib/rib';
 import type { PathAttributes, PeerRef } from '../../../bgp/rib/path';
 import { AdjRibOut, advertised } from '../../../bgp/speaker/adj-rib-out';
@@ -11,6 +12,12 @@ import { AdjRibOut, advertised } from '../../../bgp/speaker/adj-rib-out';
 const peer: PeerRef = { address: '192.0.2.1', asn: 65001, routerId: '192.0.2.1', ibgp: false };
 const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' };
 const adv = advertised(attrs);
+
+/** What takeAll gives, with its prefixes as text (IPv4 comes out as numbers for the encoder). */
+const taken = (out: AdjRibOut): { prefixes: string[]; advs: unknown[] } => {
+  const t = out.takeAll();
+  return { prefixes: t.prefixes.map(prefixText), advs: t.advs };
+};
 
 /** A RIB and one session's Adj-RIB-Out fed from its changes, as the speaker wires them. */
 function wired(): { rib: Rib; out: AdjRibOut } {
@@ -51,6 +58,15 @@ describe('PrefixIndex', () => {
       expect(ix.find(t)).toBe(slots[i]);
       expect(ix.prefix(slots[i]!)).toBe(t);
     });
+    // Toward the wire, strict IPv4 as its number, the rest as text.
+    expect(slots.map((s) => ix.keyOf(s))).toEqual([
+      ipv4PrefixKey('10.0.0.0/24'),
+      ipv4PrefixKey('10.0.0.0/25'),
+      ipv4PrefixKey('10.0.0.7/24'),
+      'fd00::/64',
+      '::ffff:10.0.0.0/120',
+      '010.0.0.0/24',
+    ]);
     expect(ix.size).toBe(texts.length);
     for (const s of slots) ix.release(s);
     for (const t of texts) expect(ix.find(t)).toBeUndefined();
@@ -68,7 +84,7 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
     expect(rib.prefixes.find('10.0.0.0/24')).toBeDefined();
     // A new prefix must not get that slot meanwhile.
     rib.apply(peer, [{ prefix: '10.0.9.0/24', attrs }]);
-    expect(out.takeAll()).toEqual({ prefixes: ['10.0.0.0/24', '10.0.9.0/24'], advs: [null, adv] });
+    expect(taken(out)).toEqual({ prefixes: ['10.0.0.0/24', '10.0.9.0/24'], advs: [null, adv] });
     expect(rib.prefixes.find('10.0.0.0/24')).toBeUndefined();
     expect(rib.prefixes.size).toBe(1);
     expect(out.entries()).toEqual([['10.0.9.0/24', adv]]);
@@ -96,7 +112,7 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
       ['10.0.2.0/24', freed],
       ['10.0.3.0/24', freed],
     ]);
-    expect(out.takeAll()).toEqual({ prefixes: ['10.0.3.0/24'], advs: [adv] });
+    expect(taken(out)).toEqual({ prefixes: ['10.0.3.0/24'], advs: [adv] });
     expect(out.entries().map(([p]) => p)).toEqual(['10.0.0.0/24', '10.0.1.0/24', '10.0.3.0/24']);
     expect(out.count()).toBe(3);
   });
@@ -136,7 +152,7 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
     expect(out.count('ipv6-unicast')).toBe(0);
     expect(out.entries()).toEqual([['10.244.0.0/24', adv]]);
     out.resend('ipv4-unicast');
-    expect(out.takeAll().prefixes).toEqual(['10.244.0.0/24']);
+    expect(taken(out).prefixes).toEqual(['10.244.0.0/24']);
   });
 
   it('a session that goes away with its Adj-RIB-Out keeps nothing numbered once the RIB is empty', () => {

@@ -1,6 +1,7 @@
 import { buildAnnouncements, buildWithdrawals, endOfRib } from '../../../bgp/speaker/update-builder';
 import { decodeMessage, ReceivedUpdate, MAX_MESSAGE_LENGTH } from '../../../bgp/codec';
 import type { PathAttributes } from '../../../bgp/rib/path';
+import { ipv4PrefixKey } from '../../../net';
 
 const ctx = { as4: true };
 const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65000] }], nextHop: '10.0.0.1', communities: [1, 2] };
@@ -20,6 +21,15 @@ describe('UPDATE packing', () => {
     expect(all).toEqual(prefixes(5000));
     // Full messages: all but the last are within one prefix (4 octets) of the limit.
     for (const m of msgs.slice(0, -1)) expect(m.length).toBeGreaterThan(MAX_MESSAGE_LENGTH - 4);
+  });
+
+  it('packs IPv4 prefixes given as numbers into the same UPDATEs as their text, classic and MP (IPv6 next hop)', () => {
+    const texts = [...prefixes(1200), '10.9.9.9/32', '0.0.0.0/0'];
+    const keys = texts.map((t) => ipv4PrefixKey(t)!);
+    expect(buildAnnouncements('ipv4-unicast', attrs, keys, ctx)).toEqual(buildAnnouncements('ipv4-unicast', attrs, texts, ctx));
+    const v6hop = { ...attrs, nextHop: 'fd00::1' };
+    expect(buildAnnouncements('ipv4-unicast', v6hop, keys, ctx)).toEqual(buildAnnouncements('ipv4-unicast', v6hop, texts, ctx));
+    expect(buildWithdrawals('ipv4-unicast', keys, ctx)).toEqual(buildWithdrawals('ipv4-unicast', texts, ctx));
   });
 
   it('sends IPv6 in MP_REACH_NLRI with the next hop, first among the attributes', () => {
