@@ -32,10 +32,11 @@ export interface UpdateMessage {
   nlri: PrefixKey[];
 }
 
-/** An UPDATE as received (prefixes as text): the RFC 7606 outcome travels with it. */
+/**
+ * An UPDATE as received: the RFC 7606 outcome travels with it. The classic fields' prefixes come
+ * as numbers (PrefixKey; prefixText gives their text), those of MP_REACH/MP_UNREACH as text.
+ */
 export interface ReceivedUpdate extends UpdateMessage {
-  withdrawn: string[];
-  nlri: string[];
   action: ErrorAction;
   problems: AttributeProblem[];
   /** MP_REACH NLRI whose next hop was malformed: withdraw them (RFC 7606 7.11). */

@@ -41,6 +41,26 @@ export function decodePrefixes(r: Reader, afi: Afi, error: { code: ErrorCode; su
   return out;
 }
 
+/**
+ * The classic IPv4 fields of an UPDATE (withdrawn routes, NLRI): each prefix as its number
+ * (PrefixKey: address * 64 + length, host bits cleared), no text made per route; the speaker's
+ * tables key IPv4 by that number and the encoder writes it back as it is. Errors as
+ * decodePrefixes.
+ */
+export function decodeIpv4Keys(r: Reader, error: { code: ErrorCode; subcode: number }): number[] {
+  const out: number[] = [];
+  while (!r.done) {
+    const length = r.u8('prefix length');
+    if (length > 32) throw new BgpError(error.code, error.subcode, Buffer.alloc(0), `prefix length ${length} > 32`);
+    const n = (length + 7) >> 3;
+    if (n > r.remaining) throw new BgpError(error.code, error.subcode, Buffer.alloc(0), `prefix /${length} cut short`);
+    let v = r.uint(n) * 2 ** (32 - 8 * n);
+    if (length < 32) v = length === 0 ? 0 : v - (v % 2 ** (32 - length));
+    out.push(v * 64 + length);
+  }
+  return out;
+}
+
 /** "255.255.255.255/32": the longest IPv4 prefix text. */
 const IPV4_PREFIX_TEXT = 18;
 

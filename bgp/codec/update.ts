@@ -3,12 +3,12 @@
  * session (RFC 4271 6.3, RFC 7606 section 3); malformed attributes are reported with their RFC
  * 7606 action; a missing well-known mandatory attribute is treat-as-withdraw (RFC 7606 3(d)).
  */
-import { Afi, AttrCode, MessageType } from './constants';
+import { AttrCode, MessageType } from './constants';
 import { BgpError, ErrorCode, UpdateSubcode } from './errors';
 import { ErrorAction } from './error-handling';
 import { Reader } from './reader';
 import { Writer } from './writer';
-import { decodePrefixes, encodePrefix } from './prefix';
+import { decodeIpv4Keys, encodePrefix } from './prefix';
 import { decodeAttributes, encodeAttributes, CodecContext } from './attributes';
 import type { ReceivedUpdate, UpdateMessage } from './messages';
 
@@ -27,7 +27,7 @@ export function decodeUpdate(body: Reader, ctx: CodecContext): ReceivedUpdate {
     );
   }
   // RFC 7606 5.3: NLRI we cannot parse reliably resets the session.
-  const withdrawn = decodePrefixes(body.sub(withdrawnLen, 'withdrawn routes'), Afi.Ipv4, BAD_NETWORK);
+  const withdrawn = decodeIpv4Keys(body.sub(withdrawnLen, 'withdrawn routes'), BAD_NETWORK);
   const attrLen = body.u16('total path attribute length');
   if (attrLen > body.remaining) {
     throw new BgpError(
@@ -38,7 +38,7 @@ export function decodeUpdate(body: Reader, ctx: CodecContext): ReceivedUpdate {
     );
   }
   const attrs = decodeAttributes(body.sub(attrLen, 'path attributes'), ctx);
-  const nlri = decodePrefixes(body, Afi.Ipv4, BAD_NETWORK);
+  const nlri = decodeIpv4Keys(body, BAD_NETWORK);
 
   const update: ReceivedUpdate = {
     type: MessageType.Update,

@@ -9,7 +9,7 @@ import { ErrorAction } from '../codec/error-handling';
 import type { ReceivedUpdate } from '../codec/messages';
 import type { Attribute } from '../codec/attributes';
 import { containsAs, firstAs, mergeAs4Path } from '../rib/as-path';
-import { ipv4Value, parseIp } from '../../net';
+import { ipv4Value, parseIp, type PrefixKey } from '../../net';
 import { fromWire, PathAttributes, PeerRef } from '../rib/path';
 import type { RouteInput } from '../rib/rib';
 
@@ -42,13 +42,13 @@ export function importUpdate(u: ReceivedUpdate, ctx: ImportContext): ImportResul
     notes.push(`ignoring ${what} of a family not negotiated (${family ?? 'unknown'})`);
     return false;
   };
-  const withdraw = (prefixes: readonly string[]): void => {
+  const withdraw = (prefixes: readonly PrefixKey[]): void => {
     for (const prefix of prefixes) routes.push({ prefix, attrs: undefined });
   };
 
   if (u.withdrawn.length && usable('ipv4-unicast', 'withdrawn routes')) withdraw(u.withdrawn);
   for (const e of u.withdrawnByError) if (usable(familyOf(e.afi, e.safi), 'MP_REACH_NLRI')) withdraw(e.nlri);
-  const announced: [Family, string[]][] = [];
+  const announced: [Family, PrefixKey[]][] = [];
   if (u.nlri.length && usable('ipv4-unicast', 'NLRI')) announced.push(['ipv4-unicast', u.nlri]);
   for (const a of u.attributes) {
     if (a.kind === 'mpUnreach' && a.withdrawn.length && usable(familyOf(a.afi, a.safi), 'MP_UNREACH_NLRI')) withdraw(a.withdrawn);

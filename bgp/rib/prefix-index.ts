@@ -21,22 +21,22 @@ export class PrefixIndex {
   /** Slots numbered so far: the next new one, when none is free. */
   private next = 0;
 
-  /** The slot of a prefix, if anyone holds it. */
-  find(prefix: string): number | undefined {
-    const key = ipv4PrefixKey(prefix);
-    return key === undefined ? this.slots.get(prefix) : this.v4.get(key);
+  /** The slot of a prefix (text, or an IPv4 prefix as its number), if anyone holds it. */
+  find(prefix: PrefixKey): number | undefined {
+    const key = typeof prefix === 'number' ? prefix : ipv4PrefixKey(prefix);
+    return key === undefined ? this.slots.get(prefix as string) : this.v4.get(key);
   }
 
   /** The slot of a prefix, numbered now if it has none; the caller retains it at once. */
-  slot(prefix: string): number {
-    const key = ipv4PrefixKey(prefix);
-    let s = key === undefined ? this.slots.get(prefix) : this.v4.get(key);
+  slot(prefix: PrefixKey): number {
+    const key = typeof prefix === 'number' ? prefix : ipv4PrefixKey(prefix);
+    let s = key === undefined ? this.slots.get(prefix as string) : this.v4.get(key);
     if (s === undefined) {
       s = this.free.pop() ?? this.next++;
-      if (key === undefined) this.slots.set(prefix, s);
+      if (key === undefined) this.slots.set(prefix as string, s);
       else this.v4.add(key, s);
       // IPv4 keeps only its number (in the table): no text per route held for as long as the route.
-      if (key === undefined) this.names.set(s, prefix);
+      if (key === undefined) this.names.set(s, prefix as string);
       this.holders.set(s, 0);
     }
     return s;

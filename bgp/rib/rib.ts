@@ -8,6 +8,7 @@ import type { Family } from '../codec/constants';
 import { BestPathReason, selectBest } from './decision';
 import type { Path, PathAttributes, PeerRef } from './path';
 import { familyOfPrefix } from './path';
+import type { PrefixKey } from '../../net';
 import { AttributeSets, type SharedSet } from './attr-sets';
 import { PrefixIndex } from './prefix-index';
 import { SlotArray } from './slot-array';
@@ -27,7 +28,8 @@ export interface Destination {
 export type PrefixPath = readonly [prefix: string, path: Path];
 
 export interface BestChange {
-  prefix: string;
+  /** As the route came (an IPv4 prefix from a peer as its number: prefixText gives the text). */
+  prefix: PrefixKey;
   /** The prefix's slot in `Rib.prefixes` (held while the RIB or an Adj-RIB-Out has the prefix). */
   slot: number;
   family: Family;
@@ -38,7 +40,8 @@ export interface BestChange {
 
 /** One route to add (attrs) or withdraw (attrs undefined) from a source. */
 export interface RouteInput {
-  prefix: string;
+  /** Text, or an IPv4 prefix as its number (as the codec decodes the classic fields). */
+  prefix: PrefixKey;
   attrs: PathAttributes | undefined;
   accepted?: boolean;
   rejectReason?: string;
@@ -124,7 +127,7 @@ export class Rib extends EventEmitter {
           lastSet = this.sets.find(r.attrs);
         }
         lastSet.refs++;
-        const family = old?.family ?? familyOfPrefix(r.prefix);
+        const family = old?.family ?? (typeof r.prefix === 'number' ? 'ipv4-unicast' : familyOfPrefix(r.prefix));
         const accepted = r.accepted ?? true;
         // Not the path it replaces (a prefix twice in one UPDATE): a replaced path must differ.
         if (
@@ -173,7 +176,7 @@ export class Rib extends EventEmitter {
       counts[old.family]--;
       if (old.accepted) counts.accepted--;
       this.sets.release(old.attrs);
-      const change = this.replace(slot, this.prefixes.prefix(slot), entry, old, undefined);
+      const change = this.replace(slot, this.prefixes.keyOf(slot), entry, old, undefined);
       if (change) changes.push(change);
     }
     this.dropIfEmpty(address, counts);
@@ -207,13 +210,13 @@ export class Rib extends EventEmitter {
   }
 
   /** The entry of a prefix, if it has paths. */
-  private entryOf(prefix: string): Entry | undefined {
+  private entryOf(prefix: PrefixKey): Entry | undefined {
     const slot = this.prefixes.find(prefix);
     return slot === undefined ? undefined : this.loc.get(slot);
   }
 
   /** Whether a source has sent a path for this prefix (it is in its Adj-RIB-In). */
-  holds(address: string, prefix: string): boolean {
+  holds(address: string, prefix: PrefixKey): boolean {
     return pathOf(this.entryOf(prefix), address) !== undefined;
   }
 
@@ -290,7 +293,7 @@ export class Rib extends EventEmitter {
   /** Puts `path` in place of `old` (either may be missing) and runs the decision process. */
   private replace(
     slot: number,
-    prefix: string,
+    prefix: PrefixKey,
     found: Entry | undefined,
     old: Path | undefined,
     path: Path | undefined,

@@ -4,6 +4,7 @@
  * it comes back and sends End-of-RIB (or EoRR), or a timer runs out; then what it did not
  * announce again is withdrawn from the RIB.
  */
+import { prefixText, type PrefixKey } from '../../net';
 import { FAMILIES, Family, RouteRefreshSubtype } from '../codec/constants';
 import type { Peer } from '../session/peer';
 import type { Negotiated } from '../session/negotiate';
@@ -61,9 +62,9 @@ export class GracefulRestart {
   }
 
   /** Prefixes the peer announced or withdrew again are no longer stale. */
-  refreshed(peer: Peer, prefixes: readonly { prefix: string }[]): void {
+  refreshed(peer: Peer, prefixes: readonly { prefix: PrefixKey }[]): void {
     if (!this.stale.has(peer.address)) return;
-    for (const r of prefixes) this.stale.refresh(peer.address, r.prefix);
+    for (const r of prefixes) this.stale.refresh(peer.address, prefixText(r.prefix));
   }
 
   endOfRib(peer: Peer, family: Family): void {

@@ -9,13 +9,13 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { BGP_PORT, FAMILIES, Family, Origin, RouteRefreshSubtype } from '../codec/constants';
 import { CeaseSubcode } from '../codec/errors';
-import { canonicalPrefix, normalizeAddress } from '../../net';
+import { canonicalPrefix, normalizeAddress, prefixText, type PrefixKey } from '../../net';
 import type { ReceivedUpdate } from '../codec/messages';
 import { Peer, NeighborSettings } from '../session/peer';
 import { LocalSettings } from '../session/negotiate';
 import { tcpTransports, TransportFactory } from '../session/transport';
 import { State } from '../fsm/states';
-import { Rib, BestChange, LOCAL_SOURCE } from '../rib/rib';
+import { Rib, BestChange, LOCAL_SOURCE, type RouteInput } from '../rib/rib';
 import type { Path, PathAttributes, PeerRef } from '../rib/path';
 import { familyOfPrefix } from '../rib/path';
 import { importUpdate } from '../policy/import';
@@ -454,12 +454,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
    * UPDATE would add, against its limit; a warning once at 75 %, the session ended above 100 %.
    * False when the session is being ended.
    */
-  private withinPrefixLimit(session: Session, routes: readonly { prefix: string; attrs: unknown }[] = []): boolean {
+  private withinPrefixLimit(session: Session, routes: readonly { prefix: PrefixKey; attrs: unknown }[] = []): boolean {
     const peer = session.peer;
     const limit = peer.settings.maxPrefixes;
     if (!limit) return true;
     const adding: Record<Family, number> = { 'ipv4-unicast': 0, 'ipv6-unicast': 0 };
-    for (const r of routes) if (r.attrs && !this.rib.holds(peer.address, r.prefix)) adding[familyOfPrefix(r.prefix)]++;
+    for (const r of routes)
+      if (r.attrs && !this.rib.holds(peer.address, r.prefix))
+        adding[typeof r.prefix === 'number' ? 'ipv4-unicast' : familyOfPrefix(r.prefix)]++;
     for (const family of peer.negotiated?.families ?? []) {
       const n = this.rib.received(peer.address, family) + adding[family];
       if (n > limit) {
@@ -571,11 +573,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   /** The import policy's verdict on one route, in RouteInput form. */
-  private judge(
-    peer: Peer,
-    r: { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string },
-  ): { prefix: string; attrs: PathAttributes | undefined; accepted?: boolean; rejectReason?: string } {
-    const verdict = !r.attrs || r.accepted === false || !this.options.importPolicy ? true : this.options.importPolicy(r.prefix, peer);
+  private judge(peer: Peer, r: RouteInput): RouteInput {
+    const verdict =
+      !r.attrs || r.accepted === false || !this.options.importPolicy ? true : this.options.importPolicy(prefixText(r.prefix), peer);
     if (verdict === true) return r.accepted === undefined && r.rejectReason === undefined ? { prefix: r.prefix, attrs: r.attrs } : r;
     return { prefix: r.prefix, attrs: r.attrs, accepted: false, rejectReason: rejection(verdict) };
   }

@@ -9,6 +9,7 @@ import {
   CodecContext,
 } from '../../../bgp/codec';
 import { Bytes, update } from '../../helpers/bytes';
+import { ipv4PrefixKey, prefixText } from '../../../net';
 
 const AS4: CodecContext = { as4: true };
 const AS2: CodecContext = { as4: false };
@@ -24,8 +25,10 @@ const seedAttrs = () =>
     .u32(100); // LOCAL_PREF
 const seedUpdate = update(new Bytes(), seedAttrs(), new Bytes().u8(24, 10, 233, 64));
 
+/** Decoded, with the classic fields' prefixes as text (they come as numbers: PrefixKey). */
 function decode(buf: Buffer, ctx: CodecContext = AS4): ReceivedUpdate {
-  return decodeMessage(buf, ctx) as ReceivedUpdate;
+  const u = decodeMessage(buf, ctx) as ReceivedUpdate;
+  return { ...u, withdrawn: u.withdrawn.map(prefixText), nlri: u.nlri.map(prefixText) };
 }
 
 function expectNotification(buf: Buffer, code: number, subcode: number, ctx: CodecContext = AS4): BgpError {
@@ -48,6 +51,15 @@ const nlri24 = () => new Bytes().u8(24, 10, 1, 2);
 const mandatory = () => new Bytes().append(base.origin().build()).append(base.path().build()).append(base.nh().build());
 
 describe('UPDATE', () => {
+  it('gives the IPv4 prefixes of the classic fields as numbers (PrefixKey), host bits cleared', () => {
+    const u = decodeMessage(
+      update(new Bytes().u8(16, 10, 9), mandatory(), new Bytes().u8(23, 10, 1, 3, 0, 32, 1, 2, 3, 4)),
+      AS4,
+    ) as ReceivedUpdate;
+    expect(u.withdrawn).toEqual([ipv4PrefixKey('10.9.0.0/16')]);
+    expect(u.nlri).toEqual([ipv4PrefixKey('10.1.2.0/23'), ipv4PrefixKey('0.0.0.0/0'), ipv4PrefixKey('1.2.3.4/32')]);
+  });
+
   it('decodes the seed UPDATE kube-router advertises its pod CIDR with', () => {
     expect(seedUpdate.length).toBe(48);
     const u = decode(seedUpdate);

@@ -1,9 +1,10 @@
 /** Import and export policy as tables of input, peer and expected routes. */
-import { importUpdate, ImportContext } from '../../../bgp/policy/import';
+import { importUpdate as importKeys, ImportContext, ImportResult } from '../../../bgp/policy/import';
 import { exportPath, ExportTarget, sameEbgpExport } from '../../../bgp/policy/export';
 import { decodeMessage, ReceivedUpdate, encodeMessage, MessageType, Attribute } from '../../../bgp/codec';
 import type { Path, PathAttributes, PeerRef } from '../../../bgp/rib/path';
 import { toWire } from '../../../bgp/rib/path';
+import { prefixText } from '../../../net';
 
 const EBGP: PeerRef = { address: '10.0.0.2', asn: 65001, routerId: '10.0.0.2', ibgp: false };
 const IBGP: PeerRef = { address: '10.0.0.3', asn: 65000, routerId: '10.0.0.3', ibgp: true };
@@ -19,6 +20,11 @@ const ctx = (peer: PeerRef, over: Partial<ImportContext> = {}): ImportContext =>
 
 function update(attributes: Attribute[], nlri: string[] = ['10.1.0.0/24'], withdrawn: string[] = [], as4 = true): ReceivedUpdate {
   return decodeMessage(encodeMessage({ type: MessageType.Update, withdrawn, attributes, nlri }, { as4 }), { as4 }) as ReceivedUpdate;
+}
+/** Import, with the routes' prefixes as text (the codec gives IPv4 as numbers, and import passes them on as they are). */
+function importUpdate(u: ReceivedUpdate, c: ImportContext): ImportResult {
+  const r = importKeys(u, c);
+  return { ...r, routes: r.routes.map((x) => ({ ...x, prefix: prefixText(x.prefix) })) };
 }
 const base = (path: number[], extra: Attribute[] = []): Attribute[] => [
   { kind: 'origin', flags: 0x40, origin: 0 },

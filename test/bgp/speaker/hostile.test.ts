@@ -13,6 +13,7 @@ import type { Logger } from '../../../bgp/log';
 import { establishFake } from '../../helpers/fake-peer';
 import type { FakeTransport } from '../fuzz/fake-transport';
 import { until } from '../../../lab/wait';
+import { prefixText } from '../../../net';
 
 interface Line {
   level: string;
@@ -48,8 +49,8 @@ function updatesSent(t: FakeTransport, from = 0): { announced: string[]; withdra
     if (b[18] !== MessageType.Update) continue;
     expect(b.length).toBeLessThanOrEqual(4096);
     const u = decodeMessage(b, { as4: true }) as ReceivedUpdate;
-    out.announced.push(...u.nlri);
-    out.withdrawn.push(...u.withdrawn);
+    out.announced.push(...u.nlri.map(prefixText));
+    out.withdrawn.push(...u.withdrawn.map(prefixText));
   }
   return out;
 }

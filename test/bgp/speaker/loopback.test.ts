@@ -5,6 +5,8 @@
 import { Speaker } from '../../../bgp/speaker/speaker';
 import { State } from '../../../bgp/fsm/states';
 import { until } from '../../../lab/wait';
+import { prefixText } from '../../../net';
+import type { BestChange } from '../../../bgp/rib/rib';
 
 async function pair(
   opts: { asnA?: number; asnB?: number; passiveB?: boolean; extendedNextHopA?: boolean } = {},
@@ -82,9 +84,10 @@ describe('two speakers on loopback', () => {
     const [a, b] = await pair();
     speakers = [a, b];
     const seen: string[] = [];
-    b.on('bestChanges', (changes: { prefix: string; best?: { source?: { address: string } } }[]) => {
+    b.on('bestChanges', (changes: BestChange[]) => {
+      // An IPv4 prefix from a peer comes as its number; prefixText gives its text.
       for (const c of changes)
-        seen.push(`${c.best ? 'best' : 'gone'} ${c.prefix}${c.best ? ` via ${c.best.source?.address ?? 'local'}` : ''}`);
+        seen.push(`${c.best ? 'best' : 'gone'} ${prefixText(c.prefix)}${c.best ? ` via ${c.best.source?.address ?? 'local'}` : ''}`);
     });
     a.originate('10.7.0.0/16');
     await until(() => seen.length === 1, 10000);

@@ -5,8 +5,9 @@
  * the restart interval. The routes over the limit never reach the RIB or other peers.
  */
 import { Speaker } from '../../../bgp/speaker/speaker';
+import { prefixText } from '../../../net';
 import { State } from '../../../bgp/fsm/states';
-import { decodeMessage, MessageType, NotificationMessage } from '../../../bgp/codec';
+import { decodeMessage, MessageType, NotificationMessage, ReceivedUpdate } from '../../../bgp/codec';
 import { ipv4Update } from '../../helpers/updates';
 import type { Logger } from '../../../bgp/log';
 import { establishFake } from '../../helpers/fake-peer';
@@ -56,9 +57,9 @@ describe('max-prefix', () => {
     const toOther = other.written
       .slice(before)
       .filter((b) => b[18] === MessageType.Update)
-      .map((b) => decodeMessage(b) as { nlri: string[]; withdrawn: string[] });
+      .map((b) => decodeMessage(b) as ReceivedUpdate);
     expect(toOther.flatMap((u) => u.nlri)).toEqual([]);
-    expect(toOther.flatMap((u) => u.withdrawn).sort()).toEqual(nets(1, 8).sort());
+    expect(toOther.flatMap((u) => u.withdrawn.map(prefixText)).sort()).toEqual(nets(1, 8).sort());
     expect(
       warnings.some((w) => /sent 11 ipv4-unicast prefixes, over its limit of 10: closing the session for 30 s/.test(w.msg ?? '')),
     ).toBe(true);

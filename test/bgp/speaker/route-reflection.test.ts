@@ -10,6 +10,7 @@
  * Without a cluster ID and without clients, iBGP split horizon holds as before.
  */
 import { Speaker } from '../../../bgp/speaker/speaker';
+import { prefixText } from '../../../net';
 import { AttrFlag, decodeMessage, encodeMessage, MessageType, Origin, UpdateMessage } from '../../../bgp/codec';
 import { establishFake } from '../../helpers/fake-peer';
 import type { FakeTransport } from '../fuzz/fake-transport';
@@ -43,7 +44,7 @@ function received(t: FakeTransport, prefix: string): UpdateMessage['attributes']
   for (const buf of t.written) {
     if (buf[18] !== MessageType.Update) continue;
     const u = decodeMessage(buf) as UpdateMessage;
-    if (u.nlri.includes(prefix)) return u.attributes;
+    if (u.nlri.map(prefixText).includes(prefix)) return u.attributes;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { buildAnnouncements, buildWithdrawals, endOfRib } from '../../../bgp/speaker/update-builder';
 import { decodeMessage, ReceivedUpdate, MAX_MESSAGE_LENGTH } from '../../../bgp/codec';
 import type { PathAttributes } from '../../../bgp/rib/path';
-import { ipv4PrefixKey } from '../../../net';
+import { ipv4PrefixKey, prefixText } from '../../../net';
 
 const ctx = { as4: true };
 const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65000] }], nextHop: '10.0.0.1', communities: [1, 2] };
@@ -16,7 +16,7 @@ describe('UPDATE packing', () => {
       expect(m.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
       const u = decodeMessage(m) as ReceivedUpdate;
       expect(u.attributes.map((a) => a.kind)).toEqual(['origin', 'asPath', 'nextHop', 'communities']);
-      all.push(...u.nlri);
+      all.push(...u.nlri.map(prefixText));
     }
     expect(all).toEqual(prefixes(5000));
     // Full messages: all but the last are within one prefix (4 octets) of the limit.
@@ -57,7 +57,7 @@ describe('UPDATE packing', () => {
 
   it('packs withdrawals of both families', () => {
     const v4 = buildWithdrawals('ipv4-unicast', prefixes(3000), ctx);
-    expect(v4.flatMap((m) => (decodeMessage(m) as ReceivedUpdate).withdrawn)).toEqual(prefixes(3000));
+    expect(v4.flatMap((m) => (decodeMessage(m) as ReceivedUpdate).withdrawn.map(prefixText))).toEqual(prefixes(3000));
     const [v6] = buildWithdrawals('ipv6-unicast', ['fd00::/64'], ctx);
     expect((decodeMessage(v6!) as ReceivedUpdate).attributes).toEqual([
       expect.objectContaining({ kind: 'mpUnreach', withdrawn: ['fd00::/64'] }),
