@@ -4,13 +4,14 @@ import { SlotArray } from './slot-array';
 
 /**
  * Prefixes numbered. Every prefix the RIB or a peer's Adj-RIB-Out holds has a slot, a small
- * integer that indexes their arrays: the RIB looks a prefix's text up once, and each peer's
+ * integer that indexes their arrays: the RIB looks a prefix up once, and each peer's
  * Adj-RIB-Out is an array read and write instead of a hash table of its own (inserting into a
  * growing Map cost 0.4-0.8 µs per route and peer; docs/benchmarks.md). A slot lives while
  * someone holds it and is then given to the next new prefix.
  *
- * IPv4 prefixes are looked up by number (ipv4PrefixKey) in a table of their own and kept as that
- * number; others (IPv6, text that is not strict) by their text.
+ * IPv4 prefixes are looked up by number (PrefixKey: the codec decodes them so, and text is
+ * turned into one by ipv4PrefixKey) in a table of their own and kept as that number, text made
+ * only when asked (views, policies); others (IPv6, text that is not strict) by their text.
  */
 export class PrefixIndex {
   private readonly v4 = new NumberTable();

@@ -28,11 +28,6 @@ export class SlotArray<T> {
     chunk[slot & MASK] = value;
   }
 
-  /** One past the highest slot that may hold something (a bound for walking the slots). */
-  get bound(): number {
-    return this.chunks.length * CHUNK;
-  }
-
   /** Every slot that holds something, lowest first. */
   *entries(): Iterable<[slot: number, value: T]> {
     for (let i = 0; i < this.chunks.length; i++) {
@@ -43,10 +38,5 @@ export class SlotArray<T> {
         if (v !== undefined) yield [i * CHUNK + j, v];
       }
     }
-  }
-
-  /** Forgets everything. */
-  clear(): void {
-    this.chunks.length = 0;
   }
 }
