@@ -3,7 +3,7 @@
  * decision and for re-advertisement (4-octet AS path already merged), and where it came from.
  * `fromWire` and `toWire` convert between these and the codec's attribute lists.
  */
-import { ipFamily } from '../../net';
+import { ipFamily, type PrefixKey } from '../../net';
 import { AttrFlag, Family, Origin, Afi, Safi } from '../codec/constants';
 import { Attribute, AsPathSegment, attributeCode, defaultFlags } from '../codec/attributes';
 import { needsAs4 } from './as-path';
@@ -62,7 +62,9 @@ export interface Path {
   rejectReason?: string;
 }
 
-export const familyOfPrefix = (prefix: string): Family => (ipFamily(prefix) === 6 ? 'ipv6-unicast' : 'ipv4-unicast');
+/** The family of a prefix; one given as a number (PrefixKey) is IPv4. */
+export const familyOfPrefix = (prefix: PrefixKey): Family =>
+  typeof prefix !== 'number' && ipFamily(prefix) === 6 ? 'ipv6-unicast' : 'ipv4-unicast';
 
 /**
  * Builds the attributes of a route from a received UPDATE's attribute list (already RFC 7606

@@ -127,7 +127,7 @@ export class Rib extends EventEmitter {
           lastSet = this.sets.find(r.attrs);
         }
         lastSet.refs++;
-        const family = old?.family ?? (typeof r.prefix === 'number' ? 'ipv4-unicast' : familyOfPrefix(r.prefix));
+        const family = old?.family ?? familyOfPrefix(r.prefix);
         const accepted = r.accepted ?? true;
         // Not the path it replaces (a prefix twice in one UPDATE): a replaced path must differ.
         if (

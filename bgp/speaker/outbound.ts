@@ -222,7 +222,7 @@ export class Outbound {
     for (let i = from; i < to; i++) {
       const prefix = prefixes[i]!;
       const adv = advs[i];
-      const family = typeof prefix === 'number' ? 'ipv4-unicast' : familyOfPrefix(prefix);
+      const family = familyOfPrefix(prefix);
       if (adv && adv === lastAdv && family === lastFamily) {
         lastGroup!.push(prefix);
         continue;

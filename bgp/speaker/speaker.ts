@@ -459,9 +459,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const limit = peer.settings.maxPrefixes;
     if (!limit) return true;
     const adding: Record<Family, number> = { 'ipv4-unicast': 0, 'ipv6-unicast': 0 };
-    for (const r of routes)
-      if (r.attrs && !this.rib.holds(peer.address, r.prefix))
-        adding[typeof r.prefix === 'number' ? 'ipv4-unicast' : familyOfPrefix(r.prefix)]++;
+    for (const r of routes) if (r.attrs && !this.rib.holds(peer.address, r.prefix)) adding[familyOfPrefix(r.prefix)]++;
     for (const family of peer.negotiated?.families ?? []) {
       const n = this.rib.received(peer.address, family) + adding[family];
       if (n > limit) {
