@@ -30,16 +30,18 @@ export class PrefixIndex {
 
   /** The slot of a prefix, numbered now if it has none; the caller retains it at once. */
   slot(prefix: PrefixKey): number {
+    // As find(), written out: a tuple returned per route would be an allocation per route.
     const key = typeof prefix === 'number' ? prefix : ipv4PrefixKey(prefix);
-    let s = key === undefined ? this.slots.get(prefix as string) : this.v4.get(key);
-    if (s === undefined) {
-      s = this.free.pop() ?? this.next++;
-      if (key === undefined) this.slots.set(prefix as string, s);
-      else this.v4.add(key, s);
-      // IPv4 keeps only its number (in the table): no text per route held for as long as the route.
-      if (key === undefined) this.names.set(s, prefix as string);
-      this.holders.set(s, 0);
+    const found = key === undefined ? this.slots.get(prefix as string) : this.v4.get(key);
+    if (found !== undefined) return found;
+    const s = this.free.pop() ?? this.next++;
+    // IPv4 keeps only its number (in the table): no text per route held for as long as the route.
+    if (key !== undefined) this.v4.add(key, s);
+    else {
+      this.slots.set(prefix as string, s);
+      this.names.set(s, prefix as string);
     }
+    this.holders.set(s, 0);
     return s;
   }
 
