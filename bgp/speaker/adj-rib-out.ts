@@ -26,19 +26,6 @@ export interface Taken {
   advs: (Advertised | null)[];
 }
 
-/**
- * A prefix with a change not yet taken: what the peer was told and what it should be told
- * (null withdraws; undefined once the change was cancelled). It stands in the table in place of
- * the advertisement while it waits, so taking the changes walks these without looking up.
- */
-class Pending {
-  constructor(
-    readonly slot: number,
-    public sent: Advertised | undefined,
-    public want: Advertised | null | undefined,
-  ) {}
-}
-
 /** Whether advertising `b` (undefined: withdrawn) changes nothing after `a` (null or undefined: withdrawn). */
 function same(a: Advertised | null | undefined, b: Advertised | undefined): boolean {
   if (!a) return b === undefined;
@@ -46,10 +33,19 @@ function same(a: Advertised | null | undefined, b: Advertised | undefined): bool
 }
 
 export class AdjRibOut {
-  /** Per prefix slot: what the peer was told, or a Pending change of it. */
-  private readonly table: (Advertised | Pending | undefined)[] = [];
-  /** Pending changes in the order they were queued (a cancelled one stays, with `want` undefined). */
-  private queue: Pending[] = [];
+  /**
+   * Per prefix slot: what the peer was told, or (a number) where its pending change stands in
+   * the queue, so a change costs one array read to find.
+   */
+  private readonly table: (Advertised | number | undefined)[] = [];
+  /**
+   * The queue of pending changes, in the order they were made, as three arrays by position:
+   * the slot, what the peer had been told, and what it should be told (null withdraws;
+   * undefined once the change was cancelled, which leaves its position empty).
+   */
+  private slots: number[] = [];
+  private sent: (Advertised | undefined)[] = [];
+  private wants: (Advertised | null | undefined)[] = [];
   private pending = 0;
   private advertisedCount = 0;
 
@@ -59,23 +55,24 @@ export class AdjRibOut {
   set(slot: number, want: Advertised | undefined): void {
     // One array read: this runs once per route and peer.
     const have = this.table[slot];
-    if (have instanceof Pending) {
+    if (typeof have === 'number') {
       // Already queued as wanted (e.g. by a refresh): keep it queued.
-      if (same(have.want, want)) return;
-      if (!same(have.sent, want)) {
-        have.want = want ?? null;
+      if (same(this.wants[have], want)) return;
+      const sent = this.sent[have];
+      if (!same(sent, want)) {
+        this.wants[have] = want ?? null;
         return;
       }
       // Back to what the peer has: the change is cancelled.
-      have.want = undefined;
+      this.wants[have] = undefined;
       this.pending--;
-      this.put(slot, have.sent);
+      this.put(slot, sent);
       return;
     }
     if (same(have, want)) return;
     // Nothing here before: the session holds the slot from now until it has nothing for it.
     if (!have) this.prefixes.retain(slot);
-    this.enqueue(new Pending(slot, have, want ?? null));
+    this.enqueue(slot, have, want ?? null);
   }
 
   /** Sets what a slot holds; holding nothing any more gives the slot back. */
@@ -84,9 +81,11 @@ export class AdjRibOut {
     if (!v) this.prefixes.release(slot);
   }
 
-  private enqueue(p: Pending): void {
-    this.table[p.slot] = p;
-    this.queue.push(p);
+  private enqueue(slot: number, sent: Advertised | undefined, want: Advertised | null): void {
+    this.table[slot] = this.slots.length;
+    this.slots.push(slot);
+    this.sent.push(sent);
+    this.wants.push(want);
     this.pending++;
   }
 
@@ -104,27 +103,35 @@ export class AdjRibOut {
    * in batches, before it takes again.
    */
   takeAll(): Taken {
-    const queue = this.queue;
-    this.queue = [];
+    const { slots, sent, wants } = this;
     const prefixes = new Array<PrefixKey>(this.pending);
     const advs = new Array<Advertised | null>(this.pending);
-    this.pending = 0;
     let i = 0;
-    for (const p of queue) {
-      const want = p.want;
+    for (let q = 0; q < slots.length; q++) {
+      const want = wants[q];
       if (want === undefined) continue;
+      const slot = slots[q]!;
       // Read before put(): a withdrawal may give the slot back.
-      prefixes[i] = this.prefixes.keyOf(p.slot);
+      prefixes[i] = this.prefixes.keyOf(slot);
       advs[i++] = want;
       if (want) {
-        this.table[p.slot] = want;
-        if (!p.sent) this.advertisedCount++;
+        this.table[slot] = want;
+        if (!sent[q]) this.advertisedCount++;
       } else {
-        this.put(p.slot, undefined);
-        if (p.sent) this.advertisedCount--;
+        this.put(slot, undefined);
+        if (sent[q]) this.advertisedCount--;
       }
     }
+    this.emptyQueue();
     return { prefixes, advs };
+  }
+
+  /** New arrays, not emptied ones: a queue that once held a full table would keep its room. */
+  private emptyQueue(): void {
+    this.slots = [];
+    this.sent = [];
+    this.wants = [];
+    this.pending = 0;
   }
 
   /** Records that these prefixes were not sent after all (they could not be encoded). */
@@ -132,19 +139,19 @@ export class AdjRibOut {
     for (const prefix of prefixes) {
       const slot = this.prefixes.find(prefix);
       const have = slot === undefined ? undefined : this.table[slot];
-      if (!have) continue;
-      if (!(have instanceof Pending)) {
+      if (have === undefined) continue;
+      if (typeof have !== 'number') {
         this.put(slot!, undefined);
         this.advertisedCount--;
         continue;
       }
       // Changed again since it was taken: the change stays queued against nothing sent.
-      if (!have.sent) continue;
-      have.sent = undefined;
+      if (!this.sent[have]) continue;
+      this.sent[have] = undefined;
       this.advertisedCount--;
-      if (have.want === null) {
+      if (this.wants[have] === null) {
         // Withdrawing what the peer never got is nothing to send.
-        have.want = undefined;
+        this.wants[have] = undefined;
         this.pending--;
         this.put(slot!, undefined);
       }
@@ -159,17 +166,16 @@ export class AdjRibOut {
   close(): void {
     for (const [slot] of this.held()) this.prefixes.release(slot);
     this.table.length = 0;
-    this.queue = [];
-    this.pending = 0;
+    this.emptyQueue();
     this.advertisedCount = 0;
   }
 
   /** Queues everything of a family again (a ROUTE-REFRESH asked for it). */
   resend(family: Family): void {
-    const again: Pending[] = [];
+    const again: [number, Advertised][] = [];
     for (const [slot, have] of this.held())
-      if (!(have instanceof Pending) && familyOfPrefix(this.prefixes.prefix(slot)) === family) again.push(new Pending(slot, have, have));
-    for (const p of again) this.enqueue(p);
+      if (typeof have !== 'number' && familyOfPrefix(this.prefixes.prefix(slot)) === family) again.push([slot, have]);
+    for (const [slot, have] of again) this.enqueue(slot, have, have);
   }
 
   /** Count of advertised prefixes, optionally of one family. */
@@ -195,16 +201,16 @@ export class AdjRibOut {
    * prefix whose slot may be high, and such an array is sparse (a walk of every index would
    * visit the whole RIB's numbering for each of thousands of peers).
    */
-  private *held(): Iterable<[number, Advertised | Pending]> {
+  private *held(): Iterable<[number, Advertised | number]> {
     for (const key in this.table) {
       const slot = Number(key);
       const have = this.table[slot];
-      if (have) yield [slot, have];
+      if (have !== undefined) yield [slot, have];
     }
   }
 
   /** What the peer was told of a table entry. */
-  private told(have: Advertised | Pending): Advertised | undefined {
-    return have instanceof Pending ? have.sent : have;
+  private told(have: Advertised | number): Advertised | undefined {
+    return typeof have === 'number' ? this.sent[have] : have;
   }
 }
