@@ -27,6 +27,7 @@ export interface ImportContext {
 }
 
 export interface ImportResult {
+  /** Per family and kind, the UPDATE's prefixes as decoded (RouteInput). */
   routes: RouteInput[];
   /** Things worth a log line: problems RFC 7606 handled, families not negotiated. */
   notes: string[];
@@ -43,7 +44,7 @@ export function importUpdate(u: ReceivedUpdate, ctx: ImportContext): ImportResul
     return false;
   };
   const withdraw = (prefixes: readonly PrefixKey[]): void => {
-    for (const prefix of prefixes) routes.push({ prefix, attrs: undefined });
+    if (prefixes.length) routes.push({ prefixes, attrs: undefined });
   };
 
   if (u.withdrawn.length && usable('ipv4-unicast', 'withdrawn routes')) withdraw(u.withdrawn);
@@ -82,7 +83,7 @@ export function importUpdate(u: ReceivedUpdate, ctx: ImportContext): ImportResul
       continue;
     }
     const reject = rejectReason(attrs, ctx);
-    for (const prefix of prefixes) routes.push(reject ? { prefix, attrs, accepted: false, rejectReason: reject } : { prefix, attrs });
+    routes.push(reject ? { prefixes, attrs, accepted: false, rejectReason: reject } : { prefixes, attrs });
   }
   return result;
 }

@@ -62,9 +62,9 @@ export class GracefulRestart {
   }
 
   /** Prefixes the peer announced or withdrew again are no longer stale. */
-  refreshed(peer: Peer, prefixes: readonly { prefix: PrefixKey }[]): void {
+  refreshed(peer: Peer, routes: readonly { prefixes: readonly PrefixKey[] }[]): void {
     if (!this.stale.has(peer.address)) return;
-    for (const r of prefixes) this.stale.refresh(peer.address, prefixText(r.prefix));
+    for (const r of routes) for (const prefix of r.prefixes) this.stale.refresh(peer.address, prefixText(prefix));
   }
 
   endOfRib(peer: Peer, family: Family): void {
@@ -94,9 +94,6 @@ export class GracefulRestart {
     const prefixes = this.stale.sweep(peer.address, family);
     if (prefixes.length === 0) return;
     this.log.info({ peer: peer.address, family, withdrawn: prefixes.length, why }, 'withdrawing stale routes');
-    this.rib.apply(
-      this.peerRef(peer),
-      prefixes.map((prefix) => ({ prefix, attrs: undefined })),
-    );
+    this.rib.apply(this.peerRef(peer), [{ prefixes, attrs: undefined }]);
   }
 }

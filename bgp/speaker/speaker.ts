@@ -247,12 +247,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   /** Originates (or changes) a prefix of ours. Attributes default to ORIGIN IGP, empty path. */
   originate(prefix: string, attrs: Partial<PathAttributes> = {}): string {
     const p = canonicalPrefix(prefix);
-    this.rib.apply(undefined, [{ prefix: p, attrs: { origin: Origin.Igp, asPath: [], nextHop: '', ...attrs } }]);
+    this.rib.apply(undefined, [{ prefixes: [p], attrs: { origin: Origin.Igp, asPath: [], nextHop: '', ...attrs } }]);
     return p;
   }
 
   withdraw(prefix: string): void {
-    this.rib.apply(undefined, [{ prefix: canonicalPrefix(prefix), attrs: undefined }]);
+    this.rib.apply(undefined, [{ prefixes: [canonicalPrefix(prefix)], attrs: undefined }]);
   }
 
   /** Prefixes we originate. */
@@ -422,7 +422,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (result.routes.length) {
       // Checked before the routes go in: what is over the limit never reaches the RIB or other peers.
       if (session && !this.withinPrefixLimit(session, result.routes)) return;
-      this.rib.apply(this.peerRef(peer), this.options.importPolicy ? result.routes.map((r) => this.judge(peer, r)) : result.routes);
+      this.rib.apply(this.peerRef(peer), this.options.importPolicy ? result.routes.flatMap((r) => this.judge(peer, r)) : result.routes);
     }
     if (result.endOfRib) {
       log.debug({ event: 'endOfRib', family: result.endOfRib }, 'received End-of-RIB');
@@ -454,12 +454,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
    * UPDATE would add, against its limit; a warning once at 75 %, the session ended above 100 %.
    * False when the session is being ended.
    */
-  private withinPrefixLimit(session: Session, routes: readonly { prefix: PrefixKey; attrs: unknown }[] = []): boolean {
+  private withinPrefixLimit(session: Session, routes: readonly RouteInput[] = []): boolean {
     const peer = session.peer;
     const limit = peer.settings.maxPrefixes;
     if (!limit) return true;
     const adding: Record<Family, number> = { 'ipv4-unicast': 0, 'ipv6-unicast': 0 };
-    for (const r of routes) if (r.attrs && !this.rib.holds(peer.address, r.prefix)) adding[familyOfPrefix(r.prefix)]++;
+    for (const r of routes) {
+      if (!r.attrs) continue;
+      for (const prefix of r.prefixes) if (!this.rib.holds(peer.address, prefix)) adding[familyOfPrefix(prefix)]++;
+    }
     for (const family of peer.negotiated?.families ?? []) {
       const n = this.rib.received(peer.address, family) + adding[family];
       if (n > limit) {
@@ -559,7 +562,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       for (const [peer, paths] of flips)
         this.rib.apply(
           this.peerRef(peer),
-          paths.map((r) => this.judge(peer, r)),
+          paths.flatMap((r) => this.judge(peer, { prefixes: [r.prefix], attrs: r.attrs })),
         );
     }
     for (const { outbound } of this.sessions.values()) {
@@ -570,11 +573,35 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
   }
 
-  /** The import policy's verdict on one route, in RouteInput form. */
-  private judge(peer: Peer, r: RouteInput): RouteInput {
-    const verdict =
-      !r.attrs || r.accepted === false || !this.options.importPolicy ? true : this.options.importPolicy(prefixText(r.prefix), peer);
-    if (verdict === true) return r.accepted === undefined && r.rejectReason === undefined ? { prefix: r.prefix, attrs: r.attrs } : r;
-    return { prefix: r.prefix, attrs: r.attrs, accepted: false, rejectReason: rejection(verdict) };
+  /**
+   * The import policy's verdicts on routes that share attributes: as they came when every
+   * prefix is accepted (or nothing is to judge), else split into runs of one verdict.
+   */
+  private judge(peer: Peer, r: RouteInput): RouteInput[] {
+    const policy = this.options.importPolicy;
+    if (!r.attrs || r.accepted === false || !policy) return [r];
+    const out: RouteInput[] = [];
+    let run: PrefixKey[] = [];
+    let reason: string | undefined;
+    const close = (): void => {
+      if (run.length)
+        out.push(
+          reason === undefined
+            ? { prefixes: run, attrs: r.attrs }
+            : { prefixes: run, attrs: r.attrs, accepted: false, rejectReason: reason },
+        );
+    };
+    for (const prefix of r.prefixes) {
+      const verdict = policy(prefixText(prefix), peer);
+      const next = verdict === true ? undefined : rejection(verdict);
+      if (next !== reason) {
+        close();
+        run = [];
+        reason = next;
+      }
+      run.push(prefix);
+    }
+    close();
+    return out;
   }
 }

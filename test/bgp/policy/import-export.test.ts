@@ -3,6 +3,7 @@ import { importUpdate as importKeys, ImportContext, ImportResult } from '../../.
 import { exportPath, ExportTarget, sameEbgpExport } from '../../../bgp/policy/export';
 import { decodeMessage, ReceivedUpdate, encodeMessage, MessageType, Attribute } from '../../../bgp/codec';
 import type { Path, PathAttributes, PeerRef } from '../../../bgp/rib/path';
+import type { RouteInput } from '../../../bgp/rib/rib';
 import { toWire } from '../../../bgp/rib/path';
 import { prefixText } from '../../../net';
 
@@ -21,10 +22,16 @@ const ctx = (peer: PeerRef, over: Partial<ImportContext> = {}): ImportContext =>
 function update(attributes: Attribute[], nlri: string[] = ['10.1.0.0/24'], withdrawn: string[] = [], as4 = true): ReceivedUpdate {
   return decodeMessage(encodeMessage({ type: MessageType.Update, withdrawn, attributes, nlri }, { as4 }), { as4 }) as ReceivedUpdate;
 }
-/** Import, with the routes' prefixes as text (the codec gives IPv4 as numbers, and import passes them on as they are). */
-function importUpdate(u: ReceivedUpdate, c: ImportContext): ImportResult {
+/** One route of an import result, its prefix as text. */
+type Route = Omit<RouteInput, 'prefixes'> & { prefix: string };
+
+/**
+ * Import, one route per prefix with its prefix as text (import passes on the codec's arrays of
+ * prefixes, IPv4 as numbers, one RouteInput per family and kind).
+ */
+function importUpdate(u: ReceivedUpdate, c: ImportContext): Omit<ImportResult, 'routes'> & { routes: Route[] } {
   const r = importKeys(u, c);
-  return { ...r, routes: r.routes.map((x) => ({ ...x, prefix: prefixText(x.prefix) })) };
+  return { ...r, routes: r.routes.flatMap(({ prefixes, ...rest }) => prefixes.map((p) => ({ prefix: prefixText(p), ...rest }))) };
 }
 const base = (path: number[], extra: Attribute[] = []): Attribute[] => [
   { kind: 'origin', flags: 0x40, origin: 0 },
@@ -34,6 +41,16 @@ const base = (path: number[], extra: Attribute[] = []): Attribute[] => [
 ];
 
 describe('import', () => {
+  it('passes on the decoded prefixes as they are: one RouteInput per family and kind, no object per route', () => {
+    const u = update(base([65001]), ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24'], ['10.9.0.0/24']);
+    const r = importKeys(u, ctx(EBGP));
+    expect(r.routes).toHaveLength(2);
+    expect(r.routes[0]!.prefixes).toBe(u.withdrawn);
+    expect(r.routes[0]!.attrs).toBeUndefined();
+    expect(r.routes[1]!.prefixes).toBe(u.nlri);
+    expect(r.routes[1]!.attrs).toBeDefined();
+  });
+
   it('accepts a plain eBGP route', () => {
     const r = importUpdate(update(base([65001])), ctx(EBGP));
     expect(r.routes).toEqual([

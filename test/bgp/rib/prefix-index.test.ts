@@ -77,13 +77,13 @@ describe('PrefixIndex', () => {
 describe('slots between the RIB and an Adj-RIB-Out', () => {
   it('a prefix withdrawn from the RIB keeps its slot until the session has taken the withdrawal', () => {
     const { rib, out } = wired();
-    rib.apply(peer, [{ prefix: '10.0.0.0/24', attrs }]);
+    rib.apply(peer, [{ prefixes: ['10.0.0.0/24'], attrs }]);
     out.takeAll();
-    rib.apply(peer, [{ prefix: '10.0.0.0/24', attrs: undefined }]);
+    rib.apply(peer, [{ prefixes: ['10.0.0.0/24'], attrs: undefined }]);
     // The RIB let go; the session still has to tell the peer.
     expect(rib.prefixes.find('10.0.0.0/24')).toBeDefined();
     // A new prefix must not get that slot meanwhile.
-    rib.apply(peer, [{ prefix: '10.0.9.0/24', attrs }]);
+    rib.apply(peer, [{ prefixes: ['10.0.9.0/24'], attrs }]);
     expect(taken(out)).toEqual({ prefixes: ['10.0.0.0/24', '10.0.9.0/24'], advs: [null, adv] });
     expect(rib.prefixes.find('10.0.0.0/24')).toBeUndefined();
     expect(rib.prefixes.size).toBe(1);
@@ -97,14 +97,14 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
     rib.on('changes', (cs: BestChange[]) => {
       for (const c of cs) out.set(c.slot, c.best && c.prefix !== '10.0.2.0/24' ? adv : undefined);
     });
-    rib.apply(peer, [{ prefix: '10.0.0.0/24', attrs }]);
-    rib.apply(peer, [{ prefix: '10.0.1.0/24', attrs }]);
-    rib.apply(peer, [{ prefix: '10.0.2.0/24', attrs }]);
+    rib.apply(peer, [{ prefixes: ['10.0.0.0/24'], attrs }]);
+    rib.apply(peer, [{ prefixes: ['10.0.1.0/24'], attrs }]);
+    rib.apply(peer, [{ prefixes: ['10.0.2.0/24'], attrs }]);
     out.takeAll();
     const freed = rib.prefixes.find('10.0.2.0/24')!;
     const changes = rib.apply(peer, [
-      { prefix: '10.0.2.0/24', attrs: undefined },
-      { prefix: '10.0.3.0/24', attrs },
+      { prefixes: ['10.0.2.0/24'], attrs: undefined },
+      { prefixes: ['10.0.3.0/24'], attrs },
     ]);
     // The withdrawal freed the slot inside the UPDATE and 10.0.3.0/24 took it: the session
     // (which never had 10.0.2.0/24) is asked to withdraw the slot first, which is nothing to it.
@@ -127,12 +127,12 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
       const prefixes = Array.from({ length: 500 }, (_, i) => `10.${cycle}.${i >> 8}.${i & 255}/32`);
       rib.apply(
         peer,
-        prefixes.map((prefix) => ({ prefix, attrs })),
+        prefixes.map((prefix) => ({ prefixes: [prefix], attrs })),
       );
       out.takeAll();
       rib.apply(
         peer,
-        prefixes.map((prefix) => ({ prefix, attrs: undefined })),
+        prefixes.map((prefix) => ({ prefixes: [prefix], attrs: undefined })),
       );
       out.takeAll();
     }
@@ -142,8 +142,8 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
 
   it('one prefix at a high slot (what a node tells each of thousands of peers): counted and listed', () => {
     const rib = new Rib(65000);
-    for (let i = 0; i < 5000; i++) rib.apply(peer, [{ prefix: `10.${i >> 8}.${i & 255}.0/24`, attrs }]);
-    rib.apply(undefined, [{ prefix: '10.244.0.0/24', attrs: { origin: 0, asPath: [], nextHop: '' } }]);
+    for (let i = 0; i < 5000; i++) rib.apply(peer, [{ prefixes: [`10.${i >> 8}.${i & 255}.0/24`], attrs }]);
+    rib.apply(undefined, [{ prefixes: ['10.244.0.0/24'], attrs: { origin: 0, asPath: [], nextHop: '' } }]);
     const out = new AdjRibOut(rib.prefixes);
     out.set(rib.prefixes.find('10.244.0.0/24')!, adv);
     out.takeAll();
@@ -157,10 +157,10 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
 
   it('a session that goes away with its Adj-RIB-Out keeps nothing numbered once the RIB is empty', () => {
     const { rib, out } = wired();
-    for (let i = 0; i < 100; i++) rib.apply(peer, [{ prefix: `10.0.${i}.0/24`, attrs }]);
+    for (let i = 0; i < 100; i++) rib.apply(peer, [{ prefixes: [`10.0.${i}.0/24`], attrs }]);
     out.takeAll();
     // Told 100, 50 more queued, when the session ends.
-    for (let i = 100; i < 150; i++) rib.apply(peer, [{ prefix: `10.0.${i}.0/24`, attrs }]);
+    for (let i = 100; i < 150; i++) rib.apply(peer, [{ prefixes: [`10.0.${i}.0/24`], attrs }]);
     out.close();
     expect(out.count()).toBe(0);
     expect(out.hasPending).toBe(false);
@@ -175,7 +175,7 @@ describe('slots between the RIB and an Adj-RIB-Out', () => {
     rib.on('changes', (cs: BestChange[]) => {
       for (const c of cs) for (const o of [ended, on]) o.set(c.slot, c.best ? adv : undefined);
     });
-    for (let i = 0; i < 10; i++) rib.apply(peer, [{ prefix: `10.0.${i}.0/24`, attrs }]);
+    for (let i = 0; i < 10; i++) rib.apply(peer, [{ prefixes: [`10.0.${i}.0/24`], attrs }]);
     ended.takeAll();
     on.takeAll();
     ended.close();

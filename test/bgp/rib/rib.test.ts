@@ -20,9 +20,9 @@ describe('RIB attribute sharing', () => {
     const a = peer('192.0.2.1', 65001);
     const b = peer('192.0.2.2', 65001);
     // Three UPDATEs, each with its own (equal) attribute object: what GoBGP sends, one prefix each.
-    rib.apply(a, [{ prefix: '10.0.1.0/24', attrs: attrs() }]);
-    rib.apply(a, [{ prefix: '10.0.2.0/24', attrs: attrs() }]);
-    rib.apply(b, [{ prefix: '10.0.3.0/24', attrs: attrs() }]);
+    rib.apply(a, [{ prefixes: ['10.0.1.0/24'], attrs: attrs() }]);
+    rib.apply(a, [{ prefixes: ['10.0.2.0/24'], attrs: attrs() }]);
+    rib.apply(b, [{ prefixes: ['10.0.3.0/24'], attrs: attrs() }]);
     const held = [...rib.adjRibIn(a.address), ...rib.adjRibIn(b.address)].map(([, p]) => p.attrs);
     expect(new Set(held).size).toBe(1);
     expect(rib.attributeSets).toBe(1);
@@ -31,8 +31,8 @@ describe('RIB attribute sharing', () => {
   it('sets that differ only in MED share their AS path', () => {
     const rib = new Rib(65000);
     const a = peer('192.0.2.1', 65001);
-    rib.apply(a, [{ prefix: '10.0.1.0/24', attrs: attrs(1) }]);
-    rib.apply(a, [{ prefix: '10.0.2.0/24', attrs: attrs(2) }]);
+    rib.apply(a, [{ prefixes: ['10.0.1.0/24'], attrs: attrs(1) }]);
+    rib.apply(a, [{ prefixes: ['10.0.2.0/24'], attrs: attrs(2) }]);
     const [p1, p2] = rib.adjRibIn(a.address).map(([, p]) => p);
     expect(p1!.attrs).not.toBe(p2!.attrs);
     expect(p1!.attrs.asPath).toBe(p2!.attrs.asPath);
@@ -42,14 +42,14 @@ describe('RIB attribute sharing', () => {
   it('a set goes when its last path is replaced, withdrawn or dropped with its session', () => {
     const rib = new Rib(65000);
     const a = peer('192.0.2.1', 65001);
-    for (let i = 0; i < 50; i++) rib.apply(a, [{ prefix: `10.0.${i}.0/24`, attrs: attrs(i % 5) }]);
+    for (let i = 0; i < 50; i++) rib.apply(a, [{ prefixes: [`10.0.${i}.0/24`], attrs: attrs(i % 5) }]);
     expect(rib.attributeSets).toBe(5);
     // Replaced by equal attributes: still one set each; by new ones: the old sets go.
-    for (let i = 0; i < 50; i++) rib.apply(a, [{ prefix: `10.0.${i}.0/24`, attrs: attrs(i % 5) }]);
+    for (let i = 0; i < 50; i++) rib.apply(a, [{ prefixes: [`10.0.${i}.0/24`], attrs: attrs(i % 5) }]);
     expect(rib.attributeSets).toBe(5);
-    for (let i = 0; i < 50; i++) rib.apply(a, [{ prefix: `10.0.${i}.0/24`, attrs: attrs(100) }]);
+    for (let i = 0; i < 50; i++) rib.apply(a, [{ prefixes: [`10.0.${i}.0/24`], attrs: attrs(100) }]);
     expect(rib.attributeSets).toBe(1);
-    for (let i = 0; i < 25; i++) rib.apply(a, [{ prefix: `10.0.${i}.0/24`, attrs: undefined }]);
+    for (let i = 0; i < 25; i++) rib.apply(a, [{ prefixes: [`10.0.${i}.0/24`], attrs: undefined }]);
     expect(rib.attributeSets).toBe(1);
     rib.removeSource(a.address);
     expect(rib.attributeSets).toBe(0);
@@ -63,7 +63,7 @@ describe('RIB attribute sharing', () => {
     const prefixes = ['10.0.1.0/24', '10.0.2.0/24', '10.0.3.0/24', 'fd00:1::/64'];
     const changes = rib.apply(
       a,
-      prefixes.map((prefix) => ({ prefix, attrs: shared })),
+      prefixes.map((prefix) => ({ prefixes: [prefix], attrs: shared })),
     );
     expect(changes.map((c) => [c.prefix, c.family])).toEqual([
       ['10.0.1.0/24', 'ipv4-unicast'],
@@ -78,7 +78,7 @@ describe('RIB attribute sharing', () => {
     expect(held.get('fd00:1::/64')).not.toBe(held.get('10.0.1.0/24'));
     expect(held.get('fd00:1::/64')!.family).toBe('ipv6-unicast');
     // Withdrawing one leaves the others with their shared path.
-    expect(rib.apply(a, [{ prefix: '10.0.2.0/24', attrs: undefined }])).toMatchObject([{ prefix: '10.0.2.0/24', best: undefined }]);
+    expect(rib.apply(a, [{ prefixes: ['10.0.2.0/24'], attrs: undefined }])).toMatchObject([{ prefix: '10.0.2.0/24', best: undefined }]);
     expect(rib.best('10.0.1.0/24')).toBe(held.get('10.0.1.0/24'));
     expect(rib.best('10.0.3.0/24')).toBe(held.get('10.0.1.0/24'));
     expect(rib.counts(a.address)).toEqual({ received: 3, accepted: 3 });
@@ -89,10 +89,9 @@ describe('RIB attribute sharing', () => {
     const a = peer('192.0.2.1', 65001);
     const shared = attrs();
     const changes = rib.apply(a, [
-      { prefix: '10.0.1.0/24', attrs: shared },
-      { prefix: '10.0.1.0/24', attrs: shared },
-      { prefix: '10.0.2.0/24', attrs: shared, accepted: false, rejectReason: 'rejected by import policy' },
-      { prefix: '10.0.3.0/24', attrs: shared },
+      { prefixes: ['10.0.1.0/24', '10.0.1.0/24'], attrs: shared },
+      { prefixes: ['10.0.2.0/24'], attrs: shared, accepted: false, rejectReason: 'rejected by import policy' },
+      { prefixes: ['10.0.3.0/24'], attrs: shared },
     ]);
     expect(changes.map((c) => c.prefix)).toEqual(['10.0.1.0/24', '10.0.1.0/24', '10.0.3.0/24']);
     expect(changes[1]!.previous).toBe(changes[0]!.best);
@@ -112,15 +111,15 @@ describe('Adj-RIB-In held in the Loc-RIB', () => {
     const a = peer('192.0.2.1', 65001);
     const b = peer('192.0.2.2', 65002);
     rib.apply(a, [
-      { prefix: '10.0.1.0/24', attrs: attrs() },
-      { prefix: '10.0.2.0/24', attrs: attrs(), accepted: false, rejectReason: 'loop' },
-      { prefix: 'fd00:1::/64', attrs: { ...attrs(), nextHop: 'fd00::1' } },
+      { prefixes: ['10.0.1.0/24'], attrs: attrs() },
+      { prefixes: ['10.0.2.0/24'], attrs: attrs(), accepted: false, rejectReason: 'loop' },
+      { prefixes: ['fd00:1::/64'], attrs: { ...attrs(), nextHop: 'fd00::1' } },
     ]);
     rib.apply(b, [
-      { prefix: '10.0.1.0/24', attrs: attrs(5) },
-      { prefix: '10.0.3.0/24', attrs: attrs() },
+      { prefixes: ['10.0.1.0/24'], attrs: attrs(5) },
+      { prefixes: ['10.0.3.0/24'], attrs: attrs() },
     ]);
-    rib.apply(undefined, [{ prefix: '10.0.9.0/24', attrs: attrs() }]);
+    rib.apply(undefined, [{ prefixes: ['10.0.9.0/24'], attrs: attrs() }]);
     const prefixes = (address: string, family?: 'ipv4-unicast' | 'ipv6-unicast') =>
       rib
         .adjRibIn(address, family)
@@ -140,8 +139,8 @@ describe('Adj-RIB-In held in the Loc-RIB', () => {
 
     // A replaced path changes the counts once; a withdrawal of what a source never sent is nothing.
     rib.apply(a, [
-      { prefix: '10.0.2.0/24', attrs: attrs() },
-      { prefix: '10.0.3.0/24', attrs: undefined },
+      { prefixes: ['10.0.2.0/24'], attrs: attrs() },
+      { prefixes: ['10.0.3.0/24'], attrs: undefined },
     ]);
     expect(rib.counts(a.address)).toEqual({ received: 3, accepted: 3 });
     expect(rib.destination('10.0.3.0/24')!.paths).toHaveLength(1);
@@ -174,10 +173,10 @@ describe('a prefix going from one path to several and back', () => {
     };
     const changed = (c: ReturnType<Rib['apply']>) => c.map((x) => [x.prefix, x.best?.source?.address, x.previous?.source?.address]);
 
-    expect(changed(rib.apply(a, [{ prefix: P, attrs: attrs(10) }]))).toEqual([[P, a.address, undefined]]);
+    expect(changed(rib.apply(a, [{ prefixes: [P], attrs: attrs(10) }]))).toEqual([[P, a.address, undefined]]);
     expect(rib.destination(P)).toMatchObject({ prefix: P, family: 'ipv4-unicast', reason: 'only path' });
     // A second source makes it a decision (whichever wins; the test follows the winner).
-    const second = rib.apply(b, [{ prefix: P, attrs: { ...attrs(), asPath: [{ type: 2, asns: [65002] }] } }]);
+    const second = rib.apply(b, [{ prefixes: [P], attrs: { ...attrs(), asPath: [{ type: 2, asns: [65002] }] } }]);
     expect(rib.destination(P)!.paths).toHaveLength(2);
     expect(rib.destination(P)!.reason).not.toBe('only path');
     const winner = bestOf()!.source!.address;
@@ -185,20 +184,20 @@ describe('a prefix going from one path to several and back', () => {
     // The loser replaced by an equal path: the best stays, nothing is reported.
     const loser = winner === a.address ? b : a;
     const loserAttrs = loser === a ? attrs(10) : { ...attrs(), asPath: [{ type: 2, asns: [65002] }] };
-    expect(rib.apply(loser, [{ prefix: P, attrs: loserAttrs }])).toEqual([]);
+    expect(rib.apply(loser, [{ prefixes: [P], attrs: loserAttrs }])).toEqual([]);
     expect(bestOf()!.source!.address).toBe(winner);
     // The winner withdrawn: the loser is alone and best again.
     const w = winner === a.address ? a : b;
-    expect(changed(rib.apply(w, [{ prefix: P, attrs: undefined }]))).toEqual([[P, loser.address, winner]]);
+    expect(changed(rib.apply(w, [{ prefixes: [P], attrs: undefined }]))).toEqual([[P, loser.address, winner]]);
     expect(rib.destination(P)).toMatchObject({ paths: [expect.objectContaining({ source: loser })], reason: 'only path' });
     // Replaced alone by a path import rejected: no best; withdrawn: gone.
-    expect(changed(rib.apply(loser, [{ prefix: P, attrs: loserAttrs, accepted: false, rejectReason: 'loop' }]))).toEqual([
+    expect(changed(rib.apply(loser, [{ prefixes: [P], attrs: loserAttrs, accepted: false, rejectReason: 'loop' }]))).toEqual([
       [P, undefined, loser.address],
     ]);
     expect(rib.destination(P)).toMatchObject({ best: undefined, reason: undefined });
     expect(bestOf()).toBeUndefined();
     expect(rib.paths(P)).toHaveLength(1);
-    expect(rib.apply(loser, [{ prefix: P, attrs: undefined }])).toEqual([]);
+    expect(rib.apply(loser, [{ prefixes: [P], attrs: undefined }])).toEqual([]);
     expect(rib.destination(P)).toBeUndefined();
     expect(bestOf()).toBeUndefined();
     expect(rib.paths(P)).toEqual([]);
@@ -225,16 +224,20 @@ describe('RIB destination counts', () => {
       const family = prefix.includes(':') ? 'ipv6-unicast' : 'ipv4-unicast';
       const op = next(10);
       if (op === 0 && source) rib.removeSource(source.address, next(2) ? undefined : family);
-      else if (op < 4) rib.apply(source, [{ prefix, attrs: undefined }]);
+      else if (op < 4) rib.apply(source, [{ prefixes: [prefix], attrs: undefined }]);
       else
         rib.apply(source, [
-          { prefix, attrs: { ...attrs(next(3)), nextHop: family === 'ipv6-unicast' ? '2001:db8::1' : '192.0.2.9' }, accepted: op !== 4 },
+          {
+            prefixes: [prefix],
+            attrs: { ...attrs(next(3)), nextHop: family === 'ipv6-unicast' ? '2001:db8::1' : '192.0.2.9' },
+            accepted: op !== 4,
+          },
         ]);
       expect(rib.destinationCounts()).toEqual(walked());
     }
     for (const s of sources) {
       if (s) rib.removeSource(s.address);
-      else for (const p of prefixes) rib.apply(undefined, [{ prefix: p, attrs: undefined }]);
+      else for (const p of prefixes) rib.apply(undefined, [{ prefixes: [p], attrs: undefined }]);
     }
     expect(rib.destinationCounts()).toEqual({});
   });
