@@ -41,7 +41,9 @@ export class AdjRibOut {
   /**
    * The queue of pending changes, in the order they were made, as three arrays by position:
    * the slot, what the peer had been told, and what it should be told (null withdraws;
-   * undefined once the change was cancelled, which leaves its position empty).
+   * undefined once the change was cancelled, which leaves its position empty). Not an object
+   * per change: a burst keeps thousands of them waiting, long enough for V8's young collections
+   * to copy them and then promote them as garbage (docs/benchmarks.md, 2026-12-05, evening).
    */
   private slots: number[] = [];
   private sent: (Advertised | undefined)[] = [];
