@@ -154,3 +154,31 @@ function rejectReason(a: PathAttributes, ctx: ImportContext): string | undefined
   if (a.clusterList?.includes(ctx.clusterId ?? ctx.routerId)) return 'CLUSTER_LIST contains our cluster ID';
   return undefined;
 }
+
+/**
+ * Splits routes that share attributes into runs of one verdict: a reason to reject, or
+ * undefined to accept. Rejected ones are kept, marked (RFC 4271 9.1.2 leaves them out of the
+ * decision), so a changed policy can take them in again.
+ */
+export function splitByVerdict(r: RouteInput, verdict: (prefix: PrefixKey) => string | undefined): RouteInput[] {
+  const out: RouteInput[] = [];
+  let run: PrefixKey[] = [];
+  let reason: string | undefined;
+  const close = (): void => {
+    if (run.length === 0) return;
+    out.push(
+      reason === undefined ? { prefixes: run, attrs: r.attrs } : { prefixes: run, attrs: r.attrs, accepted: false, rejectReason: reason },
+    );
+  };
+  for (const prefix of r.prefixes) {
+    const next = verdict(prefix);
+    if (next !== reason) {
+      close();
+      run = [];
+      reason = next;
+    }
+    run.push(prefix);
+  }
+  close();
+  return out;
+}

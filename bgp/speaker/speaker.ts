@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { BGP_PORT, FAMILIES, Family, Origin, RouteRefreshSubtype } from '../codec/constants';
 import { CeaseSubcode } from '../codec/errors';
-import { canonicalPrefix, normalizeAddress, prefixText, type PrefixKey } from '../../net';
+import { canonicalPrefix, normalizeAddress, prefixText } from '../../net';
 import type { ReceivedUpdate } from '../codec/messages';
 import { Peer, NeighborSettings } from '../session/peer';
 import { LocalSettings } from '../session/negotiate';
@@ -18,7 +18,7 @@ import { State } from '../fsm/states';
 import { Rib, BestChange, LOCAL_SOURCE, type RouteInput } from '../rib/rib';
 import type { Path, PathAttributes, PeerRef } from '../rib/path';
 import { familyOfPrefix } from '../rib/path';
-import { importUpdate } from '../policy/import';
+import { importUpdate, splitByVerdict } from '../policy/import';
 import { Interner } from '../rib/intern';
 import type { Advertised } from './adj-rib-out';
 import type { ExportTarget } from '../policy/export';
@@ -573,35 +573,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
   }
 
-  /**
-   * The import policy's verdicts on routes that share attributes: as they came when every
-   * prefix is accepted (or nothing is to judge), else split into runs of one verdict.
-   */
+  /** The import policy's verdicts on routes that share attributes (split where they differ). */
   private judge(peer: Peer, r: RouteInput): RouteInput[] {
     const policy = this.options.importPolicy;
     if (!r.attrs || r.accepted === false || !policy) return [r];
-    const out: RouteInput[] = [];
-    let run: PrefixKey[] = [];
-    let reason: string | undefined;
-    const close = (): void => {
-      if (run.length)
-        out.push(
-          reason === undefined
-            ? { prefixes: run, attrs: r.attrs }
-            : { prefixes: run, attrs: r.attrs, accepted: false, rejectReason: reason },
-        );
-    };
-    for (const prefix of r.prefixes) {
+    return splitByVerdict(r, (prefix) => {
       const verdict = policy(prefixText(prefix), peer);
-      const next = verdict === true ? undefined : rejection(verdict);
-      if (next !== reason) {
-        close();
-        run = [];
-        reason = next;
-      }
-      run.push(prefix);
-    }
-    close();
-    return out;
+      return verdict === true ? undefined : rejection(verdict);
+    });
   }
 }
