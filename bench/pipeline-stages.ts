@@ -14,8 +14,14 @@
  *
  * With --unique-med every route has a MED of its own (one route per UPDATE), as in rib-load.
  *
- *   node dist/bench/pipeline-stages.js [--rounds 8] [--unique-med] [--host-env]
+ * - V8's collection pauses inside each table and how much its old space grew: what the young
+ *   collections copied and promoted (--semi-space 1 caps the young generation at 1 MiB, where an
+ *   idle speaker's stands when a table arrives).
+ *
+ *   node dist/bench/pipeline-stages.js [--rounds 8] [--unique-med] [--host-env] [--semi-space N]
  */
+import v8 from 'node:v8';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { decodeUpdate } from '../bgp/codec/update';
 import { Reader } from '../bgp/codec/reader';
 import { ErrorCode } from '../bgp/codec/errors';
@@ -85,6 +91,9 @@ function encode(taken: Taken): number {
 
 interface Timed {
   ms: Record<Stage, number>;
+  /** V8's collection pauses inside the round (all kinds), and how much its old space grew. */
+  gcMs: number;
+  oldGrownBytes: number;
   /** Minor page faults: memory touched for the first time (about 10 µs each on this machine). */
   faults: Record<Stage, number>;
 }
@@ -92,7 +101,9 @@ interface Timed {
 const zero = (): Record<Stage, number> => ({ decode: 0, import: 0, rib: 0, adjRibOut: 0, take: 0, encode: 0 });
 
 /** One full table through every stage, as the speaker runs them: per UPDATE, sending every BATCH changes. */
-function timedRound(bodies: Buffer[]): Timed {
+function timedRound(bodies: Buffer[]): Omit<Timed, 'gcMs'> & { from: number; to: number } {
+  const from = performance.now();
+  const old0 = oldSpaceUsed();
   const t = zero();
   const f = zero();
   const rib = new Rib(64512);
@@ -128,7 +139,24 @@ function timedRound(bodies: Buffer[]): Timed {
   }
   encode(second.takeAll());
   lap('encode');
-  return { ms: t, faults: f };
+  return { ms: t, faults: f, oldGrownBytes: oldSpaceUsed() - old0, from, to: performance.now() };
+}
+
+const oldSpaceUsed = (): number => v8.getHeapSpaceStatistics().find((x) => x.space_name === 'old_space')!.space_used_size;
+
+/** Full tables one after another, each with the collection pauses that fell inside it. */
+async function timedRounds(bodies: Buffer[], rounds: number): Promise<Timed[]> {
+  const pauses: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => pauses.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  const done = Array.from({ length: rounds }, () => timedRound(bodies));
+  // The observer hears of the collections only once the event loop turns.
+  await new Promise((r) => setTimeout(r, 100));
+  observer.disconnect();
+  return done.map(({ from, to, ...r }) => ({
+    ...r,
+    gcMs: pauses.filter((e) => e.startTime >= from && e.startTime < to).reduce((sum, e) => sum + e.duration, 0),
+  }));
 }
 
 /** Bytes allocated per route in each stage (each stage over the whole table, a collection before it). */
@@ -160,7 +188,7 @@ function allocationRound(bodies: Buffer[], gc: () => void): Record<Stage, number
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const total = (r: Record<Stage, number>): number => STAGES.reduce((s, k) => s + r[k], 0);
 
-function child(mode: 'time' | 'alloc', rounds: number): void {
+async function child(mode: 'time' | 'alloc', rounds: number): Promise<void> {
   const bodies = table();
   if (mode === 'alloc') {
     const gc = (globalThis as { gc?: () => void }).gc!;
@@ -168,15 +196,15 @@ function child(mode: 'time' | 'alloc', rounds: number): void {
     process.stdout.write(JSON.stringify(allocationRound(bodies, gc)));
     return;
   }
-  const out = Array.from({ length: rounds }, () => timedRound(bodies));
-  process.stdout.write(JSON.stringify(out));
+  process.stdout.write(JSON.stringify(await timedRounds(bodies, rounds)));
 }
 
 async function main(): Promise<void> {
   const rounds = Number(option('rounds') ?? 8);
+  const semiSpace = option('semi-space');
   const mode = option('child');
   if (mode === 'time' || mode === 'alloc') {
-    child(mode, rounds);
+    await child(mode, rounds);
     return;
   }
 
@@ -186,7 +214,9 @@ async function main(): Promise<void> {
   const timed = JSON.parse(
     (
       await run(process.execPath, [self, '--child', 'time', '--rounds', String(rounds), ...load], {
-        env: { ...podEnv(), ...AGENT_ENV },
+        // --semi-space N: V8's young generation capped at N MiB instead of the agent's 4 (an
+        // idle speaker's has shrunk to 1 MiB when a table arrives, and grows from there).
+        env: { ...podEnv(), ...AGENT_ENV, ...(semiSpace ? { NODE_OPTIONS: `--max-semi-space-size=${semiSpace}` } : {}) },
         timeout: 0,
       })
     ).stdout,
@@ -206,6 +236,7 @@ async function main(): Promise<void> {
 
   const warm = timed.slice(1).map((r) => r.ms);
   const ms = (x: number): string => `${x.toFixed(0)} ms`;
+  const mib = (x: number): string => `${(x / 1048576).toFixed(1)} MiB`;
   const rows = [...STAGES, 'total'].map((s) => {
     const of = (r: Record<Stage, number>): number => (s === 'total' ? total(r) : r[s as Stage]);
     return `| ${s} | ${ms(of(timed[0]!.ms))} | ${of(timed[0]!.faults)} | ${ms(median(warm.map(of)))} | ${(s === 'total' ? total(alloc) : alloc[s as Stage]).toFixed(0)} |`;
@@ -217,6 +248,10 @@ async function main(): Promise<void> {
       '| stage | first table | page faults in the first table | warm (median) | bytes allocated per route |',
       '|---|---|---|---|---|',
       ...rows,
+      '',
+      `Collection pauses inside a table (V8's young generation at most ${semiSpace ?? 4} MiB): first ${ms(timed[0]!.gcMs)}, ` +
+        `warm ${ms(median(timed.slice(1).map((r) => r.gcMs)))}; old space grown by a table: first ${mib(timed[0]!.oldGrownBytes)}, ` +
+        `warm ${mib(median(timed.slice(1).map((r) => r.oldGrownBytes)))}.`,
       '',
     ].join('\n'),
   );
