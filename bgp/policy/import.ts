@@ -161,24 +161,18 @@ function rejectReason(a: PathAttributes, ctx: ImportContext): string | undefined
  * decision), so a changed policy can take them in again.
  */
 export function splitByVerdict(r: RouteInput, verdict: (prefix: PrefixKey) => string | undefined): RouteInput[] {
+  const { prefixes, attrs } = r;
   const out: RouteInput[] = [];
-  let run: PrefixKey[] = [];
-  let reason: string | undefined;
-  const close = (): void => {
-    if (run.length === 0) return;
-    out.push(
-      reason === undefined ? { prefixes: run, attrs: r.attrs } : { prefixes: run, attrs: r.attrs, accepted: false, rejectReason: reason },
-    );
-  };
-  for (const prefix of r.prefixes) {
-    const next = verdict(prefix);
-    if (next !== reason) {
-      close();
-      run = [];
-      reason = next;
-    }
-    run.push(prefix);
+  let start = 0;
+  let reason = prefixes.length ? verdict(prefixes[0]!) : undefined;
+  for (let i = 1; i <= prefixes.length; i++) {
+    const next = i < prefixes.length ? verdict(prefixes[i]!) : undefined;
+    if (i < prefixes.length && next === reason) continue;
+    // One verdict for all (the usual case): the decoded array itself, not a copy.
+    const run = start === 0 && i === prefixes.length ? prefixes : prefixes.slice(start, i);
+    out.push(reason === undefined ? { prefixes: run, attrs } : { prefixes: run, attrs, accepted: false, rejectReason: reason });
+    start = i;
+    reason = next;
   }
-  close();
   return out;
 }

@@ -545,7 +545,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const policy = this.options.importPolicy;
     if (policy) {
       // One pass over every Adj-RIB-In, the paths whose verdict flips grouped per peer.
-      const flips = new Map<Peer, { prefix: string; attrs: PathAttributes }[]>();
+      const flips = new Map<Peer, RouteInput[]>();
       for (const [prefix, p] of this.rib.allPaths()) {
         const peer = p.source && this.peers.get(p.source.address);
         if (!peer) continue;
@@ -553,7 +553,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         const verdict = policy(prefix, peer);
         const byPolicy = p.rejectReason?.startsWith(IMPORT_POLICY) ?? false;
         if ((p.accepted && verdict !== true) || (byPolicy && (verdict === true || rejection(verdict) !== p.rejectReason))) {
-          const flip = { prefix, attrs: p.attrs };
+          const flip = { prefixes: [prefix], attrs: p.attrs };
           const list = flips.get(peer);
           if (list) list.push(flip);
           else flips.set(peer, [flip]);
@@ -562,7 +562,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       for (const [peer, paths] of flips)
         this.rib.apply(
           this.peerRef(peer),
-          paths.flatMap((r) => this.judge(peer, { prefixes: [r.prefix], attrs: r.attrs })),
+          paths.flatMap((r) => this.judge(peer, r)),
         );
     }
     for (const { outbound } of this.sessions.values()) {

@@ -1,5 +1,5 @@
 /** Import and export policy as tables of input, peer and expected routes. */
-import { importUpdate as importKeys, ImportContext, ImportResult } from '../../../bgp/policy/import';
+import { importUpdate as importKeys, ImportContext, ImportResult, splitByVerdict } from '../../../bgp/policy/import';
 import { exportPath, ExportTarget, sameEbgpExport } from '../../../bgp/policy/export';
 import { decodeMessage, ReceivedUpdate, encodeMessage, MessageType, Attribute } from '../../../bgp/codec';
 import type { Path, PathAttributes, PeerRef } from '../../../bgp/rib/path';
@@ -41,6 +41,18 @@ const base = (path: number[], extra: Attribute[] = []): Attribute[] => [
 ];
 
 describe('import', () => {
+  it('splits routes by verdict into runs, the decoded array kept whole when every prefix is accepted', () => {
+    const attrs = importKeys(update(base([65001])), ctx(EBGP)).routes[0]!.attrs;
+    const prefixes = ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24'];
+    expect(splitByVerdict({ prefixes, attrs }, () => undefined)[0]!.prefixes).toBe(prefixes);
+    expect(splitByVerdict({ prefixes, attrs }, (p) => (p.startsWith('10.2.') || p.startsWith('10.3.') ? 'no' : undefined))).toEqual([
+      { prefixes: ['10.1.0.0/24'], attrs },
+      { prefixes: ['10.2.0.0/24', '10.3.0.0/24'], attrs, accepted: false, rejectReason: 'no' },
+      { prefixes: ['10.4.0.0/24'], attrs },
+    ]);
+    expect(splitByVerdict({ prefixes: [], attrs }, () => 'no')).toEqual([]);
+  });
+
   it('passes on the decoded prefixes as they are: one RouteInput per family and kind, no object per route', () => {
     const u = update(base([65001]), ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24'], ['10.9.0.0/24']);
     const r = importKeys(u, ctx(EBGP));
