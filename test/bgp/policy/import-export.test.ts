@@ -45,7 +45,9 @@ describe('import', () => {
     const attrs = importKeys(update(base([65001])), ctx(EBGP)).routes[0]!.attrs;
     const prefixes = ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24'];
     expect(splitByVerdict({ prefixes, attrs }, () => undefined)[0]!.prefixes).toBe(prefixes);
-    expect(splitByVerdict({ prefixes, attrs }, (p) => (p.startsWith('10.2.') || p.startsWith('10.3.') ? 'no' : undefined))).toEqual([
+    expect(
+      splitByVerdict({ prefixes, attrs }, (p) => (String(p).startsWith('10.2.') || String(p).startsWith('10.3.') ? 'no' : undefined)),
+    ).toEqual([
       { prefixes: ['10.1.0.0/24'], attrs },
       { prefixes: ['10.2.0.0/24', '10.3.0.0/24'], attrs, accepted: false, rejectReason: 'no' },
       { prefixes: ['10.4.0.0/24'], attrs },
