@@ -16,10 +16,13 @@
  * is the median with the range beside it; the ratios are of the medians.
  *
  * --speaker-node-args "..." starts our speaker's `node` with those options (V8's, say) before
- * the program, for measuring what they change.
+ * the program, for measuring what they change. --speaker-warm-up N sets the speaker's
+ * warmUpRoutes (its synthetic table before it listens; 0: none). What starting costs each
+ * receiver is beside the rest: from its start until the second peer's session is up, and the
+ * CPU it used by then (our speaker's warm-up is in both).
  *
  *   node dist/bench/rib-load.js [--routes 100000] [--unique-med] [--only ours,bird] [--settle 30] [--rounds 1] [--host-env]
- *                               [--speaker-node-args "--max-opt=1"]
+ *                               [--speaker-node-args "--max-opt=1"] [--speaker-warm-up 20000]
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -40,6 +43,7 @@ const UNIQUE_MED = flag('unique-med');
 const ONLY = option('only')?.split(',');
 const SETTLE_S = Number(option('settle') ?? 30);
 const ROUNDS = Math.max(1, Number(option('rounds') ?? 1));
+const WARM_UP = option('speaker-warm-up');
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const BLASTER = path.resolve(__dirname, 'blaster.js');
 const FLOOR = path.resolve(__dirname, 'node-floor.js');
@@ -126,6 +130,7 @@ const receivers: Receiver[] = [
             { address: SENDER.address, asn: SENDER.asn, passive: true },
             { address: SINK.address, asn: SINK.asn },
           ],
+          ...(WARM_UP === undefined ? {} : { warmUpRoutes: Number(WARM_UP) }),
         }),
       );
       // BENCH_PROFILE=DIR writes a CPU profile of the speaker there (open it in Chrome DevTools).
@@ -271,6 +276,10 @@ router bgp ${RECEIVER.asn}
 
 interface Result {
   name: string;
+  /** From starting the receiver until its session to the second peer was up. */
+  startupMs: number;
+  /** The receiver's CPU (all threads) from its start until then. */
+  startupCpuMs: number;
   /** TCP connected to Established (OPEN and KEEPALIVE exchanged), as the sender saw it. */
   setupMs: number;
   toRib: number;
@@ -314,14 +323,17 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
       protocols: [{ name: 'recv', neighbor: RECEIVER.address, asn: RECEIVER.asn, passive: true }],
     });
     birds.push(sink);
+    const startAt = Date.now();
     recv = await r.start(nsRecv, path.join(dir, 'recv'));
     await poll(
       async () => /Established/.test(await sink.birdc('show', 'protocols')),
       (x) => x,
       30000,
       `${r.name} to second peer Established`,
-      50,
+      10,
     );
+    const startupMs = Date.now() - startAt;
+    const startupCpuMs = cpuMs(recv.pid());
 
     // The sender is our blaster: UPDATEs precomputed, written the moment the session is up.
     const blaster = nsSend.spawn(
@@ -387,6 +399,8 @@ async function measure(r: Receiver, tag: string): Promise<Result> {
     }
     return {
       name: r.name,
+      startupMs,
+      startupCpuMs,
       setupMs: t0 - connectedAt,
       toRib: (t1 - t0) / 1000,
       toSecondPeer: (t2 - t0) / 1000,
@@ -435,6 +449,8 @@ async function main(): Promise<void> {
     ours ? `${(median(col(ours, f)) / median(col(name, f))).toFixed(2)}x` : '-';
   // The table's columns: what, shown with how many decimals, in which unit; all but the first get a ratio.
   const columns: [(r: Result) => number, number, string][] = [
+    [(r) => r.startupMs, 0, 'ms'],
+    [(r) => r.startupCpuMs, 0, 'ms'],
     [(r) => r.setupMs, 0, 'ms'],
     [(r) => r.toRib, 3, 's'],
     [(r) => r.toSecondPeer, 3, 's'],
@@ -447,12 +463,12 @@ async function main(): Promise<void> {
     `${ROUTES} IPv4 /32 routes from one sender${UNIQUE_MED ? ', unique MED per route (one prefix per UPDATE)' : ' (packed UPDATEs)'}; ${os.cpus().length} CPUs, Node ${process.version}` +
       (ROUNDS > 1 ? `; ${ROUNDS} rounds, receivers taking turns: median (range)` : ''),
     '',
-    `| receiver | session setup | Established to all in RIB | + re-advertised to a 2nd peer | receiver's CPU until then | page faults until then | RSS 0.5 s after | RSS ${SETTLE_S} s after | kube-router-ts / this (RIB, 2nd peer, CPU, faults, RSS, RSS ${SETTLE_S} s) |`,
-    '|---|---|---|---|---|---|---|---|---|',
+    `| receiver | start to 2nd peer up | CPU by then | session setup | Established to all in RIB | + re-advertised to a 2nd peer | receiver's CPU until then | page faults until then | RSS 0.5 s after | RSS ${SETTLE_S} s after | kube-router-ts / this (RIB, 2nd peer, CPU, faults, RSS, RSS ${SETTLE_S} s) |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...chosen.map(
       ({ name }) =>
         `| ${name} | ${columns.map(([f, digits, unit]) => cell(col(name, f), digits, unit)).join(' | ')} | ${columns
-          .slice(1)
+          .slice(3)
           .map(([f]) => ratio(name, f))
           .join(', ')} |`,
     ),

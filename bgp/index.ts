@@ -6,6 +6,8 @@
  * codec, FSM, sessions and RIB stay internals that can change without touching the agent.
  */
 export { Speaker } from './speaker/speaker';
+export { warmUp } from './speaker/warm-up';
+export type { WarmUpResult } from './speaker/warm-up';
 export type { SpeakerOptions, SpeakerEvents, NeighborInput, ExportDecision, ImportVerdict } from './speaker/speaker';
 export type { Peer, NeighborSettings } from './session/peer';
 export { tcpTransports } from './session/transport';

@@ -2,7 +2,7 @@
  * The standalone speaker's run, required by speaker.ts only when that command runs (so that
  * --version and --help load no BGP code).
  */
-import { Speaker, startAdminServer, startGobgpApi, type Logger } from '../../bgp';
+import { Speaker, startAdminServer, startGobgpApi, warmUp, type Logger } from '../../bgp';
 import { loadSpeakerConfig, SpeakerConfig } from '../config/speaker-config';
 import { createLogger } from '../log';
 import { HeapSettle } from '../util/heap-settle';
@@ -33,6 +33,18 @@ export function applyConfig(speaker: Speaker, prev: SpeakerConfig | undefined, n
 export async function runSpeaker(argv: SpeakerArgs): Promise<void> {
   const config = loadSpeakerConfig(argv.config);
   const log = createLogger(argv['log-level'], { component: 'speaker' });
+  const settle = new HeapSettle(log);
+  if (config.warmUpRoutes > 0) {
+    try {
+      const w = await warmUp(config.warmUpRoutes);
+      log.info({ routes: w.routes, ms: Math.round(w.ms) }, 'UPDATE path warmed up with a synthetic table');
+    } catch (e) {
+      // Only the first table's speed depends on it.
+      log.warn({ err: (e as Error).message }, 'warm-up failed; starting without it');
+    }
+    // Its table is garbage now: collected before the real work starts.
+    settle.settleNow();
+  }
   const speaker = new Speaker({
     asn: config.asn,
     routerId: config.routerId,
@@ -53,7 +65,6 @@ export async function runSpeaker(argv: SpeakerArgs): Promise<void> {
   speaker.on('endOfRib', () => {
     if ([...speaker.peers.keys()].every((a) => speaker.peerSynced(a))) speaker.restartComplete();
   });
-  const settle = new HeapSettle(log);
   speaker.on('bestChanges', (changes: unknown[]) => settle.note(changes.length));
   await speaker.start();
   const admin = await startAdminServer(speaker, config.adminSocket, log);

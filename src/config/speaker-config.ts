@@ -74,6 +74,11 @@ export const speakerConfigSchema = z
       .object({ addresses: z.array(ipAddress).min(1).default(['127.0.0.1']), port })
       .strict()
       .optional(),
+    /**
+     * Routes of a synthetic table sent through a throwaway speaker before this one listens, so
+     * that the first real table finds the UPDATE path compiled (bgp/speaker/warm-up.ts); 0: none.
+     */
+    warmUpRoutes: z.number().int().min(0).max(100000).default(20000),
   })
   .strict()
   .superRefine((c, ctx) => {

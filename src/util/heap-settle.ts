@@ -85,6 +85,12 @@ export class HeapSettle {
     this.timer = setTimeout(() => this.settle(true), wait).unref();
   }
 
+  /** One full collection and a trim now, outside the burst accounting (e.g. after a warm-up). */
+  settleNow(): void {
+    clearTimeout(this.timer);
+    this.settle(false);
+  }
+
   stop(): void {
     clearTimeout(this.timer);
     clearInterval(this.trimTimer);

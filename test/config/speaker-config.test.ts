@@ -9,6 +9,11 @@ describe('speaker config', () => {
     expect(c.holdTime).toBe(90);
     expect(c.neighbors[0]).toMatchObject({ port: 179, passive: false, families: ['ipv4-unicast'] });
     expect(Object.isFrozen(c)).toBe(true);
+    expect(c.warmUpRoutes).toBe(20000);
+  });
+  it('takes the warm-up table size, 0 for none', () => {
+    expect(parseSpeakerConfig({ ...ok, warmUpRoutes: 0 }).warmUpRoutes).toBe(0);
+    for (const bad of [-1, 100001, 1.5, '20000']) expect(() => parseSpeakerConfig({ ...ok, warmUpRoutes: bad })).toThrow(/warmUpRoutes/);
   });
   it('takes a prefix limit per neighbour', () => {
     const c = parseSpeakerConfig({ ...ok, neighbors: [{ address: '10.0.0.2', asn: 65001, maxPrefixes: 1000, maxPrefixesRestart: 120 }] });
