@@ -447,7 +447,7 @@ async function main(): Promise<void> {
   const ours = runs.has('kube-router-ts') ? 'kube-router-ts' : undefined;
   const ratio = (name: string, f: (r: Result) => number): string =>
     ours ? `${(median(col(ours, f)) / median(col(name, f))).toFixed(2)}x` : '-';
-  // The table's columns: what, shown with how many decimals, in which unit; all but the first get a ratio.
+  // The table's columns: what, shown with how many decimals, in which unit; all but the first three get a ratio.
   const columns: [(r: Result) => number, number, string][] = [
     [(r) => r.startupMs, 0, 'ms'],
     [(r) => r.startupCpuMs, 0, 'ms'],
