@@ -13,14 +13,11 @@
  * benchmarking (RFC 2544, 198.18.0.0/15), shared address space (RFC 6598) and documentation
  * (RFC 5737, RFC 3849).
  */
-import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FAMILIES } from '../codec/constants';
-import { encodeMessage, keepalive } from '../codec/message';
 import type { CodecContext } from '../codec/attributes';
-import type { Transport } from '../fsm/connection';
-import { State } from '../fsm/states';
 import type { PathAttributes } from '../rib/path';
+import { MemoryTransport, establishInMemory } from '../session/memory-transport';
 import { buildOpen } from '../session/negotiate';
 import { silentLogger } from '../log';
 import { Speaker, type NeighborInput } from './speaker';
@@ -34,27 +31,6 @@ const RECEIVER = { address: '192.0.2.3', asn: 65002, nextHopIpv6: '2001:db8::1' 
 const READ_BYTES = 65536;
 /** Event-loop turns to wait for the outbound side to finish after the last read. */
 const MAX_TURNS = 2000;
-
-/** One side of an in-memory session: what the speaker writes is counted and dropped. */
-class MemoryTransport extends EventEmitter implements Transport {
-  readonly localAddress = LOCAL.routerId;
-  readonly localPort = 179;
-  readonly remotePort = 49152;
-  written = 0;
-
-  constructor(readonly remoteAddress: string) {
-    super();
-  }
-
-  write(data: Buffer): boolean {
-    this.written += data.length;
-    return true;
-  }
-
-  end(): void {}
-
-  destroy(): void {}
-}
 
 export interface WarmUpResult {
   /** Route announcements sent through the throwaway speaker. */
@@ -112,11 +88,10 @@ export function warmUpTable(routes: number, ctx: CodecContext): Buffer[] {
 /** Brings a passive neighbour of `speaker` to Established over a new in-memory transport. */
 function establish(speaker: Speaker, neighbor: NeighborInput): MemoryTransport {
   const peer = speaker.addNeighbor({ ...neighbor, passive: true, families: [...FAMILIES] });
-  const t = new MemoryTransport(neighbor.address);
-  peer.accept(t);
-  t.emit('data', encodeMessage(buildOpen({ asn: neighbor.asn, routerId: neighbor.address, holdTime: 90, families: FAMILIES })));
-  t.emit('data', keepalive());
-  if (peer.state !== State.Established) throw new Error(`warm-up session to ${neighbor.address} not established: ${peer.lastError}`);
+  const t = new MemoryTransport();
+  t.localAddress = LOCAL.routerId;
+  t.remoteAddress = neighbor.address;
+  establishInMemory(peer, t, buildOpen({ asn: neighbor.asn, routerId: neighbor.address, holdTime: 90, families: FAMILIES }));
   return t;
 }
 
@@ -138,13 +113,13 @@ export async function warmUp(routes: number): Promise<WarmUpResult> {
         read.push(table[i]!);
         bytes += table[i]!.length;
       }
-      from.emit('data', Buffer.concat(read));
+      from.push(Buffer.concat(read));
       await nextTurn();
     }
     // Done when the receiving side has stopped getting bytes for a few turns.
     for (let turns = 0, quiet = 0, last = -1; turns < MAX_TURNS && quiet < 3; turns++) {
-      quiet = to.written === last ? quiet + 1 : 0;
-      last = to.written;
+      quiet = to.bytesWritten === last ? quiet + 1 : 0;
+      last = to.bytesWritten;
       await nextTurn();
     }
     const { single, v6 } = parts(routes);

@@ -30,18 +30,22 @@ export function applyConfig(speaker: Speaker, prev: SpeakerConfig | undefined, n
   for (const p of next.advertise) if (!prev?.advertise.includes(p)) speaker.originate(p);
 }
 
+/** The warm-up, logged; a failure is a warning only, since only the first table's speed depends on it. */
+export async function warmUpOrWarn(routes: number, log: Logger, run: typeof warmUp = warmUp): Promise<void> {
+  try {
+    const w = await run(routes);
+    log.info({ routes: w.routes, ms: Math.round(w.ms) }, 'UPDATE path warmed up with a synthetic table');
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'warm-up failed; starting without it');
+  }
+}
+
 export async function runSpeaker(argv: SpeakerArgs): Promise<void> {
   const config = loadSpeakerConfig(argv.config);
   const log = createLogger(argv['log-level'], { component: 'speaker' });
   const settle = new HeapSettle(log);
   if (config.warmUpRoutes > 0) {
-    try {
-      const w = await warmUp(config.warmUpRoutes);
-      log.info({ routes: w.routes, ms: Math.round(w.ms) }, 'UPDATE path warmed up with a synthetic table');
-    } catch (e) {
-      // Only the first table's speed depends on it.
-      log.warn({ err: (e as Error).message }, 'warm-up failed; starting without it');
-    }
+    await warmUpOrWarn(config.warmUpRoutes, log);
     // Its table is garbage now: collected before the real work starts.
     settle.settleNow();
   }

@@ -4,10 +4,9 @@
  */
 import type { Speaker } from '../../bgp/speaker/speaker';
 import type { Family } from '../../bgp/codec/constants';
-import { State } from '../../bgp/fsm/states';
 import { buildOpen } from '../../bgp/session/negotiate';
 import type { Capability } from '../../bgp/codec/capabilities';
-import { encodeMessage, keepalive } from '../../bgp/codec';
+import { establishInMemory } from '../../bgp/session/memory-transport';
 import { FakeTransport } from '../bgp/fuzz/fake-transport';
 
 export interface FakePeerOptions {
@@ -40,9 +39,6 @@ export function establishFake(speaker: Speaker, o: FakePeerOptions): FakeTranspo
     open.capabilities = open.capabilities.filter((c) => c.kind !== 'fourOctetAs');
     if (o.asn > 0xffff) throw new Error('a 2-octet-AS peer needs an AS below 65536');
   }
-  peer.accept(t);
-  t.push(encodeMessage(open));
-  t.push(keepalive());
-  if (peer.state !== State.Established) throw new Error(`could not establish ${o.address}: ${peer.lastError}`);
+  establishInMemory(peer, t, open);
   return t;
 }
