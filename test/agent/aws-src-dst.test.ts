@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { awsInstanceId, SourceDestCheck } from '../../src/agent/aws-src-dst';
+import { captureLogger } from '../helpers/capture-logger';
 
 interface Call {
   path: string;
@@ -34,14 +35,7 @@ describe('--disable-source-dest-check (EC2)', () => {
   let ec2: { server: http.Server; url: string };
   const calls: Call[] = [];
   let deny = false;
-  const logs: { level: string; msg: string; obj: object }[] = [];
-  const log = {
-    debug: () => undefined,
-    info: (obj: object, msg?: string) => logs.push({ level: 'info', msg: msg ?? '', obj }),
-    warn: (obj: object, msg?: string) => logs.push({ level: 'warn', msg: msg ?? '', obj }),
-    error: (obj: object, msg?: string) => logs.push({ level: 'error', msg: msg ?? '', obj }),
-    child: () => log,
-  };
+  const { log, lines: logs } = captureLogger();
 
   beforeAll(async () => {
     imds = await listen((req, res) => {
@@ -106,7 +100,7 @@ describe('--disable-source-dest-check (EC2)', () => {
         /^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/eu-west-3\/ec2\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/,
       );
     expect(check.disabled).toEqual(['i-0aaa', 'i-0ccc']);
-    expect(logs.filter((l) => l.level === 'info').map((l) => (l.obj as { instance: string }).instance)).toEqual(['i-0aaa', 'i-0ccc']);
+    expect(logs.filter((l) => l.level === 'info').map((l) => l.obj.instance)).toEqual(['i-0aaa', 'i-0ccc']);
     // Done instances are not asked again; a new node is.
     await check.reconcile([...nodes, { metadata: { name: 'e' }, spec: { providerID: 'aws:///eu-west-3a/i-0eee' } }]);
     expect(calls.map((c) => c.form.InstanceId)).toEqual(['i-0aaa', 'i-0ccc', 'i-0eee']);

@@ -9,32 +9,11 @@ import { Speaker } from '../../../bgp/speaker/speaker';
 import { State } from '../../../bgp/fsm/states';
 import { decodeMessage, MessageType, ReceivedUpdate } from '../../../bgp/codec';
 import { ipv4Update } from '../../helpers/updates';
-import type { Logger } from '../../../bgp/log';
 import { establishFake } from '../../helpers/fake-peer';
 import type { FakeTransport } from '../fuzz/fake-transport';
 import { until } from '../../../lab/wait';
 import { prefixText } from '../../../net';
-
-interface Line {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-function recordingLogger(lines: Line[], bindings: Record<string, unknown> = {}): Logger {
-  const at =
-    (level: string) =>
-    (obj: object, msg?: string): void => {
-      lines.push({ level, obj: { ...bindings, ...obj }, msg });
-    };
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (b) => recordingLogger(lines, { ...bindings, ...b }),
-  };
-}
+import { captureLogger } from '../../helpers/capture-logger';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -57,8 +36,8 @@ function updatesSent(t: FakeTransport, from = 0): { announced: string[]; withdra
 
 describe('hostile neighbours', () => {
   it('a route that does not fit in 4096 octets toward one peer is not sent to it, logged once and counted; the others flow', async () => {
-    const lines: Line[] = [];
-    const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, log: recordingLogger(lines) });
+    const { log, lines } = captureLogger();
+    const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, log });
     speaker.addNeighbor({ address: '10.0.0.2', asn: 65001, passive: true });
     speaker.addNeighbor({ address: '10.0.0.3', asn: 65002, passive: true });
     const a = establishFake(speaker, { address: '10.0.0.2', asn: 65001, families: ['ipv4-unicast'] });
@@ -103,8 +82,8 @@ describe('hostile neighbours', () => {
   });
 
   it('toward a peer without 4-octet AS support (AS4_PATH added), the same rule holds', async () => {
-    const lines: Line[] = [];
-    const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, log: recordingLogger(lines) });
+    const { log, lines } = captureLogger();
+    const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, log });
     speaker.addNeighbor({ address: '10.0.0.2', asn: 65001, passive: true });
     speaker.addNeighbor({ address: '10.0.0.3', asn: 65002, passive: true });
     const a = establishFake(speaker, { address: '10.0.0.2', asn: 65001, families: ['ipv4-unicast'] });
@@ -124,13 +103,13 @@ describe('hostile neighbours', () => {
 
 describe('bugs are contained to one session', () => {
   it('a policy that throws for one peer resets that session only; the process and the other sessions go on', async () => {
-    const lines: Line[] = [];
+    const { log, lines } = captureLogger();
     let explode = false;
     const speaker = new Speaker({
       asn: 65000,
       routerId: '10.0.0.1',
       listen: false,
-      log: recordingLogger(lines),
+      log,
       exportPolicy: (_prefix, _path, peer) => {
         if (explode && peer.address === '10.0.0.3') throw new Error('policy bug');
         return {};
@@ -193,13 +172,13 @@ describe('connection storms from a neighbour address (real TCP on loopback)', ()
   }
 
   it('200 connections reset by the neighbour while its session is Established: the process and the session live', async () => {
-    const lines: Line[] = [];
+    const { log, lines } = captureLogger();
     const a = new Speaker({
       asn: 65001,
       routerId: '10.0.0.1',
       listen: { address: '127.0.0.1', port: 0 },
       connectRetry: 1,
-      log: recordingLogger(lines),
+      log,
     });
     const b = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: false, connectRetry: 1 });
     speakers = [a, b];

@@ -5,9 +5,8 @@
 import { Speaker } from '../../../bgp/speaker/speaker';
 import { ipv4Update } from '../../helpers/updates';
 import { establishFake } from '../../helpers/fake-peer';
-import type { Logger } from '../../../bgp/log';
+import { silentLogger } from '../../../bgp/log';
 
-const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet };
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('an UPDATE of several prefixes through the import policy', () => {
@@ -17,7 +16,7 @@ describe('an UPDATE of several prefixes through the import policy', () => {
       asn: 65000,
       routerId: '10.0.0.1',
       listen: false,
-      log: quiet,
+      log: silentLogger,
       importPolicy: (prefix) => (prefix.startsWith('10.66.') ? 'pod CIDR' : prefix.startsWith('10.67.') ? false : true),
     });
     try {

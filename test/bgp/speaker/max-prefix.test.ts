@@ -9,8 +9,8 @@ import { prefixText } from '../../../net';
 import { State } from '../../../bgp/fsm/states';
 import { decodeMessage, MessageType, NotificationMessage, ReceivedUpdate } from '../../../bgp/codec';
 import { ipv4Update } from '../../helpers/updates';
-import type { Logger } from '../../../bgp/log';
 import { establishFake } from '../../helpers/fake-peer';
+import { captureLogger, type LogLine } from '../../helpers/capture-logger';
 import { FakeTransport } from '../fuzz/fake-transport';
 
 const update = (prefixes: string[]): Buffer => ipv4Update(prefixes, { asn: 65001, nextHop: '10.0.0.2' });
@@ -21,14 +21,8 @@ describe('max-prefix', () => {
   afterEach(() => jest.useRealTimers());
 
   it('warns at 75 %, closes with Cease/1 (AFI, SAFI, limit) over the limit, drops the routes and stays down for the restart interval', async () => {
-    const warnings: { obj: Record<string, unknown>; msg?: string }[] = [];
-    const log: Logger = {
-      debug: () => undefined,
-      info: () => undefined,
-      warn: (obj, msg) => void warnings.push({ obj: obj as Record<string, unknown>, msg }),
-      error: () => undefined,
-      child: () => log,
-    };
+    const { log, lines } = captureLogger();
+    const warnings = (): LogLine[] => lines.filter((l) => l.level === 'warn');
     const speaker = new Speaker({ asn: 65000, routerId: '10.0.0.1', listen: false, log });
     speaker.addNeighbor({ address: '10.0.0.2', asn: 65001, passive: true, maxPrefixes: 10, maxPrefixesRestart: 30 });
     speaker.addNeighbor({ address: '10.0.0.3', asn: 65003, passive: true });
@@ -36,12 +30,14 @@ describe('max-prefix', () => {
     const other = establishFake(speaker, { address: '10.0.0.3', asn: 65003, families: ['ipv4-unicast'] });
     const peer = speaker.peers.get('10.0.0.2')!;
     a.push(update(nets(1, 7)));
-    expect(warnings.filter((w) => w.obj.event === 'maxPrefixes')).toEqual([]);
+    expect(warnings().filter((w) => w.obj.event === 'maxPrefixes')).toEqual([]);
     a.push(update(nets(8, 1)));
     a.push(update(nets(1, 8))); // the same again: no new prefixes, no second warning
-    expect(warnings.filter((w) => w.obj.event === 'maxPrefixes').map((w) => w.msg)).toEqual([
-      'neighbour is at 80 % of its ipv4-unicast prefix limit',
-    ]);
+    expect(
+      warnings()
+        .filter((w) => w.obj.event === 'maxPrefixes')
+        .map((w) => w.msg),
+    ).toEqual(['neighbour is at 80 % of its ipv4-unicast prefix limit']);
     expect(speaker.rib.received('10.0.0.2', 'ipv4-unicast')).toBe(8);
     jest.advanceTimersByTime(1); // let the 8 routes reach the other peer
     const before = other.written.length;
@@ -60,9 +56,9 @@ describe('max-prefix', () => {
       .map((b) => decodeMessage(b) as ReceivedUpdate);
     expect(toOther.flatMap((u) => u.nlri)).toEqual([]);
     expect(toOther.flatMap((u) => u.withdrawn.map(prefixText)).sort()).toEqual(nets(1, 8).sort());
-    expect(
-      warnings.some((w) => /sent 11 ipv4-unicast prefixes, over its limit of 10: closing the session for 30 s/.test(w.msg ?? '')),
-    ).toBe(true);
+    expect(warnings().some((w) => /sent 11 ipv4-unicast prefixes, over its limit of 10: closing the session for 30 s/.test(w.msg))).toBe(
+      true,
+    );
 
     // Down for 30 s: a new connection from it is refused at once.
     const early = new FakeTransport();

@@ -7,7 +7,7 @@
 import { decodeMessage, MessageType, type ReceivedUpdate } from '../../../bgp/codec';
 import { warmUp, warmUpTable } from '../../../bgp/speaker/warm-up';
 import { Speaker } from '../../../bgp/speaker/speaker';
-import type { Logger } from '../../../bgp/log';
+import { captureLogger } from '../../helpers/capture-logger';
 import { warmUpOrWarn } from '../../../src/cli/run-speaker';
 
 const sockets = (): string[] => process.getActiveResourcesInfo().filter((r) => /TCP|UDP/.test(r));
@@ -55,29 +55,21 @@ describe('speaker warm-up', () => {
   });
 
   describe("at the standalone speaker's start", () => {
-    /** A logger that keeps what it was given, level by level. */
-    const capture = (): { log: Logger; lines: [string, object, string | undefined][] } => {
-      const lines: [string, object, string | undefined][] = [];
-      const at =
-        (level: string) =>
-        (obj: object, msg?: string): void => {
-          lines.push([level, obj, msg]);
-        };
-      const log: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => log };
-      return { log, lines };
-    };
-
     it('logs a finished warm-up once, with its size', async () => {
-      const { log, lines } = capture();
+      const { log, lines } = captureLogger();
       await warmUpOrWarn(1000, log);
-      expect(lines).toEqual([['info', { routes: 1000, ms: expect.any(Number) }, 'UPDATE path warmed up with a synthetic table']]);
+      expect(lines).toEqual([
+        { level: 'info', obj: { routes: 1000, ms: expect.any(Number) }, msg: 'UPDATE path warmed up with a synthetic table' },
+      ]);
     });
 
     it('turns a failed warm-up into one warning with its reason, and the start goes on', async () => {
-      const { log, lines } = capture();
+      const { log, lines } = captureLogger();
       const failing = (): Promise<never> => Promise.reject(new Error('warm-up speaker advertised 3 routes, expected 4'));
       await expect(warmUpOrWarn(1000, log, failing)).resolves.toBeUndefined();
-      expect(lines).toEqual([['warn', { err: 'warm-up speaker advertised 3 routes, expected 4' }, 'warm-up failed; starting without it']]);
+      expect(lines).toEqual([
+        { level: 'warn', obj: { err: 'warm-up speaker advertised 3 routes, expected 4' }, msg: 'warm-up failed; starting without it' },
+      ]);
     });
   });
 });
