@@ -9,8 +9,8 @@
  * Every process runs with the environment a node's pod has (bench/pod-env.ts; --host-env: this
  * shell's).
  *
- * --agent-node-args "..." starts each agent's `node` with those options (lab up
- * --agent-node-args), for measuring what they change.
+ * --agent-node-args "..." starts each agent's `node` with those options after the image's (lab up
+ * --agent-node-args; "--sparkplug" undoes its "--no-sparkplug"), for measuring what they change.
  *
  *   node dist/bench/agent-footprint.js [--settle 30] [--host-env] [--agent-node-args "--max-opt=1"]
  */
