@@ -12,7 +12,11 @@
  * --agent-node-args "..." starts each agent's `node` with those options after the image's (lab up
  * --agent-node-args; "--sparkplug" undoes its "--no-sparkplug"), for measuring what they change.
  *
- *   node dist/bench/agent-footprint.js [--settle 30] [--host-env] [--agent-node-args "--max-opt=1"]
+ * --samples N reads the agents' RSS N times, 10 s apart from the first reading on, and prints the
+ * median and range of all those readings: one reading falls before or after V8's first
+ * memory-reducing collection (about 50 s after an agent starts), a few MiB apart.
+ *
+ *   node dist/bench/agent-footprint.js [--settle 30] [--samples 1] [--host-env] [--agent-node-args "--max-opt=1"]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +30,7 @@ import { podEnv, podEnvNote } from './pod-env';
 const DIR = '/run/kube-router-ts/bench-footprint';
 const PREFIX = 'krb-fp-';
 const MiB = 2 ** 20;
+const SAMPLE_EVERY_S = 10;
 
 const env = podEnv();
 
@@ -107,6 +112,18 @@ async function main(): Promise<void> {
     for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
     const agentRss = median(rows.filter((r) => r[0]!.startsWith('agent')).map((r) => Number(r[1])));
     process.stdout.write(`\nagents' median RSS: ${agentRss.toFixed(1)} MiB (goal 60)\n\n`);
+    const samples = Number(option('samples') ?? 1);
+    if (samples > 1) {
+      const readings = rows.filter((r) => r[0]!.startsWith('agent')).map((r) => Number(r[1]));
+      for (let i = 1; i < samples; i++) {
+        await new Promise((r) => setTimeout(r, SAMPLE_EVERY_S * 1000));
+        for (const a of agents) readings.push(memory(a.pid).rss / MiB);
+      }
+      const sorted = [...readings].sort((a, b) => a - b);
+      process.stdout.write(
+        `agents' RSS over ${samples} readings ${SAMPLE_EVERY_S} s apart (${settle}-${settle + (samples - 1) * SAMPLE_EVERY_S} s after convergence, ${readings.length} in all): median ${median(readings).toFixed(1)} MiB, range ${sorted[0]!.toFixed(1)}-${sorted.at(-1)!.toFixed(1)}\n\n`,
+      );
+    }
   } finally {
     await lab('down', `--prefix=${PREFIX}`).catch(() => undefined);
   }
