@@ -31,7 +31,7 @@ import { Rib, BestChange, RouteInput } from '../bgp/rib/rib';
 import type { PathAttributes, PeerRef } from '../bgp/rib/path';
 import { AdjRibOut, advertised, Advertised, Taken } from '../bgp/speaker/adj-rib-out';
 import { buildAnnouncements, packAnnouncements } from '../bgp/speaker/update-builder';
-import { AGENT_ENV } from '../src/agent/process-env';
+import { AGENT_ENV, AGENT_NODE_ARGS } from '../src/agent/process-env';
 import { run } from '../src/util/exec';
 import { flag, option } from './args';
 import { podEnv, podEnvNote } from './pod-env';
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
   const load = UNIQUE_MED ? ['--unique-med'] : [];
   const timed = JSON.parse(
     (
-      await run(process.execPath, [self, '--child', 'time', '--rounds', String(rounds), ...load], {
+      await run(process.execPath, [...AGENT_NODE_ARGS, self, '--child', 'time', '--rounds', String(rounds), ...load], {
         // --semi-space N: V8's young generation capped at N MiB instead of the agent's 4 (an
         // idle speaker's has shrunk to 1 MiB when a table arrives, and grows from there).
         env: { ...podEnv(), ...AGENT_ENV, ...(semiSpace ? { NODE_OPTIONS: `--max-semi-space-size=${semiSpace}` } : {}) },

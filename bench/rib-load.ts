@@ -15,9 +15,10 @@
  * speed drifts within minutes: BIRD's packed load took 0.06-0.15 s in one hour), and each cell
  * is the median with the range beside it; the ratios are of the medians.
  *
- * --speaker-node-args "..." starts our speaker's `node` with those options (V8's, say) before
- * the program, for measuring what they change. --speaker-warm-up N sets the speaker's
- * warmUpRoutes (its synthetic table before it listens; 0: none). What starting costs each
+ * --speaker-node-args "..." starts our speaker's `node` with those options (V8's, say) after the
+ * image's (AGENT_NODE_ARGS; "--sparkplug" undoes its "--no-sparkplug"), for measuring what they
+ * change. --speaker-warm-up N sets the speaker's warmUpRoutes (its synthetic table before it
+ * listens; 0: none). What starting costs each
  * receiver is beside the rest: from its start until the second peer's session is up, and the
  * CPU it used by then (our speaker's warm-up is in both).
  *
@@ -32,7 +33,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Netns, Segment } from '../lab/netns';
 import { Bird } from '../lab/peers/bird';
 import { run } from '../src/util/exec';
-import { AGENT_ENV } from '../src/agent/process-env';
+import { AGENT_ENV, AGENT_NODE_ARGS } from '../src/agent/process-env';
 import { podEnv, podEnvNote } from './pod-env';
 import { adminRequest } from '../bgp/admin/client';
 import type { GlobalView } from '../bgp/admin/views';
@@ -138,10 +139,14 @@ const receivers: Receiver[] = [
       if (process.env.BENCH_PROFILE) prof.push('--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`);
       // BENCH_HEAP=DIR: a heap snapshot of the speaker once the routes are in, written there.
       if (process.env.BENCH_HEAP) prof.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP}`);
-      const child: ChildProcess = ns.spawn(process.execPath, [...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'], {
-        logFile: path.join(dir, 'speaker.log'),
-        env: { ...podEnv(), ...AGENT_ENV },
-      });
+      const child: ChildProcess = ns.spawn(
+        process.execPath,
+        [...AGENT_NODE_ARGS, ...prof, CLI, 'speaker', '--config', file, '--log-level', 'warn'],
+        {
+          logFile: path.join(dir, 'speaker.log'),
+          env: { ...podEnv(), ...AGENT_ENV },
+        },
+      );
       await poll(
         () => adminRequest<GlobalView>(socket, 'GET', '/global'),
         () => true,
@@ -161,7 +166,7 @@ const receivers: Receiver[] = [
     async start(ns, dir) {
       const socket = path.join(dir, 'count.sock');
       const args = ['--local', RECEIVER.address, '--asn', String(RECEIVER.asn), '--sink', SINK.address, '--count-socket', socket];
-      const child = ns.spawn(process.execPath, [FLOOR, ...args], {
+      const child = ns.spawn(process.execPath, [...AGENT_NODE_ARGS, FLOOR, ...args], {
         logFile: path.join(dir, 'floor.log'),
         env: { ...podEnv(), ...AGENT_ENV },
       });

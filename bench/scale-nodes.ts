@@ -11,7 +11,10 @@
  * - the agent's CPU per periodic sync (--routes-sync-period=5s, over 60 s idle);
  * - the API server: RSS, CPU used while the agent listed and watched, and a LIST of all Nodes.
  *
- *   node dist/bench/scale-nodes.js [--nodes 5000] [--host-env]
+ * --agent-node-args "..." starts the agent's `node` with those options (V8's, say) after the
+ * image's (AGENT_NODE_ARGS; "--sparkplug" undoes its "--no-sparkplug").
+ *
+ *   node dist/bench/scale-nodes.js [--nodes 5000] [--host-env] [--agent-node-args "--sparkplug"]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,7 +23,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Netns, Segment } from '../lab/netns';
 import { LabApi } from '../lab/apiserver/client';
 import { makeApiCredentials, renderKubeconfig } from '../lab/apiserver/tls';
-import { AGENT_ENV } from '../src/agent/process-env';
+import { AGENT_ENV, AGENT_NODE_ARGS } from '../src/agent/process-env';
 import { podEnv, podEnvNote } from './pod-env';
 import { agentProgram, labProgram } from '../lab/programs';
 import { run } from '../src/util/exec';
@@ -187,7 +190,8 @@ async function main(): Promise<void> {
     fs.writeFileSync(kubeconfig, renderKubeconfig(`https://${API_IP}:6443`, creds.caCert, token, 'kube-router'), { mode: 0o600 });
     const t0 = Date.now();
     // BENCH_PROFILE=DIR writes a CPU profile of the agent there (open it in Chrome DevTools).
-    const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    const prof = [...AGENT_NODE_ARGS, ...(option('agent-node-args') ?? '').split(/\s+/).filter(Boolean)];
+    if (process.env.BENCH_PROFILE) prof.push('--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`);
     // BENCH_HEAP=DIR: a heap snapshot of the agent after sync, written there.
     if (process.env.BENCH_HEAP) prof.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP}`);
     const agent = agentNs.spawn(

@@ -16,7 +16,7 @@
 import { ipFamily } from '../net';
 import fs from 'node:fs';
 import { writeFileAtomic } from '../src/util/write-atomic';
-import { AGENT_ENV } from '../src/agent/process-env';
+import { AGENT_ENV, AGENT_NODE_ARGS } from '../src/agent/process-env';
 import path from 'node:path';
 import { POD_WEB_SCRIPT } from './pod-web';
 import { Netns, Segment, listNetns } from './netns';
@@ -171,7 +171,7 @@ export class Lab {
         : ['--bgp-graceful-restart=true']),
       ...s.agentArgs,
     ];
-    const child = this.netns(n.netns).spawn(process.execPath, [...(s.agentNodeArgs ?? []), ...args], {
+    const child = this.netns(n.netns).spawn(process.execPath, [...AGENT_NODE_ARGS, ...(s.agentNodeArgs ?? []), ...args], {
       logFile: path.join(n.dir, 'agent.log'),
       env: { ...process.env, ...AGENT_ENV },
     });

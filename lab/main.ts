@@ -137,7 +137,7 @@ export function runLab(args: string[]): Promise<unknown> {
           })
           .option('agent-node-args', {
             type: 'string',
-            describe: 'Options for every agent\'s node process, before the program: --agent-node-args="--max-opt=1"',
+            describe: 'Options for every agent\'s node process, after the image\'s (--no-sparkplug): --agent-node-args="--max-opt=1"',
           })
           .option('prometheus', {
             type: 'boolean',

@@ -1,7 +1,7 @@
 /**
- * The environment the agent's process runs with, wherever it runs: the image sets it (Dockerfile
- * ENV, checked against this by test/daemonset) and the lab and the benchmarks start the agent and
- * the speaker with it, so what they measure is what a node pays.
+ * The environment and node options the agent's process runs with, wherever it runs: the image sets
+ * them (Dockerfile ENV and ENTRYPOINT, checked against these by test/daemonset) and the lab and the
+ * benchmarks start the agent and the speaker with them, so what they measure is what a node pays.
  *
  * MALLOC_ARENA_MAX=1: glibc gives every thread that allocates its own malloc arena; Node's V8 and
  * libuv threads left four arenas of 1.4-2.7 MiB each in an idle agent, mostly free pages. One
@@ -20,16 +20,35 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
 };
 
 /**
- * The settings of AGENT_ENV this process runs without. A DaemonSet that sets its own NODE_OPTIONS
- * replaces the image's rather than adding to it, and V8 reads its heap limits only at start, so
- * the agent can only tell (once, at start) that the memory it was measured at does not apply.
+ * Options for `node` itself, before the program (the image's ENTRYPOINT): Node refuses them in
+ * NODE_OPTIONS.
+ *
+ * --no-sparkplug: V8's baseline compiler turns each function that has run a few times into machine
+ * code, kept beside its bytecode. An idle agent held 1.3 MiB more with it (RSS sampled every 10 s,
+ * 30-120 s after the lab converged: medians 63.2 and 63.6 MiB without, 64.7 and 64.8 with), and
+ * neither the speaker's 100k-route load nor the 5,000-node sync was slower without it: what runs
+ * often is optimized by TurboFan either way, the rest is interpreted (docs/benchmarks.md).
+ */
+export const AGENT_NODE_ARGS: readonly string[] = ['--no-sparkplug'];
+
+/**
+ * The settings of AGENT_ENV and AGENT_NODE_ARGS this process runs without. A DaemonSet that sets
+ * its own NODE_OPTIONS or command replaces the image's rather than adding to it, and V8 reads
+ * these only at start, so the agent can only tell (once, at start) that the memory it was
+ * measured at does not apply.
  */
 export function missingAgentEnv(env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[] {
   const missing: string[] = [];
   if (env.MALLOC_ARENA_MAX !== AGENT_ENV.MALLOC_ARENA_MAX) missing.push(`MALLOC_ARENA_MAX=${AGENT_ENV.MALLOC_ARENA_MAX}`);
-  // V8 reads "--max-semi-space-size" and "--max_semi_space_size" alike; the value is the operator's call.
-  const flagName = (o: string): string => o.split('=')[0]!.replace(/_/g, '-');
+  // V8 reads "--max-semi-space-size" and "--max_semi_space_size" alike, and "--sparkplug" is the
+  // opposite of "--no-sparkplug"; a value or a choice given is the operator's call.
+  const flagName = (o: string): string =>
+    o
+      .split('=')[0]!
+      .replace(/_/g, '-')
+      .replace(/^--no-/, '--');
   const given = new Set([...(env.NODE_OPTIONS ?? '').split(/\s+/), ...execArgv].map(flagName));
   for (const option of AGENT_ENV.NODE_OPTIONS!.split(' ')) if (!given.has(flagName(option))) missing.push(`NODE_OPTIONS ${option}`);
+  for (const option of AGENT_NODE_ARGS) if (!given.has(flagName(option))) missing.push(`node ${option}`);
   return missing;
 }

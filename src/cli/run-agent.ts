@@ -35,7 +35,7 @@ export async function runAgent(argv: AgentArgs): Promise<void> {
   if (missingEnv.length)
     log.warn(
       { event: 'environment', missing: missingEnv },
-      `running without the image's memory settings (${missingEnv.join(', ')}): a full table from a peer leaves the agent larger; add them to the DaemonSet's env (a NODE_OPTIONS set there replaces the image's)`,
+      `running without the image's memory settings (${missingEnv.join(', ')}): the agent takes more memory than measured; add them to the DaemonSet (its own env NODE_OPTIONS or command replaces the image's)`,
     );
   if (config.bfd && config.gracefulRestart)
     log.warn(

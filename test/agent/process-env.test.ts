@@ -4,7 +4,7 @@
  * without it the same burst grows it past that.
  */
 import { spawnSync } from 'node:child_process';
-import { AGENT_ENV, missingAgentEnv } from '../../src/agent/process-env';
+import { AGENT_ENV, AGENT_NODE_ARGS, missingAgentEnv } from '../../src/agent/process-env';
 
 /** new_space's size in MiB after 300,000 objects that stay alive, in a node with `env`. */
 function youngAfterBurst(env: NodeJS.ProcessEnv): number {
@@ -32,16 +32,19 @@ describe('the agent environment', () => {
 });
 
 describe('missingAgentEnv', () => {
-  it('is empty under the image environment, in either spelling, or with the flag on the command line', () => {
-    expect(missingAgentEnv({ ...AGENT_ENV }, [])).toEqual([]);
-    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512 --max_semi_space_size=2' }, [])).toEqual([]);
-    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1' }, ['--max-semi-space-size=8'])).toEqual([]);
+  it("is empty under the image's environment and node options, in either spelling, or with the operator's own choice", () => {
+    expect(missingAgentEnv({ ...AGENT_ENV }, AGENT_NODE_ARGS)).toEqual([]);
+    expect(
+      missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512 --max_semi_space_size=2' }, ['--no_sparkplug']),
+    ).toEqual([]);
+    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1' }, ['--max-semi-space-size=8', '--sparkplug'])).toEqual([]);
   });
 
-  it('names each setting a replaced NODE_OPTIONS or a missing variable left out', () => {
-    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512' }, [])).toEqual([
+  it('names each setting a replaced NODE_OPTIONS, a replaced command or a missing variable left out', () => {
+    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512' }, AGENT_NODE_ARGS)).toEqual([
       'NODE_OPTIONS --max-semi-space-size=4',
     ]);
-    expect(missingAgentEnv({}, [])).toEqual(['MALLOC_ARENA_MAX=1', 'NODE_OPTIONS --max-semi-space-size=4']);
+    expect(missingAgentEnv({ ...AGENT_ENV }, [])).toEqual(['node --no-sparkplug']);
+    expect(missingAgentEnv({}, [])).toEqual(['MALLOC_ARENA_MAX=1', 'NODE_OPTIONS --max-semi-space-size=4', 'node --no-sparkplug']);
   });
 });

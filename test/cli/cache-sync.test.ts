@@ -11,7 +11,7 @@ import { Netns } from '../../lab/netns';
 import { until } from '../../lab/wait';
 import { CLI } from '../helpers/our-speaker';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
-import { AGENT_ENV } from '../../src/agent/process-env';
+import { AGENT_ENV, AGENT_NODE_ARGS } from '../../src/agent/process-env';
 
 describe('--cache-sync-timeout', () => {
   let ns: Netns;
@@ -52,8 +52,8 @@ describe('--cache-sync-timeout', () => {
 
   it('without a saved state the agent exits 1 once the timeout passes, saying which informers had not listed', async () => {
     const started = Date.now();
-    // With the image's environment: no word about it.
-    const r = await ns.exec(process.execPath, args(), { allowFail: true, env: { ...process.env, ...AGENT_ENV } });
+    // With the image's environment and node options: no word about them.
+    const r = await ns.exec(process.execPath, [...AGENT_NODE_ARGS, ...args()], { allowFail: true, env: { ...process.env, ...AGENT_ENV } });
     const output = r.stdout + r.stderr;
     expect(r.code).toBe(1);
     expect(output).toMatch(/informers not listed within --cache-sync-timeout \(2 s\): nodes, services, endpointslices, pods[^"]*; exiting/);
@@ -63,7 +63,7 @@ describe('--cache-sync-timeout', () => {
 
   it("a DaemonSet's own NODE_OPTIONS replaces the image's: the agent says, once, which setting it runs without", async () => {
     const env = { ...process.env, ...AGENT_ENV, NODE_OPTIONS: '--max-old-space-size=512' };
-    const r = await ns.exec(process.execPath, args(), { allowFail: true, env });
+    const r = await ns.exec(process.execPath, [...AGENT_NODE_ARGS, ...args()], { allowFail: true, env });
     expect(r.code).toBe(1);
     const warnings = (r.stdout + r.stderr).split('\n').filter((l) => l.includes("the image's memory settings"));
     expect(warnings).toHaveLength(1);

@@ -12,7 +12,7 @@ import type { AgentConfig } from '../../src/config/agent-config';
 import { agentConfigOf } from '../helpers/agent-flags';
 import { apiAccess } from '../../controllers/cluster-watch';
 import { run } from '../../src/util/exec';
-import { AGENT_ENV } from '../../src/agent/process-env';
+import { AGENT_ENV, AGENT_NODE_ARGS } from '../../src/agent/process-env';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, 'daemonset');
@@ -177,7 +177,7 @@ describe('Dockerfile', () => {
     }
     for (const m of text.matchAll(/^COPY --from=build \/src\/(\S+) \S+$/gm)) expect(fs.existsSync(path.join(ROOT, m[1]!))).toBe(true);
     const entry = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(text)![1]!) as string[];
-    expect(entry[1]).toBe('/opt/kube-router-ts/dist/kube-router-ts.js');
+    expect(entry.at(-1)).toBe('/opt/kube-router-ts/dist/kube-router-ts.js');
     expect(fs.existsSync(path.join(ROOT, 'dist/kube-router-ts.js'))).toBe(true);
   });
 
@@ -185,6 +185,8 @@ describe('Dockerfile', () => {
     const runtime = text.split(/^FROM /m)[2]!;
     const env = Object.fromEntries([...runtime.matchAll(/^ENV (\S+?)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
     expect(env).toEqual(AGENT_ENV);
+    const entry = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(runtime)![1]!) as string[];
+    expect(entry).toEqual(['node', ...AGENT_NODE_ARGS, '/opt/kube-router-ts/dist/kube-router-ts.js']);
   });
 
   it('installs Debian packages that exist, including the CNI plugins the init container copies', async () => {

@@ -15,7 +15,7 @@ import { CLI } from '../helpers/our-speaker';
 import { Bird } from '../../lab/peers/bird';
 import { parseBirdRoutes } from '../../lab/peers/bird';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
-import { AGENT_ENV } from '../../src/agent/process-env';
+import { AGENT_ENV, AGENT_NODE_ARGS } from '../../src/agent/process-env';
 
 jest.setTimeout(120000);
 
@@ -111,11 +111,13 @@ describe('lab: 3 nodes and a ToR', () => {
     expect(rib).toMatch(new RegExp(`\\*>\\s+${n2.podCidr.replace(/[./]/g, '\\$&')}\\s+${n2.ip.replace(/\./g, '\\.')}\\s`));
   });
 
-  it('the agents run with the environment the image gives them (src/agent/process-env.ts)', () => {
+  it('the agents run with the environment and node options the image gives them (src/agent/process-env.ts)', () => {
     for (const n of nodes()) {
       const pid = Number(fs.readFileSync(`${n.dir}/agent.pid`, 'utf8'));
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       for (const [k, v] of Object.entries(AGENT_ENV)) expect(env).toContain(`${k}=${v}`);
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(1, 1 + AGENT_NODE_ARGS.length)).toEqual(AGENT_NODE_ARGS);
     }
   });
 

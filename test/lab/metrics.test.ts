@@ -11,6 +11,7 @@ import { HEALTH_PORT, METRICS_PORT } from '../../lab/layout';
 import { labCli, labDown, labUp } from '../helpers/lab';
 import { apiAccess } from '../../controllers/cluster-watch';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
+import { AGENT_NODE_ARGS } from '../../src/agent/process-env';
 
 jest.setTimeout(180000);
 
@@ -70,12 +71,12 @@ describe('lab: metrics, Prometheus and health', () => {
     expect(status.stdout).toMatch(/^node1 +10\.0\.0\.11 +10\.244\.1\.0\/24 +up +\d+ MiB +ok /m);
   });
 
-  it("--agent-node-args: every agent's node process gets them before the program", () => {
+  it("--agent-node-args: every agent's node process gets them after the image's, before the program", () => {
     for (const n of lab.state.nodes) {
       const pid = fs.readFileSync(path.join(n.dir, 'agent.pid'), 'utf8').trim();
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      expect(argv[1]).toBe('--stack-trace-limit=20');
-      expect(argv[2]).toMatch(/kube-router-ts\.js$/);
+      expect(argv.slice(1, 2 + AGENT_NODE_ARGS.length)).toEqual([...AGENT_NODE_ARGS, '--stack-trace-limit=20']);
+      expect(argv[2 + AGENT_NODE_ARGS.length]).toMatch(/kube-router-ts\.js$/);
     }
   });
 
