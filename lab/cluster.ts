@@ -24,7 +24,7 @@ import { LabApi } from './apiserver/client';
 import { promQuery, PromSample } from './prometheus';
 import { cniAdd, cniDel } from './cni-runtime';
 import { criSocket } from './cri';
-import { alive, until } from './wait';
+import { alive, logTail, until } from './wait';
 import { adminRequest } from '../bgp/admin/client';
 import {
   STATIC_ANNOTATION,
@@ -189,7 +189,12 @@ export class Lab {
     } catch {
       return;
     }
-    await until(() => !alive(pid), 10000, `agent of ${n.name} (pid ${pid}) to exit`);
+    try {
+      await until(() => !alive(pid), 10000, `agent of ${n.name} (pid ${pid}) to exit`);
+    } catch (e) {
+      // What the agent last said tells a hung shutdown step from a process that never got the signal.
+      throw new Error(`${(e as Error).message}; the end of its log:\n${logTail(path.join(n.dir, 'agent.log'), 8)}`);
+    }
     fs.rmSync(pidFile, { force: true });
   }
 

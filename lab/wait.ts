@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+
 /** Polls a condition until it holds or the time is up; the error names what was awaited. */
 export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what = cond.toString()): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -20,4 +22,15 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The last `lines` lines of a log file, or a note that there is none (for error messages). */
+export function logTail(file: string, lines: number): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return `(${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
 }

@@ -245,7 +245,11 @@ export class Agent {
     }
   }
 
+  /** What stop() is doing now, for the log line when it takes too long (see stop-within.ts). */
+  stopStep = 'not stopping';
+
   async stop(): Promise<void> {
+    this.stopStep = 'stopping timers';
     clearInterval(this.timer);
     clearInterval(this.firewallTimer);
     clearInterval(this.ipvsTimer);
@@ -256,11 +260,18 @@ export class Agent {
     this.drift?.stop();
     this.srcDstTask?.stop();
     this.routesLoop?.stop();
+    this.stopStep = 'waiting for the load-balancer loop';
     await this.lbLoop?.stop();
     for (const t of this.tasks()) t.stop();
-    for (const t of this.tasks()) await t.idle();
+    for (const t of this.tasks()) {
+      this.stopStep = `waiting for the ${t.name} run in progress`;
+      await t.idle();
+    }
+    this.stopStep = 'stopping the informers';
     await this.cluster?.stop();
+    this.stopStep = 'closing the BGP sessions';
     await this.enter('stop');
+    this.stopStep = 'closing the servers';
     this.admin?.close();
     for (const server of this.gobgpApi) server.close();
     for (const server of this.http) server.close();

@@ -4,11 +4,31 @@
  * Kubernetes client under it).
  */
 import { agentConfigFrom, type AgentArgs } from '../config/agent-config';
+import type { Logger } from 'pino';
 import { createLogger } from '../log';
 import { Agent, hostName } from '../agent/agent';
 import { cleanupDataPlane } from '../dataplane/cleanup';
 import { givenWithoutEffect } from '../config/pending-flags';
 import { missingAgentEnv } from '../agent/process-env';
+import { stopWithin } from '../util/stop-within';
+
+/** Well inside kubelet's default grace period (30 s) and the lab's wait (10 s). */
+const STOP_BOUND_MS = 8000;
+
+/** Stops the agent, or logs the step that hung and exits anyway once the bound has passed. */
+async function stopAgent(agent: Agent, log: Logger): Promise<void> {
+  const r = await stopWithin(
+    () => agent.stop(),
+    STOP_BOUND_MS,
+    () => agent.stopStep,
+  );
+  if (r.finished) return;
+  log.error(
+    { event: 'stop', step: r.step, boundMs: STOP_BOUND_MS },
+    `stopping took longer than ${STOP_BOUND_MS / 1000} s (still ${r.step}); exiting anyway, kernel routes stay`,
+  );
+  process.exit(1);
+}
 
 /** Resolves on the first SIGTERM or SIGINT; a second one while stopping is ignored. */
 function untilSignalled(): Promise<NodeJS.Signals> {
@@ -62,7 +82,7 @@ export async function runAgent(argv: AgentArgs): Promise<void> {
   const ended = await Promise.race([untilSignalled().then((signal) => ({ signal })), agent.gaveUp.then((why) => ({ why }))]);
   if ('why' in ended) {
     log.fatal({ reason: ended.why }, `${ended.why}; exiting`);
-    await agent.stop();
+    await stopAgent(agent, log);
     process.exit(1);
   }
   const signal = ended.signal;
@@ -72,7 +92,7 @@ export async function runAgent(argv: AgentArgs): Promise<void> {
       ? 'stopping: closing BGP sessions without NOTIFICATION (graceful restart); kernel routes stay'
       : 'stopping: sending Cease to every peer; kernel routes stay (forwarding is preserved)',
   );
-  await agent.stop();
+  await stopAgent(agent, log);
   // Let the Cease NOTIFICATIONs (if any) leave, then exit even if a peer keeps its side of a socket open.
   await new Promise((r) => setTimeout(r, 200));
   process.exit(0);

@@ -13,6 +13,9 @@ import { CLI } from '../helpers/our-speaker';
 import { TEST_NETNS_PREFIX } from '../helpers/topology';
 import { AGENT_ENV, AGENT_NODE_ARGS } from '../../src/agent/process-env';
 
+/** The real `ip`, which the hung one below hands every other command to. */
+const IP = fs.existsSync('/usr/sbin/ip') ? '/usr/sbin/ip' : '/sbin/ip';
+
 describe('--cache-sync-timeout', () => {
   let ns: Netns;
   let dir: string;
@@ -122,6 +125,41 @@ describe('--cache-sync-timeout', () => {
     } finally {
       child.kill('SIGTERM');
       await until(async () => child.exitCode !== null || child.signalCode !== null, 10000, 'the agent to stop');
+    }
+  });
+
+  it('a shutdown step that hangs (here `ip fou show` never returns): the agent exits 8 s after SIGTERM and says which step', async () => {
+    // The saved state of the test above makes the agent reconcile; with its node address here the
+    // speaker starts and the routes loop runs `ip fou show`, which this `ip` never answers.
+    expect(fs.existsSync(path.join(dir, 'state.json'))).toBe(true);
+    const bin = path.join(dir, 'hung-bin');
+    const called = path.join(dir, 'fou-called');
+    fs.mkdirSync(bin, { recursive: true });
+    // An odd duration lets the test find and kill the sleeper the agent leaves behind.
+    const ip = ['#!/bin/sh', `[ "$1 $2" = "fou show" ] && { touch ${called}; exec sleep 299.5; }`, `exec ${IP} "$@"`, ''];
+    fs.writeFileSync(path.join(bin, 'ip'), ip.join('\n'), { mode: 0o755 });
+    await ns.ip('addr', 'add', '10.9.0.1/32', 'dev', 'lo');
+    const log = path.join(dir, 'agent-hung.log');
+    const child = ns.spawn(process.execPath, args(), { logFile: log, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    try {
+      await until(async () => fs.existsSync(called), 30000, 'the agent to run `ip fou show`');
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      await until(async () => child.exitCode !== null || child.signalCode !== null, 15000, 'the agent to exit');
+      const took = Date.now() - signalled;
+      expect(took).toBeGreaterThanOrEqual(7500);
+      expect(took).toBeLessThan(12000);
+      expect(child.exitCode).toBe(1);
+      const said = fs
+        .readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('stopping took longer than 8 s'));
+      expect(said).toHaveLength(1);
+      expect(JSON.parse(said[0]!)).toMatchObject({ level: 50, event: 'stop', step: 'waiting for the routes run in progress' });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await ns.exec('pkill', ['-f', 'sleep 299.5'], { allowFail: true });
+      await ns.ip('addr', 'del', '10.9.0.1/32', 'dev', 'lo');
     }
   });
 
