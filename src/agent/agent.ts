@@ -12,7 +12,7 @@ import type { AgentConfig } from '../config/agent-config';
 import { type Logger, startAdminServer, startGobgpApi, neighborViews } from '../../bgp';
 import { ClusterWatch } from '../../controllers/cluster-watch';
 import { computeNodes, LocalNode, NodesDesired, primaryIp } from '../../controllers/nodes';
-import { LastState, loadLastState, saveLastState } from './last-state';
+import { LastState, readLastState, saveLastState } from './last-state';
 import { allServiceIps, computeServiceVips, AdvertisedVip } from '../../controllers/services';
 import { computeLocalPods, LocalPod } from '../../controllers/pods';
 import { virtualServerKey } from '../../controllers/service-proxy';
@@ -156,7 +156,8 @@ export class Agent {
       (prefix) => this.fib.view(prefix),
     );
     await this.startGobgpApi();
-    this.loadState();
+    if (c.stateFile) this.saved = readLastState(c.stateFile, c.nodeName, this.log);
+    this.savedText = this.saved && stateText(this.saved);
     this.cluster = new ClusterWatch(kc, c.nodeName, this.log.child({ component: 'informers' }), { firewall: c.runFirewall });
     if (c.runRouter || c.runServiceProxy || c.runFirewall) {
       const dpLog = this.log.child({ component: 'dataplane' });
@@ -228,21 +229,6 @@ export class Agent {
     this.timer = setInterval(() => this.syncTask.trigger(), c.routesSyncPeriodMs);
     this.syncTask.trigger();
     this.log.info({ node: c.nodeName, adminSocket: c.adminSocket }, 'agent started');
-  }
-
-  private loadState(): void {
-    if (!this.config.stateFile) return;
-    const r = loadLastState(this.config.stateFile, this.config.nodeName);
-    if ('state' in r) {
-      this.saved = r.state;
-      this.savedText = stateText(r.state);
-      this.log.info(
-        { file: this.config.stateFile, savedAt: new Date(r.state.savedAt).toISOString() },
-        'found the state saved by the last run (used if the API server does not answer)',
-      );
-    } else {
-      this.log.info({ file: this.config.stateFile, why: r.missing }, 'no saved state to start from');
-    }
   }
 
   /** What stop() is doing now, for the log line when it takes too long (see stop-within.ts). */

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/write-atomic';
 import path from 'node:path';
 import type { NodesDesired } from '../../controllers/nodes';
 import type { AdvertisedVip } from '../../controllers/services';
+import type { Logger } from '../../bgp';
 
 const VERSION = 1;
 
@@ -51,4 +52,18 @@ export function loadLastState(file: string, node: string): { state: LastState } 
     typeof s.savedAt === 'number';
   if (!ok) return { missing: `${file} is incomplete` };
   return { state: s as LastState };
+}
+
+/** The saved state for `node`, saying at start whether there is one (and if not, why). */
+export function readLastState(file: string, node: string, log: Logger): LastState | undefined {
+  const r = loadLastState(file, node);
+  if ('missing' in r) {
+    log.info({ file, why: r.missing }, 'no saved state to start from');
+    return undefined;
+  }
+  log.info(
+    { file, savedAt: new Date(r.state.savedAt).toISOString() },
+    'found the state saved by the last run (used if the API server does not answer)',
+  );
+  return r.state;
 }
