@@ -32,9 +32,9 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/native/tcp-md5/build/Release/tcp_md5.node ./native/tcp-md5/build/Release/tcp_md5.node
 COPY --from=build /src/native/netlink-opts/build/Release/netlink_opts.node ./native/netlink-opts/build/Release/netlink_opts.node
 COPY --from=build /src/native/malloc-trim/build/Release/malloc_trim.node ./native/malloc-trim/build/Release/malloc_trim.node
-# One malloc arena, a smaller young generation and no baseline compiler: see
-# src/agent/process-env.ts (test/daemonset keeps the two the same).
+# One malloc arena, a smaller young generation, no baseline compiler and one copy of V8's
+# builtins: see src/agent/process-env.ts (test/daemonset keeps the two the same).
 ENV MALLOC_ARENA_MAX=1
 ENV NODE_OPTIONS=--max-semi-space-size=4
 # The single-file bundle: it leaves out the parts of client-node the agent never runs (scripts/bundle.mjs).
-ENTRYPOINT ["node", "--no-sparkplug", "/opt/kube-router-ts/dist/kube-router-ts.js"]
+ENTRYPOINT ["node", "--no-sparkplug", "--no-short-builtin-calls", "/opt/kube-router-ts/dist/kube-router-ts.js"]

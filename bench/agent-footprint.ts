@@ -10,7 +10,8 @@
  * shell's).
  *
  * --agent-node-args "..." starts each agent's `node` with those options after the image's (lab up
- * --agent-node-args; "--sparkplug" undoes its "--no-sparkplug"), for measuring what they change.
+ * --agent-node-args; "--sparkplug" undoes its "--no-sparkplug", "--short-builtin-calls" its
+ * "--no-short-builtin-calls"), for measuring what they change.
  *
  * --samples N reads the agents' RSS N times, 10 s apart from the first reading on, and prints the
  * median and range of all those readings: one reading falls before or after V8's first

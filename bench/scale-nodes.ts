@@ -12,7 +12,8 @@
  * - the API server: RSS, CPU used while the agent listed and watched, and a LIST of all Nodes.
  *
  * --agent-node-args "..." starts the agent's `node` with those options (V8's, say) after the
- * image's (AGENT_NODE_ARGS; "--sparkplug" undoes its "--no-sparkplug").
+ * image's (AGENT_NODE_ARGS; "--sparkplug" undoes its "--no-sparkplug", "--short-builtin-calls" its
+ * "--no-short-builtin-calls").
  *
  *   node dist/bench/scale-nodes.js [--nodes 5000] [--host-env] [--agent-node-args "--sparkplug"]
  */

@@ -137,7 +137,8 @@ export function runLab(args: string[]): Promise<unknown> {
           })
           .option('agent-node-args', {
             type: 'string',
-            describe: 'Options for every agent\'s node process, after the image\'s (--no-sparkplug): --agent-node-args="--max-opt=1"',
+            describe:
+              'Options for every agent\'s node process, after the image\'s (--no-sparkplug --no-short-builtin-calls): --agent-node-args="--max-opt=1"',
           })
           .option('prometheus', {
             type: 'boolean',

@@ -35,16 +35,24 @@ describe('missingAgentEnv', () => {
   it("is empty under the image's environment and node options, in either spelling, or with the operator's own choice", () => {
     expect(missingAgentEnv({ ...AGENT_ENV }, AGENT_NODE_ARGS)).toEqual([]);
     expect(
-      missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512 --max_semi_space_size=2' }, ['--no_sparkplug']),
+      missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512 --max_semi_space_size=2' }, [
+        '--no_sparkplug',
+        '--no_short_builtin_calls',
+      ]),
     ).toEqual([]);
-    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1' }, ['--max-semi-space-size=8', '--sparkplug'])).toEqual([]);
+    expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1' }, ['--max-semi-space-size=8', '--sparkplug', '--short-builtin-calls'])).toEqual([]);
   });
 
   it('names each setting a replaced NODE_OPTIONS, a replaced command or a missing variable left out', () => {
     expect(missingAgentEnv({ MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-old-space-size=512' }, AGENT_NODE_ARGS)).toEqual([
       'NODE_OPTIONS --max-semi-space-size=4',
     ]);
-    expect(missingAgentEnv({ ...AGENT_ENV }, [])).toEqual(['node --no-sparkplug']);
-    expect(missingAgentEnv({}, [])).toEqual(['MALLOC_ARENA_MAX=1', 'NODE_OPTIONS --max-semi-space-size=4', 'node --no-sparkplug']);
+    expect(missingAgentEnv({ ...AGENT_ENV }, ['--no-sparkplug'])).toEqual(['node --no-short-builtin-calls']);
+    expect(missingAgentEnv({}, [])).toEqual([
+      'MALLOC_ARENA_MAX=1',
+      'NODE_OPTIONS --max-semi-space-size=4',
+      'node --no-sparkplug',
+      'node --no-short-builtin-calls',
+    ]);
   });
 });

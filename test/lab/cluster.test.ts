@@ -121,6 +121,26 @@ describe('lab: 3 nodes and a ToR', () => {
     }
   });
 
+  it("maps V8's builtins from the node binary once (--no-short-builtin-calls): no two executable mappings of it share file pages", () => {
+    const binary = fs.realpathSync(process.execPath);
+    for (const n of nodes()) {
+      const pid = Number(fs.readFileSync(`${n.dir}/agent.pid`, 'utf8'));
+      const code = fs
+        .readFileSync(`/proc/${pid}/maps`, 'utf8')
+        .split('\n')
+        .map((line) => line.split(/\s+/))
+        .filter((f) => f[5] === binary && f[1]!.includes('x'))
+        .map((f) => {
+          const [from, to] = f[0]!.split('-').map((h) => parseInt(h, 16)) as [number, number];
+          const offset = parseInt(f[2]!, 16);
+          return { offset, end: offset + to - from };
+        })
+        .sort((a, b) => a.offset - b.offset);
+      expect(code.length).toBeGreaterThan(0);
+      for (let i = 1; i < code.length; i++) expect(code[i]!.offset).toBeGreaterThanOrEqual(code[i - 1]!.end);
+    }
+  });
+
   it('ipset list and iptables-save show what the seed notes show', async () => {
     for (const n of nodes()) {
       const subnets = await sh(n.netns, 'ipset', 'list', 'kube-router-pod-subnets');
