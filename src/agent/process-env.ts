@@ -29,12 +29,13 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
  * neither the speaker's 100k-route load nor the 5,000-node sync was slower without it: what runs
  * often is optimized by TurboFan either way, the rest is interpreted (docs/benchmarks.md).
  *
- * --no-short-builtin-calls: where the heap limit is 2 GiB or more (V8's default on a machine with
- * 8 GiB or more), V8 maps a second copy of its builtins from the `node` binary next to its JIT
- * code, so that optimized code reaches them with short calls; every builtin used is then resident
- * twice. An idle agent held 1 MiB fewer file pages without it (43.0 against 44.0 MiB) and its
- * RSS over 30-120 s after convergence had a median of 61.4 MiB against 63.2-64.7, with the
- * speaker's 100k-route load and the 5,000-node sync no slower (docs/benchmarks.md).
+ * --no-short-builtin-calls: where the heap limit is 2 GiB or more (V8 sizes it from the machine's
+ * or the container's memory: about 4 GiB on a 24-GiB test machine), V8 maps a second copy of its
+ * builtins from the `node` binary next to its JIT code, so that optimized code reaches them with
+ * short calls; every builtin used is then resident twice. With the flag an idle agent held 1 MiB
+ * fewer file pages (43.0 against 44.0 MiB) and its RSS over 30-120 s after convergence had a
+ * median of 61.4-62.1 MiB against 63.1-64.7, with the speaker's 100k-route load and the 5,000-node
+ * sync no slower (docs/benchmarks.md).
  */
 export const AGENT_NODE_ARGS: readonly string[] = ['--no-sparkplug', '--no-short-builtin-calls'];
 
