@@ -286,8 +286,16 @@ describe('embedded API server', () => {
         throw new Error('ENOENT: token file missing');
       };
       try {
-        server.dropWatches();
-        await until(() => informer.restarts >= before + 3, 10000, 'three failed restarts');
+        // Dropped at every poll: a watch the informer was still opening when the credentials
+        // were swapped (after the previous test's list) would otherwise stay open and never fail.
+        await until(
+          () => {
+            server.dropWatches();
+            return informer.restarts >= before + 3;
+          },
+          10000,
+          'three failed restarts',
+        );
         await new Promise((r) => setImmediate(r));
       } finally {
         kc.applyToFetchOptions = fetchOptions;
