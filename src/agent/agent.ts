@@ -524,7 +524,7 @@ export class Agent {
     if (c.metrics && metrics) {
       endpoints.push({
         ...c.metrics,
-        handler: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+        handler: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.scrape() }),
       });
     }
     if (c.health) {

@@ -34,15 +34,12 @@ export function metricsMarkdown(): string {
   // Listed as with --run-service-proxy (the per-service series exist only then).
   const none = { ...EMPTY_SOURCES, ipvsServices: async () => [] };
   const m = new AgentMetrics(none, '0');
-  const rows = m.registry
-    .getMetricsAsArray()
+  const rows = m
+    .families()
     .filter((x) => x.name.startsWith(PREFIX))
-    .map((x) => {
-      const { name, help } = x as unknown as { name: string; help: string };
-      const labels = ((x as unknown as { labelNames?: string[] }).labelNames ?? []).join(', ');
-      const type = (x as unknown as { type: string }).type ?? '';
+    .map(({ name, type, labelNames, help }) => {
       const short = name.slice(PREFIX.length);
-      return `| \`${name}\` | ${type} | ${labels} | ${help}${KUBE_ROUTER_NAMES.has(short) ? ' (as kube-router)' : ''} |`;
+      return `| \`${name}\` | ${type} | ${labelNames.join(', ')} | ${help}${KUBE_ROUTER_NAMES.has(short) ? ' (as kube-router)' : ''} |`;
     });
   return ['| metric | type | labels | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -9,6 +9,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { NeighborView } from '../../bgp';
 import type { InformerStatus } from '../../controllers/cluster-watch';
 import type { IpvsStats } from '../dataplane/ipvs';
+import type { Registered, Sample } from './metrics-text';
+import { familyText, registryText } from './metrics-text';
 
 export const PREFIX = 'kube_router_';
 
@@ -69,8 +71,26 @@ const MESSAGE_TYPES: Record<string, string> = {
   routeRefresh: 'route_refresh',
 };
 
+/** What one scrape reads from the sources, once for all the series it feeds. */
+interface Snapshot {
+  peers: NeighborView[];
+  informers: InformerStatus[];
+  ipvs: Promise<IpvsServiceSample[]>;
+}
+
+/** A metric family read whole from the sources at each scrape. */
+interface Family {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+  labelNames: string[];
+  samples(s: Snapshot): Sample[] | Promise<Sample[]>;
+}
+
 export class AgentMetrics {
+  /** prom-client's metrics: the default ones and what is counted or observed as it happens. */
   readonly registry = new Registry();
+  private readonly scraped: Family[] = [];
   readonly advertisementsReceived: Counter;
   readonly advertisementsSent: Counter<'type'>;
   readonly internalPeersSyncTime: Histogram;
@@ -88,7 +108,10 @@ export class AgentMetrics {
   readonly policyIpsets: Gauge;
   readonly ipvsServicesSyncTime: Histogram;
 
-  constructor(sources: MetricSources, version: string) {
+  constructor(
+    private readonly sources: MetricSources,
+    version: string,
+  ) {
     const registers = [this.registry];
     const src = sources;
     collectDefaultMetrics({ register: this.registry });
@@ -177,44 +200,32 @@ export class AgentMetrics {
     });
     this.policyIpsets = new Gauge({ name: `${PREFIX}controller_policy_ipsets`, help: 'ipsets of the network policy firewall', registers });
 
-    // Read whole from the sources at each scrape: a peer or informer that goes away takes its
-    // series with it, and Prometheus treats a new session's counters as a reset.
-    type Sample = [Record<string, string>, number];
-    const scraped = (
-      kind: 'gauge' | 'counter',
-      name: string,
-      help: string,
-      labelNames: string[],
-      samples: () => Sample[] | Promise<Sample[]>,
-    ): void => {
-      const opts = { name: `${PREFIX}${name}`, help, labelNames, registers };
-      if (kind === 'gauge') {
-        new Gauge({
-          ...opts,
-          async collect() {
-            this.reset();
-            for (const [l, v] of await samples()) this.set(l, v);
-          },
-        });
-      } else {
-        new Counter({
-          ...opts,
-          async collect() {
-            this.reset();
-            for (const [l, v] of await samples()) this.inc(l, v);
-          },
-        });
-      }
-    };
-    const perPeer = (name: string, help: string, value: (p: NeighborView) => number, kind: 'gauge' | 'counter' = 'gauge'): void =>
-      scraped(kind, name, help, ['peer', 'type'], () =>
-        src.peers().map((p) => [{ peer: p.address, type: src.peerType(p.address) }, value(p)]),
-      );
-    const perInformer = (kind: 'gauge' | 'counter', name: string, help: string, value: (i: InformerStatus) => number): void =>
-      scraped(kind, name, help, ['resource'], () => src.informers().map((i) => [{ resource: i.name }, value(i)]));
+    this.ipvsServicesSyncTime = new Histogram({
+      name: `${PREFIX}controller_ipvs_services_sync_time`,
+      help: 'Time a service proxy sync (plan, kube-dummy-if, IPVS, SNAT rules) took, seconds',
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
 
-    scraped('gauge', 'bgp_peer_info', 'BGP peer information (always 1; the labels carry it)', ['address', 'type', 'asn', 'state'], () =>
-      src.peers().map((p) => [{ address: p.address, type: src.peerType(p.address), asn: String(p.asn), state: p.state.toLowerCase() }, 1]),
+    // Read whole from the sources at each scrape: a peer or informer that goes away takes its
+    // series with it, and Prometheus treats a new session's counters as a reset. Written by
+    // scrape() itself rather than set on prom-client gauges, which would hash every label set
+    // again at every scrape.
+    const scraped = (type: 'gauge' | 'counter', name: string, help: string, labelNames: string[], samples: Family['samples']): void => {
+      this.scraped.push({ name: `${PREFIX}${name}`, help, type, labelNames, samples });
+    };
+    const perPeer = (name: string, help: string, value: (p: NeighborView) => number, type: 'gauge' | 'counter' = 'gauge'): void =>
+      scraped(type, name, help, ['peer', 'type'], (s) =>
+        s.peers.map((p) => ({ labels: { peer: p.address, type: src.peerType(p.address) }, value: value(p) })),
+      );
+    const perInformer = (type: 'gauge' | 'counter', name: string, help: string, value: (i: InformerStatus) => number): void =>
+      scraped(type, name, help, ['resource'], (s) => s.informers.map((i) => ({ labels: { resource: i.name }, value: value(i) })));
+
+    scraped('gauge', 'bgp_peer_info', 'BGP peer information (always 1; the labels carry it)', ['address', 'type', 'asn', 'state'], (s) =>
+      s.peers.map((p) => ({
+        labels: { address: p.address, type: src.peerType(p.address), asn: String(p.asn), state: p.state.toLowerCase() },
+        value: 1,
+      })),
     );
     perPeer(
       'bgp_peer_state',
@@ -233,11 +244,10 @@ export class AgentMetrics {
       'bgp_peer_max_prefixes',
       'Prefix limit per family of a peer (max-prefix; absent when none): over it the session is closed with Cease/1',
       ['peer', 'type'],
-      () =>
-        src
-          .peers()
+      (s) =>
+        s.peers
           .filter((p) => p.maxPrefixes !== undefined)
-          .map((p): Sample => [{ peer: p.address, type: src.peerType(p.address) }, p.maxPrefixes!]),
+          .map((p) => ({ labels: { peer: p.address, type: src.peerType(p.address) }, value: p.maxPrefixes! })),
     );
     perPeer(
       'bgp_routes_not_sent_total',
@@ -252,15 +262,13 @@ export class AgentMetrics {
       'counter',
     );
     for (const dir of ['received', 'sent'] as const) {
-      scraped('counter', `bgp_messages_${dir}_total`, `BGP messages ${dir}, by peer and message type`, ['peer', 'type'], () =>
-        src
-          .peers()
-          .flatMap((p) =>
-            Object.entries(MESSAGE_TYPES).map(([k, type]): Sample => [
-              { peer: p.address, type },
-              p.messages[dir][k as keyof typeof p.messages.sent] ?? 0,
-            ]),
-          ),
+      scraped('counter', `bgp_messages_${dir}_total`, `BGP messages ${dir}, by peer and message type`, ['peer', 'type'], (s) =>
+        s.peers.flatMap((p) =>
+          Object.entries(MESSAGE_TYPES).map(([k, type]) => ({
+            labels: { peer: p.address, type },
+            value: p.messages[dir][k as keyof typeof p.messages.sent] ?? 0,
+          })),
+        ),
       );
     }
     scraped(
@@ -268,12 +276,12 @@ export class AgentMetrics {
       'bgp_notifications_total',
       'BGP NOTIFICATIONs by peer, direction (sent, received), error code and subcode',
       ['peer', 'direction', 'code', 'subcode'],
-      () =>
-        src.peers().flatMap((p) =>
+      (s) =>
+        s.peers.flatMap((p) =>
           (['sent', 'received'] as const).flatMap((direction) =>
-            Object.entries(p.notifications[direction]).map(([key, n]): Sample => {
+            Object.entries(p.notifications[direction]).map(([key, value]) => {
               const [code, subcode] = key.split('/');
-              return [{ peer: p.address, direction, code: code!, subcode: subcode! }, n];
+              return { labels: { peer: p.address, direction, code: code!, subcode: subcode! }, value };
             }),
           ),
         ),
@@ -288,7 +296,7 @@ export class AgentMetrics {
     );
     perInformer('counter', 'informer_restarts_total', 'Informer restarts after errors other than 410 Gone', (i) => i.restarts);
     scraped('gauge', 'kernel_routes', 'Routes in the node kernel (all tables, IPv4 and IPv6) by routing protocol', ['protocol'], async () =>
-      Object.entries(await src.kernelRoutes()).map(([protocol, n]): Sample => [{ protocol }, n]),
+      Object.entries(await src.kernelRoutes()).map(([protocol, value]) => ({ labels: { protocol }, value })),
     );
     scraped(
       'gauge',
@@ -296,42 +304,49 @@ export class AgentMetrics {
       'Learned routes kept out of the kernel, by reason: default-route (refused at import),' +
         ' own-prefix (inside a node subnet, its pod CIDR or the service range), foreign-route (another protocol holds the destination), no-next-hop, kernel-error',
       ['reason'],
-      () => Object.entries(src.notInstalled()).map(([reason, n]): Sample => [{ reason }, n]),
+      () => Object.entries(src.notInstalled()).map(([reason, value]) => ({ labels: { reason }, value })),
     );
-    this.ipvsServicesSyncTime = new Histogram({
-      name: `${PREFIX}controller_ipvs_services_sync_time`,
-      help: 'Time a service proxy sync (plan, kube-dummy-if, IPVS, SNAT rules) took, seconds',
-      buckets: SYNC_BUCKETS,
-      registers,
-    });
     if (src.ipvsServices) {
-      // One read of the IPVS table per scrape, shared by the eleven series below.
-      const read = src.ipvsServices.bind(src);
-      let last: { at: number; samples: Promise<IpvsServiceSample[]> } | undefined;
-      const ipvs = (): Promise<IpvsServiceSample[]> => {
-        if (!last || Date.now() - last.at > 1000) last = { at: Date.now(), samples: read().catch(() => []) };
-        return last.samples;
-      };
-      scraped('gauge', 'controller_ipvs_services', 'Number of ipvs services in the instance', [], async () => [
-        [{}, (await ipvs()).length],
+      scraped('gauge', 'controller_ipvs_services', 'Number of ipvs services in the instance', [], async (s) => [
+        { value: (await s.ipvs).length },
       ]);
       const labels = ['svc_namespace', 'service_name', 'service_vip', 'protocol', 'port'];
       for (const [name, help, figure] of SERVICE_METRICS)
-        scraped('gauge', name, help, labels, async () =>
-          (await ipvs()).map((v): Sample => [
-            { svc_namespace: v.namespace, service_name: v.name, service_vip: v.vip, protocol: v.protocol, port: String(v.port) },
-            v.stats[figure],
-          ]),
+        scraped('gauge', name, help, labels, async (s) =>
+          (await s.ipvs).map((v) => ({
+            labels: { svc_namespace: v.namespace, service_name: v.name, service_vip: v.vip, protocol: v.protocol, port: String(v.port) },
+            value: v.stats[figure],
+          })),
         );
     }
-    new Gauge({
-      name: `${PREFIX}healthy`,
-      help: 'What /healthz answers: 1 healthy, 0 not',
-      registers,
-      collect() {
-        this.set(src.healthy() ? 1 : 0);
-      },
+    scraped('gauge', 'healthy', 'What /healthz answers: 1 healthy, 0 not', [], () => [{ value: src.healthy() ? 1 : 0 }]);
+  }
+
+  /**
+   * The exposition, for one scrape: prom-client's metrics (the default ones, and what is counted
+   * as it happens), then what is read from the sources now. Each source is read once per scrape,
+   * whatever number of series it feeds.
+   */
+  async scrape(): Promise<string> {
+    let out = await registryText(this.registry);
+    const src = this.sources;
+    const ipvs = src.ipvsServices;
+    const snapshot: Snapshot = {
+      peers: src.peers(),
+      informers: src.informers(),
+      ipvs: ipvs ? ipvs.call(src).catch(() => []) : Promise.resolve([]),
+    };
+    for (const f of this.scraped) out += familyText(f.name, f.help, f.type, await f.samples(snapshot));
+    return out;
+  }
+
+  /** Every metric family: name, type, label names and help (the README's table). */
+  families(): { name: string; type: string; labelNames: string[]; help: string }[] {
+    const registered = this.registry.getMetricsAsArray().map((x) => {
+      const m = x as unknown as Registered;
+      return { name: m.name, type: m.type, labelNames: m.labelNames ?? [], help: m.help };
     });
+    return [...registered, ...this.scraped.map(({ name, type, labelNames, help }) => ({ name, type, labelNames, help }))];
   }
 
   /** Records one run of a reconcile loop (sync or routes). */

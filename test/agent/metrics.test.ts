@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AgentMetrics, EMPTY_SOURCES } from '../../src/agent/metrics';
 import { metricsMarkdown } from '../../src/agent/metrics-doc';
+import { registryText } from '../../src/agent/metrics-text';
+import { run } from '../../src/util/exec';
 import type { NeighborView } from '../../bgp/admin/views';
 import { State } from '../../bgp/fsm/states';
 
@@ -41,7 +44,7 @@ describe('agent metrics (exposition read from the sources at scrape time)', () =
     },
     '9.9.9',
   );
-  const scrape = () => metrics.registry.metrics();
+  const scrape = () => metrics.scrape();
 
   it('shows per-peer state, uptime, prefixes, messages and NOTIFICATIONs by code and subcode', async () => {
     peers = [peer('10.0.0.12'), peer('10.0.0.254', { asn: 64513, state: State.Active, uptime: 5 })];
@@ -73,6 +76,33 @@ describe('agent metrics (exposition read from the sources at scrape time)', () =
     ]) {
       expect(text.split('\n')).toContain(line);
     }
+  });
+
+  it('reads each source once per scrape, whatever number of series it feeds', async () => {
+    let reads = 0;
+    const counted = new AgentMetrics(
+      {
+        ...EMPTY_SOURCES,
+        peers: () => {
+          reads++;
+          return [peer('10.0.0.12')];
+        },
+      },
+      '9.9.9',
+    );
+    const text = await counted.scrape();
+    expect(text).toContain('kube_router_bgp_peer_flaps{peer="10.0.0.12",type="external"} 1');
+    expect(reads).toBe(1);
+  });
+
+  it('is an exposition Prometheus parses (promtool), with label values that need escaping', async () => {
+    peers = [peer('10.0.0.12', { notifications: { sent: { 'a"b\\c\nd/1': 1 }, received: {} } })];
+    const text = await scrape();
+    expect(text).toContain('kube_router_bgp_notifications_total{peer="10.0.0.12",direction="sent",code="a\\"b\\\\c\\nd",subcode="1"} 1');
+    // Exit 3 is lint advice only (kube-router's counter names lack _total); 1 is a parse error.
+    const r = await run('promtool', ['check', 'metrics'], { input: text, allowFail: true });
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/pars/i);
+    expect([0, 3]).toContain(r.code);
   });
 
   it('drops the series of a peer that is gone', async () => {
@@ -124,7 +154,7 @@ describe('per-service IPVS metrics (with the service proxy), under kube-router n
 
   it('one series per virtual server and figure, the table read once per scrape; the sync time observed', async () => {
     metrics.observeTask('services', 40, false);
-    const text = await metrics.registry.metrics();
+    const text = await metrics.scrape();
     const l = (vip: string, port: number) =>
       `{svc_namespace="default",service_name="web",service_vip="${vip}",protocol="tcp",port="${port}"}`;
     for (const line of [
@@ -140,6 +170,27 @@ describe('per-service IPVS metrics (with the service proxy), under kube-router n
     ])
       expect(text.split('\n')).toContain(line);
     expect(reads).toBe(1);
+  });
+});
+
+describe('text exposition', () => {
+  it("gives the lines prom-client's own writer gives, for every metric type, with escaping", async () => {
+    const registry = new Registry();
+    const registers = [registry];
+    const c = new Counter({ name: 'c_total', help: 'a \\ help\nline', labelNames: ['l'], registers });
+    c.inc({ l: 'plain' }, 2);
+    c.inc({ l: 'q"uote\\back\nnl' }, 1.5);
+    new Gauge({ name: 'g', help: 'gauge', registers }).set(-Infinity);
+    new Gauge({ name: 'g_empty', help: 'no series', labelNames: ['x'], registers });
+    const h = new Histogram({ name: 'h', help: 'histogram', labelNames: ['k'], buckets: [0.1, 1], registers });
+    h.observe({ k: 'a' }, 0.5);
+    h.observe({ k: 'b' }, 5);
+    new Histogram({ name: 'h_plain', help: 'no labels', buckets: [1], registers }).observe(0.25);
+    const ours = await registryText(registry);
+    const theirs = await registry.metrics();
+    expect(ours.split('\n').filter(Boolean)).toEqual(theirs.split('\n').filter(Boolean));
+    expect(ours).toContain('c_total{l="q\\"uote\\\\back\\nnl"} 1.5');
+    expect(ours).toContain('h_bucket{le="+Inf",k="b"} 1');
   });
 });
 
