@@ -93,6 +93,15 @@ export const CALLS = {
       rtnl.close();
     }
   },
+  /** Routes of both families in all tables, counted by protocol number, as the metrics count them. */
+  rtnlRouteCounts: async (): Promise<Record<string, number>> => {
+    const rtnl = Rtnl.open();
+    try {
+      return Object.fromEntries(await rtnl.routeCountsByProtocol());
+    } finally {
+      rtnl.close();
+    }
+  },
   /**
    * A burst of kernel events while the process is busy: our rtnetlink socket and event watch
    * open, then `ip -batch FILE` run synchronously (the event loop blocked, the kernel queueing

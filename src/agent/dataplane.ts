@@ -449,9 +449,9 @@ export class DataPlane {
   /** Routes in the kernel (all tables, both families) counted by protocol, iproute2's names where it has one. */
   async kernelRouteCounts(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
-    for (const r of await this.rtnl.routes()) {
-      const name = protocolName(r.protocol);
-      counts[name] = (counts[name] ?? 0) + 1;
+    for (const [protocol, n] of await this.rtnl.routeCountsByProtocol()) {
+      const name = protocolName(protocol);
+      counts[name] = (counts[name] ?? 0) + n;
     }
     return counts;
   }

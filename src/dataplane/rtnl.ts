@@ -390,6 +390,19 @@ export class Rtnl {
     return out;
   }
 
+  /**
+   * Routes of both families in all tables, counted by routing protocol number: one dump, of each
+   * route only its header read (the metrics count them at every scrape).
+   */
+  async routeCountsByProtocol(): Promise<Map<number, number>> {
+    const [msgs] = await this.exclusive((s) => s.socket.request(RTM_GETROUTE, Buffer.alloc(12), this.opts(NLM_F_DUMP)));
+    const counts = new Map<number, number>();
+    for (const { type, data } of msgs)
+      if (type === RTM_NEWROUTE && data.length >= 12 && (data[0] === AF_INET || data[0] === AF_INET6))
+        counts.set(data[5]!, (counts.get(data[5]!) ?? 0) + 1);
+    return counts;
+  }
+
   /** Adds or replaces a route (idempotent). */
   async replaceRoute(r: Route): Promise<void> {
     const [err] = await this.changeRoutes([{ op: 'replace', route: r }]);

@@ -191,6 +191,26 @@ describe('data path reconcilers in a namespace', () => {
       expect(await sh('ip', 'route', 'show', 'proto', '44')).toBe('10.233.99.0/24 via 192.168.50.9 dev eth0 \n');
       expect(await reconcileRoutes([])).toMatchObject({ removed: ['10.233.99.0/24'] });
     });
+    it('counts the routes of every table and both families by protocol from one dump (the kernel_routes metric)', async () => {
+      await ns.ip('route', 'add', '10.9.0.0/16', 'via', '192.168.50.1', 'proto', 'static', 'table', '100');
+      await ns.ip('-6', 'addr', 'add', 'fd00:50::50/64', 'dev', 'eth0', 'nodad');
+      await reconcileRoutes([{ dst: '10.233.98.0/24', gateway: '192.168.50.8' }]);
+      try {
+        const lines = async (...args: string[]) =>
+          (await sh('ip', '-4', 'route', 'show', 'table', 'all', ...args)).split('\n').filter(Boolean).length +
+          (await sh('ip', '-6', 'route', 'show', 'table', 'all', ...args)).split('\n').filter(Boolean).length;
+        const counts = await netnsCall(ns, 'rtnlRouteCounts');
+        expect(counts['44']).toBe(1);
+        expect(counts['4']).toBe(await lines('proto', 'static'));
+        expect(counts['2']).toBe(await lines('proto', 'kernel'));
+        expect(counts['2']).toBeGreaterThan(3);
+        expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(await lines());
+      } finally {
+        await ns.ip('route', 'del', '10.9.0.0/16', 'table', '100');
+        await ns.ip('-6', 'addr', 'del', 'fd00:50::50/64', 'dev', 'eth0');
+        await reconcileRoutes([]);
+      }
+    });
   });
 
   describe('policy rules', () => {
