@@ -10,9 +10,11 @@
  *   that flaps a full table every few seconds gets at most one pair a minute (each collection
  *   pauses the process some 20 ms). The young generation, which a burst grew to 32 MiB and which
  *   no collection reliably shrank, is kept at 8 MiB by the agent's environment (process-env.ts).
- * - malloc's heap is trimmed after each collection and every half minute (malloc-trim.ts): 1-2
- *   MiB of an idle agent's RSS (trimmed once, it grows back within 30 s), 4 MiB after a packed
- *   load; a trim takes under 1 ms.
+ * - malloc's heap is trimmed after each collection and every 5 s (malloc-trim.ts): 1-2 MiB of an
+ *   idle agent's RSS, 4 MiB after a packed load. An idle agent's heap grows by 1-2 MiB within
+ *   seconds of a trim (a sync's commands, a scrape) and stays there until the next: with a trim
+ *   every 30 s its readings had a median 0.7 MiB higher (docs/benchmarks.md). A trim of a heap
+ *   that size takes well under a millisecond.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -72,7 +74,7 @@ export class HeapSettle {
     this.minIntervalMs = options.minIntervalMs ?? 60000;
     this.collect = options.collect;
     this.trim = options.trim;
-    const every = options.trimEveryMs ?? 30000;
+    const every = options.trimEveryMs ?? 5000;
     if (every > 0) this.trimTimer = setInterval(() => this.trimMalloc(), every).unref();
   }
 

@@ -1,7 +1,7 @@
 /**
  * The full collections after a burst of route changes: two (one when the changes stop, one a
  * few seconds later), never for small changes, postponed while a burst goes on; malloc trimmed
- * after each and every half minute; and the real collection is reachable without --expose-gc
+ * after each and every 5 s; and the real collection is reachable without --expose-gc
  * and leaves no `gc` behind for later contexts.
  */
 import vm from 'node:vm';
@@ -67,12 +67,12 @@ describe('HeapSettle', () => {
     expect(trim).not.toHaveBeenCalled();
   });
 
-  it("trims malloc's heap every half minute by default, and after each collection", () => {
+  it("trims malloc's heap every 5 s by default, and after each collection", () => {
     const collect = jest.fn();
     const trim = jest.fn(() => true);
     const settle = new HeapSettle(log, { minChanges: 1000, collect, trim });
-    // Idle: a trim every 30 s and nothing else.
-    expect([29999, 1, 30000].map((ms) => (jest.advanceTimersByTime(ms), trim.mock.calls.length))).toEqual([0, 1, 2]);
+    // Idle: a trim every 5 s and nothing else.
+    expect([4999, 1, 5000].map((ms) => (jest.advanceTimersByTime(ms), trim.mock.calls.length))).toEqual([0, 1, 2]);
     // A burst: its collections (250 ms after it, and 3 s later) each trim too.
     settle.note(5000);
     jest.advanceTimersByTime(250);
