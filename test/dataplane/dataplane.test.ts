@@ -193,7 +193,7 @@ describe('data path reconcilers in a namespace', () => {
     });
     it('counts the routes of every table and both families by protocol from one dump (the kernel_routes metric)', async () => {
       await ns.ip('route', 'add', '10.9.0.0/16', 'via', '192.168.50.1', 'proto', 'static', 'table', '100');
-      await ns.ip('-6', 'addr', 'add', 'fd00:50::50/64', 'dev', 'eth0', 'nodad');
+      await ns.ip('-6', 'addr', 'add', 'fd00:51::51/64', 'dev', 'eth0', 'nodad');
       await reconcileRoutes([{ dst: '10.233.98.0/24', gateway: '192.168.50.8' }]);
       try {
         const lines = async (...args: string[]) =>
@@ -207,7 +207,7 @@ describe('data path reconcilers in a namespace', () => {
         expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(await lines());
       } finally {
         await ns.ip('route', 'del', '10.9.0.0/16', 'table', '100');
-        await ns.ip('-6', 'addr', 'del', 'fd00:50::50/64', 'dev', 'eth0');
+        await ns.ip('-6', 'addr', 'del', 'fd00:51::51/64', 'dev', 'eth0');
         await reconcileRoutes([]);
       }
     });
