@@ -17,8 +17,8 @@
  *
  * --speaker-node-args "..." starts our speaker's `node` with those options (V8's, say) after the
  * image's (AGENT_NODE_ARGS; "--sparkplug" undoes its "--no-sparkplug", "--short-builtin-calls" its
- * "--no-short-builtin-calls"), for measuring what they change. --speaker-warm-up N sets the speaker's warmUpRoutes (its synthetic table before it
- * listens; 0: none). What starting costs each
+ * "--no-short-builtin-calls"), for measuring what they change. --speaker-warm-up N sets the
+ * speaker's warmUpRoutes (its synthetic table before it listens; 0: none). What starting costs each
  * receiver is beside the rest: from its start until the second peer's session is up, and the
  * CPU it used by then (our speaker's warm-up is in both).
  *

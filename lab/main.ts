@@ -10,6 +10,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { Argv } from 'yargs';
+import { AGENT_NODE_ARGS } from '../src/agent/process-env';
 import { agentProgram } from './programs';
 import { speakerDemoDown, speakerDemoUp } from './speaker-demo';
 import { Lab, destroyLab } from './cluster';
@@ -137,8 +138,7 @@ export function runLab(args: string[]): Promise<unknown> {
           })
           .option('agent-node-args', {
             type: 'string',
-            describe:
-              'Options for every agent\'s node process, after the image\'s (--no-sparkplug --no-short-builtin-calls): --agent-node-args="--max-opt=1"',
+            describe: `Options for every agent's node process, after the image's (${AGENT_NODE_ARGS.join(' ')}): --agent-node-args="--max-opt=1"`,
           })
           .option('prometheus', {
             type: 'boolean',

@@ -375,9 +375,8 @@ export class Rtnl {
    * three times what `ip route show` takes for 10,000 routes, and every periodic sync pays it.
    */
   async routes(filter: { protocol?: number; table?: number } = {}): Promise<Route[]> {
-    const [msgs] = await this.exclusive((s) => s.socket.request(RTM_GETROUTE, Buffer.alloc(12), this.opts(NLM_F_DUMP)));
     const out: Route[] = [];
-    for (const m of msgs) {
+    for (const m of await this.routeDump()) {
       const r = m.type === RTM_NEWROUTE ? decodeRoute(m.data) : undefined;
       if (
         !r ||
@@ -395,12 +394,17 @@ export class Rtnl {
    * route only its header read (the metrics count them at every scrape).
    */
   async routeCountsByProtocol(): Promise<Map<number, number>> {
-    const [msgs] = await this.exclusive((s) => s.socket.request(RTM_GETROUTE, Buffer.alloc(12), this.opts(NLM_F_DUMP)));
     const counts = new Map<number, number>();
-    for (const { type, data } of msgs)
+    for (const { type, data } of await this.routeDump())
       if (type === RTM_NEWROUTE && data.length >= 12 && (data[0] === AF_INET || data[0] === AF_INET6))
         counts.set(data[5]!, (counts.get(data[5]!) ?? 0) + 1);
     return counts;
+  }
+
+  /** The raw messages of one dump of every route, both families, all tables. */
+  private async routeDump(): Promise<{ type: number; data: Buffer }[]> {
+    const [msgs] = await this.exclusive((s) => s.socket.request(RTM_GETROUTE, Buffer.alloc(12), this.opts(NLM_F_DUMP)));
+    return msgs;
   }
 
   /** Adds or replaces a route (idempotent). */
