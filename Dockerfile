@@ -32,6 +32,7 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/native/tcp-md5/build/Release/tcp_md5.node ./native/tcp-md5/build/Release/tcp_md5.node
 COPY --from=build /src/native/netlink-opts/build/Release/netlink_opts.node ./native/netlink-opts/build/Release/netlink_opts.node
 COPY --from=build /src/native/malloc-trim/build/Release/malloc_trim.node ./native/malloc-trim/build/Release/malloc_trim.node
+COPY --from=build /src/native/low-memory/build/Release/low_memory.node ./native/low-memory/build/Release/low_memory.node
 # One malloc arena, a smaller young generation, no baseline compiler and one copy of V8's
 # builtins: see src/agent/process-env.ts (test/daemonset keeps the two the same).
 ENV MALLOC_ARENA_MAX=1

@@ -26,6 +26,9 @@ import {
 
 export { importVerdict, internalPrefixLimit, type RoutingInputs } from './bgp-plan';
 
+/** From BGP's convergence after a start to the one collection of start-up's garbage. */
+const STARTUP_SETTLE_MS = 5000;
+
 /** kube-router's "generate": a stable router ID from the node name (for IPv6-only nodes). */
 export function generateRouterId(nodeName: string): string {
   const h = crypto.createHash('sha256').update(nodeName).digest();
@@ -120,6 +123,9 @@ export class Routing {
   /** BGP converged after a start, or the deferral time ended: R=1 is no longer sent. */
   restartComplete(): void {
     this.speaker.restartComplete();
+    // Start-up's garbage (the first lists, syncs and compiled code) is given back once, soon
+    // after: V8's memory reducer did it only 20-60 s later (docs/benchmarks.md).
+    this.settle.settleIn(STARTUP_SETTLE_MS);
   }
 
   /** Applies the plan for these inputs; only differences reach the speaker. */

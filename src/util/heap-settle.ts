@@ -1,5 +1,10 @@
 /**
- * Gives memory back: a burst's garbage once the burst is over, and malloc's free pages always.
+ * Gives memory back: start-up's garbage once BGP has converged, a burst's garbage once the burst
+ * is over, and malloc's free pages always. Each collection is V8's low-memory notification
+ * (low-memory.ts): unlike a full collection asked for from JS, it also shrinks the young
+ * generation and unmaps the old generation's emptied pages at once. An idle lab agent's RSS 30 s
+ * after convergence, which V8's memory reducer brought down only 20-60 s after start (58.5-62.5
+ * MiB), was 58.6-59.1 with one notification 5 s after convergence (docs/benchmarks.md).
  * - A full table from a peer (100,000 routes) leaves the old generation holding the burst's dead
  *   objects (decoded UPDATEs, changes, queued advertisements) until V8's memory reducer runs,
  *   10-30 s later. So once the routes stop coming (a quarter second without a change) this runs
@@ -8,8 +13,10 @@
  *   96-98 with it 5 s after (V8 unmaps the freed pages in the background within that half
  *   second; docs/benchmarks.md). Small changes (a pod CIDR, a node) never trigger it, and a peer
  *   that flaps a full table every few seconds gets at most one pair a minute (each collection
- *   pauses the process some 20 ms). The young generation, which a burst grew to 32 MiB and which
- *   no collection reliably shrank, is kept at 8 MiB by the agent's environment (process-env.ts).
+ *   pauses the process: 70-80 ms with 24 MiB live, as after a 100k-route table, where a full
+ *   collection from JS took 30 ms; 10-20 ms for an idle agent). With the low-memory notification the young generation,
+ *   which a burst grows to 8 MiB (process-env.ts), goes back to 1 MiB as well: 57 MiB half a
+ *   second after a packed load instead of 67-70, 84 after a unique-MED one instead of 96-106.
  * - malloc's heap is trimmed after each collection and every 5 s (malloc-trim.ts): 1-2 MiB of an
  *   idle agent's RSS, 4 MiB after a packed load. An idle agent's heap grows by 1-2 MiB within
  *   seconds of a trim (a sync's commands, a scrape) and stays there until the next: with a trim
@@ -19,6 +26,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Logger } from '../../bgp';
+import { lowMemoryCollector } from './low-memory';
 import { mallocTrimmer } from './malloc-trim';
 
 export interface HeapSettleOptions {
@@ -30,7 +38,7 @@ export interface HeapSettleOptions {
   followMs?: number;
   /** Least time from one pair of collections to the next. */
   minIntervalMs?: number;
-  /** The collection (tests pass their own); default: V8's full collection. */
+  /** The collection (tests pass their own); default: V8's low-memory notification (low-memory.ts), else its full collection. */
   collect?: () => void;
   /** Time between two trims of malloc's heap (0: only after collections). */
   trimEveryMs?: number;
@@ -87,10 +95,12 @@ export class HeapSettle {
     this.timer = setTimeout(() => this.settle(true), wait).unref();
   }
 
-  /** One full collection and a trim now, outside the burst accounting (e.g. after a warm-up). */
-  settleNow(): void {
-    clearTimeout(this.timer);
-    this.settle(false);
+  /**
+   * One full collection and a trim `ms` from now, outside the burst accounting (start-up's
+   * garbage once the node has converged); a burst's pending collection already does it.
+   */
+  settleIn(ms: number): void {
+    if (this.timer === undefined) this.timer = setTimeout(() => this.settle(false), ms).unref();
   }
 
   stop(): void {
@@ -117,7 +127,7 @@ export class HeapSettle {
     this.changes = 0;
     if (first) this.lastPair = performance.now();
     try {
-      this.collect ??= fullCollection();
+      this.collect ??= this.defaultCollection();
       const before = process.memoryUsage.rss();
       const started = performance.now();
       this.collect();
@@ -133,6 +143,16 @@ export class HeapSettle {
       return;
     }
     if (first) this.timer = setTimeout(() => this.settle(false), this.followMs).unref();
+  }
+
+  /** The low-memory notification; without its addon, a full collection that gives back less (said once). */
+  private defaultCollection(): () => void {
+    try {
+      return lowMemoryCollector();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "V8's low-memory notification unavailable: full collections keep their emptied pages");
+      return fullCollection();
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The full collections after a burst of route changes: two (one when the changes stop, one a
- * few seconds later), never for small changes, postponed while a burst goes on; malloc trimmed
+ * few seconds later), never for small changes, postponed while a burst goes on; one after
+ * start-up unless a burst's is due; malloc trimmed
  * after each and every 5 s; and the real collection is reachable without --expose-gc
  * and leaves no `gc` behind for later contexts.
  */
@@ -42,6 +43,18 @@ describe('HeapSettle', () => {
     // the 60 of a pair per burst; the last burst's memory is still given back, a minute after
     // the last collection, and then nothing more.
     expect([0, 60000, 120000].map((ms) => callsAfter(collect, ms))).toEqual([3, 5, 5]);
+  });
+
+  it('collects once, a while after start-up converged, unless a burst collection is already due', () => {
+    const collect = jest.fn();
+    const settle = new HeapSettle(log, { minChanges: 1000, quietMs: 5000, followMs: 3000, collect });
+    settle.settleIn(5000);
+    expect([4999, 1, 60000].map((ms) => callsAfter(collect, ms))).toEqual([0, 1, 1]);
+    // A burst under way: its own pair covers start-up's garbage, nothing is added.
+    settle.note(1000);
+    settle.settleIn(100);
+    expect([4999, 1, 3000, 60000].map((ms) => callsAfter(collect, ms))).toEqual([1, 2, 3, 3]);
+    settle.stop();
   });
 
   it('leaves small changes to V8, however long it runs', () => {
