@@ -3,8 +3,8 @@
  * is over, and malloc's free pages always. Each collection is V8's low-memory notification
  * (low-memory.ts): unlike a full collection asked for from JS, it also shrinks the young
  * generation and unmaps the old generation's emptied pages at once. An idle lab agent's RSS 30 s
- * after convergence, which V8's memory reducer brought down only 20-60 s after start (58.5-62.5
- * MiB), was 58.6-59.1 with one notification 5 s after convergence (docs/benchmarks.md).
+ * after convergence, which V8's memory reducer brought down only 20-60 s after start (58.4-62.2
+ * MiB), was 58.6-59.5 with one notification 5 s after convergence (docs/benchmarks.md).
  * - A full table from a peer (100,000 routes) leaves the old generation holding the burst's dead
  *   objects (decoded UPDATEs, changes, queued advertisements) until V8's memory reducer runs,
  *   10-30 s later. So once the routes stop coming (a quarter second without a change) this runs
@@ -14,9 +14,10 @@
  *   second; docs/benchmarks.md). Small changes (a pod CIDR, a node) never trigger it, and a peer
  *   that flaps a full table every few seconds gets at most one pair a minute (each collection
  *   pauses the process: 70-80 ms with 24 MiB live, as after a 100k-route table, where a full
- *   collection from JS took 30 ms; 10-20 ms for an idle agent). With the low-memory notification the young generation,
- *   which a burst grows to 8 MiB (process-env.ts), goes back to 1 MiB as well: 57 MiB half a
- *   second after a packed load instead of 67-70, 84 after a unique-MED one instead of 96-106.
+ *   collection from JS took 30 ms; 10-20 ms for an idle agent). With the low-memory
+ *   notification the young generation, which a burst grows to 8 MiB (process-env.ts), goes back
+ *   to 1 MiB as well: 57 MiB half a second after a packed load instead of 67-70, 84 after a
+ *   unique-MED one instead of 96-106.
  * - malloc's heap is trimmed after each collection and every 5 s (malloc-trim.ts): 1-2 MiB of an
  *   idle agent's RSS, 4 MiB after a packed load. An idle agent's heap grows by 1-2 MiB within
  *   seconds of a trim (a sync's commands, a scrape) and stays there until the next: with a trim
@@ -92,7 +93,7 @@ export class HeapSettle {
     if (this.changes < this.minChanges) return;
     clearTimeout(this.timer);
     const wait = Math.max(this.quietMs, this.lastPair + this.minIntervalMs - performance.now());
-    this.timer = setTimeout(() => this.settle(true), wait).unref();
+    this.timer = setTimeout(() => this.settle(true, 'a burst of route changes'), wait).unref();
   }
 
   /**
@@ -100,7 +101,7 @@ export class HeapSettle {
    * garbage once the node has converged); a burst's pending collection already does it.
    */
   settleIn(ms: number): void {
-    if (this.timer === undefined) this.timer = setTimeout(() => this.settle(false), ms).unref();
+    if (this.timer === undefined) this.timer = setTimeout(() => this.settle(false, 'start-up'), ms).unref();
   }
 
   stop(): void {
@@ -121,7 +122,8 @@ export class HeapSettle {
     }
   }
 
-  private settle(first: boolean): void {
+  /** Collects and trims; `first` of a burst's pair, after `why` (for the log). */
+  private settle(first: boolean, why: string): void {
     this.timer = undefined;
     const changes = this.changes;
     this.changes = 0;
@@ -133,16 +135,22 @@ export class HeapSettle {
       this.collect();
       this.trimMalloc();
       this.log.debug(
-        { changes, ms: Math.round(performance.now() - started), rssBeforeMiB: mib(before), rssAfterMiB: mib(process.memoryUsage.rss()) },
-        'full garbage collection after a burst of route changes',
+        {
+          after: why,
+          changes,
+          ms: Math.round(performance.now() - started),
+          rssBeforeMiB: mib(before),
+          rssAfterMiB: mib(process.memoryUsage.rss()),
+        },
+        'garbage collected and memory given back',
       );
     } catch (err) {
       // Memory is only given back later, by V8 itself: not worth more than one line.
       this.collect = () => undefined;
-      this.log.warn({ err: (err as Error).message }, 'cannot run a full garbage collection after route bursts; leaving it to V8');
+      this.log.warn({ err: (err as Error).message }, 'cannot run a garbage collection to give memory back; leaving it to V8');
       return;
     }
-    if (first) this.timer = setTimeout(() => this.settle(false), this.followMs).unref();
+    if (first) this.timer = setTimeout(() => this.settle(false, why), this.followMs).unref();
   }
 
   /** The low-memory notification; without its addon, a full collection that gives back less (said once). */
